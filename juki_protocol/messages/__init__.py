@@ -1,0 +1,101 @@
+"""Message dataclasses, one module per family, and the registry of top-level types."""
+
+from __future__ import annotations
+
+from juki_protocol.messages.common import (
+    Address,
+    ChangeInfo,
+    ChangeReason,
+    IdentityInfo,
+    NodeId,
+    NodeRole,
+    PersonName,
+    PersonRef,
+    Profile,
+    Sex,
+)
+from juki_protocol.messages.identity import IdentityInfoRelay, IdentityInfoUpdate, UpdateOperation
+from juki_protocol.messages.pdu import (
+    AckStatus,
+    Acknowledgement,
+    ErrorReport,
+    JukiPdu,
+    MessageType,
+    PduHeader,
+)
+from juki_protocol.messages.provision import (
+    BodyKind,
+    FourItems,
+    LegalBasis,
+    ProvidedIdentity,
+    ProvisionRefusal,
+    ProvisionRequest,
+    ProvisionResponse,
+    RequestingBody,
+)
+from juki_protocol.messages.special_move import (
+    FamilyRegister,
+    InsuranceStatus,
+    MoveInNotice,
+    MoveOutCertificate,
+    MoveOutCertificateEntry,
+    PensionCategory,
+    PensionStatus,
+    SpecialMoveInNotice,
+)
+from juki_protocol.messages.wide_area import (
+    AddressNotification,
+    IdentityCheckMethod,
+    Requester,
+    ResidentRecordCopy,
+    TargetPerson,
+    WideAreaIssuanceRequest,
+    WideAreaIssuanceResponse,
+    WideAreaRefusal,
+)
+
+#: Every top-level message type by its ASN.1 name, in APPLICATION tag order.
+MESSAGE_TYPES: dict[str, type] = {
+    "MoveInNotice": MoveInNotice,
+    "WideAreaIssuanceRequest": WideAreaIssuanceRequest,
+    "WideAreaIssuanceResponse": WideAreaIssuanceResponse,
+    "SpecialMoveInNotice": SpecialMoveInNotice,
+    "MoveOutCertificate": MoveOutCertificate,
+    "IdentityInfoUpdate": IdentityInfoUpdate,
+    "IdentityInfoRelay": IdentityInfoRelay,
+    "ProvisionRequest": ProvisionRequest,
+    "ProvisionResponse": ProvisionResponse,
+    "Acknowledgement": Acknowledgement,
+    "ErrorReport": ErrorReport,
+    "JukiPdu": JukiPdu,
+}
+
+#: Where each type's rules come from, for `juki types` and the spec.
+ARTICLES: dict[str, str] = {
+    "MoveInNotice": "Art. 9(1)",
+    "WideAreaIssuanceRequest": "Art. 12-2(1)(2)",
+    "WideAreaIssuanceResponse": "Art. 12-2(3)",
+    "SpecialMoveInNotice": "Art. 24-2(3)",
+    "MoveOutCertificate": "Art. 24-2(4)",
+    "IdentityInfoUpdate": "Art. 30-5",
+    "IdentityInfoRelay": "Art. 30-11",
+    "ProvisionRequest": "Arts. 30-7(3)-(6), 30-8, 30-10(1)(iii)-(vi)",
+    "ProvisionResponse": "Arts. 30-7(3)-(6), 30-8, 30-10(1)(iii)-(vi)",
+    "Acknowledgement": "protocol (spec/pdu.md)",
+    "ErrorReport": "protocol (spec/pdu.md)",
+    "JukiPdu": "protocol (spec/pdu.md)",
+}
+
+__all__ = [
+    "ARTICLES", "MESSAGE_TYPES", "AckStatus", "Acknowledgement", "Address",
+    "AddressNotification", "BodyKind", "ChangeInfo", "ChangeReason", "ErrorReport",
+    "FamilyRegister", "FourItems", "IdentityCheckMethod", "IdentityInfo",
+    "IdentityInfoRelay", "IdentityInfoUpdate", "InsuranceStatus", "JukiPdu",
+    "LegalBasis", "MessageType", "MoveInNotice", "MoveOutCertificate",
+    "MoveOutCertificateEntry", "NodeId", "NodeRole", "PduHeader", "PensionCategory",
+    "PensionStatus", "PersonName", "PersonRef", "Profile", "ProvidedIdentity",
+    "ProvisionRefusal", "ProvisionRequest", "ProvisionResponse", "Requester",
+    "RequestingBody", "ResidentRecordCopy", "Sex", "SpecialMoveInNotice",
+    "TargetPerson", "UpdateOperation", "WideAreaIssuanceRequest",
+    "WideAreaIssuanceResponse", "WideAreaRefusal",
+]

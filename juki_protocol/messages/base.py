@@ -1,0 +1,280 @@
+"""The one boundary between message dataclasses and their two other forms.
+
+* the asn1tools value (dicts with camelCase keys, tuples for CHOICE, ``YYYYMMDD``
+  strings for dates), used by :mod:`juki_protocol.schema`;
+* the JSON form (snake_case keys, ISO dates, hex for octets, enum identifiers), used by
+  the CLI, the vectors and the codec adapter.
+
+Conversion is driven by each dataclass's type hints; a field that is one alternative
+of an ASN.1 CHOICE carries ``metadata={"choice": "<asn1 field>"}``. Constructing a
+dataclass runs its validation, and any :class:`ValidationError` is re-raised with the
+full field path (``requester.address.local_gov_code``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import types
+import typing
+from enum import Enum
+from functools import lru_cache
+from typing import Any, TypeVar
+
+from juki_protocol.errors import ErrorCode, JukiError, ValidationError
+
+T = TypeVar("T")
+
+message = dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+"""Decorator for message dataclasses: frozen, slotted, keyword-only."""
+
+
+def choice(of: str) -> Any:
+    """A field that is one alternative of the ASN.1 CHOICE field ``of``."""
+    return dataclasses.field(default=None, metadata={"choice": of})
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p[:1].upper() + p[1:] for p in rest)
+
+
+@lru_cache(maxsize=None)
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return args[0], True
+    return tp, False
+
+
+def _fail(path: str, text: str, json: bool) -> JukiError:
+    code = ErrorCode.INVALID_JSON if json else ErrorCode.INVALID_FIELD
+    return ValidationError(text, code=code, field=path or None)
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+# Leaves ------------------------------------------------------------------------------
+
+def parse_date(value: Any, path: str, *, iso: bool) -> dt.date:
+    """A date from ``YYYYMMDD`` (asn1) or ``YYYY-MM-DD`` (JSON)."""
+    code = ErrorCode.INVALID_DATE
+    if not isinstance(value, str):
+        raise ValidationError(f"{path} must be a date string", code=code, field=path)
+    fmt = "%Y-%m-%d" if iso else "%Y%m%d"
+    size = 10 if iso else 8
+    try:
+        if len(value) != size:
+            raise ValueError(value)
+        d = dt.datetime.strptime(value, fmt).date()
+    except ValueError:
+        shape = "YYYY-MM-DD" if iso else "YYYYMMDD"
+        raise ValidationError(f"{path} {value!r} is not a real calendar date in the form "
+                              f"{shape}", code=code, field=path) from None
+    return d
+
+
+def _leaf_to(tp: Any, value: Any, *, json: bool) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dt.datetime):
+        if json:
+            return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return value.astimezone(dt.timezone.utc)
+    if isinstance(value, dt.date):
+        return value.isoformat() if json else value.strftime("%Y%m%d")
+    if isinstance(value, bytes):
+        return value.hex() if json else value
+    return value
+
+
+def _leaf_from(tp: Any, value: Any, path: str, *, json: bool) -> Any:
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        try:
+            return tp(value)
+        except ValueError:
+            allowed = ", ".join(str(m.value) for m in tp)
+            raise _fail(path, f"{path} {value!r} is not one of: {allowed}", json) from None
+    if tp is dt.datetime:
+        if json:
+            if not isinstance(value, str) or not value.endswith("Z"):
+                raise _fail(path, f"{path} must be an ISO 8601 UTC time ending in Z", json)
+            try:
+                t = dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ")
+            except ValueError:
+                raise _fail(path, f"{path} {value!r} is not YYYY-MM-DDTHH:MM:SSZ",
+                            json) from None
+            return t.replace(tzinfo=dt.timezone.utc)
+        if not isinstance(value, dt.datetime):
+            raise _fail(path, f"{path} must be a time", json)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value
+    if tp is dt.date:
+        return parse_date(value, path, iso=json)
+    if tp is bytes:
+        if json:
+            if not isinstance(value, str):
+                raise _fail(path, f"{path} must be a hex string", json)
+            try:
+                return bytes.fromhex(value)
+            except ValueError:
+                raise _fail(path, f"{path} is not valid hex", json) from None
+        if not isinstance(value, (bytes, bytearray)):
+            raise _fail(path, f"{path} must be octets", json)
+        return bytes(value)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise _fail(path, f"{path} must be true or false", json)
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _fail(path, f"{path} must be an integer", json)
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            raise _fail(path, f"{path} must be a string", json)
+        return value
+    raise TypeError(f"unsupported field type {tp!r} at {path}")
+
+
+# Generic walk ------------------------------------------------------------------------
+
+def _to(tp: Any, value: Any, *, json: bool) -> Any:
+    tp, _ = _unwrap_optional(tp)
+    if dataclasses.is_dataclass(value):
+        return to_form(value, json=json)
+    if isinstance(value, tuple):
+        (item_tp, *_rest) = typing.get_args(tp) or (Any,)
+        return [_to(item_tp, v, json=json) for v in value]
+    return _leaf_to(tp, value, json=json)
+
+
+def to_form(obj: Any, *, json: bool) -> dict[str, Any]:
+    """The asn1tools value (``json=False``) or JSON object (``json=True``) of ``obj``."""
+    out: dict[str, Any] = {}
+    hints = _hints(type(obj))
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if value is None:
+            continue
+        conv = _to(hints[f.name], value, json=json)
+        of = f.metadata.get("choice")
+        if json:
+            out[f.name] = conv
+        elif of:
+            out[camel(of)] = (camel(f.name), conv)
+        else:
+            out[camel(f.name)] = conv
+    return out
+
+
+def _from(tp: Any, value: Any, path: str, *, json: bool) -> Any:
+    tp, _ = _unwrap_optional(tp)
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return from_form(tp, value, path, json=json)
+    if typing.get_origin(tp) is tuple:
+        item_tp = typing.get_args(tp)[0]
+        if not isinstance(value, list):
+            raise _fail(path, f"{path} must be a list", json)
+        return tuple(_from(item_tp, v, f"{path}[{i}]", json=json) for i, v in enumerate(value))
+    return _leaf_from(tp, value, path, json=json)
+
+
+def from_form(cls: type[T], data: Any, path: str = "", *, json: bool) -> T:
+    """Build ``cls`` from its asn1tools value or JSON object, validating everything."""
+    if not isinstance(data, dict):
+        raise _fail(path, f"{path or cls.__name__} must be an object", json)
+    hints = _hints(cls)
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    kwargs: dict[str, Any] = {}
+    if json:
+        known = {f.name for f in fields}
+        extra = sorted(set(data) - known)
+        if extra:
+            raise _fail(_join(path, extra[0]), f"{_join(path, extra[0])} is not a field of "
+                        f"{cls.__name__} (fields: {', '.join(sorted(known))})", json)
+    for f in fields:
+        fpath = _join(path, f.name)
+        of = f.metadata.get("choice")
+        if json:
+            raw = data.get(f.name)
+        elif of:
+            alt = data.get(camel(of))
+            raw = alt[1] if alt is not None and alt[0] == camel(f.name) else None
+        else:
+            raw = data.get(camel(f.name))
+        if raw is None:
+            _, optional = _unwrap_optional(hints[f.name])
+            if not optional:
+                raise _fail(fpath, f"{fpath} is required", json)
+            continue
+        kwargs[f.name] = _from(hints[f.name], raw, fpath, json=json)
+    if not json:
+        for of in {f.metadata["choice"] for f in fields if "choice" in f.metadata}:
+            alt = data.get(camel(of))
+            names = {camel(f.name) for f in fields if f.metadata.get("choice") == of}
+            if alt is not None and alt[0] not in names:
+                raise _fail(_join(path, of), f"{_join(path, of)} alternative {alt[0]!r} is "
+                            f"unknown to this version", json)
+    try:
+        return cls(**kwargs)
+    except JukiError as exc:
+        if path and exc.field and not exc.field.startswith(path):
+            exc.field = _join(path, exc.field)
+        elif path and not exc.field:
+            exc.field = path
+        raise
+
+
+def walk(obj: Any, path: str = "") -> typing.Iterator[tuple[str, Any]]:
+    """Yield ``(path, dataclass)`` for ``obj`` and every dataclass inside it."""
+    yield path, obj
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        fpath = _join(path, f.name)
+        if dataclasses.is_dataclass(value):
+            yield from walk(value, fpath)
+        elif isinstance(value, tuple):
+            for i, v in enumerate(value):
+                if dataclasses.is_dataclass(v):
+                    yield from walk(v, f"{fpath}[{i}]")
+
+
+# Validation helpers used by the message modules --------------------------------------
+
+def require(cond: bool, field: str, rule: str,
+            code: ErrorCode = ErrorCode.INVALID_FIELD) -> None:
+    """Raise a ValidationError naming ``field`` and ``rule`` unless ``cond`` holds."""
+    if not cond:
+        raise ValidationError(f"{field}: {rule}", code=code, field=field)
+
+
+def require_text(value: str, field: str, *, max_len: int) -> None:
+    require(isinstance(value, str) and 0 < len(value) <= max_len, field,
+            f"must be 1 to {max_len} characters")
+    require(all(ch >= " " and ch != "\x7f" for ch in value), field,
+            "must not contain control characters")
+
+
+def require_exactly_one(obj: Any, names: tuple[str, ...], choice_name: str) -> None:
+    present = [n for n in names if getattr(obj, n) is not None]
+    require(len(present) == 1, choice_name,
+            f"exactly one of {', '.join(names)} must be given, got "
+            f"{', '.join(present) or 'none'}")
+
+
+def require_unique(values: typing.Iterable[Any], field: str) -> None:
+    # The values are personal data: the error names positions, never values.
+    seen: dict[Any, int] = {}
+    for i, v in enumerate(values):
+        require(v not in seen, field, f"item {i} repeats item {seen.get(v)}")
+        seen[v] = i
