@@ -215,7 +215,8 @@ def from_form(cls: type[T], data: Any, path: str = "", *, json: bool) -> T:
         if raw is None:
             _, optional = _unwrap_optional(hints[f.name])
             if not optional:
-                raise _fail(fpath, f"{fpath} is required", json)
+                raise _fail(fpath, f"{fpath} is required" + (
+                    "" if json else " (absent, or a value unknown to this version)"), json)
             continue
         kwargs[f.name] = _from(hints[f.name], raw, fpath, json=json)
     if not json:

@@ -1,0 +1,539 @@
+"""Golden codec vectors: generation from a seed, and verification of this codec.
+
+One Wycheproof-style file per message type (``vectors/codec_<type>.json``), described
+by ``vectors/vectors.schema.json``, plus ``vectors/index.json`` with each file's
+SHA-256 and provenance. Valid cases hold the JSON value and its exact DER; invalid
+cases hold DER (made by mutating a valid encoding, or by encoding a bad value with
+asn1tools directly, past our own validation) and the error code a conforming decoder
+must report. ``acceptable`` cases may be accepted or rejected with the named code.
+
+The independent checker in ``tools/check_vectors.py`` re-checks the files without this
+package's codec.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from juki_protocol import __version__, codec, der
+from juki_protocol.errors import ErrorCode, JukiError
+from juki_protocol.messages import MESSAGE_TYPES, Profile
+from juki_protocol.messages.base import to_form
+from juki_protocol.samples import PROFILED_TYPES, Sample, edge_cases, samples
+from juki_protocol.schema import APPLICATION_TAGS, compiled, encode_raw
+
+DEFAULT_SEED = "juki-vectors-v1"
+SCHEMA_FILE = "vectors.schema.json"
+
+NOTES: dict[str, dict[str, str]] = {
+    "Minimal": {"bugType": "BASIC", "description": "Only the required fields."},
+    "Maximal": {"bugType": "BASIC",
+                "description": "Every optional field present, lists with several items."},
+    "Profile2002": {"bugType": "FUNCTIONALITY",
+                    "description": "Profile 2002: no individual number anywhere."},
+    "NonAscii": {"bugType": "EDGE_CASE",
+                 "description": "Names outside the BMP, variant kanji, alphabet names, "
+                                "the longest and shortest names."},
+    "UnknownExtension": {"bugType": "FUNCTIONALITY",
+                         "description": "An extension addition from a later version, "
+                                        "which a decoder must skip."},
+    "BadCheckDigit": {"bugType": "WRONG_PRIMITIVE",
+                      "description": "An identifier whose check digit is wrong."},
+    "ConstraintViolation": {"bugType": "CAN_OF_WORMS",
+                            "description": "A value breaks a size constraint of the schema."},
+    "InvalidDate": {"bugType": "EDGE_CASE", "description": "A date that does not exist."},
+    "Truncated": {"bugType": "MALFORMED", "description": "The last octet is missing."},
+    "OverlongLength": {"bugType": "MALFORMED",
+                       "description": "The outer length claims one octet more than given."},
+    "TrailingData": {"bugType": "MALFORMED",
+                     "description": "An octet follows the end of the value."},
+    "LongFormLength": {"bugType": "BER_ENCODING",
+                       "description": "A length in a longer form than DER allows."},
+    "IndefiniteLength": {"bugType": "BER_ENCODING",
+                         "description": "Indefinite length (BER, not DER)."},
+    "NonMinimalInteger": {"bugType": "BER_ENCODING",
+                          "description": "An INTEGER with a redundant leading octet."},
+    "NonCanonicalBoolean": {"bugType": "BER_ENCODING",
+                            "description": "A BOOLEAN TRUE encoded as 01, not FF."},
+    "WrongTag": {"bugType": "MALFORMED",
+                 "description": "The outer tag of another type, or a universal SEQUENCE."},
+    "ProfileViolation": {"bugType": "FUNCTIONALITY",
+                         "description": "Individual number present in 2002 or absent in "
+                                        "current."},
+    "RuleViolation": {"bugType": "FUNCTIONALITY",
+                      "description": "A rule of the message's clause is broken."},
+    "UnknownEnum": {"bugType": "FUNCTIONALITY",
+                    "description": "An ENUMERATED value unknown to this version."},
+    "UnregisteredCode": {"bugType": "FUNCTIONALITY",
+                         "description": "An error code in range but not registered: a "
+                                        "receiver may accept it or reject it."},
+}
+
+
+def file_name(type_name: str) -> str:
+    snake = "".join("_" + ch.lower() if ch.isupper() else ch for ch in type_name)
+    return f"codec{snake}.json"
+
+
+# DER surgery -------------------------------------------------------------------------
+
+def _length_octets(n: int) -> bytes:
+    if n < 0x80:
+        return bytes([n])
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(raw)]) + raw
+
+
+def _identifier(data: bytes, node: der.Tlv) -> bytes:
+    i = node.start + 1
+    if data[node.start] & 0x1F == 0x1F:
+        while data[i] & 0x80:
+            i += 1
+        i += 1
+    return data[node.start:i]
+
+
+def replace_at(data: bytes, path: list[int], fn: Callable[[bytes], bytes]) -> bytes:
+    """Replace the element at ``path`` (child indices from the root) by ``fn(old)``,
+    recomputing the lengths of every ancestor."""
+    root = der.parse(data)
+
+    def rebuild(node: der.Tlv, rest: list[int]) -> bytes:
+        if not rest:
+            return fn(data[node.start:node.end])
+        parts = [rebuild(ch, rest[1:]) if i == rest[0] else data[ch.start:ch.end]
+                 for i, ch in enumerate(node.children)]
+        content = b"".join(parts)
+        return _identifier(data, node) + _length_octets(len(content)) + content
+
+    return rebuild(root, path)
+
+
+def find_path(data: bytes, tag_byte: int, length: int | None = None) -> list[int]:
+    """Path of the first primitive element (depth first) with identifier ``tag_byte``."""
+    def search(node: der.Tlv, path: list[int]) -> list[int] | None:
+        for i, ch in enumerate(node.children):
+            if not ch.constructed and data[ch.start] == tag_byte and (
+                    length is None or ch.end - ch.content_start == length):
+                return [*path, i]
+            if ch.constructed:
+                found = search(ch, [*path, i])
+                if found is not None:
+                    return found
+        return None
+
+    found = search(der.parse(data), [])
+    if found is None:
+        raise LookupError(f"no element with tag {tag_byte:#x}")
+    return found
+
+
+# Case construction -------------------------------------------------------------------
+
+@dataclass
+class _Case:
+    comment: str
+    flags: list[str]
+    der: bytes
+    result: str
+    value: dict[str, Any] | None = None
+    error: ErrorCode | None = None
+
+
+def _valid(sample: Sample, flags: list[str]) -> _Case:
+    data = codec.encode(sample.message, sample.profile)
+    return _Case(f"{sample.label}", flags, data, "valid", codec.to_json(sample.message))
+
+
+def _invalid(comment: str, flag: str, data: bytes, error: ErrorCode) -> _Case:
+    return _Case(comment, [flag], data, "invalid", None, error)
+
+
+def _raw_encode(type_name: str, value: dict[str, Any]) -> bytes:
+    return bytes(compiled().encode(type_name, value, check_constraints=False))
+
+
+def _walk_dicts(value: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(value, dict):
+        yield value
+        for v in value.values():
+            yield from _walk_dicts(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _walk_dicts(v)
+
+
+def _first_key(value: Any, key: str) -> dict[str, Any] | None:
+    return next((d for d in _walk_dicts(value) if key in d and isinstance(d[key], str)), None)
+
+
+def _flip_last_digit(s: str) -> str:
+    return s[:-1] + str((int(s[-1]) + 1) % 10)
+
+
+def _value_mutations(type_name: str, base: Sample) -> Iterator[_Case]:
+    """Invalid cases made by encoding a bad asn1 value directly with asn1tools."""
+    value = to_form(base.message, json=False)
+    for key, code, what in (("residentCode", ErrorCode.INVALID_RESIDENT_CODE, "resident code"),
+                            ("localGovCode", ErrorCode.INVALID_LOCAL_GOV_CODE,
+                             "local government code"),
+                            ("individualNumber", ErrorCode.INVALID_INDIVIDUAL_NUMBER,
+                             "individual number")):
+        v = copy.deepcopy(value)
+        holder = _first_key(v, key)
+        if holder is not None:
+            holder[key] = _flip_last_digit(holder[key])
+            yield _invalid(f"{what} with a wrong check digit", "BadCheckDigit",
+                           _raw_encode(type_name, v), code)
+    v = copy.deepcopy(value)
+    holder = _first_key(v, "residentCode")
+    if holder is not None:
+        holder["residentCode"] = holder["residentCode"][:10]
+        yield _invalid("resident code of 10 digits (SIZE (11))", "ConstraintViolation",
+                       _raw_encode(type_name, v), ErrorCode.CONSTRAINT_VIOLATION)
+    v = copy.deepcopy(value)
+    holder = _first_key(v, "kanji")
+    if holder is not None:
+        holder["kanji"] = "長" * 101
+        yield _invalid("name of 101 characters (SIZE (1..100))", "ConstraintViolation",
+                       _raw_encode(type_name, v), ErrorCode.CONSTRAINT_VIOLATION)
+    for key in ("birthDate", "changeDate", "movedDate", "notificationDate"):
+        v = copy.deepcopy(value)
+        holder = _first_key(v, key)
+        if holder is not None:
+            holder[key] = "20260230"
+            yield _invalid(f"{key} 2026-02-30 does not exist", "InvalidDate",
+                           _raw_encode(type_name, v), ErrorCode.INVALID_DATE)
+            break
+
+
+def _der_mutations(data: bytes, type_name: str) -> Iterator[_Case]:
+    """Invalid cases made by changing the octets of a valid encoding."""
+    yield _invalid("last octet missing", "Truncated", data[:-1], ErrorCode.DER_MALFORMED)
+    root = der.parse(data)
+    ident = _identifier(data, root)
+    content = data[root.content_start:root.end]
+    yield _invalid("outer length one more than the octets given", "OverlongLength",
+                   ident + _length_octets(len(content) + 1) + content,
+                   ErrorCode.DER_MALFORMED)
+    yield _invalid("one octet after the value", "TrailingData", data + b"\x00",
+                   ErrorCode.DER_TRAILING_DATA)
+    n = len(content)
+    raw = n.to_bytes((n.bit_length() + 7) // 8 or 1, "big")
+    yield _invalid("outer length in long form with a leading zero octet", "LongFormLength",
+                   ident + bytes([0x80 | (len(raw) + 1), 0]) + raw + content,
+                   ErrorCode.DER_NON_CANONICAL)
+    yield _invalid("outer value with indefinite length", "IndefiniteLength",
+                   ident + b"\x80" + content + b"\x00\x00", ErrorCode.DER_NON_CANONICAL)
+    other = "MoveInNotice" if type_name != "MoveInNotice" else "ErrorReport"
+    tag = APPLICATION_TAGS[other]
+    new_ident = bytes([0x7F, tag]) if tag >= 31 else bytes([0x60 | tag])
+    yield _invalid(f"outer tag of {other}", "WrongTag",
+                   new_ident + data[len(ident):], ErrorCode.DER_UNEXPECTED_TAG)
+    yield _invalid("universal SEQUENCE tag instead of the APPLICATION tag", "WrongTag",
+                   b"\x30" + data[len(ident):], ErrorCode.DER_UNEXPECTED_TAG)
+
+
+def _canonical_mutations(data: bytes) -> Iterator[_Case]:
+    """BOOLEAN 01 and non-minimal INTEGER, where the type has one."""
+    for tag in range(0x80, 0x8F):
+        try:
+            p = find_path(data, tag, 1)
+        except LookupError:
+            continue
+        node = der.parse(data)
+        for i in p:
+            node = node.children[i]
+        if data[node.content_start] == 0xFF:
+            yield _invalid("BOOLEAN TRUE encoded as 01", "NonCanonicalBoolean",
+                           replace_at(data, p, lambda old: old[:2] + b"\x01"),
+                           ErrorCode.DER_NON_CANONICAL)
+            break
+
+
+def _integer_mutation(data: bytes, type_name: str) -> Iterator[_Case]:
+    if type_name in ("IdentityInfoUpdate", "IdentityInfoRelay"):
+        p = [1]   # updateSequence / relaySequence: the second field
+        node = der.parse(data).children[1]
+        if data[node.content_start] < 0x80:
+            # A leading 00 before an octet below 80 is redundant (X.690 8.3.2).
+            yield _invalid("INTEGER with a redundant leading zero octet", "NonMinimalInteger",
+                           replace_at(data, p, lambda old: bytes([old[0], old[1] + 1, 0])
+                                      + old[2:]),
+                           ErrorCode.DER_NON_CANONICAL)
+
+
+def _extension_case(sample: Sample) -> _Case:
+    data = codec.encode(sample.message, sample.profile)
+    root = der.parse(data)
+    ident = _identifier(data, root)
+    # [29] IMPLICIT UTF8String: a field added by a later version of the schema.
+    extra = b"\x9d\x05later"
+    content = data[root.content_start:root.end] + extra
+    return _Case("extension addition [29] from a later version, skipped",
+                 ["UnknownExtension"], ident + _length_octets(len(content)) + content,
+                 "valid", codec.to_json(sample.message))
+
+
+def _profile_case(type_name: str, sample: Sample) -> _Case | None:
+    value = to_form(sample.message, json=False)
+    if sample.profile is Profile.CURRENT:
+        holder = _first_key(value, "individualNumber")
+        if holder is None:
+            return None
+        del holder["individualNumber"]
+        comment = "individual number absent in profile current"
+    else:
+        target = next((d for d in _walk_dicts(value)
+                       if "residentCode" in d and "sex" in d), None)
+        if target is None:
+            return None
+        target["individualNumber"] = "123456789018"
+        comment = "individual number present in profile 2002"
+    return _invalid(comment, "ProfileViolation", _raw_encode(type_name, value),
+                    ErrorCode.PROFILE_VIOLATION)
+
+
+def _rule_cases(type_name: str, sample: Sample) -> Iterator[_Case]:
+    """One broken rule of the clause per type, encoded past our validation."""
+    v = to_form(sample.message, json=False)
+    if type_name == "WideAreaIssuanceRequest":
+        v["issuingMunicipality"] = v["residenceMunicipality"]
+        yield _invalid("Art. 12-2(1): issuing municipality equals residence municipality",
+                       "RuleViolation", _raw_encode(type_name, v), ErrorCode.INVALID_FIELD)
+    elif type_name == "IdentityInfoUpdate":
+        v["operation"] = "erase"
+        yield _invalid("Art. 30-5: an erase with a record reason", "RuleViolation",
+                       _raw_encode(type_name, v), ErrorCode.INVALID_FIELD)
+    elif type_name == "IdentityInfoRelay":
+        v["prefecture"] = "130001"
+        yield _invalid("Art. 30-11: relayed by a prefecture other than the municipality's",
+                       "RuleViolation", _raw_encode(type_name, v), ErrorCode.INVALID_FIELD)
+    elif type_name == "ProvisionRequest":
+        v["legalBasis"] = "prefToOtherPrefecture"
+        yield _invalid("legal basis Art. 30-7(5) for an agency", "RuleViolation",
+                       _raw_encode(type_name, v), ErrorCode.LEGAL_BASIS_MISMATCH)
+    elif type_name in ("MoveInNotice", "SpecialMoveInNotice", "MoveOutCertificate"):
+        v["newMunicipality"] = v["formerMunicipality"]
+        yield _invalid("new municipality equals former municipality", "RuleViolation",
+                       _raw_encode(type_name, v), ErrorCode.INVALID_FIELD)
+    elif type_name == "ErrorReport":
+        v["errorCode"] = 1999
+        yield _Case("error code 1999: in range, not registered", ["UnregisteredCode"],
+                    _raw_encode(type_name, v), "acceptable", codec.to_json(
+                        codec.decode(_raw_encode(type_name, v))), ErrorCode.INVALID_FIELD)
+    elif type_name == "JukiPdu":
+        header = v["header"]
+        header["messageType"] = "errorReport"
+        yield _invalid("header type errorReport with an acknowledgement body",
+                       "RuleViolation", _raw_encode(type_name, v), ErrorCode.INVALID_FIELD)
+
+
+def _enum_case(type_name: str, data: bytes) -> Iterator[_Case]:
+    if type_name == "Acknowledgement":
+        yield _invalid("status 9, unknown to this version", "UnknownEnum",
+                       replace_at(data, [1], lambda old: old[:2] + b"\x09"),
+                       ErrorCode.INVALID_FIELD)
+
+
+def cases_for(type_name: str, seed: str) -> list[tuple[str | None, list[_Case]]]:
+    """Every group (profile, cases) for ``type_name``."""
+    profiles = [Profile.CURRENT, Profile.P2002] if type_name in PROFILED_TYPES \
+        else [Profile.CURRENT]
+    groups: list[tuple[str | None, list[_Case]]] = []
+    for profile in profiles:
+        cases: list[_Case] = []
+        minimal, maximal = samples(type_name, seed, profile)
+        pflag = ["Profile2002"] if profile is Profile.P2002 else []
+        cases.append(_valid(minimal, ["Minimal", *pflag]))
+        cases.append(_valid(maximal, ["Maximal", *pflag]))
+        if type_name in ("IdentityInfoUpdate", "MoveInNotice"):
+            kind = type_name
+            cases += [_valid(s, ["NonAscii", *pflag])
+                      for s in edge_cases(seed, profile) if s.label.startswith(kind + " ")]
+        cases.append(_extension_case(maximal))
+        if profile is Profile.CURRENT or type_name in PROFILED_TYPES:
+            pc = _profile_case(type_name, maximal)
+            if pc is not None:
+                cases.append(pc)
+        if profile is Profile.CURRENT:
+            data = codec.encode(maximal.message, profile)
+            cases += list(_value_mutations(type_name, maximal))
+            cases += list(_der_mutations(data, type_name))
+            cases += list(_canonical_mutations(data))
+            cases += list(_integer_mutation(data, type_name))
+            cases += list(_rule_cases(type_name, maximal))
+            cases += list(_enum_case(type_name, data))
+        groups.append((profile.value if type_name in PROFILED_TYPES else None, cases))
+    return groups
+
+
+def generate_type(type_name: str, seed: str = DEFAULT_SEED) -> dict[str, Any]:
+    """The vector document for one message type."""
+    tc = 0
+    groups = []
+    used: set[str] = set()
+    for profile, cases in cases_for(type_name, seed):
+        tests = []
+        for c in cases:
+            tc += 1
+            used.update(c.flags)
+            tests.append({
+                "tcId": tc, "comment": c.comment, "flags": c.flags,
+                "value": c.value, "der": c.der.hex(), "result": c.result,
+                "errorCode": int(c.error) if c.error is not None else None,
+                "errorName": c.error.name if c.error is not None else None,
+            })
+        groups.append({"type": "CodecTest", "messageType": type_name, "profile": profile,
+                       "tests": tests})
+    return {
+        "algorithm": "JukiCodec",
+        "schema": SCHEMA_FILE,
+        "generatorVersion": __version__,
+        "seed": seed,
+        "messageType": type_name,
+        "numberOfTests": tc,
+        "header": [f"Codec vectors for {type_name}, generated by "
+                   f"`juki vectors generate --seed {seed}`.",
+                   "Valid cases: exact DER and JSON value both ways. Invalid cases: the "
+                   "registered error code a conforming decoder reports."],
+        "notes": {k: NOTES[k] for k in sorted(used)},
+        "testGroups": groups,
+    }
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    """The canonical text of a vector file (stable across runs)."""
+    return json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
+
+
+def generate(out: Path, seed: str = DEFAULT_SEED) -> list[Path]:
+    """Write every codec vector file, the schema and the index into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for type_name in MESSAGE_TYPES:
+        path = out / file_name(type_name)
+        path.write_text(dumps(generate_type(type_name, seed)), encoding="utf-8")
+        written.append(path)
+    schema_path = out / SCHEMA_FILE
+    schema_path.write_text(json.dumps(VECTOR_SCHEMA, indent=1) + "\n", encoding="utf-8")
+    written.append(schema_path)
+    return written
+
+
+# Verification ------------------------------------------------------------------------
+
+def verify_doc(doc: dict[str, Any]) -> list[str]:
+    """Check this package's codec against one vector document; return the failures."""
+    failures: list[str] = []
+    for group in doc["testGroups"]:
+        type_name = group["messageType"]
+        profile = Profile(group["profile"]) if group["profile"] else None
+        for t in group["tests"]:
+            where = f"{type_name} tcId {t['tcId']} ({t['comment']})"
+            data = bytes.fromhex(t["der"])
+            try:
+                msg = codec.decode(data, type_name, profile)
+            except JukiError as exc:
+                if t["result"] == "valid":
+                    failures.append(f"{where}: valid vector rejected: {exc}")
+                elif int(exc.error_code) != t["errorCode"]:
+                    failures.append(f"{where}: expected {t['errorName']} ({t['errorCode']}),"
+                                    f" got {exc.error_code.name} ({int(exc.error_code)}): "
+                                    f"{exc}")
+                continue
+            except Exception as exc:  # a crash is always a failure
+                failures.append(f"{where}: decoder crashed: {exc!r}")
+                continue
+            if t["result"] == "invalid":
+                failures.append(f"{where}: invalid vector accepted")
+                continue
+            if codec.to_json(msg) != t["value"]:
+                failures.append(f"{where}: decoded value differs from the vector's value")
+            if "UnknownExtension" in t["flags"] or t["result"] == "acceptable":
+                continue
+            again = codec.encode(codec.from_json(type_name, t["value"]), profile)
+            if again != data:
+                failures.append(f"{where}: encoding differs: expected {t['der']}, "
+                                f"got {again.hex()}")
+    return failures
+
+
+def index(directory: Path) -> dict[str, Any]:
+    """The provenance index of a vector directory (file -> sha256, count, source)."""
+    files = {}
+    for path in sorted(directory.glob("*.json")):
+        if path.name == "index.json":
+            continue
+        text = path.read_bytes()
+        entry: dict[str, Any] = {"sha256": hashlib.sha256(text).hexdigest()}
+        doc = json.loads(text)
+        if "numberOfTests" in doc:
+            entry["numberOfTests"] = doc["numberOfTests"]
+            entry["source"] = ("juki_protocol.codec_vectors" if doc.get("algorithm") ==
+                               "JukiCodec" else "juki_protocol.envelope_vectors")
+        else:
+            entry["source"] = "JSON Schema of the vector files"
+        files[path.name] = entry
+    return {"generator": "juki vectors generate", "files": files}
+
+
+VECTOR_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "urn:juki:vectors:codec:v1",
+    "title": "Juki codec test vectors",
+    "type": "object",
+    "required": ["algorithm", "generatorVersion", "seed", "messageType", "numberOfTests",
+                 "header", "notes", "testGroups"],
+    "properties": {
+        "algorithm": {"const": "JukiCodec"},
+        "schema": {"type": "string"},
+        "generatorVersion": {"type": "string"},
+        "seed": {"type": "string"},
+        "messageType": {"type": "string"},
+        "numberOfTests": {"type": "integer", "minimum": 1},
+        "header": {"type": "array", "items": {"type": "string"}},
+        "notes": {"type": "object", "additionalProperties": {
+            "type": "object", "required": ["bugType", "description"],
+            "properties": {"bugType": {"type": "string"},
+                           "description": {"type": "string"}}}},
+        "testGroups": {"type": "array", "minItems": 1, "items": {
+            "type": "object", "required": ["type", "messageType", "profile", "tests"],
+            "properties": {
+                "type": {"const": "CodecTest"},
+                "messageType": {"type": "string"},
+                "profile": {"enum": ["p2002", "current", None]},
+                "tests": {"type": "array", "minItems": 1, "items": {
+                    "type": "object",
+                    "required": ["tcId", "comment", "flags", "value", "der", "result",
+                                 "errorCode", "errorName"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "tcId": {"type": "integer", "minimum": 1},
+                        "comment": {"type": "string"},
+                        "flags": {"type": "array", "items": {"type": "string"}},
+                        "value": {"type": ["object", "null"]},
+                        "der": {"type": "string", "pattern": "^([0-9a-f]{2})*$"},
+                        "result": {"enum": ["valid", "invalid", "acceptable"]},
+                        "errorCode": {"type": ["integer", "null"],
+                                      "minimum": 1000, "maximum": 9999},
+                        "errorName": {"type": ["string", "null"]},
+                    },
+                    "allOf": [
+                        {"if": {"properties": {"result": {"const": "valid"}}},
+                         "then": {"properties": {"value": {"type": "object"},
+                                                 "errorCode": {"type": "null"}}}},
+                        {"if": {"properties": {"result": {"const": "invalid"}}},
+                         "then": {"properties": {"value": {"type": "null"},
+                                                 "errorCode": {"type": "integer"}}}},
+                    ],
+                }},
+            }}},
+    },
+}

@@ -1,0 +1,330 @@
+"""Deterministic example messages of every type, built from synthetic residents.
+
+Used by ``juki fixtures messages``, the golden vectors and the tests. Everything comes
+from ``random.Random(seed)`` and fixed dates, so the same seed gives the same messages.
+Each builder returns a minimal and a maximal variant; :func:`edge_cases` adds the
+non-ASCII and size edge cases.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import random
+from collections.abc import Callable
+from typing import Any
+
+from juki_protocol import PROTOCOL_VERSION
+from juki_protocol.identifiers import new_resident_code, prefecture_of
+from juki_protocol.messages import (
+    AckStatus,
+    Acknowledgement,
+    Address,
+    AddressNotification,
+    BodyKind,
+    ChangeInfo,
+    ChangeReason,
+    ErrorReport,
+    FourItems,
+    IdentityCheckMethod,
+    IdentityInfoRelay,
+    IdentityInfoUpdate,
+    InsuranceStatus,
+    JukiPdu,
+    LegalBasis,
+    MessageType,
+    MoveInNotice,
+    MoveOutCertificate,
+    MoveOutCertificateEntry,
+    NodeId,
+    NodeRole,
+    PduHeader,
+    PensionCategory,
+    PensionStatus,
+    PersonName,
+    Profile,
+    ProvidedIdentity,
+    ProvisionRefusal,
+    ProvisionRequest,
+    ProvisionResponse,
+    Requester,
+    RequestingBody,
+    ResidentRecordCopy,
+    SpecialMoveInNotice,
+    TargetPerson,
+    UpdateOperation,
+    WideAreaIssuanceRequest,
+    WideAreaIssuanceResponse,
+    WideAreaRefusal,
+)
+from juki_protocol.synth import Household, SyntheticResident, generate_households
+
+#: The two municipalities of the examples: Osaka city (former / residence) and
+#: Chiyoda ward, Tokyo (new / issuing).
+HOME = "271004"
+AWAY = "131016"
+BASE_TIME = dt.datetime(2026, 4, 1, 9, 0, 0, tzinfo=dt.timezone.utc)
+TODAY = dt.date(2026, 4, 1)
+AGENCY_CODE = "AG0001"
+PURPOSE_CODE = "S1-0001"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Sample:
+    """One example message: a short label, the message, and its profile."""
+
+    label: str
+    message: Any
+    profile: Profile
+
+
+class _Ctx:
+    """The residents and randomness one seed gives."""
+
+    def __init__(self, seed: int | str, profile: Profile) -> None:
+        self.rng = random.Random(f"samples:{seed}")
+        self.profile = profile
+        homes = generate_households(4, f"{seed}:home", municipalities=[HOME], today=TODAY)
+        aways = generate_households(1, f"{seed}:away", municipalities=[AWAY], today=TODAY)
+        # The largest household makes the richest examples.
+        self.household: Household = max(homes, key=lambda h: len(h.members))
+        self.single: Household = min(homes, key=lambda h: len(h.members))
+        self.away: SyntheticResident = aways[0].members[0]
+
+    @property
+    def head(self) -> SyntheticResident:
+        return self.household.members[0]
+
+    def new_address(self) -> Address:
+        return dataclasses.replace(self.away.address)
+
+    def ident(self, r: SyntheticResident) -> Any:
+        return r.identity_info(self.profile)
+
+    def msg_id(self) -> bytes:
+        return self.rng.randbytes(16)
+
+
+def _move_in_notice(c: _Ctx, maximal: bool) -> MoveInNotice:
+    people = c.household.members if maximal else c.single.members[:1]
+    return MoveInNotice(new_municipality=AWAY, former_municipality=HOME,
+                        residents=tuple(p.person_ref() for p in people),
+                        moved_date=TODAY - dt.timedelta(days=3), recorded_date=TODAY,
+                        new_address=c.new_address())
+
+
+def _wide_area_request(c: _Ctx, maximal: bool) -> WideAreaIssuanceRequest:
+    head = c.head
+    people = c.household.members if maximal else (head,)
+    requester = Requester(
+        name=head.name, birth_date=head.birth_date, address=head.address,
+        identity_check=IdentityCheckMethod.RESIDENT_CARD_WITH_PIN if maximal
+        else IdentityCheckMethod.PHOTO_ID_DOCUMENT,
+        resident_code=head.resident_code if maximal else None)
+    targets = tuple(TargetPerson(name=p.name, birth_date=p.birth_date,
+                                 resident_code=p.resident_code if maximal else None)
+                    for p in people)
+    return WideAreaIssuanceRequest(
+        issuing_municipality=AWAY, residence_municipality=HOME, requester=requester,
+        targets=targets, include_relationship=maximal, include_resident_code=maximal)
+
+
+def _record_copy(p: SyntheticResident, maximal: bool) -> ResidentRecordCopy:
+    return ResidentRecordCopy(
+        name=p.name, birth_date=p.birth_date, sex=p.sex, resident_since=p.resident_since,
+        address=p.address,
+        address_notification=AddressNotification(
+            notification_date=p.address_notification_date,
+            previous_address=p.previous_address if maximal else None),
+        relationship=p.relationship if maximal else None,
+        resident_code=p.resident_code if maximal else None)
+
+
+def _wide_area_response(c: _Ctx, maximal: bool) -> WideAreaIssuanceResponse:
+    if not maximal:
+        return WideAreaIssuanceResponse(residence_municipality=HOME,
+                                        issuing_municipality=AWAY,
+                                        refusal=WideAreaRefusal.MOVED_OUT)
+    return WideAreaIssuanceResponse(
+        residence_municipality=HOME, issuing_municipality=AWAY,
+        copies=tuple(_record_copy(p, True) for p in c.household.members))
+
+
+def _special_move_in(c: _Ctx, maximal: bool) -> SpecialMoveInNotice:
+    people = c.household.members if maximal else c.single.members[:1]
+    return SpecialMoveInNotice(new_municipality=AWAY, former_municipality=HOME,
+                               movers=tuple(p.person_ref() for p in people),
+                               moved_date=TODAY - dt.timedelta(days=5),
+                               move_in_filed_date=TODAY, new_address=c.new_address())
+
+
+def _certificate_entry(c: _Ctx, p: SyntheticResident, maximal: bool) -> MoveOutCertificateEntry:
+    adult = (TODAY - p.birth_date).days >= 20 * 365
+    return MoveOutCertificateEntry(
+        name=p.name, birth_date=p.birth_date, sex=p.sex, relationship=p.relationship,
+        family_register=p.family_register, address=p.address,
+        destination=c.new_address(), planned_move_date=TODAY - dt.timedelta(days=10),
+        resident_code=p.resident_code,
+        national_health_insurance=InsuranceStatus(
+            insured=maximal, qualified_since=p.resident_since if maximal else None),
+        long_term_care_insurance=InsuranceStatus(insured=False),
+        national_pension=PensionStatus(
+            category=PensionCategory.CATEGORY1 if adult else PensionCategory.NONE),
+        child_allowance=maximal and p.relationship == "世帯主",
+        individual_number=p.individual_number if c.profile is Profile.CURRENT else None)
+
+
+def _move_out_certificate(c: _Ctx, maximal: bool) -> MoveOutCertificate:
+    people = c.household.members if maximal else c.single.members[:1]
+    return MoveOutCertificate(former_municipality=HOME, new_municipality=AWAY,
+                              entries=tuple(_certificate_entry(c, p, maximal) for p in people))
+
+
+def _identity_update(c: _Ctx, maximal: bool) -> IdentityInfoUpdate:
+    if not maximal:
+        return IdentityInfoUpdate(
+            municipality=HOME, update_sequence=1, operation=UpdateOperation.RECORD,
+            identity_info=c.ident(c.head),
+            change_info=ChangeInfo(change_reason=ChangeReason.MOVE_IN,
+                                   change_date=c.head.resident_since))
+    old = new_resident_code(c.rng)
+    while old == c.head.resident_code:
+        old = new_resident_code(c.rng)
+    return IdentityInfoUpdate(
+        municipality=HOME, update_sequence=2**63 - 1, operation=UpdateOperation.CORRECT,
+        identity_info=c.ident(c.head),
+        change_info=ChangeInfo(change_reason=ChangeReason.RESIDENT_CODE_CHANGE,
+                               change_date=TODAY),
+        previous_resident_code=old)
+
+
+def _identity_relay(c: _Ctx, maximal: bool) -> IdentityInfoRelay:
+    return IdentityInfoRelay(prefecture=prefecture_of(HOME),
+                             relay_sequence=987654321 if maximal else 1,
+                             update=_identity_update(c, maximal))
+
+
+def _provision_request(c: _Ctx, maximal: bool) -> ProvisionRequest:
+    body = RequestingBody(kind=BodyKind.AGENCY, code=AGENCY_CODE)
+    if not maximal:
+        return ProvisionRequest(requester=body, legal_basis=LegalBasis.CENTER_TO_AGENCY,
+                                purpose_code=PURPOSE_CODE, operator_id="op-0001",
+                                by_resident_code=(c.head.resident_code,))
+    h = c.head
+    return ProvisionRequest(
+        requester=body, legal_basis=LegalBasis.PREF_TO_AGENCY, purpose_code=PURPOSE_CODE,
+        operator_id="operator.kinki-0042",
+        by_four_items=FourItems(name=h.name, birth_date=h.birth_date, sex=h.sex,
+                                address=h.address))
+
+
+def _provision_response(c: _Ctx, maximal: bool) -> ProvisionResponse:
+    if not maximal:
+        return ProvisionResponse(refusal=ProvisionRefusal.PURPOSE_NOT_ALLOWED)
+    return ProvisionResponse(provided=tuple(
+        ProvidedIdentity(identity_info=c.ident(p),
+                         change_info=ChangeInfo(change_reason=ChangeReason.MOVE_IN,
+                                                change_date=p.resident_since))
+        for p in c.household.members))
+
+
+def _ack(c: _Ctx, maximal: bool) -> Acknowledgement:
+    return Acknowledgement(acknowledged_id=c.msg_id(),
+                           status=AckStatus.DUPLICATE if maximal else AckStatus.ACCEPTED)
+
+
+def _error_report(c: _Ctx, maximal: bool) -> ErrorReport:
+    if not maximal:
+        return ErrorReport(error_code=5002)
+    return ErrorReport(error_code=5010, refers_to=c.msg_id(),
+                       detail="prefecture nodes hold identity info only (Art. 30-5)")
+
+
+def header(c: _Ctx | None, mtype: MessageType, sender: NodeId, recipient: NodeId, *,
+           seq: int = 0, correlation: bytes | None = None, profile: Profile,
+           rng: random.Random | None = None) -> PduHeader:
+    """A PDU header with a random message id from ``rng`` (or the context's)."""
+    source = rng if rng is not None else (c.rng if c is not None else random.Random(0))
+    return PduHeader(version=PROTOCOL_VERSION, message_id=source.randbytes(16),
+                     correlation_id=correlation, message_type=mtype, sender=sender,
+                     recipient=recipient, time=BASE_TIME + dt.timedelta(seconds=seq),
+                     sequence_number=seq, profile=profile)
+
+
+def _pdu(c: _Ctx, maximal: bool) -> JukiPdu:
+    home = NodeId(role=NodeRole.MUNICIPALITY, code=HOME)
+    pref = NodeId(role=NodeRole.PREFECTURE, code=prefecture_of(HOME))
+    if not maximal:
+        return JukiPdu(header=header(c, MessageType.ACKNOWLEDGEMENT, pref, home,
+                                     profile=c.profile),
+                       acknowledgement=_ack(c, False))
+    # The sealed body here is opaque filler: the codec does not open envelopes.
+    return JukiPdu(header=header(c, MessageType.IDENTITY_INFO_UPDATE, home, pref, seq=7,
+                                 correlation=c.msg_id(), profile=c.profile),
+                   sealed=c.rng.randbytes(300))
+
+
+BUILDERS: dict[str, Callable[[_Ctx, bool], Any]] = {
+    "MoveInNotice": _move_in_notice,
+    "WideAreaIssuanceRequest": _wide_area_request,
+    "WideAreaIssuanceResponse": _wide_area_response,
+    "SpecialMoveInNotice": _special_move_in,
+    "MoveOutCertificate": _move_out_certificate,
+    "IdentityInfoUpdate": _identity_update,
+    "IdentityInfoRelay": _identity_relay,
+    "ProvisionRequest": _provision_request,
+    "ProvisionResponse": _provision_response,
+    "Acknowledgement": _ack,
+    "ErrorReport": _error_report,
+    "JukiPdu": _pdu,
+}
+
+#: Types whose content depends on the profile (they carry identity info or entries).
+PROFILED_TYPES = frozenset({"MoveOutCertificate", "IdentityInfoUpdate", "IdentityInfoRelay",
+                            "ProvisionResponse"})
+
+
+def samples(type_name: str, seed: int | str = 0,
+            profile: Profile = Profile.CURRENT) -> list[Sample]:
+    """The minimal and maximal example of ``type_name`` for ``seed`` and ``profile``."""
+    build = BUILDERS[type_name]
+    c = _Ctx(seed, profile)
+    return [Sample("minimal", build(c, False), profile),
+            Sample("maximal", build(c, True), profile)]
+
+
+def example(type_name: str, seed: int | str = 0,
+            profile: Profile = Profile.CURRENT) -> Any:
+    """One representative (maximal) example of ``type_name``."""
+    return samples(type_name, seed, profile)[1].message
+
+
+def edge_names() -> list[tuple[str, PersonName]]:
+    """Names that stress encoders: 4-byte UTF-8, old forms, alphabet, longest."""
+    return [
+        ("supplementary-plane kanji (𠮷, 4-byte UTF-8)",
+         PersonName(kanji="𠮷田　𩸽子", kana="ヨシダ　ホッケコ")),
+        ("old-form and variant kanji (髙, 﨑, 邊)",
+         PersonName(kanji="髙﨑　邊", kana="タカサキ　ワタナベ")),
+        ("alphabet name of a foreign resident, kana with ー and ・",
+         PersonName(kanji="SMITH JOHN", kana="スミス・ジョーン")),
+        ("longest name: 100 characters, kana 200",
+         PersonName(kanji="寿" * 100, kana="ジュ" * 100)),
+        ("shortest name: one character, no kana", PersonName(kanji="一")),
+    ]
+
+
+def edge_cases(seed: int | str = 0, profile: Profile = Profile.CURRENT) -> list[Sample]:
+    """IdentityInfoUpdate and MoveInNotice carrying each edge-case name."""
+    c = _Ctx(seed, profile)
+    out: list[Sample] = []
+    for label, name in edge_names():
+        base = _identity_update(c, False)
+        info = dataclasses.replace(base.identity_info, name=name)
+        out.append(Sample(f"IdentityInfoUpdate {label}",
+                          dataclasses.replace(base, identity_info=info), profile))
+        notice = _move_in_notice(c, False)
+        ref = dataclasses.replace(notice.residents[0], name=name)
+        out.append(Sample(f"MoveInNotice {label}",
+                          dataclasses.replace(notice, residents=(ref,)), profile))
+    return out
