@@ -253,6 +253,38 @@ def vectors_verify(directory: str | None) -> None:
     sys.exit(1 if report.failures or report.passed == 0 else 0)
 
 
+# juki spec ---------------------------------------------------------------------------
+
+@main.group(cls=JukiGroup)
+def spec() -> None:
+    """Generated parts of the specification (requirements list, error registry)."""
+
+
+@spec.command("generate")
+@click.option("--dir", "spec_path", type=click.Path(file_okay=False), default=None,
+              help="The spec directory (default: the checkout's or installed one).")
+def spec_generate(spec_path: str | None) -> None:
+    """Write spec/requirements.json, spec/errors.md and spec/errors.json."""
+    from juki_protocol import spec_tools
+
+    for path in spec_tools.generate(Path(spec_path) if spec_path else None):
+        click.echo(f"wrote {path}")
+
+
+@spec.command("check")
+@click.option("--dir", "spec_path", type=click.Path(file_okay=False), default=None)
+def spec_check(spec_path: str | None) -> None:
+    """Exit 1 if the generated spec files differ from what generate would write."""
+    from juki_protocol import spec_tools
+
+    drift = spec_tools.check(Path(spec_path) if spec_path else None)
+    for line in drift:
+        click.echo(line)
+    if drift:
+        sys.exit(1)
+    click.echo("spec: generated files are up to date")
+
+
 def run() -> None:  # pragma: no cover - console entry for `python -m`
     main()
 

@@ -237,7 +237,7 @@ def _der_mutations(data: bytes, type_name: str) -> Iterator[_Case]:
     yield _invalid(f"outer tag of {other}", "WrongTag",
                    new_ident + data[len(ident):], ErrorCode.DER_UNEXPECTED_TAG)
     yield _invalid("universal SEQUENCE tag instead of the APPLICATION tag", "WrongTag",
-                   b"\x30" + data[len(ident):], ErrorCode.DER_UNEXPECTED_TAG)
+                   b"\x30" + data[len(ident):], ErrorCode.UNKNOWN_MESSAGE_TYPE)
 
 
 def _canonical_mutations(data: bytes) -> Iterator[_Case]:

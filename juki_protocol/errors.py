@@ -48,12 +48,18 @@ class ErrorCode(IntEnum):
     DECRYPTION_FAILED = 2002
     SIGNATURE_INVALID = 2003
     HEADER_BINDING_MISMATCH = 2004
+    ALGORITHM_UNSUPPORTED = 2005
+    NO_MATCHING_RECIPIENT = 2006
+    ENVELOPE_MALFORMED = 2007
     CERT_UNTRUSTED = 2010
     CERT_EXPIRED = 2011
     CERT_REVOKED = 2012
     CERT_KEY_USAGE = 2013
     CERT_ROLE_NOT_ALLOWED = 2014
     CERT_SENDER_MISMATCH = 2015
+    CERT_NOT_YET_VALID = 2016
+    CERT_INVALID = 2017
+    CRL_INVALID = 2018
     STALE_TIME = 2020
     REPLAY = 2021
 
@@ -176,6 +182,17 @@ REGISTRY: dict[ErrorCode, CodeInfo] = {
     ErrorCode.HEADER_BINDING_MISMATCH: _C(
         "The signed attributes do not match the clear PDU header.",
         "Locally only; the peer receives ENVELOPE_INVALID."),
+    ErrorCode.ALGORITHM_UNSUPPORTED: _C(
+        "The envelope uses an algorithm outside the profile (AES-256-GCM, ECDH P-256 "
+        "with an X9.63 KDF and AES-256 key wrap, ECDSA P-256 with SHA-256).",
+        "Locally only; the peer receives ENVELOPE_INVALID."),
+    ErrorCode.NO_MATCHING_RECIPIENT: _C(
+        "No RecipientInfo of the envelope names one of this node's certificates.",
+        "Locally only; the peer receives ENVELOPE_INVALID."),
+    ErrorCode.ENVELOPE_MALFORMED: _C(
+        "The envelope is not a well-formed CMS AuthEnvelopedData holding a SignedData "
+        "as the profile requires (structure, content types, versions, certificates).",
+        "Locally only; the peer receives ENVELOPE_INVALID."),
     ErrorCode.CERT_UNTRUSTED: _C(
         "The certificate does not chain to a configured trust anchor.",
         "On TLS handshake or envelope signer validation."),
@@ -193,7 +210,18 @@ REGISTRY: dict[ErrorCode, CodeInfo] = {
         "On envelope signer validation."),
     ErrorCode.CERT_SENDER_MISMATCH: _C(
         "The certificate's node id differs from the PDU header's sender.",
-        "On envelope signer validation."),
+        "On envelope signer validation, and on a PDU whose sender is not the TLS peer."),
+    ErrorCode.CERT_NOT_YET_VALID: _C(
+        "The certificate's validity period has not begun at the message time.",
+        "On TLS handshake or envelope signer validation."),
+    ErrorCode.CERT_INVALID: _C(
+        "The certificate is malformed for the network profile: it does not name "
+        "exactly one node (role and id) or its key is not ECDSA P-256.",
+        "On TLS handshake or envelope signer validation."),
+    ErrorCode.CRL_INVALID: _C(
+        "A revocation list is not signed by its issuer, is outside its update period, "
+        "or is required and missing.",
+        "On TLS handshake or envelope signer validation."),
     ErrorCode.STALE_TIME: _C(
         "The message time is outside the accepted window around the receiver's clock.",
         "On receipt; the window is published in the spec."),
@@ -274,7 +302,8 @@ REGISTRY: dict[ErrorCode, CodeInfo] = {
         "By prefecture and national nodes; nothing is stored."),
     ErrorCode.RETENTION_EXPIRED: _C(
         "The requested identity info is past its retention period.",
-        "On a provision request."),
+        "Locally only (logs and audit): on the wire such data is simply not provided, "
+        "so a peer cannot learn that it once existed."),
     ErrorCode.DEADLINE_PASSED: _C(
         "A statutory deadline passed (move-in later than 14 days after moving).",
         "On a special move-in notice."),

@@ -66,7 +66,7 @@ AWAY = "131016"
 BASE_TIME = dt.datetime(2026, 4, 1, 9, 0, 0, tzinfo=dt.timezone.utc)
 TODAY = dt.date(2026, 4, 1)
 AGENCY_CODE = "AG0001"
-PURPOSE_CODE = "S1-0001"
+PURPOSE_CODE = "S1-KENCHIKUSHI"  # spec/tables/schedule_1.json: AG0001, architects
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

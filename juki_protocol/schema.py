@@ -109,10 +109,16 @@ def decode_raw(type_name: str | None, data: bytes) -> RawDecoded:
         type_name = actual
     elif type_name not in APPLICATION_TAGS and type_name not in _all_types():
         raise DecodeError(f"unknown type {type_name}", code=ErrorCode.UNKNOWN_MESSAGE_TYPE)
-    elif type_name in APPLICATION_TAGS and actual != type_name:
-        got = actual or f"tag class {root.tag_class} number {root.number}"
+    elif type_name in APPLICATION_TAGS and actual is None:
+        # R-DER-06: an outer tag that names no registered type.
         raise DecodeError(f"expected {type_name} (APPLICATION "
-                          f"{APPLICATION_TAGS[type_name]}), got {got}",
+                          f"{APPLICATION_TAGS[type_name]}), got tag class {root.tag_class} "
+                          f"number {root.number}, which is no registered message type",
+                          code=ErrorCode.UNKNOWN_MESSAGE_TYPE, offset=0)
+    elif type_name in APPLICATION_TAGS and actual != type_name:
+        # R-DER-06: a registered type, but not the one the context requires.
+        raise DecodeError(f"expected {type_name} (APPLICATION "
+                          f"{APPLICATION_TAGS[type_name]}), got {actual}",
                           code=ErrorCode.DER_UNEXPECTED_TAG, offset=0)
     schema = compiled()
     try:

@@ -79,8 +79,9 @@ def _rename(obj: Any, name: PersonName) -> Any:
 
 kanji = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Co", "Cn")),
                 min_size=1, max_size=100)
-kana = st.text(st.characters(min_codepoint=0x30A0, max_codepoint=0x30FF),
-               min_size=1, max_size=200)
+kana = st.text(st.characters(min_codepoint=0x30A1, max_codepoint=0x30FA),
+               min_size=1, max_size=100).flatmap(
+    lambda letters: st.sampled_from(["", "ー", "・", "\u3000"]).map(lambda s: letters + s))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -209,3 +210,57 @@ def test_prefecture_never_receives_family_register_field() -> None:
     identity_info = common.split("IdentityInfo ::=")[1].split("}")[0]
     for forbidden in ("relationship", "familyRegister", "household"):
         assert forbidden not in text and forbidden not in identity_info
+
+
+@pytest.mark.parametrize(("mutate", "code"), [
+    (lambda o: o.__setitem__("acknowledged_id", o["acknowledged_id"][:-2] + " f"),
+     ErrorCode.INVALID_JSON),
+    (lambda o: o.__setitem__("acknowledged_id", o["acknowledged_id"].upper()),
+     ErrorCode.INVALID_JSON),
+])
+def test_json_hex_must_be_lowercase_pairs(mutate: Any, code: ErrorCode) -> None:
+    obj = codec.to_json(samples("Acknowledgement", "j")[0].message)
+    if obj["acknowledged_id"].upper() == obj["acknowledged_id"]:
+        obj["acknowledged_id"] = "ab" * 16
+    mutate(obj)
+    with pytest.raises(JukiError) as exc:
+        codec.from_json("Acknowledgement", obj)
+    assert exc.value.error_code is code
+
+
+@pytest.mark.parametrize("bad", ["2026-4-1T9:0:0Z", "2026-04-01T09:00:00", "2026-04-01 09:00:00Z",
+                                 "2026-04-01T09:00:00+00:00"])
+def test_json_time_form_is_strict(bad: str) -> None:
+    obj = codec.to_json(samples("JukiPdu", "t")[0].message)
+    obj["header"]["time"] = bad
+    with pytest.raises(JukiError) as exc:
+        codec.from_json("JukiPdu", obj)
+    assert exc.value.error_code is ErrorCode.INVALID_JSON
+    assert exc.value.field == "header.time"
+
+
+def test_record_copy_must_be_of_the_residence_municipality() -> None:
+    resp = samples("WideAreaIssuanceResponse", "r")[1].message
+    obj = codec.to_json(resp)
+    obj["copies"][0]["address"]["local_gov_code"] = "131016"
+    with pytest.raises(JukiError) as exc:
+        codec.from_json("WideAreaIssuanceResponse", obj)
+    assert exc.value.field == "copies[0].address.local_gov_code"
+
+
+@pytest.mark.parametrize(("kind", "code", "ok"), [
+    ("prefecture", "270008", True), ("prefecture", "271004", False),
+    ("municipality", "270008", False), ("prefectureOrgan", "130001", True),
+])
+def test_requesting_body_code_matches_kind(kind: str, code: str, ok: bool) -> None:
+    obj = codec.to_json(samples("ProvisionRequest", "b")[0].message)
+    basis = {"prefecture": "centerToPrefecture", "municipality": "centerToMunicipality",
+             "prefectureOrgan": "prefOwnUse"}[kind]
+    obj["requester"] = {"kind": kind, "code": code}
+    obj["legal_basis"] = basis
+    if ok:
+        assert codec.from_json("ProvisionRequest", obj).requester.code == code
+    else:
+        with pytest.raises(JukiError) as exc:
+            codec.from_json("ProvisionRequest", obj)
+        assert exc.value.error_code is ErrorCode.INVALID_NODE_ID

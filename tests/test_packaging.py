@@ -11,13 +11,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_wheel_contains_package_data(tmp_path: Path) -> None:
-    res = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
-                          "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
-                         capture_output=True, text=True, timeout=600, check=False)
-    if res.returncode != 0 and "No module named" in res.stderr:
-        res = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
-                              str(tmp_path), str(ROOT)], capture_output=True, text=True,
-                             timeout=600, check=False)
+    res = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
+                          str(tmp_path), str(ROOT)], capture_output=True, text=True,
+                         timeout=600, check=False)
     assert res.returncode == 0, res.stderr
     wheel = next(tmp_path.glob("juki_protocol-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())

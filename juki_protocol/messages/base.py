@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import types
 import typing
 from enum import Enum
@@ -25,8 +26,15 @@ from juki_protocol.errors import ErrorCode, JukiError, ValidationError
 
 T = TypeVar("T")
 
-message = dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-"""Decorator for message dataclasses: frozen, slotted, keyword-only."""
+_HEX = re.compile(r"(?:[0-9a-f]{2})*\Z")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+_ASN1_DATE = re.compile(r"[0-9]{8}\Z")
+_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\Z")
+
+@typing.dataclass_transform(frozen_default=True, kw_only_default=True)
+def message(cls: type[T]) -> type[T]:
+    """Decorator for message dataclasses: frozen, slotted, keyword-only."""
+    return dataclasses.dataclass(frozen=True, slots=True, kw_only=True)(cls)
 
 
 def choice(of: str) -> Any:
@@ -71,8 +79,9 @@ def parse_date(value: Any, path: str, *, iso: bool) -> dt.date:
         raise ValidationError(f"{path} must be a date string", code=code, field=path)
     fmt = "%Y-%m-%d" if iso else "%Y%m%d"
     size = 10 if iso else 8
+    pattern = _ISO_DATE if iso else _ASN1_DATE
     try:
-        if len(value) != size:
+        if len(value) != size or not pattern.match(value):
             raise ValueError(value)
         d = dt.datetime.strptime(value, fmt).date()
     except ValueError:
@@ -105,8 +114,8 @@ def _leaf_from(tp: Any, value: Any, path: str, *, json: bool) -> Any:
             raise _fail(path, f"{path} {value!r} is not one of: {allowed}", json) from None
     if tp is dt.datetime:
         if json:
-            if not isinstance(value, str) or not value.endswith("Z"):
-                raise _fail(path, f"{path} must be an ISO 8601 UTC time ending in Z", json)
+            if not isinstance(value, str) or not _TIME.match(value):
+                raise _fail(path, f"{path} must be a UTC time YYYY-MM-DDTHH:MM:SSZ", json)
             try:
                 t = dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ")
             except ValueError:
@@ -122,8 +131,9 @@ def _leaf_from(tp: Any, value: Any, path: str, *, json: bool) -> Any:
         return parse_date(value, path, iso=json)
     if tp is bytes:
         if json:
-            if not isinstance(value, str):
-                raise _fail(path, f"{path} must be a hex string", json)
+            if not isinstance(value, str) or not _HEX.match(value):
+                raise _fail(path, f"{path} must be lowercase hex digits in pairs, with no "
+                            f"separators", json)
             try:
                 return bytes.fromhex(value)
             except ValueError:

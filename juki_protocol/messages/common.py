@@ -16,8 +16,9 @@ from juki_protocol.identifiers import (
 )
 from juki_protocol.messages.base import message, require, require_text
 
-# Full-width katakana, the prolonged sound mark, the middle dot and spaces.
-_KANA = re.compile(r"[\u30A0-\u30FF\u3000 ]+\Z")
+# Full-width katakana (ァ..ヺ), the prolonged sound mark, the middle dot and spaces, with
+# at least one katakana letter.
+_KANA = re.compile(r"(?=.*[\u30A1-\u30FA])[\u30A1-\u30FF\u3000 ]+\Z")
 EARLIEST_DATE = dt.date(1868, 1, 1)   # Meiji 1: no living record predates it.
 
 

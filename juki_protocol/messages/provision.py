@@ -8,7 +8,11 @@ import re
 from enum import Enum
 
 from juki_protocol.errors import ErrorCode
-from juki_protocol.identifiers import validate_local_gov_code, validate_resident_code
+from juki_protocol.identifiers import (
+    is_prefecture_code,
+    validate_local_gov_code,
+    validate_resident_code,
+)
 from juki_protocol.messages.base import (
     choice,
     message,
@@ -52,6 +56,13 @@ class RequestingBody:
                     "(spec/tables/schedule_1.json)", ErrorCode.INVALID_NODE_ID)
         else:
             validate_local_gov_code(self.code, "code")
+            # R-30-7-5-01, R-30-8-2-01: prefectures and their organs use the
+            # prefecture's own code (PP000C); municipalities never do.
+            wants_prefecture = self.kind in (BodyKind.PREFECTURE, BodyKind.PREFECTURE_ORGAN)
+            require(is_prefecture_code(self.code) == wants_prefecture, "code",
+                    f"a body of kind {self.kind.value} must use "
+                    f"{'a prefecture code (PP000C)' if wants_prefecture else 'a municipality code'}",
+                    ErrorCode.INVALID_NODE_ID)
 
 
 class LegalBasis(str, Enum):

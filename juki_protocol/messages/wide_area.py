@@ -163,3 +163,8 @@ class WideAreaIssuanceResponse:
         require_exactly_one(self, ("copies", "refusal"), "outcome")
         if self.copies is not None:
             require(1 <= len(self.copies) <= 20, "copies", "must hold 1 to 20 copies")
+            for i, copy in enumerate(self.copies):
+                # R-12-2-3-05: the copy is of a record kept by the residence municipality.
+                require(copy.address.local_gov_code == self.residence_municipality,
+                        f"copies[{i}].address.local_gov_code",
+                        "must be the residence municipality")
