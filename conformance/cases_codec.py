@@ -1,0 +1,435 @@
+"""Codec-mode test cases: the golden vectors, identifiers, JSON rules, hostile input.
+
+Every case talks to the SUT only through the adapter protocol (``spec/conformance.md``).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from conformance.model import Case, Outcome, Verdict
+from conformance.sut import AdapterSut
+from juki_protocol.errors import ErrorCode
+
+#: The clause (article/paragraph, or spec section) each message type belongs to.
+CLAUSES = {
+    "MoveInNotice": "9/1", "WideAreaIssuanceRequest": "12-2/1",
+    "WideAreaIssuanceResponse": "12-2/3", "SpecialMoveInNotice": "24-2/3",
+    "MoveOutCertificate": "24-2/4", "IdentityInfoUpdate": "30-5",
+    "IdentityInfoRelay": "30-11", "ProvisionRequest": "30-7/3",
+    "ProvisionResponse": "30-7/3", "Acknowledgement": "pdu", "ErrorReport": "pdu",
+    "JukiPdu": "pdu",
+}
+
+#: The requirement a type's own rules (RuleViolation vectors) check.
+RULE_REQUIREMENT = {
+    "MoveInNotice": "R-9-1-02", "WideAreaIssuanceRequest": "R-12-2-1-02",
+    "SpecialMoveInNotice": "R-24-2-3-02", "MoveOutCertificate": "R-24-2-4-02",
+    "IdentityInfoUpdate": "R-30-5-0-03", "IdentityInfoRelay": "R-30-11-0-01",
+    "ProvisionRequest": "R-30-7-3-03", "ErrorReport": "R-PDU-28", "JukiPdu": "R-PDU-19",
+}
+
+FLAG_REQUIREMENTS: dict[str, tuple[str, ...]] = {
+    "Minimal": ("R-DER-01", "R-JSON-09"), "Maximal": ("R-DER-01", "R-JSON-09"),
+    "NonAscii": ("R-DER-01", "R-JSON-09"), "Profile2002": ("R-PDU-03", "R-JSON-09"),
+    "UnknownExtension": ("R-DER-08",), "ConstraintViolation": ("R-DER-07",),
+    "Truncated": ("R-DER-05",), "OverlongLength": ("R-DER-05",),
+    "TrailingData": ("R-DER-03",), "LongFormLength": ("R-DER-02",),
+    "IndefiniteLength": ("R-DER-02",), "NonMinimalInteger": ("R-DER-02",),
+    "NonCanonicalBoolean": ("R-DER-02",), "WrongTag": ("R-DER-06",),
+    "ProfileViolation": ("R-PDU-02", "R-PDU-03"), "InvalidDate": ("R-JSON-03",),
+    "UnknownEnum": ("R-JSON-06",),
+}
+CODE_REQUIREMENT = {1020: "R-ID-01", 1021: "R-ID-04", 1022: "R-ID-05"}
+
+REMEDIATION = {
+    "Minimal": "Encode and decode every required field exactly as spec/asn1 defines it; "
+               "compare your DER byte for byte with the vector's.",
+    "Maximal": "Support every optional field; DER orders fields by tag and omits absent "
+               "OPTIONAL fields.",
+    "NonAscii": "Names are UTF8String: keep characters outside the BMP (4-byte UTF-8) and "
+                "count SIZE in characters, not bytes.",
+    "Profile2002": "In profile 2002 no individual number is present; decode such "
+                   "messages without requiring it.",
+    "UnknownExtension": "Skip extension additions you do not know (X.680 extensibility); "
+                        "do not reject the message.",
+    "BadCheckDigit": "Validate check digits as spec/identifiers.md gives them and reject "
+                     "with the identifier's own code (1020, 1021 or 1022).",
+    "ConstraintViolation": "Decode with constraint checks on; reject with 1015.",
+    "InvalidDate": "Validate every Date as a real calendar date; reject with 1023.",
+    "Truncated": "Check that every length fits inside its container before reading.",
+    "OverlongLength": "Check that every length fits inside its container before reading.",
+    "TrailingData": "After the outermost value, require the end of input (1012).",
+    "LongFormLength": "Accept only minimal definite lengths (DER, X.690 10.1).",
+    "IndefiniteLength": "Reject indefinite lengths: DER requires the definite form.",
+    "NonMinimalInteger": "Reject INTEGERs with a redundant leading octet (X.690 8.3.2).",
+    "NonCanonicalBoolean": "Reject BOOLEAN TRUE encoded as anything but FF (X.690 11.1).",
+    "WrongTag": "Check the outer APPLICATION tag: 1031 for an unregistered tag, 1013 for "
+                "another registered type.",
+    "ProfileViolation": "Apply the profile: individual number required in current, "
+                        "forbidden in 2002 (1025).",
+    "RuleViolation": "Apply the rules of the message's clause after decoding "
+                     "(see the requirement text).",
+    "UnknownEnum": "Reject ENUMERATED values your version does not define.",
+    "UnregisteredCode": "Either accept an unregistered code in range or reject it with "
+                        "the code named; both are allowed.",
+}
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60]
+
+
+def _kebab(name: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"-\1", name).lower()
+
+
+def _error_of(answer: dict[str, Any]) -> tuple[int | None, str]:
+    err = answer.get("error")
+    if not isinstance(err, dict) or not isinstance(err.get("code"), int):
+        return None, "an error without a numeric code"
+    return err["code"], f"{err['code']} {err.get('name', '?')}: {err.get('message', '')}"
+
+
+def _code_name(code: int | None) -> str:
+    try:
+        return f"{code} {ErrorCode(code).name}" if code is not None else "none"
+    except ValueError:
+        return f"{code} (unregistered)"
+
+
+def expect_error(answer: dict[str, Any], code: int) -> Outcome:
+    """Verdict for a request that must be refused with ``code``."""
+    expected = f"rejected with {_code_name(code)}"
+    if answer.get("ok"):
+        return Outcome(Verdict.FAIL, expected, "accepted")
+    got, text = _error_of(answer)
+    if got == code:
+        return Outcome(Verdict.PASS, expected, f"rejected with {_code_name(got)}")
+    return Outcome(Verdict.FAIL, expected, f"rejected with {text}")
+
+
+def _vector_run(type_name: str, profile: str | None,
+                t: dict[str, Any]) -> Callable[[AdapterSut], Outcome]:
+    fields: dict[str, Any] = {"type": type_name, "der": t["der"]}
+    if profile:
+        fields["profile"] = profile
+
+    def run(sut: AdapterSut) -> Outcome:
+        answer = sut.request("decode", **fields)
+        if t["result"] == "invalid":
+            return expect_error(answer, t["errorCode"])
+        if t["result"] == "acceptable":
+            if answer.get("ok"):
+                return Outcome(Verdict.ACCEPTABLE, "accepted or rejected with "
+                               f"{_code_name(t['errorCode'])}", "accepted")
+            got, text = _error_of(answer)
+            verdict = Verdict.ACCEPTABLE if got == t["errorCode"] else Verdict.FAIL
+            return Outcome(verdict, f"accepted or rejected with {_code_name(t['errorCode'])}",
+                           f"rejected with {text}")
+        expected = "decoded to the vector's value and re-encoded to the same DER"
+        if not answer.get("ok"):
+            return Outcome(Verdict.FAIL, expected, f"rejected with {_error_of(answer)[1]}")
+        if answer.get("value") != t["value"]:
+            return Outcome(Verdict.FAIL, expected, "decoded to a different value",
+                           _json_diff(t["value"], answer.get("value")))
+        if "UnknownExtension" in t["flags"]:
+            return Outcome(Verdict.PASS, expected, "decoded; extension skipped")
+        enc = sut.request("encode", type=type_name, value=t["value"],
+                          profile=profile or "current")
+        if not enc.get("ok"):
+            return Outcome(Verdict.FAIL, expected, f"encode rejected: {_error_of(enc)[1]}")
+        if enc.get("der") != t["der"]:
+            return Outcome(Verdict.FAIL, expected, "encoded to different DER",
+                           _hex_diff(t["der"], str(enc.get("der"))))
+        return Outcome(Verdict.PASS, expected, "decoded and re-encoded exactly")
+
+    return run
+
+
+def _hex_diff(want: str, got: str) -> str:
+    i = next((k for k in range(0, min(len(want), len(got)), 2) if want[k:k + 2] != got[k:k + 2]),
+             min(len(want), len(got)))
+    return (f"first difference at octet {i // 2}: expected {want[i:i + 32]}..., "
+            f"got {got[i:i + 32]}...")
+
+
+def _json_diff(want: Any, got: Any, path: str = "") -> str:
+    if isinstance(want, dict) and isinstance(got, dict):
+        for k in sorted(set(want) | set(got)):
+            if want.get(k) != got.get(k):
+                return _json_diff(want.get(k), got.get(k), f"{path}.{k}" if path else k)
+    if isinstance(want, list) and isinstance(got, list) and len(want) == len(got):
+        for i, (a, b) in enumerate(zip(want, got, strict=True)):
+            if a != b:
+                return _json_diff(a, b, f"{path}[{i}]")
+    return f"at {path or '(top)'}: expected {str(want)[:80]}, got {str(got)[:80]}"
+
+
+def vector_cases(directory: Path) -> list[Case]:
+    """One case per codec vector."""
+    cases: list[Case] = []
+    seen: set[str] = set()
+    for path in sorted(directory.glob("codec_*.json")):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        for group in doc["testGroups"]:
+            type_name, profile = group["messageType"], group["profile"]
+            for t in group["tests"]:
+                flags = t["flags"]
+                reqs: list[str] = []
+                for f in flags:
+                    reqs += FLAG_REQUIREMENTS.get(f, ())
+                if "BadCheckDigit" in flags:
+                    reqs.append(CODE_REQUIREMENT[t["errorCode"]])
+                if "RuleViolation" in flags or "UnregisteredCode" in flags:
+                    reqs.append(RULE_REQUIREMENT[type_name])
+                main = next((f for f in flags if f in REMEDIATION), "Minimal")
+                base = (f"{CLAUSES[type_name]}/codec/{_kebab(type_name)}/"
+                        f"{profile or 'any'}/{_slug(t['comment'])}")
+                cid, n = base, 2
+                while cid in seen:
+                    cid, n = f"{base}-{n}", n + 1
+                seen.add(cid)
+                cases.append(Case(
+                    id=cid, title=f"{type_name}: {t['comment']}", clause=CLAUSES[type_name],
+                    requirements=tuple(dict.fromkeys(reqs)), level="MUST",
+                    remediation=REMEDIATION[main], mode="codec", message_type=type_name,
+                    profile=profile, ops=("decode", "encode"),
+                    run=_vector_run(type_name, profile, t),
+                    data={"vector": path.name, "tcId": t["tcId"], "flags": flags}))
+    return cases
+
+
+# Identifiers -------------------------------------------------------------------------
+
+def _mod11(body: str) -> int:
+    total = sum(int(ch) * (n + 1 if n <= 6 else n - 5)
+                for n, ch in enumerate(reversed(body), start=1))
+    r = total % 11
+    return 0 if r <= 1 else 11 - r
+
+
+def _blind_spot_code() -> str:
+    """A valid resident code reached from another valid one by one digit change."""
+    rng = random.Random("blind-spot")
+    while True:
+        body = "".join(rng.choice("0123456789") for _ in range(10))
+        total = sum(int(ch) * (n + 1 if n <= 6 else n - 5)
+                    for n, ch in enumerate(reversed(body), start=1))
+        if total % 11 == 1:
+            return body + str(_mod11(body))
+
+
+def _code_case(cid: str, title: str, kind: str, code: str, valid: bool, req: str,
+               error: int) -> Case:
+    def run(sut: AdapterSut) -> Outcome:
+        answer = sut.request("check_code", kind=kind, code=code)
+        if valid:
+            if answer.get("ok"):
+                return Outcome(Verdict.PASS, "valid", "valid")
+            return Outcome(Verdict.FAIL, "valid", f"rejected with {_error_of(answer)[1]}")
+        return expect_error(answer, error)
+
+    return Case(id=cid, title=title, clause="identifiers", requirements=(req,), level="MUST",
+                remediation="Implement the check digit exactly as spec/identifiers.md gives "
+                            "it; compare with the worked examples.",
+                mode="codec", ops=("check_code",), run=run)
+
+
+def _sweep_case() -> Case:
+    rng = random.Random("sweep")
+    codes = []
+    for _ in range(200):
+        body = "".join(rng.choice("0123456789") for _ in range(10))
+        good = body + str(_mod11(body))
+        bad = body + str((_mod11(body) + rng.randint(1, 9)) % 10)
+        codes += [(good, True), (bad, False)]
+
+    def run(sut: AdapterSut) -> Outcome:
+        for code, valid in codes:
+            ok = bool(sut.request("check_code", kind="resident", code=code).get("ok"))
+            if ok != valid:
+                return Outcome(Verdict.FAIL, "200 valid codes accepted, 200 wrong ones refused",
+                               f"code {code[:2]}********* judged {'valid' if ok else 'invalid'}")
+        return Outcome(Verdict.PASS, "200 valid codes accepted, 200 wrong ones refused",
+                       "all 400 judged correctly")
+
+    return Case(id="identifiers/codec/resident-code/sweep-400", title="400 resident codes",
+                clause="identifiers", requirements=("R-ID-01",), level="MUST",
+                remediation="Implement the mod-11 rule with the weights 5,4,3,2,7,6,5,4,3,2.",
+                mode="codec", ops=("check_code",), run=run)
+
+
+def identifier_cases() -> list[Case]:
+    spot = _blind_spot_code()
+    out = [
+        _code_case("identifiers/codec/resident-code/example-12345678903",
+                   "published example 12345678903", "resident", "12345678903", True,
+                   "R-ID-01", 0),
+        _code_case("identifiers/codec/resident-code/example-24727059608",
+                   "published example 24727059608", "resident", "24727059608", True,
+                   "R-ID-01", 0),
+        _code_case("identifiers/codec/resident-code/remainder-1-gives-0",
+                   "remainder 1 gives check digit 0 (not 10)", "resident", spot, True,
+                   "R-ID-01", 0),
+        _code_case("identifiers/codec/resident-code/wrong-check-digit",
+                   "12345678904 has a wrong check digit", "resident", "12345678904", False,
+                   "R-ID-01", 1020),
+        _code_case("identifiers/codec/resident-code/fullwidth-digits",
+                   "full-width digits are not ASCII digits", "resident", "１２３４５６７８９０３",
+                   False, "R-ID-01", 1020),
+        _code_case("identifiers/codec/resident-code/ten-digits", "10 digits", "resident",
+                   "1234567890", False, "R-ID-01", 1020),
+        _code_case("identifiers/codec/individual-number/wrong-check-digit",
+                   "individual number with a wrong check digit", "individual",
+                   "123456789019", False, "R-ID-05", 1022),
+        _code_case("identifiers/codec/individual-number/valid", "a valid individual number",
+                   "individual", "123456789018", True, "R-ID-05", 0),
+        _sweep_case(),
+    ]
+    for code in ("271004", "131016", "130001", "010006"):
+        out.append(_code_case(f"identifiers/codec/local-gov-code/example-{code}",
+                              f"published example {code}", "local-gov", code, True,
+                              "R-ID-04", 0))
+    out.append(_code_case("identifiers/codec/local-gov-code/wrong-check-digit",
+                          "271005 has a wrong check digit", "local-gov", "271005", False,
+                          "R-ID-04", 1021))
+    return out
+
+
+# JSON rules and hostile input --------------------------------------------------------
+
+def _request_case(cid: str, title: str, clause: str, req: str, op: str,
+                  fields: dict[str, Any], error: int, remediation: str,
+                  message_type: str | None = None) -> Case:
+    def run(sut: AdapterSut) -> Outcome:
+        return expect_error(sut.request(op, **fields), error)
+
+    return Case(id=cid, title=title, clause=clause, requirements=(req,), level="MUST",
+                remediation=remediation, mode="codec", ops=(op,), run=run,
+                message_type=message_type)
+
+
+def json_cases(directory: Path) -> list[Case]:
+    doc = json.loads((directory / "codec_acknowledgement.json").read_text(encoding="utf-8"))
+    ack = doc["testGroups"][0]["tests"][0]["value"]
+    upd_doc = json.loads((directory / "codec_identity_info_update.json").read_text("utf-8"))
+    upd = upd_doc["testGroups"][0]["tests"][0]["value"]
+    resp_doc = json.loads((directory / "codec_provision_response.json").read_text("utf-8"))
+    resp = next(t["value"] for t in resp_doc["testGroups"][0]["tests"]
+                if t["result"] == "valid" and "provided" in t["value"])
+    bad_date = json.loads(json.dumps(upd))
+    bad_date["identity_info"]["birth_date"] = bad_date["identity_info"]["birth_date"].replace(
+        "-", "/")
+    bad_enum = json.loads(json.dumps(upd))
+    bad_enum["identity_info"]["sex"] = "unknown"
+    both = {**resp, "refusal": "throttled"}
+    fix = "Follow spec/json.md: reject what it does not allow, naming the key."
+    return [
+        _request_case("json/codec/acknowledgement/unknown-key", "unknown key rejected",
+                      "json", "R-JSON-02", "encode",
+                      {"type": "Acknowledgement", "value": {**ack, "extra": 1}}, 1030, fix,
+                      "Acknowledgement"),
+        _request_case("json/codec/identity-info-update/date-with-slashes",
+                      "date 'YYYY/MM/DD' rejected", "json", "R-JSON-03", "encode",
+                      {"type": "IdentityInfoUpdate", "value": bad_date}, 1023, fix,
+                      "IdentityInfoUpdate"),
+        _request_case("json/codec/identity-info-update/unknown-enum",
+                      "enumerated value not in the type rejected", "json", "R-JSON-06",
+                      "encode", {"type": "IdentityInfoUpdate", "value": bad_enum}, 1030, fix,
+                      "IdentityInfoUpdate"),
+        _request_case("json/codec/provision-response/two-choice-alternatives",
+                      "a CHOICE with two alternatives rejected", "json", "R-JSON-07",
+                      "encode", {"type": "ProvisionResponse", "value": both}, 1024, fix,
+                      "ProvisionResponse"),
+        _request_case("json/codec/unknown-type", "unknown type name rejected", "json",
+                      "R-JSON-08", "encode", {"type": "NoSuchMessage", "value": {}}, 1031,
+                      fix),
+    ]
+
+
+def _nested(levels: int) -> bytes:
+    inner = b"\x05\x00"
+    for _ in range(levels):
+        n = len(inner)
+        length = bytes([n]) if n < 128 else bytes([0x82, n >> 8, n & 0xFF])
+        inner = b"\x30" + length + inner
+    return inner
+
+
+def robustness_cases() -> list[Case]:
+    """Hostile DER: every input must get a registered 1xxx error, quickly."""
+    rng = random.Random("robustness")
+    inputs: list[tuple[str, bytes, int | None, str]] = [
+        ("empty-input", b"", 1010, "R-DER-05"),
+        ("one-octet", b"\x66", 1010, "R-DER-05"),
+        ("length-claims-2-gib", b"\x66\x84\x7f\xff\xff\xff\x00", 1010, "R-DER-05"),
+        ("five-length-octets", b"\x66\x85\x01\x00\x00\x00\x00", 1010, "R-DER-05"),
+        ("nested-2000-deep", b"\x66\x82\x00\x00", None, "R-DER-04"),
+        ("application-29-unregistered", b"\x7d\x00", 1031, "R-DER-06"),
+    ]
+    deep = _nested(2000)
+    inputs[4] = ("nested-2000-deep", deep, 1014, "R-DER-04")
+    for i in range(10):
+        inputs.append((f"random-{i}", rng.randbytes(rng.randint(1, 64)), None, "R-DER-05"))
+    out: list[Case] = []
+    for slug, data, code, req in inputs:
+        fields = {"der": data.hex()}
+        if slug != "application-29-unregistered" and slug != "nested-2000-deep":
+            fields["type"] = "IdentityInfoUpdate"
+
+        def run(sut: AdapterSut, fields: dict[str, Any] = fields,
+                code: int | None = code) -> Outcome:
+            answer = sut.request("decode", **fields)
+            if code is not None:
+                return expect_error(answer, code)
+            expected = "rejected with a registered 1xxx code"
+            if answer.get("ok"):
+                return Outcome(Verdict.FAIL, expected, "accepted random bytes")
+            got, text = _error_of(answer)
+            if got is not None and got in ErrorCode._value2member_map_ and got < 2000:
+                return Outcome(Verdict.PASS, expected, f"rejected with {text}")
+            return Outcome(Verdict.FAIL, expected, f"rejected with {text}")
+
+        out.append(Case(id=f"der/codec/robustness/{slug}", title=f"hostile input: {slug}",
+                        clause="der", requirements=(req,), level="MUST",
+                        remediation="Bound lengths and depth before decoding; map every "
+                                    "failure to a registered code; never crash.",
+                        mode="codec", ops=("decode",), run=run))
+    return out
+
+
+def adapter_cases() -> list[Case]:
+    """The adapter protocol itself (spec/conformance.md section 1)."""
+    def unknown_op(sut: AdapterSut) -> Outcome:
+        return expect_error(sut.request("no-such-op"), 1030)
+
+    def keeps_serving(sut: AdapterSut) -> Outcome:
+        sut.request("no-such-op")
+        answer = sut.request("check_code", kind="resident", code="12345678903")
+        ok = bool(answer.get("ok"))
+        return Outcome(Verdict.PASS if ok else Verdict.FAIL,
+                       "a valid answer after an unknown op",
+                       "answered" if ok else f"refused: {_error_of(answer)[1]}")
+
+    fix = "Follow spec/conformance.md section 1: answer every line, never exit on input."
+    return [
+        Case(id="conformance/codec/adapter/unknown-op", title="unknown op gets 1030",
+             clause="conformance", requirements=("R-CONF-03", "R-CONF-02"), level="MUST",
+             remediation=fix, mode="codec", ops=(), run=unknown_op),
+        Case(id="conformance/codec/adapter/keeps-serving", title="serves after a bad request",
+             clause="conformance", requirements=("R-CONF-03", "R-CONF-01"), level="MUST",
+             remediation=fix, mode="codec", ops=("check_code",), run=keeps_serving),
+    ]
+
+
+def all_cases(directory: Path) -> list[Case]:
+    """Every codec-mode case, in a stable order."""
+    return [*adapter_cases(), *identifier_cases(), *json_cases(directory),
+            *robustness_cases(),
+            *vector_cases(directory)]

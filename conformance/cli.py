@@ -1,0 +1,134 @@
+"""``juki-conformance``: run the suite, list cases.
+
+Exit codes: 0 every applicable case passes; 1 at least one failure not listed as known;
+2 harness error, bad usage, or no case run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from conformance import SUITE_VERSION, ics as ics_mod
+from conformance.cases_codec import all_cases
+from conformance.model import CaseResult, Verdict
+from conformance.reports import summary_lines, to_json, write_all
+from conformance.runner import run_cases, select
+from conformance.sut import AdapterSut
+from juki_protocol.resources import spec_dir, vectors_dir
+from juki_protocol.vector_set import set_hash
+
+REFERENCE_ADAPTER = [sys.executable, "-m", "juki_protocol.adapter"]
+
+_MARK = {Verdict.PASS: ".", Verdict.FAIL: "F", Verdict.ACCEPTABLE: "a",
+         Verdict.NOT_APPLICABLE: "-", Verdict.ERROR: "E"}
+
+
+class _Usage(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (ValueError, OSError) as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_Usage)
+@click.version_option(SUITE_VERSION, prog_name="juki-conformance")
+def main() -> None:
+    """Conformance suite for Juki protocol implementations."""
+
+
+def _requirements() -> list[dict[str, Any]]:
+    doc = json.loads((spec_dir() / "requirements.json").read_text(encoding="utf-8"))
+    return list(doc["requirements"])
+
+
+@main.command("run")
+@click.option("--adapter", default=None,
+              help="Codec-mode SUT: the adapter command line (default: the embedded "
+                   "reference adapter).")
+@click.option("--ics", "ics_path", type=click.Path(dir_okay=False, exists=True),
+              default=None, help="Implementation conformance statement (JSON).")
+@click.option("--vectors", "vec_path", type=click.Path(file_okay=False, exists=True),
+              default=None, help="Vector directory (default: the shipped vectors).")
+@click.option("--out", "out_path", type=click.Path(file_okay=False),
+              default="conformance-report", show_default=True)
+@click.option("--cases", "include", multiple=True, help="Only case ids matching this glob.")
+@click.option("--exclude", multiple=True, help="Skip case ids matching this glob.")
+@click.option("--known-failures", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="File of case ids (one per line, # comments) expected to fail.")
+@click.option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True,
+              help="Seconds the SUT may take to answer one request.")
+@click.option("--quiet", is_flag=True, help="No per-case progress.")
+def run_cmd(adapter: str | None, ics_path: str | None, vec_path: str | None, out_path: str,
+            include: tuple[str, ...], exclude: tuple[str, ...], known_failures: str | None,
+            timeout: float, quiet: bool) -> None:
+    """Run the suite (default: against the embedded reference implementation)."""
+    started = dt.datetime.now(dt.timezone.utc)
+    ics = ics_mod.load(Path(ics_path)) if ics_path else ics_mod.reference_ics()
+    vectors = Path(vec_path) if vec_path else vectors_dir()
+    command = shlex.split(adapter) if adapter else REFERENCE_ADAPTER
+    known: frozenset[str] = frozenset()
+    if known_failures:
+        lines = Path(known_failures).read_text(encoding="utf-8").splitlines()
+        known = frozenset(x.split("#")[0].strip() for x in lines if x.split("#")[0].strip())
+    everything = all_cases(vectors)
+    cases = select(everything, list(include), list(exclude))
+    if not cases:
+        raise ValueError("no case matches the selection: running zero cases is an error")
+    click.echo(f"juki-conformance {SUITE_VERSION}: {len(cases)} cases, SUT "
+               f"{'reference adapter' if adapter is None else shlex.join(command)}, "
+               f"ICS {ics.name} ({', '.join(sorted(ics.profiles))})")
+    column = [0]
+
+    def progress(cr: CaseResult) -> None:
+        if quiet:
+            return
+        click.echo(_MARK[cr.outcome.verdict], nl=False)
+        column[0] += 1
+        if column[0] % 72 == 0:
+            click.echo()
+
+    result = run_cases(cases, AdapterSut(command, timeout=timeout), ics,
+                       known_failures=known, progress=progress)
+    if not quiet and column[0] % 72:
+        click.echo()
+    report = to_json(result, ics, vector_set_hash=set_hash(vectors), started=started,
+                     all_cases=everything, requirements=_requirements())
+    paths = write_all(report, Path(out_path))
+    if result.harness_error:
+        click.echo(f"harness error: {result.harness_error}", err=True)
+    for r in result.results:
+        if r.outcome.verdict in (Verdict.FAIL, Verdict.ERROR):
+            tag = "known failure" if r.known_failure else r.outcome.verdict.value.upper()
+            click.echo(f"\n{tag}: {r.case.id}  [{', '.join(r.case.requirements)}]")
+            click.echo(f"  expected: {r.outcome.expected}")
+            click.echo(f"  actual:   {r.outcome.actual}")
+            if r.outcome.detail:
+                click.echo(f"  detail:   {r.outcome.detail}")
+            if r.outcome.verdict is Verdict.FAIL:
+                click.echo(f"  fix:      {r.case.remediation}")
+    for line in summary_lines(report):
+        click.echo(line)
+    click.echo(f"reports: {', '.join(str(p) for p in paths)}")
+    sys.exit(result.exit_code)
+
+
+@main.command("list")
+@click.option("--vectors", "vec_path", type=click.Path(file_okay=False, exists=True),
+              default=None)
+def list_cmd(vec_path: str | None) -> None:
+    """List every case id with its requirements."""
+    for case in all_cases(Path(vec_path) if vec_path else vectors_dir()):
+        click.echo(f"{case.id}  [{', '.join(case.requirements)}]")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

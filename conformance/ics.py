@@ -1,0 +1,81 @@
+"""The implementation conformance statement (ICS): what the vendor declares.
+
+An ICS is a JSON file (schema: ``conformance/ics.schema.json``)::
+
+    {"implementation": {"name": "Acme Juki server", "version": "4.2"},
+     "role": "municipality",
+     "profiles": ["current"],
+     "modes": ["codec"],
+     "ops": ["hello", "encode", "decode", "check_code"],
+     "messageTypes": "all"}
+
+Cases outside what it declares are ``not_applicable``, never failures.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from juki_protocol.messages import MESSAGE_TYPES
+
+SCHEMA_PATH = Path(__file__).with_name("ics.schema.json")
+
+
+@dataclass(frozen=True, slots=True)
+class Ics:
+    """A parsed, validated ICS."""
+
+    name: str
+    version: str
+    role: str
+    profiles: frozenset[str]
+    modes: frozenset[str]
+    ops: frozenset[str]
+    message_types: frozenset[str]
+    raw: dict[str, Any]
+
+    def supports_type(self, type_name: str) -> bool:
+        return type_name in self.message_types
+
+
+def parse(obj: Any, source: str = "ICS") -> Ics:
+    """Validate an ICS object; a bad one raises ValueError naming the field."""
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    try:
+        jsonschema.validate(obj, schema)
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
+        raise ValueError(f"{source}: field {where}: {exc.message}") from None
+    types = obj.get("messageTypes", "all")
+    if types == "all":
+        types = list(MESSAGE_TYPES)
+    unknown = sorted(set(types) - set(MESSAGE_TYPES))
+    if unknown:
+        raise ValueError(f"{source}: field messageTypes: unknown type {unknown[0]!r}")
+    profiles = {"p2002" if p == "2002" else p for p in obj["profiles"]}
+    return Ics(name=obj["implementation"]["name"], version=obj["implementation"]["version"],
+               role=obj["role"], profiles=frozenset(profiles), modes=frozenset(obj["modes"]),
+               ops=frozenset(obj.get("ops", ["hello", "encode", "decode", "check_code"])),
+               message_types=frozenset(types), raw=obj)
+
+
+def load(path: Path) -> Ics:
+    """Read and validate an ICS file."""
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON: {exc}") from None
+    return parse(obj, str(path))
+
+
+def reference_ics() -> Ics:
+    """The ICS of our own reference implementation (everything, both profiles)."""
+    return parse({"implementation": {"name": "juki-protocol reference", "version": "0.1.0"},
+                  "role": "municipality", "profiles": ["current", "p2002"],
+                  "modes": ["codec"], "ops": ["hello", "encode", "decode", "check_code"],
+                  "messageTypes": "all"}, "reference ICS")

@@ -1,0 +1,79 @@
+"""Test cases, verdicts and results."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from conformance.ics import Ics
+    from conformance.sut import AdapterSut
+
+
+class Verdict(str, Enum):
+    """Result classes (DESIGN.md section 6)."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    NOT_APPLICABLE = "not_applicable"
+    ACCEPTABLE = "acceptable"     # the spec allows either behaviour; the SUT chose one
+    ERROR = "error"               # the harness or environment failed, not the SUT
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a case observed: the verdict, the expected and actual behaviour."""
+
+    verdict: Verdict
+    expected: str
+    actual: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Case:
+    """One test case.
+
+    id: stable id (never renumbered); clause: the article or spec section;
+    requirements: ids from spec/requirements.json; level: MUST/SHOULD of the strongest
+    requirement; remediation: what to fix when it fails; mode: codec or node;
+    needs: ICS conditions (message type, profile, op) for applicability.
+    """
+
+    id: str
+    title: str
+    clause: str
+    requirements: tuple[str, ...]
+    level: str
+    remediation: str
+    mode: str
+    run: Callable[[AdapterSut], Outcome]
+    message_type: str | None = None
+    profile: str | None = None
+    ops: tuple[str, ...] = ("decode",)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def not_applicable_reason(self, ics: Ics) -> str | None:
+        """Why the ICS makes this case inapplicable, or None if it applies."""
+        if self.mode not in ics.modes:
+            return f"the ICS declares no {self.mode} mode"
+        if self.message_type and not ics.supports_type(self.message_type):
+            return f"the ICS does not declare message type {self.message_type}"
+        if self.profile and self.profile not in ics.profiles:
+            return f"the ICS does not declare profile {self.profile}"
+        missing = [op for op in self.ops if op not in ics.ops]
+        if missing:
+            return f"the ICS does not declare op {', '.join(missing)}"
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseResult:
+    """A case, its outcome, its duration, and whether it was a known failure."""
+
+    case: Case
+    outcome: Outcome
+    seconds: float
+    known_failure: bool = False

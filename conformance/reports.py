@@ -1,0 +1,118 @@
+"""Reports: console summary, JSON (schema: report.schema.json), JUnit XML, and the
+requirements coverage matrix."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import xml.etree.ElementTree as ET
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from conformance import SUITE_VERSION
+from conformance.ics import Ics
+from conformance.model import Case, Verdict
+from conformance.runner import RunResult
+
+REPORT_SCHEMA = Path(__file__).with_name("report.schema.json")
+
+
+def coverage(cases: list[Case], requirements: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every requirement with the case ids that cover it; MUSTs without a case listed."""
+    by_req: dict[str, list[str]] = defaultdict(list)
+    for case in cases:
+        for req in case.requirements:
+            by_req[req].append(case.id)
+    rows = [{"id": r["id"], "level": r["level"], "citation": r["citation"],
+             "cases": sorted(by_req.get(r["id"], []))} for r in requirements]
+    known = {r["id"] for r in requirements}
+    return {
+        "requirements": rows,
+        "uncoveredMust": [r["id"] for r in rows
+                          if not r["cases"] and r["level"].startswith("MUST")],
+        "unknownReferences": sorted(set(by_req) - known),
+    }
+
+
+def to_json(run: RunResult, ics: Ics, *, vector_set_hash: str, started: dt.datetime,
+            all_cases: list[Case], requirements: list[dict[str, Any]]) -> dict[str, Any]:
+    counts = Counter(r.outcome.verdict.value for r in run.results)
+    return {
+        "suite": {"name": "juki-conformance", "version": SUITE_VERSION},
+        "started": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "vectorSetSha256": vector_set_hash,
+        "ics": ics.raw,
+        "sut": run.sut_hello,
+        "harnessError": run.harness_error,
+        "summary": {v.value: counts.get(v.value, 0) for v in Verdict} | {
+            "total": len(run.results), "knownFailures": sum(r.known_failure
+                                                             for r in run.results),
+            "knownFailuresNowPassing": run.known_now_passing,
+            "exitCode": run.exit_code},
+        "cases": [{
+            "id": r.case.id, "title": r.case.title, "clause": r.case.clause,
+            "requirements": list(r.case.requirements), "level": r.case.level,
+            "verdict": r.outcome.verdict.value, "expected": r.outcome.expected,
+            "actual": r.outcome.actual, "detail": r.outcome.detail,
+            "remediation": r.case.remediation if r.outcome.verdict is Verdict.FAIL else "",
+            "knownFailure": r.known_failure, "seconds": round(r.seconds, 6),
+        } for r in run.results],
+        "coverage": coverage(all_cases, requirements),
+    }
+
+
+def junit_xml(report: dict[str, Any]) -> bytes:
+    """JUnit XML: one testsuite per clause; fail -> failure, error -> error,
+    not_applicable -> skipped."""
+    root = ET.Element("testsuites", name="juki-conformance")
+    by_clause: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for c in report["cases"]:
+        by_clause[c["clause"]].append(c)
+    for clause, cases in sorted(by_clause.items()):
+        suite = ET.SubElement(root, "testsuite", name=clause, tests=str(len(cases)),
+                              failures=str(sum(c["verdict"] == "fail" for c in cases)),
+                              errors=str(sum(c["verdict"] == "error" for c in cases)),
+                              skipped=str(sum(c["verdict"] == "not_applicable"
+                                              for c in cases)))
+        for c in cases:
+            tc = ET.SubElement(suite, "testcase", classname=clause, name=c["id"],
+                               time=f"{c['seconds']:.6f}")
+            if c["verdict"] == "fail":
+                el = ET.SubElement(tc, "failure", message=f"expected {c['expected']}; "
+                                   f"got {c['actual']}")
+                el.text = f"{c['detail']}\nRemediation: {c['remediation']}\n" \
+                          f"Requirements: {', '.join(c['requirements'])}"
+            elif c["verdict"] == "error":
+                ET.SubElement(tc, "error", message=c["detail"])
+            elif c["verdict"] == "not_applicable":
+                ET.SubElement(tc, "skipped", message=c["detail"])
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def write_all(report: dict[str, Any], out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "report.json", out / "junit.xml", out / "coverage.json"]
+    paths[0].write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n",
+                        encoding="utf-8")
+    paths[1].write_bytes(junit_xml(report))
+    paths[2].write_text(json.dumps(report["coverage"], ensure_ascii=False, indent=1) + "\n",
+                        encoding="utf-8")
+    return paths
+
+
+def summary_lines(report: dict[str, Any]) -> list[str]:
+    s = report["summary"]
+    lines = [f"{s['total']} cases: {s['pass']} pass, {s['fail']} fail, "
+             f"{s['acceptable']} acceptable, {s['not_applicable']} not applicable, "
+             f"{s['error']} error"]
+    if s["knownFailures"]:
+        lines.append(f"{s['knownFailures']} failures are listed as known")
+    for cid in s["knownFailuresNowPassing"]:
+        lines.append(f"known failure now passes (remove it from the list): {cid}")
+    cov = report["coverage"]
+    must = [r for r in cov["requirements"] if r["level"].startswith("MUST")]
+    covered = sum(1 for r in must if r["cases"])
+    lines.append(f"requirements coverage: {covered}/{len(must)} MUST requirements have a "
+                 f"case in this run's suite (uncovered listed in coverage.json)")
+    return lines

@@ -1,0 +1,91 @@
+"""Selecting and running cases against a SUT, with per-case timing and known failures."""
+
+from __future__ import annotations
+
+import fnmatch
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from conformance.ics import Ics
+from conformance.model import Case, CaseResult, Outcome, Verdict
+from conformance.sut import AdapterSut, HarnessError, SutFault
+
+
+def select(cases: Iterable[Case], include: list[str], exclude: list[str]) -> list[Case]:
+    """Cases whose id matches any ``include`` glob (all if none) and no ``exclude`` glob."""
+    out = []
+    for case in cases:
+        if include and not any(fnmatch.fnmatchcase(case.id, p) for p in include):
+            continue
+        if any(fnmatch.fnmatchcase(case.id, p) for p in exclude):
+            continue
+        out.append(case)
+    return out
+
+
+@dataclass
+class RunResult:
+    """Everything a report needs."""
+
+    results: list[CaseResult] = field(default_factory=list)
+    sut_hello: dict[str, object] = field(default_factory=dict)
+    harness_error: str | None = None
+    known_now_passing: list[str] = field(default_factory=list)
+
+    def count(self, verdict: Verdict) -> int:
+        return sum(1 for r in self.results if r.outcome.verdict is verdict)
+
+    @property
+    def unexpected_failures(self) -> list[CaseResult]:
+        return [r for r in self.results
+                if r.outcome.verdict is Verdict.FAIL and not r.known_failure]
+
+    @property
+    def exit_code(self) -> int:
+        """0 all applicable cases pass; 1 failures; 2 harness error or nothing run."""
+        if self.harness_error or self.count(Verdict.ERROR):
+            return 2
+        ran = len(self.results) - self.count(Verdict.NOT_APPLICABLE)
+        if ran == 0:
+            return 2
+        return 1 if self.unexpected_failures else 0
+
+
+def run_cases(cases: list[Case], sut: AdapterSut, ics: Ics, *,
+              known_failures: frozenset[str] = frozenset(),
+              progress: Callable[[CaseResult], None] | None = None) -> RunResult:
+    """Run ``cases`` in order; a SUT fault fails the case, a harness fault errors it."""
+    result = RunResult()
+    try:
+        result.sut_hello = sut.start()
+    except HarnessError as exc:
+        result.harness_error = str(exc)
+        return result
+    try:
+        for case in cases:
+            start = time.monotonic()
+            reason = case.not_applicable_reason(ics)
+            if reason is not None:
+                outcome = Outcome(Verdict.NOT_APPLICABLE, "", "", reason)
+            else:
+                try:
+                    outcome = case.run(sut)
+                except SutFault as exc:
+                    outcome = Outcome(Verdict.FAIL, "an answer following spec/conformance.md",
+                                      f"SUT fault: {exc}")
+                except HarnessError as exc:
+                    outcome = Outcome(Verdict.ERROR, "", "", f"harness: {exc}")
+                except Exception as exc:  # a bug in a case is the harness's, not the SUT's
+                    outcome = Outcome(Verdict.ERROR, "", "", f"harness bug: {exc!r}")
+            known = case.id in known_failures
+            if known and outcome.verdict in (Verdict.PASS, Verdict.ACCEPTABLE):
+                result.known_now_passing.append(case.id)
+            cr = CaseResult(case, outcome, time.monotonic() - start,
+                            known_failure=known and outcome.verdict is Verdict.FAIL)
+            result.results.append(cr)
+            if progress is not None:
+                progress(cr)
+    finally:
+        sut.stop()
+    return result

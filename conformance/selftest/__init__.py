@@ -1,0 +1,1 @@
+"""Deliberately faulty implementations: the suite must fail each on the right cases."""

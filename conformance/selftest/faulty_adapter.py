@@ -1,0 +1,124 @@
+"""A codec adapter with one deliberate fault, chosen by ``--fault NAME``.
+
+Each fault mimics a real implementation mistake. ``tests/test_conformance.py`` runs the
+suite against every fault and checks that it fails on the cases named in
+:data:`EXPECTED`; the README reports the kill rate.
+
+    python -m conformance.selftest.faulty_adapter --fault lenient-der
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+import asn1tools
+
+from juki_protocol import adapter, codec
+from juki_protocol import identifiers as ids
+from juki_protocol.errors import ErrorCode, JukiError
+from juki_protocol.messages import MESSAGE_TYPES
+from juki_protocol.messages.base import from_form
+from juki_protocol.schema import compiled
+
+
+def _lenient_decode(req: dict[str, Any]) -> dict[str, Any]:
+    """Decodes with plain asn1tools: accepts BER lengths and trailing bytes."""
+    type_name = req.get("type") or "JukiPdu"
+    try:
+        value = compiled().decode(type_name, bytes.fromhex(req["der"]), check_constraints=True)
+    except asn1tools.Error as exc:
+        raise JukiError(str(exc), code=ErrorCode.DER_MALFORMED) from exc
+    msg = from_form(MESSAGE_TYPES[type_name], value, json=False)
+    return {"type": type_name, "value": codec.to_json(msg)}
+
+
+def _wrong_weights(value: object, field: str = "resident_code") -> str:
+    """Check digit with weights 2..11 left to right: a plausible misreading."""
+    v = str(value)
+    if len(v) != 11 or not v.isdigit():
+        raise JukiError("bad length", code=ErrorCode.INVALID_RESIDENT_CODE, field=field)
+    r = sum(int(d) * w for d, w in zip(v[:10], range(2, 12), strict=True)) % 11
+    if int(v[10]) != (0 if r <= 1 else 11 - r):
+        raise JukiError("bad check digit", code=ErrorCode.INVALID_RESIDENT_CODE, field=field)
+    return v
+
+
+def _hang_on_deep(req: dict[str, Any]) -> dict[str, Any]:
+    if len(req.get("der", "")) > 4000 and req["der"].startswith("3082"):
+        time.sleep(3600)
+    return adapter.op_decode(req)
+
+
+def _crash_on_random(req: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return adapter.op_decode(req)
+    except JukiError:
+        first = int(req["der"][:2] or "0", 16)
+        if "type" in req and not 0x60 <= first <= 0x7F and first != 0x30:
+            sys.exit(3)   # dies on input that is not even a tagged value
+        raise
+
+
+def _reject_extensions(req: dict[str, Any]) -> dict[str, Any]:
+    decoded = codec.decode_full(bytes.fromhex(req["der"]), req.get("type"))
+    if decoded.unknown_extensions:
+        raise JukiError("unknown element", code=ErrorCode.DER_MALFORMED)
+    return adapter.op_decode(req)
+
+
+def _skip_profile(req: dict[str, Any]) -> dict[str, Any]:
+    return adapter.op_decode({k: v for k, v in req.items() if k != "profile"})
+
+
+def _wrong_code_on_trailing(req: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return adapter.op_decode(req)
+    except JukiError as exc:
+        if exc.error_code is ErrorCode.DER_TRAILING_DATA:
+            raise JukiError(str(exc), code=ErrorCode.DER_MALFORMED) from exc
+        raise
+
+
+FAULTS: dict[str, dict[str, adapter.Handler]] = {
+    "lenient-der": {"decode": _lenient_decode},
+    "hang-on-deep-nesting": {"decode": _hang_on_deep},
+    "crash-on-garbage": {"decode": _crash_on_random},
+    "reject-unknown-extensions": {"decode": _reject_extensions},
+    "ignore-profile": {"decode": _skip_profile},
+    "wrong-code-for-trailing-data": {"decode": _wrong_code_on_trailing},
+}
+
+#: For each fault, case-id globs of which at least one must fail.
+EXPECTED: dict[str, list[str]] = {
+    "lenient-der": ["*/long-form*", "*/one-octet-after-the-value", "*/indefinite-length"],
+    "hang-on-deep-nesting": ["der/codec/robustness/nested-2000-deep"],
+    "crash-on-garbage": ["der/codec/robustness/random-*"],
+    "reject-unknown-extensions": ["*/extension-addition-*"],
+    "ignore-profile": ["*/individual-number-absent-in-profile-current",
+                       "*/individual-number-present-in-profile-2002"],
+    "wrong-code-for-trailing-data": ["*/one-octet-after-the-value"],
+    "wrong-check-digit-weights": ["identifiers/codec/resident-code/*"],
+    "accept-any-resident-code": ["identifiers/codec/resident-code/wrong-check-digit"],
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--fault", required=True, choices=sorted(EXPECTED))
+    args = ap.parse_args(argv)
+    ops = dict(adapter.OPS)
+    ops.update(FAULTS.get(args.fault, {}))
+    if args.fault == "wrong-check-digit-weights":
+        ids.validate_resident_code = _wrong_weights  # type: ignore[assignment]
+    if args.fault == "accept-any-resident-code":
+        ids.validate_resident_code = lambda value, field="resident_code": str(value)  # type: ignore[assignment]
+    sys.stdin.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
+    sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
+    adapter.serve(sys.stdin, sys.stdout, ops)
+
+
+if __name__ == "__main__":
+    main()

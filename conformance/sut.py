@@ -1,0 +1,144 @@
+"""The system under test in codec mode: an adapter process speaking JSON lines.
+
+The protocol is specified in ``spec/conformance.md``; :mod:`juki_protocol.adapter` is
+the reference. Each request has a timeout; a SUT that hangs or dies is restarted and the
+case that caused it fails (the SUT's fault). A SUT that cannot be started at all is a
+harness error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import subprocess
+import time
+from typing import Any
+
+
+class HarnessError(Exception):
+    """The runner or its environment failed (verdict ``error``)."""
+
+
+class SutFault(Exception):
+    """The SUT misbehaved: timed out, exited, or answered with something not JSON."""
+
+
+class AdapterSut:
+    """A running adapter process, restarted on demand."""
+
+    def __init__(self, command: list[str], *, timeout: float = 10.0,
+                 env: dict[str, str] | None = None) -> None:
+        self.command = command
+        self.timeout = timeout
+        self.env = env
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.next_id = 0
+        self.hello: dict[str, Any] = {}
+        self.restarts = 0
+
+    def start(self) -> dict[str, Any]:
+        """Start the adapter and return its hello answer."""
+        self.stop()
+        try:
+            self.proc = subprocess.Popen(
+                self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL, env={**os.environ, **(self.env or {})})
+        except OSError as exc:
+            raise HarnessError(f"cannot start the adapter {self.command!r}: {exc}") from exc
+        try:
+            self.hello = self.request("hello")
+        except SutFault as exc:
+            raise HarnessError(f"the adapter did not answer hello: {exc}") from exc
+        if not self.hello.get("ok"):
+            raise HarnessError(f"the adapter refused hello: {self.hello}")
+        return self.hello
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            try:
+                if self.proc.stdin:
+                    self.proc.stdin.close()
+                self.proc.wait(timeout=2)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
+            for stream in (self.proc.stdout,):
+                if stream:
+                    stream.close()
+            self.proc = None
+
+    def request(self, op: str, **fields: Any) -> dict[str, Any]:
+        """Send one request and wait for its answer; raise SutFault on misbehaviour."""
+        if self.proc is None or self.proc.poll() is not None:
+            if self.proc is not None:
+                self.restarts += 1
+            self.proc = None
+            self._respawn()
+        assert self.proc is not None and self.proc.stdin and self.proc.stdout
+        self.next_id += 1
+        rid = self.next_id
+        line = json.dumps({"id": rid, "op": op, **fields}, ensure_ascii=False) + "\n"
+        try:
+            self.proc.stdin.write(line.encode("utf-8"))
+            self.proc.stdin.flush()
+        except OSError as exc:
+            self._kill()
+            raise SutFault(f"the adapter closed its input: {exc}") from exc
+        answer = self._read_line(self.proc, self.timeout)
+        try:
+            obj = json.loads(answer)
+        except ValueError as exc:
+            self._kill()
+            raise SutFault(f"the adapter answered with a line that is not JSON: "
+                           f"{answer[:200]!r}") from exc
+        if not isinstance(obj, dict) or obj.get("id") != rid or "ok" not in obj:
+            self._kill()
+            raise SutFault(f"the adapter's answer does not follow the protocol "
+                           f"(id {rid} expected): {str(obj)[:200]}")
+        return obj
+
+    def _respawn(self) -> None:
+        try:
+            self.proc = subprocess.Popen(
+                self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL, env={**os.environ, **(self.env or {})})
+        except OSError as exc:
+            raise HarnessError(f"cannot restart the adapter: {exc}") from exc
+
+    def _kill(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            if self.proc.stdout:
+                self.proc.stdout.close()
+            self.restarts += 1
+            self.proc = None
+
+    def _read_line(self, proc: subprocess.Popen[bytes], timeout: float) -> str:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        buf = b""
+        fd = proc.stdout.fileno()
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_READ)
+            while b"\n" not in buf:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self._kill()
+                    raise SutFault(f"no answer within {timeout:g} s")
+                if not sel.select(left):
+                    continue
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    self._kill()
+                    raise SutFault("the adapter exited")
+                buf += chunk
+                if len(buf) > 64 * 1024 * 1024:
+                    self._kill()
+                    raise SutFault("the adapter's answer exceeds 64 MiB")
+        line, _, rest = buf.partition(b"\n")
+        if rest.strip():
+            self._kill()
+            raise SutFault("the adapter wrote more than one line for one request")
+        return line.decode("utf-8", "replace")

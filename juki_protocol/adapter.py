@@ -1,0 +1,149 @@
+"""The reference codec-mode adapter: JSON lines on stdin, JSON lines on stdout.
+
+This is the example a vendor copies: ``spec/conformance.md`` specifies the protocol and
+``juki-conformance run --adapter "CMD"`` drives any program that speaks it. One request
+per line, one response per line, in order:
+
+    {"id": 1, "op": "hello"}
+    {"id": 1, "ok": true, "implementation": "...", "version": "...", "ops": [...]}
+    {"id": 2, "op": "decode", "type": "IdentityInfoUpdate", "profile": "current",
+     "der": "66..."}
+    {"id": 2, "ok": true, "type": "IdentityInfoUpdate", "value": {...}}
+    {"id": 3, "op": "encode", "type": "...", "profile": "current", "value": {...}}
+    {"id": 3, "ok": false, "error": {"code": 1020, "name": "INVALID_RESIDENT_CODE",
+                                     "message": "..."}}
+
+Run it with ``python -m juki_protocol.adapter``. It never exits on bad input: a line that
+is not a valid request gets an error response with code 1030 INVALID_JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import IO, Any
+
+from juki_protocol import __version__, codec
+from juki_protocol import identifiers as ids
+from juki_protocol.errors import ErrorCode, JukiError
+from juki_protocol.messages import Profile
+
+Handler = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _profile(req: dict[str, Any]) -> Profile | None:
+    text = req.get("profile")
+    if text is None:
+        return None
+    if text not in ("current", "p2002", "2002"):
+        raise JukiError(f"profile {text!r} is not current or p2002",
+                        code=ErrorCode.INVALID_JSON, field="profile")
+    return Profile.parse(text)
+
+
+def _require(req: dict[str, Any], key: str, kind: type) -> Any:
+    value = req.get(key)
+    if not isinstance(value, kind):
+        raise JukiError(f"request field {key!r} must be a {kind.__name__}",
+                        code=ErrorCode.INVALID_JSON, field=key)
+    return value
+
+
+def op_hello(req: dict[str, Any]) -> dict[str, Any]:
+    return {"implementation": "juki-protocol reference codec", "version": __version__,
+            "ops": sorted(OPS), "profiles": ["current", "p2002"]}
+
+
+def op_encode(req: dict[str, Any]) -> dict[str, Any]:
+    type_name = _require(req, "type", str)
+    msg = codec.from_json(type_name, _require(req, "value", dict))
+    return {"der": codec.encode(msg, _profile(req) or Profile.CURRENT).hex()}
+
+
+def op_decode(req: dict[str, Any]) -> dict[str, Any]:
+    text = _require(req, "der", str)
+    try:
+        data = bytes.fromhex(text)
+    except ValueError:
+        raise JukiError("request field 'der' is not hex", code=ErrorCode.INVALID_JSON,
+                        field="der") from None
+    type_name = req.get("type")
+    if type_name is not None and not isinstance(type_name, str):
+        raise JukiError("request field 'type' must be a string", code=ErrorCode.INVALID_JSON)
+    decoded = codec.decode_full(data, type_name, _profile(req))
+    return {"type": decoded.type_name, "value": codec.to_json(decoded.message)}
+
+
+def op_check_code(req: dict[str, Any]) -> dict[str, Any]:
+    kind = _require(req, "kind", str)
+    value = _require(req, "code", str)
+    check = {"resident": ids.validate_resident_code, "local-gov": ids.validate_local_gov_code,
+             "individual": ids.validate_individual_number}.get(kind)
+    if check is None:
+        raise JukiError(f"kind {kind!r} is not resident, local-gov or individual",
+                        code=ErrorCode.INVALID_JSON, field="kind")
+    check(value)
+    return {"valid": True}
+
+
+OPS: dict[str, Handler] = {"hello": op_hello, "encode": op_encode, "decode": op_decode,
+                           "check_code": op_check_code}
+
+
+def handle_line(line: str, ops: dict[str, Handler] | None = None) -> dict[str, Any]:
+    """Answer one request line; never raises."""
+    table = OPS if ops is None else ops
+    rid: Any = None
+    try:
+        req = json.loads(line)
+        if not isinstance(req, dict):
+            raise JukiError("a request is a JSON object", code=ErrorCode.INVALID_JSON)
+        rid = req.get("id")
+        op = req.get("op")
+        handler = table.get(op) if isinstance(op, str) else None
+        if handler is None:
+            raise JukiError(f"unknown op {op!r}; known: {', '.join(sorted(table))}",
+                            code=ErrorCode.INVALID_JSON, field="op")
+        return {"id": rid, "ok": True, **handler(req)}
+    except JukiError as exc:
+        return {"id": rid, "ok": False, "error": {"code": int(exc.error_code),
+                                                  "name": exc.error_code.name,
+                                                  "message": str(exc)}}
+    except (ValueError, RecursionError) as exc:
+        return {"id": rid, "ok": False, "error": {"code": int(ErrorCode.INVALID_JSON),
+                                                  "name": "INVALID_JSON",
+                                                  "message": f"bad request: {exc}"}}
+    except Exception as exc:  # the adapter reports its own failures, never dies
+        return {"id": rid, "ok": False, "error": {"code": int(ErrorCode.INTERNAL_ERROR),
+                                                  "name": "INTERNAL_ERROR",
+                                                  "message": repr(exc)}}
+
+
+def serve(stdin: IO[str], stdout: IO[str], ops: dict[str, Handler] | None = None) -> None:
+    """Answer requests until end of input or an ``{"op": "quit"}`` request."""
+    for line in stdin:
+        if not line.strip():
+            continue
+        if _is_quit(line):
+            break
+        stdout.write(json.dumps(handle_line(line, ops), ensure_ascii=False) + "\n")
+        stdout.flush()
+
+
+def _is_quit(line: str) -> bool:
+    try:
+        req = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(req, dict) and req.get("op") == "quit"
+
+
+def main() -> None:
+    sys.stdin.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
+    sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
+    serve(sys.stdin, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""juki-conformance: the reference passes, every faulty implementation is caught on the
+right cases, and the reports are complete and consistent."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from conformance.cli import main
+from conformance.selftest.faulty_adapter import EXPECTED
+
+ROOT = Path(__file__).resolve().parent.parent
+VECTORS = ROOT / "vectors"
+
+
+def run(*args: str) -> tuple[int, str]:
+    res = CliRunner().invoke(main, ["run", "--quiet", "--vectors", str(VECTORS), *args])
+    return res.exit_code, res.output
+
+
+def faulty(name: str) -> str:
+    return f"{sys.executable} -m conformance.selftest.faulty_adapter --fault {name}"
+
+
+@pytest.fixture(scope="module")
+def reference_report(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    out = tmp_path_factory.mktemp("ref")
+    code, output = run("--out", str(out))
+    assert code == 0, output
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    report["_dir"] = str(out)
+    return report
+
+
+def test_reference_passes_everything(reference_report: dict) -> None:
+    s = reference_report["summary"]
+    assert s["fail"] == 0 and s["error"] == 0 and s["exitCode"] == 0
+    assert s["pass"] + s["acceptable"] == s["total"] > 250
+
+
+def test_report_follows_its_schema(reference_report: dict) -> None:
+    schema = json.loads((ROOT / "conformance" / "report.schema.json").read_text("utf-8"))
+    doc = {k: v for k, v in reference_report.items() if k != "_dir"}
+    jsonschema.validate(doc, schema)
+    ids = [c["id"] for c in doc["cases"]]
+    assert len(ids) == len(set(ids))
+
+
+def test_junit_counts_match_json(reference_report: dict) -> None:
+    root = ET.parse(Path(reference_report["_dir"]) / "junit.xml").getroot()
+    total = sum(int(s.get("tests", 0)) for s in root.iter("testsuite"))
+    failures = sum(int(s.get("failures", 0)) for s in root.iter("testsuite"))
+    assert total == reference_report["summary"]["total"]
+    assert failures == reference_report["summary"]["fail"] == 0
+
+
+def test_coverage_lists_requirements_and_no_unknown_ids(reference_report: dict) -> None:
+    cov = reference_report["coverage"]
+    reqs = json.loads((ROOT / "spec" / "requirements.json").read_text("utf-8"))
+    assert len(cov["requirements"]) == len(reqs["requirements"])
+    assert cov["unknownReferences"] == []
+    covered = {r["id"] for r in cov["requirements"] if r["cases"]}
+    assert {"R-DER-02", "R-DER-03", "R-ID-01", "R-PDU-02", "R-CONF-03"} <= covered
+    assert "R-PDU-10" in cov["uncoveredMust"]   # TLS: node mode, not covered yet
+
+
+@pytest.mark.parametrize("fault", sorted(EXPECTED))
+def test_every_faulty_implementation_is_caught(fault: str, tmp_path: Path) -> None:
+    code, output = run("--adapter", faulty(fault), "--timeout", "2", "--out", str(tmp_path))
+    assert code == 1, output
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    failed = [c["id"] for c in report["cases"] if c["verdict"] == "fail"]
+    assert any(fnmatch.fnmatchcase(cid, pat) for cid in failed for pat in EXPECTED[fault]), \
+        f"{fault}: failures {failed[:10]} miss {EXPECTED[fault]}"
+    for c in report["cases"]:
+        if c["verdict"] == "fail":
+            assert c["remediation"] and c["expected"] and c["actual"] and c["requirements"]
+
+
+def test_hanging_sut_fails_the_case_and_the_run_continues(tmp_path: Path) -> None:
+    code, _ = run("--adapter", faulty("hang-on-deep-nesting"), "--timeout", "1",
+                  "--cases", "der/*", "--out", str(tmp_path))
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    verdicts = {c["id"]: c for c in report["cases"]}
+    deep = verdicts["der/codec/robustness/nested-2000-deep"]
+    assert deep["verdict"] == "fail" and "no answer within" in deep["actual"]
+    assert sum(c["verdict"] == "pass" for c in report["cases"]) >= 10
+    assert code == 1
+
+
+def test_ics_makes_cases_not_applicable(tmp_path: Path) -> None:
+    ics = tmp_path / "ics.json"
+    ics.write_text(json.dumps({"implementation": {"name": "agency client", "version": "1"},
+                               "role": "agency", "profiles": ["current"],
+                               "modes": ["codec"],
+                               "messageTypes": ["ProvisionRequest", "ProvisionResponse"]}))
+    code, output = run("--ics", str(ics), "--out", str(tmp_path / "r"))
+    assert code == 0, output
+    report = json.loads((tmp_path / "r" / "report.json").read_text(encoding="utf-8"))
+    na = [c for c in report["cases"] if c["verdict"] == "not_applicable"]
+    assert any("/move-in-notice/" in c["id"] for c in na)
+    assert any("/p2002/" in c["id"] for c in na)
+    assert not any("provision-request/current" in c["id"] for c in na)
+
+
+def test_bad_ics_is_a_usage_error_naming_the_field(tmp_path: Path) -> None:
+    ics = tmp_path / "ics.json"
+    ics.write_text(json.dumps({"implementation": {"name": "x", "version": "1"},
+                               "role": "mayor", "profiles": ["current"], "modes": ["codec"]}))
+    code, output = run("--ics", str(ics))
+    assert code == 2 and "role" in output
+
+
+def test_zero_cases_is_an_error() -> None:
+    code, output = run("--cases", "no/such/case")
+    assert code == 2 and "zero cases" in output
+
+
+def test_known_failures_file(tmp_path: Path) -> None:
+    code, _ = run("--adapter", faulty("accept-any-resident-code"), "--out", str(tmp_path))
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    failed = [c["id"] for c in report["cases"] if c["verdict"] == "fail"]
+    assert code == 1 and failed
+    known = tmp_path / "known.txt"
+    known.write_text("# vendor's known issues\n" + "\n".join(failed) +
+                     "\nidentifiers/codec/resident-code/example-12345678903\n")
+    code, output = run("--adapter", faulty("accept-any-resident-code"), "--known-failures",
+                       str(known), "--out", str(tmp_path / "k"))
+    assert code == 0, output
+    assert "known failure now passes" in output and "example-12345678903" in output
+
+
+def test_missing_adapter_is_a_harness_error(tmp_path: Path) -> None:
+    code, output = run("--adapter", "/nonexistent/adapter", "--out", str(tmp_path))
+    assert code == 2 and "harness error" in output
+
+
+def test_list_shows_every_case_with_requirements() -> None:
+    res = CliRunner().invoke(main, ["list", "--vectors", str(VECTORS)])
+    assert res.exit_code == 0
+    lines = res.output.splitlines()
+    assert len(lines) > 250 and all("[R-" in line for line in lines)
