@@ -15,7 +15,8 @@ from typing import Any
 
 import click
 
-from conformance import SUITE_VERSION, ics as ics_mod
+from conformance import SUITE_VERSION
+from conformance import ics as ics_mod
 from conformance.cases_codec import all_cases
 from conformance.model import CaseResult, Verdict
 from conformance.reports import summary_lines, to_json, write_all
@@ -71,7 +72,7 @@ def run_cmd(adapter: str | None, ics_path: str | None, vec_path: str | None, out
             include: tuple[str, ...], exclude: tuple[str, ...], known_failures: str | None,
             timeout: float, quiet: bool) -> None:
     """Run the suite (default: against the embedded reference implementation)."""
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     ics = ics_mod.load(Path(ics_path)) if ics_path else ics_mod.reference_ics()
     vectors = Path(vec_path) if vec_path else vectors_dir()
     command = shlex.split(adapter) if adapter else REFERENCE_ADAPTER

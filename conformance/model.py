@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from conformance.sut import AdapterSut
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     """Result classes (DESIGN.md section 6)."""
 
     PASS = "pass"

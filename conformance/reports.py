@@ -87,7 +87,7 @@ def junit_xml(report: dict[str, Any]) -> bytes:
                 ET.SubElement(tc, "error", message=c["detail"])
             elif c["verdict"] == "not_applicable":
                 ET.SubElement(tc, "skipped", message=c["detail"])
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))
 
 
 def write_all(report: dict[str, Any], out: Path) -> list[Path]:

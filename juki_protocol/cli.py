@@ -161,7 +161,7 @@ def decode_cmd(file: str, type_name: str | None, profile: str | None, from_hex: 
     if from_hex:
         data = bytes.fromhex(data.decode("ascii", "replace").strip())
     decoded = codec.decode_full(data, type_name, _profile(profile) if profile else None)
-    out = {"type": decoded.type_name, "value": codec.to_json(decoded.message)}
+    out: dict[str, Any] = {"type": decoded.type_name, "value": codec.to_json(decoded.message)}
     if decoded.unknown_extensions:
         out["unknown_extensions"] = decoded.unknown_extensions
     click.echo(json.dumps(out, ensure_ascii=False, indent=2, sort_keys=True))

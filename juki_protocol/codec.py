@@ -82,7 +82,7 @@ def decode_full(data: bytes, type_name: str | None = None,
         message_class(type_name)
     raw = decode_raw(type_name, data)
     cls = message_class(raw.type_name)
-    msg = from_form(cls, raw.value, json=False)
+    msg: Any = from_form(cls, raw.value, json=False)
     if profile is not None:
         check_profile(msg, profile)
     return Decoded(msg, raw.type_name, raw.unknown_extensions)

@@ -26,7 +26,7 @@ from juki_protocol.errors import ErrorCode, JukiError
 from juki_protocol.messages import MESSAGE_TYPES, Profile
 from juki_protocol.messages.base import to_form
 from juki_protocol.samples import PROFILED_TYPES, Sample, edge_cases, samples
-from juki_protocol.schema import APPLICATION_TAGS, compiled, encode_raw
+from juki_protocol.schema import APPLICATION_TAGS, compiled
 
 DEFAULT_SEED = "juki-vectors-v1"
 SCHEMA_FILE = "vectors.schema.json"

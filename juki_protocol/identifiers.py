@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import random
 import re
-from enum import Enum
+from enum import StrEnum
 
 from juki_protocol.errors import ErrorCode, ValidationError
 
@@ -161,7 +161,7 @@ def new_local_gov_code(rng: random.Random) -> str:
 
 # Node ids -----------------------------------------------------------------------------
 
-class Role(str, Enum):
+class Role(StrEnum):
     """Node roles (DESIGN.md section 3)."""
 
     MUNICIPALITY = "municipality"

@@ -17,8 +17,8 @@ from typing import Any
 from juki_protocol import PROTOCOL_VERSION
 from juki_protocol.identifiers import new_resident_code, prefecture_of
 from juki_protocol.messages import (
-    AckStatus,
     Acknowledgement,
+    AckStatus,
     Address,
     AddressNotification,
     BodyKind,
@@ -63,7 +63,7 @@ from juki_protocol.synth import Household, SyntheticResident, generate_household
 #: Chiyoda ward, Tokyo (new / issuing).
 HOME = "271004"
 AWAY = "131016"
-BASE_TIME = dt.datetime(2026, 4, 1, 9, 0, 0, tzinfo=dt.timezone.utc)
+BASE_TIME = dt.datetime(2026, 4, 1, 9, 0, 0, tzinfo=dt.UTC)
 TODAY = dt.date(2026, 4, 1)
 AGENCY_CODE = "AG0001"
 PURPOSE_CODE = "S1-KENCHIKUSHI"  # spec/tables/schedule_1.json: AG0001, architects

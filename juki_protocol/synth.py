@@ -168,22 +168,22 @@ class SyntheticResident:
     def identity_info(self, profile: Profile) -> IdentityInfo:
         """本人確認情報 (Art. 30-5); the individual number only in ``current``."""
         current = Profile.parse(profile) is Profile.CURRENT
-        return IdentityInfo(resident_code=self.resident_code, name=self.name,  # type: ignore[call-arg]
+        return IdentityInfo(resident_code=self.resident_code, name=self.name,
                             birth_date=self.birth_date, sex=self.sex, address=self.address,
                             individual_number=self.individual_number if current else None)
 
     def person_ref(self) -> PersonRef:
         """The person as named in an Art. 9 or 24-2 notice."""
-        return PersonRef(resident_code=self.resident_code, name=self.name,  # type: ignore[call-arg]
+        return PersonRef(resident_code=self.resident_code, name=self.name,
                          birth_date=self.birth_date)
 
     def record_copy(self, *, include_relationship: bool = False,
                     include_resident_code: bool = False) -> ResidentRecordCopy:
         """The items of Art. 12-2(3) for a wide-area issuance response."""
-        return ResidentRecordCopy(  # type: ignore[call-arg]
+        return ResidentRecordCopy(
             name=self.name, birth_date=self.birth_date, sex=self.sex,
             resident_since=self.resident_since, address=self.address,
-            address_notification=AddressNotification(  # type: ignore[call-arg]
+            address_notification=AddressNotification(
                 notification_date=self.address_notification_date,
                 previous_address=self.previous_address),
             relationship=self.relationship if include_relationship else None,
@@ -459,7 +459,7 @@ class _Generator:
             room = f"{rng.randint(1, 9)}{rng.randint(1, 12):02d}号室"
             rest += _SPACE + rng.choice(BUILDINGS) + room
         text = m.prefecture + m.city + town + rest
-        return Address(local_gov_code=m.code, text=text)  # type: ignore[call-arg]
+        return Address(local_gov_code=m.code, text=text)
 
     def _domicile(self, home: Municipality) -> str:
         """本籍: half the time in the home municipality, else anywhere in the table."""
@@ -472,7 +472,7 @@ class _Generator:
         return m.prefecture + m.city + town + place
 
     def _register(self, head_name: str, domicile: str) -> FamilyRegister:
-        return FamilyRegister(permanent_domicile=domicile, head_name=head_name)  # type: ignore[call-arg]
+        return FamilyRegister(permanent_domicile=domicile, head_name=head_name)
 
     def _spouse_birth(self, birth: dt.date, of_husband: bool) -> dt.date:
         """A spouse's birth date: husband older by -4..10 years, spouse aged 20..100."""
@@ -732,7 +732,7 @@ class _Generator:
         return SyntheticResident(
             resident_code=self._unique(new_resident_code, self.resident_codes),
             individual_number=self._unique(new_individual_number, self.individual_numbers),
-            name=PersonName(  # type: ignore[call-arg]
+            name=PersonName(
                 kanji=d.kanji, kana=d.family[1] + _SPACE + d.given[1]),
             birth_date=d.birth, sex=d.sex, address=address, household_id=household_id,
             relationship=d.relationship, resident_since=since,

@@ -141,7 +141,7 @@ def test_non_string_rejected() -> None:
 def test_local_gov_code_prefecture_range() -> None:
     body = "48100"
     code = body + str(ids.local_gov_code_check_digit(body))
-    with pytest.raises(ValidationError, match="01..47"):
+    with pytest.raises(ValidationError, match=r"01\.\.47"):
         ids.validate_local_gov_code(code)
 
 

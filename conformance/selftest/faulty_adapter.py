@@ -31,7 +31,7 @@ def _lenient_decode(req: dict[str, Any]) -> dict[str, Any]:
         value = compiled().decode(type_name, bytes.fromhex(req["der"]), check_constraints=True)
     except asn1tools.Error as exc:
         raise JukiError(str(exc), code=ErrorCode.DER_MALFORMED) from exc
-    msg = from_form(MESSAGE_TYPES[type_name], value, json=False)
+    msg: Any = from_form(MESSAGE_TYPES[type_name], value, json=False)
     return {"type": type_name, "value": codec.to_json(msg)}
 
 
@@ -112,9 +112,9 @@ def main(argv: list[str] | None = None) -> None:
     ops = dict(adapter.OPS)
     ops.update(FAULTS.get(args.fault, {}))
     if args.fault == "wrong-check-digit-weights":
-        ids.validate_resident_code = _wrong_weights  # type: ignore[assignment]
+        ids.validate_resident_code = _wrong_weights
     if args.fault == "accept-any-resident-code":
-        ids.validate_resident_code = lambda value, field="resident_code": str(value)  # type: ignore[assignment]
+        ids.validate_resident_code = lambda value, field="resident_code": str(value)
     sys.stdin.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
     sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
     adapter.serve(sys.stdin, sys.stdout, ops)

@@ -16,8 +16,8 @@ from juki_protocol.messages.common import (
 )
 from juki_protocol.messages.identity import IdentityInfoRelay, IdentityInfoUpdate, UpdateOperation
 from juki_protocol.messages.pdu import (
-    AckStatus,
     Acknowledgement,
+    AckStatus,
     ErrorReport,
     JukiPdu,
     MessageType,

@@ -19,7 +19,6 @@ import re
 import types
 import typing
 from enum import Enum
-from functools import lru_cache
 from typing import Any, TypeVar
 
 from juki_protocol.errors import ErrorCode, JukiError, ValidationError
@@ -47,9 +46,15 @@ def camel(name: str) -> str:
     return head + "".join(p[:1].upper() + p[1:] for p in rest)
 
 
-@lru_cache(maxsize=None)
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
 def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+    """The resolved type hints of a dataclass, computed once per class."""
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = _HINTS[cls] = typing.get_type_hints(cls)
+    return hints
 
 
 def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
@@ -96,8 +101,8 @@ def _leaf_to(tp: Any, value: Any, *, json: bool) -> Any:
         return value.value
     if isinstance(value, dt.datetime):
         if json:
-            return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return value.astimezone(dt.timezone.utc)
+            return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return value.astimezone(dt.UTC)
     if isinstance(value, dt.date):
         return value.isoformat() if json else value.strftime("%Y%m%d")
     if isinstance(value, bytes):
@@ -121,11 +126,11 @@ def _leaf_from(tp: Any, value: Any, path: str, *, json: bool) -> Any:
             except ValueError:
                 raise _fail(path, f"{path} {value!r} is not YYYY-MM-DDTHH:MM:SSZ",
                             json) from None
-            return t.replace(tzinfo=dt.timezone.utc)
+            return t.replace(tzinfo=dt.UTC)
         if not isinstance(value, dt.datetime):
             raise _fail(path, f"{path} must be a time", json)
         if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
+            value = value.replace(tzinfo=dt.UTC)
         return value
     if tp is dt.date:
         return parse_date(value, path, iso=json)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from enum import Enum
+from enum import StrEnum
 
 from juki_protocol.errors import ErrorCode
 from juki_protocol.identifiers import (
@@ -22,7 +22,7 @@ _KANA = re.compile(r"(?=.*[\u30A1-\u30FA])[\u30A1-\u30FF\u3000 ]+\Z")
 EARLIEST_DATE = dt.date(1868, 1, 1)   # Meiji 1: no living record predates it.
 
 
-class Profile(str, Enum):
+class Profile(StrEnum):
     """Message profile: ``p2002`` (no individual number) or ``current`` (with it)."""
 
     P2002 = "p2002"
@@ -34,14 +34,14 @@ class Profile(str, Enum):
         return cls.P2002 if text in ("2002", "p2002") else cls(text)
 
 
-class Sex(str, Enum):
+class Sex(StrEnum):
     """性別."""
 
     MALE = "male"
     FEMALE = "female"
 
 
-class ChangeReason(str, Enum):
+class ChangeReason(StrEnum):
     """異動事由 (change_reason) of identity info, Arts. 30-5 and 30-11."""
 
     BIRTH = "birth"
@@ -140,7 +140,7 @@ class PersonRef:
         require_date(self.birth_date, "birth_date")
 
 
-class NodeRole(str, Enum):
+class NodeRole(StrEnum):
     """The role of a node; the same names as :class:`~juki_protocol.identifiers.Role`."""
 
     MUNICIPALITY = "municipality"

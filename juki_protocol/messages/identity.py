@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from juki_protocol.errors import ErrorCode
 from juki_protocol.identifiers import (
@@ -22,7 +22,7 @@ ERASE_REASONS = frozenset({ChangeReason.MOVE_OUT, ChangeReason.DEATH,
                            ChangeReason.ERASED_EX_OFFICIO})
 
 
-class UpdateOperation(str, Enum):
+class UpdateOperation(StrEnum):
     """What happened to the record: 記載 (record), 消除 (erase) or 修正 (correct)."""
 
     RECORD = "record"

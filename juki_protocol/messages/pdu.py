@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from enum import Enum
+from enum import StrEnum
 
 from juki_protocol.errors import ErrorCode
 from juki_protocol.messages.base import (
@@ -18,7 +18,7 @@ from juki_protocol.messages.common import NodeId, Profile
 MAX_SEALED = 16 * 1024 * 1024
 
 
-class MessageType(str, Enum):
+class MessageType(StrEnum):
     """The header's message type; its number is the message's APPLICATION tag."""
 
     MOVE_IN_NOTICE = "moveInNotice"
@@ -74,7 +74,7 @@ class PduHeader:
                 "sequence_number", "must be 0 to 2**63-1")
 
 
-class AckStatus(str, Enum):
+class AckStatus(StrEnum):
     """accepted: stored now; duplicate: already stored earlier (idempotent retry)."""
 
     ACCEPTED = "accepted"

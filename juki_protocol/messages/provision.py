@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from enum import Enum
+from enum import StrEnum
 
 from juki_protocol.errors import ErrorCode
 from juki_protocol.identifiers import (
@@ -34,7 +34,7 @@ _PURPOSE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,15}\Z")
 _OPERATOR = re.compile(r"[!-~]{1,32}\Z")
 
 
-class BodyKind(str, Enum):
+class BodyKind(StrEnum):
     """The kind of body asking for identity info."""
 
     AGENCY = "agency"                    # 別表 上欄の国の機関又は法人
@@ -59,13 +59,14 @@ class RequestingBody:
             # R-30-7-5-01, R-30-8-2-01: prefectures and their organs use the
             # prefecture's own code (PP000C); municipalities never do.
             wants_prefecture = self.kind in (BodyKind.PREFECTURE, BodyKind.PREFECTURE_ORGAN)
+            what = ("a prefecture code (PP000C)" if wants_prefecture
+                    else "a municipality code")
             require(is_prefecture_code(self.code) == wants_prefecture, "code",
-                    f"a body of kind {self.kind.value} must use "
-                    f"{'a prefecture code (PP000C)' if wants_prefecture else 'a municipality code'}",
+                    f"a body of kind {self.kind.value} must use {what}",
                     ErrorCode.INVALID_NODE_ID)
 
 
-class LegalBasis(str, Enum):
+class LegalBasis(StrEnum):
     """The article under which identity info is provided."""
 
     PREF_TO_AGENCY = "prefToAgency"                          # Art. 30-7(3)
@@ -154,7 +155,7 @@ class ProvidedIdentity:
     change_info: ChangeInfo
 
 
-class ProvisionRefusal(str, Enum):
+class ProvisionRefusal(StrEnum):
     """Why a provision request is refused."""
 
     UNKNOWN_BODY = "unknownBody"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from enum import Enum
+from enum import StrEnum
 
 from juki_protocol.errors import ErrorCode
 from juki_protocol.identifiers import (
@@ -76,7 +76,7 @@ class InsuranceStatus:
             require_date(self.qualified_since, "qualified_since")
 
 
-class PensionCategory(str, Enum):
+class PensionCategory(StrEnum):
     """国民年金の被保険者種別."""
 
     NONE = "none"

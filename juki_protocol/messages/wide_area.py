@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from enum import Enum
+from enum import StrEnum
 
 from juki_protocol.errors import ErrorCode
 from juki_protocol.identifiers import validate_local_gov_code, validate_resident_code
@@ -18,7 +18,7 @@ from juki_protocol.messages.base import (
 from juki_protocol.messages.common import Address, PersonName, Sex, require_date
 
 
-class IdentityCheckMethod(str, Enum):
+class IdentityCheckMethod(StrEnum):
     """How the applicant was confirmed at the issuing municipality's counter."""
 
     RESIDENT_CARD_WITH_PIN = "residentCardWithPin"
@@ -125,7 +125,7 @@ class ResidentRecordCopy:
             validate_resident_code(self.resident_code)
 
 
-class WideAreaRefusal(str, Enum):
+class WideAreaRefusal(StrEnum):
     """Why the residence municipality refuses (Art. 12-2(3))."""
 
     NO_SUCH_RECORD = "noSuchRecord"
