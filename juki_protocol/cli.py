@@ -285,6 +285,16 @@ def spec_check(spec_path: str | None) -> None:
     click.echo("spec: generated files are up to date")
 
 
+def _register_subcommands() -> None:
+    """Command groups that live beside the layers they drive."""
+    from juki_protocol.machines.cli_simulate import simulate
+
+    main.add_command(simulate)
+
+
+_register_subcommands()
+
+
 def run() -> None:  # pragma: no cover - console entry for `python -m`
     main()
 

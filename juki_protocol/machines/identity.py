@@ -1,0 +1,403 @@
+"""Identity info updates and their relay, Arts. 30-5 and 30-11.
+
+Theory of operation
+-------------------
+Three machines, both ends of both hops (spec/identity.md):
+
+* :class:`IdentityUpdater` (municipality, Art. 30-5) turns every record, erase and
+  correction of the five items into exactly one :class:`IdentityInfoUpdate`, numbered
+  1, 2, 3... (R-30-5-0-05). It sends one update at a time and keeps the rest queued, so
+  the order on the wire is the order of the changes; an unacknowledged update is resent
+  with the same message id and content when its retry timer fires or the prefecture
+  answers 4004 OUT_OF_ORDER. A resident code change retires the old code for good.
+* :class:`PrefectureReceiver` (prefecture) applies update m + 1, acknowledges an
+  identical update numbered m or less as ``duplicate`` and changes nothing, and rejects
+  anything else with 4004 OUT_OF_ORDER (R-30-5-0-06). Each applied update is relayed
+  once, in order, through its own :class:`RelaySender` (Art. 30-11, R-30-11-0-01).
+* :class:`NationalReceiver` (designated centre) applies relays by the same rule per
+  prefecture (R-30-11-0-02).
+
+:class:`IdentityUpdater` and :class:`RelaySender` share the table ``sequenced-sender``;
+the two receivers share ``sequenced-receiver``. Prefecture and national nodes refuse,
+before classification into the table's inputs, any message that is not theirs: a
+municipality-to-municipality message is 3003 ROLE_NOT_ALLOWED (R-12-2-2-02,
+R-24-2-4-03), and a message with unknown extension additions is 5010
+DATA_MINIMISATION (R-30-5-0-08, R-30-11-0-03); both are inputs of the table with no
+row, so the diagrams show them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+from typing import Generic, TypeVar
+
+from juki_protocol.errors import BusinessError, ErrorCode, ProtocolError, ValidationError
+from juki_protocol.identifiers import prefecture_of
+from juki_protocol.machines.common import (
+    ArmTimer,
+    CancelTimer,
+    Effect,
+    Event,
+    IdSource,
+    Inbound,
+    Machine,
+    Send,
+    Table,
+    Timer,
+    random_ids,
+    register,
+)
+from juki_protocol.machines.stores import IdentityStore
+from juki_protocol.messages.common import ChangeInfo, ChangeReason, IdentityInfo
+from juki_protocol.messages.identity import (
+    IdentityInfoRelay,
+    IdentityInfoUpdate,
+    UpdateOperation,
+)
+from juki_protocol.messages.pdu import Acknowledgement, AckStatus, ErrorReport
+
+#: How long a sender waits for an acknowledgement before resending (R-PDU-23).
+RETRY_AFTER = dt.timedelta(seconds=60)
+RETRY_TIMER = "retry"
+
+#: Message types that only municipalities exchange (Arts. 9, 12-2, 24-2).
+M2M_TYPES = frozenset({"MoveInNotice", "WideAreaIssuanceRequest", "WideAreaIssuanceResponse",
+                       "SpecialMoveInNotice", "MoveOutCertificate"})
+
+
+# The sending side (IdentityUpdater, RelaySender) ----------------------------------------
+
+class SenderState(Enum):
+    """A sequenced sender: nothing outstanding, one message unacknowledged, or stopped."""
+
+    IDLE = "idle"
+    AWAITING_ACK = "awaiting_ack"
+    STALLED = "stalled"
+
+
+class SenderInput(Enum):
+    """What a sequenced sender reacts to."""
+
+    SUBMIT = "submit"              # a new change to send (local)
+    ACK_LAST = "ack_last"          # the outstanding message acknowledged, queue empty
+    ACK_MORE = "ack_more"          # the outstanding message acknowledged, more queued
+    OUT_OF_ORDER = "out_of_order"  # the peer answered 4004 OUT_OF_ORDER
+    REFUSED = "refused"            # the peer refused with any other code
+    RETRY_DUE = "retry_due"        # the retry timer fired
+
+
+class SenderAction(Enum):
+    """The side effects of a sequenced sender."""
+
+    SEND = "send"
+    QUEUE = "queue"
+    SEND_NEXT = "send_next"
+    DRAIN = "drain"
+    RESEND = "resend"
+    STALL = "stall"
+
+
+_SS, _SI, _SA = SenderState, SenderInput, SenderAction
+SENDER_TABLE: Table[SenderState, SenderInput, SenderAction] = Table(
+    name="sequenced-sender",
+    title="Sequenced sender: IdentityUpdater (Art. 30-5) and RelaySender (Art. 30-11)",
+    states=SenderState, inputs=SenderInput, initial=_SS.IDLE,
+    rows={
+        (_SS.IDLE, _SI.SUBMIT): (_SA.SEND, _SS.AWAITING_ACK),
+        (_SS.AWAITING_ACK, _SI.SUBMIT): (_SA.QUEUE, _SS.AWAITING_ACK),
+        (_SS.AWAITING_ACK, _SI.ACK_MORE): (_SA.SEND_NEXT, _SS.AWAITING_ACK),
+        (_SS.AWAITING_ACK, _SI.ACK_LAST): (_SA.DRAIN, _SS.IDLE),
+        (_SS.AWAITING_ACK, _SI.OUT_OF_ORDER): (_SA.RESEND, _SS.AWAITING_ACK),
+        (_SS.AWAITING_ACK, _SI.RETRY_DUE): (_SA.RESEND, _SS.AWAITING_ACK),
+        (_SS.AWAITING_ACK, _SI.REFUSED): (_SA.STALL, _SS.STALLED),
+        (_SS.STALLED, _SI.SUBMIT): (_SA.QUEUE, _SS.STALLED),
+    },
+    errors={_SI.ACK_LAST: ErrorCode.UNKNOWN_CORRELATION,
+            _SI.ACK_MORE: ErrorCode.UNKNOWN_CORRELATION,
+            _SI.OUT_OF_ORDER: ErrorCode.UNKNOWN_CORRELATION,
+            _SI.REFUSED: ErrorCode.UNKNOWN_CORRELATION},
+)
+
+M = TypeVar("M", IdentityInfoUpdate, IdentityInfoRelay)
+
+
+class _SequencedSender(Machine[SenderState, SenderInput, SenderAction], Generic[M]):
+    """Sends numbered messages one at a time, in order, resending until acknowledged.
+
+    ``outbox`` holds ``(message_id, message)`` pairs: the first is on the wire.
+    """
+
+    TABLE = SENDER_TABLE
+
+    def __init__(self, peer: str, *, ids: IdSource = random_ids) -> None:
+        super().__init__()
+        self.peer = peer
+        self.ids = ids
+        self.next_sequence = 1
+        self.outbox: list[tuple[bytes, M]] = []
+
+    def _submit(self, message: M, now: dt.datetime) -> list[Effect]:
+        return self._step(SenderInput.SUBMIT, now, message)
+
+    def receive(self, inbound: Inbound, now: dt.datetime) -> list[Effect]:
+        """An Acknowledgement or ErrorReport from the peer for the outstanding message."""
+        msg = inbound.message
+        if isinstance(msg, Acknowledgement):
+            inp = SenderInput.ACK_MORE if len(self.outbox) > 1 else SenderInput.ACK_LAST
+            if self.outbox and msg.acknowledged_id != self.outbox[0][0]:
+                raise ProtocolError("acknowledgement of no outstanding message",
+                                    code=ErrorCode.UNKNOWN_CORRELATION)
+        elif isinstance(msg, ErrorReport):
+            inp = (SenderInput.OUT_OF_ORDER if msg.error_code == ErrorCode.OUT_OF_ORDER
+                   else SenderInput.REFUSED)
+            if self.outbox and msg.refers_to != self.outbox[0][0]:
+                raise ProtocolError("error report for no outstanding message",
+                                    code=ErrorCode.UNKNOWN_CORRELATION)
+        else:
+            raise ProtocolError(f"{type(msg).__name__} is not an answer to this sender",
+                                code=ErrorCode.UNEXPECTED_MESSAGE)
+        return self._step(inp, now, msg)
+
+    def timeout(self, name: str, now: dt.datetime) -> list[Effect]:
+        """The retry timer fired: resend the outstanding message."""
+        if self.state is SenderState.AWAITING_ACK:
+            self._due(name, now)
+        return self._step(SenderInput.RETRY_DUE, now)
+
+    def _wire(self, now: dt.datetime) -> list[Effect]:
+        mid, message = self.outbox[0]
+        return [Send(recipient=self.peer, message=message, message_id=mid),
+                ArmTimer(timer=Timer(name=RETRY_TIMER, deadline=now + RETRY_AFTER))]
+
+    def _act(self, action: SenderAction, now: dt.datetime, payload: object) -> list[Effect]:
+        if action in (SenderAction.SEND, SenderAction.QUEUE):
+            self.outbox.append((self.ids(), payload))  # type: ignore[arg-type]
+            self.next_sequence += 1
+            return self._wire(now) if action is SenderAction.SEND else []
+        if action is SenderAction.RESEND:
+            return self._wire(now)
+        # An acknowledgement or a refusal retires the outstanding message.
+        done = self.outbox.pop(0)
+        if action is SenderAction.SEND_NEXT and self.outbox:
+            return self._wire(now)
+        if action in (SenderAction.DRAIN, SenderAction.SEND_NEXT):
+            return [CancelTimer(name=RETRY_TIMER)]
+        code = ErrorCode(payload.error_code) if isinstance(payload, ErrorReport) and \
+            payload.error_code in ErrorCode._value2member_map_ else ErrorCode.INTERNAL_ERROR
+        self.outbox.insert(0, done)   # Kept for the operator: it was not applied.
+        return [CancelTimer(name=RETRY_TIMER),
+                Event(name="stalled", code=code, data=done[0])]
+
+
+@register
+class IdentityUpdater(_SequencedSender[IdentityInfoUpdate]):
+    """Municipality side of Art. 30-5: one update per change, in order, idempotent."""
+
+    def __init__(self, municipality: str, *, ids: IdSource = random_ids) -> None:
+        super().__init__(prefecture_of(municipality), ids=ids)
+        self.municipality = municipality
+        self.retired: set[str] = set()
+
+    def change(self, operation: UpdateOperation, identity_info: IdentityInfo,
+               change_info: ChangeInfo, now: dt.datetime, *,
+               previous_resident_code: str | None = None) -> list[Effect]:
+        """Report one record, erase or correction (R-30-5-0-01).
+
+        A resident code change retires ``previous_resident_code``; a retired code is
+        never used again (5021 RESIDENT_CODE_RETIRED).
+        """
+        if identity_info.resident_code in self.retired:
+            raise BusinessError("the resident code was retired and is never reused",
+                                code=ErrorCode.RESIDENT_CODE_RETIRED)
+        update = IdentityInfoUpdate(
+            municipality=self.municipality, update_sequence=self.next_sequence,
+            operation=operation, identity_info=identity_info, change_info=change_info,
+            previous_resident_code=previous_resident_code)
+        effects = self._submit(update, now)
+        if change_info.change_reason is ChangeReason.RESIDENT_CODE_CHANGE:
+            assert previous_resident_code is not None
+            self.retired.add(previous_resident_code)
+        return effects
+
+
+@register
+class RelaySender(_SequencedSender[IdentityInfoRelay]):
+    """Prefecture side of Art. 30-11: one relay per applied update, in order."""
+
+    def __init__(self, prefecture: str, national: str = "DC01", *,
+                 ids: IdSource = random_ids) -> None:
+        super().__init__(national, ids=ids)
+        self.prefecture = prefecture
+
+    def relay(self, update: IdentityInfoUpdate, now: dt.datetime) -> list[Effect]:
+        """Queue the relay of an applied update (R-30-11-0-01)."""
+        return self._submit(IdentityInfoRelay(prefecture=self.prefecture,
+                                              relay_sequence=self.next_sequence,
+                                              update=update), now)
+
+
+# The receiving side (PrefectureReceiver, NationalReceiver) ------------------------------
+
+class ReceiverState(Enum):
+    """A sequenced receiver is always ready; its data is the last number per sender."""
+
+    READY = "ready"
+
+
+class ReceiverInput(Enum):
+    """How a received message is classified."""
+
+    NEXT = "next"              # number m + 1
+    DUPLICATE = "duplicate"    # number <= m, identical to the one applied
+    GAP = "gap"                # number > m + 1
+    CONFLICT = "conflict"      # number <= m, different content
+    FOREIGN = "foreign"        # a municipality-to-municipality message type
+    EXTENDED = "extended"      # carries unknown extension additions
+    OTHER = "other"            # any other message
+
+
+class ReceiverAction(Enum):
+    """The side effects of a sequenced receiver."""
+
+    APPLY = "apply"
+    ACK_DUPLICATE = "ack_duplicate"
+
+
+_RS, _RI, _RA = ReceiverState, ReceiverInput, ReceiverAction
+RECEIVER_TABLE: Table[ReceiverState, ReceiverInput, ReceiverAction] = Table(
+    name="sequenced-receiver",
+    title="Sequenced receiver: prefecture (Art. 30-5) and national (Art. 30-11) nodes",
+    states=ReceiverState, inputs=ReceiverInput, initial=_RS.READY,
+    rows={
+        (_RS.READY, _RI.NEXT): (_RA.APPLY, _RS.READY),
+        (_RS.READY, _RI.DUPLICATE): (_RA.ACK_DUPLICATE, _RS.READY),
+    },
+    errors={_RI.GAP: ErrorCode.OUT_OF_ORDER, _RI.CONFLICT: ErrorCode.OUT_OF_ORDER,
+            _RI.FOREIGN: ErrorCode.ROLE_NOT_ALLOWED,
+            _RI.EXTENDED: ErrorCode.DATA_MINIMISATION},
+)
+
+
+class _SequencedReceiver(Machine[ReceiverState, ReceiverInput, ReceiverAction]):
+    """Applies numbered messages per sender: m + 1 applied, replays acknowledged."""
+
+    TABLE = RECEIVER_TABLE
+    ACCEPTS: type
+
+    def __init__(self, code: str, store: IdentityStore | None = None, *,
+                 ids: IdSource = random_ids) -> None:
+        super().__init__()
+        self.code = code
+        self.store = store if store is not None else IdentityStore()
+        self.ids = ids
+        self.last: dict[str, int] = {}
+        self.applied: dict[tuple[str, int], object] = {}
+
+    def _key_seq(self, message: object, inbound: Inbound) -> tuple[str, int]:
+        raise NotImplementedError
+
+    def classify(self, inbound: Inbound) -> ReceiverInput:
+        """The table input for ``inbound`` (it validates routing first)."""
+        msg = inbound.message
+        if type(msg).__name__ in M2M_TYPES:
+            return ReceiverInput.FOREIGN
+        if type(msg) is not self.ACCEPTS:
+            return ReceiverInput.OTHER
+        if inbound.unknown_elements:
+            return ReceiverInput.EXTENDED
+        key, seq = self._key_seq(msg, inbound)
+        last = self.last.get(key, 0)
+        if seq == last + 1:
+            return ReceiverInput.NEXT
+        if seq > last + 1:
+            return ReceiverInput.GAP
+        same = self.applied.get((key, seq)) == msg
+        return ReceiverInput.DUPLICATE if same else ReceiverInput.CONFLICT
+
+    def receive(self, inbound: Inbound, now: dt.datetime) -> list[Effect]:
+        """Apply, acknowledge as duplicate, or raise (4004, 3003, 5010, 4001, 1024)."""
+        return self._step(self.classify(inbound), now, inbound)
+
+    def _ack(self, inbound: Inbound, status: AckStatus) -> Send:
+        return Send(recipient=inbound.sender, message_id=self.ids(),
+                    message=Acknowledgement(acknowledged_id=inbound.message_id,
+                                            status=status))
+
+    def _update_of(self, message: object) -> IdentityInfoUpdate:
+        raise NotImplementedError
+
+    def _after_apply(self, update: IdentityInfoUpdate, now: dt.datetime) -> list[Effect]:
+        return []
+
+    def _act(self, action: ReceiverAction, now: dt.datetime, payload: object) -> list[Effect]:
+        assert isinstance(payload, Inbound)
+        if action is ReceiverAction.ACK_DUPLICATE:
+            return [self._ack(payload, AckStatus.DUPLICATE)]
+        key, seq = self._key_seq(payload.message, payload)
+        update = self._update_of(payload.message)
+        self.store.check(update)                       # Raises before any change.
+        self.store.apply(update, now)
+        self.last[key] = seq
+        self.applied[(key, seq)] = payload.message
+        effects: list[Effect] = [Event(name="applied", data=(key, seq))]
+        effects += self._after_apply(update, now)
+        # R-30-5-0-07: the acknowledgement comes after the relay is queued; the node
+        # stores both effects durably before it sends either.
+        effects.append(self._ack(payload, AckStatus.ACCEPTED))
+        return effects
+
+
+@register
+class PrefectureReceiver(_SequencedReceiver):
+    """Prefecture side of Art. 30-5, relaying each applied update (Art. 30-11)."""
+
+    ACCEPTS = IdentityInfoUpdate
+
+    def __init__(self, prefecture: str, store: IdentityStore | None = None, *,
+                 national: str = "DC01", ids: IdSource = random_ids) -> None:
+        super().__init__(prefecture, store, ids=ids)
+        self.relays = RelaySender(prefecture, national, ids=ids)
+
+    def _key_seq(self, message: object, inbound: Inbound) -> tuple[str, int]:
+        assert isinstance(message, IdentityInfoUpdate)
+        # R-30-5-0-02: the update's municipality is the sender and lies in this prefecture.
+        if message.municipality != inbound.sender:
+            raise ValidationError("update.municipality is not the header sender",
+                                  field="municipality")
+        if prefecture_of(message.municipality) != self.code:
+            raise ValidationError("update.municipality is not in this prefecture",
+                                  field="municipality")
+        return message.municipality, message.update_sequence
+
+    def _update_of(self, message: object) -> IdentityInfoUpdate:
+        assert isinstance(message, IdentityInfoUpdate)
+        return message
+
+    def _after_apply(self, update: IdentityInfoUpdate, now: dt.datetime) -> list[Effect]:
+        return self.relays.relay(update, now)
+
+
+@register
+class NationalReceiver(_SequencedReceiver):
+    """Designated centre side of Art. 30-11: relays applied per prefecture."""
+
+    ACCEPTS = IdentityInfoRelay
+
+    def _key_seq(self, message: object, inbound: Inbound) -> tuple[str, int]:
+        assert isinstance(message, IdentityInfoRelay)
+        if message.prefecture != inbound.sender:
+            raise ValidationError("relay.prefecture is not the header sender",
+                                  field="prefecture")
+        return message.prefecture, message.relay_sequence
+
+    def _update_of(self, message: object) -> IdentityInfoUpdate:
+        assert isinstance(message, IdentityInfoRelay)
+        return message.update
+
+
+__all__ = [
+    "M2M_TYPES", "RECEIVER_TABLE", "RETRY_AFTER", "SENDER_TABLE", "IdentityUpdater",
+    "NationalReceiver", "PrefectureReceiver", "ReceiverInput",
+    "ReceiverState", "RelaySender", "SenderInput", "SenderState",
+]
