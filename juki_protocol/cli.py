@@ -287,9 +287,12 @@ def spec_check(spec_path: str | None) -> None:
 
 def _register_subcommands() -> None:
     """Command groups that live beside the layers they drive."""
+    from juki_protocol.cli_pki import envelope_group, pki_group
     from juki_protocol.machines.cli_simulate import simulate
 
     main.add_command(simulate)
+    main.add_command(pki_group)
+    main.add_command(envelope_group)
 
 
 _register_subcommands()

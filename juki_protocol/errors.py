@@ -195,33 +195,42 @@ REGISTRY: dict[ErrorCode, CodeInfo] = {
         "Locally only; the peer receives ENVELOPE_INVALID."),
     ErrorCode.CERT_UNTRUSTED: _C(
         "The certificate does not chain to a configured trust anchor.",
-        "On TLS handshake or envelope signer validation."),
+        "Locally only for an envelope (the peer receives 2001 ENVELOPE_INVALID); at the "
+        "TLS handshake the connection is refused."),
     ErrorCode.CERT_EXPIRED: _C(
         "The certificate is outside its validity period at the message time.",
-        "On TLS handshake or envelope signer validation."),
+        "Locally only for an envelope (the peer receives 2001 ENVELOPE_INVALID); at the "
+        "TLS handshake the connection is refused."),
     ErrorCode.CERT_REVOKED: _C(
         "The certificate is on the network CA's revocation list.",
-        "On TLS handshake or envelope signer validation."),
+        "Locally only for an envelope (the peer receives 2001 ENVELOPE_INVALID); at the "
+        "TLS handshake the connection is refused."),
     ErrorCode.CERT_KEY_USAGE: _C(
         "The certificate's key usage does not permit the operation.",
-        "On envelope signer or recipient validation."),
+        "Locally only for an envelope (the peer receives 2001 ENVELOPE_INVALID); at the "
+        "TLS handshake the connection is refused."),
     ErrorCode.CERT_ROLE_NOT_ALLOWED: _C(
         "The certificate's role may not send this message type.",
-        "On envelope signer validation."),
+        "Locally only for an envelope (the peer receives 2001 ENVELOPE_INVALID); at the "
+        "TLS handshake the connection is refused."),
     ErrorCode.CERT_SENDER_MISMATCH: _C(
         "The certificate's node id differs from the PDU header's sender.",
-        "On envelope signer validation, and on a PDU whose sender is not the TLS peer."),
+        "To the peer when a PDU's sender is not its TLS peer (R-PDU-11); locally only "
+        "for an envelope signer (the peer receives 2001 ENVELOPE_INVALID)."),
     ErrorCode.CERT_NOT_YET_VALID: _C(
         "The certificate's validity period has not begun at the message time.",
-        "On TLS handshake or envelope signer validation."),
+        "Locally only for an envelope (the peer receives 2001 ENVELOPE_INVALID); at the "
+        "TLS handshake the connection is refused."),
     ErrorCode.CERT_INVALID: _C(
         "The certificate is malformed for the network profile: it does not name "
         "exactly one node (role and id) or its key is not ECDSA P-256.",
-        "On TLS handshake or envelope signer validation."),
+        "Locally only for an envelope (the peer receives 2001 ENVELOPE_INVALID); at the "
+        "TLS handshake the connection is refused."),
     ErrorCode.CRL_INVALID: _C(
         "A revocation list is not signed by its issuer, is outside its update period, "
         "or is required and missing.",
-        "On TLS handshake or envelope signer validation."),
+        "Locally only for an envelope (the peer receives 2001 ENVELOPE_INVALID); at the "
+        "TLS handshake the connection is refused."),
     ErrorCode.STALE_TIME: _C(
         "The message time is outside the accepted window around the receiver's clock.",
         "On receipt; the window is published in the spec."),

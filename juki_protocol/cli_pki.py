@@ -1,0 +1,386 @@
+"""Command-line tools for the network PKI and the envelope: ``juki pki`` and
+``juki envelope`` (click groups, registered on the main ``juki`` command).
+
+This module is an I/O edge: it reads and writes files and reads the clock (unless
+``--now`` is given), then calls the sans-I/O library (:mod:`juki_protocol.pki`,
+:mod:`juki_protocol.envelope`). Every failure is one line on stderr and a non-zero exit
+status (1), never a traceback.
+
+CA directory layout (``--dir D``), all standard PEM that ``openssl`` reads::
+
+    D/ca.pem  D/ca.key         the network root CA (the key is written mode 0600)
+    D/<ID>.pem  D/<ID>.key     a node's current certificate and key
+    D/<ID>.<serial>.pem/.key   a node's previous pair, kept by ``issue`` (key rotation)
+    D/crl.pem                  the revocation list written by ``crl``
+    D/ca-db.json               the CA's register of issued and revoked certificates
+
+``openssl verify -CAfile D/ca.pem [-CRLfile D/crl.pem -crl_check] D/<ID>.pem`` accepts
+an issued certificate, and rejects it once it is revoked and ``crl`` has run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import os
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from cryptography import x509
+
+from juki_protocol import PROTOCOL_VERSION, envelope, pki
+from juki_protocol.errors import JukiError, SecurityError
+from juki_protocol.identifiers import Role, validate_node_id
+from juki_protocol.messages.base import from_form, to_form
+from juki_protocol.messages.common import Profile
+from juki_protocol.messages.pdu import MessageType, PduHeader
+from juki_protocol.schema import identify
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DB_FILE = "ca-db.json"
+DEFAULT_CA_DAYS = 3650
+DEFAULT_NODE_DAYS = 825
+DEFAULT_CRL_DAYS = 7
+
+
+def _cli_errors(func: F) -> F:
+    """Turn every failure into ``Error: ...`` on stderr and exit status 1."""
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except click.ClickException:
+            raise
+        except JukiError as exc:
+            raise click.ClickException(str(exc)) from None
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise click.ClickException(f"{where}{exc.strerror or exc}") from None
+        except (ValueError, TypeError, KeyError) as exc:
+            raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
+        except Exception as exc:  # the edge: report, never a traceback
+            raise click.ClickException(f"internal error: {type(exc).__name__}: {exc}") \
+                from None
+    return wrapper  # type: ignore[return-value]
+
+
+def _now(text: str | None) -> dt.datetime:
+    if text is None:
+        return dt.datetime.now(dt.UTC).replace(microsecond=0)
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not an ISO 8601 time", param_hint="--now") \
+            from None
+    if value.tzinfo is None:
+        raise click.BadParameter("give a time zone, e.g. 2025-04-01T09:00:00Z",
+                                 param_hint="--now")
+    return value.astimezone(dt.UTC)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+_DIR = click.option("--dir", "directory", required=True,
+                    type=click.Path(file_okay=False, path_type=Path),
+                    help="The CA directory.")
+_NOW = click.option("--now", "now_text", metavar="ISO-TIME",
+                    help="Use this time instead of the clock (e.g. 2025-04-01T09:00:00Z).")
+
+
+# juki pki ------------------------------------------------------------------------------
+
+@click.group("pki")
+def pki_group() -> None:
+    """Network CA: create it, issue and revoke node certificates, publish the CRL."""
+
+
+def _load_ca(directory: Path) -> tuple[pki.CertificateAuthority, dict[str, Any]]:
+    if not (directory / "ca.key").is_file():
+        raise click.ClickException(f"{directory} holds no CA; run `juki pki init-ca "
+                                   f"--dir {directory}` first")
+    key = pki.load_private_key((directory / "ca.key").read_bytes())
+    cert = pki.load_certificate((directory / "ca.pem").read_bytes())
+    db_path = directory / DB_FILE
+    db = json.loads(db_path.read_text(encoding="utf-8")) if db_path.is_file() else \
+        {"certificates": [], "revoked": [], "crl_number": 0}
+    return pki.CertificateAuthority(key, cert), db
+
+
+def _save_db(directory: Path, db: dict[str, Any]) -> None:
+    tmp = directory / (DB_FILE + ".tmp")
+    tmp.write_text(json.dumps(db, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(directory / DB_FILE)
+
+
+@pki_group.command("init-ca")
+@_DIR
+@click.option("--name", default="Juki Network Root CA", show_default=True,
+              help="The CA's common name.")
+@click.option("--days", default=DEFAULT_CA_DAYS, show_default=True,
+              type=click.IntRange(1, 36500), help="Validity in days.")
+@click.option("--force", is_flag=True, help="Replace an existing CA in the directory.")
+@_NOW
+@_cli_errors
+def init_ca(directory: Path, name: str, days: int, force: bool, now_text: str | None) -> None:
+    """Create the network root CA: writes D/ca.pem and D/ca.key."""
+    if (directory / "ca.key").exists() and not force:
+        raise click.ClickException(f"{directory / 'ca.key'} exists; use --force to "
+                                   f"replace the CA")
+    now = _now(now_text)
+    directory.mkdir(parents=True, exist_ok=True)
+    ca = pki.create_root_ca(pki.generate_key(), common_name=name,
+                            not_before=now - dt.timedelta(minutes=5),
+                            not_after=now + dt.timedelta(days=days),
+                            serial=x509.random_serial_number())
+    _write_private(directory / "ca.key", pki.key_pem(ca.key))
+    (directory / "ca.pem").write_bytes(pki.cert_pem(ca.certificate))
+    _save_db(directory, {"certificates": [], "revoked": [], "crl_number": 0})
+    click.echo(f"wrote {directory / 'ca.pem'} and {directory / 'ca.key'}")
+
+
+@pki_group.command("issue")
+@_DIR
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]),
+              help="The node's role.")
+@click.option("--node", "node_code", required=True,
+              help="The node id: local government code, DCnn or AGnnnn.")
+@click.option("--days", default=DEFAULT_NODE_DAYS, show_default=True,
+              type=click.IntRange(1, 36500), help="Validity in days.")
+@_NOW
+@_cli_errors
+def issue(directory: Path, role: str, node_code: str, days: int, now_text: str | None) -> None:
+    """Issue a node certificate and key: writes D/ID.pem and D/ID.key.
+
+    An existing pair for the node is kept as D/ID.<serial>.pem/.key (key rotation).
+    """
+    validate_node_id(Role(role), node_code, "node")
+    node = pki.node_id(role, node_code)
+    ca, db = _load_ca(directory)
+    now = _now(now_text)
+    key = pki.generate_key()
+    serial = x509.random_serial_number()
+    cert = pki.issue_node_certificate(ca, key.public_key(), node,
+                                      not_before=now - dt.timedelta(minutes=5),
+                                      not_after=now + dt.timedelta(days=days), serial=serial)
+    pem_path, key_path = directory / f"{node_code}.pem", directory / f"{node_code}.key"
+    if pem_path.exists():
+        old = pki.load_certificate(pem_path.read_bytes())
+        stem = f"{node_code}.{old.serial_number:x}"
+        pem_path.replace(directory / f"{stem}.pem")
+        if key_path.exists():
+            key_path.replace(directory / f"{stem}.key")
+        click.echo(f"kept the previous pair as {directory / stem}.pem/.key")
+    _write_private(key_path, pki.key_pem(key))
+    pem_path.write_bytes(pki.cert_pem(cert))
+    db["certificates"].append({"serial": f"{serial:x}", "role": role, "node": node_code,
+                               "not_after": cert.not_valid_after_utc.isoformat()})
+    _save_db(directory, db)
+    click.echo(f"wrote {pem_path} and {key_path} for {node} (serial {serial:x})")
+
+
+@pki_group.command("revoke")
+@_DIR
+@click.option("--node", "node_code", required=True, help="The node whose certificates to revoke.")
+@click.option("--serial", help="Revoke only this certificate (hex serial); default: all of "
+              "the node's unrevoked certificates.")
+@click.option("--reason", type=click.Choice(["keyCompromise", "affiliationChanged",
+                                             "superseded", "cessationOfOperation"]),
+              help="The CRL reason code.")
+@_NOW
+@_cli_errors
+def revoke(directory: Path, node_code: str, serial: str | None, reason: str | None,
+           now_text: str | None) -> None:
+    """Record the revocation of a node's certificates (publish it with `crl`)."""
+    _, db = _load_ca(directory)
+    revoked = {r["serial"] for r in db["revoked"]}
+    wanted = None if serial is None else f"{int(serial, 16):x}"
+    targets = [c for c in db["certificates"] if c["node"] == node_code
+               and c["serial"] not in revoked and wanted in (None, c["serial"])]
+    if not targets:
+        raise click.ClickException(f"no unrevoked certificate of node {node_code}"
+                                   + (f" with serial {serial}" if serial else "")
+                                   + f" in {directory / DB_FILE}")
+    now = _now(now_text)
+    for c in targets:
+        db["revoked"].append({"serial": c["serial"], "node": node_code,
+                              "revoked_at": now.isoformat(), "reason": reason})
+        click.echo(f"revoked serial {c['serial']} of {c['role']}:{node_code}")
+    _save_db(directory, db)
+
+
+@pki_group.command("crl")
+@_DIR
+@click.option("--days", default=DEFAULT_CRL_DAYS, show_default=True,
+              type=click.IntRange(1, 3650), help="Days until the next update.")
+@_NOW
+@_cli_errors
+def crl(directory: Path, days: int, now_text: str | None) -> None:
+    """Write the revocation list D/crl.pem."""
+    ca, db = _load_ca(directory)
+    now = _now(now_text)
+    db["crl_number"] = int(db.get("crl_number", 0)) + 1
+    entries = [pki.RevokedCertificate(
+        serial=int(r["serial"], 16), revoked_at=dt.datetime.fromisoformat(r["revoked_at"]),
+        reason=x509.ReasonFlags[_REASONS[r["reason"]]] if r.get("reason") else None)
+        for r in db["revoked"]]
+    revocation_list = pki.build_crl(ca, entries, this_update=now - dt.timedelta(minutes=5),
+                                    next_update=now + dt.timedelta(days=days),
+                                    number=db["crl_number"])
+    (directory / "crl.pem").write_bytes(pki.crl_pem(revocation_list))
+    _save_db(directory, db)
+    click.echo(f"wrote {directory / 'crl.pem'} (number {db['crl_number']}, "
+               f"{len(entries)} revoked)")
+
+
+_REASONS = {"keyCompromise": "key_compromise", "affiliationChanged": "affiliation_changed",
+            "superseded": "superseded", "cessationOfOperation": "cessation_of_operation"}
+
+
+# juki envelope -------------------------------------------------------------------------
+
+@click.group("envelope")
+def envelope_group() -> None:
+    """Seal and open end-to-end envelopes (CMS, readable by `openssl cms`)."""
+
+
+def _message_type(text: str | None, message_der: bytes) -> MessageType:
+    if text is not None:
+        for mt in MessageType:
+            if text in (mt.value, mt.type_name):
+                return mt
+        raise click.BadParameter(f"{text!r} is not a message type; known: "
+                                 f"{', '.join(m.value for m in MessageType)}",
+                                 param_hint="--type")
+    try:
+        name = identify(message_der)
+    except JukiError:
+        raise click.ClickException("cannot tell the message type from the input's "
+                                   "APPLICATION tag; give --type") from None
+    return next(mt for mt in MessageType if mt.type_name == name)
+
+
+def _read_header(path: Path) -> PduHeader:
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(f"{path}: not valid JSON: {exc}") from None
+    return from_form(PduHeader, obj, json=True)
+
+
+@envelope_group.command("seal")
+@click.option("--key", "key_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The sender's private key (PEM).")
+@click.option("--cert", "cert_path", required=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="The sender's certificate (PEM).")
+@click.option("--to", "to_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The recipient's certificate (PEM).")
+@click.option("--type", "type_text", help="The message type (e.g. identityInfoUpdate); "
+              "default: from the message's APPLICATION tag.")
+@click.option("--in", "in_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The message DER.")
+@click.option("--out", "out_path", required=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the envelope DER.")
+@click.option("--header-out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the bound PDU header as JSON.")
+@click.option("--trust", "trust_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="CA certificate(s) (PEM) to validate both certificates against.")
+@click.option("--sequence", default=0, show_default=True, type=click.IntRange(0, 2**63 - 1),
+              help="The header's sequence number.")
+@click.option("--profile", "profile_text", default="current", show_default=True,
+              type=click.Choice(["current", "2002"]), help="The header's profile.")
+@_NOW
+@_cli_errors
+def seal_command(key_path: Path, cert_path: Path, to_path: Path, type_text: str | None,
+                 in_path: Path, out_path: Path, header_out: Path | None,
+                 trust_path: Path | None, sequence: int, profile_text: str,
+                 now_text: str | None) -> None:
+    """Sign MSG.der and encrypt it to the recipient: writes ENV.der."""
+    key = pki.load_private_key(key_path.read_bytes())
+    cert = pki.load_certificate(cert_path.read_bytes())
+    recipient = pki.load_certificate(to_path.read_bytes())
+    message_der = in_path.read_bytes()
+    now = _now(now_text)
+    header = from_form(PduHeader, {
+        "version": PROTOCOL_VERSION, "message_id": uuid.uuid4().hex,
+        "message_type": _message_type(type_text, message_der).value,
+        "sender": to_form(pki.node_of_certificate(cert), json=True),
+        "recipient": to_form(pki.node_of_certificate(recipient), json=True),
+        "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "sequence_number": sequence,
+        "profile": Profile.parse(profile_text).value}, json=True)
+    trust = pki.TrustStore.from_pem(trust_path.read_bytes()) if trust_path else None
+    sealed = envelope.seal(header, message_der, key, cert, recipient, now, trust=trust)
+    out_path.write_bytes(sealed)
+    if header_out is not None:
+        header_out.write_text(json.dumps(to_form(header, json=True), indent=2) + "\n",
+                              encoding="utf-8")
+    click.echo(f"sealed {len(message_der)} octets from {header.sender} to "
+               f"{header.recipient} as {header.message_type.value}, message id "
+               f"{header.message_id.hex()}")
+
+
+@envelope_group.command("open")
+@click.option("--key", "key_paths", required=True, multiple=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Our private key (PEM); repeat with --cert for each pair while rotating.")
+@click.option("--cert", "cert_paths", required=True, multiple=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Our certificate (PEM), in the same order as --key.")
+@click.option("--trust", "trust_path", required=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="The network CA certificate(s) (PEM).")
+@click.option("--crl", "crl_paths", multiple=True,
+              type=click.Path(dir_okay=False, path_type=Path), help="A revocation list (PEM).")
+@click.option("--require-crl", is_flag=True, help="Fail unless each CA has a --crl.")
+@click.option("--in", "in_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The envelope DER.")
+@click.option("--out", "out_path", required=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the message DER.")
+@click.option("--header", "header_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="The PDU header (JSON): check the binding, the time window and the route.")
+@click.option("--window", default=int(envelope.TIME_WINDOW.total_seconds()),
+              show_default=True, type=click.IntRange(0),
+              help="Accepted distance in seconds between the header's time and now.")
+@_NOW
+@_cli_errors
+def open_command(key_paths: tuple[Path, ...], cert_paths: tuple[Path, ...], trust_path: Path,
+                 crl_paths: tuple[Path, ...], require_crl: bool, in_path: Path,
+                 out_path: Path, header_path: Path | None, window: int,
+                 now_text: str | None) -> None:
+    """Decrypt and verify ENV.der: writes MSG.der and prints the signer."""
+    if len(key_paths) != len(cert_paths):
+        raise click.UsageError("give one --cert for each --key")
+    credentials = [pki.Credential(pki.load_private_key(k.read_bytes()),
+                                  pki.load_certificate(c.read_bytes()))
+                   for k, c in zip(key_paths, cert_paths, strict=True)]
+    trust = pki.TrustStore.from_pem(trust_path.read_bytes(),
+                                    crls=[p.read_bytes() for p in crl_paths],
+                                    require_crl=require_crl)
+    header = _read_header(header_path) if header_path else None
+    try:
+        opened = envelope.open_envelope(in_path.read_bytes(), credentials, trust,
+                                        _now(now_text), header=header,
+                                        time_window=dt.timedelta(seconds=window))
+    except SecurityError as exc:
+        raise click.ClickException(f"envelope rejected: {exc}") from None
+    out_path.write_bytes(opened.message_der)
+    click.echo(f"signer: {opened.signer}")
+    if opened.bound is not None:
+        click.echo(f"message: {opened.bound.message_type.value} {opened.bound.message_id.hex()}"
+                   f" to {opened.bound.recipient} at "
+                   f"{opened.bound.time.strftime('%Y-%m-%dT%H:%M:%SZ')}")
+    click.echo(f"wrote {len(opened.message_der)} octets to {out_path}")
+
+
+__all__ = ["envelope_group", "pki_group"]
