@@ -7,8 +7,15 @@ their tables by :mod:`juki_protocol.machines.diagrams`.
 
 from __future__ import annotations
 
-from juki_protocol.machines import card, identity, wide_area
+from juki_protocol.machines import (
+    card,
+    identity,
+    provision,
+    special_move,
+    special_move_in,
+    wide_area,
+)
 from juki_protocol.machines.common import MACHINES, Effect, Inbound, Machine, Table
 
 __all__ = ["MACHINES", "Effect", "Inbound", "Machine", "Table", "card", "identity",
-           "wide_area"]
+           "provision", "special_move", "special_move_in", "wide_area"]

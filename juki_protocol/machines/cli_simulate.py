@@ -24,11 +24,30 @@ from juki_protocol.machines.card import (
 )
 from juki_protocol.machines.common import Effect, Event, Inbound, Send, counter_ids, sends
 from juki_protocol.machines.identity import IdentityUpdater, NationalReceiver, PrefectureReceiver
-from juki_protocol.machines.stores import Register
+from juki_protocol.machines.provision import DisclosureLog, Provider, ProvisionClient
+from juki_protocol.machines.special_move import (
+    AnnotatedMoveOut,
+    MoveOutDesk,
+    report_identity_changes,
+)
+from juki_protocol.machines.special_move_in import SpecialMoveInCounter
+from juki_protocol.machines.stores import IdentityStore, Register
 from juki_protocol.machines.wide_area import IssuingCounter, ResidenceResponder
-from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
-from juki_protocol.messages.identity import UpdateOperation
+from juki_protocol.messages.common import Address, ChangeInfo, ChangeReason, Profile
+from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
 from juki_protocol.messages.pdu import Acknowledgement, ErrorReport
+from juki_protocol.messages.provision import (
+    BodyKind,
+    LegalBasis,
+    ProvisionRequest,
+    ProvisionResponse,
+    RequestingBody,
+)
+from juki_protocol.messages.special_move import (
+    MoveInNotice,
+    MoveOutCertificate,
+    SpecialMoveInNotice,
+)
 from juki_protocol.messages.wide_area import (
     IdentityCheckMethod,
     Requester,
@@ -41,7 +60,7 @@ from juki_protocol.synth import generate_households
 
 NOW = dt.datetime(2026, 4, 1, 9, 0, tzinfo=dt.UTC)
 FLOWS = ("wide-area", "special-move", "identity-update", "provision", "card")
-NOT_YET = ("special-move", "provision")
+NOT_YET: tuple[str, ...] = ()
 
 
 def describe(msg: object) -> str:
@@ -62,6 +81,25 @@ def describe(msg: object) -> str:
         return "WideAreaIssuanceResponse(copies=[" + ", ".join(
             f"{mask(c.name.kanji, 1)}/{mask(c.resident_code) if c.resident_code else '-'}"
             for c in msg.copies) + "])"
+    if isinstance(msg, (SpecialMoveInNotice, MoveInNotice)):
+        people = msg.movers if isinstance(msg, SpecialMoveInNotice) else msg.residents
+        return (f"{type(msg).__name__}({msg.new_municipality} <- "
+                f"{msg.former_municipality}, ["
+                + ", ".join(f"{mask(p.name.kanji, 1)}/{mask(p.resident_code)}"
+                            for p in people) + "])")
+    if isinstance(msg, MoveOutCertificate):
+        return "MoveOutCertificate([" + ", ".join(
+            f"{mask(e.name.kanji, 1)}/{mask(e.resident_code)}" for e in msg.entries) + "])"
+    if isinstance(msg, ProvisionRequest):
+        codes = ", ".join(mask(c) for c in msg.by_resident_code or ())
+        return (f"ProvisionRequest({msg.requester.code}, {msg.legal_basis.value}, "
+                f"{msg.purpose_code}, codes=[{codes}])")
+    if isinstance(msg, ProvisionResponse):
+        if msg.refusal is not None:
+            return f"ProvisionResponse(refusal={msg.refusal.value})"
+        return "ProvisionResponse(provided=[" + ", ".join(
+            f"{mask(p.identity_info.name.kanji, 1)}/{mask(p.identity_info.resident_code)}"
+            for p in msg.provided or ()) + "])"
     info = getattr(msg, "identity_info", None) or getattr(
         getattr(msg, "update", None), "identity_info", None)
     if info is not None:
@@ -142,6 +180,79 @@ def identity_update(seed: int) -> None:
                f"{len(nat.store.current)} identity records")
 
 
+def special_move(seed: int) -> None:
+    house = max(generate_households(3, f"sim:{seed}", municipalities=[HOME]),
+                key=lambda h: len(h.members))
+    head, today = house.members[0], NOW.date()
+    moved = today - dt.timedelta(days=3)
+    new_address = Address(local_gov_code=AWAY, text="東京都千代田区千代田一丁目1番1号")
+    desk = MoveOutDesk(Register(HOME, house.members), ids=counter_ids(seed))
+    counter = SpecialMoveInCounter(AWAY, register=Register(AWAY),
+                                   ids=counter_ids(seed + 1))
+    click.echo("  annotated move-out received by post (local event)")
+    show(HOME, desk.annotated_move_out(AnnotatedMoveOut(
+        movers=tuple(m.resident_code for m in house.members), destination=new_address,
+        planned_move_date=moved), NOW))
+    check = IdentityCheck(method=IdentityCheckMethod.RESIDENT_CARD_WITH_PIN,
+                          confirmed=True, resident_code=head.resident_code)
+    show(AWAY, counter.identify(check, NOW))
+    out = counter.submit(SpecialMoveInNotice(
+        new_municipality=AWAY, former_municipality=HOME,
+        movers=tuple(m.person_ref() for m in house.members), moved_date=moved,
+        move_in_filed_date=today, new_address=new_address), NOW)
+    show(AWAY, out)
+    pending = [(s, AWAY) for s in sends(out)]
+    updater = IdentityUpdater(HOME, ids=counter_ids(seed + 2))
+    while pending:
+        send, frm = pending.pop(0)
+        node, name = (desk, HOME) if frm == AWAY else (counter, AWAY)
+        got = node.receive(_in(send, frm), NOW)
+        show(name, got)
+        for e in got:
+            if isinstance(e, Event) and e.name == "move_out_finalised":
+                show(HOME, report_identity_changes(updater, e.data, NOW))
+        pending += [(s, name) for s in sends(got)]
+    plan = desk.plans[0]
+    click.echo(f"  new municipality: {counter.state.value}; "
+               f"former municipality: {plan.state.value}")
+
+
+def provision(seed: int) -> None:
+    people = generate_households(2, f"sim:{seed}", municipalities=[HOME])[0].members
+    pref_code = prefecture_of(HOME)
+    store = IdentityStore()
+    for i, p in enumerate(people):
+        store.apply(IdentityInfoUpdate(
+            municipality=HOME, update_sequence=i + 1, operation=UpdateOperation.RECORD,
+            identity_info=p.identity_info(Profile.CURRENT),
+            change_info=ChangeInfo(change_reason=ChangeReason.BIRTH,
+                                   change_date=p.birth_date)), NOW)
+    body = RequestingBody(kind=BodyKind.AGENCY, code="AG0001")
+    prov = Provider(pref_code, store, operators={"AG0001": {"op-1"}},
+                    log=DisclosureLog(random.Random(seed).randbytes(32)),
+                    ids=counter_ids(seed))
+    for i, (purpose, operator) in enumerate((("S1-KENCHIKUSHI", "op-1"),
+                                             ("S1-ONKYU", "op-1"),
+                                             ("S1-KENCHIKUSHI", "op-9"))):
+        client = ProvisionClient(body, pref_code, ids=counter_ids(seed + 1 + i))
+        out = client.submit(ProvisionRequest(
+            requester=body, legal_basis=LegalBasis.PREF_TO_AGENCY, purpose_code=purpose,
+            operator_id=operator,
+            by_resident_code=tuple(p.resident_code for p in people)), NOW)
+        show("AG0001", out)
+        got = prov.receive(_in(sends(out)[0], "AG0001"), NOW)
+        show(pref_code, got)
+        for s in sends(got):
+            back = client.receive(_in(s, pref_code), NOW)
+            show("AG0001", back)
+            for b in sends(back):
+                show(pref_code, prov.receive(_in(b, "AG0001"), NOW))
+        click.echo(f"  request {i + 1}: {client.state.value}")
+    click.echo(f"  disclosure log: {len(prov.log.records)} records; the first person "
+               f"was provided to {len(prov.log.for_resident(people[0].resident_code))} "
+               f"body/bodies")
+
+
 def card(seed: int) -> None:
     rng = random.Random(seed)
     master = rng.randbytes(32)
@@ -176,4 +287,5 @@ def simulate(flow: str, seed: int) -> None:
     if flow in NOT_YET:
         raise click.ClickException(f"flow {flow} has no state machines yet")
     click.echo(f"simulate {flow} (seed {seed}, personal data masked)")
-    {"wide-area": wide_area, "identity-update": identity_update, "card": card}[flow](seed)
+    {"wide-area": wide_area, "identity-update": identity_update, "card": card,
+     "special-move": special_move, "provision": provision}[flow](seed)

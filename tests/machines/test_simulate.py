@@ -10,7 +10,8 @@ from juki_protocol.samples import HOME
 from juki_protocol.synth import generate_households
 
 
-@pytest.mark.parametrize("flow", ["wide-area", "identity-update", "card"])
+@pytest.mark.parametrize("flow", ["wide-area", "identity-update", "card", "special-move",
+                                  "provision"])
 def test_simulate_runs_and_masks(flow: str) -> None:
     result = CliRunner().invoke(simulate, [flow, "--seed", "1"])
     assert result.exit_code == 0, result.output
@@ -19,6 +20,16 @@ def test_simulate_runs_and_masks(flow: str) -> None:
     assert person.name.kanji not in result.output
 
 
-def test_unimplemented_flow_fails_clearly() -> None:
-    result = CliRunner().invoke(simulate, ["provision"])
-    assert result.exit_code != 0 and "no state machines yet" in result.output
+@pytest.mark.parametrize("flow, final", [
+    ("special-move", "new municipality: done; former municipality: finalised"),
+    ("provision", "request 1: done"),
+])
+def test_new_flows_complete(flow: str, final: str) -> None:
+    result = CliRunner().invoke(simulate, [flow, "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    assert final in result.output
+
+
+def test_unknown_flow_fails_clearly() -> None:
+    result = CliRunner().invoke(simulate, ["teleport"])
+    assert result.exit_code != 0 and "teleport" in result.output

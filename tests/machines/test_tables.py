@@ -8,6 +8,7 @@ so it checks the tables and actions; classification is covered by the flow tests
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import random
 from collections.abc import Callable
 from enum import Enum
@@ -29,16 +30,39 @@ from juki_protocol.machines.identity import (
     ReceiverInput,
     SenderInput,
 )
-from juki_protocol.machines.stores import Register
+from juki_protocol.machines.provision import (
+    ClientInput,
+    Provider,
+    ProviderInput,
+    ProvisionClient,
+)
+from juki_protocol.machines.special_move import (
+    AnnotatedMoveOut,
+    MoveOutInput,
+    MoveOutPlan,
+    build_certificate,
+)
+from juki_protocol.machines.special_move_in import MoveInInput, SpecialMoveInCounter
+from juki_protocol.machines.stores import IdentityStore, Register
 from juki_protocol.machines.wide_area import (
     IssuingCounter,
     IssuingInput,
     ResidenceInput,
     ResidenceResponder,
 )
-from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
+from juki_protocol.messages.common import Address, ChangeInfo, ChangeReason, Profile
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
 from juki_protocol.messages.pdu import Acknowledgement, AckStatus, ErrorReport
+from juki_protocol.messages.provision import (
+    BodyKind,
+    LegalBasis,
+    ProvidedIdentity,
+    ProvisionRefusal,
+    ProvisionRequest,
+    ProvisionResponse,
+    RequestingBody,
+)
+from juki_protocol.messages.special_move import MoveInNotice, SpecialMoveInNotice
 from juki_protocol.messages.wide_area import (
     IdentityCheckMethod,
     Requester,
@@ -135,6 +159,109 @@ def residence_payload(m: Any, inp: Enum) -> object:
     return Inbound(message=msg, message_id=b"a" * 16, sender=AWAY)
 
 
+NEW_ADDRESS = Address(local_gov_code=AWAY, text="東京都千代田区千代田一丁目1番1号")
+MOVED = NOW.date() - dt.timedelta(days=3)
+MOVERS = HOUSE.members
+NOTICE = SpecialMoveInNotice(new_municipality=AWAY, former_municipality=HOME,
+                             movers=tuple(p.person_ref() for p in MOVERS), moved_date=MOVED,
+                             move_in_filed_date=NOW.date(), new_address=NEW_ADDRESS)
+MOVE_IN = MoveInNotice(new_municipality=AWAY, former_municipality=HOME,
+                       residents=NOTICE.movers, moved_date=MOVED, recorded_date=NOW.date(),
+                       new_address=NEW_ADDRESS)
+
+
+def _in(msg: object, mid: bytes | None, sender: str, corr: bytes | None = None) -> Inbound:
+    return Inbound(message=msg, message_id=mid or b"x" * 16, sender=sender,
+                   correlation_id=corr)
+
+
+def former_payload(m: Any, inp: Enum) -> object:
+    I = MoveOutInput  # noqa: E741
+    cert_id = m.certificate.message_id if m.certificate else None
+    if inp is I.ANNOTATED:
+        return AnnotatedMoveOut(movers=tuple(p.resident_code for p in MOVERS),
+                                destination=NEW_ADDRESS, planned_move_date=MOVED)
+    if inp in (I.NOTICE, I.NOTICE_REPLAY, I.CONFLICT):
+        return _in(NOTICE, m.notice_id if inp is not I.NOTICE else b"n" * 16, AWAY)
+    if inp is I.CERT_ACK:
+        return _in(ack_of(cert_id), None, AWAY)
+    if inp is I.CERT_ERROR:
+        return _in(ErrorReport(error_code=1024, refers_to=cert_id), None, AWAY)
+    if inp in (I.MOVE_IN, I.MOVE_IN_REPLAY):
+        mid = m.move_in_id if inp is I.MOVE_IN_REPLAY else b"i" * 16
+        return _in(MOVE_IN, mid, AWAY, m.notice_id)
+    return None
+
+
+def new_payload(m: Any, inp: Enum) -> object:
+    I = MoveInInput  # noqa: E741
+    move_in_id = m.move_in.message_id if m.move_in else None
+    if inp is I.IDENTITY_OK:
+        return IdentityCheck(method=IdentityCheckMethod.RESIDENT_CARD_WITH_PIN,
+                             confirmed=True, resident_code=HEAD.resident_code)
+    if inp is I.IDENTITY_NG:
+        return dataclasses.replace(PHOTO, confirmed=False)
+    if inp is I.SUBMIT:
+        return NOTICE
+    if inp in (I.NOTICE_ACK, I.NOTICE_ERROR, I.MOVE_IN_ACK, I.MOVE_IN_ERROR):
+        ref = m.notice_id if inp in (I.NOTICE_ACK, I.NOTICE_ERROR) else move_in_id
+        msg = ack_of(ref) if inp in (I.NOTICE_ACK, I.MOVE_IN_ACK) else ErrorReport(
+            error_code=5001, refers_to=ref)
+        return _in(msg, None, HOME)
+    if inp in (I.CERTIFICATE, I.CERT_REPLAY, I.CONFLICT):
+        cert = build_certificate(Register(HOME, HOUSE.members), NOTICE, MOVED)
+        mid = m.certificate_id if inp is not I.CERTIFICATE else b"c" * 16
+        return _in(cert, mid, HOME, m.notice_id)
+    return None
+
+
+AGENCY = RequestingBody(kind=BodyKind.AGENCY, code="AG0001")
+PREQ = ProvisionRequest(requester=AGENCY, legal_basis=LegalBasis.PREF_TO_AGENCY,
+                        purpose_code="S1-KENCHIKUSHI", operator_id="op-1",
+                        by_resident_code=(HEAD.resident_code,))
+PROVIDED = ProvidedIdentity(identity_info=INFO, change_info=ChangeInfo(
+    change_reason=ChangeReason.BIRTH, change_date=HEAD.birth_date))
+
+
+def _provider() -> Provider:
+    store = IdentityStore()
+    store.apply(update(1), NOW)
+    return Provider(prefecture_of(HOME), store, operators={"AG0001": {"op-1"}},
+                    ids=counter_ids())
+
+
+def provider_payload(m: Any, inp: Enum) -> object:
+    I = ProviderInput  # noqa: E741
+    if inp is I.RETRY_DUE:
+        return f"retry:{next(iter(m.pending)).hex()}" if m.pending else "retry:none"
+    if inp in (I.RESPONSE_ACK, I.RESPONSE_ERROR):
+        ref = next(iter(m.pending)) if m.pending else bytes(16)
+        msg = ack_of(ref) if inp is I.RESPONSE_ACK else ErrorReport(error_code=9001,
+                                                                    refers_to=ref)
+        return _in(msg, None, "AG0001")
+    if inp is I.REPLAY and m.answered:
+        sender, mid = next(iter(m.answered))
+        return _in(m.answered[(sender, mid)][0], mid, sender)
+    req = PREQ if inp is not I.REFUSED else dataclasses.replace(PREQ, operator_id="op-2")
+    return _in(req, bytes([len(m.answered) % 256]) * 16, "AG0001")
+
+
+def client_payload(m: Any, inp: Enum) -> object:
+    I = ClientInput  # noqa: E741
+    rid = m.request_id
+    if inp is I.SUBMIT:
+        return PREQ
+    if inp is I.ACK:
+        return _in(ack_of(rid), None, "270008")
+    if inp is I.ERROR:
+        return _in(ErrorReport(error_code=9001, refers_to=rid), None, "270008")
+    resp = (ProvisionResponse(refusal=ProvisionRefusal.THROTTLED) if inp is I.REFUSAL
+            else ProvisionResponse(provided=(PROVIDED,)))
+    if inp is I.REPLAY and m.response is not None:
+        resp = m.response
+    return _in(resp, m.response_id or b"p" * 16, "270008", rid)
+
+
 def _chip() -> Machine[Any, Any, Any]:
     return cardm.VirtualCard("SN7", HEAD.resident_code, MASTER, "87654321",
                              rng=random.Random(0))
@@ -154,6 +281,13 @@ HARNESS: dict[str, tuple[Callable[[], Machine[Any, Any, Any]],
     "IssuingCounter": (lambda: IssuingCounter(AWAY, ids=counter_ids()), issuing_payload),
     "ResidenceResponder": (lambda: ResidenceResponder(Register(HOME, HOUSE.members),
                                                       ids=counter_ids()), residence_payload),
+    "MoveOutPlan": (lambda: MoveOutPlan(Register(HOME, HOUSE.members), ids=counter_ids()),
+                    former_payload),
+    "SpecialMoveInCounter": (lambda: SpecialMoveInCounter(AWAY, register=Register(AWAY),
+                                                          ids=counter_ids()), new_payload),
+    "Provider": (_provider, provider_payload),
+    "ProvisionClient": (lambda: ProvisionClient(AGENCY, "270008", ids=counter_ids()),
+                        client_payload),
 }
 
 
@@ -164,6 +298,8 @@ def admissible(m: Any, inp: Enum) -> bool:
         return len(m.outbox) > 1
     if inp is SenderInput.ACK_LAST:
         return len(m.outbox) <= 1
+    if inp is ProviderInput.REPLAY:
+        return bool(m.answered)
     return True
 
 
