@@ -93,7 +93,8 @@ def _error_of(answer: dict[str, Any]) -> tuple[int | None, str]:
     err = answer.get("error")
     if not isinstance(err, dict) or not isinstance(err.get("code"), int):
         return None, "an error without a numeric code"
-    return err["code"], f"{err['code']} {err.get('name', '?')}: {err.get('message', '')}"
+    message = re.sub(r"^\[\d+ [A-Z_]+\] ", "", str(err.get("message", "")))
+    return err["code"], f"{err['code']} {err.get('name', '?')}: {message}"
 
 
 def _code_name(code: int | None) -> str:
@@ -196,7 +197,9 @@ def vector_cases(directory: Path) -> list[Case]:
                     cid, n = f"{base}-{n}", n + 1
                 seen.add(cid)
                 cases.append(Case(
-                    id=cid, title=f"{type_name}: {t['comment']}", clause=CLAUSES[type_name],
+                    id=cid, clause=CLAUSES[type_name],
+                    title=t["comment"] if t["comment"].startswith(type_name)
+                    else f"{type_name}: {t['comment']}",
                     requirements=tuple(dict.fromkeys(reqs)), level="MUST",
                     remediation=REMEDIATION[main], mode="codec", message_type=type_name,
                     profile=profile, ops=("decode", "encode"),

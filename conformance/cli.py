@@ -21,7 +21,7 @@ from conformance.cases_codec import all_cases
 from conformance.model import CaseResult, Verdict
 from conformance.reports import summary_lines, to_json, write_all
 from conformance.runner import run_cases, select
-from conformance.sut import AdapterSut
+from conformance.sut import AdapterSut, HarnessError
 from juki_protocol.resources import spec_dir, vectors_dir
 from juki_protocol.vector_set import set_hash
 
@@ -73,17 +73,23 @@ def run_cmd(adapter: str | None, ics_path: str | None, vec_path: str | None, out
             timeout: float, quiet: bool) -> None:
     """Run the suite (default: against the embedded reference implementation)."""
     started = dt.datetime.now(dt.UTC)
-    ics = ics_mod.load(Path(ics_path)) if ics_path else ics_mod.reference_ics()
     vectors = Path(vec_path) if vec_path else vectors_dir()
     command = shlex.split(adapter) if adapter else REFERENCE_ADAPTER
     known: frozenset[str] = frozenset()
     if known_failures:
         lines = Path(known_failures).read_text(encoding="utf-8").splitlines()
         known = frozenset(x.split("#")[0].strip() for x in lines if x.split("#")[0].strip())
-    everything = all_cases(vectors)
-    cases = select(everything, list(include), list(exclude))
+    cases = select(all_cases(vectors), list(include), list(exclude))
     if not cases:
         raise ValueError("no case matches the selection: running zero cases is an error")
+    sut = AdapterSut(command, timeout=timeout)
+    try:
+        hello = sut.start()
+    except HarnessError as exc:
+        click.echo(f"harness error: {exc}", err=True)
+        sys.exit(2)
+    # Without an ICS file the adapter's own hello declares what it supports.
+    ics = ics_mod.load(Path(ics_path)) if ics_path else ics_mod.from_hello(hello)
     click.echo(f"juki-conformance {SUITE_VERSION}: {len(cases)} cases, SUT "
                f"{'reference adapter' if adapter is None else shlex.join(command)}, "
                f"ICS {ics.name} ({', '.join(sorted(ics.profiles))})")
@@ -97,12 +103,12 @@ def run_cmd(adapter: str | None, ics_path: str | None, vec_path: str | None, out
         if column[0] % 72 == 0:
             click.echo()
 
-    result = run_cases(cases, AdapterSut(command, timeout=timeout), ics,
+    result = run_cases(cases, sut, ics,
                        known_failures=known, progress=progress)
     if not quiet and column[0] % 72:
         click.echo()
     report = to_json(result, ics, vector_set_hash=set_hash(vectors), started=started,
-                     all_cases=everything, requirements=_requirements())
+                     all_cases=cases, requirements=_requirements())
     paths = write_all(report, Path(out_path))
     if result.harness_error:
         click.echo(f"harness error: {result.harness_error}", err=True)

@@ -73,6 +73,20 @@ def load(path: Path) -> Ics:
     return parse(obj, str(path))
 
 
+def from_hello(hello: dict[str, Any]) -> Ics:
+    """The ICS an adapter declares in its hello, used when no ICS file is given: every
+    message type, the adapter's profiles and ops, codec mode."""
+    profiles = [p for p in hello.get("profiles", ["current"]) if p in ("current", "p2002")]
+    ops = [o for o in hello.get("ops", []) if o in ("hello", "encode", "decode",
+                                                    "check_code", "seal", "open")]
+    return parse({"implementation": {"name": str(hello.get("implementation") or "unnamed"),
+                                     "version": str(hello.get("version") or "unknown")},
+                  "role": "municipality", "profiles": profiles or ["current"],
+                  "modes": ["codec"], "ops": ops or ["hello"], "messageTypes": "all",
+                  "notes": "derived from the adapter's hello: no ICS file was given"},
+                 "ICS from hello")
+
+
 def reference_ics() -> Ics:
     """The ICS of our own reference implementation (everything, both profiles)."""
     return parse({"implementation": {"name": "juki-protocol reference", "version": "0.1.0"},

@@ -58,7 +58,7 @@ def run_cases(cases: list[Case], sut: AdapterSut, ics: Ics, *,
     """Run ``cases`` in order; a SUT fault fails the case, a harness fault errors it."""
     result = RunResult()
     try:
-        result.sut_hello = sut.start()
+        result.sut_hello = sut.hello or sut.start()
     except HarnessError as exc:
         result.harness_error = str(exc)
         return result

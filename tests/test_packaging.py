@@ -24,6 +24,8 @@ def test_wheel_contains_package_data(tmp_path: Path) -> None:
     for vec in (ROOT / "vectors").glob("*.json"):
         assert f"juki_protocol/_vectors/{vec.name}" in names
     assert "juki_protocol/_spec/requirements.json" in names
+    assert "conformance/templates/report.html.j2" in names
+    assert "conformance/report.schema.json" in names and "conformance/ics.schema.json" in names
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry).decode()
     assert "juki = juki_protocol.cli:main" in text

@@ -111,6 +111,11 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     ops = dict(adapter.OPS)
     ops.update(FAULTS.get(args.fault, {}))
+
+    def hello(req: dict[str, Any]) -> dict[str, Any]:
+        return {**adapter.op_hello(req), "implementation": f"faulty adapter ({args.fault})"}
+
+    ops["hello"] = hello
     if args.fault == "wrong-check-digit-weights":
         ids.validate_resident_code = _wrong_weights
     if args.fault == "accept-any-resident-code":
