@@ -1,0 +1,54 @@
+"""The README's envelope walkthrough runs as written (issue 3's acceptance path)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _walkthrough() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Sealed end to end", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    joined = section.replace("\\\n", " ")
+    return [line.strip() for line in joined.splitlines() if line.strip()]
+
+
+@pytest.mark.openssl
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl CLI missing")
+def test_envelope_walkthrough(tmp_path: Path) -> None:
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    shim = bindir / "juki"
+    shim.write_text(f"#!/bin/sh\nexec {sys.executable} -m juki_protocol.cli \"$@\"\n")
+    shim.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}",
+           "PYTHONPATH": str(ROOT)}
+    work = tmp_path / "w"
+    work.mkdir()
+    outcomes = []
+    for line in _walkthrough():
+        if line.startswith("cd "):
+            continue
+        command = re.sub(r"\s+#.*$", "", line)
+        res = subprocess.run(command, shell=True, cwd=work, env=env, capture_output=True,
+                             text=True, timeout=120, check=False)
+        outcomes.append((line, res.returncode, res.stdout + res.stderr))
+    by_comment = {line: (rc, out) for line, rc, out in outcomes}
+    for line, rc, out in outcomes:
+        if "refused" in line or "# revoked" in line:
+            assert rc != 0, f"should fail: {line}\n{out}"
+        else:
+            assert rc == 0, f"failed: {line}\n{out}"
+    refused = next(v for k, v in by_comment.items() if "not for the prefecture" in k)
+    assert "NO_MATCHING_RECIPIENT" in refused[1] or "2006" in refused[1]
+    revoked = next(v for k, v in by_comment.items() if "# revoked" in k)
+    assert "revoked" in revoked[1].lower()
+    assert (work / "resp.der").read_bytes() == (work / "resp3.der").read_bytes()
