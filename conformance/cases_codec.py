@@ -433,6 +433,8 @@ def adapter_cases() -> list[Case]:
 
 def all_cases(directory: Path) -> list[Case]:
     """Every codec-mode case, in a stable order."""
+    from conformance.cases_envelope import open_cases, seal_cases
+
     return [*adapter_cases(), *identifier_cases(), *json_cases(directory),
-            *robustness_cases(),
+            *robustness_cases(), *open_cases(directory), *seal_cases(),
             *vector_cases(directory)]

@@ -19,6 +19,7 @@ is not a valid request gets an error response with code 1030 INVALID_JSON.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from collections.abc import Callable
@@ -27,9 +28,17 @@ from typing import IO, Any
 from juki_protocol import __version__, codec
 from juki_protocol import identifiers as ids
 from juki_protocol.errors import ErrorCode, JukiError
-from juki_protocol.messages import Profile
+from juki_protocol.messages import PduHeader, Profile
+from juki_protocol.messages.base import from_form, message
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@message
+class _Now:
+    """Parses a request's ``now`` with the JSON time rules (spec/json.md)."""
+
+    now: dt.datetime
 
 
 def _profile(req: dict[str, Any]) -> Profile | None:
@@ -87,8 +96,86 @@ def op_check_code(req: dict[str, Any]) -> dict[str, Any]:
     return {"valid": True}
 
 
+def _pems(req: dict[str, Any], key: str) -> list[str]:
+    value = req.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise JukiError(f"request field {key!r} must be a list of PEM strings",
+                        code=ErrorCode.INVALID_JSON, field=key)
+    return value
+
+
+def _time(req: dict[str, Any]) -> dt.datetime:
+    value = _require(req, "now", str)
+    return from_form(_Now, {"now": value}, json=True).now
+
+
+def _header(obj: Any) -> PduHeader | None:
+    if obj is None:
+        return None
+    if not isinstance(obj, dict):
+        raise JukiError("header must be an object or null", code=ErrorCode.INVALID_JSON,
+                        field="header")
+    return from_form(PduHeader, obj, json=True)
+
+
+def op_open(req: dict[str, Any]) -> dict[str, Any]:
+    """Open an envelope as its recipient, checking everything (spec/pdu.md section 7).
+
+    Replay checks are stateless here: ``preceding`` lists envelopes (with headers)
+    opened first, with the same replay cache, before ``envelope`` itself."""
+    from juki_protocol import envelope as env
+    from juki_protocol import pki
+
+    creds_in = req.get("credentials")
+    if not isinstance(creds_in, list) or not creds_in:
+        raise JukiError("request field 'credentials' must be a non-empty list",
+                        code=ErrorCode.INVALID_JSON, field="credentials")
+    creds = [pki.Credential(pki.load_private_key(_require(c, "privateKey", str).encode()),
+                            pki.load_certificate(_require(c, "certificate", str).encode()))
+             for c in creds_in]
+    trust = pki.TrustStore(
+        anchors=tuple(pki.load_certificate(p.encode()) for p in _pems(req, "trustAnchors")),
+        crls=tuple(pki.load_crl(p.encode()) for p in _pems(req, "crls")))
+    now = _time(req)
+    window = dt.timedelta(seconds=int(req.get("timeWindowSeconds", 300)))
+    cache = env.ReplayCache(window)
+    items = [*req.get("preceding", []), {"envelope": _require(req, "envelope", str),
+                                         "header": req.get("header")}]
+    opened = None
+    for item in items:
+        try:
+            data = bytes.fromhex(_require(item, "envelope", str))
+        except ValueError:
+            raise JukiError("envelope is not hex", code=ErrorCode.INVALID_JSON,
+                            field="envelope") from None
+        opened = env.open_envelope(data, creds, trust, now, header=_header(item.get("header")),
+                                   replay_cache=cache, time_window=window)
+    assert opened is not None
+    return {"message": opened.message_der.hex(), "signer": str(opened.signer)}
+
+
+def op_seal(req: dict[str, Any]) -> dict[str, Any]:
+    """Seal ``message`` (hex DER) under ``header`` from the sender to the recipient."""
+    from juki_protocol import envelope as env
+    from juki_protocol import pki
+
+    header = _header(_require(req, "header", dict))
+    assert header is not None
+    try:
+        message = bytes.fromhex(_require(req, "message", str))
+    except ValueError:
+        raise JukiError("message is not hex", code=ErrorCode.INVALID_JSON,
+                        field="message") from None
+    sealed = env.seal(header, message,
+                      pki.load_private_key(_require(req, "senderKey", str).encode()),
+                      pki.load_certificate(_require(req, "senderCert", str).encode()),
+                      pki.load_certificate(_require(req, "recipientCert", str).encode()),
+                      _time(req))
+    return {"envelope": sealed.hex()}
+
+
 OPS: dict[str, Handler] = {"hello": op_hello, "encode": op_encode, "decode": op_decode,
-                           "check_code": op_check_code}
+                           "check_code": op_check_code, "seal": op_seal, "open": op_open}
 
 
 def handle_line(line: str, ops: dict[str, Handler] | None = None) -> dict[str, Any]:

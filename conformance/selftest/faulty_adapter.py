@@ -82,7 +82,41 @@ def _wrong_code_on_trailing(req: dict[str, Any]) -> dict[str, Any]:
         raise
 
 
+def _skip_signature_check(req: dict[str, Any]) -> dict[str, Any]:
+    """Treats a bad signature as good: the fault the suite must never let through."""
+    try:
+        return adapter.op_open(req)
+    except JukiError as exc:
+        if exc.error_code is ErrorCode.SIGNATURE_INVALID:
+            return {"message": "", "signer": "unchecked"}
+        raise
+
+
+def _accept_replays(req: dict[str, Any]) -> dict[str, Any]:
+    """Keeps no memory of message ids: every envelope is opened as if new."""
+    return adapter.op_open({k: v for k, v in req.items() if k != "preceding"})
+
+
+def _seal_without_binding(req: dict[str, Any]) -> dict[str, Any]:
+    """Seals like a generic CMS tool: no header-binding signed attributes."""
+    import os
+
+    from juki_protocol import envelope as env
+    from juki_protocol import pki
+
+    sealed = env._seal_from_parts(
+        None, bytes.fromhex(req["message"]), pki.load_private_key(req["senderKey"].encode()),
+        pki.load_certificate(req["senderCert"].encode()),
+        pki.load_certificate(req["recipientCert"].encode()),
+        ephemeral_key=pki.generate_key(), cek=os.urandom(32), iv=os.urandom(12),
+        now=adapter._time(req))
+    return {"envelope": sealed.hex()}
+
+
 FAULTS: dict[str, dict[str, adapter.Handler]] = {
+    "skip-signature-check": {"open": _skip_signature_check},
+    "accept-replays": {"open": _accept_replays},
+    "seal-without-header-binding": {"seal": _seal_without_binding},
     "lenient-der": {"decode": _lenient_decode},
     "hang-on-deep-nesting": {"decode": _hang_on_deep},
     "crash-on-garbage": {"decode": _crash_on_random},
@@ -93,6 +127,9 @@ FAULTS: dict[str, dict[str, adapter.Handler]] = {
 
 #: For each fault, case-id globs of which at least one must fail.
 EXPECTED: dict[str, list[str]] = {
+    "skip-signature-check": ["pdu/envelope/open/tc12-*", "pdu/envelope/open/tc13-*"],
+    "accept-replays": ["pdu/envelope/open/tc23-*"],
+    "seal-without-header-binding": ["pdu/envelope/seal/*"],
     "lenient-der": ["*/long-form*", "*/one-octet-after-the-value", "*/indefinite-length"],
     "hang-on-deep-nesting": ["der/codec/robustness/nested-2000-deep"],
     "crash-on-garbage": ["der/codec/robustness/random-*"],
