@@ -147,3 +147,10 @@ def test_list_shows_every_case_with_requirements() -> None:
     assert res.exit_code == 0
     lines = res.output.splitlines()
     assert len(lines) > 250 and all("[R-" in line for line in lines)
+
+
+def test_readme_kill_rate_matches_the_faults() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"Kill rate: **{len(EXPECTED)} of {len(EXPECTED)}**" in text
+    for fault in EXPECTED:
+        assert f"`{fault}`" in text
