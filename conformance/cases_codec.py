@@ -356,6 +356,91 @@ def json_cases(directory: Path) -> list[Case]:
     ]
 
 
+def _valid_value(directory: Path, type_name: str, which: str = "Maximal",
+                 profile: str | None = "current") -> dict[str, Any]:
+    """A valid JSON value from the type's vector file (flag ``which``)."""
+    doc = json.loads((directory / f"codec{_snake(type_name)}.json").read_text("utf-8"))
+    for group in doc["testGroups"]:
+        if group["profile"] not in (profile, None):
+            continue
+        for t in group["tests"]:
+            if t["result"] == "valid" and which in t["flags"]:
+                value: dict[str, Any] = json.loads(json.dumps(t["value"]))
+                return value
+    raise LookupError(f"no {which} vector for {type_name}")
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"([A-Z])", r"_\1", name).lower()
+
+
+def _set(obj: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """Set ``a.b[0].c`` in a JSON value (a copy)."""
+    out: dict[str, Any] = json.loads(json.dumps(obj))
+    node: Any = out
+    parts = re.findall(r"[a-z_]+|\[\d+\]", path)
+    for part in parts[:-1]:
+        node = node[int(part[1:-1])] if part.startswith("[") else node[part]
+    last = parts[-1]
+    if last.startswith("["):
+        node[int(last[1:-1])] = value
+    else:
+        node[last] = value
+    return out
+
+
+#: (requirement, type, which vector, mutation path, new value or a function of the value,
+#:  expected code, slug)
+_RULES: list[tuple[str, str, str, str, Any, int, str]] = [
+    ("R-12-2-1-02", "WideAreaIssuanceRequest", "Maximal", "requester.address.local_gov_code",
+     "131016", 1024, "requester-not-in-residence-municipality"),
+    ("R-12-2-3-05", "WideAreaIssuanceResponse", "Maximal", "copies[0].resident_since",
+     "1900-01-01", 1023, "resident-since-before-birth"),
+    ("R-12-2-3-05", "WideAreaIssuanceResponse", "Maximal", "copies[0].address.local_gov_code",
+     "131016", 1024, "copy-not-of-the-residence-municipality"),
+    ("R-24-2-3-02", "SpecialMoveInNotice", "Maximal", "move_in_filed_date", "2000-01-01",
+     1023, "filed-before-moving"),
+    ("R-24-2-4-02", "MoveOutCertificate", "Maximal",
+     "entries[0].long_term_care_insurance", {"insured": False, "qualified_since": "2020-01-01"},
+     1024, "qualified-since-without-insurance"),
+    ("R-30-5-0-02", "IdentityInfoUpdate", "Minimal", "identity_info.address.local_gov_code",
+     "272035", 1024, "address-outside-the-sending-municipality"),
+    ("R-30-5-0-04", "IdentityInfoUpdate", "Minimal", "previous_resident_code", "12345678903",
+     1024, "previous-code-without-code-change"),
+    ("R-30-7-3-08", "ProvisionRequest", "Minimal", "by_four_items",
+     {"name": {"kanji": "山田　花子"}, "birth_date": "1980-01-01", "sex": "female",
+      "address": {"local_gov_code": "271004", "text": "大阪市北区"}}, 1024,
+     "both-query-alternatives"),
+    ("R-ID-06", "JukiPdu", "Minimal", "header.sender", {"role": "municipality",
+                                                        "code": "270008"}, 1026,
+     "municipality-with-a-prefecture-code"),
+    ("R-ID-06", "JukiPdu", "Minimal", "header.recipient", {"role": "national", "code": "DC1"},
+     1026, "national-id-form"),
+    ("R-JSON-04", "JukiPdu", "Minimal", "header.time", "2026-04-01T18:00:00+09:00", 1030,
+     "time-with-an-offset"),
+    ("R-JSON-05", "Acknowledgement", "Minimal", "acknowledged_id", "ab cd", 1030,
+     "hex-with-a-space"),
+]
+
+
+def rule_cases(directory: Path) -> list[Case]:
+    """Rules of each clause, checked through ``encode`` of a mutated valid value."""
+    out = []
+    for req, type_name, which, path, value, code, slug in _RULES:
+        try:
+            base = _valid_value(directory, type_name, which)
+        except (LookupError, OSError):
+            continue
+        mutated = _set(base, path, value)
+        out.append(_request_case(
+            f"{CLAUSES[type_name]}/codec/{_kebab(type_name)}/rule-{slug}",
+            f"{type_name}: {slug.replace('-', ' ')}", CLAUSES[type_name], req, "encode",
+            {"type": type_name, "value": mutated, "profile": "current"}, code,
+            "Apply the rules of the clause (see the requirement text) before encoding, and "
+            "report the registered code naming the field.", type_name))
+    return out
+
+
 def _nested(levels: int) -> bytes:
     inner = b"\x05\x00"
     for _ in range(levels):
@@ -436,5 +521,5 @@ def all_cases(directory: Path) -> list[Case]:
     from conformance.cases_envelope import open_cases, seal_cases
 
     return [*adapter_cases(), *identifier_cases(), *json_cases(directory),
-            *robustness_cases(), *open_cases(directory), *seal_cases(),
+            *rule_cases(directory), *robustness_cases(), *open_cases(directory), *seal_cases(),
             *vector_cases(directory)]

@@ -25,7 +25,7 @@ from juki_protocol.errors import ErrorCode, JukiError, ValidationError
 
 T = TypeVar("T")
 
-_HEX = re.compile(r"(?:[0-9a-f]{2})*\Z")
+_HEX = re.compile(r"(?:[0-9a-fA-F]{2})*\Z")  # R-JSON-05: writers use lowercase
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 _ASN1_DATE = re.compile(r"[0-9]{8}\Z")
 _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\Z")
@@ -137,8 +137,8 @@ def _leaf_from(tp: Any, value: Any, path: str, *, json: bool) -> Any:
     if tp is bytes:
         if json:
             if not isinstance(value, str) or not _HEX.match(value):
-                raise _fail(path, f"{path} must be lowercase hex digits in pairs, with no "
-                            f"separators", json)
+                raise _fail(path, f"{path} must be hex digits in pairs, with no separators",
+                            json)
             try:
                 return bytes.fromhex(value)
             except ValueError:
