@@ -287,9 +287,11 @@ def spec_check(spec_path: str | None) -> None:
 
 def _register_subcommands() -> None:
     """Command groups that live beside the layers they drive."""
+    from juki_protocol.capture import capture
     from juki_protocol.cli_pki import envelope_group, pki_group
     from juki_protocol.machines.cli_simulate import simulate
 
+    fixtures.add_command(capture)
     main.add_command(simulate)
     main.add_command(pki_group)
     main.add_command(envelope_group)

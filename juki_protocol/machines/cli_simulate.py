@@ -6,9 +6,11 @@ their first two characters only. The residents are synthetic (:mod:`juki_protoco
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import io
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 import click
 
@@ -109,7 +111,32 @@ def describe(msg: object) -> str:
     return type(msg).__name__
 
 
+#: Observers of every node's effects during a flow (see :func:`observe`).
+_OBSERVERS: list[Callable[[str, list[Effect]], None]] = []
+
+
+@contextlib.contextmanager
+def observe(callback: Callable[[str, list[Effect]], None], *,
+            quiet: bool = True) -> Iterator[None]:
+    """Call ``callback(node, effects)`` for everything a flow's machines emit while the
+    block runs (``juki fixtures capture`` collects the Send effects this way); with
+    ``quiet`` the masked printout is dropped."""
+    _OBSERVERS.append(callback)
+    try:
+        if quiet:
+            with contextlib.redirect_stdout(io.StringIO()):
+                yield
+        else:
+            yield
+    finally:
+        _OBSERVERS.remove(callback)
+
+
 def show(sender: str, effects: Iterable[Effect]) -> None:
+    """Print (masked) and hand to the observers what ``sender``'s machines emitted."""
+    effects = list(effects)
+    for observer in list(_OBSERVERS):
+        observer(sender, effects)
     for eff in effects:
         if isinstance(eff, Send):
             click.echo(f"  {sender:>8} -> {eff.recipient:<8} {describe(eff.message)}")
