@@ -14,14 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import click
+from cryptography import x509
 
-from conformance import SUITE_VERSION
+from conformance import SUITE_VERSION, evidence
 from conformance import ics as ics_mod
 from conformance.cases_codec import all_cases
 from conformance.model import CaseResult, Verdict
 from conformance.reports import summary_lines, to_json, write_all
 from conformance.runner import run_cases, select
 from conformance.sut import AdapterSut, HarnessError
+from juki_protocol import pki
+from juki_protocol.errors import JukiError
 from juki_protocol.resources import spec_dir, vectors_dir
 from juki_protocol.vector_set import set_hash
 
@@ -68,11 +71,26 @@ def _requirements() -> list[dict[str, Any]]:
 @click.option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True,
               help="Seconds the SUT may take to answer one request.")
 @click.option("--quiet", is_flag=True, help="No per-case progress.")
+@click.option("--evidence", "evidence_path", type=click.Path(dir_okay=False), default=None,
+              help="Also write the signed evidence bundle (spec/evidence.md) to this file.")
+@click.option("--evidence-key", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="The certifying body's PEM private key (with --evidence).")
+@click.option("--evidence-cert", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="The certifying body's PEM certificate, then any intermediates "
+                   "(with --evidence).")
+@click.option("--sut-cert", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="The SUT's PEM certificate, to include in the evidence bundle.")
+@click.option("--capture", "captures", type=click.Path(dir_okay=False, exists=True),
+              multiple=True, help="A pcap/pcapng frame capture for the evidence bundle "
+                                  "(repeatable).")
 def run_cmd(adapter: str | None, ics_path: str | None, vec_path: str | None, out_path: str,
             include: tuple[str, ...], exclude: tuple[str, ...], known_failures: str | None,
-            timeout: float, quiet: bool) -> None:
+            timeout: float, quiet: bool, evidence_path: str | None,
+            evidence_key: str | None, evidence_cert: str | None, sut_cert: str | None,
+            captures: tuple[str, ...]) -> None:
     """Run the suite (default: against the embedded reference implementation)."""
     started = dt.datetime.now(dt.UTC)
+    signer = _evidence_signer(evidence_path, evidence_key, evidence_cert, sut_cert, captures)
     vectors = Path(vec_path) if vec_path else vectors_dir()
     command = shlex.split(adapter) if adapter else REFERENCE_ADAPTER
     known: frozenset[str] = frozenset()
@@ -124,8 +142,57 @@ def run_cmd(adapter: str | None, ics_path: str | None, vec_path: str | None, out
                 click.echo(f"  fix:      {r.case.remediation}")
     for line in summary_lines(report):
         click.echo(line)
+    if evidence_path and signer:
+        paths.append(evidence.write_bundle(
+            evidence_path, report_dir=out_path, ics_path_or_obj=ics_path or ics,
+            sut_certificate_pem=Path(sut_cert).read_bytes() if sut_cert else None,
+            captures=[Path(c) for c in captures], signer_key=signer[0].key,
+            signer_cert=signer[0].certificate, extra_certs=signer[1],
+            now=dt.datetime.now(dt.UTC)))
     click.echo(f"reports: {', '.join(str(p) for p in paths)}")
     sys.exit(result.exit_code)
+
+
+def _evidence_signer(evidence_path: str | None, key: str | None, cert: str | None,
+                     sut_cert: str | None, captures: tuple[str, ...],
+                     ) -> tuple[pki.Credential, tuple[x509.Certificate, ...]] | None:
+    """Check the evidence options before the run: the key, its certificate and chain."""
+    if not evidence_path:
+        if key or cert or sut_cert or captures:
+            raise ValueError("--evidence-key, --evidence-cert, --sut-cert and --capture "
+                             "need --evidence")
+        return None
+    if not key or not cert:
+        raise ValueError("--evidence needs --evidence-key and --evidence-cert")
+    try:
+        certs = pki.load_certificates(Path(cert).read_bytes())
+        signer = pki.Credential(pki.load_private_key(Path(key).read_bytes()), certs[0]) \
+            if certs else None
+    except JukiError as exc:
+        raise ValueError(f"--evidence-key/--evidence-cert: {exc.args[0]}") from None
+    if signer is None:
+        raise ValueError(f"--evidence-cert {cert}: no PEM certificate")
+    return signer, certs[1:]
+
+
+@main.command("verify-evidence")
+@click.argument("bundle", type=click.Path(dir_okay=False, exists=True))
+@click.option("--trust", "trust_path", type=click.Path(dir_okay=False, exists=True),
+              required=True, help="The certifying body's CA certificate (PEM).")
+def verify_evidence_cmd(bundle: str, trust_path: str) -> None:
+    """Verify an evidence bundle offline: exit 0 valid, 1 invalid, 2 usage error."""
+    result = evidence.verify_bundle(bundle, trust_anchor_pem=Path(trust_path).read_bytes())
+    if not result.valid:
+        click.echo(f"{bundle}: INVALID evidence bundle ({len(result.problems)} problem(s))")
+        for problem in result.problems:
+            click.echo(f"  {problem}")
+        sys.exit(1)
+    assert result.manifest is not None
+    m = result.manifest
+    click.echo(f"{bundle}: valid evidence bundle, signed by {result.signer}")
+    click.echo(f"  created {m['created']}, suite {m['suiteVersion']}, vector set "
+               f"{m['vectorSetSha256']}, SUT {m['sut']['implementation']} "
+               f"{m['sut']['version']}, {len(m['files'])} files")
 
 
 @main.command("list")
