@@ -38,7 +38,7 @@ class _Usage(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (ValueError, OSError) as exc:
+        except (ValueError, OSError, JukiError) as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(2)
 
