@@ -71,27 +71,26 @@ def _require_digits(value: object, length: int, field: str, code: ErrorCode) -> 
     return value
 
 
-def validate_resident_code(value: object, field: str = "resident_code") -> str:
-    """Return ``value`` if it is a valid resident code, else raise naming ``field``."""
-    code = ErrorCode.INVALID_RESIDENT_CODE
-    v = _require_digits(value, 11, field, code)
-    expected = _mod11_check(v[:10])
-    if int(v[10]) != expected:
-        raise ValidationError(f"{field} check digit is {v[10]}, the mod-11 rule of "
-                              f"Enforcement Regulation Art. 1 gives {expected}",
+def _validate_mod11(value: object, length: int, field: str, code: ErrorCode,
+                    rule: str) -> str:
+    v = _require_digits(value, length, field, code)
+    expected = _mod11_check(v[:-1])
+    if int(v[-1]) != expected:
+        raise ValidationError(f"{field} check digit is {v[-1]}, {rule} gives {expected}",
                               code=code, field=field)
     return v
 
 
+def validate_resident_code(value: object, field: str = "resident_code") -> str:
+    """Return ``value`` if it is a valid resident code, else raise naming ``field``."""
+    return _validate_mod11(value, 11, field, ErrorCode.INVALID_RESIDENT_CODE,
+                           "the mod-11 rule of Enforcement Regulation Art. 1")
+
+
 def validate_individual_number(value: object, field: str = "individual_number") -> str:
     """Return ``value`` if it is a valid individual number, else raise naming ``field``."""
-    code = ErrorCode.INVALID_INDIVIDUAL_NUMBER
-    v = _require_digits(value, 12, field, code)
-    expected = _mod11_check(v[:11])
-    if int(v[11]) != expected:
-        raise ValidationError(f"{field} check digit is {v[11]}, the mod-11 rule gives "
-                              f"{expected}", code=code, field=field)
-    return v
+    return _validate_mod11(value, 12, field, ErrorCode.INVALID_INDIVIDUAL_NUMBER,
+                           "the mod-11 rule")
 
 
 def validate_local_gov_code(value: object, field: str = "local_gov_code") -> str:
