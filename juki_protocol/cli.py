@@ -290,8 +290,12 @@ def _register_subcommands() -> None:
     from juki_protocol.capture import capture
     from juki_protocol.cli_pki import envelope_group, pki_group
     from juki_protocol.machines.cli_simulate import simulate
+    from juki_protocol.node.cli_node import audit_group, network_group, node_group
 
     fixtures.add_command(capture)
+    main.add_command(node_group)
+    main.add_command(network_group)
+    main.add_command(audit_group)
     main.add_command(simulate)
     main.add_command(pki_group)
     main.add_command(envelope_group)

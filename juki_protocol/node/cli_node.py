@@ -1,0 +1,196 @@
+"""``juki node serve``, ``juki network up`` and ``juki audit verify`` (click groups).
+
+Register them on the main ``juki`` group with ``main.add_command(node_group)``,
+``main.add_command(network_group)`` and ``main.add_command(audit_group)``; the module
+also runs on its own: ``python -m juki_protocol.node.cli_node node serve ...``.
+Every failure is one line on stderr and a non-zero exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import logging
+import signal
+import tempfile
+from pathlib import Path
+
+import click
+
+from juki_protocol.errors import JukiError
+from juki_protocol.identifiers import Role, validate_node_id
+from juki_protocol.node import audit
+from juki_protocol.node.network import network_up
+from juki_protocol.node.node import Node, NodeConfig
+from juki_protocol.synth import generate_households
+
+ROLES = ("municipality", "prefecture", "national", "agency")
+
+
+def _address(text: str, what: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise click.BadParameter(f"{text!r} is not HOST:PORT", param_hint=what)
+    return host, int(port)
+
+
+def load_directory(path: Path) -> dict[str, tuple[str, int]]:
+    """The directory file: a JSON object mapping node ids to ``"host:port"``."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise click.BadParameter(f"{path}: {exc}", param_hint="--directory") from None
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise click.BadParameter(f"{path}: must map node ids to \"host:port\" strings",
+                                 param_hint="--directory")
+    return {str(k): _address(v, "--directory") for k, v in data.items()}
+
+
+@click.group("node")
+def node_group() -> None:
+    """Run a reference node."""
+
+
+@node_group.command("serve")
+@click.option("--role", type=click.Choice(ROLES), required=True, help="The node's role.")
+@click.option("--node", "code", required=True, help="The node id (271004, 270008, DC01...).")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The node's SQLite database (created if absent).")
+@click.option("--cert", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              required=True, help="The node's certificate (PEM).")
+@click.option("--key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              required=True, help="The node's private key (PEM).")
+@click.option("--trust", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              required=True, help="The network CA certificate, the only trust anchor.")
+@click.option("--crl", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="The network CA's revocation list (PEM).")
+@click.option("--listen", default="127.0.0.1:0", show_default=True,
+              help="HOST:PORT to listen on (port 0: any free port).")
+@click.option("--directory", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="JSON file mapping node ids to \"host:port\".")
+@click.option("--operator", "operators", multiple=True, metavar="BODY=OPERATOR",
+              help="A registered operator of a requesting body (providers; repeatable).")
+@click.option("--households", default=0, show_default=True, type=click.IntRange(0, 10_000),
+              help="Municipalities: synthetic households to register while the register "
+              "is empty.")
+@click.option("--retention-days", default=150 * 365, show_default=True,
+              type=click.IntRange(1), help="Prefecture and national: the retention period "
+              "of superseded identity info (R-30-5-0-09).")
+@click.option("-v", "--verbose", is_flag=True, help="Log every event.")
+def serve(role: str, code: str, db: Path, cert: Path, key: Path, trust: Path,
+          crl: Path | None, listen: str, directory: Path | None,
+          operators: tuple[str, ...], households: int, retention_days: int,
+          verbose: bool) -> None:
+    """Serve as node ID until interrupted; prints "listening on HOST:PORT" once ready."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        validate_node_id(Role(role), code)
+    except JukiError as exc:
+        raise click.BadParameter(str(exc), param_hint="--node") from None
+    ops: dict[str, set[str]] = {}
+    for item in operators:
+        body, sep, op = item.partition("=")
+        if not sep or not body or not op:
+            raise click.BadParameter(f"{item!r} is not BODY=OPERATOR",
+                                     param_hint="--operator")
+        ops.setdefault(body, set()).add(op)
+    config = NodeConfig(role=role, code=code, db=db, cert=cert, key=key, trust=trust,
+                        crl=crl, listen=_address(listen, "--listen"),
+                        directory=load_directory(directory) if directory else {},
+                        operators=ops, retention=dt.timedelta(days=retention_days),
+                        residents=tuple(
+                            m for h in generate_households(households, f"serve:{code}",
+                                                           municipalities=[code])
+                            for m in h.members) if role == "municipality" else ())
+    try:
+        asyncio.run(_serve(config))
+    except JukiError as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
+
+
+async def _serve(config: NodeConfig) -> None:
+    node = Node(config)
+    await node.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    click.echo(f"{node.node} listening on {config.listen[0] if config.listen else '-'}:"
+               f"{node.port}", nl=True)
+    try:
+        await stop.wait()
+    finally:
+        await node.stop()
+
+
+@click.group("network")
+def network_group() -> None:
+    """Run a whole network of reference nodes."""
+
+
+@network_group.command("up")
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="A new directory for the PKI and the databases "
+              "(default: a new temporary directory).")
+@click.option("--seed", default="network-up", show_default=True,
+              help="Seed of the synthetic residents.")
+def up(directory: Path | None, seed: str) -> None:
+    """Start a small network on loopback and run every flow of the seeds once.
+
+    Nodes: DC01; prefectures 270008 and 130001; municipalities 271004, 272035 (Osaka)
+    and 131016, 131041 (Tokyo); agency AG0001. Personal data is masked in the output.
+    """
+    logging.basicConfig(level=logging.ERROR)
+    target = directory or Path(tempfile.mkdtemp(prefix="juki-network-"))
+    if any(target.glob("*.db")):
+        raise click.ClickException(f"{target} already holds node databases; the flows "
+                                   f"start from fresh registers, so give a new directory")
+    click.echo(f"network directory: {target}")
+    try:
+        summary = asyncio.run(network_up(target, click.echo, seed=seed))
+    except (JukiError, OSError, TimeoutError) as exc:
+        raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
+    click.echo("summary:")
+    for flow, text in summary.items():
+        click.echo(f"  {flow:<16} {text}")
+    bad = [p.name for p in sorted(target.glob("*.db")) if not audit.verify(p).ok]
+    if bad:
+        raise click.ClickException(f"audit log broken in {', '.join(bad)}")
+    click.echo(f"databases and audit logs in {target} (check: juki audit verify DB)")
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """Check a node's audit log."""
+
+
+@audit_group.command("verify")
+@click.argument("db", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def verify(db: Path) -> None:
+    """Verify the hash chain of DB's audit log: exit 0 if intact, 1 if tampered."""
+    result = audit.verify(db)
+    if result.ok:
+        click.echo(f"{db}: audit log intact, {result.rows} rows, head {result.head}")
+        return
+    click.echo(f"{db}: audit log TAMPERED at row {result.first_bad}: {result.reason}",
+               err=True)
+    raise SystemExit(1)
+
+
+@click.group()
+def main() -> None:
+    """Reference nodes (standalone entry point; normally part of ``juki``)."""
+
+
+main.add_command(node_group)
+main.add_command(network_group)
+main.add_command(audit_group)
+
+if __name__ == "__main__":
+    main()

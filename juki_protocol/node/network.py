@@ -1,0 +1,292 @@
+"""A small network of reference nodes on loopback, in one process (``juki network up``).
+
+It creates a network CA and one certificate per node (the layout of ``juki pki``:
+``pki/ca.pem``, ``pki/ca.key``, ``pki/<ID>.pem``, ``pki/<ID>.key``, ``pki/crl.pem``),
+starts every node on ``127.0.0.1`` with its own database (``<ID>.db``), and runs each
+flow of the seeds once with synthetic residents:
+
+1. identity info updates and their relay (Arts. 30-5, 30-11), from every municipality;
+2. a wide-area issuance (Art. 12-2): Tokyo (131016) issues a copy of an Osaka (271004)
+   household's record;
+3. a special move (Arts. 24-2, 9) from Osaka (271004) to Tokyo (131016), with the
+   identity updates it causes at both ends;
+4. provision of identity info to the agency AG0001 by the prefecture 270008
+   (Art. 30-7(3)) and by the designated centre DC01 (Art. 30-10(1)(iii)).
+
+The databases stay in the directory for inspection (``juki audit verify``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from juki_protocol import pki
+from juki_protocol.identifiers import mask
+from juki_protocol.machines.card import IdentityCheck
+from juki_protocol.machines.special_move import AnnotatedMoveOut
+from juki_protocol.messages.common import Address, ChangeInfo, ChangeReason
+from juki_protocol.messages.provision import (
+    BodyKind,
+    LegalBasis,
+    ProvisionRequest,
+    RequestingBody,
+)
+from juki_protocol.messages.special_move import SpecialMoveInNotice
+from juki_protocol.messages.wide_area import (
+    IdentityCheckMethod,
+    Requester,
+    TargetPerson,
+    WideAreaIssuanceRequest,
+)
+from juki_protocol.node.node import Node, NodeConfig
+from juki_protocol.node.roles import AgencyRole, CentralRole, MunicipalityRole
+from juki_protocol.synth import Household, SyntheticResident, generate_households
+
+#: The nodes of ``juki network up``: (role, node id).
+NODES: tuple[tuple[str, str], ...] = (
+    ("national", "DC01"), ("prefecture", "270008"), ("prefecture", "130001"),
+    ("municipality", "271004"), ("municipality", "272035"),
+    ("municipality", "131016"), ("municipality", "131041"), ("agency", "AG0001"),
+)
+OSAKA, TOKYO, OSAKA_PREF, AGENCY = "271004", "131016", "270008", "AG0001"
+OPERATORS = {AGENCY: {"op-1"}}
+
+
+def create_pki(directory: Path, nodes: Iterable[tuple[str, str]], now: dt.datetime, *,
+               days: int = 30) -> Path:
+    """A network CA, one certificate per node and an empty CRL, as ``juki pki`` lays
+    them out; returns the directory."""
+    directory.mkdir(parents=True, exist_ok=True)
+    start, end = now - dt.timedelta(hours=1), now + dt.timedelta(days=days)
+    ca = pki.create_root_ca(pki.generate_key(), common_name="Juki Network Root CA",
+                            not_before=start, not_after=end, serial=1)
+    (directory / "ca.pem").write_bytes(pki.cert_pem(ca.certificate))
+    _private(directory / "ca.key", pki.key_pem(ca.key))
+    for serial, (role, code) in enumerate(nodes, start=2):
+        key = pki.generate_key()
+        cert = pki.issue_node_certificate(ca, key.public_key(), pki.node_id(role, code),
+                                          not_before=start, not_after=end, serial=serial)
+        (directory / f"{code}.pem").write_bytes(pki.cert_pem(cert))
+        _private(directory / f"{code}.key", pki.key_pem(key))
+    crl = pki.build_crl(ca, [], this_update=start, next_update=end, number=1)
+    (directory / "crl.pem").write_bytes(pki.crl_pem(crl))
+    return directory
+
+
+def _private(path: Path, data: bytes) -> None:
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_bytes(data)
+
+
+def node_config(db_dir: Path, pki_dir: Path, role: str, code: str, **extra: Any
+                ) -> NodeConfig:
+    """The configuration of node ``code``: its database in ``db_dir``, the certificates
+    of ``pki_dir``; ``extra`` sets other :class:`NodeConfig` fields."""
+    return NodeConfig(role=role, code=code, db=db_dir / f"{code}.db",
+                      cert=pki_dir / f"{code}.pem", key=pki_dir / f"{code}.key",
+                      trust=pki_dir / "ca.pem", crl=pki_dir / "crl.pem", **extra)
+
+
+@dataclass
+class Network:
+    """Running nodes by id, sharing one directory of addresses."""
+
+    nodes: dict[str, Node] = field(default_factory=dict)
+    directory: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    async def start(self, configs: Iterable[NodeConfig]) -> None:
+        """Start every node, then give each the addresses of all."""
+        for config in configs:
+            config.directory = self.directory
+            node = Node(config)
+            await node.start()
+            assert node.port is not None
+            self.directory[config.code] = ("127.0.0.1", node.port)
+            self.nodes[config.code] = node
+
+    async def stop(self) -> None:
+        """Stop every node."""
+        for node in self.nodes.values():
+            await node.stop()
+
+    def role(self, code: str) -> Any:
+        """The role handler of node ``code``."""
+        return self.nodes[code].handler
+
+    async def quiet(self, timeout: float = 30.0) -> None:
+        """Wait until no numbered message (update or relay) is unacknowledged."""
+        def idle() -> bool:
+            for node in self.nodes.values():
+                h = node.handler
+                if isinstance(h, MunicipalityRole) and h.updater.outbox:
+                    return False
+                relays = getattr(getattr(h, "receiver", None), "relays", None)
+                if relays is not None and relays.outbox:
+                    return False
+            return True
+        await next(iter(self.nodes.values())).wait_until(idle, timeout)
+
+
+def _households(seed: str) -> dict[str, list[Household]]:
+    return {code: generate_households(2, f"{seed}:{code}", municipalities=[code])
+            for role, code in NODES if role == "municipality"}
+
+
+def _recorder(role: MunicipalityRole, person: SyntheticResident, change: ChangeInfo
+              ) -> Callable[[dt.datetime], list[Any]]:
+    return lambda now: role.record(person, change, now)
+
+
+def _has_outcome(machine: Any) -> Callable[[], bool]:
+    return lambda: machine.outcome is not None
+
+
+async def run_flows(net: Network, households: dict[str, list[Household]],
+                    say: Callable[[str], None]) -> dict[str, str]:
+    """Run the four flows (see the module docstring); returns a summary per flow."""
+    summary: dict[str, str] = {}
+    today = dt.datetime.now(dt.UTC).date()
+
+    # 1. Arts. 30-5 and 30-11: every resident recorded, reported and relayed.
+    say("[1/4] identity info updates (Art. 30-5) and relay (Art. 30-11)")
+    count = 0
+    for code, houses in households.items():
+        role: MunicipalityRole = net.role(code)
+        for house in houses:
+            for person in house.members:
+                reason = (ChangeReason.BIRTH if person.resident_since == person.birth_date
+                          else ChangeReason.MOVE_IN)
+                change = ChangeInfo(change_reason=reason, change_date=person.resident_since)
+                await net.nodes[code].local(_recorder(role, person, change))
+                count += 1
+    await net.quiet()
+    held = {c: net.nodes[c].storage.count_identity() for c in ("270008", "130001", "DC01")}
+    summary["identity-update"] = (f"{count} updates acknowledged; identity info held: "
+                                  + ", ".join(f"{c}={n}" for c, n in held.items()))
+    say(f"      {summary['identity-update']}")
+
+    # 2. Art. 12-2: Tokyo issues a copy of an Osaka household's record.
+    say("[2/4] wide-area issuance (Art. 12-2): 131016 <- 271004")
+    house = max(households[OSAKA], key=lambda h: len(h.members))
+    head = house.head
+    check = IdentityCheck(method=IdentityCheckMethod.PHOTO_ID_DOCUMENT, confirmed=True)
+    request = WideAreaIssuanceRequest(
+        issuing_municipality=TOKYO, residence_municipality=OSAKA,
+        requester=Requester(name=head.name, birth_date=head.birth_date,
+                            address=head.address, identity_check=check.method),
+        targets=tuple(TargetPerson(name=m.name, birth_date=m.birth_date)
+                      for m in house.members), include_resident_code=True)
+    tokyo: MunicipalityRole = net.role(TOKYO)
+    holder: list[Any] = []
+
+    def apply(now: dt.datetime) -> list[Any]:
+        counter, owned = tokyo.apply_wide_area(check, request, now)
+        holder.append(counter)
+        return owned
+    await net.nodes[TOKYO].local(apply)
+    counter = holder[0]
+    await net.nodes[TOKYO].wait_until(lambda: counter.outcome is not None, 20)
+    outcome = counter.outcome
+    summary["wide-area"] = (f"{counter.state.value}: {len(outcome)} copies issued"
+                            if isinstance(outcome, tuple) else f"{counter.state.value}: "
+                            f"{outcome}")
+    say(f"      {summary['wide-area']}")
+
+    # 3. Arts. 24-2 and 9: the other Osaka household moves to Tokyo.
+    say("[3/4] special move (Arts. 24-2, 9): 271004 -> 131016")
+    movers = min(households[OSAKA], key=lambda h: len(h.members))
+    moved = today - dt.timedelta(days=3)
+    new_address = Address(local_gov_code=TOKYO, text="東京都千代田区千代田一丁目1番1号")
+    osaka: MunicipalityRole = net.role(OSAKA)
+    await net.nodes[OSAKA].local(lambda now: osaka.annotated_move_out(AnnotatedMoveOut(
+        movers=tuple(m.resident_code for m in movers.members), destination=new_address,
+        planned_move_date=moved), now))
+    card = IdentityCheck(method=IdentityCheckMethod.RESIDENT_CARD_WITH_PIN, confirmed=True,
+                         resident_code=movers.head.resident_code)
+    notice = SpecialMoveInNotice(
+        new_municipality=TOKYO, former_municipality=OSAKA,
+        movers=tuple(m.person_ref() for m in movers.members), moved_date=moved,
+        move_in_filed_date=today, new_address=new_address)
+    holder.clear()
+
+    def move_in(now: dt.datetime) -> list[Any]:
+        mover, owned = tokyo.special_move_in(card, notice, now)
+        holder.append(mover)
+        return owned
+    await net.nodes[TOKYO].local(move_in)
+    mover = holder[0]
+    await net.nodes[TOKYO].wait_until(lambda: mover.state.value in (
+        "done", "refused", "failed", "timed_out", "identity_failed"), 20)
+    await net.nodes[OSAKA].wait_until(
+        lambda: "move_out_finalised" in net.nodes[OSAKA].event_names(), 20)
+    await net.quiet()
+    summary["special-move"] = (f"new municipality {mover.state.value}, former "
+                               f"municipality {osaka.desk.plans[-1].state.value}; "
+                               f"{len(movers.members)} person(s) moved")
+    say(f"      {summary['special-move']}")
+
+    # 4. Arts. 30-7(3) and 30-10(1)(iii): provision to the agency.
+    say("[4/4] provision (Arts. 30-7(3), 30-10(1)(iii)) to AG0001")
+    agency: AgencyRole = net.role(AGENCY)
+    body = RequestingBody(kind=BodyKind.AGENCY, code=AGENCY)
+    codes = tuple(m.resident_code for m in house.members)
+    results = []
+    for provider, basis in ((OSAKA_PREF, LegalBasis.PREF_TO_AGENCY),
+                            ("DC01", LegalBasis.CENTER_TO_AGENCY)):
+        req = ProvisionRequest(requester=body, legal_basis=basis,
+                               purpose_code="S1-KENCHIKUSHI", operator_id="op-1",
+                               by_resident_code=codes)
+        holder.clear()
+
+        def ask(now: dt.datetime, p: str = provider, r: ProvisionRequest = req) -> list[Any]:
+            client, owned = agency.request(body, p, r, now)
+            holder.append(client)
+            return owned
+        await net.nodes[AGENCY].local(ask)
+        client = holder[0]
+        await net.nodes[AGENCY].wait_until(_has_outcome(client), 20)
+        provided = client.outcome
+        results.append(f"{provider}: {client.state.value} "
+                       f"({len(provided) if isinstance(provided, tuple) else provided})")
+    summary["provision"] = "; ".join(results)
+    say(f"      {summary['provision']}")
+    say(f"      persons asked about: {', '.join(mask(c) for c in codes)}")
+    return summary
+
+
+async def network_up(directory: Path, say: Callable[[str], None], *,
+                     seed: str = "network-up") -> dict[str, str]:
+    """Create the PKI, start the network, run every flow, stop; returns the summary."""
+    directory.mkdir(parents=True, exist_ok=True)
+    now = dt.datetime.now(dt.UTC)
+    pki_dir = directory / "pki"
+    if not (pki_dir / "ca.pem").exists():
+        create_pki(pki_dir, NODES, now)
+        say(f"created the network CA and {len(NODES)} node certificates in {pki_dir}")
+    households = _households(seed)
+    residents = tuple(m for houses in households.values() for h in houses
+                      for m in h.members)
+    configs = [node_config(directory, pki_dir, role, code, residents=residents,
+                           operators={k: set(v) for k, v in OPERATORS.items()})
+               for role, code in NODES]
+    net = Network()
+    await net.start(configs)
+    say("started " + ", ".join(f"{c} ({n.config.role}) on 127.0.0.1:{n.port}"
+                                for c, n in net.nodes.items()))
+    try:
+        summary = await run_flows(net, households, say)
+        for code, node in net.nodes.items():
+            if isinstance(node.handler, CentralRole):
+                summary[f"db {code}"] = (f"{node.storage.count_identity()} current / "
+                                         f"{node.storage.count_identity(False)} versions")
+    finally:
+        await net.stop()
+    return summary
+
+
+__all__ = ["NODES", "Network", "create_pki", "network_up", "node_config", "run_flows"]

@@ -1,0 +1,454 @@
+"""The machines each role runs, how received messages reach them, and what is stored.
+
+Theory of operation
+-------------------
+A role object holds the sans-I/O machines of one node and its :class:`SqliteStorage`.
+:meth:`RoleHandler.receive` takes an opened, decoded message (an
+:class:`~juki_protocol.machines.common.Inbound`), feeds it to the machine it belongs to,
+writes what changed to the database, and returns the effects, each with the machine
+that owns it (its timers fire back into that machine; answers to its messages are
+routed back to it). The node calls it inside one transaction and sends nothing until
+that transaction is committed (R-PDU-22, R-30-5-0-07).
+
+=============  ============================================================================
+role           machines
+=============  ============================================================================
+municipality   IdentityUpdater (Art. 30-5); IssuingCounter and ResidenceResponder
+               (Art. 12-2); MoveOutDesk and SpecialMoveInCounter (Arts. 24-2, 9)
+prefecture     PrefectureReceiver with its RelaySender (Arts. 30-5, 30-11); Provider
+               (Arts. 30-7, 30-8)
+national       NationalReceiver (Art. 30-11); Provider (Art. 30-10)
+agency         ProvisionClient, one per request (Arts. 30-7(3), 30-10(1)(iii))
+=============  ============================================================================
+
+On start the durable state is loaded back into the machines: the register, the
+identity updater's numbering and unacknowledged updates, the receivers' last numbers
+and applied updates, the relay sender's numbering and unacknowledged relays, the
+identity store and the disclosure log. The flows of Arts. 12-2 and 24-2 between
+municipalities are kept in memory only: after a restart they are not resumed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from juki_protocol.errors import ErrorCode, ProtocolError
+from juki_protocol.identifiers import prefecture_of
+from juki_protocol.machines.card import IdentityCheck
+from juki_protocol.machines.common import (
+    ArmTimer,
+    CancelTimer,
+    Effect,
+    Event,
+    Inbound,
+    Send,
+    Timer,
+)
+from juki_protocol.machines.identity import (
+    RETRY_AFTER,
+    RETRY_TIMER,
+    IdentityUpdater,
+    NationalReceiver,
+    PrefectureReceiver,
+    SenderState,
+)
+from juki_protocol.machines.provision import DisclosureLog, Provider, ProvisionClient
+from juki_protocol.machines.special_move import (
+    AnnotatedMoveOut,
+    MoveOutDesk,
+    report_identity_changes,
+)
+from juki_protocol.machines.special_move_in import SpecialMoveInCounter
+from juki_protocol.machines.stores import Register
+from juki_protocol.machines.wide_area import IssuingCounter, ResidenceResponder
+from juki_protocol.messages.common import ChangeInfo, Profile
+from juki_protocol.messages.identity import (
+    IdentityInfoRelay,
+    IdentityInfoUpdate,
+    UpdateOperation,
+)
+from juki_protocol.messages.pdu import Acknowledgement, ErrorReport
+from juki_protocol.messages.provision import (
+    ProvisionRequest,
+    ProvisionResponse,
+    RequestingBody,
+)
+from juki_protocol.messages.special_move import (
+    MoveInNotice,
+    MoveOutCertificate,
+    SpecialMoveInNotice,
+)
+from juki_protocol.messages.wide_area import WideAreaIssuanceRequest, WideAreaIssuanceResponse
+from juki_protocol.node.storage import Pending, SqliteStorage
+from juki_protocol.synth import SyntheticResident
+
+#: An effect and the machine (or desk) that owns it.
+Owned = tuple[Any, Effect]
+DEFAULT_RETENTION = dt.timedelta(days=150 * 365)
+
+
+def own(owner: object, effects: Iterable[Effect]) -> list[Owned]:
+    """Attribute ``effects`` to ``owner``."""
+    return [(owner, e) for e in effects]
+
+
+def _unknown_correlation(what: str) -> ProtocolError:
+    return ProtocolError(f"the {what} refers to no flow of this node",
+                         code=ErrorCode.UNKNOWN_CORRELATION)
+
+
+def _resume(sender: Any, now: dt.datetime) -> list[Owned]:
+    """Resend a restored sender's first unacknowledged message and arm its retry timer
+    (R-PDU-23), as its ``_wire`` would."""
+    if not sender.outbox:
+        return []
+    mid, message = sender.outbox[0]
+    timer = Timer(name=RETRY_TIMER, deadline=now + RETRY_AFTER)
+    sender.timers[RETRY_TIMER] = timer
+    return [(sender, Send(recipient=sender.peer, message=message, message_id=mid)),
+            (sender, ArmTimer(timer=timer))]
+
+
+def _restore_sender(sender: Any, last: int, pending: list[Any]) -> None:
+    """Load a sequenced sender's numbering and its unacknowledged messages (the first
+    is on the wire again once the node resends it)."""
+    sender.next_sequence = last + 1
+    sender.outbox = [(p.message_id, p.message) for p in pending]
+    sender.state = SenderState.AWAITING_ACK if pending else SenderState.IDLE
+
+
+class RoleHandler:
+    """Base of the four roles (see the module docstring)."""
+
+    role = ""
+
+    def __init__(self, code: str, storage: SqliteStorage) -> None:
+        self.code = code
+        self.storage = storage
+
+    def machines(self) -> list[Any]:
+        """Every machine (or desk) whose timers the node drives."""
+        raise NotImplementedError
+
+    def receive(self, inbound: Inbound, now: dt.datetime) -> list[Owned]:
+        """Feed a statutory message to its machine and store the result."""
+        raise NotImplementedError
+
+    def answered(self, owner: Any, inbound: Inbound, now: dt.datetime) -> list[Owned]:
+        """Feed an acknowledgement or error report to ``owner``, which sent the message
+        it answers, and store the result."""
+        return own(owner, owner.receive(inbound, now))
+
+    def pending(self, now: dt.datetime) -> list[Owned]:
+        """Messages to resend after a start (unacknowledged numbered messages)."""
+        return []
+
+    def reload(self) -> None:
+        """Rebuild the machines from the database (after a failed commit)."""
+
+    def persist(self, now: dt.datetime) -> None:
+        """Store what a timer changed (inside a transaction)."""
+
+
+# Municipality ---------------------------------------------------------------------------
+
+class MunicipalityRole(RoleHandler):
+    """A municipality (市区町村): register, Art. 30-5 updates, Arts. 12-2, 24-2, 9."""
+
+    role = "municipality"
+
+    def __init__(self, code: str, storage: SqliteStorage, *,
+                 residents: Iterable[SyntheticResident] = (),
+                 profile: Profile = Profile.CURRENT) -> None:
+        super().__init__(code, storage)
+        self.profile = profile
+        seed = [r for r in residents if r.address.local_gov_code == code]
+        if seed and not storage.load_register():
+            with storage.transaction():
+                storage.save_residents(seed)
+        self.counters: dict[bytes, IssuingCounter] = {}
+        self.responders: dict[bytes, ResidenceResponder] = {}
+        self.move_ins: dict[bytes, SpecialMoveInCounter] = {}
+        self.reload()
+
+    def reload(self) -> None:
+        self.register = Register(self.code, self.storage.load_register().values())
+        self._saved = dict(self.register.records)
+        self.updater = IdentityUpdater(self.code)
+        last, pending = self.storage.pending_updates()
+        _restore_sender(self.updater, last, pending)
+        self.updater.retired = self.storage.retired()
+        self._queued = {mid for mid, _ in self.updater.outbox}
+        self.desk = MoveOutDesk(self.register, profile=self.profile)
+
+    def machines(self) -> list[Any]:
+        return [self.updater, self.desk, *self.counters.values(),
+                *self.responders.values(), *self.move_ins.values()]
+
+    def pending(self, now: dt.datetime) -> list[Owned]:
+        return _resume(self.updater, now)
+
+    def persist(self, now: dt.datetime) -> None:
+        self._persist(now)
+
+    def _persist(self, now: dt.datetime) -> None:
+        changed = [r for c, r in self.register.records.items() if self._saved.get(c) != r]
+        if changed:
+            self.storage.save_residents(changed)
+            self._saved = dict(self.register.records)
+        for mid, update in self.updater.outbox:
+            if mid not in self._queued:
+                self.storage.add_update(self.updater.peer, mid, update, now)
+                self._queued.add(mid)
+        self.storage.retire(self.updater.retired)
+
+    def _identity_changes(self, owned: list[Owned], now: dt.datetime) -> list[Owned]:
+        out = list(owned)
+        for _, eff in owned:
+            if isinstance(eff, Event) and eff.name in ("move_out_finalised",
+                                                       "residents_recorded"):
+                out += own(self.updater, report_identity_changes(self.updater, eff.data, now))
+        return out
+
+    def receive(self, inbound: Inbound, now: dt.datetime) -> list[Owned]:
+        msg = inbound.message
+        owned: list[Owned]
+        if isinstance(msg, WideAreaIssuanceRequest):
+            responder = self.responders.get(inbound.message_id) or \
+                ResidenceResponder(self.register)
+            owned = own(responder, responder.receive(inbound, now))
+            self.responders[inbound.message_id] = responder
+        elif isinstance(msg, WideAreaIssuanceResponse):
+            counter = self.counters.get(inbound.correlation_id or b"")
+            if counter is None:
+                raise _unknown_correlation("response")
+            owned = own(counter, counter.receive(inbound, now))
+        elif isinstance(msg, (SpecialMoveInNotice, MoveInNotice)):
+            owned = own(self.desk, self.desk.receive(inbound, now))
+        elif isinstance(msg, MoveOutCertificate):
+            move_in = self.move_ins.get(inbound.correlation_id or b"")
+            if move_in is None:
+                raise _unknown_correlation("certificate")
+            owned = own(move_in, move_in.receive(inbound, now))
+        else:
+            raise ProtocolError(f"{type(msg).__name__} is not for a municipality",
+                                code=ErrorCode.ROLE_NOT_ALLOWED)
+        owned = self._identity_changes(owned, now)
+        self._persist(now)
+        return owned
+
+    def answered(self, owner: Any, inbound: Inbound, now: dt.datetime) -> list[Owned]:
+        owned = self._identity_changes(own(owner, owner.receive(inbound, now)), now)
+        msg = inbound.message
+        if owner is self.updater and isinstance(msg, Acknowledgement):
+            self.storage.settle(msg.acknowledged_id, "acked")
+        self._persist(now)
+        return owned
+
+    # Local events (the upper tester of spec/node.md) ------------------------------
+
+    def record(self, resident: SyntheticResident, change: ChangeInfo,
+               now: dt.datetime) -> list[Owned]:
+        """Record a resident (birth or move-in) and report it (Art. 30-5)."""
+        self.register.add(resident)
+        owned = own(self.updater, self.updater.change(
+            UpdateOperation.RECORD, resident.identity_info(self.profile), change, now))
+        self._persist(now)
+        return owned
+
+    def apply_wide_area(self, check: IdentityCheck, request: WideAreaIssuanceRequest,
+                        now: dt.datetime) -> tuple[IssuingCounter, list[Owned]]:
+        """An application for a wide-area copy at this (issuing) municipality."""
+        counter = IssuingCounter(self.code)
+        owned = own(counter, counter.identify(check, now))
+        owned += own(counter, counter.submit(request, now))
+        assert counter.request_id is not None
+        self.counters[counter.request_id] = counter
+        return counter, owned
+
+    def annotated_move_out(self, notice: AnnotatedMoveOut, now: dt.datetime) -> list[Owned]:
+        """An annotated move-out notice received by post (Art. 24-2(1))."""
+        return own(self.desk, self.desk.annotated_move_out(notice, now))
+
+    def special_move_in(self, check: IdentityCheck, notice: SpecialMoveInNotice,
+                        now: dt.datetime) -> tuple[SpecialMoveInCounter, list[Owned]]:
+        """A move-in filed with the card at this (new) municipality (Art. 24-2(3))."""
+        counter = SpecialMoveInCounter(self.code, register=self.register)
+        owned = own(counter, counter.identify(check, now))
+        owned += own(counter, counter.submit(notice, now))
+        assert counter.notice_id is not None
+        self.move_ins[counter.notice_id] = counter
+        return counter, owned
+
+
+# Prefecture and national ----------------------------------------------------------------
+
+class CentralRole(RoleHandler):
+    """A prefecture or the designated centre: identity info only, and provision."""
+
+    def __init__(self, code: str, storage: SqliteStorage, *, national: str = "DC01",
+                 operators: Mapping[str, Iterable[str]] | None = None,
+                 retention: dt.timedelta = DEFAULT_RETENTION) -> None:
+        super().__init__(code, storage)
+        self.role = storage.role
+        self.national = national
+        self.operators = {k: set(v) for k, v in (operators or {}).items()}
+        self.retention = retention
+        self.reload()
+
+    def reload(self) -> None:
+        store = self.storage.load_identity_store(self.retention)
+        self.receiver: PrefectureReceiver | NationalReceiver
+        if self.role == "prefecture":
+            self.receiver = PrefectureReceiver(self.code, store, national=self.national)
+            last, pending = self.storage.pending_relays()
+            relays = [Pending(p.sequence, p.message_id, IdentityInfoRelay(
+                prefecture=self.code, relay_sequence=p.sequence,
+                update=p.message)) for p in pending]  # type: ignore[arg-type]
+            _restore_sender(self.receiver.relays, last, relays)
+        else:
+            self.receiver = NationalReceiver(self.code, store)
+        self.receiver.last, applied = self.storage.applied_updates()
+        if self.role == "prefecture":
+            self.receiver.applied = {k: v for k, v in applied.items()}
+        else:
+            self.receiver.applied = {
+                (src, seq): IdentityInfoRelay(prefecture=src, relay_sequence=seq, update=u)
+                for (src, seq), u in applied.items()}
+        log = DisclosureLog(self.storage.secret("disclosure-log-key"))
+        for record in self.storage.disclosures():
+            log.append(record)
+        self.provider = Provider(self.code, store, operators=self.operators, log=log)
+
+    @property
+    def store(self) -> Any:
+        return self.receiver.store
+
+    def purge(self, now: dt.datetime) -> int:
+        """Erase identity info past its retention period, on disk and in memory
+        (R-30-5-0-09); returns how many versions went from the database."""
+        gone = self.storage.purge(now, self.retention)
+        if gone:
+            self.reload()
+        return gone
+
+    def machines(self) -> list[Any]:
+        relays = [self.receiver.relays] if isinstance(self.receiver, PrefectureReceiver) \
+            else []
+        return [self.receiver, *relays, self.provider]
+
+    def pending(self, now: dt.datetime) -> list[Owned]:
+        if not isinstance(self.receiver, PrefectureReceiver):
+            return []
+        return _resume(self.receiver.relays, now)
+
+    def receive(self, inbound: Inbound, now: dt.datetime) -> list[Owned]:
+        msg = inbound.message
+        owned: list[Owned]
+        if isinstance(msg, ProvisionRequest):
+            before = len(self.provider.log.records)
+            owned = own(self.provider, self.provider.receive(inbound, now))
+            # R-30-7-3-12: the disclosure log is stored before the response is sent.
+            self.storage.log_disclosures(list(self.provider.log.records[before:]))
+            return owned
+        effects = self.receiver.receive(inbound, now)
+        owned = []
+        relays = getattr(self.receiver, "relays", None)
+        for eff in effects:
+            to_relays = relays is not None and (
+                isinstance(eff, (ArmTimer, CancelTimer))
+                or (isinstance(eff, Send) and isinstance(eff.message, IdentityInfoRelay)))
+            owned.append((relays if to_relays else self.receiver, eff))
+        for eff in effects:
+            if isinstance(eff, Event) and eff.name == "applied":
+                assert isinstance(eff.data, tuple)
+                source, seq = eff.data
+                if isinstance(msg, IdentityInfoRelay):
+                    update = msg.update
+                else:
+                    assert isinstance(msg, IdentityInfoUpdate)
+                    update = msg
+                row = self.storage.apply_identity(source, seq, inbound.message_id, update,
+                                                  now)
+                if relays is not None:
+                    mid, relay = relays.outbox[-1]
+                    self.storage.add_relay(relay.relay_sequence, mid, row)
+        return owned
+
+    def answered(self, owner: Any, inbound: Inbound, now: dt.datetime) -> list[Owned]:
+        owned = own(owner, owner.receive(inbound, now))
+        msg = inbound.message
+        relays = getattr(self.receiver, "relays", None)
+        if owner is relays and isinstance(msg, Acknowledgement):
+            self.storage.settle(msg.acknowledged_id, "acked")
+        return owned
+
+
+# Agency ---------------------------------------------------------------------------------
+
+class AgencyRole(RoleHandler):
+    """An agency (国の機関等): one provision client per request."""
+
+    role = "agency"
+
+    def __init__(self, code: str, storage: SqliteStorage) -> None:
+        super().__init__(code, storage)
+        self.clients: dict[bytes, ProvisionClient] = {}
+
+    def machines(self) -> list[Any]:
+        return list(self.clients.values())
+
+    def request(self, body: RequestingBody, provider: str, request: ProvisionRequest,
+                now: dt.datetime) -> tuple[ProvisionClient, list[Owned]]:
+        """Send a provision request to ``provider`` (local event)."""
+        client = ProvisionClient(body, provider)
+        owned = own(client, client.submit(request, now))
+        assert client.request_id is not None
+        self.clients[client.request_id] = client
+        return client, owned
+
+    def receive(self, inbound: Inbound, now: dt.datetime) -> list[Owned]:
+        msg = inbound.message
+        if not isinstance(msg, ProvisionResponse):
+            raise ProtocolError(f"{type(msg).__name__} is not for an agency",
+                                code=ErrorCode.ROLE_NOT_ALLOWED)
+        client = self.clients.get(inbound.correlation_id or b"")
+        if client is None:
+            raise _unknown_correlation("response")
+        owned = own(client, client.receive(inbound, now))
+        for _, eff in owned:
+            if isinstance(eff, Event) and eff.name in ("provided", "refused"):
+                persons = eff.data if isinstance(eff.data, int) else 0
+                outcome = eff.name if eff.code is None else f"{eff.name}:{int(eff.code)}"
+                assert client.request_id is not None
+                self.storage.record_provision(client.request_id, client.provider,
+                                              outcome, persons, now)
+        return owned
+
+
+def make_role(role: str, code: str, storage: SqliteStorage, *,
+              residents: Iterable[SyntheticResident] = (),
+              operators: Mapping[str, Iterable[str]] | None = None,
+              national: str = "DC01", profile: Profile = Profile.CURRENT,
+              retention: dt.timedelta = DEFAULT_RETENTION) -> RoleHandler:
+    """The handler of ``role`` for node ``code``."""
+    if role == "municipality":
+        prefecture_of(code)
+        return MunicipalityRole(code, storage, residents=residents, profile=profile)
+    if role in ("prefecture", "national"):
+        return CentralRole(code, storage, national=national, operators=operators,
+                           retention=retention)
+    if role == "agency":
+        return AgencyRole(code, storage)
+    raise ValueError(f"unknown role {role!r}")
+
+
+def is_answer(message: object) -> bool:
+    """True for an acknowledgement or error report."""
+    return isinstance(message, (Acknowledgement, ErrorReport))
+
+
+__all__ = ["AgencyRole", "CentralRole", "MunicipalityRole", "Owned", "RoleHandler",
+           "is_answer", "make_role", "own"]

@@ -1,0 +1,510 @@
+"""Durable storage of a reference node: one SQLite database per node.
+
+Theory of operation
+-------------------
+The state machines (:mod:`juki_protocol.machines`) keep their data in memory; this
+module keeps the durable copy, and :mod:`juki_protocol.node.node` rebuilds the machines
+from it when a node starts. Every received message is handled in one transaction
+(:meth:`SqliteStorage.transaction`): its effects, the processed message id and the audit
+rows are committed together, and only then is the acknowledgement sent (R-PDU-22,
+R-30-5-0-07). The database runs in WAL mode with ``synchronous=FULL``, so a commit that
+returned survives a crash of the process or of the machine.
+
+What each role stores (and nothing else):
+
+* every role: ``meta`` (node settings and keys), ``processed`` (sender, message id and
+  SHA-256 digest of each message received, for R-PDU-24), and the audit log
+  (:mod:`juki_protocol.node.audit`);
+* ``municipality``: ``residents`` (the resident register, 住民基本台帳: the whole record,
+  including relationship and family register, which never leave the municipality but
+  in municipality-to-municipality flows), ``outbox`` (the identity info updates it sends,
+  Art. 30-5, until acknowledged) and ``retired_codes``;
+* ``prefecture`` and ``national``: ``identity_info`` (one row per version of a person's
+  identity info, with change info, the update's municipality, sequence number,
+  operation and previous resident code, and the times it was stored, superseded or
+  erased, for the retention period of R-30-5-0-09), ``applied`` (which numbered update
+  or relay produced each version, R-30-5-0-06), ``last_sequence``, ``retired_codes`` and
+  ``provision_log`` (the disclosure log, R-30-7-3-12, with keyed digests instead of
+  resident codes); the prefecture also ``relay_outbox`` (Art. 30-11). These tables have
+  columns for identity info only: there is no column for relationship, family register,
+  household or any other item, so such data cannot be stored there at all
+  (R-30-5-0-08, R-30-11-0-03);
+* ``agency``: ``provisions`` (the outcome of each request: how many persons, never who).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from juki_protocol.errors import ErrorCode, JukiError
+from juki_protocol.machines.provision import DisclosureRecord
+from juki_protocol.machines.stores import HeldIdentity, IdentityStore
+from juki_protocol.messages.base import from_form, to_form
+from juki_protocol.messages.common import (
+    Address,
+    ChangeInfo,
+    ChangeReason,
+    IdentityInfo,
+    PersonName,
+    Sex,
+)
+from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
+from juki_protocol.messages.provision import LegalBasis, RequestingBody
+from juki_protocol.messages.special_move import FamilyRegister
+from juki_protocol.node.audit import ensure_schema
+from juki_protocol.synth import SyntheticResident
+
+#: The columns of a version of identity info (Arts. 30-5, 30-11): identity info, change
+#: info and the update's metadata. Nothing else may be stored at a prefecture or the
+#: designated centre (R-30-5-0-08); tests inspect the schema against this list.
+IDENTITY_COLUMNS = (
+    "resident_code", "name_kanji", "name_kana", "birth_date", "sex", "address_code",
+    "address_text", "individual_number", "change_reason", "change_date",
+    "municipality", "update_sequence", "operation", "previous_resident_code",
+)
+
+_COMMON = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS processed (
+    sender TEXT NOT NULL, message_id BLOB NOT NULL, digest BLOB NOT NULL,
+    message_type TEXT NOT NULL, received_at TEXT NOT NULL,
+    PRIMARY KEY (sender, message_id));
+"""
+
+_MUNICIPALITY = """
+CREATE TABLE IF NOT EXISTS residents (
+    resident_code TEXT PRIMARY KEY, status TEXT NOT NULL, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    message_id BLOB PRIMARY KEY, recipient TEXT NOT NULL, sequence INTEGER NOT NULL,
+    type_name TEXT NOT NULL, message TEXT NOT NULL, state TEXT NOT NULL,
+    created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS retired_codes (resident_code TEXT PRIMARY KEY);
+"""
+
+_CENTRAL = """
+CREATE TABLE IF NOT EXISTS identity_info (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    resident_code TEXT NOT NULL, name_kanji TEXT NOT NULL, name_kana TEXT,
+    birth_date TEXT NOT NULL, sex TEXT NOT NULL, address_code TEXT NOT NULL,
+    address_text TEXT NOT NULL, individual_number TEXT,
+    change_reason TEXT NOT NULL, change_date TEXT NOT NULL,
+    municipality TEXT NOT NULL, update_sequence INTEGER NOT NULL, operation TEXT NOT NULL,
+    previous_resident_code TEXT,
+    stored_at TEXT NOT NULL, superseded_at TEXT, erased_at TEXT);
+CREATE INDEX IF NOT EXISTS identity_current ON identity_info (resident_code)
+    WHERE superseded_at IS NULL;
+CREATE TABLE IF NOT EXISTS applied (
+    source TEXT NOT NULL, sequence INTEGER NOT NULL, message_id BLOB NOT NULL,
+    identity_id INTEGER REFERENCES identity_info (id) ON DELETE SET NULL,
+    applied_at TEXT NOT NULL, PRIMARY KEY (source, sequence));
+CREATE TABLE IF NOT EXISTS last_sequence (source TEXT PRIMARY KEY, last INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS retired_codes (resident_code TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS provision_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, message_id BLOB NOT NULL,
+    body_kind TEXT NOT NULL, body_code TEXT NOT NULL, legal_basis TEXT NOT NULL,
+    purpose_code TEXT NOT NULL, operator_id TEXT NOT NULL, outcome TEXT NOT NULL,
+    resident_keys TEXT NOT NULL);
+"""
+
+_PREFECTURE = """
+CREATE TABLE IF NOT EXISTS relay_outbox (
+    relay_sequence INTEGER PRIMARY KEY, message_id BLOB NOT NULL UNIQUE,
+    identity_id INTEGER REFERENCES identity_info (id) ON DELETE SET NULL,
+    state TEXT NOT NULL);
+"""
+
+_AGENCY = """
+CREATE TABLE IF NOT EXISTS provisions (
+    request_id BLOB PRIMARY KEY, provider TEXT NOT NULL, outcome TEXT NOT NULL,
+    persons INTEGER NOT NULL, at TEXT NOT NULL);
+"""
+
+_SCHEMAS = {
+    "municipality": _COMMON + _MUNICIPALITY,
+    "prefecture": _COMMON + _CENTRAL + _PREFECTURE,
+    "national": _COMMON + _CENTRAL,
+    "agency": _COMMON + _AGENCY,
+}
+
+
+class StorageError(JukiError):
+    """The node could not commit durably (9003 STORAGE_FAILURE): nothing is
+    acknowledged (R-PDU-22)."""
+
+    error_code = ErrorCode.STORAGE_FAILURE
+
+
+def _t(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _time(text: str | None) -> dt.datetime | None:
+    if text is None:
+        return None
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+
+
+def digest_of(message_der: bytes) -> bytes:
+    """The SHA-256 digest of a message's DER (R-PDU-24)."""
+    return hashlib.sha256(message_der).digest()
+
+
+def resident_to_json(resident: SyntheticResident) -> str:
+    """A register record as JSON text (municipality storage only)."""
+    return json.dumps(resident.to_json(), ensure_ascii=False, sort_keys=True)
+
+
+def resident_from_json(text: str) -> SyntheticResident:
+    """The register record stored by :func:`resident_to_json`."""
+    data: dict[str, Any] = json.loads(text)
+    prev = data["previous_address"]
+    return SyntheticResident(
+        resident_code=data["resident_code"], individual_number=data["individual_number"],
+        name=from_form(PersonName, data["name"], json=True),
+        birth_date=dt.date.fromisoformat(data["birth_date"]), sex=Sex(data["sex"]),
+        address=from_form(Address, data["address"], json=True),
+        household_id=data["household_id"], relationship=data["relationship"],
+        resident_since=dt.date.fromisoformat(data["resident_since"]),
+        address_notification_date=dt.date.fromisoformat(data["address_notification_date"]),
+        previous_address=None if prev is None else from_form(Address, prev, json=True),
+        family_register=from_form(FamilyRegister, data["family_register"], json=True),
+        status=data["status"])
+
+
+def _identity_row(update: IdentityInfoUpdate) -> tuple[object, ...]:
+    info, change = update.identity_info, update.change_info
+    return (info.resident_code, info.name.kanji, info.name.kana, info.birth_date.isoformat(),
+            info.sex.value, info.address.local_gov_code, info.address.text,
+            info.individual_number, change.change_reason.value,
+            change.change_date.isoformat(), update.municipality, update.update_sequence,
+            update.operation.value, update.previous_resident_code)
+
+
+def _update_of(row: sqlite3.Row) -> IdentityInfoUpdate:
+    info = IdentityInfo(
+        resident_code=row["resident_code"],
+        name=PersonName(kanji=row["name_kanji"], kana=row["name_kana"]),
+        birth_date=dt.date.fromisoformat(row["birth_date"]), sex=Sex(row["sex"]),
+        address=Address(local_gov_code=row["address_code"], text=row["address_text"]),
+        individual_number=row["individual_number"])
+    return IdentityInfoUpdate(
+        municipality=row["municipality"], update_sequence=row["update_sequence"],
+        operation=UpdateOperation(row["operation"]), identity_info=info,
+        change_info=ChangeInfo(change_reason=ChangeReason(row["change_reason"]),
+                               change_date=dt.date.fromisoformat(row["change_date"])),
+        previous_resident_code=row["previous_resident_code"])
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """An unacknowledged numbered message to resend after a restart."""
+
+    sequence: int
+    message_id: bytes
+    message: object
+
+
+class NodeStorage(Protocol):
+    """What the node layer needs from a store; :class:`SqliteStorage` implements it."""
+
+    role: str
+
+    def transaction(self) -> Any: ...
+    def close(self) -> None: ...
+    def seen(self, sender: str, message_id: bytes) -> bytes | None: ...
+    def mark_processed(self, sender: str, message_id: bytes, digest: bytes,
+                       message_type: str, now: dt.datetime) -> None: ...
+
+
+class SqliteStorage:
+    """The SQLite implementation of :class:`NodeStorage` (see the module docstring).
+
+    Use :meth:`transaction` around every change; the write methods do not commit.
+    """
+
+    def __init__(self, path: str | Path, role: str) -> None:
+        if role not in _SCHEMAS:
+            raise ValueError(f"unknown role {role!r}")
+        self.role = role
+        self.path = Path(path)
+        try:
+            self.conn = sqlite3.connect(self.path, isolation_level=None,
+                                        check_same_thread=False)
+            self.conn.row_factory = sqlite3.Row
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            # A commit returns only once it is on stable storage (R-PDU-22).
+            self.conn.execute("PRAGMA synchronous=FULL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            self.conn.executescript(_SCHEMAS[role])
+            ensure_schema(self.conn)
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open {self.path}: {exc}") from exc
+        self._depth = 0
+
+    def close(self) -> None:
+        """Close the database."""
+        self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One durable transaction: committed on normal exit, rolled back on an
+        exception; a failed commit raises :class:`StorageError` (9003)."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self.conn
+            finally:
+                self._depth -= 1
+            return
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot begin a transaction: {exc}") from exc
+        self._depth = 1
+        try:
+            yield self.conn
+        except BaseException:
+            self._depth = 0
+            try:
+                self.conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            raise
+        self._depth = 0
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            try:
+                self.conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            raise StorageError(f"the commit failed: {exc}") from exc
+
+    # Every role --------------------------------------------------------------------
+
+    def meta(self, key: str, default: bytes | None = None) -> bytes | None:
+        """A stored setting."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None else bytes(row["value"])
+
+    def secret(self, key: str) -> bytes:
+        """A random 32-octet secret, made and stored on first use (e.g. the key of the
+        disclosure log's digests)."""
+        value = self.meta(key)
+        if value is None:
+            value = secrets.token_bytes(32)
+            with self.transaction() as c:
+                c.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (key, value))
+            value = self.meta(key)
+        assert value is not None
+        return value
+
+    def seen(self, sender: str, message_id: bytes) -> bytes | None:
+        """The digest stored for ``sender``'s ``message_id``, or None (R-PDU-24)."""
+        row = self.conn.execute("SELECT digest FROM processed WHERE sender = ? AND "
+                                "message_id = ?", (sender, message_id)).fetchone()
+        return None if row is None else bytes(row["digest"])
+
+    def mark_processed(self, sender: str, message_id: bytes, digest: bytes,
+                       message_type: str, now: dt.datetime) -> None:
+        """Remember a processed message (inside a transaction)."""
+        self.conn.execute("INSERT INTO processed VALUES (?, ?, ?, ?, ?)",
+                          (sender, message_id, digest, message_type, _t(now)))
+
+    def forget_processed(self, before: dt.datetime) -> int:
+        """Drop processed ids older than the duplicate window."""
+        with self.transaction() as c:
+            return c.execute("DELETE FROM processed WHERE received_at < ?",
+                             (_t(before),)).rowcount
+
+    # Municipality ------------------------------------------------------------------
+
+    def load_register(self) -> dict[str, SyntheticResident]:
+        """The resident register."""
+        rows = self.conn.execute("SELECT record FROM residents ORDER BY resident_code")
+        return {r.resident_code: r for r in (resident_from_json(x["record"]) for x in rows)}
+
+    def save_residents(self, residents: list[SyntheticResident]) -> None:
+        """Insert or replace register records (inside a transaction)."""
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO residents VALUES (?, ?, ?)",
+            [(r.resident_code, r.status, resident_to_json(r)) for r in residents])
+
+    def add_update(self, recipient: str, message_id: bytes,
+                   update: IdentityInfoUpdate, now: dt.datetime) -> None:
+        """Queue an identity info update for sending (inside a transaction)."""
+        text = json.dumps(to_form(update, json=True), ensure_ascii=False, sort_keys=True)
+        self.conn.execute("INSERT INTO outbox VALUES (?, ?, ?, ?, ?, 'pending', ?)",
+                          (message_id, recipient, update.update_sequence,
+                           "IdentityInfoUpdate", text, _t(now)))
+
+    def settle(self, message_id: bytes, state: str) -> bool:
+        """Mark an outbox entry ``acked`` or ``refused``; True if one was pending."""
+        table = "relay_outbox" if self.role == "prefecture" else "outbox"
+        cur = self.conn.execute(f"UPDATE {table} SET state = ? WHERE message_id = ? AND "
+                                f"state = 'pending'", (state, message_id))
+        return cur.rowcount > 0
+
+    def pending_updates(self) -> tuple[int, list[Pending]]:
+        """The last update number used and the unacknowledged updates, in order."""
+        last = self.conn.execute("SELECT COALESCE(MAX(sequence), 0) FROM outbox "
+                                 "WHERE type_name = 'IdentityInfoUpdate'").fetchone()[0]
+        rows = self.conn.execute("SELECT * FROM outbox WHERE state = 'pending' AND "
+                                 "type_name = 'IdentityInfoUpdate' ORDER BY sequence")
+        return int(last), [Pending(r["sequence"], bytes(r["message_id"]),
+                                   from_form(IdentityInfoUpdate, json.loads(r["message"]),
+                                             json=True)) for r in rows]
+
+    def updates(self, state: str | None = None) -> list[tuple[int, str]]:
+        """``(sequence, state)`` of the municipality's updates."""
+        rows = self.conn.execute("SELECT sequence, state FROM outbox ORDER BY sequence")
+        return [(r[0], r[1]) for r in rows if state is None or r[1] == state]
+
+    # Retired codes (municipality, prefecture, national) ---------------------------
+
+    def retire(self, codes: set[str]) -> None:
+        """Record retired resident codes (inside a transaction)."""
+        self.conn.executemany("INSERT OR IGNORE INTO retired_codes VALUES (?)",
+                              [(c,) for c in sorted(codes)])
+
+    def retired(self) -> set[str]:
+        """Every retired resident code."""
+        return {r[0] for r in self.conn.execute("SELECT resident_code FROM retired_codes")}
+
+    # Prefecture and national -------------------------------------------------------
+
+    def apply_identity(self, source: str, sequence: int, message_id: bytes,
+                       update: IdentityInfoUpdate, now: dt.datetime) -> int:
+        """Store one applied update or relay as a new version of identity info, as
+        :meth:`IdentityStore.apply` does in memory; return the version's row id."""
+        info = update.identity_info
+        old_key = update.previous_resident_code or info.resident_code
+        self.conn.execute("UPDATE identity_info SET superseded_at = ? WHERE resident_code = ?"
+                          " AND superseded_at IS NULL", (_t(now), old_key))
+        erased = _t(now) if update.operation is UpdateOperation.ERASE else None
+        cur = self.conn.execute(
+            f"INSERT INTO identity_info ({', '.join(IDENTITY_COLUMNS)}, stored_at, "
+            f"erased_at) VALUES ({', '.join('?' * (len(IDENTITY_COLUMNS) + 2))})",
+            (*_identity_row(update), _t(now), erased))
+        row_id = cur.lastrowid
+        assert row_id is not None
+        self.conn.execute("INSERT INTO applied VALUES (?, ?, ?, ?, ?)",
+                          (source, sequence, message_id, row_id, _t(now)))
+        self.conn.execute("INSERT INTO last_sequence VALUES (?, ?) ON CONFLICT (source) "
+                          "DO UPDATE SET last = excluded.last", (source, sequence))
+        if update.change_info.change_reason is ChangeReason.RESIDENT_CODE_CHANGE \
+                and update.previous_resident_code is not None:
+            self.retire({update.previous_resident_code})
+        return int(row_id)
+
+    def add_relay(self, relay_sequence: int, message_id: bytes, identity_id: int) -> None:
+        """Queue the relay of an applied update (prefecture, inside a transaction)."""
+        self.conn.execute("INSERT INTO relay_outbox VALUES (?, ?, ?, 'pending')",
+                          (relay_sequence, message_id, identity_id))
+
+    def pending_relays(self) -> tuple[int, list[Pending]]:
+        """The last relay number used and the unacknowledged relays' updates."""
+        last = self.conn.execute("SELECT COALESCE(MAX(relay_sequence), 0) FROM "
+                                 "relay_outbox").fetchone()[0]
+        rows = self.conn.execute(
+            "SELECT r.relay_sequence, r.message_id, i.* FROM relay_outbox r JOIN "
+            "identity_info i ON i.id = r.identity_id WHERE r.state = 'pending' "
+            "ORDER BY r.relay_sequence")
+        return int(last), [Pending(r["relay_sequence"], bytes(r["message_id"]),
+                                   _update_of(r)) for r in rows]
+
+    def load_identity_store(self, retention: dt.timedelta) -> IdentityStore:
+        """The in-memory :class:`IdentityStore` the machines use, rebuilt."""
+        store = IdentityStore(retention)
+        for r in self.conn.execute("SELECT * FROM identity_info ORDER BY id"):
+            update = _update_of(r)
+            stored = _time(r["stored_at"])
+            assert stored is not None
+            held = HeldIdentity(identity_info=update.identity_info,
+                                change_info=update.change_info, stored_at=stored,
+                                erased_at=_time(r["erased_at"]),
+                                superseded_at=_time(r["superseded_at"]))
+            if held.superseded_at is None:
+                store.current[update.identity_info.resident_code] = held
+            else:
+                store.history.append(held)
+        store.retired = self.retired()
+        return store
+
+    def applied_updates(self) -> tuple[dict[str, int], dict[tuple[str, int],
+                                                             IdentityInfoUpdate]]:
+        """``last`` per source and the update applied under each (source, number)."""
+        last = {r[0]: int(r[1]) for r in self.conn.execute("SELECT * FROM last_sequence")}
+        applied = {}
+        for r in self.conn.execute("SELECT a.source, a.sequence, i.* FROM applied a JOIN "
+                                   "identity_info i ON i.id = a.identity_id"):
+            applied[(r["source"], int(r["sequence"]))] = _update_of(r)
+        return last, applied
+
+    def count_identity(self, current_only: bool = True) -> int:
+        """How many versions (or current persons) of identity info are held."""
+        sql = "SELECT COUNT(*) FROM identity_info"
+        if current_only:
+            sql += " WHERE superseded_at IS NULL"
+        return int(self.conn.execute(sql).fetchone()[0])
+
+    def purge(self, now: dt.datetime, retention: dt.timedelta) -> int:
+        """Erase identity info superseded or erased longer ago than ``retention``
+        (R-30-5-0-09), except what an unacknowledged relay still has to carry; returns
+        how many versions went. The numbering (``last_sequence``, the relay numbers) is
+        kept."""
+        limit = _t(now - retention)
+        keep = ("AND id NOT IN (SELECT identity_id FROM relay_outbox WHERE state = "
+                "'pending' AND identity_id IS NOT NULL)" if self.role == "prefecture"
+                else "")
+        with self.transaction() as c:
+            return c.execute(
+                "DELETE FROM identity_info WHERE ((superseded_at IS NOT NULL AND "
+                "superseded_at < ?) OR (superseded_at IS NULL AND erased_at IS NOT NULL "
+                f"AND erased_at < ?)) {keep}", (limit, limit)).rowcount
+
+    def log_disclosures(self, records: list[DisclosureRecord]) -> None:
+        """Append disclosure log records (inside a transaction, R-30-7-3-12)."""
+        self.conn.executemany(
+            "INSERT INTO provision_log (time, message_id, body_kind, body_code, "
+            "legal_basis, purpose_code, operator_id, outcome, resident_keys) VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(_t(r.time), r.message_id, r.body.kind.value, r.body.code, r.legal_basis.value,
+              r.purpose_code, r.operator_id, r.outcome, ",".join(r.resident_keys))
+             for r in records])
+
+    def disclosures(self) -> list[DisclosureRecord]:
+        """The disclosure log, in order."""
+        out = []
+        for r in self.conn.execute("SELECT * FROM provision_log ORDER BY id"):
+            when = _time(r["time"])
+            assert when is not None
+            out.append(DisclosureRecord(
+                time=when, message_id=bytes(r["message_id"]),
+                body=from_form(RequestingBody, {"kind": r["body_kind"],
+                                                "code": r["body_code"]}, json=True),
+                legal_basis=LegalBasis(r["legal_basis"]), purpose_code=r["purpose_code"],
+                operator_id=r["operator_id"], outcome=r["outcome"],
+                resident_keys=tuple(k for k in r["resident_keys"].split(",") if k)))
+        return out
+
+    # Agency ------------------------------------------------------------------------
+
+    def record_provision(self, request_id: bytes, provider: str, outcome: str,
+                         persons: int, now: dt.datetime) -> None:
+        """Record a provision's outcome at the agency (inside a transaction)."""
+        self.conn.execute("INSERT OR REPLACE INTO provisions VALUES (?, ?, ?, ?, ?)",
+                          (request_id, provider, outcome, persons, _t(now)))
+
+
+__all__ = ["IDENTITY_COLUMNS", "NodeStorage", "Pending", "SqliteStorage", "StorageError",
+           "digest_of", "resident_from_json", "resident_to_json"]

@@ -1,0 +1,66 @@
+"""Two nodes over real TLS on loopback: an identity info update (Art. 30-5) and its
+relay (Art. 30-11), acknowledged only once durably stored (R-PDU-22)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from node_helpers import residents, run, shared_pki, start
+
+from juki_protocol.messages.common import ChangeInfo, ChangeReason
+from juki_protocol.node import audit
+from juki_protocol.node.roles import MunicipalityRole
+
+
+@pytest.fixture(scope="module")
+def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return shared_pki(tmp_path_factory)
+
+
+def test_update_and_relay_over_mutual_tls(tmp_path: Path, pki_dir: Path) -> None:
+    people = residents("271004", 2)
+
+    async def body() -> None:
+        net = await start(tmp_path, pki_dir, [("national", "DC01"),
+                                              ("prefecture", "270008"),
+                                              ("municipality", "271004")],
+                          residents=tuple(people))
+        try:
+            muni: MunicipalityRole = net.role("271004")
+            for p in people:
+                change = ChangeInfo(change_reason=ChangeReason.BIRTH,
+                                    change_date=p.birth_date)
+                await net.nodes["271004"].local(
+                    lambda now, p=p, c=change: muni.record(p, c, now))
+            await net.quiet(15)
+            pref, nat = net.nodes["270008"], net.nodes["DC01"]
+            assert pref.storage.count_identity() == len(people)
+            assert nat.storage.count_identity() == len(people)
+            assert net.nodes["271004"].storage.updates("pending") == []
+            assert [s for s, _ in net.nodes["271004"].storage.updates("acked")] == \
+                list(range(1, len(people) + 1))
+            # The connections really are TLS 1.3, and the peers are the certificates' nodes.
+            conn = pref.connections.get("271004") or pref.connections["DC01"]
+            assert conn.writer.get_extra_info("ssl_object").version() == "TLSv1.3"
+            assert str(conn.peer) in ("municipality:271004", "national:DC01")
+        finally:
+            await net.stop()
+
+    run(body())
+    codes = {p.resident_code for p in people}
+    for node in ("271004", "270008", "DC01"):
+        db = tmp_path / f"{node}.db"
+        assert audit.verify(db).ok
+        rows = audit.rows(db)
+        assert rows, node
+        text = repr(rows)
+        assert not any(c in text for c in codes), "the audit log holds a full resident code"
+    received = [r for r in audit.rows(tmp_path / "DC01.db")
+                if r["direction"] == "received" and r["message_type"] == "identityInfoRelay"]
+    assert len(received) == len(people)
+    assert all(str(r["subjects"]).endswith("*********") for r in received)
+    with sqlite3.connect(tmp_path / "270008.db") as c:
+        assert c.execute("SELECT COUNT(*), MIN(state), MAX(state) FROM relay_outbox"
+                         ).fetchone() == (len(people), "acked", "acked")
