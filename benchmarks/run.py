@@ -70,6 +70,70 @@ def codec_rows(number: int, repeat: int) -> list[tuple[str, int, float, float, f
     return rows
 
 
+def envelope_rows(number: int, repeat: int) -> list[tuple[str, int, float, float]]:
+    """seal+open per message against the floor: the raw primitives the envelope needs
+    (ECDSA sign and verify, ephemeral key generation, ECDH on both sides, the X9.63 KDF
+    twice, AES key wrap and unwrap, AES-256-GCM both ways, SHA-256 of the content)."""
+    import datetime as dt
+    import os
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.x963kdf import X963KDF
+    from cryptography.hazmat.primitives.keywrap import aes_key_unwrap, aes_key_wrap
+
+    from juki_protocol import envelope as env
+    from juki_protocol import pki
+    from juki_protocol.messages import MessageType, NodeId, NodeRole
+    from juki_protocol.samples import BASE_TIME, header
+
+    now = BASE_TIME
+    ca = pki.create_root_ca(pki.generate_key(), common_name="bench CA",
+                            not_before=now - dt.timedelta(days=1),
+                            not_after=now + dt.timedelta(days=30), serial=1)
+    nodes = {}
+    for serial, code in enumerate(("271004", "131016"), start=2):
+        key = pki.generate_key()
+        node = NodeId(role=NodeRole.MUNICIPALITY, code=code)
+        nodes[code] = (node, key, pki.issue_node_certificate(
+            ca, key.public_key(), node, not_before=now - dt.timedelta(days=1),
+            not_after=now + dt.timedelta(days=30), serial=serial))
+    trust = pki.TrustStore(anchors=(ca.certificate,), crls=())
+    (s_node, s_key, s_cert), (r_node, r_key, r_cert) = nodes["271004"], nodes["131016"]
+    rows = []
+    for name in ("MoveInNotice", "WideAreaIssuanceResponse", "MoveOutCertificate"):
+        data = codec.encode(samples(name, "bench", Profile.CURRENT)[1].message)
+        mtype = MessageType(name[:1].lower() + name[1:])
+        hdr = header(None, mtype, s_node, r_node, profile=Profile.CURRENT)
+
+        def ours(data: bytes = data, hdr: object = hdr) -> None:
+            sealed = env.seal(hdr, data, s_key, s_cert, r_cert, now)  # type: ignore[arg-type]
+            env.open_envelope(sealed, [pki.Credential(r_key, r_cert)], trust, now,
+                              header=hdr)  # type: ignore[arg-type]
+
+        def floor(data: bytes = data) -> None:
+            digest = hashes.Hash(hashes.SHA256())
+            digest.update(data)
+            digest.finalize()
+            sig = s_key.sign(data, ec.ECDSA(hashes.SHA256()))
+            s_key.public_key().verify(sig, data, ec.ECDSA(hashes.SHA256()))
+            eph = ec.generate_private_key(ec.SECP256R1())
+            z1 = eph.exchange(ec.ECDH(), r_cert.public_key())  # type: ignore[arg-type]
+            z2 = r_key.exchange(ec.ECDH(), eph.public_key())
+            kek1 = X963KDF(hashes.SHA256(), 32, b"info").derive(z1)
+            kek2 = X963KDF(hashes.SHA256(), 32, b"info").derive(z2)
+            cek, iv = os.urandom(32), os.urandom(12)
+            wrapped = aes_key_wrap(kek1, cek)
+            aes_key_unwrap(kek2, wrapped)
+            ct = AESGCM(cek).encrypt(iv, data + sig, None)
+            AESGCM(cek).decrypt(iv, ct, None)
+
+        rows.append((name, len(data), best_us(ours, number, repeat),
+                     best_us(floor, number, repeat)))
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true")
@@ -86,6 +150,16 @@ def main() -> None:
     ratios = [ours / raw for _, _, ours, raw, _ in rows]
     print(f"codec ratio ours/asn1tools: median {statistics.median(ratios):.2f}, "
           f"max {max(ratios):.2f} (target in issue 7: at most 1.15)")
+    n_env = max(number // 10, 5)
+    print(f"\nenvelope: seal+open (with certificate validation) against the raw "
+          f"primitives, best of {repeat} x {n_env}")
+    print(f"{'type':26} {'bytes':>6} {'ours us':>9} {'floor us':>9} {'ratio':>6}")
+    env_rows = envelope_rows(n_env, repeat)
+    for name, size, ours, floor in env_rows:
+        print(f"{name:26} {size:6d} {ours:9.1f} {floor:9.1f} {ours / floor:6.2f}")
+    env_ratios = [ours / floor for _, _, ours, floor in env_rows]
+    print(f"envelope ratio ours/floor: median {statistics.median(env_ratios):.2f} "
+          f"(target in issue 7: at most 2)")
 
 
 if __name__ == "__main__":

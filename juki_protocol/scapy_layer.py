@@ -58,14 +58,14 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Packet, Raw, bind_layers
 from scapy.utils import rdpcap
 
-from juki_protocol import codec
+from juki_protocol import codec, wire
 from juki_protocol.errors import ErrorCode, JukiError
 from juki_protocol.messages.pdu import JukiPdu
 
 #: The default TCP port of a Juki node's listener (spec/pdu.md section 1).
 JUKI_PORT = 47830
 #: The default maximum frame size, the N octets after the prefix (spec/pdu.md section 2).
-DEFAULT_MAX_FRAME = 1024 * 1024
+DEFAULT_MAX_FRAME = wire.DEFAULT_MAX_FRAME
 #: The TCP maximum segment size used when crafting segments (Ethernet, IPv4, no options).
 DEFAULT_MSS = 1460
 PREFIX_SIZE = 4
@@ -249,7 +249,10 @@ bind_layers(TCP, JukiFrame, sport=JUKI_PORT)
 
 def frame_bytes(pdu: JukiPdu | bytes) -> bytes:
     """The octets of one frame: the length prefix and the DER (a ``JukiPdu`` is encoded
-    with :func:`juki_protocol.codec.encode`; bytes are taken as the DER as they are)."""
+    with :func:`juki_protocol.codec.encode`; bytes are taken as the DER as they are).
+
+    Unlike :func:`juki_protocol.wire.encode_frame` it refuses nothing: tests craft empty
+    and oversized frames with it on purpose."""
     der = pdu if isinstance(pdu, bytes) else codec.encode(pdu, profile=None)
     return len(der).to_bytes(PREFIX_SIZE, "big") + der
 
