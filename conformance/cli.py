@@ -19,9 +19,11 @@ from cryptography import x509
 from conformance import SUITE_VERSION, evidence
 from conformance import ics as ics_mod
 from conformance.cases_codec import all_cases
+from conformance.cases_node import node_cases
 from conformance.model import CaseResult, Verdict
+from conformance.node_sut import NodeSut
 from conformance.reports import summary_lines, to_json, write_all
-from conformance.runner import run_cases, select
+from conformance.runner import merge, run_cases, select
 from conformance.sut import AdapterSut, HarnessError
 from juki_protocol import pki
 from juki_protocol.errors import JukiError
@@ -97,7 +99,12 @@ def run_cmd(adapter: str | None, ics_path: str | None, vec_path: str | None, out
     if known_failures:
         lines = Path(known_failures).read_text(encoding="utf-8").splitlines()
         known = frozenset(x.split("#")[0].strip() for x in lines if x.split("#")[0].strip())
-    cases = select(all_cases(vectors), list(include), list(exclude))
+    # Node mode: when the ICS file declares it, and in the default run (no --adapter,
+    # no --ics), against the reference prefecture node that the runner starts.
+    file_ics = ics_mod.load(Path(ics_path)) if ics_path else None
+    node_mode = "node" in file_ics.modes if file_ics else adapter is None
+    cases = select(all_cases(vectors) + (node_cases() if node_mode else []),
+                   list(include), list(exclude))
     if not cases:
         raise ValueError("no case matches the selection: running zero cases is an error")
     sut = AdapterSut(command, timeout=timeout)
@@ -107,7 +114,9 @@ def run_cmd(adapter: str | None, ics_path: str | None, vec_path: str | None, out
         click.echo(f"harness error: {exc}", err=True)
         sys.exit(2)
     # Without an ICS file the adapter's own hello declares what it supports.
-    ics = ics_mod.load(Path(ics_path)) if ics_path else ics_mod.from_hello(hello)
+    ics = file_ics or ics_mod.from_hello(hello)
+    if node_mode and file_ics is None:
+        ics = ics_mod.with_reference_node(ics)
     click.echo(f"juki-conformance {SUITE_VERSION}: {len(cases)} cases, SUT "
                f"{'reference adapter' if adapter is None else shlex.join(command)}, "
                f"ICS {ics.name} ({', '.join(sorted(ics.profiles))})")
@@ -121,8 +130,13 @@ def run_cmd(adapter: str | None, ics_path: str | None, vec_path: str | None, out
         if column[0] % 72 == 0:
             click.echo()
 
-    result = run_cases(cases, sut, ics,
+    result = run_cases([c for c in cases if c.mode != "node"], sut, ics,
                        known_failures=known, progress=progress)
+    on_node = [c for c in cases if c.mode == "node"]
+    if on_node:
+        node_sut = NodeSut(timeout=timeout, endpoint=ics.raw.get("endpoint"))
+        result = merge(result, run_cases(on_node, node_sut, ics, known_failures=known,
+                                         progress=progress))
     if not quiet and column[0] % 72:
         click.echo()
     report = to_json(result, ics, vector_set_hash=set_hash(vectors), started=started,

@@ -93,3 +93,13 @@ def reference_ics() -> Ics:
                   "role": "municipality", "profiles": ["current", "p2002"],
                   "modes": ["codec"], "ops": ["hello", "encode", "decode", "check_code"],
                   "messageTypes": "all"}, "reference ICS")
+
+
+def with_reference_node(ics: Ics) -> Ics:
+    """``ics`` plus node mode, role prefecture: the default run, which also checks our
+    reference prefecture node (started by the runner) in node mode."""
+    return parse({**ics.raw, "role": "prefecture",
+                  "modes": sorted({*ics.raw["modes"], "node"}),
+                  "notes": "the reference implementation: the adapter in codec mode and "
+                           "a prefecture node started by the runner in node mode"},
+                 "reference ICS")

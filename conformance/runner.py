@@ -89,3 +89,15 @@ def run_cases(cases: list[Case], sut: AdapterSut, ics: Ics, *,
     finally:
         sut.stop()
     return result
+
+
+def merge(first: RunResult, second: RunResult) -> RunResult:
+    """One result of two runs (codec mode, then node mode) for one report; the second
+    run's SUT hello is kept under ``node``."""
+    hello = dict(first.sut_hello)
+    if second.sut_hello:
+        hello["node"] = second.sut_hello
+    errors = [e for e in (first.harness_error, second.harness_error) if e]
+    return RunResult(results=first.results + second.results, sut_hello=hello,
+                     harness_error="; ".join(errors) or None,
+                     known_now_passing=first.known_now_passing + second.known_now_passing)

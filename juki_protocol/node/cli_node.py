@@ -24,6 +24,7 @@ from juki_protocol.identifiers import Role, validate_node_id
 from juki_protocol.node import audit
 from juki_protocol.node.network import network_up
 from juki_protocol.node.node import Node, NodeConfig
+from juki_protocol.node.upper_tester import UpperTester
 from juki_protocol.synth import generate_households
 
 ROLES = ("municipality", "prefecture", "national", "agency")
@@ -78,11 +79,14 @@ def node_group() -> None:
 @click.option("--retention-days", default=150 * 365, show_default=True,
               type=click.IntRange(1), help="Prefecture and national: the retention period "
               "of superseded identity info (R-30-5-0-09).")
+@click.option("--upper-tester", default=None, metavar="HOST:PORT",
+              help="Also serve the upper tester (spec/node.md section 4), a test "
+              "interface, on HOST:PORT (port 0: any free port).")
 @click.option("-v", "--verbose", is_flag=True, help="Log every event.")
 def serve(role: str, code: str, db: Path, cert: Path, key: Path, trust: Path,
           crl: Path | None, listen: str, directory: Path | None,
           operators: tuple[str, ...], households: int, retention_days: int,
-          verbose: bool) -> None:
+          upper_tester: str | None, verbose: bool) -> None:
     """Serve as node ID until interrupted; prints "listening on HOST:PORT" once ready."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(message)s")
@@ -105,17 +109,21 @@ def serve(role: str, code: str, db: Path, cert: Path, key: Path, trust: Path,
                             m for h in generate_households(households, f"serve:{code}",
                                                            municipalities=[code])
                             for m in h.members) if role == "municipality" else ())
+    upper = _address(upper_tester, "--upper-tester") if upper_tester else None
     try:
-        asyncio.run(_serve(config))
+        asyncio.run(_serve(config, upper))
     except JukiError as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
 
 
-async def _serve(config: NodeConfig) -> None:
+async def _serve(config: NodeConfig, upper: tuple[str, int] | None = None) -> None:
     node = Node(config)
     await node.start()
+    tester = UpperTester(node, *upper) if upper else None
+    if tester is not None:
+        await tester.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -123,9 +131,13 @@ async def _serve(config: NodeConfig) -> None:
             loop.add_signal_handler(sig, stop.set)
     click.echo(f"{node.node} listening on {config.listen[0] if config.listen else '-'}:"
                f"{node.port}", nl=True)
+    if tester is not None:
+        click.echo(f"upper tester listening on {tester.host}:{tester.port}")
     try:
         await stop.wait()
     finally:
+        if tester is not None:
+            await tester.stop()
         await node.stop()
 
 

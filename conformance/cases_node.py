@@ -1,0 +1,424 @@
+"""Node-mode test cases: the runner plays a municipality over mutual TLS (the lower
+tester) against a prefecture node and reads what it stored through the upper tester.
+
+Every case reads the node's ``status`` first and numbers its updates from the last
+sequence the node applied for the municipality, so the cases need no reset and may run
+in any order or alone. "Nothing stored" means the status after the refusal equals the
+status before it (spec/node.md section 4: the status reports committed state).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from conformance.ics import Ics
+from conformance.model import Case, Outcome, Verdict
+from conformance.node_sut import NodeSut, PeerConnection
+from conformance.sut import AdapterSut, HarnessError, SutFault
+from juki_protocol.errors import ErrorCode
+from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
+from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
+from juki_protocol.messages.pdu import AckStatus, JukiPdu
+from juki_protocol.samples import example
+from juki_protocol.synth import generate_households
+
+MUNICIPALITY, OTHER_MUNICIPALITY, OTHER_PREFECTURE = "271004", "272035", "130001"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeCase(Case):
+    """A node-mode case: applicable when the ICS declares node mode and ``role``."""
+
+    role: str = "prefecture"
+
+    def not_applicable_reason(self, ics: Ics) -> str | None:
+        reason = Case.not_applicable_reason(self, ics)
+        if reason is None and ics.role != self.role:
+            reason = f"the case needs a {self.role} node; the ICS declares {ics.role}"
+        return reason
+
+
+def _node(sut: AdapterSut) -> NodeSut:
+    if not isinstance(sut, NodeSut):
+        raise HarnessError("a node-mode case needs a node SUT")
+    return sut
+
+
+def _describe(pdu: JukiPdu | None) -> str:
+    if pdu is None:
+        return "the connection closed without an answer"
+    if pdu.acknowledgement is not None:
+        return f"an acknowledgement ({pdu.acknowledgement.status.value})"
+    if pdu.error_report is not None:
+        code = pdu.error_report.error_code
+        try:
+            return f"error {code} {ErrorCode(code).name}"
+        except ValueError:
+            return f"error {code} (unregistered)"
+    return "a sealed message instead of an answer"
+
+
+def _code(name: ErrorCode) -> str:
+    return f"error {int(name)} {name.name}"
+
+
+def _held(status: dict[str, Any]) -> tuple[Any, Any]:
+    return status.get("identityInfo"), status.get("lastSequence")
+
+
+def _last(status: dict[str, Any], code: str = MUNICIPALITY) -> int:
+    return int((status.get("lastSequence") or {}).get(code, 0))
+
+
+def _update(sequence: int, code: str = MUNICIPALITY) -> IdentityInfoUpdate:
+    """A ``record`` update (birth) of a fresh synthetic resident of ``code``."""
+    person = generate_households(1, f"conformance:{secrets.token_hex(8)}",
+                                 municipalities=[code])[0].head
+    return IdentityInfoUpdate(
+        municipality=code, update_sequence=sequence, operation=UpdateOperation.RECORD,
+        identity_info=person.identity_info(Profile.CURRENT),
+        change_info=ChangeInfo(change_reason=ChangeReason.BIRTH,
+                               change_date=person.birth_date))
+
+
+def _expect_ack(answer: JukiPdu | None, status: AckStatus) -> str | None:
+    """None if ``answer`` is an acknowledgement with ``status``, else what it was."""
+    if answer is not None and answer.acknowledgement is not None \
+            and answer.acknowledgement.status is status:
+        return None
+    return _describe(answer)
+
+
+def _stored_one(before: dict[str, Any], after: dict[str, Any], seq: int) -> str | None:
+    """None if the status shows exactly the one new update ``seq``, else why not."""
+    b, a = before.get("identityInfo") or {}, after.get("identityInfo") or {}
+    if _last(after) != seq:
+        return f"status lastSequence[{MUNICIPALITY}] is {_last(after)}, not {seq}"
+    if a.get("current") != b.get("current", 0) + 1:
+        return f"status identityInfo.current went {b.get('current')} -> {a.get('current')}"
+    return None
+
+
+def _refusal(send: Callable[[NodeSut, PeerConnection, int], tuple[bytes | None, bytes]],
+             code: ErrorCode, *, peer: str = MUNICIPALITY) -> Callable[[AdapterSut], Outcome]:
+    """A case: ``send`` builds a PDU (given the next sequence number) that the node must
+    refuse with ``code``, referring to its message id, storing nothing."""
+    def run(sut: AdapterSut) -> Outcome:
+        node = _node(sut)
+        expected = f"{_code(code)} referring to the message, nothing stored"
+        before = node.status()
+        conn = node.connect(peer)
+        try:
+            mid, pdu = send(node, conn, _last(before) + 1)
+            conn.send(pdu)
+            answer = conn.answer_to(mid)
+        finally:
+            conn.close()
+        after = node.status()
+        got = _describe(answer)
+        if answer is None or answer.error_report is None \
+                or answer.error_report.error_code != int(code):
+            return Outcome(Verdict.FAIL, expected, got)
+        if _held(after) != _held(before):
+            return Outcome(Verdict.FAIL, expected, f"{got}, but the status changed",
+                           f"before {_held(before)}, after {_held(after)}")
+        return Outcome(Verdict.PASS, expected, got)
+    return run
+
+
+# Acknowledged updates ---------------------------------------------------------------------
+
+def _accepted(sut: AdapterSut) -> Outcome:
+    node = _node(sut)
+    expected = "an acknowledgement (accepted), and the status shows the update stored"
+    before = node.status()
+    seq = _last(before) + 1
+    mid, pdu = node.sealed(_update(seq), sender=MUNICIPALITY)
+    conn = node.connect(MUNICIPALITY)
+    try:
+        conn.send(pdu)
+        answer = conn.answer_to(mid)
+    finally:
+        conn.close()
+    wrong = _expect_ack(answer, AckStatus.ACCEPTED)
+    if wrong:
+        return Outcome(Verdict.FAIL, expected, wrong)
+    problem = _stored_one(before, node.status(), seq)
+    if problem:
+        return Outcome(Verdict.FAIL, expected, f"acknowledged, but {problem}")
+    return Outcome(Verdict.PASS, expected, f"acknowledged; update {seq} stored")
+
+
+def _duplicate(sut: AdapterSut) -> Outcome:
+    node = _node(sut)
+    expected = "the resent PDU acknowledged with status duplicate, nothing changed"
+    seq = _last(node.status()) + 1
+    mid, pdu = node.sealed(_update(seq), sender=MUNICIPALITY)
+    conn = node.connect(MUNICIPALITY)
+    try:
+        conn.send(pdu)
+        first = conn.answer_to(mid)
+        wrong = _expect_ack(first, AckStatus.ACCEPTED)
+        if wrong:
+            return Outcome(Verdict.FAIL, expected, f"the first sending got {wrong}")
+        middle = node.status()
+        conn.send(pdu)
+        second = conn.answer_to(mid)
+    finally:
+        conn.close()
+    wrong = _expect_ack(second, AckStatus.DUPLICATE)
+    if wrong:
+        return Outcome(Verdict.FAIL, expected, f"the second sending got {wrong}")
+    after = node.status()
+    if _held(after) != _held(middle):
+        return Outcome(Verdict.FAIL, expected, "acknowledged as duplicate, but the status "
+                       "changed", f"before {_held(middle)}, after {_held(after)}")
+    return Outcome(Verdict.PASS, expected, "duplicate acknowledgement, nothing changed")
+
+
+def _replay(sut: AdapterSut) -> Outcome:
+    node = _node(sut)
+    expected = f"{_code(ErrorCode.REPLAY)} for the second message, nothing stored"
+    seq = _last(node.status()) + 1
+    mid, pdu = node.sealed(_update(seq), sender=MUNICIPALITY)
+    conn = node.connect(MUNICIPALITY)
+    try:
+        conn.send(pdu)
+        wrong = _expect_ack(conn.answer_to(mid), AckStatus.ACCEPTED)
+        if wrong:
+            return Outcome(Verdict.FAIL, expected, f"the first message got {wrong}")
+        middle = node.status()
+        # The same message id on other content: the next update, which would be valid.
+        _, replay = node.sealed(_update(seq + 1), sender=MUNICIPALITY, message_id=mid)
+        conn.send(replay)
+        answer = conn.answer_to(mid)
+    finally:
+        conn.close()
+    after = node.status()
+    got = _describe(answer)
+    if answer is None or answer.error_report is None \
+            or answer.error_report.error_code != ErrorCode.REPLAY:
+        return Outcome(Verdict.FAIL, expected, got)
+    if _held(after) != _held(middle):
+        return Outcome(Verdict.FAIL, expected, f"{got}, but the status changed")
+    return Outcome(Verdict.PASS, expected, got)
+
+
+# Refusals on the header, the routing table and the flow ---------------------------------
+
+def _stale(node: NodeSut, conn: PeerConnection, seq: int) -> tuple[bytes | None, bytes]:
+    return node.sealed(_update(seq), sender=MUNICIPALITY,
+                       time_offset=dt.timedelta(minutes=-10))
+
+
+def _wrong_recipient(node: NodeSut, conn: PeerConnection, seq: int
+                     ) -> tuple[bytes | None, bytes]:
+    return node.sealed(_update(seq), sender=MUNICIPALITY, recipient=OTHER_PREFECTURE)
+
+
+def _not_tls_peer(node: NodeSut, conn: PeerConnection, seq: int
+                  ) -> tuple[bytes | None, bytes]:
+    # Connected as 271004; the header and the signature are those of 272035, so only
+    # the comparison with the TLS peer can catch it.
+    last = _last(node.status(), OTHER_MUNICIPALITY)
+    return node.sealed(_update(last + 1, OTHER_MUNICIPALITY), sender=OTHER_MUNICIPALITY)
+
+
+def _wide_area(node: NodeSut, conn: PeerConnection, seq: int) -> tuple[bytes | None, bytes]:
+    return node.sealed(example("WideAreaIssuanceRequest", "conformance", Profile.CURRENT),
+                       sender=MUNICIPALITY)
+
+
+def _gap(node: NodeSut, conn: PeerConnection, seq: int) -> tuple[bytes | None, bytes]:
+    return node.sealed(_update(seq + 1), sender=MUNICIPALITY)
+
+
+# Frames -----------------------------------------------------------------------------------
+
+def _too_large(sut: AdapterSut) -> Outcome:
+    node = _node(sut)
+    expected = f"{_code(ErrorCode.FRAME_TOO_LARGE)}, then the connection closed"
+    conn = node.connect(MUNICIPALITY)
+    try:
+        conn.send_raw((0x7FFFFFFF).to_bytes(4, "big") + b"\x7e" * 64)
+        try:
+            answer = conn.answer_to(None)
+        except SutFault:
+            return Outcome(Verdict.FAIL, expected, "no answer and the connection stayed "
+                           f"open for {node.timeout:g} s")
+        closed = answer is None or conn.closed_within(node.timeout)
+    finally:
+        conn.close()
+    got = _describe(answer)
+    if answer is not None and (answer.error_report is None
+                               or answer.error_report.error_code
+                               != ErrorCode.FRAME_TOO_LARGE):
+        return Outcome(Verdict.FAIL, expected, got)
+    if not closed:
+        return Outcome(Verdict.FAIL, expected, f"{got}, but the connection stayed open")
+    if answer is None:
+        return Outcome(Verdict.FAIL, expected, "the connection closed without error 1001")
+    return Outcome(Verdict.PASS, expected, f"{got}, then closed")
+
+
+def _garbage(sut: AdapterSut) -> Outcome:
+    node = _node(sut)
+    expected = "an error report with a 1xxx code and no refersTo; then a valid update " \
+               "on the same connection acknowledged"
+    conn = node.connect(MUNICIPALITY)
+    try:
+        conn.send(b"\x30\x05\x01\x02")
+        try:
+            answer = conn.answer_to(None)
+        except SutFault:
+            return Outcome(Verdict.FAIL, expected, "no answer to the malformed frame")
+        got = _describe(answer)
+        if answer is None or answer.error_report is None \
+                or not 1000 <= answer.error_report.error_code < 2000:
+            return Outcome(Verdict.FAIL, expected, got)
+        seq = _last(node.status()) + 1
+        mid, pdu = node.sealed(_update(seq), sender=MUNICIPALITY)
+        try:
+            conn.send(pdu)
+            after = conn.answer_to(mid)
+        except (OSError, ssl.SSLError) as exc:
+            return Outcome(Verdict.FAIL, expected, f"{got}; then the connection failed: "
+                           f"{exc}")
+    finally:
+        conn.close()
+    wrong = _expect_ack(after, AckStatus.ACCEPTED)
+    if wrong:
+        return Outcome(Verdict.FAIL, expected, f"{got}; then the valid update got {wrong}")
+    return Outcome(Verdict.PASS, expected, f"{got}; then the update was acknowledged")
+
+
+# TLS and the upper tester -----------------------------------------------------------------
+
+def _foreign_ca(sut: AdapterSut) -> Outcome:
+    node = _node(sut)
+    expected = "the TLS handshake refused (no PDU answered), nothing stored"
+    before = node.status()
+    _, pdu = node.sealed(_update(_last(before) + 1), sender=MUNICIPALITY)
+    answer: JukiPdu | None = None
+    try:
+        conn = node.connect(MUNICIPALITY, cert=node.rogue_dir / f"{MUNICIPALITY}.pem",
+                            key=node.rogue_dir / f"{MUNICIPALITY}.key")
+        try:
+            conn.send(pdu)
+            answer = conn.read(3)
+        finally:
+            conn.close()
+    except TimeoutError:       # before OSError, of which it is a subclass
+        return Outcome(Verdict.FAIL, expected, "the connection stayed open, unanswered")
+    except (ssl.SSLError, ConnectionError, OSError):
+        answer = None          # refused during or right after the handshake
+    if answer is not None:
+        return Outcome(Verdict.FAIL, expected, f"the node answered: {_describe(answer)}")
+    if _held(node.status()) != _held(before):
+        return Outcome(Verdict.FAIL, expected, "refused, but the status changed")
+    return Outcome(Verdict.PASS, expected, "refused at the handshake")
+
+
+def _upper_tester(sut: AdapterSut) -> Outcome:
+    node = _node(sut)
+    expected = "hello names the node and lists status; an unknown op gets error 1030 " \
+               "and the interface keeps serving"
+    hello = node.request("hello")
+    if not hello.get("ok") or hello.get("node") != f"prefecture:{node.code}" \
+            or "status" not in (hello.get("ops") or []):
+        return Outcome(Verdict.FAIL, expected, f"hello answered {str(hello)[:200]}")
+    bad = node.request("no-such-op")
+    code = (bad.get("error") or {}).get("code") if not bad.get("ok") else None
+    if code != ErrorCode.INVALID_JSON:
+        return Outcome(Verdict.FAIL, expected, f"the unknown op got {str(bad)[:200]}")
+    status = node.request("status")
+    if not status.get("ok") or not isinstance(status.get("identityInfo"), dict):
+        return Outcome(Verdict.FAIL, expected, f"then status answered {str(status)[:200]}")
+    return Outcome(Verdict.PASS, expected, "as expected")
+
+
+REM_STORE = ("Store the update, the processed message id and the audit rows in one "
+             "transaction, then acknowledge (spec/pdu.md section 5, spec/node.md "
+             "section 1); the upper tester's status must show what was committed.")
+REM_DUP = ("Keep the sender, message id and digest of every acknowledged message "
+           "durably; answer an identical resend with an acknowledgement of status "
+           "duplicate and do not apply it again (R-PDU-24, R-30-5-0-06).")
+REM_REPLAY = ("Compare the digest of a message whose id you already stored: a different "
+              "digest is a replay, refused with 2021 before the message is processed.")
+REM_ORDER = "Check PDUs in the order of spec/pdu.md section 8 and report the first failure."
+
+
+def node_cases() -> list[Case]:
+    """Every node-mode case (prefecture role)."""
+    def case(cid: str, title: str, clause: str, reqs: tuple[str, ...], rem: str,
+             run: Callable[[AdapterSut], Outcome]) -> Case:
+        return NodeCase(id=cid, title=title, clause=clause, requirements=reqs,
+                        level="MUST", remediation=rem, mode="node", ops=(), run=run,
+                        role="prefecture")
+    return [
+        case("node/node/upper-tester/hello-status-unknown-op",
+             "the upper tester answers hello and status, and 1030 to an unknown op",
+             "node", ("R-NODE-09", "R-NODE-10"),
+             "Serve the upper tester as spec/node.md section 4 says: JSON lines over "
+             "mutual TLS, one answer per request with its id, 1030 for an unknown op.",
+             _upper_tester),
+        case("30-5/node/update/accepted-and-stored",
+             "a valid identity info update is acknowledged and stored", "30-5",
+             ("R-PDU-22", "R-30-5-0-06", "R-NODE-10"), REM_STORE, _accepted),
+        case("30-5/node/update/duplicate-acknowledged",
+             "the same PDU again gets a duplicate acknowledgement, nothing changes",
+             "30-5", ("R-PDU-24", "R-30-5-0-06", "R-NODE-02"), REM_DUP, _duplicate),
+        case("pdu/node/replay/same-id-other-content",
+             "the same message id with other content is refused with 2021", "pdu",
+             ("R-PDU-24",), REM_REPLAY, _replay),
+        case("pdu/node/header/stale-time",
+             "a header time 10 minutes off is refused with 2020", "pdu",
+             ("R-PDU-16", "R-PDU-34"),
+             "Compare the header time with your clock; more than 300 s apart is 2020.",
+             _refusal(_stale, ErrorCode.STALE_TIME)),
+        case("pdu/node/header/wrong-recipient",
+             "a PDU addressed to another node is refused with 3002", "pdu",
+             ("R-PDU-17",), "Refuse a PDU whose header recipient is not you with 3002, "
+             "before opening it.", _refusal(_wrong_recipient, ErrorCode.WRONG_RECIPIENT)),
+        case("pdu/node/header/sender-not-tls-peer",
+             "a header sender other than the TLS peer is refused with 2015", "pdu",
+             ("R-PDU-11",), "Compare the header sender with the node named in the TLS "
+             "peer certificate of the connection, even when the envelope's signer "
+             "matches the header.",
+             _refusal(_not_tls_peer, ErrorCode.CERT_SENDER_MISMATCH)),
+        case("pdu/node/routing/wide-area-request-to-prefecture",
+             "an Art. 12-2 message sent to a prefecture is refused with 3003, nothing "
+             "stored", "pdu", ("R-PDU-20",),
+             "Check the routing table of spec/pdu.md section 4 on the clear header, "
+             "before opening the envelope, and store nothing of a refused PDU.",
+             _refusal(_wide_area, ErrorCode.ROLE_NOT_ALLOWED)),
+        case("30-5/node/update/sequence-gap",
+             "an update that skips a sequence number is refused with 4004, nothing "
+             "stored", "30-5", ("R-30-5-0-06",),
+             "Apply only the update numbered one more than the last applied for the "
+             "municipality; refuse any other with 4004 and store nothing.",
+             _refusal(_gap, ErrorCode.OUT_OF_ORDER)),
+        case("pdu/node/frame/length-over-maximum",
+             "a length prefix over the maximum frame size: 1001, connection closed",
+             "pdu", ("R-PDU-13", "R-NODE-01"),
+             "Compare the length prefix with the maximum frame size before reading the "
+             "body; send 1001 and close the connection.", _too_large),
+        case("pdu/node/frame/garbage-der-keeps-serving",
+             "a frame that is not DER gets a 1xxx error report and the node keeps "
+             "serving", "pdu", ("R-NODE-01", "R-PDU-26"),
+             "Answer a frame whose body does not decode with an error report (1010-1015, "
+             "1031) and keep the connection; only an oversized frame ends it.", _garbage),
+        case("pdu/node/tls/foreign-ca-refused",
+             "a client certificate from another CA is refused at the handshake", "pdu",
+             ("R-PDU-10",),
+             "Use the network CA as the only trust anchor and require a client "
+             "certificate (TLS 1.3, mutual authentication).", _foreign_ca),
+    ]
+
+
+__all__ = ["NodeCase", "node_cases"]

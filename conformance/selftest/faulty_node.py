@@ -1,0 +1,97 @@
+"""A reference node with one deliberate fault, chosen by ``--fault NAME``.
+
+Each fault mimics a real node mistake. ``tests/test_conformance_node.py`` runs the node
+cases against every fault and checks that they fail exactly on the cases named in
+:data:`EXPECTED`. The remaining arguments are those of ``juki node serve``:
+
+    python -m conformance.selftest.faulty_node --fault no-sender-check --role ...
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from typing import Any
+
+from juki_protocol.messages.common import NodeId
+from juki_protocol.messages.pdu import PduHeader
+from juki_protocol.node import cli_node
+from juki_protocol.node.node import Node, NodeConfig
+from juki_protocol.node.transport import Connection
+
+
+class NoSenderCheck(Node):
+    """Believes the header sender: never compares it with the TLS peer (R-PDU-11)."""
+
+    def check_header(self, header: PduHeader, peer: NodeId, now: dt.datetime,
+                     sealed: bool) -> None:
+        super().check_header(header, header.sender, now, sealed)
+
+
+class NoReplayCheck(Node):
+    """Keeps no memory of processed message ids: a resent message id with other
+    content is processed as a new message (R-PDU-24)."""
+
+    def __init__(self, config: NodeConfig, **kw: Any) -> None:
+        super().__init__(config, **kw)
+        conn = self.storage.conn
+
+        def seen(sender: str, message_id: bytes) -> bytes | None:
+            return None
+
+        def mark_processed(sender: str, message_id: bytes, digest: bytes,
+                           message_type: str, now: dt.datetime) -> None:
+            # Without that memory an id comes again: keep the last digest only.
+            conn.execute("INSERT OR REPLACE INTO processed VALUES (?, ?, ?, ?, ?)",
+                         (sender, message_id, digest, message_type, now.isoformat()))
+
+        self.storage.seen = seen  # type: ignore[method-assign]
+        self.storage.mark_processed = mark_processed  # type: ignore[method-assign]
+
+
+class NoTimeWindow(Node):
+    """Accepts any header time (R-PDU-16): its window is ten years."""
+
+    def __init__(self, config: NodeConfig, **kw: Any) -> None:
+        config.time_window = dt.timedelta(days=3650)
+        super().__init__(config, **kw)
+
+
+class ClosesOnGarbage(Node):
+    """Ends the connection after a frame it cannot decode (R-NODE-01)."""
+
+    async def _handle(self, conn: Connection, frame: bytes) -> None:
+        await super()._handle(conn, frame)
+        if not frame.startswith(b"\x7e"):     # not a JukiPdu (APPLICATION 30)
+            await conn.close()
+
+
+FAULTS: dict[str, type[Node]] = {
+    "no-sender-check": NoSenderCheck, "no-replay-check": NoReplayCheck,
+    "no-time-window": NoTimeWindow, "closes-on-garbage": ClosesOnGarbage,
+}
+
+#: The node cases each fault must fail (globs); every other case must pass.
+EXPECTED: dict[str, list[str]] = {
+    "no-sender-check": ["pdu/node/header/sender-not-tls-peer"],
+    "no-replay-check": ["pdu/node/replay/same-id-other-content"],
+    "no-time-window": ["pdu/node/header/stale-time"],
+    "closes-on-garbage": ["pdu/node/frame/garbage-der-keeps-serving"],
+}
+
+
+def command(fault: str) -> list[str]:
+    """The serve command of the node with ``fault`` (for :class:`NodeSut`)."""
+    return [sys.executable, "-m", "conformance.selftest.faulty_node", "--fault", fault]
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) < 2 or args[0] != "--fault" or args[1] not in FAULTS:
+        sys.exit(f"usage: faulty_node --fault {{{','.join(FAULTS)}}} SERVE-OPTIONS...")
+    setattr(cli_node, "Node", FAULTS[args[1]])  # noqa: B010 (the serve command's class)
+    cli_node.serve.main(args=args[2:], prog_name="faulty_node")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,171 @@
+"""juki-conformance in node mode: the reference prefecture node passes every node case,
+each faulty node fails exactly the cases that should catch it, the ICS decides
+applicability, and the upper tester's municipality events reach a prefecture."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from conformance import ics as ics_mod
+from conformance.cases_node import node_cases
+from conformance.cli import main
+from conformance.model import Verdict
+from conformance.node_sut import NodeSut
+from conformance.runner import RunResult, run_cases
+from conformance.selftest.faulty_node import EXPECTED, FAULTS, command
+from juki_protocol.node.network import Network, create_pki, node_config
+from juki_protocol.node.transport import client_context
+from juki_protocol.node.upper_tester import UpperTester
+
+ROOT = Path(__file__).resolve().parent.parent
+NODE_ICS = {"implementation": {"name": "reference node", "version": "0.1.0"},
+            "role": "prefecture", "profiles": ["current"], "modes": ["node"]}
+
+
+def _verdicts(result: RunResult) -> dict[str, Verdict]:
+    return {r.case.id: r.outcome.verdict for r in result.results}
+
+
+def test_default_run_includes_and_passes_every_node_case(tmp_path: Path) -> None:
+    res = CliRunner().invoke(main, ["run", "--quiet", "--vectors", str(ROOT / "vectors"),
+                                    "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    node = {c["id"]: c["verdict"] for c in report["cases"] if "/node/" in c["id"]}
+    assert set(node) == {c.id for c in node_cases()}
+    assert set(node.values()) == {"pass"}
+    assert "node" in report["ics"]["modes"] and report["sut"]["node"]["node"] == \
+        "prefecture:270008"
+    covered = {r["id"] for r in report["coverage"]["requirements"] if r["cases"]}
+    assert {"R-PDU-10", "R-PDU-11", "R-PDU-13", "R-PDU-24", "R-NODE-01",
+            "R-NODE-09"} <= covered
+    assert report["coverage"]["unknownReferences"] == []
+
+
+def test_an_adapter_without_an_ics_runs_no_node_case(tmp_path: Path) -> None:
+    import sys
+    res = CliRunner().invoke(main, ["run", "--quiet", "--vectors", str(ROOT / "vectors"),
+                                    "--adapter", f"{sys.executable} -m juki_protocol.adapter",
+                                    "--out", str(tmp_path), "--cases", "pdu/*"])
+    assert res.exit_code == 0, res.output
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert not [c for c in report["cases"] if "/node/" in c["id"]]
+
+
+def test_a_node_only_ics_runs_the_node_cases(tmp_path: Path) -> None:
+    ics = tmp_path / "ics.json"
+    ics.write_text(json.dumps(NODE_ICS), encoding="utf-8")
+    res = CliRunner().invoke(main, ["run", "--quiet", "--vectors", str(ROOT / "vectors"),
+                                    "--ics", str(ics), "--cases", "*/node/*",
+                                    "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    assert report["summary"]["pass"] == len(node_cases())
+
+
+def test_node_cases_are_not_applicable_to_another_role() -> None:
+    ics = ics_mod.parse({**NODE_ICS, "role": "municipality"})
+    result = run_cases(node_cases(), NodeSut(timeout=5), ics)
+    assert set(_verdicts(result).values()) == {Verdict.NOT_APPLICABLE}
+    assert result.exit_code == 2        # nothing applicable ran
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_every_faulty_node_fails_exactly_its_cases(fault: str) -> None:
+    result = run_cases(node_cases(), NodeSut(command(fault), timeout=2),
+                       ics_mod.parse(NODE_ICS))
+    assert result.harness_error is None
+    verdicts = _verdicts(result)
+    failed = {cid for cid, v in verdicts.items() if v is Verdict.FAIL}
+    assert failed == set(EXPECTED[fault]), {r.case.id: r.outcome for r in result.results
+                                            if r.outcome.verdict is not Verdict.PASS}
+    assert all(v is Verdict.PASS for cid, v in verdicts.items() if cid not in failed)
+    assert result.exit_code == 1
+
+
+def test_attaching_to_a_running_node_through_the_ics_endpoint() -> None:
+    launched = NodeSut(timeout=5)
+    launched.start()
+    try:
+        endpoint = {"node": "270008", "pki": str(launched.pki_dir),
+                    "address": "{}:{}".format(*launched.address),
+                    "upperTester": "{}:{}".format(*launched.upper_address)}
+        ics = ics_mod.parse({**NODE_ICS, "endpoint": endpoint})
+        result = run_cases(node_cases(), NodeSut(timeout=5, endpoint=endpoint), ics)
+        assert result.exit_code == 0, [(r.case.id, r.outcome) for r in result.results]
+        assert launched.proc is not None and launched.proc.poll() is None
+    finally:
+        launched.stop()
+
+
+# The upper tester on a municipality, in process ------------------------------------------
+
+async def _ask(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, op: str,
+               **fields: Any) -> dict[str, Any]:
+    writer.write((json.dumps({"id": op, "op": op, **fields}) + "\n").encode())
+    await writer.drain()
+    answer: dict[str, Any] = json.loads(await asyncio.wait_for(reader.readline(), 5))
+    assert answer["id"] == op
+    return answer
+
+
+def test_upper_tester_records_a_change_that_reaches_the_prefecture(tmp_path: Path) -> None:
+    import datetime as dt
+    now = dt.datetime.now(dt.UTC)
+    pki_dir = create_pki(tmp_path / "pki", [("prefecture", "270008"),
+                                            ("municipality", "271004")], now)
+    rogue = create_pki(tmp_path / "rogue", [("municipality", "271004")], now)
+
+    async def body() -> None:
+        net = Network()
+        await net.start([node_config(tmp_path, pki_dir, "prefecture", "270008"),
+                         node_config(tmp_path, pki_dir, "municipality", "271004")])
+        city = UpperTester(net.nodes["271004"])
+        pref = UpperTester(net.nodes["270008"])
+        await city.start()
+        await pref.start()
+        try:
+            ctx = client_context(pki_dir / "270008.pem", pki_dir / "270008.key",
+                                 pki_dir / "ca.pem")
+            r, w = await asyncio.open_connection("127.0.0.1", city.port, ssl=ctx)
+            reg = await _ask(r, w, "register_resident", seed="ut")
+            assert reg["ok"] and reg["residentCodes"]
+            code = reg["residentCodes"][0]
+            rec = await _ask(r, w, "record_change", residentCode=code)
+            assert rec["ok"] and rec["updateSequence"] == 1
+            missing = await _ask(r, w, "record_change", residentCode="0" * 11)
+            assert missing["error"]["code"] == 5001
+            pr, pw = await asyncio.open_connection("127.0.0.1", pref.port, ssl=ctx)
+            assert (await _ask(pr, pw, "register_resident", seed="x"))["error"][
+                "code"] == 3003
+            for _ in range(100):
+                status = await _ask(pr, pw, "status")
+                if status["lastSequence"].get("271004") == 1:
+                    break
+                await asyncio.sleep(0.05)
+            assert status["lastSequence"] == {"271004": 1}
+            assert status["identityInfo"]["current"] == 1
+            city_status = await _ask(r, w, "status")
+            assert city_status["updates"] == {"lastSequence": 1, "unacknowledged": 0}
+            for wr in (w, pw):
+                wr.close()
+            # A client certificate of another CA gets no answer.
+            bad = client_context(rogue / "271004.pem", rogue / "271004.key",
+                                 pki_dir / "ca.pem")
+            with pytest.raises((ssl.SSLError, ConnectionError, asyncio.IncompleteReadError,
+                                json.JSONDecodeError)):
+                br, bw = await asyncio.open_connection("127.0.0.1", city.port, ssl=bad)
+                await _ask(br, bw, "hello")
+        finally:
+            await city.stop()
+            await pref.stop()
+            await net.stop()
+
+    asyncio.run(asyncio.wait_for(body(), 30))
