@@ -18,12 +18,22 @@ from typing import Any
 
 from conformance.ics import Ics
 from conformance.model import Case, Outcome, Verdict
-from conformance.node_sut import NodeSut, PeerConnection
+from conformance.node_sut import AGENCY, OPERATORS, UNLISTED_AGENCY, NodeSut, PeerConnection
 from conformance.sut import AdapterSut, HarnessError, SutFault
+from juki_protocol import codec, der
+from juki_protocol.codec_vectors import replace_at
 from juki_protocol.errors import ErrorCode
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
 from juki_protocol.messages.pdu import AckStatus, JukiPdu
+from juki_protocol.messages.provision import (
+    BodyKind,
+    LegalBasis,
+    ProvisionRefusal,
+    ProvisionRequest,
+    ProvisionResponse,
+    RequestingBody,
+)
 from juki_protocol.samples import example
 from juki_protocol.synth import generate_households
 
@@ -238,6 +248,122 @@ def _gap(node: NodeSut, conn: PeerConnection, seq: int) -> tuple[bytes | None, b
     return node.sealed(_update(seq + 1), sender=MUNICIPALITY)
 
 
+#: An extension addition from a later version of the schema ([29] IMPLICIT UTF8String),
+#: as in the codec vectors' UnknownExtension cases.
+LATER_FIELD = b"\x9d\x05later"
+
+
+def _extended(node: NodeSut, conn: PeerConnection, seq: int) -> tuple[bytes | None, bytes]:
+    # A valid update whose identityInfo ([3], the fourth element) carries one more
+    # element: a field a later version might add, which a prefecture cannot know is
+    # not personal data (R-30-5-0-08).
+    update = _update(seq)
+    data = codec.encode(update)
+
+    def extend(old: bytes) -> bytes:
+        tlv = der.parse(old)
+        content = old[tlv.content_start:tlv.end] + LATER_FIELD
+        identifier = old[:tlv.content_start - _length_size(tlv)]
+        return identifier + _length(len(content)) + content
+    return node.sealed(update, sender=MUNICIPALITY, der=replace_at(data, [3], extend))
+
+
+def _length(n: int) -> bytes:
+    if n < 0x80:
+        return bytes([n])
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(raw)]) + raw
+
+
+def _length_size(tlv: der.Tlv) -> int:
+    return len(_length(tlv.end - tlv.content_start))
+
+
+# Provision (Art. 30-7(3)) -----------------------------------------------------------------
+
+def _record_resident(node: NodeSut) -> tuple[IdentityInfoUpdate | None, str]:
+    """Store a fresh resident through an update of the municipality; (the update, "")
+    or (None, what went wrong)."""
+    before = node.status()
+    seq = _last(before) + 1
+    update = _update(seq)
+    mid, pdu = node.sealed(update, sender=MUNICIPALITY)
+    conn = node.connect(MUNICIPALITY)
+    try:
+        conn.send(pdu)
+        wrong = _expect_ack(conn.answer_to(mid), AckStatus.ACCEPTED)
+    finally:
+        conn.close()
+    problem = wrong or _stored_one(before, node.status(), seq)
+    return (None, f"recording a resident first failed: {problem}") if problem \
+        else (update, "")
+
+
+def _response(node: NodeSut, conn: PeerConnection, mid: bytes, body: str
+              ) -> ProvisionResponse | str:
+    """The ProvisionResponse correlated with request ``mid`` (acknowledged as ``body``),
+    or what came instead."""
+    deadline = node.timeout
+    while True:
+        try:
+            pdu = conn.read(deadline)
+        except TimeoutError:
+            return f"no ProvisionResponse within {deadline:g} s"
+        if pdu is None:
+            return "the connection closed without a ProvisionResponse"
+        if pdu.error_report is not None and pdu.error_report.refers_to == mid:
+            return f"{_describe(pdu)} instead of a ProvisionResponse"
+        if pdu.sealed is None or pdu.header.correlation_id != mid:
+            continue
+        message = node.opened(pdu, body)
+        node.acknowledge(conn, pdu, body)
+        if not isinstance(message, ProvisionResponse):
+            return f"a {type(message).__name__} instead of a ProvisionResponse"
+        return message
+
+
+def _provision(*, body: str = AGENCY, purpose: str = "S1-KENCHIKUSHI",
+               basis: LegalBasis = LegalBasis.PREF_TO_AGENCY, operator: str | None = None,
+               refusal: ProvisionRefusal | None = None) -> Callable[[AdapterSut], Outcome]:
+    """A case: as agency ``body``, ask the node for a resident it holds; it must provide
+    that resident's identity info (``refusal`` None) or refuse with ``refusal``
+    (R-30-7-3-05: a ProvisionResponse, not an error report)."""
+    def run(sut: AdapterSut) -> Outcome:
+        node = _node(sut)
+        expected = (f"a ProvisionResponse refusing with {refusal.value} "
+                    f"({_code(refusal.error_code)}), nothing provided" if refusal
+                    else "a ProvisionResponse providing the resident's identity info")
+        update, problem = _record_resident(node)
+        if update is None:
+            return Outcome(Verdict.FAIL, expected, problem)
+        info = update.identity_info
+        request = ProvisionRequest(
+            requester=RequestingBody(kind=BodyKind.AGENCY, code=body), legal_basis=basis,
+            purpose_code=purpose, operator_id=operator or OPERATORS[AGENCY],
+            by_resident_code=(info.resident_code,))
+        mid, pdu = node.sealed(request, sender=body)
+        conn = node.connect(body)
+        try:
+            conn.send(pdu)
+            answer = _response(node, conn, mid, body)
+        finally:
+            conn.close()
+        if isinstance(answer, str):
+            return Outcome(Verdict.FAIL, expected, answer)
+        if answer.provided is not None:
+            got = f"{len(answer.provided)} person(s) provided"
+            if refusal is not None:
+                return Outcome(Verdict.FAIL, expected, got)
+            if [p.identity_info for p in answer.provided] != [info]:
+                return Outcome(Verdict.FAIL, expected, f"{got}, not the one recorded")
+            return Outcome(Verdict.PASS, expected, f"{got}: the resident recorded")
+        got = f"refusal {answer.refusal.value if answer.refusal else None}"
+        if answer.refusal is not refusal:
+            return Outcome(Verdict.FAIL, expected, got)
+        return Outcome(Verdict.PASS, expected, got)
+    return run
+
+
 # Frames -----------------------------------------------------------------------------------
 
 def _too_large(sut: AdapterSut) -> Outcome:
@@ -350,6 +476,12 @@ REM_DUP = ("Keep the sender, message id and digest of every acknowledged message
            "duplicate and do not apply it again (R-PDU-24, R-30-5-0-06).")
 REM_REPLAY = ("Compare the digest of a message whose id you already stored: a different "
               "digest is a replay, refused with 2021 before the message is processed.")
+REM_SCHEDULE = ("Check a provision request in the order of spec/provision.md section 2: "
+                "the body against spec/tables/schedule_1.json (3010), the purpose among "
+                "that body's purposes (3011), the legal basis against the purpose and the "
+                "provider (3012), then the operator registered for the body (3020); answer "
+                "each refusal with a ProvisionResponse whose outcome is the refusal, and "
+                "provide nothing.")
 REM_ORDER = "Check PDUs in the order of spec/pdu.md section 8 and report the first failure."
 
 
@@ -403,6 +535,44 @@ def node_cases() -> list[Case]:
              "Apply only the update numbered one more than the last applied for the "
              "municipality; refuse any other with 4004 and store nothing.",
              _refusal(_gap, ErrorCode.OUT_OF_ORDER)),
+        case("30-5/node/minimisation/unknown-extension-refused",
+             "an update whose identity info carries an unknown extension addition is "
+             "refused with 5010, nothing stored", "30-5", ("R-30-5-0-08", "R-NODE-04"),
+             "A prefecture must not skip an unknown extension addition in an identity "
+             "info update as other receivers do (R-DER-08): it cannot know the element "
+             "is not personal data. Refuse the update with 5010 DATA_MINIMISATION and "
+             "store nothing of it.", _refusal(_extended, ErrorCode.DATA_MINIMISATION)),
+        case("30-7/node/provision/agency-provided",
+             "a schedule 1 agency asking for an allowed purpose with a registered "
+             "operator is provided the identity info", "30-7",
+             ("R-30-7-3-05", "R-30-7-3-09"),
+             "Provide the identity info held within the retention period for every "
+             "queried resident code, in a ProvisionResponse correlated with the request.",
+             _provision()),
+        case("30-7/node/provision/unlisted-body-refused",
+             "an agency not in schedule 1 is refused with unknownBody (3010)", "30-7",
+             ("R-30-7-3-01", "R-30-7-3-05"), REM_SCHEDULE,
+             _provision(body=UNLISTED_AGENCY, operator=OPERATORS[UNLISTED_AGENCY],
+                        refusal=ProvisionRefusal.UNKNOWN_BODY)),
+        case("30-7/node/provision/purpose-not-allowed",
+             "a purpose not in schedule 1 is refused with purposeNotAllowed (3011)",
+             "30-7", ("R-30-7-3-02", "R-30-7-3-05"), REM_SCHEDULE,
+             _provision(purpose="S1-NOT-LISTED",
+                        refusal=ProvisionRefusal.PURPOSE_NOT_ALLOWED)),
+        case("30-7/node/provision/purpose-of-another-body",
+             "another agency's schedule 1 purpose is refused with purposeNotAllowed "
+             "(3011)", "30-7", ("R-30-7-3-02", "R-30-7-3-05"), REM_SCHEDULE,
+             _provision(purpose="S1-ONKYU", refusal=ProvisionRefusal.PURPOSE_NOT_ALLOWED)),
+        case("30-7/node/provision/legal-basis-mismatch",
+             "centerToAgency asked of a prefecture is refused with legalBasisMismatch "
+             "(3012)", "30-7", ("R-30-7-3-03", "R-30-7-3-05"), REM_SCHEDULE,
+             _provision(basis=LegalBasis.CENTER_TO_AGENCY,
+                        refusal=ProvisionRefusal.LEGAL_BASIS_MISMATCH)),
+        case("30-7/node/provision/operator-unauthenticated",
+             "an operator not registered for the agency is refused with "
+             "operatorUnauthenticated (3020)", "30-7", ("R-30-7-3-06", "R-30-7-3-05"),
+             REM_SCHEDULE, _provision(operator="op-unregistered",
+                                      refusal=ProvisionRefusal.OPERATOR_UNAUTHENTICATED)),
         case("pdu/node/frame/length-over-maximum",
              "a length prefix over the maximum frame size: 1001, connection closed",
              "pdu", ("R-PDU-13", "R-NODE-01"),

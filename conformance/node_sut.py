@@ -32,10 +32,10 @@ from typing import Any
 
 from conformance.sut import AdapterSut, HarnessError, SutFault
 from juki_protocol import codec, pki
-from juki_protocol.envelope import _seal_from_parts, seal
+from juki_protocol.envelope import _seal_from_parts, open_envelope, seal
 from juki_protocol.errors import JukiError
 from juki_protocol.messages.common import Profile
-from juki_protocol.messages.pdu import JukiPdu, PduHeader
+from juki_protocol.messages.pdu import Acknowledgement, AckStatus, JukiPdu, PduHeader
 from juki_protocol.node.network import create_pki
 from juki_protocol.node.node import message_type_of, node_of_code
 from juki_protocol.node.transport import client_context
@@ -46,7 +46,13 @@ REFERENCE_NODE = [sys.executable, "-m", "juki_protocol.node.cli_node", "node", "
 SUT_ROLE, SUT_CODE = "prefecture", "270008"
 PEERS: tuple[tuple[str, str], ...] = (("municipality", "271004"),
                                       ("municipality", "272035"),
-                                      ("prefecture", "130001"), ("national", "DC01"))
+                                      ("prefecture", "130001"), ("national", "DC01"),
+                                      ("agency", "AG0001"), ("agency", "AG9999"))
+#: The agencies the lower tester plays when it asks for provision (Art. 30-7(3)): one
+#: of schedule 1 and one that is not, and the operator the launched node registers for
+#: each (``--operator BODY=OP``), so that only the schedule can refuse AG9999.
+AGENCY, UNLISTED_AGENCY = "AG0001", "AG9999"
+OPERATORS: dict[str, str] = {AGENCY: "op-conformance", UNLISTED_AGENCY: "op-conformance"}
 START_TIMEOUT = 20.0
 
 
@@ -201,6 +207,8 @@ class NodeSut(AdapterSut):
                 "--key", str(p / f"{SUT_CODE}.key"), "--trust", str(p / "ca.pem"),
                 "--crl", str(p / "crl.pem"), "--listen", "127.0.0.1:0",
                 "--upper-tester", "127.0.0.1:0"]
+        for body, operator in OPERATORS.items():
+            args += ["--operator", f"{body}={operator}"]
         log = (self.workdir / "node.log").open("wb")
         try:
             self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
@@ -320,10 +328,12 @@ class NodeSut(AdapterSut):
 
     def sealed(self, message: object, *, sender: str, recipient: str | None = None,
                signer: str | None = None, message_id: bytes | None = None,
-               time_offset: dt.timedelta = dt.timedelta(0)) -> tuple[bytes, bytes]:
+               time_offset: dt.timedelta = dt.timedelta(0), der: bytes | None = None
+               ) -> tuple[bytes, bytes]:
         """A sealed PDU carrying ``message`` from ``sender`` (signed by ``signer``,
         default the sender) to the SUT (header recipient ``recipient``, default the
-        SUT); returns (message id, PDU DER). Forged PDUs are sealed all the same."""
+        SUT); returns (message id, PDU DER). Forged PDUs are sealed all the same.
+        ``der``: the message's encoding, made by hand (default: ``message`` encoded)."""
         now = (dt.datetime.now(dt.UTC) + time_offset).replace(microsecond=0)
         mid = message_id or secrets.token_bytes(16)
         self.sequence += 1
@@ -335,7 +345,7 @@ class NodeSut(AdapterSut):
         key = pki.load_private_key((self.pki_dir / f"{who}.key").read_bytes())
         cert = pki.load_certificate((self.pki_dir / f"{who}.pem").read_bytes())
         to = pki.load_certificate((self.pki_dir / f"{self.code}.pem").read_bytes())
-        der = codec.encode(message)
+        der = codec.encode(message) if der is None else der
         try:
             envelope = seal(header, der, key, cert, to, now)
         except JukiError:       # the sealer refuses forgeries; the lower tester makes them
@@ -345,5 +355,36 @@ class NodeSut(AdapterSut):
                                         deterministic=False)
         return mid, codec.encode(JukiPdu(header=header, sealed=envelope), profile=None)
 
+    def opened(self, pdu: JukiPdu, recipient: str) -> object:
+        """The message of a sealed PDU the node sent to peer ``recipient``, opened with
+        that peer's key; SutFault when it does not open or decode."""
+        if pdu.sealed is None:
+            raise SutFault("the node sent an answer, not a sealed message")
+        credential = pki.Credential(
+            pki.load_private_key((self.pki_dir / f"{recipient}.key").read_bytes()),
+            pki.load_certificate((self.pki_dir / f"{recipient}.pem").read_bytes()))
+        trust = pki.TrustStore.from_pem((self.pki_dir / "ca.pem").read_bytes())
+        try:
+            opened = open_envelope(pdu.sealed, [credential], trust, dt.datetime.now(dt.UTC),
+                                   header=pdu.header)
+            return codec.decode(opened.message_der, pdu.header.message_type.type_name,
+                                profile=pdu.header.profile)
+        except JukiError as exc:
+            raise SutFault(f"the node's {pdu.header.message_type.value} does not open: "
+                           f"{exc}") from exc
 
-__all__ = ["REFERENCE_NODE", "NodeSut", "PeerConnection"]
+    def acknowledge(self, conn: PeerConnection, pdu: JukiPdu, sender: str) -> None:
+        """Acknowledge the sealed ``pdu`` the node sent, as peer ``sender``."""
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        ack = Acknowledgement(acknowledged_id=pdu.header.message_id,
+                              status=AckStatus.ACCEPTED)
+        self.sequence += 1
+        header = PduHeader(version=1, message_id=secrets.token_bytes(16),
+                           message_type=message_type_of(ack), sender=node_of_code(sender),
+                           recipient=node_of_code(self.code), time=now,
+                           sequence_number=self.sequence, profile=Profile.CURRENT)
+        conn.send(codec.encode(JukiPdu(header=header, acknowledgement=ack), profile=None))
+
+
+__all__ = ["AGENCY", "OPERATORS", "REFERENCE_NODE", "UNLISTED_AGENCY", "NodeSut",
+           "PeerConnection"]

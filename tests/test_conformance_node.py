@@ -45,7 +45,8 @@ def test_default_run_includes_and_passes_every_node_case(tmp_path: Path) -> None
         "prefecture:270008"
     covered = {r["id"] for r in report["coverage"]["requirements"] if r["cases"]}
     assert {"R-PDU-10", "R-PDU-11", "R-PDU-13", "R-PDU-24", "R-NODE-01",
-            "R-NODE-09"} <= covered
+            "R-NODE-09", "R-30-5-0-08", "R-30-7-3-01", "R-30-7-3-02", "R-30-7-3-03",
+            "R-30-7-3-05", "R-30-7-3-06"} <= covered
     assert report["coverage"]["unknownReferences"] == []
 
 

@@ -9,10 +9,13 @@ cases against every fault and checks that they fail exactly on the cases named i
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sys
 from typing import Any
 
+from juki_protocol.errors import ErrorCode, JukiError
+from juki_protocol.machines.common import Inbound
 from juki_protocol.messages.common import NodeId
 from juki_protocol.messages.pdu import PduHeader
 from juki_protocol.node import cli_node
@@ -66,9 +69,61 @@ class ClosesOnGarbage(Node):
             await conn.close()
 
 
+class _AnyBodySchedule:
+    """Schedule 1 as a node that defaults to "allow" reads it: a body it does not list
+    passes; a listed body's purposes and legal bases are still checked."""
+
+    def __init__(self, schedule: Any) -> None:
+        self.schedule = schedule
+
+    def authorise(self, body_code: str, purpose_code: str, legal_basis: Any) -> Any:
+        try:
+            return self.schedule.authorise(body_code, purpose_code, legal_basis)
+        except JukiError as exc:
+            if exc.error_code != ErrorCode.UNKNOWN_BODY:
+                raise
+            return None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.schedule, name)
+
+
+class ProvidesToAnyBody(Node):
+    """Skips the schedule 1 check of the body: provides to an agency that schedule 1
+    does not list (R-30-7-3-01)."""
+
+    def __init__(self, config: NodeConfig, **kw: Any) -> None:
+        super().__init__(config, **kw)
+        handler: Any = self.handler
+        reload = handler.reload
+
+        def permissive() -> None:
+            reload()
+            handler.provider.schedule = _AnyBodySchedule(handler.provider.schedule)
+
+        handler.reload = permissive
+        handler.provider.schedule = _AnyBodySchedule(handler.provider.schedule)
+
+
+class StoresExtensions(Node):
+    """Skips unknown extension additions in identity info updates as an ordinary
+    receiver would, and stores the update instead of refusing it (R-30-5-0-08)."""
+
+    def __init__(self, config: NodeConfig, **kw: Any) -> None:
+        super().__init__(config, **kw)
+        handler: Any = self.handler
+        receive = handler.receive
+
+        def lenient(inbound: Inbound, now: dt.datetime) -> Any:
+            return receive(dataclasses.replace(inbound, unknown_elements=False), now)
+
+        handler.receive = lenient
+
+
 FAULTS: dict[str, type[Node]] = {
     "no-sender-check": NoSenderCheck, "no-replay-check": NoReplayCheck,
     "no-time-window": NoTimeWindow, "closes-on-garbage": ClosesOnGarbage,
+    "provides-to-any-body": ProvidesToAnyBody, "stores-extensions": StoresExtensions,
 }
 
 #: The node cases each fault must fail (globs); every other case must pass.
@@ -77,6 +132,8 @@ EXPECTED: dict[str, list[str]] = {
     "no-replay-check": ["pdu/node/replay/same-id-other-content"],
     "no-time-window": ["pdu/node/header/stale-time"],
     "closes-on-garbage": ["pdu/node/frame/garbage-der-keeps-serving"],
+    "provides-to-any-body": ["30-7/node/provision/unlisted-body-refused"],
+    "stores-extensions": ["30-5/node/minimisation/unknown-extension-refused"],
 }
 
 
