@@ -61,6 +61,7 @@ from cryptography.x509.oid import NameOID
 from conformance import SUITE_VERSION
 from conformance import ics as ics_mod
 from juki_protocol import cms, pki
+from juki_protocol import envelope as env
 from juki_protocol.errors import JukiError
 
 FORMAT = "juki-evidence/1"
@@ -577,17 +578,6 @@ def _manifest_problems(data: bytes) -> tuple[dict[str, Any] | None, list[str]]:
     return (None if problems else manifest), problems
 
 
-def _names(cid: cms.CertId, cert: x509.Certificate) -> bool:
-    if cid.ski is not None:
-        try:
-            ski = cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
-        except (x509.ExtensionNotFound, ValueError):
-            return False
-        return ski.value.digest == cid.ski
-    return cid.serial == cert.serial_number \
-        and cid.issuer_der == cms.certificate_issuer_der(_cert_der(cert))
-
-
 def _verify_signature(p7s: bytes, content: bytes,
                       ) -> tuple[x509.Certificate, tuple[x509.Certificate, ...],
                                  dt.datetime | None]:
@@ -616,7 +606,7 @@ def _verify_signature(p7s: bytes, content: bytes,
         attrs[a.oid] = a.values
     try:
         certs = tuple(x509.load_der_x509_certificate(c) for c in sd.certificates)
-        signer = next((c for c in certs if _names(si.sid, c)), None)
+        signer = next((c for c in certs if env.cert_id_matches(si.sid, c)), None)
         if signer is None:
             raise ValueError("the signer's certificate is not included")
         if cms.ID_CONTENT_TYPE not in attrs or cms.ID_MESSAGE_DIGEST not in attrs:

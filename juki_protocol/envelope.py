@@ -355,7 +355,9 @@ def seal(header: PduHeader, message_der: bytes, sender_key: ec.EllipticCurvePriv
 
 # Opening ------------------------------------------------------------------------------
 
-def _names(cid: cms.CertId, cert: x509.Certificate) -> bool:
+def cert_id_matches(cid: cms.CertId, cert: x509.Certificate) -> bool:
+    """True if a CMS SignerIdentifier/RecipientIdentifier names ``cert`` (by subject key
+    identifier, or by issuer and serial number; RFC 5652 sections 5.3 and 6.2)."""
     if cid.ski is not None:
         try:
             ski = cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
@@ -423,7 +425,7 @@ def _decrypt(envelope: bytes,
                     f"{', '.join(aed.other_recipient_kinds) or 'none'})")
     candidates = [(kari, wrapped, cred) for kari in aed.key_agree
                   for cid, wrapped in kari.keys for cred in credentials
-                  if _names(cid, cred.certificate)]
+                  if cert_id_matches(cid, cred.certificate)]
     if not candidates:
         raise _fail(ErrorCode.NO_MATCHING_RECIPIENT, "no RecipientInfo names one of our "
                     f"{len(credentials)} certificate(s)")
@@ -515,7 +517,7 @@ def _verify_signed(inner: bytes) -> _Verified:
     except ValueError:
         raise _fail(ErrorCode.ENVELOPE_MALFORMED, "an included certificate is not "
                     "readable") from None
-    signer_cert = next((c for c in certs if _names(si.sid, c)), None)
+    signer_cert = next((c for c in certs if cert_id_matches(si.sid, c)), None)
     if signer_cert is None:
         raise _fail(ErrorCode.ENVELOPE_MALFORMED, "the signer's certificate is not included")
     content_type = _single(attrs, cms.ID_CONTENT_TYPE)
