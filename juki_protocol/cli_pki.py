@@ -23,7 +23,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -83,10 +82,6 @@ def _now(text: str | None) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
 
 
 _DIR = click.option("--dir", "directory", required=True,
@@ -141,7 +136,7 @@ def init_ca(directory: Path, name: str, days: int, force: bool, now_text: str | 
                             not_before=now - dt.timedelta(minutes=5),
                             not_after=now + dt.timedelta(days=days),
                             serial=x509.random_serial_number())
-    _write_private(directory / "ca.key", pki.key_pem(ca.key))
+    pki.write_private_file(directory / "ca.key", pki.key_pem(ca.key))
     (directory / "ca.pem").write_bytes(pki.cert_pem(ca.certificate))
     _save_db(directory, {"certificates": [], "revoked": [], "crl_number": 0})
     click.echo(f"wrote {directory / 'ca.pem'} and {directory / 'ca.key'}")
@@ -179,7 +174,7 @@ def issue(directory: Path, role: str, node_code: str, days: int, now_text: str |
         if key_path.exists():
             key_path.replace(directory / f"{stem}.key")
         click.echo(f"kept the previous pair as {directory / stem}.pem/.key")
-    _write_private(key_path, pki.key_pem(key))
+    pki.write_private_file(key_path, pki.key_pem(key))
     pem_path.write_bytes(pki.cert_pem(cert))
     db["certificates"].append({"serial": f"{serial:x}", "role": role, "node": node_code,
                                "not_after": cert.not_valid_after_utc.isoformat()})

@@ -47,10 +47,12 @@ Everything here is sans-I/O: times are explicit arguments; nothing reads a clock
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from itertools import pairwise
+from pathlib import Path
 from typing import cast
 
 from cryptography import x509
@@ -141,6 +143,15 @@ def key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
     return key.private_bytes(serialization.Encoding.PEM,
                              serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption())
+
+
+def write_private_file(path: Path, data: bytes) -> None:
+    """Write a private key (or any secret) readable by its owner only (mode 0600), also
+    when the file already existed with a wider mode."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        os.fchmod(f.fileno(), 0o600)
+        f.write(data)
 
 
 def cert_pem(cert: x509.Certificate) -> bytes:

@@ -38,7 +38,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import itertools
-import os
 import secrets
 import socket
 import ssl
@@ -224,7 +223,7 @@ class JukiPki:
                 not_after=self.ca.certificate.not_valid_after_utc)
             cert_path, key_path = self.directory / f"{code}.pem", self.directory / f"{code}.key"
             cert_path.write_bytes(pki.cert_pem(cert))
-            _write_private(key_path, pki.key_pem(key))
+            pki.write_private_file(key_path, pki.key_pem(key))
             done = NodeCredentials(node=node, cert_path=cert_path, key_path=key_path,
                                    certificate=cert, key=key)
             self._issued[code] = done
@@ -236,10 +235,6 @@ class JukiPki:
             return self._issued[code]
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
 
 
 @pytest.fixture(scope="session")

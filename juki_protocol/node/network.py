@@ -65,22 +65,18 @@ def create_pki(directory: Path, nodes: Iterable[tuple[str, str]], now: dt.dateti
     ca = pki.create_root_ca(pki.generate_key(), common_name="Juki Network Root CA",
                             not_before=start, not_after=end, serial=1)
     (directory / "ca.pem").write_bytes(pki.cert_pem(ca.certificate))
-    _private(directory / "ca.key", pki.key_pem(ca.key))
+    pki.write_private_file(directory / "ca.key", pki.key_pem(ca.key))
     for serial, (role, code) in enumerate(nodes, start=2):
         key = pki.generate_key()
         cert = pki.issue_node_certificate(ca, key.public_key(), pki.node_id(role, code),
                                           not_before=start, not_after=end, serial=serial)
         (directory / f"{code}.pem").write_bytes(pki.cert_pem(cert))
-        _private(directory / f"{code}.key", pki.key_pem(key))
+        pki.write_private_file(directory / f"{code}.key", pki.key_pem(key))
     crl = pki.build_crl(ca, [], this_update=start, next_update=end, number=1)
     (directory / "crl.pem").write_bytes(pki.crl_pem(crl))
     return directory
 
 
-def _private(path: Path, data: bytes) -> None:
-    path.touch(mode=0o600, exist_ok=True)
-    path.chmod(0o600)
-    path.write_bytes(data)
 
 
 def node_config(db_dir: Path, pki_dir: Path, role: str, code: str, **extra: Any
