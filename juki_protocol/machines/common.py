@@ -42,6 +42,7 @@ from enum import Enum
 from typing import Any, ClassVar, Generic, TypeVar
 
 from juki_protocol.errors import ErrorCode, ProtocolError
+from juki_protocol.messages.pdu import Acknowledgement, ErrorReport
 
 S = TypeVar("S", bound=Enum)
 I = TypeVar("I", bound=Enum)  # noqa: E741
@@ -224,6 +225,13 @@ class Machine(Generic[S, I, A]):
             raise ProtocolError(f"timer {name} is not armed or not yet due",
                                 code=ErrorCode.UNEXPECTED_MESSAGE)
 
+    def _fire(self, inp: I, name: str, now: dt.datetime) -> list[Effect]:
+        """Run ``inp`` because timer ``name`` fired: a pair outside the table raises
+        first, then a timer that is not armed or not due, and only then the step."""
+        self.TABLE.lookup(self.state, inp)
+        self._due(name, now)
+        return self._step(inp, now)
+
     def due_timers(self, now: dt.datetime) -> list[str]:
         """The names of the armed timers whose deadline is at or before ``now``."""
         return sorted(n for n, t in self.timers.items() if t.deadline <= now)
@@ -286,3 +294,13 @@ def register(cls: MT) -> MT:
     """Class decorator: list ``cls`` in :data:`MACHINES`."""
     MACHINES.append(cls)
     return cls
+
+
+def answered_id(msg: object) -> bytes | None:
+    """The message id an acknowledgement or error report answers; None for any other
+    message (an error report may also carry none)."""
+    if isinstance(msg, Acknowledgement):
+        return msg.acknowledged_id
+    if isinstance(msg, ErrorReport):
+        return msg.refers_to
+    return None

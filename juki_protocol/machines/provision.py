@@ -58,6 +58,7 @@ from juki_protocol.machines.common import (
     Table,
     Timer,
     _plain,
+    answered_id,
     random_ids,
     register,
 )
@@ -304,7 +305,7 @@ class Provider(Machine[ProviderState, ProviderInput, ProviderAction]):
         if type(msg).__name__ in M2M_TYPES:
             return ProviderInput.FOREIGN
         if isinstance(msg, (Acknowledgement, ErrorReport)):
-            ref = msg.acknowledged_id if isinstance(msg, Acknowledgement) else msg.refers_to
+            ref = answered_id(msg)
             if not any(s.message_id == ref for _, s in self.answered.values()):
                 raise ProtocolError("the answer refers to no response of ours",
                                     code=ErrorCode.UNKNOWN_CORRELATION)
@@ -437,8 +438,7 @@ class Provider(Machine[ProviderState, ProviderInput, ProviderAction]):
             return [dup, send, self._retry(send, now)] if send.message_id in \
                 self.pending else [dup, send]
         msg = payload.message                                     # CLOSE
-        ref = msg.acknowledged_id if isinstance(msg, Acknowledgement) else \
-            msg.refers_to if isinstance(msg, ErrorReport) else None
+        ref = answered_id(msg)
         assert ref is not None
         self.pending.pop(ref, None)
         effects: list[Effect] = [CancelTimer(name=_retry_name(ref))]
@@ -570,9 +570,7 @@ class ProvisionClient(Machine[ClientState, ClientInput, ClientAction]):
     def timeout(self, name: str, now: dt.datetime) -> list[Effect]:
         """A timer fired: ``retry`` resends, ``deadline`` ends the request."""
         inp = ClientInput.RETRY_DUE if name == RETRY else ClientInput.DEADLINE
-        self.TABLE.lookup(self.state, inp)
-        self._due(name, now)
-        return self._step(inp, now)
+        return self._fire(inp, name, now)
 
     def _check(self, resp: ProvisionResponse) -> None:
         req = self.request

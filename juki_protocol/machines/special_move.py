@@ -62,6 +62,7 @@ from juki_protocol.machines.common import (
     Send,
     Table,
     Timer,
+    answered_id,
     random_ids,
     register,
 )
@@ -322,7 +323,7 @@ class MoveOutPlan(Machine[MoveOutState, MoveOutInput, MoveOutAction]):
                         else MoveOutInput.CONFLICT)
             return MoveOutInput.NOTICE
         if isinstance(msg, (Acknowledgement, ErrorReport)):
-            ref = msg.acknowledged_id if isinstance(msg, Acknowledgement) else msg.refers_to
+            ref = answered_id(msg)
             if self.certificate is None or ref != self.certificate.message_id:
                 raise ProtocolError("the answer refers to no certificate of ours",
                                     code=ErrorCode.UNKNOWN_CORRELATION)
@@ -343,9 +344,7 @@ class MoveOutPlan(Machine[MoveOutState, MoveOutInput, MoveOutAction]):
     def timeout(self, name: str, now: dt.datetime) -> list[Effect]:
         """A timer fired: ``expiry`` ends the plan, ``retry`` resends the certificate."""
         inp = MoveOutInput.EXPIRY_DUE if name == EXPIRY else MoveOutInput.RETRY_DUE
-        self.TABLE.lookup(self.state, inp)
-        self._due(name, now)
-        return self._step(inp, now)
+        return self._fire(inp, name, now)
 
     # Actions ---------------------------------------------------------------------------
 
@@ -534,7 +533,7 @@ class MoveOutDesk:
             assert chosen is not None
             return chosen
         if isinstance(msg, (Acknowledgement, ErrorReport)):
-            ref = msg.acknowledged_id if isinstance(msg, Acknowledgement) else msg.refers_to
+            ref = answered_id(msg)
             for plan in self.plans:
                 if plan.certificate is not None and plan.certificate.message_id == ref:
                     return plan

@@ -41,6 +41,7 @@ from juki_protocol.machines.common import (
     Send,
     Table,
     Timer,
+    answered_id,
     random_ids,
     register,
 )
@@ -200,7 +201,7 @@ class SpecialMoveInCounter(Machine[MoveInState, MoveInInput, MoveInAction]):
         msg = inbound.message
         if isinstance(msg, (Acknowledgement, ErrorReport)):
             ack = isinstance(msg, Acknowledgement)
-            ref = msg.acknowledged_id if isinstance(msg, Acknowledgement) else msg.refers_to
+            ref = answered_id(msg)
             if self.notice_id is not None and ref == self.notice_id:
                 return MoveInInput.NOTICE_ACK if ack else MoveInInput.NOTICE_ERROR
             if self.move_in is not None and ref == self.move_in.message_id:
@@ -221,9 +222,7 @@ class SpecialMoveInCounter(Machine[MoveInState, MoveInInput, MoveInAction]):
     def timeout(self, name: str, now: dt.datetime) -> list[Effect]:
         """A timer fired: ``retry`` resends, ``deadline`` ends the move-in."""
         inp = MoveInInput.RETRY_DUE if name == RETRY else MoveInInput.DEADLINE
-        self.TABLE.lookup(self.state, inp)
-        self._due(name, now)
-        return self._step(inp, now)
+        return self._fire(inp, name, now)
 
     # Actions ---------------------------------------------------------------------------
 

@@ -37,6 +37,7 @@ from juki_protocol.machines.common import (
     Send,
     Table,
     Timer,
+    answered_id,
     random_ids,
     register,
 )
@@ -176,9 +177,7 @@ class IssuingCounter(Machine[IssuingState, IssuingInput, IssuingAction]):
     def timeout(self, name: str, now: dt.datetime) -> list[Effect]:
         """A timer fired: ``retry`` resends, ``deadline`` ends the application."""
         inp = IssuingInput.RETRY_DUE if name == RETRY else IssuingInput.DEADLINE
-        self.TABLE.lookup(self.state, inp)
-        self._due(name, now)
-        return self._step(inp, now)
+        return self._fire(inp, name, now)
 
     def _reject(self, msg: object) -> list[Effect]:
         raise ProtocolError(f"{type(msg).__name__} is not part of a wide-area issuance",
@@ -375,8 +374,7 @@ class ResidenceResponder(Machine[ResidenceState, ResidenceInput, ResidenceAction
             replay = self.request_id is not None and inbound.message_id == self.request_id
             inp = ResidenceInput.REPLAY if replay else ResidenceInput.REQUEST
             return self._step(inp, now, inbound)
-        ref = (msg.acknowledged_id if isinstance(msg, Acknowledgement)
-               else msg.refers_to if isinstance(msg, ErrorReport) else None)
+        ref = answered_id(msg)
         if ref is None:
             raise ProtocolError(f"{type(msg).__name__} is not part of a wide-area issuance",
                                 code=ErrorCode.UNEXPECTED_MESSAGE)
@@ -388,9 +386,7 @@ class ResidenceResponder(Machine[ResidenceState, ResidenceInput, ResidenceAction
 
     def timeout(self, name: str, now: dt.datetime) -> list[Effect]:
         """The retry timer fired: resend the response."""
-        self.TABLE.lookup(self.state, ResidenceInput.RETRY_DUE)
-        self._due(name, now)
-        return self._step(ResidenceInput.RETRY_DUE, now)
+        return self._fire(ResidenceInput.RETRY_DUE, name, now)
 
     def _act(self, action: ResidenceAction, now: dt.datetime,
              payload: object) -> list[Effect]:
