@@ -423,15 +423,13 @@ class JukiNetwork:
     def __init__(self, directory: Path, pki: JukiPki, seed: str, *,
                  nodes: Sequence[tuple[str, str]] | None = None,
                  households: int = HOUSEHOLDS_PER_MUNICIPALITY) -> None:
-        from juki_protocol.node.network import NODES, Network
-        from juki_protocol.synth import generate_households
+        from juki_protocol.node.network import NODES, Network, households_for
         self.directory = directory
         self.pki = pki
         self.seed = seed
         self.layout = tuple(NODES if nodes is None else nodes)
-        self.households: dict[str, list[Household]] = {
-            code: generate_households(households, f"{seed}:{code}", municipalities=[code])
-            for role, code in self.layout if role == "municipality"}
+        self.households: dict[str, list[Household]] = households_for(
+            seed, self.layout, households)
         self.residents: dict[str, tuple[SyntheticResident, ...]] = {
             code: tuple(m for h in houses for m in h.members)
             for code, houses in self.households.items()}

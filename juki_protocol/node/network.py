@@ -128,9 +128,11 @@ class Network:
         await next(iter(self.nodes.values())).wait_until(idle, timeout)
 
 
-def _households(seed: str) -> dict[str, list[Household]]:
-    return {code: generate_households(2, f"{seed}:{code}", municipalities=[code])
-            for role, code in NODES if role == "municipality"}
+def households_for(seed: str, nodes: Iterable[tuple[str, str]] = NODES,
+                   count: int = 2) -> dict[str, list[Household]]:
+    """``count`` synthetic households for each municipality of ``nodes`` (role, code)."""
+    return {code: generate_households(count, f"{seed}:{code}", municipalities=[code])
+            for role, code in nodes if role == "municipality"}
 
 
 def _recorder(role: MunicipalityRole, person: SyntheticResident, change: ChangeInfo
@@ -264,7 +266,7 @@ async def network_up(directory: Path, say: Callable[[str], None], *,
     if not (pki_dir / "ca.pem").exists():
         create_pki(pki_dir, NODES, now)
         say(f"created the network CA and {len(NODES)} node certificates in {pki_dir}")
-    households = _households(seed)
+    households = households_for(seed)
     residents = tuple(m for houses in households.values() for h in houses
                       for m in h.members)
     configs = [node_config(directory, pki_dir, role, code, residents=residents,
