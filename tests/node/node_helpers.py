@@ -82,6 +82,18 @@ def update_of(person: SyntheticResident, sequence: int) -> IdentityInfoUpdate:
                                change_date=person.birth_date))
 
 
+async def record_all(net: Network, code: str, people: list[SyntheticResident],
+                     reason: ChangeReason) -> None:
+    """Record each of ``people`` at municipality ``code`` (a birth uses the birth date,
+    anything else the date the person became resident), one local event each."""
+    muni = net.role(code)
+    for person in people:
+        date = person.birth_date if reason is ChangeReason.BIRTH else person.resident_since
+        change = ChangeInfo(change_reason=reason, change_date=date)
+        await net.nodes[code].local(
+            lambda now, p=person, c=change: muni.record(p, c, now))
+
+
 async def start(tmp: Path, pki_root: Path, nodes: list[tuple[str, str]],
                 **extra: Any) -> Network:
     """Start ``nodes`` on 127.0.0.1 with databases in ``tmp``."""

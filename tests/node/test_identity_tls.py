@@ -7,11 +7,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from node_helpers import residents, run, shared_pki, start
+from node_helpers import record_all, residents, run, shared_pki, start
 
-from juki_protocol.messages.common import ChangeInfo, ChangeReason
+from juki_protocol.messages.common import ChangeReason
 from juki_protocol.node import audit
-from juki_protocol.node.roles import MunicipalityRole
 
 
 @pytest.fixture(scope="module")
@@ -28,12 +27,7 @@ def test_update_and_relay_over_mutual_tls(tmp_path: Path, pki_dir: Path) -> None
                                               ("municipality", "271004")],
                           residents=tuple(people))
         try:
-            muni: MunicipalityRole = net.role("271004")
-            for p in people:
-                change = ChangeInfo(change_reason=ChangeReason.BIRTH,
-                                    change_date=p.birth_date)
-                await net.nodes["271004"].local(
-                    lambda now, p=p, c=change: muni.record(p, c, now))
+            await record_all(net, "271004", people, ChangeReason.BIRTH)
             await net.quiet(15)
             pref, nat = net.nodes["270008"], net.nodes["DC01"]
             assert pref.storage.count_identity() == len(people)

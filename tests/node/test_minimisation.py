@@ -8,17 +8,25 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from node_helpers import Peer, residents, run, shared_pki, start, update_of, with_unknown_extension
+from node_helpers import (
+    Peer,
+    record_all,
+    residents,
+    run,
+    shared_pki,
+    start,
+    update_of,
+    with_unknown_extension,
+)
 
 from juki_protocol import codec
-from juki_protocol.messages.common import ChangeInfo, ChangeReason
+from juki_protocol.messages.common import ChangeReason
 from juki_protocol.messages.wide_area import (
     IdentityCheckMethod,
     Requester,
     TargetPerson,
     WideAreaIssuanceRequest,
 )
-from juki_protocol.node.roles import MunicipalityRole
 from juki_protocol.node.storage import IDENTITY_COLUMNS
 
 
@@ -47,12 +55,7 @@ def test_central_schemas_have_identity_columns_only_and_hold_no_other_data(
                                               ("municipality", "271004")],
                           residents=tuple(people))
         try:
-            muni: MunicipalityRole = net.role("271004")
-            for p in people:
-                change = ChangeInfo(change_reason=ChangeReason.MOVE_IN,
-                                    change_date=p.resident_since)
-                await net.nodes["271004"].local(
-                    lambda now, p=p, c=change: muni.record(p, c, now))
+            await record_all(net, "271004", people, ChangeReason.MOVE_IN)
             await net.quiet(15)
         finally:
             await net.stop()
