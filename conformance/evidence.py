@@ -159,26 +159,19 @@ def sign_detached(content: bytes, key: ec.EllipticCurvePrivateKey, cert: x509.Ce
     omits eContent from EncapsulatedContentInfo.
     """
     pki.require_p256(key, "the signing key")
-    attributes = cms.der_set(
+    attributes = (
         cms.attribute(cms.ID_CONTENT_TYPE, cms.der_oid(cms.ID_DATA)),
         cms.attribute(cms.ID_SIGNING_TIME,
                       cms.der_time(pki.as_utc(signing_time, "signing_time"))),
         cms.attribute(cms.ID_MESSAGE_DIGEST,
                       cms.der_octets(hashlib.sha256(content).digest())))
-    # RFC 5652 section 5.4: the signature covers the DER of the SET OF attributes.
-    signature = key.sign(attributes, ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
     cert_der = _cert_der(cert)
     sid = cms.issuer_and_serial(cms.certificate_issuer_der(cert_der), cert.serial_number)
-    signer_info = cms.der_seq(cms.der_int(1), sid, cms.alg_id(cms.ID_SHA256),
-                              cms.retag(0xA0, attributes), cms.alg_id(cms.ECDSA_WITH_SHA256),
-                              cms.der_octets(signature))
-    certificates = sorted({cert_der, *map(_cert_der, extra_certs)})
-    signed_data = cms.der_seq(
-        cms.der_int(1), cms.der_set(cms.alg_id(cms.ID_SHA256)),
-        cms.der_seq(cms.der_oid(cms.ID_DATA)),          # eContent absent: detached
-        cms.tlv(0xA0, b"".join(certificates)),          # [0] IMPLICIT CertificateSet
-        cms.der_set(signer_info))
-    return cms.der_seq(cms.der_oid(cms.ID_SIGNED_DATA), cms.der_explicit(0, signed_data))
+    return cms.build_signed_data(
+        content, attributes, sid=sid, detached=True,
+        sign=lambda data: key.sign(data, ec.ECDSA(hashes.SHA256(),
+                                                  deterministic_signing=True)),
+        certificates=sorted({cert_der, *map(_cert_der, extra_certs)}))
 
 
 def issue_signer_certificate(issuer: pki.CertificateAuthority,

@@ -164,13 +164,15 @@ def issuer_and_serial(issuer_der: bytes, serial: int) -> bytes:
 def build_signed_data(content: bytes, attributes: Sequence[bytes], *, sid: bytes,
                       sign: Callable[[bytes], bytes], certificates: Sequence[bytes],
                       digest_oid: str = ID_SHA256,
-                      signature_oid: str = ECDSA_WITH_SHA256) -> bytes:
+                      signature_oid: str = ECDSA_WITH_SHA256,
+                      detached: bool = False) -> bytes:
     """ContentInfo(SignedData) with one signer (RFC 5652 sections 5.1-5.4).
 
     ``attributes`` are encoded Attributes; they are signed as the DER of a SET OF
     (tag 0x31) and stored under [0] IMPLICIT. ``sign`` returns the DER ECDSA signature
-    of the octets it is given. eContentType is id-data and the content is attached, so
-    SignedData and SignerInfo are version 1.
+    of the octets it is given. eContentType is id-data and the content is attached
+    (or, with ``detached``, left out: section 5.2), so SignedData and SignerInfo are
+    version 1. The caller's attributes carry the messageDigest of ``content``.
     """
     signed_set = der_set(*attributes)
     signature = sign(signed_set)
@@ -178,7 +180,8 @@ def build_signed_data(content: bytes, attributes: Sequence[bytes], *, sid: bytes
                           alg_id(signature_oid), der_octets(signature))
     signed_data = der_seq(
         der_int(1), der_set(alg_id(digest_oid)),
-        der_seq(der_oid(ID_DATA), der_explicit(0, der_octets(content))),
+        der_seq(der_oid(ID_DATA),
+                *(() if detached else (der_explicit(0, der_octets(content)),))),
         tlv(0xA0, b"".join(sorted(certificates))),       # [0] IMPLICIT CertificateSet
         der_set(signer_info))
     return der_seq(der_oid(ID_SIGNED_DATA), der_explicit(0, signed_data))
