@@ -107,7 +107,7 @@ def from_json_text(type_name: str, text: str) -> Any:
     """Parse JSON text, then :func:`from_json`; bad JSON raises INVALID_JSON."""
     try:
         obj = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:    # also over-long integers, deep nesting
         raise ValidationError(f"not valid JSON: {exc}", code=ErrorCode.INVALID_JSON) from exc
     return from_json(type_name, obj)
 
