@@ -450,6 +450,41 @@ def _foreign_ca(sut: AdapterSut) -> Outcome:
     return Outcome(Verdict.PASS, expected, "refused at the handshake")
 
 
+def _revoked(sut: AdapterSut) -> Outcome:
+    node = _node(sut)
+    peer = node.revoked_peer
+    expected = ("the TLS handshake aborted (pass), or every PDU refused with an error "
+                "report (acceptable); nothing stored")
+    cert, key = node.pki_dir / "revoked" / f"{peer}.pem", node.pki_dir / "revoked" / f"{peer}.key"
+    if not cert.exists() or not key.exists():
+        return Outcome(Verdict.NOT_APPLICABLE, expected, "",
+                       f"the PKI directory has no revoked/{peer}.pem and .key")
+    before = node.status()
+    mid, pdu = node.sealed(_update(_last(before) + 1, peer), sender=peer)
+    answer: JukiPdu | None = None
+    try:
+        conn = node.connect(peer, cert=cert, key=key)
+        try:
+            conn.send(pdu)
+            answer = conn.answer_to(mid, 3)
+        finally:
+            conn.close()
+    except SutFault:
+        return Outcome(Verdict.FAIL, expected, "the connection stayed open, unanswered")
+    except (ssl.SSLError, ConnectionError, OSError):
+        answer = None          # refused during or right after the handshake
+    if _held(node.status()) != _held(before):
+        return Outcome(Verdict.FAIL, expected, f"{_describe(answer)}, and the status "
+                       "changed: the update was stored")
+    if answer is None:
+        return Outcome(Verdict.PASS, expected, "refused at the handshake")
+    if answer.error_report is not None:
+        return Outcome(Verdict.ACCEPTABLE, expected, f"the handshake completed; the PDU "
+                       f"was refused with {_describe(answer)}",
+                       "R-PDU-10 asks for the handshake to be aborted")
+    return Outcome(Verdict.FAIL, expected, f"the node answered {_describe(answer)}")
+
+
 def _upper_tester(sut: AdapterSut) -> Outcome:
     node = _node(sut)
     expected = "hello names the node and lists status; an unknown op gets error 1030 " \
@@ -588,6 +623,12 @@ def node_cases() -> list[Case]:
              ("R-PDU-10",),
              "Use the network CA as the only trust anchor and require a client "
              "certificate (TLS 1.3, mutual authentication).", _foreign_ca),
+        case("pdu/node/tls/revoked-certificate-refused",
+             "a client certificate on the network CA's revocation list is refused", "pdu",
+             ("R-PDU-10",),
+             "Load the network CA's CRL and check the peer's certificate against it "
+             "during the handshake (and again when validating it for the connection); "
+             "abort the handshake for a revoked certificate.", _revoked),
     ]
 
 

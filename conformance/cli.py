@@ -20,8 +20,10 @@ from conformance import SUITE_VERSION, evidence
 from conformance import ics as ics_mod
 from conformance.cases_codec import all_cases
 from conformance.cases_node import node_cases
-from conformance.model import CaseResult, Verdict
-from conformance.node_sut import NodeSut
+from conformance.cases_node_municipality import municipality_cases
+from conformance.lower_tester import write_case_captures
+from conformance.model import Case, CaseResult, Verdict
+from conformance.node_sut import SUT_CODES, NodeSut
 from conformance.reports import summary_lines, to_json, write_all
 from conformance.runner import merge, run_cases, select
 from conformance.sut import AdapterSut, HarnessError
@@ -56,6 +58,11 @@ def _requirements() -> list[dict[str, Any]]:
     return list(doc["requirements"])
 
 
+def all_node_cases() -> list[Case]:
+    """Every node-mode case: prefecture, then municipality."""
+    return node_cases() + municipality_cases()
+
+
 @main.command("run")
 @click.option("--adapter", default=None,
               help="Codec-mode SUT: the adapter command line (default: the embedded "
@@ -72,6 +79,10 @@ def _requirements() -> list[dict[str, Any]]:
               help="File of case ids (one per line, # comments) expected to fail.")
 @click.option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True,
               help="Seconds the SUT may take to answer one request.")
+@click.option("--node-command", default=None,
+              help="Node mode: the command the runner launches as the node under test, "
+                   "taking the options of 'juki node serve' (default: the reference "
+                   "node).")
 @click.option("--quiet", is_flag=True, help="No per-case progress.")
 @click.option("--evidence", "evidence_path", type=click.Path(dir_okay=False), default=None,
               help="Also write the signed evidence bundle (spec/evidence.md) to this file.")
@@ -87,7 +98,8 @@ def _requirements() -> list[dict[str, Any]]:
                                   "(repeatable).")
 def run_cmd(adapter: str | None, ics_path: str | None, vec_path: str | None, out_path: str,
             include: tuple[str, ...], exclude: tuple[str, ...], known_failures: str | None,
-            timeout: float, quiet: bool, evidence_path: str | None,
+            timeout: float, node_command: str | None, quiet: bool,
+            evidence_path: str | None,
             evidence_key: str | None, evidence_cert: str | None, sut_cert: str | None,
             captures: tuple[str, ...]) -> None:
     """Run the suite (default: against the embedded reference implementation)."""
@@ -100,10 +112,11 @@ def run_cmd(adapter: str | None, ics_path: str | None, vec_path: str | None, out
         lines = Path(known_failures).read_text(encoding="utf-8").splitlines()
         known = frozenset(x.split("#")[0].strip() for x in lines if x.split("#")[0].strip())
     # Node mode: when the ICS file declares it, and in the default run (no --adapter,
-    # no --ics), against the reference prefecture node that the runner starts.
+    # no --ics), against the reference prefecture and municipality nodes that the
+    # runner starts.
     file_ics = ics_mod.load(Path(ics_path)) if ics_path else None
     node_mode = "node" in file_ics.modes if file_ics else adapter is None
-    cases = select(all_cases(vectors) + (node_cases() if node_mode else []),
+    cases = select(all_cases(vectors) + (all_node_cases() if node_mode else []),
                    list(include), list(exclude))
     if not cases:
         raise ValueError("no case matches the selection: running zero cases is an error")
@@ -133,8 +146,19 @@ def run_cmd(adapter: str | None, ics_path: str | None, vec_path: str | None, out
     result = run_cases([c for c in cases if c.mode != "node"], sut, ics,
                        known_failures=known, progress=progress)
     on_node = [c for c in cases if c.mode == "node"]
-    if on_node:
-        node_sut = NodeSut(timeout=timeout, endpoint=ics.raw.get("endpoint"))
+    node_cmd = shlex.split(node_command) if node_command else None
+    if on_node and file_ics is None:
+        # The reference run: each node case against the reference node of its role.
+        for role, key in (("prefecture", "node"), ("municipality", "municipalityNode")):
+            mine = [c for c in on_node if getattr(c, "role", None) == role]
+            if mine:
+                result = merge(result, run_cases(
+                    mine, NodeSut(node_cmd, timeout=timeout, role=role),
+                    ics_mod.parse({**ics.raw, "role": role}, "reference ICS"),
+                    known_failures=known, progress=progress), key)
+    elif on_node:
+        node_sut = NodeSut(node_cmd, timeout=timeout, endpoint=ics.raw.get("endpoint"),
+                           role=ics.role if ics.role in SUT_CODES else "prefecture")
         result = merge(result, run_cases(on_node, node_sut, ics, known_failures=known,
                                          progress=progress))
     if not quiet and column[0] % 72:
@@ -142,6 +166,9 @@ def run_cmd(adapter: str | None, ics_path: str | None, vec_path: str | None, out
     report = to_json(result, ics, vector_set_hash=set_hash(vectors), started=started,
                      all_cases=cases, requirements=_requirements())
     paths = write_all(report, Path(out_path))
+    # The frames of every failing node-mode case, one pcap each (spec/conformance.md).
+    case_captures = write_case_captures(result.results, Path(out_path) / "captures")
+    paths += case_captures
     if result.harness_error:
         click.echo(f"harness error: {result.harness_error}", err=True)
     for r in result.results:
@@ -160,7 +187,8 @@ def run_cmd(adapter: str | None, ics_path: str | None, vec_path: str | None, out
         paths.append(evidence.write_bundle(
             evidence_path, report_dir=out_path, ics_path_or_obj=ics_path or ics,
             sut_certificate_pem=Path(sut_cert).read_bytes() if sut_cert else None,
-            captures=[Path(c) for c in captures], signer_key=signer[0].key,
+            captures=[*(Path(c) for c in captures), *case_captures],
+            signer_key=signer[0].key,
             signer_cert=signer[0].certificate, extra_certs=signer[1],
             now=dt.datetime.now(dt.UTC)))
     click.echo(f"reports: {', '.join(str(p) for p in paths)}")

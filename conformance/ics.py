@@ -100,6 +100,7 @@ def with_reference_node(ics: Ics) -> Ics:
     reference prefecture node (started by the runner) in node mode."""
     return parse({**ics.raw, "role": "prefecture",
                   "modes": sorted({*ics.raw["modes"], "node"}),
-                  "notes": "the reference implementation: the adapter in codec mode and "
-                           "a prefecture node started by the runner in node mode"},
+                  "notes": "the reference implementation: the adapter in codec mode and, "
+                           "in node mode, a prefecture node and a municipality node "
+                           "started by the runner (each runs the cases of its role)"},
                  "reference ICS")

@@ -71,9 +71,11 @@ class Case:
 
 @dataclass(frozen=True, slots=True)
 class CaseResult:
-    """A case, its outcome, its duration, and whether it was a known failure."""
+    """A case, its outcome, its duration, whether it was a known failure, and the
+    frames a failing node-mode case exchanged (:class:`conformance.lower_tester.Frame`)."""
 
     case: Case
     outcome: Outcome
     seconds: float
     known_failure: bool = False
+    frames: tuple[Any, ...] = ()

@@ -3,14 +3,22 @@
 The runner plays the node's peers (the lower tester) over mutual TLS with real frames
 and real sealed envelopes, and reads outcomes through the node's upper tester
 (spec/node.md section 4). :class:`NodeSut` either launches a node (by default our
-reference prefecture 270008, ``juki node serve --upper-tester``) on 127.0.0.1 with a
-fresh network PKI in a temporary directory, or attaches to a running node named by the
-ICS ``endpoint`` (its ``pki`` directory holds the network CA certificate, the SUT's
-certificate and the lower tester's credentials in the layout of ``juki pki``).
+reference prefecture 270008, or with ``role="municipality"`` the reference municipality
+271004; ``juki node serve --upper-tester``) on 127.0.0.1 with a fresh network PKI in a
+temporary directory, or attaches to a running node named by the ICS ``endpoint`` (its
+``pki`` directory holds the network CA certificate, the SUT's certificate and the lower
+tester's credentials in the layout of ``juki pki``).
+
+The launched PKI also holds a certificate of one peer that its CRL revokes
+(``pki/revoked/<ID>.pem``), for the revoked-certificate case. A municipality sends its
+identity info updates to its prefecture: the runner plays that prefecture on a
+:class:`~conformance.lower_tester.Listener` whose address the launched node finds in its
+``--directory`` (an attached node: at the ICS ``endpoint.lowerTester`` address).
 
 It subclasses :class:`~conformance.sut.AdapterSut` so that the runner drives it like
 an adapter: ``start`` returns the upper tester's hello, ``request`` sends one upper
-tester op, ``stop`` ends the node. Lower tester connections are blocking sockets.
+tester op, ``stop`` ends the node. Lower tester connections are blocking sockets; the
+frames of each case are logged for its capture (:mod:`conformance.lower_tester`).
 """
 
 from __future__ import annotations
@@ -30,20 +38,30 @@ import time
 from pathlib import Path
 from typing import Any
 
+from conformance.lower_tester import Frame, FrameLog, Listener, PeerConnection
 from conformance.sut import AdapterSut, HarnessError, SutFault
 from juki_protocol import codec, pki
 from juki_protocol.envelope import _seal_from_parts, open_envelope, seal
 from juki_protocol.errors import JukiError
+from juki_protocol.identifiers import prefecture_of
 from juki_protocol.messages.common import Profile
-from juki_protocol.messages.pdu import Acknowledgement, AckStatus, JukiPdu, PduHeader
+from juki_protocol.messages.pdu import (
+    Acknowledgement,
+    AckStatus,
+    ErrorReport,
+    JukiPdu,
+    PduHeader,
+)
 from juki_protocol.node.network import create_pki
 from juki_protocol.node.node import message_type_of, node_of_code
-from juki_protocol.node.transport import client_context
+from juki_protocol.node.transport import client_context, server_context
 
 #: The reference node's ``serve`` command; the runner appends the node's options.
 REFERENCE_NODE = [sys.executable, "-m", "juki_protocol.node.cli_node", "node", "serve"]
-#: The SUT (a prefecture) and the peers the lower tester plays.
+#: The SUT (a prefecture by default) and the peers the lower tester plays.
 SUT_ROLE, SUT_CODE = "prefecture", "270008"
+#: The node the runner launches for each role it can test.
+SUT_CODES = {"prefecture": SUT_CODE, "municipality": "271004"}
 PEERS: tuple[tuple[str, str], ...] = (("municipality", "271004"),
                                       ("municipality", "272035"),
                                       ("prefecture", "130001"), ("national", "DC01"),
@@ -56,6 +74,11 @@ OPERATORS: dict[str, str] = {AGENCY: "op-conformance", UNLISTED_AGENCY: "op-conf
 START_TIMEOUT = 20.0
 
 
+def other_municipality(code: str) -> str:
+    """The municipality the runner plays beside a municipality SUT ``code``."""
+    return "272035" if code != "272035" else "271004"
+
+
 def _address(text: str) -> tuple[str, int]:
     host, _, port = str(text).rpartition(":")
     if not host or not port.isdigit():
@@ -63,109 +86,24 @@ def _address(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-class PeerConnection:
-    """One lower tester connection: framed PDUs over mutual TLS (blocking)."""
-
-    def __init__(self, sock: ssl.SSLSocket, timeout: float) -> None:
-        self.sock = sock
-        self.timeout = timeout
-        self.buffer = b""
-
-    def send_raw(self, data: bytes) -> None:
-        self.sock.sendall(data)
-
-    def send(self, pdu_der: bytes) -> None:
-        """Send one frame (R-PDU-12)."""
-        self.send_raw(len(pdu_der).to_bytes(4, "big") + pdu_der)
-
-    def _fill(self, n: int, deadline: float) -> bool:
-        while len(self.buffer) < n:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError
-            self.sock.settimeout(left)
-            try:
-                chunk = self.sock.recv(65536)
-            except (ConnectionError, ssl.SSLError, OSError) as exc:
-                if isinstance(exc, (socket.timeout, TimeoutError)):
-                    raise TimeoutError from exc
-                return False
-            if not chunk:
-                return False
-            self.buffer += chunk
-        return True
-
-    def read(self, timeout: float | None = None) -> JukiPdu | None:
-        """The next PDU; None when the node closed the connection. Raises TimeoutError
-        when nothing came in time and SutFault when the node sent something that is not
-        a frame with a valid PDU."""
-        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
-        if not self._fill(4, deadline):
-            return None
-        n = int.from_bytes(self.buffer[:4], "big")
-        if n > 16 * 1024 * 1024 + 65536:
-            raise SutFault(f"the node sent a frame of {n} octets")
-        if not self._fill(4 + n, deadline):
-            return None
-        body, self.buffer = self.buffer[4:4 + n], self.buffer[4 + n:]
-        try:
-            pdu = codec.decode(body, "JukiPdu")
-        except JukiError as exc:
-            raise SutFault(f"the node sent a PDU that does not decode: {exc}") from exc
-        assert isinstance(pdu, JukiPdu)
-        return pdu
-
-    def answer_to(self, message_id: bytes | None, timeout: float | None = None
-                  ) -> JukiPdu | None:
-        """The acknowledgement or error report referring to ``message_id`` (None: one
-        that refers to nothing); None when the node closed the connection. A missing
-        answer is the SUT's fault (R-PDU-22): SutFault after ``timeout`` seconds."""
-        limit = self.timeout if timeout is None else timeout
-        deadline = time.monotonic() + limit
-        while True:
-            try:
-                pdu = self.read(max(0.0, deadline - time.monotonic()))
-            except TimeoutError:
-                raise SutFault(f"no answer within {limit:g} s") from None
-            if pdu is None:
-                return None
-            ref = (pdu.acknowledgement.acknowledged_id if pdu.acknowledgement is not None
-                   else pdu.error_report.refers_to if pdu.error_report is not None else b"")
-            if ref == message_id:
-                return pdu
-
-    def closed_within(self, timeout: float) -> bool:
-        """True if the node closes the connection within ``timeout`` seconds (PDUs it
-        sends before are skipped)."""
-        try:
-            while self.read(timeout) is not None:
-                pass
-        except TimeoutError:
-            return False
-        except SutFault:
-            return True
-        return True
-
-    def close(self) -> None:
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-
 class NodeSut(AdapterSut):
     """A node under test (see the module docstring)."""
 
     def __init__(self, command: list[str] | None = None, *, timeout: float = 10.0,
-                 endpoint: dict[str, Any] | None = None) -> None:
+                 endpoint: dict[str, Any] | None = None, role: str = SUT_ROLE) -> None:
         super().__init__(command or REFERENCE_NODE, timeout=timeout)
+        if role not in SUT_CODES:
+            raise HarnessError(f"node mode cannot test a {role} node")
         self.endpoint = endpoint
+        self.role = role
+        self.frames = FrameLog()
+        self.listener: Listener | None = None
         self.workdir: Path | None = None
         self.pki_dir = Path()
         self.rogue_dir = Path()
         self.address: tuple[str, int] = ("127.0.0.1", 0)
         self.upper_address: tuple[str, int] = ("127.0.0.1", 0)
-        self.code = SUT_CODE
+        self.code = SUT_CODES[role]
         self.upper: ssl.SSLSocket | None = None
         self.upper_file: Any = None
         self.sequence = 0
@@ -180,14 +118,20 @@ class NodeSut(AdapterSut):
         self.rogue_dir = create_pki(self.workdir / "rogue", [("municipality", "271004")],
                                     now, days=2)
         if self.endpoint is None:
-            self.pki_dir = create_pki(self.workdir / "pki", [(SUT_ROLE, SUT_CODE), *PEERS],
-                                      now, days=2)
+            nodes = [(self.role, self.code)] + [p for p in PEERS if p[1] != self.code]
+            if self.role == "municipality":
+                nodes.append(("prefecture", SUT_CODE))
+            self.pki_dir = create_pki(self.workdir / "pki", nodes, now, days=2)
+            self._revoke(self.revoked_peer, now)
+            self._listen(("127.0.0.1", 0))
             self._launch()
         else:
             self.pki_dir = Path(str(self.endpoint["pki"]))
-            self.code = str(self.endpoint.get("node", SUT_CODE))
+            self.code = str(self.endpoint.get("node", self.code))
             self.address = _address(self.endpoint["address"])
             self.upper_address = _address(self.endpoint["upperTester"])
+            if self.endpoint.get("lowerTester"):
+                self._listen(_address(self.endpoint["lowerTester"]))
         try:
             self._connect_upper()
             self.hello = self.request("hello")
@@ -199,16 +143,70 @@ class NodeSut(AdapterSut):
             raise HarnessError(f"the node's upper tester refused hello: {self.hello}")
         return self.hello
 
+    # Peers the runner plays ------------------------------------------------------------
+
+    @property
+    def peer_municipality(self) -> str:
+        """The municipality the runner plays (271004 beside a prefecture)."""
+        return "271004" if self.role == "prefecture" else other_municipality(self.code)
+
+    @property
+    def prefecture(self) -> str:
+        """The prefecture the runner plays beside a municipality SUT."""
+        return prefecture_of(self.code)
+
+    @property
+    def revoked_peer(self) -> str:
+        """The peer whose certificate ``pki/revoked/`` holds, revoked by the CRL."""
+        return self.peer_municipality
+
+    def _revoke(self, code: str, now: dt.datetime) -> None:
+        """Issue a second certificate of peer ``code`` and revoke it in ``crl.pem``."""
+        p = self.pki_dir
+        ca = pki.CertificateAuthority(pki.load_private_key((p / "ca.key").read_bytes()),
+                                      pki.load_certificate((p / "ca.pem").read_bytes()))
+        start, end = now - dt.timedelta(hours=1), now + dt.timedelta(days=2)
+        key = pki.generate_key()
+        serial = 1000
+        cert = pki.issue_node_certificate(ca, key.public_key(),
+                                          pki.node_of_certificate(pki.load_certificate(
+                                              (p / f"{code}.pem").read_bytes())),
+                                          not_before=start, not_after=end, serial=serial)
+        (p / "revoked").mkdir()
+        (p / "revoked" / f"{code}.pem").write_bytes(pki.cert_pem(cert))
+        pki.write_private_file(p / "revoked" / f"{code}.key", pki.key_pem(key))
+        crl = pki.build_crl(ca, [pki.RevokedCertificate(serial=serial, revoked_at=start)],
+                            this_update=start, next_update=end, number=2)
+        (p / "crl.pem").write_bytes(pki.crl_pem(crl))
+
+    def _listen(self, address: tuple[str, int]) -> None:
+        """Play the SUT municipality's prefecture: accept the connections it opens."""
+        if self.role != "municipality":
+            return
+        code = self.prefecture
+        ctx = server_context(self.pki_dir / f"{code}.pem", self.pki_dir / f"{code}.key",
+                             self.pki_dir / "ca.pem")
+        try:
+            self.listener = Listener(ctx, address, self.timeout, self.frames)
+        except OSError as exc:
+            raise HarnessError(f"cannot listen on {address} as {code}: {exc}") from exc
+
     def _launch(self) -> None:
         assert self.workdir is not None
-        p = self.pki_dir
-        args = [*self.command, "--role", SUT_ROLE, "--node", SUT_CODE,
-                "--db", str(self.workdir / f"{SUT_CODE}.db"), "--cert", str(p / f"{SUT_CODE}.pem"),
-                "--key", str(p / f"{SUT_CODE}.key"), "--trust", str(p / "ca.pem"),
+        p, code = self.pki_dir, self.code
+        args = [*self.command, "--role", self.role, "--node", code,
+                "--db", str(self.workdir / f"{code}.db"), "--cert", str(p / f"{code}.pem"),
+                "--key", str(p / f"{code}.key"), "--trust", str(p / "ca.pem"),
                 "--crl", str(p / "crl.pem"), "--listen", "127.0.0.1:0",
                 "--upper-tester", "127.0.0.1:0"]
-        for body, operator in OPERATORS.items():
-            args += ["--operator", f"{body}={operator}"]
+        if self.role == "prefecture":
+            for body, operator in OPERATORS.items():
+                args += ["--operator", f"{body}={operator}"]
+        if self.listener is not None:
+            directory = self.workdir / "directory.json"
+            directory.write_text(json.dumps(
+                {self.prefecture: "{}:{}".format(*self.listener.address)}), "utf-8")
+            args += ["--directory", str(directory)]
         log = (self.workdir / "node.log").open("wb")
         try:
             self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
@@ -247,7 +245,16 @@ class NodeSut(AdapterSut):
         path = self.workdir / "node.log" if self.workdir else None
         return path.read_text("utf-8", "replace") if path and path.exists() else ""
 
+    def begin_case(self) -> None:
+        self.frames.clear()
+
+    def case_frames(self) -> tuple[Frame, ...]:
+        return self.frames.snapshot()
+
     def stop(self) -> None:
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
         if self.upper is not None:
             try:
                 self.upper_file.close()
@@ -285,7 +292,7 @@ class NodeSut(AdapterSut):
     def _connect_upper(self) -> None:
         # The runner presents the certificate of the municipality it plays (any
         # certificate of the network CA is accepted, spec/node.md section 4).
-        self.upper = self._tls(self.upper_address, "271004")
+        self.upper = self._tls(self.upper_address, self.peer_municipality)
         self.upper_file = self.upper.makefile("rwb")
 
     def request(self, op: str, **fields: Any) -> dict[str, Any]:
@@ -324,7 +331,7 @@ class NodeSut(AdapterSut):
                 ) -> PeerConnection:
         """A connection to the node as peer ``code`` (its certificate, or ``cert``)."""
         return PeerConnection(self._tls(self.address, code, cert=cert, key=key),
-                              self.timeout)
+                              self.timeout, log=self.frames)
 
     def sealed(self, message: object, *, sender: str, recipient: str | None = None,
                signer: str | None = None, message_id: bytes | None = None,
@@ -358,6 +365,10 @@ class NodeSut(AdapterSut):
     def opened(self, pdu: JukiPdu, recipient: str) -> object:
         """The message of a sealed PDU the node sent to peer ``recipient``, opened with
         that peer's key; SutFault when it does not open or decode."""
+        return self.opened_full(pdu, recipient).message
+
+    def opened_full(self, pdu: JukiPdu, recipient: str) -> codec.Decoded:
+        """As :meth:`opened`, with the count of unknown extension additions."""
         if pdu.sealed is None:
             raise SutFault("the node sent an answer, not a sealed message")
         credential = pki.Credential(
@@ -367,24 +378,46 @@ class NodeSut(AdapterSut):
         try:
             opened = open_envelope(pdu.sealed, [credential], trust, dt.datetime.now(dt.UTC),
                                    header=pdu.header)
-            return codec.decode(opened.message_der, pdu.header.message_type.type_name,
-                                profile=pdu.header.profile)
+            return codec.decode_full(opened.message_der,
+                                     pdu.header.message_type.type_name,
+                                     profile=pdu.header.profile)
         except JukiError as exc:
             raise SutFault(f"the node's {pdu.header.message_type.value} does not open: "
                            f"{exc}") from exc
 
     def acknowledge(self, conn: PeerConnection, pdu: JukiPdu, sender: str) -> None:
         """Acknowledge the sealed ``pdu`` the node sent, as peer ``sender``."""
-        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         ack = Acknowledgement(acknowledged_id=pdu.header.message_id,
                               status=AckStatus.ACCEPTED)
+        conn.send(self._answer(ack, sender))
+
+    def report_error(self, conn: PeerConnection, pdu: JukiPdu, sender: str,
+                     code: int) -> None:
+        """Answer the sealed ``pdu`` the node sent with error ``code``, as ``sender``."""
+        conn.send(self._answer(ErrorReport(error_code=code,
+                                           refers_to=pdu.header.message_id), sender))
+
+    def _answer(self, answer: Acknowledgement | ErrorReport, sender: str) -> bytes:
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         self.sequence += 1
         header = PduHeader(version=1, message_id=secrets.token_bytes(16),
-                           message_type=message_type_of(ack), sender=node_of_code(sender),
+                           message_type=message_type_of(answer), sender=node_of_code(sender),
                            recipient=node_of_code(self.code), time=now,
                            sequence_number=self.sequence, profile=Profile.CURRENT)
-        conn.send(codec.encode(JukiPdu(header=header, acknowledgement=ack), profile=None))
+        pdu = (JukiPdu(header=header, acknowledgement=answer)
+               if isinstance(answer, Acknowledgement)
+               else JukiPdu(header=header, error_report=answer))
+        return codec.encode(pdu, profile=None)
+
+    def sent_to_peer(self, timeout: float | None = None
+                     ) -> tuple[PeerConnection, JukiPdu] | None:
+        """The next PDU the node sends to a peer the runner listens as (the prefecture
+        of a municipality SUT); None when nothing comes within ``timeout`` seconds."""
+        if self.listener is None:
+            raise HarnessError("the runner does not listen for the node's peers (an "
+                               "attached municipality needs endpoint.lowerTester)")
+        return self.listener.next_pdu(self.timeout if timeout is None else timeout)
 
 
-__all__ = ["AGENCY", "OPERATORS", "REFERENCE_NODE", "UNLISTED_AGENCY", "NodeSut",
-           "PeerConnection"]
+__all__ = ["AGENCY", "OPERATORS", "REFERENCE_NODE", "SUT_CODES", "UNLISTED_AGENCY",
+           "NodeSut", "PeerConnection", "other_municipality"]

@@ -69,6 +69,7 @@ def run_cases(cases: list[Case], sut: AdapterSut, ics: Ics, *,
             if reason is not None:
                 outcome = Outcome(Verdict.NOT_APPLICABLE, "", "", reason)
             else:
+                sut.begin_case()
                 try:
                     outcome = case.run(sut)
                 except SutFault as exc:
@@ -81,8 +82,10 @@ def run_cases(cases: list[Case], sut: AdapterSut, ics: Ics, *,
             known = case.id in known_failures
             if known and outcome.verdict in (Verdict.PASS, Verdict.ACCEPTABLE):
                 result.known_now_passing.append(case.id)
+            frames = sut.case_frames() if outcome.verdict is Verdict.FAIL else ()
             cr = CaseResult(case, outcome, time.monotonic() - start,
-                            known_failure=known and outcome.verdict is Verdict.FAIL)
+                            known_failure=known and outcome.verdict is Verdict.FAIL,
+                            frames=frames)
             result.results.append(cr)
             if progress is not None:
                 progress(cr)
@@ -91,12 +94,12 @@ def run_cases(cases: list[Case], sut: AdapterSut, ics: Ics, *,
     return result
 
 
-def merge(first: RunResult, second: RunResult) -> RunResult:
+def merge(first: RunResult, second: RunResult, key: str = "node") -> RunResult:
     """One result of two runs (codec mode, then node mode) for one report; the second
-    run's SUT hello is kept under ``node``."""
+    run's SUT hello is kept under ``key``."""
     hello = dict(first.sut_hello)
     if second.sut_hello:
-        hello["node"] = second.sut_hello
+        hello[key] = second.sut_hello
     errors = [e for e in (first.harness_error, second.harness_error) if e]
     return RunResult(results=first.results + second.results, sut_hello=hello,
                      harness_error="; ".join(errors) or None,

@@ -54,6 +54,13 @@ class AdapterSut:
             raise HarnessError(f"the adapter refused hello: {self.hello}")
         return self.hello
 
+    def begin_case(self) -> None:
+        """A case is about to run (node mode: its frame log starts empty)."""
+
+    def case_frames(self) -> tuple[Any, ...]:
+        """The frames the last case exchanged (none in codec mode)."""
+        return ()
+
     def stop(self) -> None:
         if self.proc is not None:
             try:

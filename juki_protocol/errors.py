@@ -116,8 +116,10 @@ REGISTRY: dict[ErrorCode, CodeInfo] = {
         "The frame's length prefix exceeds the maximum frame size.",
         "Before reading the frame body; the connection is then closed."),
     ErrorCode.FRAME_TRUNCATED: _C(
-        "The connection ended inside a frame.",
-        "Logged locally; there is no peer left to tell."),
+        "The connection ended, or stalled, inside a frame.",
+        "When a begun frame does not complete within the frame timeout; the connection "
+        "is then closed (spec/node.md R-NODE-15). A connection that ends inside a frame "
+        "is logged locally; there is no peer left to tell."),
     ErrorCode.DER_MALFORMED: _C(
         "The bytes are not a well-formed DER encoding of the expected type.",
         "On any decode failure that no more specific 1xxx code describes."),
@@ -327,7 +329,9 @@ REGISTRY: dict[ErrorCode, CodeInfo] = {
         "On an unexpected local failure; nothing is stored."),
     ErrorCode.OVERLOADED: _C(
         "The node is shedding load; retry later.",
-        "When connection or queue limits are reached."),
+        "Without refersTo to a connection beyond the node's connection limits, which is "
+        "then closed; referring to a sealed PDU read beyond the bound on PDUs in hand, "
+        "which is not processed (spec/node.md R-NODE-12, R-NODE-13)."),
     ErrorCode.STORAGE_FAILURE: _C(
         "The node could not commit the message durably; it was not acknowledged.",
         "When the database commit fails."),

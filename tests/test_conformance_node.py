@@ -1,6 +1,7 @@
-"""juki-conformance in node mode: the reference prefecture node passes every node case,
-each faulty node fails exactly the cases that should catch it, the ICS decides
-applicability, and the upper tester's municipality events reach a prefecture."""
+"""juki-conformance in node mode: the reference prefecture and municipality nodes pass
+every node case of their role, each faulty node fails exactly the cases that should
+catch it, the ICS decides applicability, and the upper tester's municipality events
+reach a prefecture."""
 
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ from click.testing import CliRunner
 
 from conformance import ics as ics_mod
 from conformance.cases_node import node_cases
+from conformance.cases_node_municipality import municipality_cases
 from conformance.cli import main
 from conformance.model import Verdict
 from conformance.node_sut import NodeSut
 from conformance.runner import RunResult, run_cases
-from conformance.selftest.faulty_node import EXPECTED, FAULTS, command
+from conformance.selftest.faulty_node import EXPECTED, FAULT_ROLES, FAULTS, command
 from juki_protocol.node.network import Network, create_pki, node_config
 from juki_protocol.node.transport import client_context
 from juki_protocol.node.upper_tester import UpperTester
@@ -39,14 +41,18 @@ def test_default_run_includes_and_passes_every_node_case(tmp_path: Path) -> None
     assert res.exit_code == 0, res.output
     report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     node = {c["id"]: c["verdict"] for c in report["cases"] if "/node/" in c["id"]}
-    assert set(node) == {c.id for c in node_cases()}
+    assert set(node) == {c.id for c in node_cases() + municipality_cases()}
     assert set(node.values()) == {"pass"}
     assert "node" in report["ics"]["modes"] and report["sut"]["node"]["node"] == \
         "prefecture:270008"
+    assert report["sut"]["municipalityNode"]["node"] == "municipality:271004"
     covered = {r["id"] for r in report["coverage"]["requirements"] if r["cases"]}
-    assert {"R-PDU-10", "R-PDU-11", "R-PDU-13", "R-PDU-24", "R-NODE-01",
-            "R-NODE-09", "R-30-5-0-08", "R-30-7-3-01", "R-30-7-3-02", "R-30-7-3-03",
-            "R-30-7-3-05", "R-30-7-3-06"} <= covered
+    assert {"R-PDU-10", "R-PDU-11", "R-PDU-13", "R-PDU-23", "R-PDU-24", "R-NODE-01",
+            "R-NODE-09", "R-CARD-01", "R-CARD-02", "R-30-5-0-05", "R-30-5-0-08",
+            "R-30-7-3-01", "R-30-7-3-02", "R-30-7-3-03", "R-30-7-3-05", "R-30-7-3-06",
+            "R-12-2-3-01", "R-12-2-3-02", "R-12-2-3-03", "R-12-2-3-06"} <= covered
+    assert not (tmp_path / "captures").exists() or \
+        not list((tmp_path / "captures").iterdir())
     assert report["coverage"]["unknownReferences"] == []
 
 
@@ -71,6 +77,19 @@ def test_a_node_only_ics_runs_the_node_cases(tmp_path: Path) -> None:
     assert report["summary"]["pass"] == len(node_cases())
 
 
+def test_a_municipality_ics_runs_the_municipality_cases(tmp_path: Path) -> None:
+    ics = tmp_path / "ics.json"
+    ics.write_text(json.dumps({**NODE_ICS, "role": "municipality"}), encoding="utf-8")
+    res = CliRunner().invoke(main, ["run", "--quiet", "--vectors", str(ROOT / "vectors"),
+                                    "--ics", str(ics), "--cases", "*/node/*",
+                                    "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    assert report["summary"]["pass"] == len(municipality_cases())
+    assert report["summary"]["not_applicable"] == len(node_cases())
+    assert report["sut"]["node"]["node"] == "municipality:271004"
+
+
 def test_node_cases_are_not_applicable_to_another_role() -> None:
     ics = ics_mod.parse({**NODE_ICS, "role": "municipality"})
     result = run_cases(node_cases(), NodeSut(timeout=5), ics)
@@ -80,15 +99,33 @@ def test_node_cases_are_not_applicable_to_another_role() -> None:
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_every_faulty_node_fails_exactly_its_cases(fault: str) -> None:
-    result = run_cases(node_cases(), NodeSut(command(fault), timeout=2),
-                       ics_mod.parse(NODE_ICS))
+    role = FAULT_ROLES.get(fault, "prefecture")
+    result = run_cases(node_cases() + municipality_cases(),
+                       NodeSut(command(fault), timeout=2, role=role),
+                       ics_mod.parse({**NODE_ICS, "role": role}))
     assert result.harness_error is None
     verdicts = _verdicts(result)
     failed = {cid for cid, v in verdicts.items() if v is Verdict.FAIL}
     assert failed == set(EXPECTED[fault]), {r.case.id: r.outcome for r in result.results
                                             if r.outcome.verdict is not Verdict.PASS}
-    assert all(v is Verdict.PASS for cid, v in verdicts.items() if cid not in failed)
+    ran = {r.case.id for r in result.results if r.case.role == role}  # type: ignore[attr-defined]
+    assert all(v is Verdict.PASS for cid, v in verdicts.items()
+               if cid not in failed and cid in ran)
+    assert all(v is Verdict.NOT_APPLICABLE for cid, v in verdicts.items() if cid not in ran)
     assert result.exit_code == 1
+
+
+def test_the_reference_municipality_passes_and_its_failures_carry_frames() -> None:
+    ics = ics_mod.parse({**NODE_ICS, "role": "municipality"})
+    result = run_cases(municipality_cases(), NodeSut(timeout=5, role="municipality"), ics)
+    assert result.exit_code == 0, [(r.case.id, r.outcome) for r in result.results]
+    faulty = run_cases(municipality_cases(),
+                       NodeSut(command("returns-family-register"), timeout=2,
+                               role="municipality"), ics)
+    failed = [r for r in faulty.results if r.outcome.verdict is Verdict.FAIL]
+    assert [r.case.id for r in failed] == EXPECTED["returns-family-register"]
+    assert failed[0].frames and any(f.from_runner for f in failed[0].frames)
+    assert all(not r.frames for r in faulty.results if r not in failed)
 
 
 def test_attaching_to_a_running_node_through_the_ics_endpoint() -> None:

@@ -559,3 +559,38 @@ def test_run_keeps_the_vendor_ics_file_and_reports_a_bad_capture(tmp_path: Path,
     assert res.exit_code == 2
     assert res.stderr == f"error: capture {tmp_path / 'x.pcap'}: not a pcap or pcapng file\n"
     assert (tmp_path / "r2" / "report.json").is_file() and not (tmp_path / "c.zip").exists()
+
+
+# Frame captures of failing node-mode cases -----------------------------------------------
+
+def test_a_failing_node_case_puts_its_frames_into_the_bundle(tmp_path: Path,
+                                                             body: Body) -> None:
+    import sys
+
+    from scapy.utils import rdpcap
+
+    from conformance.lower_tester import capture_name
+    from juki_protocol.scapy_layer import frames_from_pcap
+
+    _, key, cert = body.write(tmp_path / "body")
+    case = "12-2/node/wide-area/copy-without-family-register"
+    faulty = f"{sys.executable} -m conformance.selftest.faulty_node " \
+             "--fault returns-family-register"
+    res = CliRunner().invoke(main, [
+        "run", "--quiet", "--vectors", str(VECTORS), "--cases", "12-2/node/*",
+        "--node-command", faulty, "--out", str(tmp_path / "report"),
+        "--evidence", str(tmp_path / "bundle.zip"), "--evidence-key", str(key),
+        "--evidence-cert", str(cert)])
+    assert res.exit_code == 1, res.output
+    assert f"FAIL: {case}" in res.output
+    assert verify(tmp_path / "bundle.zip", body).valid
+    name = f"captures/{capture_name(case)}"
+    files = entries(tmp_path / "bundle.zip")
+    # Only the failing case has a capture; the passing one has none.
+    assert [n for n in files if n.startswith("captures/")] == [name]
+    pcap = tmp_path / "case.pcap"
+    pcap.write_bytes(files[name])
+    assert len(rdpcap(str(pcap))) > 0
+    kinds = [p.header.message_type.value for p in frames_from_pcap(pcap)]
+    assert kinds == ["wideAreaIssuanceRequest", "acknowledgement",
+                     "wideAreaIssuanceResponse", "acknowledgement"]

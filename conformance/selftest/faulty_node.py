@@ -14,13 +14,19 @@ import datetime as dt
 import sys
 from typing import Any
 
+from juki_protocol import codec, der
+from juki_protocol.codec_vectors import replace_at
 from juki_protocol.errors import ErrorCode, JukiError
-from juki_protocol.machines.common import Inbound
+from juki_protocol.machines.card import ChipAction, VirtualCard
+from juki_protocol.machines.common import Effect, Inbound
 from juki_protocol.messages.common import NodeId
 from juki_protocol.messages.pdu import PduHeader
+from juki_protocol.messages.wide_area import WideAreaIssuanceResponse
 from juki_protocol.node import cli_node
+from juki_protocol.node import node as node_module
 from juki_protocol.node.node import Node, NodeConfig
 from juki_protocol.node.transport import Connection
+from juki_protocol.node.upper_tester import CARD_DESKS, CardDesk
 
 
 class NoSenderCheck(Node):
@@ -120,11 +126,86 @@ class StoresExtensions(Node):
         handler.receive = lenient
 
 
+class NoRevocationCheck(Node):
+    """Ignores the revocation list it was started with (R-PDU-10)."""
+
+    def __init__(self, config: NodeConfig, **kw: Any) -> None:
+        config.crl = None
+        super().__init__(config, **kw)
+
+
+#: 本籍・筆頭者 as a node that keeps the family register in its resident record might
+#: append it: an element of the copy after the eight items ([29] IMPLICIT UTF8String).
+FAMILY_REGISTER = "本籍 大阪府大阪市北区中之島一丁目3番 筆頭者 大阪太郎".encode()
+
+
+def _with_family_register(copy: bytes) -> bytes:
+    tlv = der.parse(copy)
+    extra = b"\x9d" + _length(len(FAMILY_REGISTER)) + FAMILY_REGISTER
+    content = copy[tlv.content_start:tlv.end] + extra
+    return b"\x30" + _length(len(content)) + content
+
+
+def _length(n: int) -> bytes:
+    if n < 0x80:
+        return bytes([n])
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(raw)]) + raw
+
+
+class _LeakyCodec:
+    """The codec as the node module sees it, appending the family register to every
+    copy of a wide-area issuance response it encodes."""
+
+    def encode(self, message: Any, **kw: Any) -> bytes:
+        data = codec.encode(message, **kw)
+        if isinstance(message, WideAreaIssuanceResponse) and message.copies:
+            for i in range(len(message.copies)):
+                data = replace_at(data, [2, 0, i], _with_family_register)
+        return data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(codec, name)
+
+
+class ReturnsFamilyRegister(Node):
+    """Sends the family register (本籍・筆頭者) with each copy of Art. 12-2(3), as an
+    element after the eight items (R-12-2-3-03)."""
+
+    def __init__(self, config: NodeConfig, **kw: Any) -> None:
+        super().__init__(config, **kw)
+        setattr(node_module, "codec", _LeakyCodec())  # noqa: B010 (this process only)
+
+
+class _NeverLockingCard(VirtualCard):
+    """A chip whose retry counter never reaches zero: a wrong PIN leaves at least one
+    try."""
+
+    def _act(self, action: ChipAction, now: dt.datetime, payload: object) -> list[Effect]:
+        if action is ChipAction.PIN_WRONG and self.tries_left <= 1:
+            self.tries_left = 2
+        return super()._act(action, now, payload)
+
+
+class NeverLocksCard(Node):
+    """Issues resident cards that never lock after wrong PINs (R-CARD-01)."""
+
+    def __init__(self, config: NodeConfig, **kw: Any) -> None:
+        super().__init__(config, **kw)
+        CARD_DESKS[self] = CardDesk(config.code, card_class=_NeverLockingCard)
+
+
 FAULTS: dict[str, type[Node]] = {
     "no-sender-check": NoSenderCheck, "no-replay-check": NoReplayCheck,
     "no-time-window": NoTimeWindow, "closes-on-garbage": ClosesOnGarbage,
     "provides-to-any-body": ProvidesToAnyBody, "stores-extensions": StoresExtensions,
+    "no-revocation-check": NoRevocationCheck,
+    "returns-family-register": ReturnsFamilyRegister, "never-locks-card": NeverLocksCard,
 }
+
+#: The role each fault's node is run as (default: prefecture).
+FAULT_ROLES: dict[str, str] = {"returns-family-register": "municipality",
+                               "never-locks-card": "municipality"}
 
 #: The node cases each fault must fail (globs); every other case must pass.
 EXPECTED: dict[str, list[str]] = {
@@ -134,6 +215,10 @@ EXPECTED: dict[str, list[str]] = {
     "closes-on-garbage": ["pdu/node/frame/garbage-der-keeps-serving"],
     "provides-to-any-body": ["30-7/node/provision/unlisted-body-refused"],
     "stores-extensions": ["30-5/node/minimisation/unknown-extension-refused"],
+    "no-revocation-check": ["pdu/node/tls/revoked-certificate-refused"],
+    "returns-family-register": ["12-2/node/wide-area/copy-without-family-register"],
+    "never-locks-card": ["card/node/pin/three-wrong-pins-lock",
+                         "card/node/pin/unlock-only-by-municipality"],
 }
 
 
