@@ -109,7 +109,11 @@ def run_cmd(adapter: str | None, ics_path: str | None, vec_path: str | None, out
     command = shlex.split(adapter) if adapter else REFERENCE_ADAPTER
     known: frozenset[str] = frozenset()
     if known_failures:
-        lines = Path(known_failures).read_text(encoding="utf-8").splitlines()
+        try:
+            lines = Path(known_failures).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"--known-failures {known_failures}: not readable UTF-8 text: "
+                             f"{exc}") from None
         known = frozenset(x.split("#")[0].strip() for x in lines if x.split("#")[0].strip())
     # Node mode: when the ICS file declares it, and in the default run (no --adapter,
     # no --ics), against the reference prefecture and municipality nodes that the

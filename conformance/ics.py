@@ -68,8 +68,10 @@ def load(path: Path) -> Ics:
     """Read and validate an ICS file."""
     try:
         obj = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:     # also bad UTF-8, deep nesting
         raise ValueError(f"{path}: not valid JSON: {exc}") from None
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot be read: {exc.strerror}") from None
     return parse(obj, str(path))
 
 

@@ -10,6 +10,10 @@ request lines and the implementation conformance statement.
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -153,3 +157,23 @@ def test_ics_one_field_replaced(key: str, value: Any) -> None:
 def test_ics_valid_example_parses() -> None:
     ics = ics_mod.parse(VALID_ICS)
     assert ics.role == "prefecture"
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe{", b"[" * 100_000 + b"]" * 100_000,
+                                     b'{"role": 1e999999}'])
+def test_ics_file_that_is_not_json_is_named(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "ics.json"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=f"^{re.escape(str(path))}: "):
+        ics_mod.load(path)
+
+
+@pytest.mark.parametrize("option", ["--known-failures", "--ics"])
+def test_conformance_cli_names_an_unreadable_file(tmp_path: Path, option: str) -> None:
+    path = tmp_path / "input.txt"
+    path.write_bytes(b"\xff\xfe not utf-8")
+    done = subprocess.run([sys.executable, "-m", "conformance.cli", "run", option, str(path),
+                           "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert str(path) in done.stderr and "Traceback" not in done.stderr

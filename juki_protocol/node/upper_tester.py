@@ -275,7 +275,7 @@ async def handle_line(node: Node, line: bytes) -> dict[str, Any]:
     """The answer to one request line (never raises)."""
     try:
         req = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):     # also bad UTF-8, deep nesting
         return _error(ErrorCode.INVALID_JSON, "the request is not JSON")
     if not isinstance(req, dict):
         return _error(ErrorCode.INVALID_JSON, "the request is not a JSON object")

@@ -1,0 +1,72 @@
+"""The upper tester answers any request line with one registered answer and keeps its
+node unchanged by refused requests (R-NODE-09; issue 7, untrusted input)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from node_helpers import run, shared_pki, start
+
+from juki_protocol.errors import ErrorCode
+from juki_protocol.node import upper_tester
+
+HOSTILE = [
+    b"[" * 200_000 + b"]" * 200_000,          # nesting past the C stack
+    b"\xff\xfe\x00",                           # not UTF-8
+    b'{"op": "status", "id": ' + b"9" * 100_000 + b"}",   # an over-long integer
+    b'{"op": 5}', b"[]", b"null", b"",
+    b'{"op": "record_change", "id": 1, "residentCode": {"a": []}}',
+    b'{"op": "card_verify", "id": 1, "serial": null, "pin": 12}',
+    b'{"op": "register_resident", "id": 1, "seed": ["x"]}',
+]
+
+
+@pytest.fixture(scope="module")
+def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return shared_pki(tmp_path_factory)
+
+
+def test_any_line_gets_one_registered_answer(tmp_path: Path, pki_dir: Path) -> None:
+    lines = st.one_of(st.binary(max_size=200), st.text(max_size=200).map(str.encode),
+                      st.dictionaries(st.sampled_from(["op", "id", "seed", "residentCode",
+                                                       "serial", "pin", "by"]),
+                                      st.none() | st.integers() | st.text(max_size=10)
+                                      | st.sampled_from(sorted(upper_tester.OPS)),
+                                      max_size=5).map(lambda d: json.dumps(d).encode()))
+
+    async def body() -> None:
+        net = await start(tmp_path, pki_dir, [("municipality", "271004")])
+        node = net.nodes["271004"]
+        try:
+            before = (await upper_tester.handle_line(node, b'{"op": "status"}'))
+            # Hypothesis draws the lines; the node answers them in this event loop.
+            drawn: list[bytes] = []
+
+            @settings(max_examples=120, deadline=None, database=None,
+                      suppress_health_check=[HealthCheck.function_scoped_fixture])
+            @given(lines)
+            def draw(line: bytes) -> None:
+                if b"register_resident" not in line:     # the one op that adds data
+                    drawn.append(line)
+
+            draw()
+            answers = [await upper_tester.handle_line(node, line)
+                       for line in [*HOSTILE, *drawn]]
+            after = await upper_tester.handle_line(node, b'{"op": "status"}')
+        finally:
+            await net.stop()
+        for answer in answers:
+            json.dumps(answer)
+            if answer.get("ok") is not True:
+                code = answer["error"]["code"]
+                assert code in {int(c) for c in ErrorCode}, answer
+                assert code != int(ErrorCode.INTERNAL_ERROR), answer
+        for answer in answers[:len(HOSTILE)]:
+            assert answer.get("ok") is not True, answer
+        assert after == before          # refused requests left the node as it was
+
+    run(body(), timeout=120)
