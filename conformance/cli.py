@@ -23,12 +23,13 @@ from conformance.cases_node import node_cases
 from conformance.cases_node_municipality import municipality_cases
 from conformance.lower_tester import write_case_captures
 from conformance.model import Case, CaseResult, Verdict
-from conformance.node_sut import SUT_CODES, NodeSut
+from conformance.node_sut import OPERATORS, SUT_CODES, NodeSut, prepare_pki
 from conformance.reports import summary_lines, to_json, write_all
 from conformance.runner import merge, run_cases, select
 from conformance.sut import AdapterSut, HarnessError
 from juki_protocol import pki
 from juki_protocol.errors import JukiError
+from juki_protocol.identifiers import prefecture_of
 from juki_protocol.resources import spec_dir, vectors_dir
 from juki_protocol.vector_set import set_hash
 
@@ -245,9 +246,65 @@ def verify_evidence_cmd(bundle: str, trust_path: str) -> None:
 @click.option("--vectors", "vec_path", type=click.Path(file_okay=False, exists=True),
               default=None)
 def list_cmd(vec_path: str | None) -> None:
-    """List every case id with its requirements."""
-    for case in all_cases(Path(vec_path) if vec_path else vectors_dir()):
+    """List every case id (codec mode, then node mode) with its requirements."""
+    for case in all_cases(Path(vec_path) if vec_path else vectors_dir()) + all_node_cases():
         click.echo(f"{case.id}  [{', '.join(case.requirements)}]")
+
+
+@main.command("prepare-node")
+@click.option("--role", type=click.Choice(sorted(SUT_CODES)), required=True,
+              help="The role of the vendor's node.")
+@click.option("--node", "code", default=None,
+              help="The node id of the vendor's node (default: 270008 for a prefecture, "
+                   "271004 for a municipality, the ids the node cases are written for).")
+@click.option("--out", "out_path", type=click.Path(file_okay=False), required=True,
+              help="A new directory for the PKI, the ICS template and the directory file.")
+@click.option("--address", default="127.0.0.1:47830", show_default=True,
+              help="Where the vendor's node will listen for peers.")
+@click.option("--upper-tester", "upper", default="127.0.0.1:47831", show_default=True,
+              help="Where the vendor's node will serve its upper tester.")
+@click.option("--lower-tester", "lower", default="127.0.0.1:47832", show_default=True,
+              help="Municipality: where the runner will listen as its prefecture.")
+@click.option("--days", type=click.IntRange(1, 3650), default=30, show_default=True,
+              help="Validity of the certificates.")
+def prepare_node_cmd(role: str, code: str | None, out_path: str, address: str, upper: str,
+                     lower: str, days: int) -> None:
+    """Prepare node mode against a vendor's running node: a network PKI (the SUT's
+    credential, the peers the runner plays, a revoked peer and the CRL), an ICS with
+    the endpoint filled in, and the node directory a municipality needs; then print
+    how to start the node and run the suite (spec/conformance.md section 5)."""
+    code = code or SUT_CODES[role]
+    pki.node_id(role, code)                         # a bad id is a usage error
+    out = Path(out_path)
+    if out.exists() and any(out.iterdir()):
+        raise ValueError(f"--out {out}: exists and is not empty")
+    pki_dir = prepare_pki(out / "pki", role, code, dt.datetime.now(dt.UTC), days=days)
+    endpoint: dict[str, str] = {"node": code, "address": address, "upperTester": upper,
+                                "pki": str(pki_dir.resolve())}
+    if role == "municipality":
+        endpoint["lowerTester"] = lower
+        (out / "directory.json").write_text(json.dumps({prefecture_of(code): lower},
+                                                       indent=1),
+                                            encoding="utf-8")
+    ics = {"implementation": {"name": "FILL IN", "version": "FILL IN"}, "role": role,
+           "profiles": ["current"], "modes": ["node"], "endpoint": endpoint}
+    ics_mod.parse(ics, "the ICS template")
+    (out / "ics.json").write_text(json.dumps(ics, indent=1, ensure_ascii=False) + "\n",
+                                  encoding="utf-8")
+    p = pki_dir
+    start = [f"--role {role}", f"--node {code}", f"--cert {p / code}.pem",
+             f"--key {p / code}.key", f"--trust {p / 'ca.pem'}", f"--crl {p / 'crl.pem'}",
+             f"--listen {address}", f"--upper-tester {upper}"]
+    if role == "prefecture":
+        start += [f"--operator {body}={op}" for body, op in OPERATORS.items()]
+    else:
+        start.append(f"--directory {out / 'directory.json'}")
+    click.echo(f"wrote {out}/pki, {out}/ics.json"
+               + (f", {out}/directory.json" if role == "municipality" else ""))
+    click.echo("1. Fill in implementation.name and .version in ics.json.")
+    click.echo("2. Start the node with these settings (the options of 'juki node serve'):")
+    click.echo("     " + " \\\n       ".join(start))
+    click.echo(f"3. juki-conformance run --ics {out / 'ics.json'} --cases '*/node/*'")
 
 
 if __name__ == "__main__":  # pragma: no cover

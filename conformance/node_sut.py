@@ -79,6 +79,46 @@ def other_municipality(code: str) -> str:
     return "272035" if code != "272035" else "271004"
 
 
+def peers_of(role: str, code: str) -> list[tuple[str, str]]:
+    """The nodes whose credentials the runner needs beside SUT ``code`` of ``role``."""
+    nodes = [p for p in PEERS if p[1] != code]
+    if role == "municipality" and prefecture_of(code) not in {c for _, c in nodes}:
+        nodes.append(("prefecture", prefecture_of(code)))
+    return nodes
+
+
+def revoked_peer_of(role: str, code: str) -> str:
+    """The peer whose certificate ``pki/revoked/`` holds, revoked by the CRL: the
+    municipality the runner plays."""
+    return "271004" if role == "prefecture" else other_municipality(code)
+
+
+def prepare_pki(directory: Path, role: str, code: str, now: dt.datetime, *,
+                days: int = 2) -> Path:
+    """The network PKI of a node-mode run, in the layout of ``juki pki``: the CA, the
+    SUT's and every peer's credentials, and ``crl.pem`` revoking a second certificate
+    of one peer (``revoked/<ID>.pem`` and ``.key``) for the revoked-certificate case."""
+    create_pki(directory, [(role, code), *peers_of(role, code)], now, days=days)
+    peer = revoked_peer_of(role, code)
+    ca = pki.CertificateAuthority(
+        pki.load_private_key((directory / "ca.key").read_bytes()),
+        pki.load_certificate((directory / "ca.pem").read_bytes()))
+    start, end = now - dt.timedelta(hours=1), now + dt.timedelta(days=days)
+    key = pki.generate_key()
+    serial = 1000
+    cert = pki.issue_node_certificate(ca, key.public_key(),
+                                      pki.node_of_certificate(pki.load_certificate(
+                                          (directory / f"{peer}.pem").read_bytes())),
+                                      not_before=start, not_after=end, serial=serial)
+    (directory / "revoked").mkdir(exist_ok=True)
+    (directory / "revoked" / f"{peer}.pem").write_bytes(pki.cert_pem(cert))
+    pki.write_private_file(directory / "revoked" / f"{peer}.key", pki.key_pem(key))
+    crl = pki.build_crl(ca, [pki.RevokedCertificate(serial=serial, revoked_at=start)],
+                        this_update=start, next_update=end, number=2)
+    (directory / "crl.pem").write_bytes(pki.crl_pem(crl))
+    return directory
+
+
 def _address(text: str) -> tuple[str, int]:
     host, _, port = str(text).rpartition(":")
     if not host or not port.isdigit():
@@ -118,11 +158,7 @@ class NodeSut(AdapterSut):
         self.rogue_dir = create_pki(self.workdir / "rogue", [("municipality", "271004")],
                                     now, days=2)
         if self.endpoint is None:
-            nodes = [(self.role, self.code)] + [p for p in PEERS if p[1] != self.code]
-            if self.role == "municipality":
-                nodes.append(("prefecture", SUT_CODE))
-            self.pki_dir = create_pki(self.workdir / "pki", nodes, now, days=2)
-            self._revoke(self.revoked_peer, now)
+            self.pki_dir = prepare_pki(self.workdir / "pki", self.role, self.code, now)
             self._listen(("127.0.0.1", 0))
             self._launch()
         else:
@@ -158,26 +194,7 @@ class NodeSut(AdapterSut):
     @property
     def revoked_peer(self) -> str:
         """The peer whose certificate ``pki/revoked/`` holds, revoked by the CRL."""
-        return self.peer_municipality
-
-    def _revoke(self, code: str, now: dt.datetime) -> None:
-        """Issue a second certificate of peer ``code`` and revoke it in ``crl.pem``."""
-        p = self.pki_dir
-        ca = pki.CertificateAuthority(pki.load_private_key((p / "ca.key").read_bytes()),
-                                      pki.load_certificate((p / "ca.pem").read_bytes()))
-        start, end = now - dt.timedelta(hours=1), now + dt.timedelta(days=2)
-        key = pki.generate_key()
-        serial = 1000
-        cert = pki.issue_node_certificate(ca, key.public_key(),
-                                          pki.node_of_certificate(pki.load_certificate(
-                                              (p / f"{code}.pem").read_bytes())),
-                                          not_before=start, not_after=end, serial=serial)
-        (p / "revoked").mkdir()
-        (p / "revoked" / f"{code}.pem").write_bytes(pki.cert_pem(cert))
-        pki.write_private_file(p / "revoked" / f"{code}.key", pki.key_pem(key))
-        crl = pki.build_crl(ca, [pki.RevokedCertificate(serial=serial, revoked_at=start)],
-                            this_update=start, next_update=end, number=2)
-        (p / "crl.pem").write_bytes(pki.crl_pem(crl))
+        return revoked_peer_of(self.role, self.code)
 
     def _listen(self, address: tuple[str, int]) -> None:
         """Play the SUT municipality's prefecture: accept the connections it opens."""
