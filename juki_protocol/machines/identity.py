@@ -10,6 +10,11 @@ Three machines, both ends of both hops (spec/identity.md):
   the order on the wire is the order of the changes; an unacknowledged update is resent
   with the same message id and content when its retry timer fires or the prefecture
   answers 4004 OUT_OF_ORDER. A resident code change retires the old code for good.
+  Optionally (``window`` > 1, not the default) up to ``window`` updates are on the wire
+  at once, still in order: the receiver applies them in order over the one connection
+  and acknowledges them in order; a retry or 4004 resends every update on the wire
+  from the first unacknowledged one (R-30-5-0-05), and an answer to any but the first
+  is not taken (the first is answered first).
 * :class:`PrefectureReceiver` (prefecture) applies update m + 1, acknowledges an
   identical update numbered m or less as ``duplicate`` and changes nothing, and rejects
   anything else with 4004 OUT_OF_ORDER (R-30-5-0-06). Each applied update is relayed
@@ -123,19 +128,26 @@ M = TypeVar("M", IdentityInfoUpdate, IdentityInfoRelay)
 
 
 class _SequencedSender(Machine[SenderState, SenderInput, SenderAction], Generic[M]):
-    """Sends numbered messages one at a time, in order, resending until acknowledged.
+    """Sends numbered messages in order, resending until acknowledged: one at a time,
+    or up to ``window`` at once.
 
-    ``outbox`` holds ``(message_id, message)`` pairs: the first is on the wire.
+    ``outbox`` holds ``(message_id, message)`` pairs: the first ``in_flight`` (at least
+    the first) are on the wire. With a window, the table's ``QUEUE`` also puts the
+    message on the wire if the window has room, and ``SEND_NEXT`` refills the window.
     """
 
     TABLE = SENDER_TABLE
 
-    def __init__(self, peer: str, *, ids: IdSource = random_ids) -> None:
+    def __init__(self, peer: str, *, ids: IdSource = random_ids, window: int = 1) -> None:
         super().__init__()
+        if window < 1:
+            raise ValueError("the window is at least 1")
         self.peer = peer
         self.ids = ids
+        self.window = window
         self.next_sequence = 1
         self.outbox: list[tuple[bytes, M]] = []
+        self.in_flight = 0
 
     def _submit(self, message: M, now: dt.datetime) -> list[Effect]:
         return self._step(SenderInput.SUBMIT, now, message)
@@ -165,27 +177,45 @@ class _SequencedSender(Machine[SenderState, SenderInput, SenderAction], Generic[
             self._due(name, now)
         return self._step(SenderInput.RETRY_DUE, now)
 
-    def _wire(self, now: dt.datetime) -> list[Effect]:
-        mid, message = self.outbox[0]
-        return [Send(recipient=self.peer, message=message, message_id=mid),
-                ArmTimer(timer=Timer(name=RETRY_TIMER, deadline=now + RETRY_AFTER))]
+    def _wire(self, now: dt.datetime, start: int = 0) -> list[Effect]:
+        """Put ``outbox[start:]`` on the wire up to the window (from the first
+        unacknowledged message when ``start`` is 0), with the retry timer."""
+        stop = min(len(self.outbox), max(self.window, 1))
+        self.in_flight = max(self.in_flight, stop)
+        wire: list[Effect] = [Send(recipient=self.peer, message=message, message_id=mid)
+                              for mid, message in self.outbox[start:stop]]
+        wire.append(ArmTimer(timer=Timer(name=RETRY_TIMER, deadline=now + RETRY_AFTER)))
+        return wire
 
     def _act(self, action: SenderAction, now: dt.datetime, payload: object) -> list[Effect]:
         if action in (SenderAction.SEND, SenderAction.QUEUE):
             self.outbox.append((self.ids(), payload))  # type: ignore[arg-type]
             self.next_sequence += 1
-            return self._wire(now) if action is SenderAction.SEND else []
+            if action is SenderAction.SEND:
+                self.in_flight = 0
+                return self._wire(now)
+            on_wire = max(self.in_flight, 1)    # Awaiting: at least the first is.
+            if self.state is SenderState.AWAITING_ACK and on_wire < self.window \
+                    and on_wire == len(self.outbox) - 1:
+                self.in_flight = on_wire + 1    # Room in the window: on the wire now.
+                mid, message = self.outbox[-1]
+                return [Send(recipient=self.peer, message=message, message_id=mid)]
+            return []
         if action is SenderAction.RESEND:
             return self._wire(now)
         # An acknowledgement or a refusal retires the outstanding message.
         done = self.outbox.pop(0)
+        self.in_flight = max(self.in_flight, 1) - 1
         if action is SenderAction.SEND_NEXT and self.outbox:
-            return self._wire(now)
+            # The rest of the window is on the wire already: refill it.
+            return self._wire(now, start=self.in_flight)
         if action in (SenderAction.DRAIN, SenderAction.SEND_NEXT):
+            self.in_flight = 0
             return [CancelTimer(name=RETRY_TIMER)]
         code = ErrorCode(payload.error_code) if isinstance(payload, ErrorReport) and \
             payload.error_code in ErrorCode._value2member_map_ else ErrorCode.INTERNAL_ERROR
         self.outbox.insert(0, done)   # Kept for the operator: it was not applied.
+        self.in_flight = 0
         return [CancelTimer(name=RETRY_TIMER),
                 Event(name="stalled", code=code, data=done[0])]
 
@@ -194,8 +224,9 @@ class _SequencedSender(Machine[SenderState, SenderInput, SenderAction], Generic[
 class IdentityUpdater(_SequencedSender[IdentityInfoUpdate]):
     """Municipality side of Art. 30-5: one update per change, in order, idempotent."""
 
-    def __init__(self, municipality: str, *, ids: IdSource = random_ids) -> None:
-        super().__init__(prefecture_of(municipality), ids=ids)
+    def __init__(self, municipality: str, *, ids: IdSource = random_ids,
+                 window: int = 1) -> None:
+        super().__init__(prefecture_of(municipality), ids=ids, window=window)
         self.municipality = municipality
         self.retired: set[str] = set()
 
@@ -226,8 +257,8 @@ class RelaySender(_SequencedSender[IdentityInfoRelay]):
     """Prefecture side of Art. 30-11: one relay per applied update, in order."""
 
     def __init__(self, prefecture: str, national: str = "DC01", *,
-                 ids: IdSource = random_ids) -> None:
-        super().__init__(national, ids=ids)
+                 ids: IdSource = random_ids, window: int = 1) -> None:
+        super().__init__(national, ids=ids, window=window)
         self.prefecture = prefecture
 
     def relay(self, update: IdentityInfoUpdate, now: dt.datetime) -> list[Effect]:

@@ -82,11 +82,28 @@ def node_group() -> None:
 @click.option("--upper-tester", default=None, metavar="HOST:PORT",
               help="Also serve the upper tester (spec/node.md section 4), a test "
               "interface, on HOST:PORT (port 0: any free port).")
+@click.option("--max-connections", default=256, show_default=True, type=click.IntRange(1),
+              help="Inbound connections at once; more get 9002 (spec/node.md "
+              "section 6).")
+@click.option("--max-peer-connections", default=8, show_default=True,
+              type=click.IntRange(1), help="Inbound connections at once from one node.")
+@click.option("--max-inflight", default=256, show_default=True, type=click.IntRange(1),
+              help="PDUs read and not yet answered; a sealed PDU beyond gets 9002.")
+@click.option("--handshake-timeout", default=10.0, show_default=True,
+              type=click.FloatRange(0, min_open=True), help="Seconds for the TLS handshake.")
+@click.option("--frame-timeout", default=30.0, show_default=True,
+              type=click.FloatRange(0, min_open=True),
+              help="Seconds for a begun frame to arrive (then 1002) or to be taken.")
+@click.option("--idle-timeout", default=900.0, show_default=True,
+              type=click.FloatRange(0), help="Seconds of silence between frames before "
+              "a connection is closed (0: never).")
 @click.option("-v", "--verbose", is_flag=True, help="Log every event.")
 def serve(role: str, code: str, db: Path, cert: Path, key: Path, trust: Path,
           crl: Path | None, listen: str, directory: Path | None,
           operators: tuple[str, ...], households: int, retention_days: int,
-          upper_tester: str | None, verbose: bool) -> None:
+          upper_tester: str | None, max_connections: int, max_peer_connections: int,
+          max_inflight: int, handshake_timeout: float, frame_timeout: float,
+          idle_timeout: float, verbose: bool) -> None:
     """Serve as node ID until interrupted; prints "listening on HOST:PORT" once ready."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(message)s")
@@ -105,6 +122,10 @@ def serve(role: str, code: str, db: Path, cert: Path, key: Path, trust: Path,
                         crl=crl, listen=_address(listen, "--listen"),
                         directory=load_directory(directory) if directory else {},
                         operators=ops, retention=dt.timedelta(days=retention_days),
+                        max_connections=max_connections,
+                        max_peer_connections=max_peer_connections,
+                        max_inflight=max_inflight, handshake_timeout=handshake_timeout,
+                        frame_timeout=frame_timeout, idle_timeout=idle_timeout or None,
                         residents=tuple(
                             m for h in generate_households(households, f"serve:{code}",
                                                            municipalities=[code])

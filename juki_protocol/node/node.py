@@ -59,7 +59,12 @@ from juki_protocol.messages.provision import ProvisionRequest, ProvisionResponse
 from juki_protocol.node import audit
 from juki_protocol.node.roles import Owned, RoleHandler, is_answer, make_role
 from juki_protocol.node.storage import SqliteStorage, StorageError, digest_of
-from juki_protocol.node.transport import Connection, client_context, server_context
+from juki_protocol.node.transport import (
+    Connection,
+    FrameStalled,
+    client_context,
+    server_context,
+)
 from juki_protocol.schema import decode_raw
 from juki_protocol.synth import SyntheticResident
 from juki_protocol.wire import DEFAULT_MAX_FRAME, FrameError
@@ -99,6 +104,19 @@ def _peek_id(frame: bytes) -> bytes | None:
     return bytes(mid) if isinstance(mid, (bytes, bytearray)) and len(mid) == 16 else None
 
 
+def _peek_sealed(frame: bytes) -> tuple[bytes, str] | None:
+    """The message id and type of a frame that reads as a sealed PDU, else None."""
+    try:
+        value = decode_raw("JukiPdu", frame).value
+        header, kind = value["header"], value["body"][0]
+        mid, mtype = header["messageId"], header["messageType"]
+    except (JukiError, KeyError, TypeError, IndexError):
+        return None
+    if kind != "sealed" or not isinstance(mid, bytes) or len(mid) != 16:
+        return None
+    return mid, str(mtype)
+
+
 def _result(code: ErrorCode | int) -> str:
     try:
         return f"{int(code)} {ErrorCode(int(code)).name}"
@@ -115,6 +133,16 @@ class NodeConfig:
     duplicate_window: how long processed message ids are kept (R-PDU-24).
     residents: the municipality's initial register (only used while it is empty).
     operators: the operator ids registered per requesting body (providers).
+
+    Limits (spec/node.md section 6): max_connections inbound TLS connections at once,
+    at most max_peer_connections of them from one node; a connection beyond either is
+    answered with one ErrorReport 9002 OVERLOADED and closed (R-NODE-12).
+    max_inflight: PDUs read from the connections and not yet answered; a sealed PDU
+    read beyond it is answered 9002 referring to its id and not processed (R-NODE-13).
+    handshake_timeout: seconds for the TLS handshake (R-NODE-14); frame_timeout:
+    seconds for a begun frame to arrive, or for the peer to take one we send
+    (R-NODE-15); idle_timeout: seconds of silence between frames after which a
+    connection is closed, None for never (R-NODE-16).
     """
 
     role: str
@@ -134,6 +162,12 @@ class NodeConfig:
     national: str = "DC01"
     retention: dt.timedelta = dt.timedelta(days=150 * 365)
     duplicate_window: dt.timedelta = dt.timedelta(hours=24)
+    max_connections: int = 256
+    max_peer_connections: int = 8
+    max_inflight: int = 256
+    handshake_timeout: float = 10.0
+    frame_timeout: float = 30.0
+    idle_timeout: float | None = 900.0
 
 
 def _system_clock() -> dt.datetime:
@@ -173,6 +207,8 @@ class Node:
         self._connect_locks: dict[str, asyncio.Lock] = {}
         self._sequence: dict[str, int] = {}
         self._operators: dict[bytes, str] = {}
+        self._inbound: set[Connection] = set()     # accepted and admitted (R-NODE-12)
+        self._inflight = 0                         # PDUs read, not yet answered (R-NODE-13)
 
     # Life cycle ----------------------------------------------------------------------
 
@@ -184,8 +220,14 @@ class Node:
         """Listen (if configured) and resend what was unacknowledged at the last stop."""
         if self.config.listen is not None:
             host, port = self.config.listen
-            self._server = await asyncio.start_server(self._on_client, host, port,
-                                                      ssl=self.server_ctx)
+            # R-NODE-14: a peer that does not complete the TLS handshake in time is
+            # dropped by the listener. The backlog holds a burst of new connections
+            # well beyond the limit, so that they are told 9002 (R-NODE-12) rather
+            # than left to the kernel's SYN retries.
+            self._server = await asyncio.start_server(
+                self._on_client, host, port, ssl=self.server_ctx,
+                ssl_handshake_timeout=self.config.handshake_timeout,
+                backlog=max(1024, 2 * self.config.max_connections))
             self.port = self._server.sockets[0].getsockname()[1]
         await self.dispatch(self.handler.pending(self.now()), None)
         self._spawn(self._housekeeping())
@@ -210,7 +252,7 @@ class Node:
             self._server.close()
         for handle in self._timers.values():
             handle.cancel()
-        for conn in list(self.connections.values()):
+        for conn in {*self.connections.values(), *self._inbound}:
             await conn.close()
         for task in list(self._tasks):
             task.cancel()
@@ -262,17 +304,43 @@ class Node:
 
     # Connections -----------------------------------------------------------------------
 
+    def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+                ) -> Connection:
+        """A TLS stream as a :class:`Connection` with the node's limits."""
+        return Connection.accept(reader, writer, self.trust, self.now(),
+                                 max_frame=self.config.max_frame,
+                                 frame_timeout=self.config.frame_timeout,
+                                 idle_timeout=self.config.idle_timeout)
+
+    def _over_limit(self, peer: NodeId) -> str | None:
+        """Why one more inbound connection from ``peer`` is too many, or None."""
+        if len(self._inbound) >= self.config.max_connections:
+            return f"{len(self._inbound)} connections, the limit"
+        mine = sum(1 for c in self._inbound if c.peer == peer)
+        if mine >= self.config.max_peer_connections:
+            return f"{mine} connections from {peer}, the limit per node"
+        return None
+
     async def _on_client(self, reader: asyncio.StreamReader,
                          writer: asyncio.StreamWriter) -> None:
         try:
-            conn = Connection.accept(reader, writer, self.trust, self.now(),
-                                     max_frame=self.config.max_frame)
+            conn = self._accept(reader, writer)
         except (JukiError, ValueError) as exc:
             logger.warning("%s: refused a connection: %s", self.node, exc)
             writer.close()
             return
+        full = self._over_limit(conn.peer)
+        if full is not None:       # R-NODE-12: one 9002, then the connection closes.
+            logger.warning("%s: shed a connection from %s: %s", self.node, conn.peer, full)
+            await self._refuse(conn, ErrorCode.OVERLOADED, None, "-", self.now())
+            await conn.close()
+            return
+        self._inbound.add(conn)
         self.connections[conn.peer.code] = conn
-        await self._serve(conn)
+        try:
+            await self._serve(conn)
+        finally:
+            self._inbound.discard(conn)
 
     async def connection(self, code: str) -> Connection:
         """An open connection to node ``code`` (opened from the directory if needed)."""
@@ -288,8 +356,7 @@ class Node:
             reader, writer = await asyncio.wait_for(asyncio.open_connection(
                 address[0], address[1], ssl=self.client_ctx), 10)
             try:
-                conn = Connection.accept(reader, writer, self.trust, self.now(),
-                                         max_frame=self.config.max_frame)
+                conn = self._accept(reader, writer)
             except JukiError:
                 writer.close()
                 raise
@@ -308,20 +375,41 @@ class Node:
                     frames = await conn.read_frames()
                 except FrameError as exc:
                     logger.warning("%s: %s from %s", self.node, exc, conn.peer)
-                    if exc.error_code is ErrorCode.FRAME_TOO_LARGE:
-                        await self._refuse(conn, ErrorCode.FRAME_TOO_LARGE, None, "-",
-                                           self.now())
+                    if exc.error_code is ErrorCode.FRAME_TOO_LARGE \
+                            or isinstance(exc, FrameStalled):     # R-NODE-15
+                        await self._refuse(conn, exc.error_code, None, "-", self.now())
                     break
                 if frames is None:
                     break
-                for frame in frames:
-                    await self._handle(conn, frame)
+                await self._take(conn, frames)
         except (ConnectionError, ssl.SSLError, OSError) as exc:
             logger.info("%s: connection with %s ended: %s", self.node, conn.peer, exc)
         finally:
             await conn.close()
             if self.connections.get(conn.peer.code) is conn:
                 del self.connections[conn.peer.code]
+
+    async def _take(self, conn: Connection, frames: list[bytes]) -> None:
+        """Handle the frames of one read within the node's bound on PDUs in hand
+        (R-NODE-13): those that fit are handled; of the rest, a sealed PDU is answered
+        9002 OVERLOADED referring to its message id, before any other check and without
+        a trace in storage but the audit entry, so its sender can retry it; an answer or
+        an unreadable frame is handled as usual (it is never answered with 9002)."""
+        room = max(0, self.config.max_inflight - self._inflight)
+        taken, rest = frames[:room], frames[room:]
+        self._inflight += len(taken)
+        try:
+            await self._handle_batch(conn, taken)
+        finally:
+            self._inflight -= len(taken)
+        for frame in rest:
+            sealed = _peek_sealed(frame)
+            if sealed is None:
+                await self._handle_batch(conn, [frame])
+                continue
+            logger.warning("%s: shed a %s from %s: %d PDUs in hand, the limit",
+                           self.node, sealed[1], conn.peer, self.config.max_inflight)
+            await self._refuse(conn, ErrorCode.OVERLOADED, sealed[0], sealed[1], self.now())
 
     # Receiving -------------------------------------------------------------------------
 
@@ -371,6 +459,37 @@ class Node:
             await self._on_answer(conn, pdu, now)
 
     async def _on_sealed(self, conn: Connection, pdu: JukiPdu, now: dt.datetime) -> None:
+        await self._commit_group(conn, [self._open_sealed(pdu, now)])
+
+    async def _handle_batch(self, conn: Connection, frames: list[bytes]) -> None:
+        """Group commit: the sealed messages of one read, in order, are applied in ONE
+        transaction (one fsync), each in its own savepoint, and answered only once that
+        transaction is committed (R-PDU-22). A refused message leaves no state and does
+        not disturb the others; a failed commit refuses them all (9003) and reloads the
+        machines. A frame that is not a sealed message passing the header checks (an
+        answer, a refusal at steps 1 to 3) first commits and answers the group so far,
+        then is handled alone, so answers leave in the order of the frames."""
+        group: list[_Opened | _Refusal] = []
+        for frame in frames:
+            now = self.now()
+            pdu: object = None
+            try:
+                pdu = codec.decode(frame, "JukiPdu")
+                assert isinstance(pdu, JukiPdu)
+                if pdu.sealed is not None:
+                    self.check_header(pdu.header, conn.peer, now, True)
+            except JukiError:
+                pdu = None
+            if isinstance(pdu, JukiPdu) and pdu.sealed is not None:
+                group.append(self._open_sealed(pdu, now))
+                continue
+            await self._commit_group(conn, group)
+            group = []
+            await self._handle(conn, frame)
+        await self._commit_group(conn, group)
+
+    def _open_sealed(self, pdu: JukiPdu, now: dt.datetime) -> _Opened | _Refusal:
+        """Steps 4 and 5 of spec/pdu.md section 8: the envelope and the message."""
         header = pdu.header
         mid, mtype = header.message_id, header.message_type.value
         assert pdu.sealed is not None
@@ -379,58 +498,93 @@ class Node:
                                    header=header, time_window=self.config.time_window)
         except JukiError as exc:
             report = peer_error_report(exc, refers_to=mid)     # R-PDU-32: opaque
-            await self._refuse(conn, report.error_code, mid, mtype, now,
-                               local=exc.error_code)
-            return
+            return _Refusal(report.error_code, mid, mtype, now, exc.error_code)
         try:
             decoded = codec.decode_full(opened.message_der, header.message_type.type_name,
                                         profile=header.profile)
         except JukiError as exc:
-            await self._refuse(conn, exc.error_code, mid, mtype, now)
-            return
-        digest = digest_of(opened.message_der)
+            return _Refusal(exc.error_code, mid, mtype, now)
+        return _Opened(header, decoded.message, decoded.unknown_extensions > 0,
+                       digest_of(opened.message_der), now)
+
+    def _apply_opened(self, c: sqlite3.Connection, item: _Opened) -> list[Owned] | _Refusal:
+        """Step 6 and 7 for one message, inside the group's transaction and in a
+        savepoint of its own: its effects, processed id and audit row, or nothing."""
+        header, now = item.header, item.now
+        mid, mtype = header.message_id, header.message_type.value
         sender = str(header.sender)
-        seen = self.storage.seen(sender, mid)
+        seen = self.storage.seen(sender, mid)      # sees the group's earlier messages
         if seen is not None:       # R-PDU-24
-            if seen != digest:
-                await self._refuse(conn, ErrorCode.REPLAY, mid, mtype, now)
-                return
+            if seen != item.digest:
+                return _Refusal(ErrorCode.REPLAY, mid, mtype, now)
             ack = Send(recipient=header.sender.code, message_id=random_ids(),
                        message=Acknowledgement(acknowledged_id=mid,
                                                status=AckStatus.DUPLICATE))
-            self._audit("received", header.sender.code, mtype, mid, "duplicate", now,
-                        audit.masked_subjects(decoded.message))
-            await self.dispatch([(None, ack)], conn)
-            return
-        message = decoded.message
+            audit.append(c, at=now, direction="received", peer=header.sender.code,
+                         message_type=mtype, message_id=mid, result="duplicate",
+                         subjects=audit.masked_subjects(item.message))
+            return [(None, ack)]
+        message = item.message
         inbound = Inbound(message=message, message_id=mid, sender=header.sender.code,
                           correlation_id=header.correlation_id,
-                          unknown_elements=decoded.unknown_extensions > 0)
+                          unknown_elements=item.unknown_elements)
         operator = "system"
         if isinstance(message, ProvisionRequest):
             operator = message.operator_id
             self._operators[mid] = operator
+        c.execute("SAVEPOINT juki_message")
+        try:
+            owned = self.handler.receive(inbound, now)
+            self.storage.mark_processed(sender, mid, item.digest, mtype, now)
+            audit.append(c, at=now, direction="received", peer=header.sender.code,
+                         message_type=mtype, message_id=mid, result="accepted",
+                         subjects=audit.masked_subjects(message), operator=operator)
+        except (StorageError, sqlite3.Error):
+            raise                  # The whole group fails (see _commit_group).
+        except JukiError as exc:   # The machines refuse before they change anything.
+            c.execute("ROLLBACK TO juki_message")
+            c.execute("RELEASE juki_message")
+            return _Refusal(exc.error_code, mid, mtype, now)
+        except Exception:
+            logger.exception("%s: internal error on %s", self.node, mtype)
+            c.execute("ROLLBACK TO juki_message")
+            c.execute("RELEASE juki_message")
+            self.handler.reload()  # From the database: the group's earlier messages.
+            return _Refusal(ErrorCode.INTERNAL_ERROR, mid, mtype, now)
+        c.execute("RELEASE juki_message")
+        return owned
+
+    async def _commit_group(self, conn: Connection, group: list[_Opened | _Refusal]
+                            ) -> None:
+        """Apply ``group`` in one transaction, commit, then answer in order."""
+        if not group:
+            return
+        results: list[list[Owned] | _Refusal] = []
         try:
             with self.storage.transaction() as c:
-                owned = self.handler.receive(inbound, now)
-                self.storage.mark_processed(sender, mid, digest, mtype, now)
-                audit.append(c, at=now, direction="received", peer=header.sender.code,
-                             message_type=mtype, message_id=mid, result="accepted",
-                             subjects=audit.masked_subjects(message), operator=operator)
+                for item in group:
+                    results.append(self._apply_opened(c, item) if isinstance(item, _Opened)
+                                   else item)
         except (StorageError, sqlite3.Error) as exc:
             logger.error("%s: storage failed: %s", self.node, exc)
             self.handler.reload()
-            await self._refuse(conn, ErrorCode.STORAGE_FAILURE, mid, mtype, now)
-            return
-        except JukiError as exc:
-            await self._refuse(conn, exc.error_code, mid, mtype, now)
-            return
-        except Exception:
-            logger.exception("%s: internal error on %s", self.node, mtype)
-            self.handler.reload()
-            await self._refuse(conn, ErrorCode.INTERNAL_ERROR, mid, mtype, now)
-            return
-        await self.dispatch(owned, conn)
+            results = [item if isinstance(item, _Refusal) else _Refusal(
+                ErrorCode.STORAGE_FAILURE, item.header.message_id,
+                item.header.message_type.value, item.now) for item in group]
+        # Committed: now, and only now, the acknowledgements and the other messages, in
+        # the order of the frames (consecutive effects in one dispatch).
+        owned: list[Owned] = []
+        for result in results:
+            if isinstance(result, _Refusal):
+                if owned:
+                    await self.dispatch(owned, conn)
+                    owned = []
+                await self._refuse(conn, result.code, result.message_id, result.mtype,
+                                   result.now, local=result.local)
+            else:
+                owned += result
+        if owned:
+            await self.dispatch(owned, conn)
 
     async def _on_answer(self, conn: Connection, pdu: JukiPdu, now: dt.datetime) -> None:
         header = pdu.header
@@ -597,6 +751,28 @@ class Node:
             logger.warning("%s: timer %s failed: %s", self.node, name, exc)
             return
         await self.dispatch([(owner, e) for e in effects], None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Opened:
+    """A sealed message opened and decoded (steps 1 to 5), waiting for its group."""
+
+    header: PduHeader
+    message: object
+    unknown_elements: bool
+    digest: bytes
+    now: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _Refusal:
+    """A refusal to answer (and record) once the group is committed."""
+
+    code: ErrorCode | int
+    message_id: bytes | None
+    mtype: str
+    now: dt.datetime
+    local: ErrorCode | None = None
 
 
 __all__ = ["PROTOCOL_VERSION", "Node", "NodeConfig", "message_type_of", "node_of_code",

@@ -39,7 +39,7 @@ import hashlib
 import json
 import secrets
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,6 +101,9 @@ CREATE TABLE IF NOT EXISTS identity_info (
     previous_resident_code TEXT,
     stored_at TEXT NOT NULL, superseded_at TEXT, erased_at TEXT);
 CREATE INDEX IF NOT EXISTS identity_current ON identity_info (resident_code)
+    WHERE superseded_at IS NULL;
+CREATE INDEX IF NOT EXISTS identity_four_items
+    ON identity_info (name_kanji, birth_date, sex, address_code)
     WHERE superseded_at IS NULL;
 CREATE TABLE IF NOT EXISTS applied (
     source TEXT NOT NULL, sequence INTEGER NOT NULL, message_id BLOB NOT NULL,
@@ -449,6 +452,47 @@ class SqliteStorage:
                                    "identity_info i ON i.id = a.identity_id"):
             applied[(r["source"], int(r["sequence"]))] = _update_of(r)
         return last, applied
+
+    def current_identity(self, resident_code: str) -> IdentityInfoUpdate | None:
+        """The current version of ``resident_code``'s identity info, if any (index
+        ``identity_current``)."""
+        row = self.conn.execute("SELECT * FROM identity_info WHERE resident_code = ? AND "
+                                "superseded_at IS NULL", (resident_code,)).fetchone()
+        return None if row is None else _update_of(row)
+
+    def find_by_four_items(self, name_kanji: str, birth_date: dt.date, sex: Sex,
+                           address_code: str, limit: int = 100) -> list[IdentityInfoUpdate]:
+        """The current versions matching the four items (name, birth date, sex, address:
+        R-30-7-3-10), in resident code order (index ``identity_four_items``)."""
+        rows = self.conn.execute(
+            "SELECT * FROM identity_info WHERE name_kanji = ? AND birth_date = ? AND "
+            "sex = ? AND address_code = ? AND superseded_at IS NULL ORDER BY resident_code "
+            "LIMIT ?", (name_kanji, birth_date.isoformat(), sex.value, address_code, limit))
+        return [_update_of(r) for r in rows]
+
+    def bulk_load_identity(self, rows: Iterable[tuple[object, ...]], now: dt.datetime,
+                           chunk: int = 50_000) -> int:
+        """Load current identity info in bulk (an initial load, e.g. a migration: no
+        numbered update is recorded as applied). ``rows`` hold the values of
+        :data:`IDENTITY_COLUMNS`, in that order, already valid. Commits every ``chunk``
+        rows; returns how many were loaded."""
+        sql = (f"INSERT INTO identity_info ({', '.join(IDENTITY_COLUMNS)}, stored_at) "
+               f"VALUES ({', '.join('?' * (len(IDENTITY_COLUMNS) + 1))})")
+        stamp = _t(now)
+        done = 0
+        batch: list[tuple[object, ...]] = []
+        for row in rows:
+            batch.append((*row, stamp))
+            if len(batch) >= chunk:
+                with self.transaction() as c:
+                    c.executemany(sql, batch)
+                done += len(batch)
+                batch = []
+        if batch:
+            with self.transaction() as c:
+                c.executemany(sql, batch)
+            done += len(batch)
+        return done
 
     def count_identity(self, current_only: bool = True) -> int:
         """How many versions (or current persons) of identity info are held."""
