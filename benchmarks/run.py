@@ -10,6 +10,15 @@ dataclass validation) against raw asn1tools on the same compiled schema with con
 checks. The ratio is the price of the strictness and validation; the breakdown shows
 where it goes. Timing uses the best of several repeats (noisy machines make the minimum
 the most stable statistic).
+
+Node (:mod:`benchmarks.node`): identity info updates end to end, municipality ->
+prefecture -> national, over mutual TLS with durable commits, throughput, CPU per update
+and latency percentiles; with the reference one-at-a-time sender and with a window.
+Scale (:mod:`benchmarks.scale`): a national store with 20,000 (quick) or 1,000,000
+synthetic residents: load rate, size, lookups. Conformance
+(:mod:`benchmarks.conformance`): the wall time of the whole suite.
+
+    python -m benchmarks.run --parts node,scale     # only some parts
 """
 
 from __future__ import annotations
@@ -134,13 +143,88 @@ def envelope_rows(number: int, repeat: int) -> list[tuple[str, int, float, float
     return rows
 
 
+PARTS = ("codec", "envelope", "node", "scale", "conformance")
+
+
+def machine() -> str:
+    """One line describing this machine."""
+    import os
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            names = [ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as f:
+            mem = f"{int(f.readline().split()[1]) / 2**20:.0f} GiB"
+    except (OSError, ValueError, IndexError):
+        mem = "? GiB"
+    import sqlite3
+    return (f"machine: {platform.machine()} {cpu}, {os.cpu_count()} cores, {mem}, "
+            f"{platform.python_implementation()} {platform.python_version()}, "
+            f"SQLite {sqlite3.sqlite_version}, {platform.system()} {platform.release()}")
+
+
+def node_part(quick: bool) -> None:
+    from benchmarks import node
+    updates = 50 if quick else 250
+    print()
+    for window in (1, 16):
+        fig = node.run_node_benchmark(updates, processes=2, window=window)
+        print("\n".join(node.report(fig)))
+    if not quick:
+        import tempfile
+        from pathlib import Path
+        with tempfile.TemporaryDirectory() as prof:
+            node.run_node_benchmark(100, processes=2, window=1, profile=Path(prof))
+            print("  where the time of the event loops goes (cProfile, 400 updates, "
+                  "window 1, both processes):")
+            for label, sec, share in node.breakdown(Path(prof)):
+                print(f"  {share:6.1%} {sec:7.2f} s  {label}")
+
+
+def scale_part(quick: bool) -> None:
+    from benchmarks import scale
+    print()
+    fig = scale.run_scale_benchmark(20_000 if quick else 1_000_000,
+                                    four_queries=20 if quick else 10)
+    print("\n".join(scale.report(fig)))
+
+
+def conformance_part() -> None:
+    from benchmarks import conformance
+    print()
+    print("\n".join(conformance.report(conformance.run_conformance_benchmark())))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--parts", default=",".join(PARTS),
+                    help=f"comma-separated, of {', '.join(PARTS)} (default: all)")
     args = ap.parse_args()
+    parts = {p.strip() for p in args.parts.split(",") if p.strip()}
+    if parts - set(PARTS):
+        ap.error(f"unknown parts: {', '.join(sorted(parts - set(PARTS)))}")
     number, repeat = (50, 3) if args.quick else (300, 5)
-    print(f"machine: {platform.machine()}, {platform.python_implementation()} "
-          f"{platform.python_version()}, {platform.system()}")
+    print(machine())
+    print(f"mode: {'quick' if args.quick else 'full'}; figures are noisy on a shared "
+          f"machine")
+    if "codec" in parts:
+        codec_part(number, repeat)
+    if "envelope" in parts:
+        envelope_part(number, repeat)
+    if "node" in parts:
+        node_part(args.quick)
+    if "scale" in parts:
+        scale_part(args.quick)
+    if "conformance" in parts:
+        conformance_part()
+
+
+def codec_part(number: int, repeat: int) -> None:
     print(f"codec: encode+decode of each type's maximal sample, best of {repeat} x {number}")
     print(f"{'type':26} {'bytes':>6} {'ours us':>9} {'asn1tools us':>13} {'ratio':>6} "
           f"{'walk+objects us':>16}")
@@ -150,6 +234,9 @@ def main() -> None:
     ratios = [ours / raw for _, _, ours, raw, _ in rows]
     print(f"codec ratio ours/asn1tools: median {statistics.median(ratios):.2f}, "
           f"max {max(ratios):.2f} (target in issue 7: at most 1.15)")
+
+
+def envelope_part(number: int, repeat: int) -> None:
     n_env = max(number // 10, 5)
     print(f"\nenvelope: seal+open (with certificate validation) against the raw "
           f"primitives, best of {repeat} x {n_env}")

@@ -1,0 +1,154 @@
+"""Group commit: the sealed messages of one read are applied in one transaction, each in
+its own savepoint, and answered only after the commit (R-PDU-22). A message refused in
+the middle of the batch leaves no state; the others are applied and acknowledged in
+order (R-30-5-0-06, R-PDU-24)."""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from node_helpers import Peer, residents, run, shared_pki, start, update_of, with_unknown_extension
+
+from juki_protocol import codec
+from juki_protocol.messages.pdu import AckStatus
+from juki_protocol.wire import encode_frame
+
+
+@pytest.fixture(scope="module")
+def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return shared_pki(tmp_path_factory)
+
+
+def test_one_read_of_pipelined_frames_is_one_transaction(tmp_path: Path,
+                                                         pki_dir: Path) -> None:
+    people = residents("271004", 3, seed="group")
+    updates = [update_of(p, i) for i, p in enumerate(people[:5], start=1)]
+    ids = [secrets.token_bytes(16) for _ in range(6)]
+
+    async def body() -> None:
+        net = await start(tmp_path, pki_dir, [("prefecture", "270008")])
+        node = net.nodes["270008"]
+        storage = node.storage
+        # Record which top-level transaction each processed message was stored in.
+        txn = [0]
+        marked: list[int] = []
+        plain_transaction, plain_mark = storage.transaction, storage.mark_processed
+
+        @contextmanager
+        def counting() -> Iterator[Any]:
+            if not storage._depth:
+                txn[0] += 1
+            with plain_transaction() as c:
+                yield c
+
+        def mark(*args: Any) -> None:
+            marked.append(txn[0])
+            plain_mark(*args)
+
+        storage.transaction = counting  # type: ignore[method-assign]
+        storage.mark_processed = mark  # type: ignore[method-assign]
+        peer = await Peer(pki_dir, "271004").connect(net.directory["270008"])
+        try:
+            frames = [
+                peer.sealed(updates[0], "270008", message_id=ids[0]),     # 1: applied
+                peer.sealed(updates[1], "270008", message_id=ids[1]),     # 2: applied
+                peer.sealed(updates[4], "270008", message_id=ids[2]),     # 5: a gap, 4004
+                peer.sealed(updates[1], "270008", message_id=ids[1]),     # 2 again: dup
+                peer.sealed(updates[2], "270008", message_id=ids[3]),     # 3: applied
+                peer.sealed(updates[3], "270008", message_id=ids[4],      # 4 extended: 5010
+                            der=with_unknown_extension(codec.encode(updates[3]))),
+                peer.sealed(updates[3], "270008", message_id=ids[5]),     # 4: applied
+            ]
+            await peer.send_raw(b"".join(encode_frame(f) for f in frames))
+            answers = [await peer.read() for _ in frames]
+            got = []
+            for a in answers:
+                assert a is not None
+                if a.acknowledgement is not None:
+                    got.append(("ack", a.acknowledgement.acknowledged_id,
+                                a.acknowledgement.status))
+                else:
+                    assert a.error_report is not None
+                    got.append(("error", a.error_report.refers_to,
+                                a.error_report.error_code))
+            assert got == [
+                ("ack", ids[0], AckStatus.ACCEPTED), ("ack", ids[1], AckStatus.ACCEPTED),
+                ("error", ids[2], 4004), ("ack", ids[1], AckStatus.DUPLICATE),
+                ("ack", ids[3], AckStatus.ACCEPTED), ("error", ids[4], 5010),
+                ("ack", ids[5], AckStatus.ACCEPTED)]
+            # The four applied messages were stored in one transaction (one read).
+            assert len(marked) == 4 and len(set(marked)) == 1
+            # In memory as on disk: 1 to 4 applied, nothing of the refused ones.
+            receiver = node.handler.receiver  # type: ignore[attr-defined]
+            assert receiver.last == {"271004": 4}
+            assert storage.count_identity() == 4
+            assert len(receiver.store.current) == 4
+        finally:
+            await peer.close()
+            await net.stop()
+
+    run(body())
+    with sqlite3.connect(tmp_path / "270008.db") as c:
+        assert c.execute("SELECT COUNT(*) FROM processed").fetchone()[0] == 4
+        assert {bytes(r[0]) for r in c.execute("SELECT message_id FROM processed")} == \
+            {ids[0], ids[1], ids[3], ids[5]}
+        assert c.execute("SELECT source, sequence FROM applied ORDER BY sequence"
+                         ).fetchall() == [("271004", n) for n in (1, 2, 3, 4)]
+        assert c.execute("SELECT last FROM last_sequence").fetchone()[0] == 4
+        assert c.execute("SELECT COUNT(*) FROM relay_outbox").fetchone()[0] == 4
+    # The node reloaded from disk holds the same state.
+    from juki_protocol.node.roles import CentralRole
+    from juki_protocol.node.storage import SqliteStorage
+    again = CentralRole("270008", SqliteStorage(tmp_path / "270008.db", "prefecture"))
+    assert again.receiver.last == {"271004": 4}
+    assert len(again.store.current) == 4
+
+
+def test_a_failed_group_commit_refuses_every_message_and_keeps_nothing(
+        tmp_path: Path, pki_dir: Path) -> None:
+    people = residents("271004", 2, seed="group-fail")
+    updates = [update_of(p, i) for i, p in enumerate(people[:2], start=1)]
+
+    async def body() -> None:
+        net = await start(tmp_path, pki_dir, [("prefecture", "270008")])
+        node = net.nodes["270008"]
+        storage = node.storage
+        plain_transaction = storage.transaction
+        fail = [True]
+
+        @contextmanager
+        def failing() -> Iterator[Any]:
+            outer = not storage._depth
+            with plain_transaction() as c:
+                yield c
+                if outer and fail[0] and c.execute(
+                        "SELECT COUNT(*) FROM processed").fetchone()[0]:
+                    fail[0] = False
+                    raise sqlite3.OperationalError("disk I/O error (simulated)")
+
+        storage.transaction = failing  # type: ignore[method-assign]
+        peer = await Peer(pki_dir, "271004").connect(net.directory["270008"])
+        try:
+            frames = [peer.sealed(u, "270008") for u in updates]
+            await peer.send_raw(b"".join(encode_frame(f) for f in frames))
+            answers = [await peer.read() for _ in frames]
+            assert [a.error_report.error_code for a in answers  # type: ignore[union-attr]
+                    ] == [9003, 9003]
+            assert storage.count_identity(False) == 0
+            assert node.handler.receiver.last == {}  # type: ignore[attr-defined]
+            # Resent, they are applied (nothing was half-applied).
+            await peer.send_raw(b"".join(encode_frame(f) for f in frames))
+            answers = [await peer.read() for _ in frames]
+            assert all(a is not None and a.acknowledgement is not None for a in answers)
+            assert storage.count_identity() == 2
+        finally:
+            await peer.close()
+            await net.stop()
+
+    run(body())

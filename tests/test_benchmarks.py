@@ -1,0 +1,47 @@
+"""The benchmarks run and return sane figures (tiny sizes; no speed is asserted)."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+from benchmarks.node import percentile, run_node_benchmark
+from benchmarks.scale import run_scale_benchmark
+
+
+def test_node_benchmark_with_a_window_relays_every_update() -> None:
+    fig = run_node_benchmark(6, processes=2, window=4)
+    assert fig.updates == 24 and fig.municipalities == 4
+    assert fig.stored_at_national == 24          # every update relayed and stored
+    assert fig.per_second > 0 and fig.cpu_ms_per_update > 0
+    for p50, p99 in (fig.pref_ack_ms, fig.national_ack_ms):
+        assert 0 < p50 <= p99 and math.isfinite(p99)
+    assert fig.pref_ack_ms[0] <= fig.national_ack_ms[0]
+
+
+def test_scale_benchmark_runs() -> None:
+    fig = run_scale_benchmark(3000, queries=50, four_queries=3)
+    assert fig.residents == 3000 and fig.memory_rows == 3000
+    assert fig.load_rows_per_second > 0 and fig.db_bytes > 3000 * 100
+    for p50, p99 in (fig.sql_code_ms, fig.sql_four_ms, fig.node_code_ms, fig.node_four_ms):
+        assert 0 < p50 <= p99
+
+
+def test_percentile_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 50) == 50.0 and percentile(values, 99) == 99.0
+    assert percentile([3.0], 99) == 3.0
+
+
+def test_quick_run_end_to_end() -> None:
+    """``python -m benchmarks.run --quick`` (about 15 s on the development machine)."""
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.run", "--quick"], cwd=root,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for line in ("machine:", "codec ratio", "envelope ratio", "sender window 1",
+                 "sender window 16", "SQL lookup (indexed) by the four items",
+                 "node lookup by the four items", "conformance: the whole suite"):
+        assert line in proc.stdout, line
