@@ -189,7 +189,7 @@ def scale_part(quick: bool) -> None:
     from benchmarks import scale
     print()
     fig = scale.run_scale_benchmark(20_000 if quick else 1_000_000,
-                                    four_queries=20 if quick else 10)
+                                    four_queries=2000)
     print("\n".join(scale.report(fig)))
 
 

@@ -149,14 +149,14 @@ def _memory_store(rows: list[tuple[object, ...]]) -> IdentityStore:
                             birth_date=dt.date.fromisoformat(str(r[3])), sex=Sex(str(r[4])),
                             address=Address(local_gov_code=str(r[5]), text=str(r[6])),
                             individual_number=r[7])  # type: ignore[arg-type]
-        store.current[info.resident_code] = HeldIdentity(
+        store.put(HeldIdentity(
             identity_info=info, stored_at=NOW, change_info=ChangeInfo(
                 change_reason=ChangeReason(str(r[8])),
-                change_date=dt.date.fromisoformat(str(r[9]))))
+                change_date=dt.date.fromisoformat(str(r[9])))))
     return store
 
 
-def run_scale_benchmark(n: int = 20_000, *, queries: int = 2000, four_queries: int = 20,
+def run_scale_benchmark(n: int = 20_000, *, queries: int = 2000, four_queries: int = 2000,
                         say: Callable[[str], None] = lambda s: None) -> ScaleFigures:
     """Load ``n`` residents into a national store and time the lookups."""
     rng = random.Random(7)
@@ -247,9 +247,11 @@ def report(fig: ScaleFigures) -> list[str]:
         f"({fig.memory_rows:,} rows in {fig.memory_load_seconds:.1f} s), about "
         f"{fig.memory_bytes / max(fig.memory_rows, 1):,.0f} bytes of memory per resident",
         f"  node lookup (Provider.lookup, in memory, {fig.memory_rows:,} rows) by resident "
-        f"code: p50 {fig.node_code_ms[0]:.3f} ms, p99 {fig.node_code_ms[1]:.3f} ms",
-        f"  node lookup by the four items ({fig.node_four_queries} queries, a scan): p50 "
-        f"{fig.node_four_ms[0]:.1f} ms, p99 {fig.node_four_ms[1]:.1f} ms",
+        f"code: p50 {fig.node_code_ms[0]:.3f} ms, p99 {fig.node_code_ms[1]:.3f} ms "
+        f"(target p99 < 2 ms)",
+        f"  node lookup by the four items ({fig.node_four_queries:,} queries, the store's "
+        f"index): p50 {fig.node_four_ms[0]:.3f} ms, p99 {fig.node_four_ms[1]:.3f} ms "
+        f"(target p99 < 10 ms)",
     ]
 
 

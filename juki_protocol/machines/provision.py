@@ -373,15 +373,11 @@ class Provider(Machine[ProviderState, ProviderInput, ProviderAction]):
         q = req.by_four_items
         assert q is not None
         found = []
-        for code in sorted(self.store.current):
+        key = (q.name.kanji, q.birth_date, q.sex, q.address.local_gov_code)
+        for code in self.store.by_four_items(key):                 # R-30-7-3-10
             h = self.store.within_retention(code, now)
-            if h is None:
-                continue
-            info = h.identity_info
-            if (info.name.kanji, info.birth_date, info.sex,
-                    info.address.local_gov_code) == (q.name.kanji, q.birth_date, q.sex,
-                                                     q.address.local_gov_code):
-                found.append(ProvidedIdentity(identity_info=info,
+            if h is not None:
+                found.append(ProvidedIdentity(identity_info=h.identity_info,
                                               change_info=h.change_info))
         return tuple(found[:100])
 

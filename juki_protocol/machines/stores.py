@@ -69,11 +69,23 @@ class HeldIdentity:
     superseded_at: dt.datetime | None = None
 
 
+FourItems = tuple[str, dt.date, object, str]
+
+
+def four_items(info: IdentityInfo) -> FourItems:
+    """The key a query by the four items matches (R-30-7-3-10): the name as written
+    (kanji), birth date, sex, and the address's local government code."""
+    return (info.name.kanji, info.birth_date, info.sex, info.address.local_gov_code)
+
+
 class IdentityStore:
     """Identity info held by a prefecture or the designated centre (Arts. 30-5, 30-11).
 
     Holds only identity info, change info and retired resident codes (R-30-5-0-08).
     retention: the retention period (保存期間); configurable, declared in the ICS.
+    Current versions are indexed by resident code (``current``) and by the four items
+    (:meth:`by_four_items`); change ``current`` only through :meth:`put` and
+    :meth:`apply`, which keep the second index.
     """
 
     def __init__(self, retention: dt.timedelta = dt.timedelta(days=150 * 365)) -> None:
@@ -81,6 +93,29 @@ class IdentityStore:
         self.current: dict[str, HeldIdentity] = {}
         self.history: list[HeldIdentity] = []
         self.retired: set[str] = set()
+        self._four: dict[FourItems, set[str]] = {}
+
+    def put(self, held: HeldIdentity) -> None:
+        """Make ``held`` the current version of its resident code."""
+        code = held.identity_info.resident_code
+        self._drop(code)
+        self.current[code] = held
+        self._four.setdefault(four_items(held.identity_info), set()).add(code)
+
+    def _drop(self, code: str) -> HeldIdentity | None:
+        held = self.current.pop(code, None)
+        if held is not None:
+            key = four_items(held.identity_info)
+            codes = self._four.get(key)
+            if codes is not None:
+                codes.discard(code)
+                if not codes:
+                    del self._four[key]
+        return held
+
+    def by_four_items(self, key: FourItems) -> list[str]:
+        """The resident codes whose current version matches ``key``, in code order."""
+        return sorted(self._four.get(key, ()))
 
     def check(self, update: IdentityInfoUpdate) -> None:
         """Raise if ``update`` cannot be applied (a retired code would be reused)."""
@@ -95,7 +130,7 @@ class IdentityStore:
         info, change = update.identity_info, update.change_info
         code = info.resident_code
         old_key = update.previous_resident_code or code
-        old = self.current.pop(old_key, None)
+        old = self._drop(old_key)
         if old is not None:
             old.superseded_at = now
             self.history.append(old)
@@ -105,7 +140,7 @@ class IdentityStore:
         if change.change_reason is ChangeReason.RESIDENT_CODE_CHANGE:
             assert update.previous_resident_code is not None
             self.retired.add(update.previous_resident_code)
-        self.current[code] = held
+        self.put(held)
 
     def within_retention(self, resident_code: str, now: dt.datetime) -> HeldIdentity | None:
         """The latest identity info of ``resident_code`` if still within retention."""
@@ -121,6 +156,7 @@ class IdentityStore:
         before = len(self.history) + len(self.current)
         self.history = [h for h in self.history
                         if h.superseded_at is None or now - h.superseded_at <= self.retention]
-        self.current = {k: h for k, h in self.current.items()
-                        if h.erased_at is None or now - h.erased_at <= self.retention}
+        for code in [k for k, h in self.current.items()
+                     if h.erased_at is not None and now - h.erased_at > self.retention]:
+            self._drop(code)
         return before - len(self.history) - len(self.current)

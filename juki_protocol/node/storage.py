@@ -437,7 +437,7 @@ class SqliteStorage:
                                 erased_at=_time(r["erased_at"]),
                                 superseded_at=_time(r["superseded_at"]))
             if held.superseded_at is None:
-                store.current[update.identity_info.resident_code] = held
+                store.put(held)
             else:
                 store.history.append(held)
         store.retired = self.retired()
