@@ -222,6 +222,36 @@ def _evidence_signer(evidence_path: str | None, key: str | None, cert: str | Non
     return signer, certs[1:]
 
 
+@main.command("evidence-signer")
+@click.option("--out", "out_path", type=click.Path(file_okay=False), required=True,
+              help="A new directory for ca.pem, ca.key, signer.pem and signer.key.")
+@click.option("--organization", default="Example Certifying Body", show_default=True)
+@click.option("--days", type=click.IntRange(1, 3650), default=365, show_default=True)
+def evidence_signer_cmd(out_path: str, organization: str, days: int) -> None:
+    """Create a certifying body's CA and evidence-signing key, to try --evidence and
+    verify-evidence; a real certifying body signs with its own (spec/evidence.md)."""
+    out = Path(out_path)
+    if out.exists() and any(out.iterdir()):
+        raise ValueError(f"--out {out}: exists and is not empty")
+    out.mkdir(parents=True, exist_ok=True)
+    now = dt.datetime.now(dt.UTC)
+    start, end = now - dt.timedelta(hours=1), now + dt.timedelta(days=days)
+    ca = pki.create_root_ca(pki.generate_key(), common_name=f"{organization} CA",
+                            not_before=start, not_after=end, serial=1)
+    key = pki.generate_key()
+    cert = evidence.issue_signer_certificate(
+        ca, key.public_key(), organization=organization,
+        common_name=f"{organization} evidence signer", not_before=start, not_after=end,
+        serial=2)
+    (out / "ca.pem").write_bytes(pki.cert_pem(ca.certificate))
+    pki.write_private_file(out / "ca.key", pki.key_pem(ca.key))
+    (out / "signer.pem").write_bytes(pki.cert_pem(cert))
+    pki.write_private_file(out / "signer.key", pki.key_pem(key))
+    click.echo(f"wrote {out}/ca.pem (the trust anchor for verify-evidence), {out}/ca.key, "
+               f"{out}/signer.pem and {out}/signer.key (for --evidence-cert and "
+               f"--evidence-key)")
+
+
 @main.command("verify-evidence")
 @click.argument("bundle", type=click.Path(dir_okay=False, exists=True))
 @click.option("--trust", "trust_path", type=click.Path(dir_okay=False, exists=True),

@@ -52,3 +52,35 @@ def test_envelope_walkthrough(tmp_path: Path) -> None:
     revoked = next(v for k, v in by_comment.items() if "# revoked" in k)
     assert "revoked" in revoked[1].lower()
     assert (work / "resp.der").read_bytes() == (work / "resp3.der").read_bytes()
+
+
+def _block(heading: str) -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split(heading, 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    return [line.strip() for line in section.replace("\\\n", " ").splitlines()
+            if line.strip()]
+
+
+def test_failure_and_evidence_walkthrough(tmp_path: Path) -> None:
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    shim = bindir / "juki-conformance"
+    shim.write_text(f"#!/bin/sh\nexec {sys.executable} -m conformance.cli \"$@\"\n")
+    shim.chmod(0o755)
+    python = bindir / "python"
+    python.write_text(f"#!/bin/sh\nexec {sys.executable} \"$@\"\n")
+    python.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}", "PYTHONPATH": str(ROOT)}
+    lines = _block("### Seeing it fail, then evidence")
+    assert len(lines) == 4
+    results = [subprocess.run(re.sub(r"\s+#.*$", "", line), shell=True, cwd=tmp_path,
+                              env=env, capture_output=True, text=True, timeout=300,
+                              check=False) for line in lines]
+    faulty, signer, signed, verified = results
+    assert faulty.returncode == 1, faulty.stderr
+    assert "FAIL: 12-2/node/wide-area/copy-without-family-register" in faulty.stdout
+    assert "fix:" in faulty.stdout
+    assert list((tmp_path / "faulty-report" / "captures").glob("*.pcap"))
+    for res in (signer, signed, verified):
+        assert res.returncode == 0, res.stdout + res.stderr
+    assert "valid evidence bundle" in verified.stdout
