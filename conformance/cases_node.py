@@ -527,7 +527,8 @@ def node_cases() -> list[Case]:
         return NodeCase(id=cid, title=title, clause=clause, requirements=reqs,
                         level="MUST", remediation=rem, mode="node", ops=(), run=run,
                         role="prefecture")
-    return [
+    from conformance.cases_node_pdu import pdu_node_cases  # it builds on this module
+    return [*[
         case("node/node/upper-tester/hello-status-unknown-op",
              "the upper tester answers hello and status, and 1030 to an unknown op",
              "node", ("R-NODE-09", "R-NODE-10"),
@@ -629,7 +630,7 @@ def node_cases() -> list[Case]:
              "Load the network CA's CRL and check the peer's certificate against it "
              "during the handshake (and again when validating it for the connection); "
              "abort the handshake for a revoked certificate.", _revoked),
-    ]
+    ], *pdu_node_cases()]
 
 
 __all__ = ["NodeCase", "node_cases"]

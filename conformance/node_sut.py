@@ -23,6 +23,7 @@ frames of each case are logged for its capture (:mod:`conformance.lower_tester`)
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -352,12 +353,14 @@ class NodeSut(AdapterSut):
 
     def sealed(self, message: object, *, sender: str, recipient: str | None = None,
                signer: str | None = None, message_id: bytes | None = None,
-               time_offset: dt.timedelta = dt.timedelta(0), der: bytes | None = None
-               ) -> tuple[bytes, bytes]:
+               time_offset: dt.timedelta = dt.timedelta(0), der: bytes | None = None,
+               header_changes: dict[str, Any] | None = None) -> tuple[bytes, bytes]:
         """A sealed PDU carrying ``message`` from ``sender`` (signed by ``signer``,
         default the sender) to the SUT (header recipient ``recipient``, default the
         SUT); returns (message id, PDU DER). Forged PDUs are sealed all the same.
-        ``der``: the message's encoding, made by hand (default: ``message`` encoded)."""
+        ``der``: the message's encoding, made by hand (default: ``message`` encoded);
+        ``header_changes``: header fields to set after it is built (e.g. ``version``,
+        ``profile``), before the envelope binds it."""
         now = (dt.datetime.now(dt.UTC) + time_offset).replace(microsecond=0)
         mid = message_id or secrets.token_bytes(16)
         self.sequence += 1
@@ -365,6 +368,8 @@ class NodeSut(AdapterSut):
                            sender=node_of_code(sender),
                            recipient=node_of_code(recipient or self.code), time=now,
                            sequence_number=self.sequence, profile=Profile.CURRENT)
+        if header_changes:
+            header = dataclasses.replace(header, **header_changes)
         who = signer or sender
         key = pki.load_private_key((self.pki_dir / f"{who}.key").read_bytes())
         cert = pki.load_certificate((self.pki_dir / f"{who}.pem").read_bytes())
@@ -406,15 +411,16 @@ class NodeSut(AdapterSut):
         """Acknowledge the sealed ``pdu`` the node sent, as peer ``sender``."""
         ack = Acknowledgement(acknowledged_id=pdu.header.message_id,
                               status=AckStatus.ACCEPTED)
-        conn.send(self._answer(ack, sender))
+        conn.send(self.answer_pdu(ack, sender))
 
     def report_error(self, conn: PeerConnection, pdu: JukiPdu, sender: str,
                      code: int) -> None:
         """Answer the sealed ``pdu`` the node sent with error ``code``, as ``sender``."""
-        conn.send(self._answer(ErrorReport(error_code=code,
+        conn.send(self.answer_pdu(ErrorReport(error_code=code,
                                            refers_to=pdu.header.message_id), sender))
 
-    def _answer(self, answer: Acknowledgement | ErrorReport, sender: str) -> bytes:
+    def answer_pdu(self, answer: Acknowledgement | ErrorReport, sender: str) -> bytes:
+        """A PDU carrying ``answer`` from peer ``sender`` to the node."""
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         self.sequence += 1
         header = PduHeader(version=1, message_id=secrets.token_bytes(16),
