@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from conformance.cli import main
+from conformance.reports import SUITE_REQUIREMENTS
 from conformance.selftest.faulty_adapter import EXPECTED
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,10 +70,23 @@ def test_coverage_lists_requirements_and_no_unknown_ids(reference_report: dict) 
     covered = {r["id"] for r in cov["requirements"] if r["cases"]}
     assert {"R-DER-02", "R-DER-03", "R-ID-01", "R-PDU-02", "R-CONF-03"} <= covered
     assert "R-PDU-10" not in cov["uncoveredMust"]   # TLS: covered by node mode
+    suite = {r["id"] for r in cov["requirements"] if r["subject"] == "suite"}
+    assert suite == set(SUITE_REQUIREMENTS) and not suite & set(cov["uncoveredMust"])
+    assert all(r["id"] in suite for r in cov["requirements"]
+               if r["id"].startswith("R-EVID-"))
+
+
+def test_every_requirement_on_the_suite_is_named_by_a_suite_test() -> None:
+    """The requirements no case can check (their subject is the suite) are checked by
+    the suite's own tests, which name them."""
+    tests = "".join(p.read_text("utf-8") for p in (ROOT / "tests").glob("test_*.py"))
+    unnamed = sorted(r for r in SUITE_REQUIREMENTS if r not in tests)
+    assert not unnamed, f"no test names {unnamed}"
 
 
 @pytest.mark.parametrize("fault", sorted(EXPECTED))
 def test_every_faulty_implementation_is_caught(fault: str, tmp_path: Path) -> None:
+    # Checks R-CONF-08, R-CONF-09, R-CONF-10.
     code, output = run("--adapter", faulty(fault), "--timeout", "2", "--out", str(tmp_path))
     assert code == 1, output
     report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
@@ -96,6 +110,7 @@ def test_hanging_sut_fails_the_case_and_the_run_continues(tmp_path: Path) -> Non
 
 
 def test_ics_makes_cases_not_applicable(tmp_path: Path) -> None:
+    # Checks R-CONF-07.
     ics = tmp_path / "ics.json"
     ics.write_text(json.dumps({"implementation": {"name": "agency client", "version": "1"},
                                "role": "agency", "profiles": ["current"],
@@ -119,11 +134,13 @@ def test_bad_ics_is_a_usage_error_naming_the_field(tmp_path: Path) -> None:
 
 
 def test_zero_cases_is_an_error() -> None:
+    # Checks R-CONF-08.
     code, output = run("--cases", "no/such/case")
     assert code == 2 and "zero cases" in output
 
 
 def test_known_failures_file(tmp_path: Path) -> None:
+    # Checks R-CONF-08.
     code, _ = run("--adapter", faulty("accept-any-resident-code"), "--out", str(tmp_path))
     report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     failed = [c["id"] for c in report["cases"] if c["verdict"] == "fail"]

@@ -91,6 +91,7 @@ def test_a_municipality_ics_runs_the_municipality_cases(tmp_path: Path) -> None:
 
 
 def test_node_cases_are_not_applicable_to_another_role() -> None:
+    # Checks R-CONF-07.
     ics = ics_mod.parse({**NODE_ICS, "role": "municipality"})
     result = run_cases(node_cases(), NodeSut(timeout=5), ics)
     assert set(_verdicts(result).values()) == {Verdict.NOT_APPLICABLE}
@@ -116,6 +117,7 @@ def test_every_faulty_node_fails_exactly_its_cases(fault: str) -> None:
 
 
 def test_the_reference_municipality_passes_and_its_failures_carry_frames() -> None:
+    # Checks R-CONF-13.
     ics = ics_mod.parse({**NODE_ICS, "role": "municipality"})
     result = run_cases(municipality_cases(), NodeSut(timeout=5, role="municipality"), ics)
     assert result.exit_code == 0, [(r.case.id, r.outcome) for r in result.results]

@@ -165,6 +165,7 @@ def test_run_with_evidence_is_accepted_by_verify_evidence(cli_run: dict[str, Pat
 @pytest.mark.skipif(OPENSSL is None, reason="needs the openssl CLI")
 def test_openssl_cms_verify_accepts_the_cli_bundle(cli_run: dict[str, Path],
                                                    tmp_path: Path) -> None:
+    # Checks R-EVID-07.
     res = openssl_verify(tmp_path, cli_run["bundle"], cli_run["ca"])
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "out").read_bytes() == (tmp_path / "manifest.json").read_bytes()
@@ -182,6 +183,7 @@ def test_openssl_rejects_a_tampered_manifest_and_a_foreign_ca(
 
 
 def test_manifest_content(bundle: Path, cli_run: dict[str, Path]) -> None:
+    # Checks R-EVID-04, R-EVID-05, R-EVID-06.
     files = entries(bundle)
     manifest = json.loads(files["manifest.json"])
     report = json.loads((cli_run["report"] / "report.json").read_text(encoding="utf-8"))
@@ -201,6 +203,7 @@ def test_manifest_content(bundle: Path, cli_run: dict[str, Path]) -> None:
 
 def test_intermediate_ca_chain_is_verified(tmp_path: Path, cli_run: dict[str, Path],
                                            body: Body) -> None:
+    # Checks R-EVID-08.
     inter = pki.create_intermediate_ca(body.ca, pki.generate_key(), common_name="Issuing",
                                        not_before=NOT_BEFORE, not_after=NOT_AFTER, serial=30)
     key = pki.generate_key()
@@ -221,6 +224,7 @@ def test_intermediate_ca_chain_is_verified(tmp_path: Path, cli_run: dict[str, Pa
 
 def test_bundle_is_byte_identical_for_identical_inputs(tmp_path: Path, cli_run: dict[str, Path],
                                                        body: Body) -> None:
+    # Checks R-EVID-03.
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     a = write(tmp_path / "a" / "bundle.zip", cli_run["report"], body)
@@ -251,7 +255,23 @@ def test_tampering_with_any_file_is_detected(name: str, bundle: Path, body: Body
         f"{name}: size {len(data) + 1} differs from the manifest's {len(data)}",)
 
 
+def test_a_bad_signature_does_not_hide_a_tampered_file(bundle: Path, body: Body,
+                                                      tmp_path: Path) -> None:
+    # Checks R-EVID-11: after the signature fails, the files are still checked.
+    files = entries(bundle)
+    p7s, report = files["manifest.json.p7s"], files["report.json"]
+    bad = rezip(bundle, tmp_path / "x.zip",
+                replace={"manifest.json.p7s": flip(p7s, len(p7s) - 1),
+                         "report.json": flip(report, len(report) // 2)},
+                drop=("junit.xml",))
+    problems = verify(bad, body).problems
+    assert "manifest.json.p7s: the signature does not verify" in problems
+    assert any(p.startswith("report.json: SHA-256 ") for p in problems), problems
+    assert any("junit.xml" in p for p in problems), problems
+
+
 def test_removed_file_is_detected(bundle: Path, body: Body, tmp_path: Path) -> None:
+    # Checks R-EVID-04, R-EVID-09.
     bad = rezip(bundle, tmp_path / "x.zip", drop=("junit.xml",))
     assert verify(bad, body).problems == ("junit.xml: listed in the manifest but missing",)
 
@@ -274,6 +294,7 @@ def test_tampered_manifest_is_detected(bundle: Path, body: Body, tmp_path: Path)
 
 
 def test_malformed_manifest_is_named(bundle: Path, body: Body, tmp_path: Path) -> None:
+    # Checks R-EVID-05, R-EVID-09.
     cases = {b"[1,": "not well-formed JSON",
              b'{"format": 1, "format": 2}': "key 'format' appears twice",
              b'{"format": "juki-evidence/1"}': "field (top level): 'suiteVersion' is a "
@@ -293,6 +314,7 @@ def test_malformed_manifest_is_named(bundle: Path, body: Body, tmp_path: Path) -
 @pytest.mark.parametrize("where", ["last", "middle", "first"])
 def test_tampered_signature_is_detected(where: str, bundle: Path, body: Body,
                                         tmp_path: Path) -> None:
+    # Checks R-EVID-07.
     p7s = entries(bundle)["manifest.json.p7s"]
     at = {"last": len(p7s) - 1, "middle": len(p7s) // 2, "first": 0}[where]
     bad = rezip(bundle, tmp_path / "x.zip", replace={"manifest.json.p7s": flip(p7s, at)})
@@ -309,6 +331,7 @@ def test_missing_signature_is_detected(bundle: Path, body: Body, tmp_path: Path)
 
 def test_signature_from_another_ca_is_rejected(tmp_path: Path, cli_run: dict[str, Path],
                                                body: Body, other_body: Body) -> None:
+    # Checks R-EVID-08.
     foreign = write(tmp_path / "x.zip", cli_run["report"], other_body)
     assert verify(foreign, other_body).valid
     problems = verify(foreign, body).problems
@@ -429,6 +452,7 @@ HOSTILE["huge declared size"] = (_huge(), "4294967294 bytes extend beyond the en
 @pytest.mark.parametrize("name", sorted(HOSTILE))
 def test_hostile_archive_is_rejected_with_a_message(name: str, tmp_path: Path,
                                                     body: Body) -> None:
+    # Checks R-EVID-01, R-EVID-02, R-EVID-09, R-EVID-10.
     data, expected = HOSTILE[name]
     path = tmp_path / "hostile.zip"
     path.write_bytes(data)
@@ -439,6 +463,7 @@ def test_hostile_archive_is_rejected_with_a_message(name: str, tmp_path: Path,
 
 
 def test_entry_size_limit(bundle: Path, body: Body) -> None:
+    # Checks R-EVID-10.
     problems = verify(bundle, body, max_entry_size=1000).problems
     assert any(p.startswith("entry 'report.json': ") and "the limit is 1000" in p
                for p in problems), problems
@@ -565,6 +590,7 @@ def test_run_keeps_the_vendor_ics_file_and_reports_a_bad_capture(tmp_path: Path,
 
 def test_a_failing_node_case_puts_its_frames_into_the_bundle(tmp_path: Path,
                                                              body: Body) -> None:
+    # Checks R-CONF-13.
     import sys
 
     from scapy.utils import rdpcap
