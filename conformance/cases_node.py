@@ -527,7 +527,8 @@ def node_cases() -> list[Case]:
         return NodeCase(id=cid, title=title, clause=clause, requirements=reqs,
                         level="MUST", remediation=rem, mode="node", ops=(), run=run,
                         role="prefecture")
-    from conformance.cases_node_pdu import pdu_node_cases  # it builds on this module
+    from conformance.cases_node_limits import limit_cases  # they build on this module
+    from conformance.cases_node_pdu import pdu_node_cases
     return [*[
         case("node/node/upper-tester/hello-status-unknown-op",
              "the upper tester answers hello and status, and 1030 to an unknown op",
@@ -630,7 +631,7 @@ def node_cases() -> list[Case]:
              "Load the network CA's CRL and check the peer's certificate against it "
              "during the handshake (and again when validating it for the connection); "
              "abort the handshake for a revoked certificate.", _revoked),
-    ], *pdu_node_cases()]
+    ], *pdu_node_cases(), *limit_cases()]
 
 
 __all__ = ["NodeCase", "node_cases"]

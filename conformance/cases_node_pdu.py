@@ -269,8 +269,8 @@ def _four_items(sut: AdapterSut) -> Outcome:
                      address=info.address)
     answer = _ask(node, _request(four=four))
     if isinstance(answer, str) or answer.provided is None:
-        got = answer if isinstance(answer, str) else f"refusal {answer.refusal}"
-        return Outcome(Verdict.FAIL, expected, got)
+        why = answer if isinstance(answer, str) else f"refusal {answer.refusal}"
+        return Outcome(Verdict.FAIL, expected, why)
     got = [p.identity_info for p in answer.provided]
     if info not in got:
         return Outcome(Verdict.FAIL, expected, f"{len(got)} person(s) provided, not the "

@@ -163,7 +163,8 @@ def run_cmd(adapter: str | None, ics_path: str | None, vec_path: str | None, out
                     known_failures=known, progress=progress), key)
     elif on_node:
         node_sut = NodeSut(node_cmd, timeout=timeout, endpoint=ics.raw.get("endpoint"),
-                           role=ics.role if ics.role in SUT_CODES else "prefecture")
+                           role=ics.role if ics.role in SUT_CODES else "prefecture",
+                           limits=ics.raw.get("limits"))
         result = merge(result, run_cases(on_node, node_sut, ics, known_failures=known,
                                          progress=progress))
     if not quiet and column[0] % 72:
@@ -317,21 +318,27 @@ def prepare_node_cmd(role: str, code: str | None, out_path: str, address: str, u
                                                        indent=1),
                                             encoding="utf-8")
     ics = {"implementation": {"name": "FILL IN", "version": "FILL IN"}, "role": role,
-           "profiles": ["current"], "modes": ["node"], "endpoint": endpoint}
+           "profiles": ["current"], "modes": ["node"], "endpoint": endpoint,
+           "limits": ics_mod.REFERENCE_LIMITS}
     ics_mod.parse(ics, "the ICS template")
     (out / "ics.json").write_text(json.dumps(ics, indent=1, ensure_ascii=False) + "\n",
                                   encoding="utf-8")
     p = pki_dir
     start = [f"--role {role}", f"--node {code}", f"--cert {p / code}.pem",
              f"--key {p / code}.key", f"--trust {p / 'ca.pem'}", f"--crl {p / 'crl.pem'}",
-             f"--listen {address}", f"--upper-tester {upper}"]
+             f"--listen {address}", f"--upper-tester {upper}",
+             *(f"{flag} {ics_mod.REFERENCE_LIMITS[name]:g}" for name, flag in (
+                 ("handshakeTimeoutSeconds", "--handshake-timeout"),
+                 ("frameTimeoutSeconds", "--frame-timeout"),
+                 ("maxPeerConnections", "--max-peer-connections")))]
     if role == "prefecture":
         start += [f"--operator {body}={op}" for body, op in OPERATORS.items()]
     else:
         start.append(f"--directory {out / 'directory.json'}")
     click.echo(f"wrote {out}/pki, {out}/ics.json"
                + (f", {out}/directory.json" if role == "municipality" else ""))
-    click.echo("1. Fill in implementation.name and .version in ics.json.")
+    click.echo("1. Fill in implementation.name and .version in ics.json, and its limits "
+               "with your node's own (spec/node.md section 6).")
     click.echo("2. Start the node with these settings (the options of 'juki node serve'):")
     click.echo("     " + " \\\n       ".join(start))
     click.echo(f"3. juki-conformance run --ics {out / 'ics.json'} --cases '*/node/*'")

@@ -97,11 +97,17 @@ def reference_ics() -> Ics:
                   "messageTypes": "all"}, "reference ICS")
 
 
+#: The limits (spec/node.md section 6) the runner starts the reference node with, and
+#: declares for it: small, so that the limit cases take about a second each.
+REFERENCE_LIMITS: dict[str, float] = {"handshakeTimeoutSeconds": 1, "frameTimeoutSeconds": 1,
+                                      "maxPeerConnections": 4}
+
+
 def with_reference_node(ics: Ics) -> Ics:
     """``ics`` plus node mode, role prefecture: the default run, which also checks our
     reference prefecture node (started by the runner) in node mode."""
     return parse({**ics.raw, "role": "prefecture",
-                  "modes": sorted({*ics.raw["modes"], "node"}),
+                  "modes": sorted({*ics.raw["modes"], "node"}), "limits": REFERENCE_LIMITS,
                   "notes": "the reference implementation: the adapter in codec mode and, "
                            "in node mode, a prefecture node and a municipality node "
                            "started by the runner (each runs the cases of its role)"},

@@ -39,6 +39,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from conformance.ics import REFERENCE_LIMITS
 from conformance.lower_tester import Frame, FrameLog, Listener, PeerConnection
 from conformance.sut import AdapterSut, HarnessError, SutFault
 from juki_protocol import codec, pki
@@ -131,12 +132,17 @@ class NodeSut(AdapterSut):
     """A node under test (see the module docstring)."""
 
     def __init__(self, command: list[str] | None = None, *, timeout: float = 10.0,
-                 endpoint: dict[str, Any] | None = None, role: str = SUT_ROLE) -> None:
+                 endpoint: dict[str, Any] | None = None, role: str = SUT_ROLE,
+                 limits: dict[str, float] | None = None) -> None:
         super().__init__(command or REFERENCE_NODE, timeout=timeout)
         if role not in SUT_CODES:
             raise HarnessError(f"node mode cannot test a {role} node")
         self.endpoint = endpoint
         self.role = role
+        #: The node's limits (ICS ``limits``): a launched node is started with them
+        #: (default :data:`REFERENCE_LIMITS`); an attached one declares them.
+        self.limits = dict(REFERENCE_LIMITS if limits is None and endpoint is None
+                           else limits or {})
         self.frames = FrameLog()
         self.listener: Listener | None = None
         self.workdir: Path | None = None
@@ -217,6 +223,11 @@ class NodeSut(AdapterSut):
                 "--key", str(p / f"{code}.key"), "--trust", str(p / "ca.pem"),
                 "--crl", str(p / "crl.pem"), "--listen", "127.0.0.1:0",
                 "--upper-tester", "127.0.0.1:0"]
+        options = {"handshakeTimeoutSeconds": "--handshake-timeout",
+                   "frameTimeoutSeconds": "--frame-timeout",
+                   "maxPeerConnections": "--max-peer-connections"}
+        for name, value in self.limits.items():
+            args += [options[name], f"{value:g}"]
         if self.role == "prefecture":
             for body, operator in OPERATORS.items():
                 args += ["--operator", f"{body}={operator}"]

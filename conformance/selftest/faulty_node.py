@@ -134,6 +134,35 @@ class NoRevocationCheck(Node):
         super().__init__(config, **kw)
 
 
+class _Unbounded(Node):
+    """A node with one limit of spec/node.md section 6 effectively removed."""
+
+    field = ""
+    value: float = 0
+
+    def __init__(self, config: NodeConfig, **kw: Any) -> None:
+        setattr(config, self.field, self.value)
+        super().__init__(config, **kw)
+
+
+class NoHandshakeTimeout(_Unbounded):
+    """Waits an hour for a TLS handshake (R-NODE-14)."""
+
+    field, value = "handshake_timeout", 3600.0
+
+
+class NoFrameTimeout(_Unbounded):
+    """Waits an hour for the rest of a frame (R-NODE-15)."""
+
+    field, value = "frame_timeout", 3600.0
+
+
+class NoConnectionLimit(_Unbounded):
+    """Takes any number of connections from one peer (R-NODE-12)."""
+
+    field, value = "max_peer_connections", 10**6
+
+
 #: 本籍・筆頭者 as a node that keeps the family register in its resident record might
 #: append it: an element of the copy after the eight items ([29] IMPLICIT UTF8String).
 FAMILY_REGISTER = "本籍 大阪府大阪市北区中之島一丁目3番 筆頭者 大阪太郎".encode()
@@ -201,6 +230,8 @@ FAULTS: dict[str, type[Node]] = {
     "provides-to-any-body": ProvidesToAnyBody, "stores-extensions": StoresExtensions,
     "no-revocation-check": NoRevocationCheck,
     "returns-family-register": ReturnsFamilyRegister, "never-locks-card": NeverLocksCard,
+    "no-handshake-timeout": NoHandshakeTimeout, "no-frame-timeout": NoFrameTimeout,
+    "no-connection-limit": NoConnectionLimit,
 }
 
 #: The role each fault's node is run as (default: prefecture).
@@ -219,6 +250,9 @@ EXPECTED: dict[str, list[str]] = {
     "returns-family-register": ["12-2/node/wide-area/copy-without-family-register"],
     "never-locks-card": ["card/node/pin/three-wrong-pins-lock",
                          "card/node/pin/unlock-only-by-municipality"],
+    "no-handshake-timeout": ["node/node/limits/handshake-timeout"],
+    "no-frame-timeout": ["node/node/limits/stalled-frame"],
+    "no-connection-limit": ["node/node/limits/connections-per-peer"],
 }
 
 

@@ -1,0 +1,208 @@
+"""Node-mode cases on a node's limits (spec/node.md section 6): a handshake that never
+comes, a frame that stalls, one connection too many from a peer.
+
+The limits are the node's own: the ICS declares them in ``limits``
+(``handshakeTimeoutSeconds``, ``frameTimeoutSeconds``, ``maxPeerConnections``), and a
+case whose limit is not declared is ``not_applicable``. The reference node the runner
+launches is started with :data:`conformance.node_sut.REFERENCE_LIMITS`, small enough
+for the cases to take about a second each.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from conformance.cases_node import (
+    MUNICIPALITY,
+    NodeCase,
+    _code,
+    _describe,
+    _expect_ack,
+    _last,
+    _node,
+    _update,
+)
+from conformance.ics import Ics
+from conformance.lower_tester import PeerConnection
+from conformance.model import Case, Outcome, Verdict
+from conformance.sut import AdapterSut, SutFault
+from juki_protocol.errors import ErrorCode
+from juki_protocol.messages.pdu import AckStatus
+
+#: Seconds a case allows beyond the declared limit (scheduling on a busy machine).
+SLACK = 2.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LimitCase(NodeCase):
+    """A node case that needs the ICS to declare ``limits.<limit>``."""
+
+    limit: str = ""
+
+    def not_applicable_reason(self, ics: Ics) -> str | None:
+        reason = NodeCase.not_applicable_reason(self, ics)
+        if reason is None and _limit(ics, self.limit) is None:
+            reason = f"the ICS declares no limits.{self.limit}"
+        return reason
+
+
+def _limit(ics: Ics, name: str) -> float | None:
+    value = (ics.raw.get("limits") or {}).get(name)
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def _declared(sut: AdapterSut, name: str) -> float:
+    node = _node(sut)
+    value = node.limits.get(name)
+    if not isinstance(value, (int, float)):
+        raise SutFault(f"the node declares no limits.{name}")
+    return float(value)
+
+
+def _closed_by_peer(sock: socket.socket, timeout: float) -> bool:
+    """True if the other end closes ``sock`` within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        sock.settimeout(left)
+        try:
+            if not sock.recv(4096):
+                return True
+        except TimeoutError:
+            return False
+        except OSError:
+            return True
+    return False
+
+
+def _serves(sut: AdapterSut) -> str | None:
+    """None if the node acknowledges a valid update on a new connection, else what
+    happened instead."""
+    node = _node(sut)
+    mid, pdu = node.sealed(_update(_last(node.status()) + 1), sender=MUNICIPALITY)
+    conn = node.connect(MUNICIPALITY)
+    try:
+        conn.send(pdu)
+        return _expect_ack(conn.answer_to(mid), AckStatus.ACCEPTED)
+    finally:
+        conn.close()
+
+
+def _handshake_timeout(sut: AdapterSut) -> Outcome:
+    node = _node(sut)
+    limit = _declared(sut, "handshakeTimeoutSeconds")
+    expected = (f"a TCP connection that starts no TLS handshake closed within the declared "
+                f"{limit:g} s, while the node keeps serving")
+    with socket.create_connection(node.address, timeout=node.timeout) as idle:
+        wrong = _serves(sut)                   # served while the handshake is pending
+        if wrong:
+            return Outcome(Verdict.FAIL, expected, f"with a handshake pending, a valid "
+                           f"update got {wrong}")
+        started = time.monotonic()
+        closed = _closed_by_peer(idle, limit + SLACK)
+        waited = time.monotonic() - started
+    if not closed:
+        return Outcome(Verdict.FAIL, expected, f"still open after {limit + SLACK:g} s")
+    return Outcome(Verdict.PASS, expected, f"closed after about {waited:.1f} s more")
+
+
+def _stalled_frame(sut: AdapterSut) -> Outcome:
+    node = _node(sut)
+    limit = _declared(sut, "frameTimeoutSeconds")
+    code = ErrorCode.FRAME_TRUNCATED
+    expected = (f"{_code(code)} without refersTo, then the connection closed, within the "
+                f"declared {limit:g} s of a frame that stops arriving; the node keeps "
+                f"serving")
+    conn = node.connect(MUNICIPALITY)
+    try:
+        # A length prefix of 200 octets, then 10 of them, then nothing.
+        conn.send_raw((200).to_bytes(4, "big") + b"\x30" * 10)
+        try:
+            answer = conn.answer_to(None, timeout=limit + SLACK)
+        except SutFault:
+            return Outcome(Verdict.FAIL, expected, f"no answer within {limit + SLACK:g} s")
+        closed = answer is None or conn.closed_within(SLACK)
+    finally:
+        conn.close()
+    got = _describe(answer)
+    if answer is None or answer.error_report is None \
+            or answer.error_report.error_code != int(code):
+        return Outcome(Verdict.FAIL, expected, got)
+    if not closed:
+        return Outcome(Verdict.FAIL, expected, f"{got}, but the connection stayed open")
+    wrong = _serves(sut)
+    if wrong:
+        return Outcome(Verdict.FAIL, expected, f"{got}; then a valid update got {wrong}")
+    return Outcome(Verdict.PASS, expected, f"{got}, then closed")
+
+
+def _peer_connections(sut: AdapterSut) -> Outcome:
+    node = _node(sut)
+    limit = int(_declared(sut, "maxPeerConnections"))
+    code = ErrorCode.OVERLOADED
+    expected = (f"{limit} connections from one peer served; one more answered "
+                f"{_code(code)} without refersTo and closed; the first still served")
+    time.sleep(0.3)                 # let the node see earlier cases' connections close
+    held: list[PeerConnection] = []
+    try:
+        for _ in range(limit):
+            held.append(node.connect(MUNICIPALITY))
+        extra = node.connect(MUNICIPALITY)
+        held.append(extra)
+        try:
+            answer = extra.answer_to(None, timeout=node.timeout)
+        except SutFault:
+            return Outcome(Verdict.FAIL, expected, f"connection {limit + 1} got no answer "
+                           f"within {node.timeout:g} s")
+        got = _describe(answer)
+        if answer is None or answer.error_report is None \
+                or answer.error_report.error_code != int(code):
+            return Outcome(Verdict.FAIL, expected, f"connection {limit + 1} got {got}")
+        if not extra.closed_within(SLACK):
+            return Outcome(Verdict.FAIL, expected, f"{got}, but the connection stayed open")
+        mid, pdu = node.sealed(_update(_last(node.status()) + 1), sender=MUNICIPALITY)
+        held[0].send(pdu)
+        wrong = _expect_ack(held[0].answer_to(mid), AckStatus.ACCEPTED)
+        if wrong:
+            return Outcome(Verdict.FAIL, expected, f"{got}; then the first connection's "
+                           f"update got {wrong}")
+    finally:
+        for conn in held:
+            with contextlib.suppress(OSError):
+                conn.close()
+    return Outcome(Verdict.PASS, expected, f"connection {limit + 1}: {got}, closed")
+
+
+def limit_cases() -> list[Case]:
+    """The cases of this module (a prefecture SUT)."""
+    def case(cid: str, title: str, limit: str, reqs: tuple[str, ...], rem: str,
+             run: Callable[[AdapterSut], Outcome]) -> Case:
+        return LimitCase(id=cid, title=title, clause="node", requirements=reqs,
+                         level="MUST", remediation=rem, mode="node", ops=(), run=run,
+                         role="prefecture", limit=limit)
+    return [
+        case("node/node/limits/handshake-timeout",
+             "a connection that never starts its TLS handshake is closed in time",
+             "handshakeTimeoutSeconds", ("R-NODE-14",),
+             "Bound the TLS handshake of every accepted connection (e.g. asyncio's "
+             "ssl_handshake_timeout) and serve other connections meanwhile.",
+             _handshake_timeout),
+        case("node/node/limits/stalled-frame",
+             "a frame that stops arriving is answered 1002 and its connection closed",
+             "frameTimeoutSeconds", ("R-NODE-15", "R-NODE-01"),
+             "Bound the time a begun frame may take, however slowly its octets come; "
+             "then send 1002 FRAME_TRUNCATED without refersTo and close.",
+             _stalled_frame),
+        case("node/node/limits/connections-per-peer",
+             "one connection more than the per-peer limit is answered 9002 and closed",
+             "maxPeerConnections", ("R-NODE-12",),
+             "Count the connections per peer node; beyond the limit, complete the "
+             "handshake, send one ErrorReport 9002 OVERLOADED without refersTo, close.",
+             _peer_connections),
+    ]
+
+
+__all__ = ["LimitCase", "limit_cases"]
