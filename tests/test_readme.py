@@ -14,27 +14,34 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _walkthrough() -> list[str]:
+def _block(heading: str) -> list[str]:
+    """The command lines of the first sh block after ``heading`` in the README."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text.split("## Sealed end to end", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
-    joined = section.replace("\\\n", " ")
-    return [line.strip() for line in joined.splitlines() if line.strip()]
+    section = text.split(heading, 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    return [line.strip() for line in section.replace("\\\n", " ").splitlines()
+            if line.strip()]
+
+
+def _shell_env(tmp_path: Path, commands: dict[str, str]) -> dict[str, str]:
+    """An environment whose PATH runs ``commands`` (name -> arguments to this Python)
+    from this checkout, as an installed package would."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for name, args in commands.items():
+        shim = bindir / name
+        shim.write_text(f"#!/bin/sh\nexec {sys.executable} {args} \"$@\"\n")
+        shim.chmod(0o755)
+    return {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}", "PYTHONPATH": str(ROOT)}
 
 
 @pytest.mark.openssl
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl CLI missing")
 def test_envelope_walkthrough(tmp_path: Path) -> None:
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    shim = bindir / "juki"
-    shim.write_text(f"#!/bin/sh\nexec {sys.executable} -m juki_protocol.cli \"$@\"\n")
-    shim.chmod(0o755)
-    env = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}",
-           "PYTHONPATH": str(ROOT)}
+    env = _shell_env(tmp_path, {"juki": "-m juki_protocol.cli"})
     work = tmp_path / "w"
     work.mkdir()
     outcomes = []
-    for line in _walkthrough():
+    for line in _block("## Sealed end to end"):
         if line.startswith("cd "):
             continue
         command = re.sub(r"\s+#.*$", "", line)
@@ -54,23 +61,8 @@ def test_envelope_walkthrough(tmp_path: Path) -> None:
     assert (work / "resp.der").read_bytes() == (work / "resp3.der").read_bytes()
 
 
-def _block(heading: str) -> list[str]:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text.split(heading, 1)[1].split("```sh", 1)[1].split("```", 1)[0]
-    return [line.strip() for line in section.replace("\\\n", " ").splitlines()
-            if line.strip()]
-
-
 def test_failure_and_evidence_walkthrough(tmp_path: Path) -> None:
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    shim = bindir / "juki-conformance"
-    shim.write_text(f"#!/bin/sh\nexec {sys.executable} -m conformance.cli \"$@\"\n")
-    shim.chmod(0o755)
-    python = bindir / "python"
-    python.write_text(f"#!/bin/sh\nexec {sys.executable} \"$@\"\n")
-    python.chmod(0o755)
-    env = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}", "PYTHONPATH": str(ROOT)}
+    env = _shell_env(tmp_path, {"juki-conformance": "-m conformance.cli", "python": ""})
     lines = _block("### Seeing it fail, then evidence")
     assert len(lines) == 4
     results = [subprocess.run(re.sub(r"\s+#.*$", "", line), shell=True, cwd=tmp_path,
