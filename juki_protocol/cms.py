@@ -21,7 +21,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, NoReturn
+from functools import lru_cache
+from typing import Any, ClassVar, NoReturn, cast
 
 from asn1crypto import cms, core
 from asn1crypto import x509 as asn1_x509
@@ -67,8 +68,10 @@ def tlv(tag: int, content: bytes) -> bytes:
     return bytes((tag, 0x80 | len(octets))) + octets + content
 
 
+@lru_cache(maxsize=512)
 def der_oid(dotted: str) -> bytes:
-    """OBJECT IDENTIFIER (X.690 section 8.19)."""
+    """OBJECT IDENTIFIER (X.690 section 8.19). Cached: the envelope uses a few fixed
+    identifiers on every call."""
     arcs = [int(a) for a in dotted.split(".")]
     if len(arcs) < 2 or arcs[0] > 2 or (arcs[0] < 2 and arcs[1] >= 40):
         raise ValueError(f"not an OID: {dotted}")
@@ -329,9 +332,11 @@ class SignedData:
     signers: tuple[SignerInfo, ...]
 
 
+@lru_cache(maxsize=256)
 def certificate_issuer_der(cert_der: bytes) -> bytes:
     """The issuer Name of a DER certificate, as its exact octets (for
-    IssuerAndSerialNumber, RFC 5652 section 10.2.4)."""
+    IssuerAndSerialNumber, RFC 5652 section 10.2.4). Cached by the certificate's
+    octets (a failure raises and is not cached)."""
     try:
         return bytes(asn1_x509.Certificate.load(cert_der, strict=True)["tbs_certificate"]
                      ["issuer"].dump())
@@ -341,6 +346,9 @@ def certificate_issuer_der(cert_der: bytes) -> bytes:
 
 def parse_gcm_parameters(params_der: bytes) -> tuple[bytes, int]:
     """(nonce, ICV length) from GCMParameters (RFC 5084 section 3.2)."""
+    fast = cms_fast.attempt(cms_fast.gcm_parameters, params_der)
+    if fast is not None:
+        return cast("tuple[bytes, int]", fast)
     try:
         p = _GcmParameters.load(params_der, strict=True)
         return bytes(p["aes_nonce"].native), int(p["aes_icvlen"].native)
@@ -399,6 +407,12 @@ def parse_auth_enveloped(data: bytes) -> AuthEnveloped:
     encryption) and ENVELOPE_MALFORMED for anything else that is not an
     AuthEnvelopedData.
     """
+    fast = cms_fast.attempt(cms_fast.auth_enveloped, data)
+    return fast if fast is not None else parse_auth_enveloped_asn1crypto(data)
+
+
+def parse_auth_enveloped_asn1crypto(data: bytes) -> AuthEnveloped:
+    """:func:`parse_auth_enveloped` with asn1crypto, for every input (BER too)."""
     kind = content_type_of(data)
     if kind == ID_ENVELOPED_DATA:
         raise SecurityError("EnvelopedData (unauthenticated encryption) is not accepted; "
@@ -438,6 +452,12 @@ def parse_auth_enveloped(data: bytes) -> AuthEnveloped:
 
 def parse_signed_data(data: bytes) -> SignedData:
     """Parse a ContentInfo(SignedData); raises ENVELOPE_MALFORMED if it is not one."""
+    fast = cms_fast.attempt(cms_fast.signed_data, data)
+    return fast if fast is not None else parse_signed_data_asn1crypto(data)
+
+
+def parse_signed_data_asn1crypto(data: bytes) -> SignedData:
+    """:func:`parse_signed_data` with asn1crypto, for every input (BER too)."""
     kind = content_type_of(data)
     if kind != ID_SIGNED_DATA:
         _malformed(f"inner content: content type {kind} is not SignedData")
@@ -473,10 +493,11 @@ def parse_signed_data(data: bytes) -> SignedData:
         _malformed("SignedData", exc)
 
 
-# Attribute values -----------------------------------------------------------------------
-
 def read_octets(value: bytes) -> bytes:
     """An OCTET STRING attribute value."""
+    fast = cms_fast.primitive(value, 0x04)
+    if fast is not None:
+        return fast
     try:
         return bytes(core.OctetString.load(value, strict=True).native)
     except _PARSE_ERRORS as exc:
@@ -485,6 +506,12 @@ def read_octets(value: bytes) -> bytes:
 
 def read_utf8(value: bytes) -> str:
     """A UTF8String attribute value."""
+    fast = cms_fast.primitive(value, 0x0C)
+    if fast is not None:
+        try:
+            return fast.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
     try:
         return str(core.UTF8String.load(value, strict=True).native)
     except _PARSE_ERRORS as exc:
@@ -495,6 +522,9 @@ def read_enum(value: bytes) -> int:
     """An ENUMERATED attribute value, as its number."""
     if not value or value[0] != 0x0A:
         _malformed("ENUMERATED attribute value")
+    fast = cms_fast.primitive(value, 0x0A)
+    if fast:
+        return int.from_bytes(fast, "big", signed=True)
     try:
         return int(core.Integer.load(b"\x02" + value[1:], strict=True).native)
     except _PARSE_ERRORS as exc:
@@ -503,6 +533,12 @@ def read_enum(value: bytes) -> int:
 
 def read_oid(value: bytes) -> str:
     """An OBJECT IDENTIFIER attribute value."""
+    fast = cms_fast.primitive(value, 0x06)
+    if fast is not None:
+        try:
+            return cms_fast.oid_text(fast)
+        except cms_fast.Slow:
+            pass
     try:
         return str(core.ObjectIdentifier.load(value, strict=True).dotted)
     except _PARSE_ERRORS as exc:
@@ -511,6 +547,9 @@ def read_oid(value: bytes) -> str:
 
 def read_time(value: bytes) -> dt.datetime:
     """A UTCTime or GeneralizedTime attribute value, as an aware UTC datetime."""
+    fast = cms_fast.time_value(value)
+    if fast is not None:
+        return fast
     try:
         if value[:1] == b"\x17":
             t = core.UTCTime.load(value, strict=True).native
@@ -523,3 +562,7 @@ def read_time(value: bytes) -> dt.datetime:
     if not isinstance(t, dt.datetime) or t.tzinfo is None:
         _malformed("time attribute value")
     return t.astimezone(dt.UTC)
+
+
+# The fast parsers build the dataclasses above, so they are imported last.
+from juki_protocol import cms_fast  # noqa: E402

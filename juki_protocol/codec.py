@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import typing
 from typing import Any
 
 from juki_protocol.errors import ErrorCode, JukiError, ValidationError
@@ -46,7 +47,9 @@ def message_class(type_name: str) -> type:
 
 def check_profile(msg: Any, profile: Profile) -> None:
     """Raise PROFILE_VIOLATION unless ``msg`` follows ``profile``."""
-    for path, obj in walk(msg):
+    if _follows(msg, profile is Profile.CURRENT):
+        return
+    for path, obj in walk(msg):     # the slow walk, for the field path of the error
         if isinstance(obj, _PROFILED):
             field = f"{path}.individual_number" if path else "individual_number"
             if profile is Profile.CURRENT and obj.individual_number is None:
@@ -55,6 +58,42 @@ def check_profile(msg: Any, profile: Profile) -> None:
             if profile is Profile.P2002 and obj.individual_number is not None:
                 raise ValidationError(f"{field} is not allowed in profile 2002",
                                       code=ErrorCode.PROFILE_VIOLATION, field=field)
+
+
+#: Per dataclass: the names of the fields whose type can hold a dataclass.
+_NESTED: dict[type, tuple[str, ...]] = {}
+
+
+def _nested_fields(cls: type) -> tuple[str, ...]:
+    names = _NESTED.get(cls)
+    if names is None:
+        hints = typing.get_type_hints(cls)
+
+        def holds_dataclass(tp: Any) -> bool:
+            if isinstance(tp, type):
+                return dataclasses.is_dataclass(tp)
+            args = typing.get_args(tp)
+            return not args or any(holds_dataclass(a) for a in args if a is not ...)
+
+        names = _NESTED[cls] = tuple(f.name for f in dataclasses.fields(cls)
+                                     if holds_dataclass(hints[f.name]))
+    return names
+
+
+def _follows(obj: Any, current: bool) -> bool:
+    """True if no profiled object inside ``obj`` breaks the profile (the fast check of
+    :func:`check_profile`, without building paths)."""
+    if isinstance(obj, _PROFILED) and (obj.individual_number is None) is current:
+        return False
+    for name in _NESTED.get(type(obj)) or _nested_fields(type(obj)):
+        value = getattr(obj, name)
+        if type(value) is tuple:
+            for item in value:
+                if dataclasses.is_dataclass(item) and not _follows(item, current):
+                    return False
+        elif dataclasses.is_dataclass(value) and not _follows(value, current):
+            return False
+    return True
 
 
 def encode(msg: Any, profile: Profile | None = Profile.CURRENT) -> bytes:

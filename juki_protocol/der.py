@@ -7,8 +7,10 @@ outermost value must end at the last byte. Each failure raises a
 :class:`~juki_protocol.errors.DecodeError` with its registered code and byte offset.
 
 Primitive contents (BOOLEAN, INTEGER minimality) cannot be judged without the schema,
-because automatic tagging hides the universal type; :func:`compare_canonical` does that
-after decoding, by comparing the input with the re-encoding of the decoded value.
+because automatic tagging hides the universal type: after decoding,
+:func:`juki_protocol.schema.is_canonical` checks them against the schema, and
+:func:`compare_canonical` (the input against the re-encoding of the decoded value) gives
+the precise answer when that check cannot prove the input canonical.
 """
 
 from __future__ import annotations
@@ -115,13 +117,20 @@ def _parse(data: bytes, pos: int, limit: int, depth: int) -> Tlv:
     if depth > MAX_DEPTH:
         raise DecodeError(f"values nested deeper than {MAX_DEPTH}",
                           code=ErrorCode.DER_TOO_DEEP, offset=pos)
-    tag_class, constructed, number, cstart, length = _read_header(data, pos, limit)
-    node = Tlv(tag_class, constructed, number, pos, cstart, cstart + length)
+    first = data[pos] if pos + 1 < limit else 0x1F
+    if first & 0x1F != 0x1F and data[pos + 1] < 0x80 and pos + 2 + data[pos + 1] <= limit:
+        # The common case, read inline: a low tag number and a short-form length.
+        constructed = bool(first & 0x20)
+        node = Tlv(first >> 6, constructed, first & 0x1F, pos, pos + 2,
+                   pos + 2 + data[pos + 1])
+    else:
+        tag_class, constructed, number, cstart, length = _read_header(data, pos, limit)
+        node = Tlv(tag_class, constructed, number, pos, cstart, cstart + length)
     if constructed:
-        p = cstart
-        while p < node.end:
-            child = _parse(data, p, node.end, depth + 1)
-            node.children.append(child)
+        p, end, children = node.content_start, node.end, node.children
+        while p < end:
+            child = _parse(data, p, end, depth + 1)
+            children.append(child)
             p = child.end
     return node
 

@@ -74,6 +74,7 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import cast
 
 from cryptography import x509
@@ -233,8 +234,27 @@ def _binding_attributes(bound: BoundHeader) -> list[bytes]:
     ]
 
 
+# Certificates are immutable, equal and hashed by their DER: what is derived from one
+# is cached by the certificate (bounded), never by anything mutable.
+
+@lru_cache(maxsize=256)
 def _cert_der(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.DER)
+
+
+@lru_cache(maxsize=256)
+def _load_certificate(cert_der: bytes) -> x509.Certificate:
+    return x509.load_der_x509_certificate(cert_der)
+
+
+@lru_cache(maxsize=256)
+def _node_of(cert: x509.Certificate) -> NodeId:
+    return node_of_certificate(cert)
+
+
+@lru_cache(maxsize=256)
+def _node_profile(cert: x509.Certificate) -> NodeId:
+    return check_node_profile(cert)
 
 
 def _sign(header: PduHeader | None, message_der: bytes, sender_key: ec.EllipticCurvePrivateKey,
@@ -340,10 +360,10 @@ def seal(header: PduHeader, message_der: bytes, sender_key: ec.EllipticCurvePriv
         else:
             check_validity_period(cert, now)
             check_key_usage(cert, purpose)
-    sender = check_node_profile(sender_cert)
+    sender = _node_profile(sender_cert)
     check_sender(sender, sender=header.sender, recipient=header.recipient,
                  message_type=header.message_type)
-    recipient = check_node_profile(recipient_cert)
+    recipient = _node_profile(recipient_cert)
     if recipient != header.recipient:
         raise _fail(ErrorCode.HEADER_BINDING_MISMATCH, f"the recipient certificate names "
                     f"{recipient}, the header's recipient is {header.recipient}")
@@ -513,7 +533,7 @@ def _verify_signed(inner: bytes) -> _Verified:
             raise _fail(ErrorCode.ENVELOPE_MALFORMED, f"signed attribute {a.oid} repeats")
         attrs[a.oid] = a.values
     try:
-        certs = tuple(x509.load_der_x509_certificate(c) for c in sd.certificates)
+        certs = tuple(_load_certificate(c) for c in sd.certificates)
     except ValueError:
         raise _fail(ErrorCode.ENVELOPE_MALFORMED, "an included certificate is not "
                     "readable") from None
@@ -572,7 +592,7 @@ def open_envelope(envelope: bytes, credentials: Sequence[Credential], trust: Tru
     verified = _verify_signed(inner)
     signer = validate_certificate(verified.signer_cert, trust, now, KeyPurpose.SIGNING,
                                   extra=verified.extra)
-    us = node_of_certificate(cred.certificate)
+    us = _node_of(cred.certificate)
     bound = verified.bound
     if header is not None:
         if bound is None:

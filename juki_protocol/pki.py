@@ -525,15 +525,98 @@ def validate_certificate(cert: x509.Certificate, trust: TrustStore, now: dt.date
     certificate on the path (CERT_NOT_YET_VALID, CERT_EXPIRED); revocation of every
     non-anchor certificate (CRL_INVALID, CERT_REVOKED); key usage (CERT_KEY_USAGE);
     node profile and name (CERT_INVALID). A failed check raises SecurityError.
+
+    Successful results are cached (see :class:`_ValidationCache`): a repeat with the
+    same certificate, extra certificates, purpose and trust store content (anchors,
+    intermediates, every CRL's exact octets) returns the cached node while ``now`` is
+    inside the window in which every time-dependent check above passed.
     """
     now = as_utc(now, "now")
+    key: tuple[object, ...] | None = (cert, _VALIDATIONS.trust_key(trust), purpose,
+                                      tuple(extra))
+    try:
+        cached = _VALIDATIONS.get(key, now) if key is not None else None
+    except TypeError:           # something unhashable: validate without the cache
+        key = cached = None
+    if cached is not None:
+        return cached
     path = build_path(cert, trust, extra)
     for c in path:
         check_validity_period(c, now)
     for child, issuer in pairwise(path):
         _check_revocation(child, issuer, trust, now)
     check_key_usage(cert, purpose)
-    return check_node_profile(cert)
+    node = check_node_profile(cert)
+    if key is not None:
+        _VALIDATIONS.put(key, node, *_valid_window(path, trust))
+    return node
+
+
+def _valid_window(path: Sequence[x509.Certificate],
+                  trust: TrustStore) -> tuple[dt.datetime, dt.datetime]:
+    """The times at which every time-dependent check of a validated ``path`` passes:
+    each certificate's validity period and each CRL consulted being current."""
+    lo = max(c.not_valid_before_utc for c in path)
+    hi = min(c.not_valid_after_utc for c in path)
+    for _, issuer in pairwise(path):
+        for crl in trust.crls:
+            if crl.issuer == issuer.subject:
+                lo = max(lo, crl.last_update_utc)
+                if crl.next_update_utc is not None:
+                    hi = min(hi, crl.next_update_utc)
+    return lo, hi
+
+
+class _ValidationCache:
+    """Successful certificate validations, keyed by content and bounded in time.
+
+    Key: the certificate (equal and hashed by its DER), the trust store's content
+    (anchors, intermediates, the SHA-256 of each CRL's DER, require_crl), the purpose
+    and the extra certificates. A trust store with a new CRL is a new key, so a
+    certificate revoked by that CRL is validated again and refused. A hit counts only
+    while ``now`` lies in the window where every time-dependent check passed (validity
+    periods, CRLs current), so a cached "valid" never outlives a notAfter. Failures
+    are never cached. Bounded: cleared when full.
+    """
+
+    MAX_ENTRIES = 1024
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[object, ...], tuple[NodeId, dt.datetime, dt.datetime]] = {}
+        # id(trust store) -> (the store, its content key): holding the store keeps its
+        # id from being reused while the entry exists. Trust stores are immutable.
+        self._trust: dict[int, tuple[TrustStore, tuple[object, ...]]] = {}
+
+    def trust_key(self, trust: TrustStore) -> tuple[object, ...]:
+        known = self._trust.get(id(trust))
+        if known is not None and known[0] is trust:
+            return known[1]
+        key = (tuple(trust.anchors), tuple(trust.intermediates),
+               tuple(crl.fingerprint(hashes.SHA256()) for crl in trust.crls),
+               trust.require_crl)
+        if len(self._trust) >= 64:
+            self._trust.clear()
+        self._trust[id(trust)] = (trust, key)
+        return key
+
+    def get(self, key: tuple[object, ...], now: dt.datetime) -> NodeId | None:
+        hit = self._entries.get(key)
+        if hit is not None and hit[1] <= now <= hit[2]:
+            return hit[0]
+        return None
+
+    def put(self, key: tuple[object, ...], node: NodeId, lo: dt.datetime,
+            hi: dt.datetime) -> None:
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries.clear()
+        self._entries[key] = (node, lo, hi)
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._trust.clear()
+
+
+_VALIDATIONS = _ValidationCache()
 
 
 # Roles per message type ----------------------------------------------------------------

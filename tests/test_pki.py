@@ -449,3 +449,90 @@ def test_cli_without_ca(tmp_path: Path) -> None:
     code, _, err = run("issue", "--dir", str(tmp_path), "--role", "municipality",
                        "--node", "271004")
     assert code != 0 and "init-ca" in err
+
+
+# The validation cache -------------------------------------------------------------------
+
+def _cached(cert: x509.Certificate, store: pki.TrustStore, now: dt.datetime,
+            purpose: pki.KeyPurpose = pki.KeyPurpose.SIGNING) -> bool:
+    key = (cert, pki._VALIDATIONS.trust_key(store), purpose, ())
+    return pki._VALIDATIONS.get(key, now) is not None
+
+
+def test_cache_answers_a_repeat_without_validating_again(
+        ca: pki.CertificateAuthority, trust: pki.TrustStore,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    cert = node(ca, serial=300).certificate
+    assert pki.validate_certificate(cert, trust, T0, pki.KeyPurpose.SIGNING) == M1
+    assert _cached(cert, trust, T0)
+
+    def fail(*args: Any, **kw: Any) -> None:
+        raise AssertionError("validated again")
+
+    monkeypatch.setattr(pki, "build_path", fail)
+    assert pki.validate_certificate(cert, trust, T0 + DAY, pki.KeyPurpose.SIGNING) == M1
+    # Another purpose, an equal trust store object, other extra certificates: own keys.
+    assert not _cached(cert, trust, T0, pki.KeyPurpose.KEY_AGREEMENT)
+    same = pki.TrustStore(anchors=(ca.certificate,))
+    assert _cached(cert, same, T0)
+
+
+def test_cached_valid_certificate_is_refused_after_a_crl_revokes_it(
+        ca: pki.CertificateAuthority) -> None:
+    cert = node(ca, serial=301).certificate
+    before = pki.TrustStore(anchors=(ca.certificate,), crls=(_crl(ca, [999]),))
+    assert pki.validate_certificate(cert, before, T0, pki.KeyPurpose.SIGNING) == M1
+    assert _cached(cert, before, T0)
+    after = pki.TrustStore(anchors=(ca.certificate,), crls=(_crl(ca, [999, 301]),))
+    with pytest.raises(SecurityError) as e:
+        pki.validate_certificate(cert, after, T0, pki.KeyPurpose.SIGNING)
+    assert code_of(e) is ErrorCode.CERT_REVOKED
+    # A CRL that is replaced by one with the same entries but newer is a new key too.
+    newer = pki.TrustStore(anchors=(ca.certificate,),
+                           crls=(_crl(ca, [999], this=T0 - DAY / 2),))
+    assert not _cached(cert, newer, T0)
+
+
+def test_cached_valid_certificate_is_refused_once_expired(
+        ca: pki.CertificateAuthority, trust: pki.TrustStore) -> None:
+    cert = node(ca, serial=302, nb=T0 - DAY, na=T0 + DAY).certificate
+    assert pki.validate_certificate(cert, trust, T0, pki.KeyPurpose.SIGNING) == M1
+    assert _cached(cert, trust, T0 + DAY)
+    late = T0 + DAY + dt.timedelta(seconds=1)
+    assert not _cached(cert, trust, late)
+    with pytest.raises(SecurityError) as e:
+        pki.validate_certificate(cert, trust, late, pki.KeyPurpose.SIGNING)
+    assert code_of(e) is ErrorCode.CERT_EXPIRED
+    with pytest.raises(SecurityError) as e:
+        pki.validate_certificate(cert, trust, T0 - 2 * DAY, pki.KeyPurpose.SIGNING)
+    assert code_of(e) is ErrorCode.CERT_NOT_YET_VALID
+
+
+def test_cached_result_does_not_outlive_the_crl_or_the_anchor(
+        ca: pki.CertificateAuthority) -> None:
+    cert = node(ca, serial=303, na=T0 + 365 * DAY).certificate
+    store = pki.TrustStore(anchors=(ca.certificate,),
+                           crls=(_crl(ca, [], nxt=T0 + 2 * DAY),), require_crl=True)
+    assert pki.validate_certificate(cert, store, T0, pki.KeyPurpose.SIGNING) == M1
+    stale = T0 + 3 * DAY
+    assert not _cached(cert, store, stale)
+    with pytest.raises(SecurityError) as e:
+        pki.validate_certificate(cert, store, stale, pki.KeyPurpose.SIGNING)
+    assert code_of(e) is ErrorCode.CRL_INVALID
+    short = root("Short Root", na=T0 + 2 * DAY)
+    leaf = node(short, serial=304).certificate
+    short_store = pki.TrustStore(anchors=(short.certificate,))
+    assert pki.validate_certificate(leaf, short_store, T0, pki.KeyPurpose.SIGNING) == M1
+    with pytest.raises(SecurityError) as e:
+        pki.validate_certificate(leaf, short_store, stale, pki.KeyPurpose.SIGNING)
+    assert code_of(e) is ErrorCode.CERT_EXPIRED
+
+
+def test_failures_are_not_cached(ca: pki.CertificateAuthority) -> None:
+    bad = node(ca, serial=305).certificate
+    store = pki.TrustStore(anchors=(ca.certificate,), crls=(_crl(ca, [305]),))
+    for _ in range(2):
+        with pytest.raises(SecurityError) as e:
+            pki.validate_certificate(bad, store, T0, pki.KeyPurpose.SIGNING)
+        assert code_of(e) is ErrorCode.CERT_REVOKED
+    assert not _cached(bad, store, T0)

@@ -28,6 +28,7 @@ T = TypeVar("T")
 _HEX = re.compile(r"(?:[0-9a-fA-F]{2})*\Z")  # R-JSON-05: writers use lowercase
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 _ASN1_DATE = re.compile(r"[0-9]{8}\Z")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")   # C0 controls and DEL
 _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\Z")
 
 @typing.dataclass_transform(frozen_default=True, kw_only_default=True)
@@ -166,7 +167,7 @@ def _leaf_from(tp: Any, value: Any, path: str, *, json: bool) -> Any:
 def _to(tp: Any, value: Any, *, json: bool) -> Any:
     tp, _ = _unwrap_optional(tp)
     if dataclasses.is_dataclass(value):
-        return to_form(value, json=json)
+        return to_form_generic(value, json=json)
     if isinstance(value, tuple):
         (item_tp, *_rest) = typing.get_args(tp) or (Any,)
         return [_to(item_tp, v, json=json) for v in value]
@@ -175,6 +176,14 @@ def _to(tp: Any, value: Any, *, json: bool) -> Any:
 
 def to_form(obj: Any, *, json: bool) -> dict[str, Any]:
     """The asn1tools value (``json=False``) or JSON object (``json=True``) of ``obj``."""
+    if not json:
+        return _to_asn1(obj)
+    return to_form_generic(obj, json=True)
+
+
+def to_form_generic(obj: Any, *, json: bool) -> dict[str, Any]:
+    """:func:`to_form` by the generic walk over type hints (the reference for the
+    compiled asn1tools direction below; the JSON direction always uses it)."""
     out: dict[str, Any] = {}
     hints = _hints(type(obj))
     for f in dataclasses.fields(obj):
@@ -192,10 +201,59 @@ def to_form(obj: Any, *, json: bool) -> dict[str, Any]:
     return out
 
 
+# The asn1tools direction, compiled per class ------------------------------------------
+#
+# to_form and from_form with json=False are the codec's hot path. They do exactly what
+# the generic walk above does (same values, same errors, same field paths), with the
+# per-class work -- field lists, camelCase keys, CHOICE groups, type hints -- done once,
+# and fast paths for the common leaf types that fall back to the generic code for
+# anything unusual.
+
+_TO_PLANS: dict[type, tuple[tuple[str, str, str | None], ...]] = {}
+
+
+def _to_plan(cls: type) -> tuple[tuple[str, str, str | None], ...]:
+    plan = _TO_PLANS.get(cls)
+    if plan is None:
+        plan = _TO_PLANS[cls] = tuple(
+            (f.name, camel(f.name),
+             camel(f.metadata["choice"]) if f.metadata.get("choice") else None)
+            for f in dataclasses.fields(cls))
+    return plan
+
+
+def _to_asn1(obj: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, key, alt in _TO_PLANS.get(type(obj)) or _to_plan(type(obj)):
+        value = getattr(obj, name)
+        if value is None:
+            continue
+        if alt is None:
+            out[key] = _to_value(value)
+        else:
+            out[alt] = (key, _to_value(value))
+    return out
+
+
+def _to_value(value: Any) -> Any:
+    t = type(value)
+    if t is str or t is int or t is bool or t is bytes:
+        return value
+    if t in _TO_PLANS or dataclasses.is_dataclass(value):
+        return _to_asn1(value)
+    if t is tuple:
+        return [_to_value(v) for v in value]
+    if t is dt.date and value.year >= 1000:
+        return f"{value.year:04d}{value.month:02d}{value.day:02d}"   # = strftime %Y%m%d
+    if isinstance(value, Enum):
+        return value.value
+    return _to(Any, value, json=False)
+
+
 def _from(tp: Any, value: Any, path: str, *, json: bool) -> Any:
     tp, _ = _unwrap_optional(tp)
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        return from_form(tp, value, path, json=json)
+        return from_form_generic(tp, value, path, json=json)
     if typing.get_origin(tp) is tuple:
         item_tp = typing.get_args(tp)[0]
         if not isinstance(value, list):
@@ -206,6 +264,14 @@ def _from(tp: Any, value: Any, path: str, *, json: bool) -> Any:
 
 def from_form(cls: type[T], data: Any, path: str = "", *, json: bool) -> T:
     """Build ``cls`` from its asn1tools value or JSON object, validating everything."""
+    if not json:
+        return _from_asn1(cls, data, path)
+    return from_form_generic(cls, data, path, json=True)
+
+
+def from_form_generic(cls: type[T], data: Any, path: str = "", *, json: bool) -> T:
+    """:func:`from_form` by the generic walk over type hints (the reference for the
+    compiled asn1tools direction below; the JSON direction always uses it)."""
     if not isinstance(data, dict):
         raise _fail(path, f"{path or cls.__name__} must be an object", json)
     hints = _hints(cls)
@@ -251,6 +317,140 @@ def from_form(cls: type[T], data: Any, path: str = "", *, json: bool) -> T:
         raise
 
 
+#: A converter: (raw value, parent path, field name) -> value. A name of None means the
+#: path is already the full path of the value (items of a list: ``entries[3]``).
+_Conv = typing.Callable[[Any, str, "str | None"], Any]
+
+
+def _full(path: str, name: str | None) -> str:
+    if name is None:
+        return path
+    return f"{path}.{name}" if path else name
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _FromPlan:
+    # (field name, asn1 key, CHOICE key or None, optional, converter)
+    fields: tuple[tuple[str, str, str | None, bool, _Conv], ...]
+    # (CHOICE field name, its asn1 key, the asn1 names of its alternatives)
+    choices: tuple[tuple[str, str, frozenset[str]], ...]
+
+
+_FROM_PLANS: dict[type, _FromPlan] = {}
+
+
+def _leaf_conv(tp: Any) -> _Conv:
+    """A converter for a leaf type: a fast path for the values asn1tools produces, and
+    :func:`_leaf_from` (with its checks and errors) for anything else."""
+    def slow(raw: Any, path: str, name: str | None) -> Any:
+        return _leaf_from(tp, raw, _full(path, name), json=False)
+
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        table = tp._value2member_map_     # what Enum.__call__ looks up first
+
+        def enum(raw: Any, path: str, name: str | None) -> Any:
+            try:
+                return table[raw]
+            except (KeyError, TypeError):
+                return slow(raw, path, name)
+        return enum
+    if tp is dt.date:
+        def date(raw: Any, path: str, name: str | None) -> Any:
+            # The same as parse_date: 8 ASCII digits that name a real date (strptime's
+            # %Y%m%d on 8 digits can only split them 4-2-2).
+            if type(raw) is str and len(raw) == 8 and _ASN1_DATE.match(raw):
+                try:
+                    return dt.date(int(raw[:4]), int(raw[4:6]), int(raw[6:]))
+                except ValueError:
+                    pass
+            return slow(raw, path, name)
+        return date
+    if tp is dt.datetime:
+        def time(raw: Any, path: str, name: str | None) -> Any:
+            if type(raw) is dt.datetime and raw.tzinfo is not None:
+                return raw
+            return slow(raw, path, name)
+        return time
+    if tp in (str, int, bool, bytes):
+        def same(raw: Any, path: str, name: str | None) -> Any:
+            return raw if type(raw) is tp else slow(raw, path, name)
+        return same
+    return slow
+
+
+def _conv(tp: Any) -> _Conv:
+    tp, _ = _unwrap_optional(tp)
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        cls = tp
+
+        def nested(raw: Any, path: str, name: str | None) -> Any:
+            return _from_asn1(cls, raw, _full(path, name))
+        return nested
+    if typing.get_origin(tp) is tuple:
+        item = _conv(typing.get_args(tp)[0])
+
+        def items(raw: Any, path: str, name: str | None) -> Any:
+            fpath = _full(path, name)
+            if not isinstance(raw, list):
+                raise _fail(fpath, f"{fpath} must be a list", False)
+            return tuple(item(v, f"{fpath}[{i}]", None) for i, v in enumerate(raw))
+        return items
+    return _leaf_conv(tp)
+
+
+def _from_plan(cls: type) -> _FromPlan:
+    plan = _FROM_PLANS.get(cls)
+    if plan is None:
+        hints = _hints(cls)
+        fields = dataclasses.fields(cls)
+        rows = []
+        for f in fields:
+            of = f.metadata.get("choice")
+            rows.append((f.name, camel(f.name), camel(of) if of else None,
+                         _unwrap_optional(hints[f.name])[1], _conv(hints[f.name])))
+        groups: dict[str, None] = dict.fromkeys(
+            f.metadata["choice"] for f in fields if "choice" in f.metadata)
+        choices = tuple((of, camel(of), frozenset(camel(f.name) for f in fields
+                                                  if f.metadata.get("choice") == of))
+                        for of in groups)
+        plan = _FROM_PLANS[cls] = _FromPlan(tuple(rows), choices)
+    return plan
+
+
+def _from_asn1(cls: type[T], data: Any, path: str) -> T:
+    """from_form(cls, data, path, json=False), compiled per class."""
+    if type(data) is not dict and not isinstance(data, dict):
+        raise _fail(path, f"{path or cls.__name__} must be an object", False)
+    plan = _FROM_PLANS.get(cls) or _from_plan(cls)
+    kwargs: dict[str, Any] = {}
+    for name, key, alt_key, optional, conv in plan.fields:
+        if alt_key is None:
+            raw = data.get(key)
+        else:
+            alt = data.get(alt_key)
+            raw = alt[1] if alt is not None and alt[0] == key else None
+        if raw is None:
+            if not optional:
+                fpath = _join(path, name)
+                raise _fail(fpath, f"{fpath} is required (absent, or a value unknown to "
+                            f"this version)", False)
+            continue
+        kwargs[name] = conv(raw, path, name)
+    for of, alt_key, names in plan.choices:
+        alt = data.get(alt_key)
+        if alt is not None and alt[0] not in names:
+            raise _fail(_join(path, of), f"{_join(path, of)} alternative {alt[0]!r} is "
+                        f"unknown to this version", False)
+    try:
+        return cls(**kwargs)
+    except JukiError as exc:
+        if path and exc.field and not exc.field.startswith(path):
+            exc.field = _join(path, exc.field)
+        elif path and not exc.field:
+            exc.field = path
+        raise
+
+
 def walk(obj: Any, path: str = "") -> typing.Iterator[tuple[str, Any]]:
     """Yield ``(path, dataclass)`` for ``obj`` and every dataclass inside it."""
     yield path, obj
@@ -277,8 +477,7 @@ def require(cond: bool, field: str, rule: str,
 def require_text(value: str, field: str, *, max_len: int) -> None:
     require(isinstance(value, str) and 0 < len(value) <= max_len, field,
             f"must be 1 to {max_len} characters")
-    require(all(ch >= " " and ch != "\x7f" for ch in value), field,
-            "must not contain control characters")
+    require(not _CONTROL.search(value), field, "must not contain control characters")
 
 
 def require_exactly_one(obj: Any, names: tuple[str, ...], choice_name: str) -> None:
