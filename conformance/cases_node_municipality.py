@@ -11,6 +11,8 @@ from ``status``, so the cases need no reset and may run in any order or alone.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import secrets
 import time
 from collections.abc import Callable
@@ -22,9 +24,10 @@ from conformance.model import Case, Outcome, Verdict
 from conformance.node_sut import NodeSut
 from conformance.sut import AdapterSut, SutFault
 from juki_protocol.errors import ErrorCode
-from juki_protocol.messages.common import Profile
+from juki_protocol.messages.common import Address, PersonRef, Profile
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
 from juki_protocol.messages.pdu import AckStatus, JukiPdu, MessageType
+from juki_protocol.messages.special_move import MoveInNotice, SpecialMoveInNotice
 from juki_protocol.messages.wide_area import (
     IdentityCheckMethod,
     Requester,
@@ -36,6 +39,8 @@ from juki_protocol.messages.wide_area import (
 from juki_protocol.synth import SyntheticResident, generate_households
 
 PIN, WRONG_PIN = "4321", "9999"
+#: A municipality that is neither the node nor the peer the runner plays.
+OTHER_PEER = "131016"
 
 
 def _ok(answer: dict[str, Any], op: str) -> dict[str, Any]:
@@ -367,6 +372,83 @@ REM_UPDATES = ("Number the updates to the prefecture 1, 2, 3... with no gap, one
                "or when its retry timer fires (R-30-5-0-05, R-PDU-23).")
 
 
+# Refusals of municipality-to-municipality messages (Arts. 9, 12-2, 24-2) ------------------
+
+def _refused(node: NodeSut, message: object, code: ErrorCode, *,
+             correlation_id: bytes | None = None) -> Outcome:
+    """Send ``message`` from the peer municipality; the node must answer ``code``
+    referring to it, send nothing else and change nothing it reports."""
+    expected = f"{_code(code)} referring to the message; nothing changed"
+    peer = node.peer_municipality
+    before = node.status()
+    mid, pdu = node.sealed(message, sender=peer, header_changes={
+        "correlation_id": correlation_id} if correlation_id else None)
+    conn = node.connect(peer)
+    try:
+        conn.send(pdu)
+        answer = conn.answer_to(mid)
+    finally:
+        conn.close()
+    got = _describe(answer)
+    if answer is None or answer.error_report is None \
+            or answer.error_report.error_code != int(code):
+        return Outcome(Verdict.FAIL, expected, got)
+    after = node.status()
+    before, after = ({k: v for k, v in x.items() if k != "id"} for x in (before, after))
+    if after != before:
+        return Outcome(Verdict.FAIL, expected, f"{got}, but the status changed",
+                       f"before {before}, after {after}")
+    return Outcome(Verdict.PASS, expected, got)
+
+
+def _refs(people: tuple[SyntheticResident, ...]) -> tuple[PersonRef, ...]:
+    return tuple(PersonRef(resident_code=p.resident_code, name=p.name,
+                           birth_date=p.birth_date) for p in people)
+
+
+def _issuer_not_sender(sut: AdapterSut) -> Outcome:
+    node = _node(sut)
+    head = _household(node)[0]
+    request = dataclasses.replace(_request(node, head, (head,)),
+                                  issuing_municipality=OTHER_PEER)
+    return _refused(node, request, ErrorCode.INVALID_FIELD)
+
+
+def _special_move_in(node: NodeSut, movers: tuple[SyntheticResident, ...]
+                     ) -> SpecialMoveInNotice:
+    moved = dt.date.today() - dt.timedelta(days=2)
+    return SpecialMoveInNotice(
+        new_municipality=node.peer_municipality, former_municipality=node.code,
+        movers=_refs(movers), moved_date=moved, move_in_filed_date=moved,
+        new_address=Address(local_gov_code=node.peer_municipality,
+                            text="大阪府堺市堺区南瓦町3番1号"))
+
+
+def _move_in_unknown_flow(sut: AdapterSut) -> Outcome:
+    node = _node(sut)
+    people = _household(node)[:1]
+    moved = dt.date.today() - dt.timedelta(days=3)
+    notice = MoveInNotice(
+        new_municipality=node.peer_municipality, former_municipality=node.code,
+        residents=_refs(people), moved_date=moved, recorded_date=moved,
+        new_address=Address(local_gov_code=node.peer_municipality,
+                            text="大阪府堺市堺区南瓦町3番1号"))
+    return _refused(node, notice, ErrorCode.UNKNOWN_CORRELATION,
+                    correlation_id=secrets.token_bytes(16))
+
+
+def _special_no_such_resident(sut: AdapterSut) -> Outcome:
+    node = _node(sut)
+    return _refused(node, _special_move_in(node, (_stranger(node),)),
+                    ErrorCode.NO_SUCH_RESIDENT)
+
+
+def _special_without_annotated_move_out(sut: AdapterSut) -> Outcome:
+    node = _node(sut)
+    return _refused(node, _special_move_in(node, _household(node)[:1]),
+                    ErrorCode.UNEXPECTED_MESSAGE)
+
+
 def municipality_cases() -> list[Case]:
     """Every node-mode case for a municipality."""
     def case(cid: str, title: str, clause: str, reqs: tuple[str, ...], rem: str,
@@ -402,6 +484,30 @@ def municipality_cases() -> list[Case]:
         case("30-5/node/update/resent-after-out-of-order",
              "an update answered with 4004 is resent with the same message id and content",
              "30-5", ("R-30-5-0-05", "R-PDU-23"), REM_UPDATES, _resent_after_out_of_order),
+        case("12-2/node/wide-area/issuing-municipality-not-sender",
+             "a wide-area request whose issuing municipality is not its sender is refused "
+             "with 1024", "12-2", ("R-PDU-21", "R-12-2-2-01"),
+             "Check that the municipality fields of a municipality-to-municipality message "
+             "name the header's sender and recipient; refuse it with 1024 INVALID_FIELD.",
+             _issuer_not_sender),
+        case("9-1/node/move-in/unknown-correlation",
+             "a move-in notice that refers to no open flow is refused with 4002", "9-1",
+             ("R-9-1-03", "R-PDU-18"),
+             "Accept a MoveInNotice only as part of a flow the node opened (its "
+             "correlationId is the message id of that flow's first message); refuse any "
+             "other with 4002 UNKNOWN_CORRELATION and change nothing.",
+             _move_in_unknown_flow),
+        case("24-2/node/special-move/no-such-resident",
+             "a special move-in notice for a person not in the register is refused with "
+             "5001", "24-2", ("R-24-2-3-03",),
+             "Refuse a SpecialMoveInNotice with 5001 NO_SUCH_RESIDENT when a mover has no "
+             "record in the register.", _special_no_such_resident),
+        case("24-2/node/special-move/no-annotated-move-out",
+             "a special move-in notice for a resident without an annotated move-out is "
+             "refused with 4001", "24-2", ("R-24-2-3-03",),
+             "Refuse a SpecialMoveInNotice with 4001 UNEXPECTED_MESSAGE when a mover has "
+             "a record but no annotated move-out on file; record nothing.",
+             _special_without_annotated_move_out),
     ]
 
 
