@@ -9,7 +9,12 @@ Three machines, both ends of both hops (spec/identity.md):
   1, 2, 3... (R-30-5-0-05). It sends one update at a time and keeps the rest queued, so
   the order on the wire is the order of the changes; an unacknowledged update is resent
   with the same message id and content when its retry timer fires or the prefecture
-  answers 4004 OUT_OF_ORDER. A resident code change retires the old code for good.
+  answers 4004 OUT_OF_ORDER. A refusal that only says "not now" (9001 INTERNAL_ERROR,
+  9002 OVERLOADED, 9003 STORAGE_FAILURE: the receiver stored nothing) keeps the update
+  and brings its resend forward to a short back-off, 1 s doubling up to the retry
+  interval and reset by the next acknowledgement (R-30-5-0-10); any other refusal
+  stalls the sender for the operator. A resident code change retires the old code for
+  good.
   Optionally (``window`` > 1, not the default) up to ``window`` updates are on the wire
   at once, still in order: the receiver applies them in order over the one connection
   and acknowledges them in order; a retry or 4004 resends every update on the wire
@@ -65,6 +70,13 @@ from juki_protocol.messages.pdu import Acknowledgement, AckStatus, ErrorReport
 #: How long a sender waits for an acknowledgement before resending (R-PDU-23).
 RETRY_AFTER = dt.timedelta(seconds=60)
 RETRY_TIMER = "retry"
+#: The first back-off after a transient refusal; it doubles up to RETRY_AFTER
+#: (R-30-5-0-10).
+BACK_OFF = dt.timedelta(seconds=1)
+#: Refusals that mean "retry later": the receiver stored nothing of the message
+#: (spec/errors.md; R-NODE-13, R-PDU-22), so a resend of the same message is new to it.
+TRANSIENT_CODES = frozenset({ErrorCode.INTERNAL_ERROR, ErrorCode.OVERLOADED,
+                             ErrorCode.STORAGE_FAILURE})
 
 #: Message types that only municipalities exchange (Arts. 9, 12-2, 24-2).
 M2M_TYPES = frozenset({"MoveInNotice", "WideAreaIssuanceRequest", "WideAreaIssuanceResponse",
@@ -88,6 +100,7 @@ class SenderInput(Enum):
     ACK_LAST = "ack_last"          # the outstanding message acknowledged, queue empty
     ACK_MORE = "ack_more"          # the outstanding message acknowledged, more queued
     OUT_OF_ORDER = "out_of_order"  # the peer answered 4004 OUT_OF_ORDER
+    BUSY = "busy"                  # the peer answered 9001, 9002 or 9003: retry later
     REFUSED = "refused"            # the peer refused with any other code
     RETRY_DUE = "retry_due"        # the retry timer fired
 
@@ -100,6 +113,7 @@ class SenderAction(Enum):
     SEND_NEXT = "send_next"
     DRAIN = "drain"
     RESEND = "resend"
+    BACK_OFF = "back_off"
     STALL = "stall"
 
 
@@ -115,12 +129,14 @@ SENDER_TABLE: Table[SenderState, SenderInput, SenderAction] = Table(
         (_SS.AWAITING_ACK, _SI.ACK_LAST): (_SA.DRAIN, _SS.IDLE),
         (_SS.AWAITING_ACK, _SI.OUT_OF_ORDER): (_SA.RESEND, _SS.AWAITING_ACK),
         (_SS.AWAITING_ACK, _SI.RETRY_DUE): (_SA.RESEND, _SS.AWAITING_ACK),
+        (_SS.AWAITING_ACK, _SI.BUSY): (_SA.BACK_OFF, _SS.AWAITING_ACK),
         (_SS.AWAITING_ACK, _SI.REFUSED): (_SA.STALL, _SS.STALLED),
         (_SS.STALLED, _SI.SUBMIT): (_SA.QUEUE, _SS.STALLED),
     },
     errors={_SI.ACK_LAST: ErrorCode.UNKNOWN_CORRELATION,
             _SI.ACK_MORE: ErrorCode.UNKNOWN_CORRELATION,
             _SI.OUT_OF_ORDER: ErrorCode.UNKNOWN_CORRELATION,
+            _SI.BUSY: ErrorCode.UNKNOWN_CORRELATION,
             _SI.REFUSED: ErrorCode.UNKNOWN_CORRELATION},
 )
 
@@ -134,6 +150,9 @@ class _SequencedSender(Machine[SenderState, SenderInput, SenderAction], Generic[
     ``outbox`` holds ``(message_id, message)`` pairs: the first ``in_flight`` (at least
     the first) are on the wire. With a window, the table's ``QUEUE`` also puts the
     message on the wire if the window has room, and ``SEND_NEXT`` refills the window.
+    ``BACK_OFF`` (a transient refusal of the first) sends nothing: it brings the retry
+    timer forward to ``backoff``, doubled for each transient refusal in a row, at most
+    :data:`RETRY_AFTER`; the timer then resends as ``RESEND`` does.
     """
 
     TABLE = SENDER_TABLE
@@ -148,6 +167,8 @@ class _SequencedSender(Machine[SenderState, SenderInput, SenderAction], Generic[
         self.next_sequence = 1
         self.outbox: list[tuple[bytes, M]] = []
         self.in_flight = 0
+        self.backoff = BACK_OFF
+        self.busy = 0          # transient refusals in a row (R-30-5-0-10)
 
     def _submit(self, message: M, now: dt.datetime) -> list[Effect]:
         return self._step(SenderInput.SUBMIT, now, message)
@@ -161,8 +182,12 @@ class _SequencedSender(Machine[SenderState, SenderInput, SenderAction], Generic[
                 raise ProtocolError("acknowledgement of no outstanding message",
                                     code=ErrorCode.UNKNOWN_CORRELATION)
         elif isinstance(msg, ErrorReport):
-            inp = (SenderInput.OUT_OF_ORDER if msg.error_code == ErrorCode.OUT_OF_ORDER
-                   else SenderInput.REFUSED)
+            if msg.error_code == ErrorCode.OUT_OF_ORDER:
+                inp = SenderInput.OUT_OF_ORDER
+            elif msg.error_code in TRANSIENT_CODES:
+                inp = SenderInput.BUSY
+            else:
+                inp = SenderInput.REFUSED
             if self.outbox and msg.refers_to != self.outbox[0][0]:
                 raise ProtocolError("error report for no outstanding message",
                                     code=ErrorCode.UNKNOWN_CORRELATION)
@@ -203,7 +228,13 @@ class _SequencedSender(Machine[SenderState, SenderInput, SenderAction], Generic[
             return []
         if action is SenderAction.RESEND:
             return self._wire(now)
+        if action is SenderAction.BACK_OFF:
+            # R-30-5-0-10: kept, same id and content; resent when the timer fires.
+            delay = min(self.backoff * 2 ** min(self.busy, 16), RETRY_AFTER)
+            self.busy += 1
+            return [ArmTimer(timer=Timer(name=RETRY_TIMER, deadline=now + delay))]
         # An acknowledgement or a refusal retires the outstanding message.
+        self.busy = 0
         done = self.outbox.pop(0)
         self.in_flight = max(self.in_flight, 1) - 1
         if action is SenderAction.SEND_NEXT and self.outbox:
@@ -386,9 +417,10 @@ class PrefectureReceiver(_SequencedReceiver):
     ACCEPTS = IdentityInfoUpdate
 
     def __init__(self, prefecture: str, store: IdentityStore | None = None, *,
-                 national: str = "DC01", ids: IdSource = random_ids) -> None:
+                 national: str = "DC01", ids: IdSource = random_ids,
+                 window: int = 1) -> None:
         super().__init__(prefecture, store, ids=ids)
-        self.relays = RelaySender(prefecture, national, ids=ids)
+        self.relays = RelaySender(prefecture, national, ids=ids, window=window)
 
     def _key_seq(self, message: object, inbound: Inbound) -> tuple[str, int]:
         assert isinstance(message, IdentityInfoUpdate)
@@ -428,7 +460,8 @@ class NationalReceiver(_SequencedReceiver):
 
 
 __all__ = [
-    "M2M_TYPES", "RECEIVER_TABLE", "RETRY_AFTER", "SENDER_TABLE", "IdentityUpdater",
+    "BACK_OFF", "M2M_TYPES", "RECEIVER_TABLE", "RETRY_AFTER", "SENDER_TABLE",
+    "TRANSIENT_CODES", "IdentityUpdater",
     "NationalReceiver", "PrefectureReceiver", "ReceiverInput",
     "ReceiverState", "RelaySender", "SenderInput", "SenderState",
 ]

@@ -6,7 +6,9 @@ Every message a node sends, receives, refuses or provides is one row of the ``au
 table: when, which way (``sent``, ``received``, ``refused``, ``provided``), the operator
 (``system`` for the node itself, or the operator id of a provision request), the peer
 node, the message type and id, the result (``accepted``, ``duplicate``, or the error
-code's number and name) and the persons concerned, as *masked* resident codes only
+code's number and name; for a message sent, ``sending``: its row is committed in the
+transaction that produced it, before it is put on the wire, and a send that fails adds
+a row ``failed: ...``) and the persons concerned, as *masked* resident codes only
 (:func:`juki_protocol.identifiers.mask`): the log never holds a name, address, birth
 date, full resident code or individual number.
 

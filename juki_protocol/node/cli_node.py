@@ -97,13 +97,16 @@ def node_group() -> None:
 @click.option("--idle-timeout", default=900.0, show_default=True,
               type=click.FloatRange(0), help="Seconds of silence between frames before "
               "a connection is closed (0: never).")
+@click.option("--send-window", default=1, show_default=True, type=click.IntRange(1, 1024),
+              help="Numbered messages (identity info updates, relays) on the wire at "
+              "once, still sent in order (spec/identity.md section 2).")
 @click.option("-v", "--verbose", is_flag=True, help="Log every event.")
 def serve(role: str, code: str, db: Path, cert: Path, key: Path, trust: Path,
           crl: Path | None, listen: str, directory: Path | None,
           operators: tuple[str, ...], households: int, retention_days: int,
           upper_tester: str | None, max_connections: int, max_peer_connections: int,
           max_inflight: int, handshake_timeout: float, frame_timeout: float,
-          idle_timeout: float, verbose: bool) -> None:
+          idle_timeout: float, send_window: int, verbose: bool) -> None:
     """Serve as node ID until interrupted; prints "listening on HOST:PORT" once ready."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(message)s")
@@ -126,6 +129,7 @@ def serve(role: str, code: str, db: Path, cert: Path, key: Path, trust: Path,
                         max_peer_connections=max_peer_connections,
                         max_inflight=max_inflight, handshake_timeout=handshake_timeout,
                         frame_timeout=frame_timeout, idle_timeout=idle_timeout or None,
+                        send_window=send_window,
                         residents=tuple(
                             m for h in generate_households(households, f"serve:{code}",
                                                            municipalities=[code])

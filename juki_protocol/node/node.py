@@ -17,10 +17,35 @@ authentication (:mod:`juki_protocol.node.transport`), reads frames
    processed id and the audit rows committed in one transaction; then, and only then,
    the acknowledgement and the other messages are sent (R-PDU-22).
 
+Group commit: the sealed messages and the answers of one read of a connection are
+applied in ONE transaction (one fsync), each message in a savepoint of its own, and
+answered once it is committed; the steps above and the group live in
+:mod:`juki_protocol.node.receive` (the :class:`~juki_protocol.node.receive.Receiving`
+half of the node). The audit rows of the messages a transaction makes the machines send
+are written in that same transaction, with the result ``sending``, so a send costs no
+commit of its own; a send that then fails adds a row ``failed: ...``.
+
 Every refusal is answered with an ``ErrorReport`` carrying a registered code and, when
 it could be read, the message id in ``refersTo``; acknowledgements and error reports are
 never answered (R-PDU-25). A malformed frame does not end the connection, except a
 frame that is too large: the framing is then lost, so the node reports 1001 and closes.
+
+Limits (spec/node.md section 6): inbound connections in total and per peer node beyond
+the bounds get one 9002 and are closed (R-NODE-12); a sealed PDU read beyond the bound
+on PDUs in hand gets 9002 and is not processed (R-NODE-13); the TLS handshake, a begun
+frame, a frame the peer must take and the silence between frames are timed
+(R-NODE-14 to R-NODE-16). These are the fields of :class:`NodeConfig`.
+
+Order: the messages to one recipient are put on the wire in the order the machines
+produced them (the order of the commits), even when several coroutines of the node
+send at once: :meth:`Node.dispatch` takes each message's place in its recipient's send
+order before anything yields, and a send waits for the one before it to be written.
+So a sequenced sender can keep ``send_window`` numbered messages on the wire
+(spec/identity.md section 2) without one overtaking another.
+
+A failed commit (or the retention purge) reloads the machines from the database; the
+sequenced senders it replaced lose their awaited answers and timers, and the new ones
+resend their first unacknowledged message at once, as at a start (R-PDU-23).
 
 Timers: the machines' :class:`ArmTimer` effects become ``loop.call_later`` handles that
 call the machine's ``timeout`` (or the special move desk's ``tick``) when they are due.
@@ -32,6 +57,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
 import sqlite3
 import ssl
@@ -41,36 +67,35 @@ from pathlib import Path
 from typing import Any
 
 from juki_protocol import codec, pki
-from juki_protocol.envelope import TIME_WINDOW, open_envelope, peer_error_report, seal
+from juki_protocol.envelope import TIME_WINDOW, seal
 from juki_protocol.errors import ErrorCode, JukiError, SecurityError
 from juki_protocol.identifiers import is_prefecture_code
-from juki_protocol.machines.common import ArmTimer, CancelTimer, Event, Inbound, Send, random_ids
+from juki_protocol.machines.common import ArmTimer, CancelTimer, Effect, Event, Send, random_ids
+from juki_protocol.machines.identity import IdentityUpdater, RelaySender
 from juki_protocol.machines.special_move import MoveOutDesk
 from juki_protocol.messages.common import NodeId, NodeRole, Profile
 from juki_protocol.messages.pdu import (
     Acknowledgement,
-    AckStatus,
     ErrorReport,
     JukiPdu,
     MessageType,
     PduHeader,
 )
-from juki_protocol.messages.provision import ProvisionRequest, ProvisionResponse
+from juki_protocol.messages.provision import ProvisionResponse
 from juki_protocol.node import audit
+from juki_protocol.node.receive import PROTOCOL_VERSION, Receiving, result_text
 from juki_protocol.node.roles import Owned, RoleHandler, is_answer, make_role
-from juki_protocol.node.storage import SqliteStorage, StorageError, digest_of
+from juki_protocol.node.storage import SqliteStorage, StorageError
 from juki_protocol.node.transport import (
     Connection,
     FrameStalled,
     client_context,
     server_context,
 )
-from juki_protocol.schema import decode_raw
 from juki_protocol.synth import SyntheticResident
 from juki_protocol.wire import DEFAULT_MAX_FRAME, FrameError
 
 logger = logging.getLogger(__name__)
-PROTOCOL_VERSION = 1
 HOUSEKEEPING_EVERY = 3600.0
 
 
@@ -83,8 +108,9 @@ def role_of_code(code: str) -> NodeRole:
     return NodeRole.PREFECTURE if is_prefecture_code(code) else NodeRole.MUNICIPALITY
 
 
+@functools.lru_cache(maxsize=4096)
 def node_of_code(code: str) -> NodeId:
-    """The validated :class:`NodeId` of a node id."""
+    """The validated :class:`NodeId` of a node id (a frozen value, so cached)."""
     return pki.node_id(role_of_code(code), code)
 
 
@@ -92,36 +118,6 @@ def message_type_of(message: object) -> MessageType:
     """The header message type of a message object."""
     name = codec.type_name_of(message)
     return MessageType(name[:1].lower() + name[1:])
-
-
-def _peek_id(frame: bytes) -> bytes | None:
-    """The header's message id of a PDU that failed a later check, if it is readable."""
-    try:
-        value = decode_raw("JukiPdu", frame).value
-        mid = value["header"]["messageId"]
-    except (JukiError, KeyError, TypeError):
-        return None
-    return bytes(mid) if isinstance(mid, (bytes, bytearray)) and len(mid) == 16 else None
-
-
-def _peek_sealed(frame: bytes) -> tuple[bytes, str] | None:
-    """The message id and type of a frame that reads as a sealed PDU, else None."""
-    try:
-        value = decode_raw("JukiPdu", frame).value
-        header, kind = value["header"], value["body"][0]
-        mid, mtype = header["messageId"], header["messageType"]
-    except (JukiError, KeyError, TypeError, IndexError):
-        return None
-    if kind != "sealed" or not isinstance(mid, bytes) or len(mid) != 16:
-        return None
-    return mid, str(mtype)
-
-
-def _result(code: ErrorCode | int) -> str:
-    try:
-        return f"{int(code)} {ErrorCode(int(code)).name}"
-    except ValueError:
-        return str(int(code))
 
 
 @dataclass
@@ -143,6 +139,8 @@ class NodeConfig:
     seconds for a begun frame to arrive, or for the peer to take one we send
     (R-NODE-15); idle_timeout: seconds of silence between frames after which a
     connection is closed, None for never (R-NODE-16).
+    send_window: how many numbered messages (identity info updates, relays) the
+    node's sequenced sender keeps on the wire at once, in order (1: one at a time).
     """
 
     role: str
@@ -168,13 +166,14 @@ class NodeConfig:
     handshake_timeout: float = 10.0
     frame_timeout: float = 30.0
     idle_timeout: float | None = 900.0
+    send_window: int = 1
 
 
 def _system_clock() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class Node:
+class Node(Receiving):
     """One running node (see the module docstring)."""
 
     def __init__(self, config: NodeConfig, *,
@@ -194,7 +193,7 @@ class Node:
         self.handler: RoleHandler = make_role(
             config.role, config.code, self.storage, residents=config.residents,
             operators=config.operators, national=config.national, profile=config.profile,
-            retention=config.retention)
+            retention=config.retention, window=config.send_window)
         self.server_ctx = server_context(config.cert, config.key, config.trust, config.crl)
         self.client_ctx = client_context(config.cert, config.key, config.trust, config.crl)
         self.connections: dict[str, Connection] = {}
@@ -209,6 +208,7 @@ class Node:
         self._operators: dict[bytes, str] = {}
         self._inbound: set[Connection] = set()     # accepted and admitted (R-NODE-12)
         self._inflight = 0                         # PDUs read, not yet answered (R-NODE-13)
+        self._turns: dict[str, asyncio.Future[None]] = {}   # the last send, per recipient
 
     # Life cycle ----------------------------------------------------------------------
 
@@ -229,8 +229,50 @@ class Node:
                 ssl_handshake_timeout=self.config.handshake_timeout,
                 backlog=max(1024, 2 * self.config.max_connections))
             self.port = self._server.sockets[0].getsockname()[1]
-        await self.dispatch(self.handler.pending(self.now()), None)
+        await self._resume()
         self._spawn(self._housekeeping())
+
+    async def _resume(self) -> None:
+        """Resend what the machines have outstanding (unacknowledged numbered messages)
+        and arm their retry timers, as at a start (R-PDU-23)."""
+        now = self.now()
+        with self.storage.transaction() as c:
+            owned = self.handler.pending(now)
+            self._audit_sends(c, owned, now)
+        await self.dispatch(owned, None)
+
+    def _senders(self) -> list[Any]:
+        """The role's sequenced senders (identity updater, relay sender)."""
+        return [m for m in self.handler.machines()
+                if isinstance(m, (IdentityUpdater, RelaySender))]
+
+    def _reload(self) -> None:
+        """Rebuild the machines from the database (after a failed commit), then see to
+        the sequenced senders that were replaced (:meth:`_forget_stale`)."""
+        before = self._senders()
+        self.handler.reload()
+        self._forget_stale(before)
+
+    def _forget_stale(self, before: list[Any]) -> None:
+        """After a reload: forget the answers awaited by, and the timers of, the
+        sequenced senders of ``before`` that were replaced (an answer would reach a
+        machine that is no longer stored), and have the new ones resend their first
+        unacknowledged message (R-PDU-23). Other flows keep their machines and timers."""
+        now_live = {id(m) for m in self._senders()}
+        gone = {id(m) for m in before if id(m) not in now_live}
+        if not gone:
+            return
+        for mid in [m for m, owner in self.waiting.items() if id(owner) in gone]:
+            del self.waiting[mid]
+        for key in [k for k in self._timers if k[0] in gone]:
+            self._timers.pop(key).cancel()
+
+        async def resume() -> None:
+            try:
+                await self._resume()
+            except (JukiError, sqlite3.Error) as exc:
+                logger.error("%s: could not resume after a reload: %s", self.node, exc)
+        self._spawn(resume())
 
     async def _housekeeping(self) -> None:
         """Hourly: erase identity info past retention (R-30-5-0-09) and forget
@@ -240,7 +282,9 @@ class Node:
             try:
                 purge = getattr(self.handler, "purge", None)
                 if purge is not None:
-                    purge(now)
+                    before = self._senders()
+                    purge(now)                # It reloads the machines if it erased.
+                    self._forget_stale(before)
                 self.storage.forget_processed(now - self.config.duplicate_window)
             except (JukiError, sqlite3.Error) as exc:
                 logger.error("%s: housekeeping failed: %s", self.node, exc)
@@ -275,8 +319,9 @@ class Node:
         """Run a local event (``action(now)`` returns owned effects) in one transaction,
         then send what it produced."""
         now = self.now()
-        with self.storage.transaction():
+        with self.storage.transaction() as c:
             owned = action(now)
+            self._audit_sends(c, owned, now)
         await self.dispatch(owned, None)
         return owned
 
@@ -389,252 +434,6 @@ class Node:
             if self.connections.get(conn.peer.code) is conn:
                 del self.connections[conn.peer.code]
 
-    async def _take(self, conn: Connection, frames: list[bytes]) -> None:
-        """Handle the frames of one read within the node's bound on PDUs in hand
-        (R-NODE-13): those that fit are handled; of the rest, a sealed PDU is answered
-        9002 OVERLOADED referring to its message id, before any other check and without
-        a trace in storage but the audit entry, so its sender can retry it; an answer or
-        an unreadable frame is handled as usual (it is never answered with 9002)."""
-        room = max(0, self.config.max_inflight - self._inflight)
-        taken, rest = frames[:room], frames[room:]
-        self._inflight += len(taken)
-        try:
-            await self._handle_batch(conn, taken)
-        finally:
-            self._inflight -= len(taken)
-        for frame in rest:
-            sealed = _peek_sealed(frame)
-            if sealed is None:
-                await self._handle_batch(conn, [frame])
-                continue
-            logger.warning("%s: shed a %s from %s: %d PDUs in hand, the limit",
-                           self.node, sealed[1], conn.peer, self.config.max_inflight)
-            await self._refuse(conn, ErrorCode.OVERLOADED, sealed[0], sealed[1], self.now())
-
-    # Receiving -------------------------------------------------------------------------
-
-    def check_header(self, header: PduHeader, peer: NodeId, now: dt.datetime,
-                     sealed: bool) -> None:
-        """Steps 3 to 6 of spec/pdu.md section 8 (raises JukiError with the code)."""
-        if header.version != PROTOCOL_VERSION:
-            raise JukiError(f"version {header.version}", code=ErrorCode.UNSUPPORTED_VERSION)
-        if header.recipient != self.node:
-            raise JukiError(f"addressed to {header.recipient}", code=ErrorCode.WRONG_RECIPIENT)
-        if header.sender != peer:
-            raise JukiError(f"sender {header.sender} is not the TLS peer {peer}",
-                            code=ErrorCode.CERT_SENDER_MISMATCH)
-        if abs(now - header.time) > self.config.time_window:
-            raise JukiError("header time outside the window", code=ErrorCode.STALE_TIME)
-        if sealed:
-            route = pki.ROUTES.get(header.message_type)
-            if route is None or header.sender.role not in route.senders \
-                    or header.recipient.role not in route.recipients:
-                raise JukiError(f"{header.message_type.value} from {header.sender.role.value}"
-                                f" to {header.recipient.role.value}",
-                                code=ErrorCode.ROLE_NOT_ALLOWED)
-
-    async def _handle(self, conn: Connection, frame: bytes) -> None:
-        now = self.now()
-        try:
-            pdu = codec.decode(frame, "JukiPdu")
-        except JukiError as exc:
-            await self._refuse(conn, exc.error_code, _peek_id(frame), "-", now)
-            return
-        assert isinstance(pdu, JukiPdu)
-        header = pdu.header
-        sealed = pdu.sealed is not None
-        try:
-            self.check_header(header, conn.peer, now, sealed)
-        except JukiError as exc:
-            if sealed:
-                await self._refuse(conn, exc.error_code, header.message_id,
-                                   header.message_type.value, now)
-            else:     # R-PDU-25: never answer an answer; record it only.
-                self._audit("refused", conn.peer.code, header.message_type.value,
-                            header.message_id, _result(exc.error_code), now)
-            return
-        if sealed:
-            await self._on_sealed(conn, pdu, now)
-        else:
-            await self._on_answer(conn, pdu, now)
-
-    async def _on_sealed(self, conn: Connection, pdu: JukiPdu, now: dt.datetime) -> None:
-        await self._commit_group(conn, [self._open_sealed(pdu, now)])
-
-    async def _handle_batch(self, conn: Connection, frames: list[bytes]) -> None:
-        """Group commit: the sealed messages of one read, in order, are applied in ONE
-        transaction (one fsync), each in its own savepoint, and answered only once that
-        transaction is committed (R-PDU-22). A refused message leaves no state and does
-        not disturb the others; a failed commit refuses them all (9003) and reloads the
-        machines. A frame that is not a sealed message passing the header checks (an
-        answer, a refusal at steps 1 to 3) first commits and answers the group so far,
-        then is handled alone, so answers leave in the order of the frames."""
-        group: list[_Opened | _Refusal] = []
-        for frame in frames:
-            now = self.now()
-            pdu: object = None
-            try:
-                pdu = codec.decode(frame, "JukiPdu")
-                assert isinstance(pdu, JukiPdu)
-                if pdu.sealed is not None:
-                    self.check_header(pdu.header, conn.peer, now, True)
-            except JukiError:
-                pdu = None
-            if isinstance(pdu, JukiPdu) and pdu.sealed is not None:
-                group.append(self._open_sealed(pdu, now))
-                continue
-            await self._commit_group(conn, group)
-            group = []
-            await self._handle(conn, frame)
-        await self._commit_group(conn, group)
-
-    def _open_sealed(self, pdu: JukiPdu, now: dt.datetime) -> _Opened | _Refusal:
-        """Steps 4 and 5 of spec/pdu.md section 8: the envelope and the message."""
-        header = pdu.header
-        mid, mtype = header.message_id, header.message_type.value
-        assert pdu.sealed is not None
-        try:
-            opened = open_envelope(pdu.sealed, [self.credential], self.trust, now,
-                                   header=header, time_window=self.config.time_window)
-        except JukiError as exc:
-            report = peer_error_report(exc, refers_to=mid)     # R-PDU-32: opaque
-            return _Refusal(report.error_code, mid, mtype, now, exc.error_code)
-        try:
-            decoded = codec.decode_full(opened.message_der, header.message_type.type_name,
-                                        profile=header.profile)
-        except JukiError as exc:
-            return _Refusal(exc.error_code, mid, mtype, now)
-        return _Opened(header, decoded.message, decoded.unknown_extensions > 0,
-                       digest_of(opened.message_der), now)
-
-    def _apply_opened(self, c: sqlite3.Connection, item: _Opened) -> list[Owned] | _Refusal:
-        """Step 6 and 7 for one message, inside the group's transaction and in a
-        savepoint of its own: its effects, processed id and audit row, or nothing."""
-        header, now = item.header, item.now
-        mid, mtype = header.message_id, header.message_type.value
-        sender = str(header.sender)
-        seen = self.storage.seen(sender, mid)      # sees the group's earlier messages
-        if seen is not None:       # R-PDU-24
-            if seen != item.digest:
-                return _Refusal(ErrorCode.REPLAY, mid, mtype, now)
-            ack = Send(recipient=header.sender.code, message_id=random_ids(),
-                       message=Acknowledgement(acknowledged_id=mid,
-                                               status=AckStatus.DUPLICATE))
-            audit.append(c, at=now, direction="received", peer=header.sender.code,
-                         message_type=mtype, message_id=mid, result="duplicate",
-                         subjects=audit.masked_subjects(item.message))
-            return [(None, ack)]
-        message = item.message
-        inbound = Inbound(message=message, message_id=mid, sender=header.sender.code,
-                          correlation_id=header.correlation_id,
-                          unknown_elements=item.unknown_elements)
-        operator = "system"
-        if isinstance(message, ProvisionRequest):
-            operator = message.operator_id
-            self._operators[mid] = operator
-        c.execute("SAVEPOINT juki_message")
-        try:
-            owned = self.handler.receive(inbound, now)
-            self.storage.mark_processed(sender, mid, item.digest, mtype, now)
-            audit.append(c, at=now, direction="received", peer=header.sender.code,
-                         message_type=mtype, message_id=mid, result="accepted",
-                         subjects=audit.masked_subjects(message), operator=operator)
-        except (StorageError, sqlite3.Error):
-            raise                  # The whole group fails (see _commit_group).
-        except JukiError as exc:   # The machines refuse before they change anything.
-            c.execute("ROLLBACK TO juki_message")
-            c.execute("RELEASE juki_message")
-            return _Refusal(exc.error_code, mid, mtype, now)
-        except Exception:
-            logger.exception("%s: internal error on %s", self.node, mtype)
-            c.execute("ROLLBACK TO juki_message")
-            c.execute("RELEASE juki_message")
-            self.handler.reload()  # From the database: the group's earlier messages.
-            return _Refusal(ErrorCode.INTERNAL_ERROR, mid, mtype, now)
-        c.execute("RELEASE juki_message")
-        return owned
-
-    async def _commit_group(self, conn: Connection, group: list[_Opened | _Refusal]
-                            ) -> None:
-        """Apply ``group`` in one transaction, commit, then answer in order."""
-        if not group:
-            return
-        results: list[list[Owned] | _Refusal] = []
-        try:
-            with self.storage.transaction() as c:
-                for item in group:
-                    results.append(self._apply_opened(c, item) if isinstance(item, _Opened)
-                                   else item)
-        except (StorageError, sqlite3.Error) as exc:
-            logger.error("%s: storage failed: %s", self.node, exc)
-            self.handler.reload()
-            results = [item if isinstance(item, _Refusal) else _Refusal(
-                ErrorCode.STORAGE_FAILURE, item.header.message_id,
-                item.header.message_type.value, item.now) for item in group]
-        # Committed: now, and only now, the acknowledgements and the other messages, in
-        # the order of the frames (consecutive effects in one dispatch).
-        owned: list[Owned] = []
-        for result in results:
-            if isinstance(result, _Refusal):
-                if owned:
-                    await self.dispatch(owned, conn)
-                    owned = []
-                await self._refuse(conn, result.code, result.message_id, result.mtype,
-                                   result.now, local=result.local)
-            else:
-                owned += result
-        if owned:
-            await self.dispatch(owned, conn)
-
-    async def _on_answer(self, conn: Connection, pdu: JukiPdu, now: dt.datetime) -> None:
-        header = pdu.header
-        msg: Acknowledgement | ErrorReport
-        ref: bytes | None
-        if pdu.acknowledgement is not None:
-            msg, ref = pdu.acknowledgement, pdu.acknowledgement.acknowledged_id
-            result = f"ack {msg.status.value}"
-        else:
-            assert pdu.error_report is not None
-            msg, ref = pdu.error_report, pdu.error_report.refers_to
-            result = f"error {_result(pdu.error_report.error_code)}"
-        owner = self.waiting.get(ref) if ref is not None else None
-        if owner is None:
-            logger.info("%s: %s from %s refers to nothing outstanding", self.node, result,
-                        conn.peer)
-            self._audit("received", conn.peer.code, header.message_type.value,
-                        header.message_id, f"{result} (unmatched)", now)
-            return
-        inbound = Inbound(message=msg, message_id=header.message_id,
-                          sender=header.sender.code, correlation_id=header.correlation_id)
-        try:
-            with self.storage.transaction() as c:
-                owned = self.handler.answered(owner, inbound, now)
-                audit.append(c, at=now, direction="received", peer=header.sender.code,
-                             message_type=header.message_type.value,
-                             message_id=header.message_id, result=result)
-        except (StorageError, sqlite3.Error) as exc:
-            logger.error("%s: storage failed: %s", self.node, exc)
-            self.handler.reload()
-            return
-        except JukiError as exc:
-            logger.info("%s: %s not taken: %s", self.node, result, exc)
-            return
-        assert ref is not None
-        self.waiting.pop(ref, None)
-        await self.dispatch(owned, conn)
-
-    async def _refuse(self, conn: Connection, code: ErrorCode | int,
-                      refers_to: bytes | None, mtype: str, now: dt.datetime, *,
-                      local: ErrorCode | None = None) -> None:
-        """Answer with an ErrorReport (R-PDU-26) and record the refusal."""
-        text = _result(code) + (f" (local {_result(local)})" if local is not None else "")
-        self._audit("refused", conn.peer.code, mtype, refers_to, text, now)
-        report = ErrorReport(error_code=int(code), refers_to=refers_to)
-        try:
-            await conn.send(self._answer_pdu(conn.peer, report, now))
-        except (ConnectionError, OSError, JukiError) as exc:
-            logger.info("%s: could not send the error report: %s", self.node, exc)
-
     def _audit(self, direction: str, peer: str, mtype: str, mid: bytes | None,
                result: str, now: dt.datetime, subjects: str = "",
                operator: str = "system") -> None:
@@ -669,23 +468,87 @@ class Node:
             pdu = JukiPdu(header=header, error_report=answer)
         return codec.encode(pdu, profile=None)
 
-    async def dispatch(self, owned: list[Owned], reply: Connection | None) -> None:
-        """Act on the effects of the machines (after their commit)."""
-        for owner, eff in owned:
-            if isinstance(eff, Send):
-                await self._send(owner, eff, reply)
-            elif isinstance(eff, ArmTimer):
-                self._arm(owner, eff.timer.name, eff.timer.deadline)
-            elif isinstance(eff, CancelTimer):
-                handle = self._timers.pop((id(owner), eff.name), None)
-                if handle is not None:
-                    handle.cancel()
-            elif isinstance(eff, Event):
-                self.events.append((owner, eff))
-                logger.info("%s: event %s%s", self.node, eff.name,
-                            f" [{_result(eff.code)}]" if eff.code else "")
+    def _audit_sends(self, c: sqlite3.Connection, owned: list[Owned],
+                     now: dt.datetime) -> None:
+        """R-NODE-06: the audit rows of the messages of ``owned``, in the transaction
+        that produced them (``c``), with the result ``sending``; they are sent only once
+        it is committed, and a send that fails adds a row of its own."""
+        for _, eff in owned:
+            if not isinstance(eff, Send):
+                continue
+            message = eff.message
+            direction, operator, subjects = "sent", "system", ""
+            if isinstance(message, Acknowledgement):
+                mtype = MessageType.ACKNOWLEDGEMENT.value
+            elif isinstance(message, ErrorReport):
+                mtype = MessageType.ERROR_REPORT.value
+            else:
+                mtype = message_type_of(message).value
+                subjects = audit.masked_subjects(message)
+                if isinstance(message, ProvisionResponse) and message.provided:
+                    direction = "provided"
+                    operator = self._operators.get(eff.correlation_id or b"", "system")
+            audit.append(c, at=now, direction=direction, peer=eff.recipient,
+                         message_type=mtype, message_id=eff.message_id, result="sending",
+                         subjects=subjects, operator=operator)
 
-    async def _send(self, owner: Any, send: Send, reply: Connection | None) -> None:
+    def _plan(self, owned: list[Owned]) -> list[_Planned]:
+        """Take each message's place in its recipient's send order, now (this does not
+        yield, so the order is that of the calls: the order of the commits)."""
+        loop = asyncio.get_running_loop()
+        plan: list[_Planned] = []
+        for owner, eff in owned:
+            turn = None
+            if isinstance(eff, Send):
+                done: asyncio.Future[None] = loop.create_future()
+                turn = _Turn(self._turns.get(eff.recipient), done)
+                self._turns[eff.recipient] = done
+            plan.append((owner, eff, turn))
+        return plan
+
+    @staticmethod
+    def _release(plan: list[_Planned]) -> None:
+        """Give up the places of ``plan`` still held (after its sends, or on an error)."""
+        for _, _, turn in plan:
+            if turn is not None and not turn.done.done():
+                turn.done.set_result(None)
+
+    async def dispatch(self, owned: list[Owned], reply: Connection | None) -> None:
+        """Act on the effects of the machines (after their commit). Messages to one
+        recipient go on the wire in the order of the calls (see the module docstring)."""
+        await self._run(self._plan(owned), reply)
+
+    async def _run(self, plan: list[_Planned], reply: Connection | None) -> None:
+        try:
+            for owner, eff, turn in plan:
+                if isinstance(eff, Send):
+                    await self._send(owner, eff, reply, turn)
+                elif isinstance(eff, ArmTimer):
+                    self._arm(owner, eff.timer.name, eff.timer.deadline)
+                elif isinstance(eff, CancelTimer):
+                    handle = self._timers.pop((id(owner), eff.name), None)
+                    if handle is not None:
+                        handle.cancel()
+                elif isinstance(eff, Event):
+                    self.events.append((owner, eff))
+                    logger.info("%s: event %s%s", self.node, eff.name,
+                                f" [{result_text(eff.code)}]" if eff.code else "")
+        finally:
+            self._release(plan)
+
+    async def _send(self, owner: Any, send: Send, reply: Connection | None,
+                    turn: _Turn | None = None) -> None:
+        """Seal and write one message (its audit row is already committed), once the
+        message before it to the same recipient is written (``turn``)."""
+        try:
+            if turn is not None and turn.after is not None and not turn.after.done():
+                await asyncio.shield(turn.after)
+            await self._write(owner, send, reply)
+        finally:
+            if turn is not None and not turn.done.done():
+                turn.done.set_result(None)
+
+    async def _write(self, owner: Any, send: Send, reply: Connection | None) -> None:
         now = self.now()
         message = send.message
         try:
@@ -697,9 +560,6 @@ class Node:
             if is_answer(message):
                 assert isinstance(message, (Acknowledgement, ErrorReport))
                 await conn.send(self._answer_pdu(recipient, message, now, send.message_id))
-                self._audit("sent", send.recipient, type(message).__name__[:1].lower()
-                            + type(message).__name__[1:], send.message_id,
-                            "sent", now)
                 return
             mtype = message_type_of(message)
             der = codec.encode(message, profile=self.config.profile)
@@ -712,15 +572,9 @@ class Node:
                                          profile=None))
         except (OSError, TimeoutError, JukiError, ssl.SSLError) as exc:
             logger.warning("%s: could not send to %s: %s", self.node, send.recipient, exc)
-            self._audit("sent", send.recipient, type(message).__name__, send.message_id,
-                        f"failed: {type(exc).__name__}", now)
-            return
-        direction, operator = "sent", "system"
-        if isinstance(message, ProvisionResponse) and message.provided:
-            direction = "provided"
-            operator = self._operators.get(send.correlation_id or b"", "system")
-        self._audit(direction, send.recipient, mtype.value, send.message_id, "sent", now,
-                    audit.masked_subjects(message), operator)
+            name = type(message).__name__
+            self._audit("sent", send.recipient, name[:1].lower() + name[1:],
+                        send.message_id, f"failed: {type(exc).__name__}", now)
 
     # Timers ----------------------------------------------------------------------------
 
@@ -738,7 +592,7 @@ class Node:
         self._timers.pop((id(owner), name), None)
         now = self.now()
         try:
-            with self.storage.transaction():
+            with self.storage.transaction() as c:
                 if isinstance(owner, MoveOutDesk):
                     effects = owner.tick(now)
                 else:
@@ -747,32 +601,24 @@ class Node:
                         return
                     effects = owner.timeout(name, now)
                 self.handler.persist(now)
+                owned = [(owner, e) for e in effects]
+                self._audit_sends(c, owned, now)
         except (JukiError, sqlite3.Error) as exc:
             logger.warning("%s: timer %s failed: %s", self.node, name, exc)
             return
-        await self.dispatch([(owner, e) for e in effects], None)
+        await self.dispatch(owned, None)
 
 
-@dataclass(frozen=True, slots=True)
-class _Opened:
-    """A sealed message opened and decoded (steps 1 to 5), waiting for its group."""
+@dataclass(slots=True)
+class _Turn:
+    """A message's place in its recipient's send order: ``after`` is done when the
+    message before it is written; ``done`` when this one is (or failed)."""
 
-    header: PduHeader
-    message: object
-    unknown_elements: bool
-    digest: bytes
-    now: dt.datetime
+    after: asyncio.Future[None] | None
+    done: asyncio.Future[None]
 
 
-@dataclass(frozen=True, slots=True)
-class _Refusal:
-    """A refusal to answer (and record) once the group is committed."""
-
-    code: ErrorCode | int
-    message_id: bytes | None
-    mtype: str
-    now: dt.datetime
-    local: ErrorCode | None = None
+_Planned = tuple[Any, Effect, _Turn | None]
 
 
 __all__ = ["PROTOCOL_VERSION", "Node", "NodeConfig", "message_type_of", "node_of_code",

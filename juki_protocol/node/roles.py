@@ -161,9 +161,10 @@ class MunicipalityRole(RoleHandler):
 
     def __init__(self, code: str, storage: SqliteStorage, *,
                  residents: Iterable[SyntheticResident] = (),
-                 profile: Profile = Profile.CURRENT) -> None:
+                 profile: Profile = Profile.CURRENT, window: int = 1) -> None:
         super().__init__(code, storage)
         self.profile = profile
+        self.window = window
         seed = [r for r in residents if r.address.local_gov_code == code]
         if seed and not storage.load_register():
             with storage.transaction():
@@ -176,7 +177,7 @@ class MunicipalityRole(RoleHandler):
     def reload(self) -> None:
         self.register = Register(self.code, self.storage.load_register().values())
         self._saved = dict(self.register.records)
-        self.updater = IdentityUpdater(self.code)
+        self.updater = IdentityUpdater(self.code, window=self.window)
         last, pending = self.storage.pending_updates()
         _restore_sender(self.updater, last, pending)
         self.updater.retired = self.storage.retired()
@@ -290,9 +291,10 @@ class CentralRole(RoleHandler):
 
     def __init__(self, code: str, storage: SqliteStorage, *, national: str = "DC01",
                  operators: Mapping[str, Iterable[str]] | None = None,
-                 retention: dt.timedelta = DEFAULT_RETENTION) -> None:
+                 retention: dt.timedelta = DEFAULT_RETENTION, window: int = 1) -> None:
         super().__init__(code, storage)
         self.role = storage.role
+        self.window = window
         self.national = national
         self.operators = {k: set(v) for k, v in (operators or {}).items()}
         self.retention = retention
@@ -302,7 +304,8 @@ class CentralRole(RoleHandler):
         store = self.storage.load_identity_store(self.retention)
         self.receiver: PrefectureReceiver | NationalReceiver
         if self.role == "prefecture":
-            self.receiver = PrefectureReceiver(self.code, store, national=self.national)
+            self.receiver = PrefectureReceiver(self.code, store, national=self.national,
+                                               window=self.window)
             last, pending = self.storage.pending_relays()
             relays = [Pending(p.sequence, p.message_id, IdentityInfoRelay(
                 prefecture=self.code, relay_sequence=p.sequence,
@@ -432,14 +435,16 @@ def make_role(role: str, code: str, storage: SqliteStorage, *,
               residents: Iterable[SyntheticResident] = (),
               operators: Mapping[str, Iterable[str]] | None = None,
               national: str = "DC01", profile: Profile = Profile.CURRENT,
-              retention: dt.timedelta = DEFAULT_RETENTION) -> RoleHandler:
-    """The handler of ``role`` for node ``code``."""
+              retention: dt.timedelta = DEFAULT_RETENTION, window: int = 1) -> RoleHandler:
+    """The handler of ``role`` for node ``code``; ``window``: how many numbered
+    messages its sequenced sender (identity updater, relay sender) keeps on the wire."""
     if role == "municipality":
         prefecture_of(code)
-        return MunicipalityRole(code, storage, residents=residents, profile=profile)
+        return MunicipalityRole(code, storage, residents=residents, profile=profile,
+                                window=window)
     if role in ("prefecture", "national"):
         return CentralRole(code, storage, national=national, operators=operators,
-                           retention=retention)
+                           retention=retention, window=window)
     if role == "agency":
         return AgencyRole(code, storage)
     raise ValueError(f"unknown role {role!r}")

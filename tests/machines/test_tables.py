@@ -101,6 +101,7 @@ def sender_payload(m: Any, inp: Enum) -> object:
     return {SenderInput.SUBMIT: update(m.next_sequence),
             SenderInput.ACK_LAST: ack_of(head), SenderInput.ACK_MORE: ack_of(head),
             SenderInput.OUT_OF_ORDER: ErrorReport(error_code=4004, refers_to=head),
+            SenderInput.BUSY: ErrorReport(error_code=9002, refers_to=head),
             SenderInput.REFUSED: ErrorReport(error_code=5021, refers_to=head)}.get(
                 inp)  # type: ignore[call-overload]
 

@@ -1,6 +1,7 @@
 """Crash safety: a prefecture node killed with SIGKILL during a stream of updates loses
 no acknowledged update and applies none twice once restarted (R-PDU-22, R-PDU-24,
-R-30-5-0-06, R-30-5-0-07), and its audit log still verifies."""
+R-30-5-0-06, R-30-5-0-07), and its audit log still verifies and holds every
+acknowledgement it sent (R-NODE-06)."""
 
 from __future__ import annotations
 
@@ -120,3 +121,9 @@ def test_kill_9_during_a_stream_of_updates(tmp_path: Path, pki_dir: Path) -> Non
     assert relays == list(range(1, total + 1))         # one relay each (R-30-11-0-01)
     result = audit.verify(db)
     assert result.ok, result
+    # R-NODE-06 across the crash: every acknowledgement the municipality received is
+    # in the prefecture's log (its row is committed before it is sent).
+    acks = {r["message_id"] for r in audit.rows(tmp_path / "271004.db")
+            if r["direction"] == "received" and r["message_type"] == "acknowledgement"}
+    sent = {r["message_id"] for r in audit.rows(db) if r["direction"] == "sent"}
+    assert acks and acks <= sent

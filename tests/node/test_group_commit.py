@@ -1,10 +1,11 @@
-"""Group commit: the sealed messages of one read are applied in one transaction, each in
-its own savepoint, and answered only after the commit (R-PDU-22). A message refused in
-the middle of the batch leaves no state; the others are applied and acknowledged in
-order (R-30-5-0-06, R-PDU-24)."""
+"""Group commit: the sealed messages (and the answers) of one read are applied in one
+transaction, each in its own savepoint, and answered only after the commit (R-PDU-22).
+A message refused in the middle of the batch leaves no state; the others are applied
+and acknowledged in order (R-30-5-0-06, R-PDU-24)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import sqlite3
 from collections.abc import Iterator
@@ -16,7 +17,16 @@ import pytest
 from node_helpers import Peer, residents, run, shared_pki, start, update_of, with_unknown_extension
 
 from juki_protocol import codec
-from juki_protocol.messages.pdu import AckStatus
+from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
+from juki_protocol.messages.pdu import (
+    Acknowledgement,
+    AckStatus,
+    JukiPdu,
+    MessageType,
+    PduHeader,
+)
+from juki_protocol.node import audit
+from juki_protocol.node.node import node_of_code
 from juki_protocol.wire import encode_frame
 
 
@@ -149,6 +159,123 @@ def test_a_failed_group_commit_refuses_every_message_and_keeps_nothing(
             assert storage.count_identity() == 2
         finally:
             await peer.close()
+            await net.stop()
+
+    run(body())
+
+
+def _ack_frame(peer: Peer, recipient: str, acknowledged: bytes) -> bytes:
+    """A framed acknowledgement from ``peer`` of ``acknowledged``."""
+    header = PduHeader(version=1, message_id=secrets.token_bytes(16),
+                       message_type=MessageType.ACKNOWLEDGEMENT,
+                       sender=node_of_code(peer.code), recipient=node_of_code(recipient),
+                       time=dt.datetime.now(dt.UTC).replace(microsecond=0),
+                       sequence_number=0, profile=Profile.CURRENT)
+    pdu = JukiPdu(header=header, acknowledgement=Acknowledgement(
+        acknowledged_id=acknowledged, status=AckStatus.ACCEPTED))
+    return encode_frame(codec.encode(pdu, profile=None))
+
+
+def test_acknowledgements_of_one_read_are_one_transaction(tmp_path: Path,
+                                                          pki_dir: Path) -> None:
+    """A municipality with a window of 4 gets the four acknowledgements in one read:
+    they are taken in one transaction; and the audit rows of the updates it sent were
+    committed with the local events that produced them (R-NODE-06), no commit each."""
+    people = residents("271004", 2, seed="group-acks")[:4]
+
+    async def body() -> None:
+        net = await start(tmp_path, pki_dir, [("municipality", "271004")],
+                          residents=tuple(people), send_window=4)
+        node = net.nodes["271004"]
+        storage = node.storage
+        txn = [0]
+        plain_transaction = storage.transaction
+
+        @contextmanager
+        def counting() -> Iterator[Any]:
+            if not storage._depth:
+                txn[0] += 1
+            with plain_transaction() as c:
+                yield c
+
+        storage.transaction = counting  # type: ignore[method-assign]
+        # The lower tester plays the prefecture; the node sends over its connection.
+        peer = await Peer(pki_dir, "270008").connect(net.directory["271004"])
+        try:
+            await node.wait_until(lambda: "270008" in node.connections)
+            muni = net.role("271004")
+            start_count = txn[0]     # after the node's housekeeping
+            for p in people:
+                change = ChangeInfo(change_reason=ChangeReason.BIRTH,
+                                    change_date=p.birth_date)
+                await node.local(lambda now, p=p, c=change: muni.record(p, c, now))
+            assert txn[0] - start_count == len(people)     # one commit per local event
+            updates = [await peer.read() for _ in people]
+            ids = [u.header.message_id for u in updates if u is not None]
+            assert len(ids) == len(people)
+            before = txn[0]
+            await peer.send_raw(b"".join(_ack_frame(peer, "271004", i) for i in ids))
+            await node.wait_until(lambda: not muni.updater.outbox)
+            assert txn[0] - before == 1
+            assert [s for s, _ in storage.updates("acked")] == [1, 2, 3, 4]
+        finally:
+            await peer.close()
+            await net.stop()
+
+    run(body())
+    rows = audit.rows(tmp_path / "271004.db")
+    sent = [r for r in rows if r["direction"] == "sent"]
+    assert [r["message_type"] for r in sent] == ["identityInfoUpdate"] * 4
+    assert all(r["result"] == "sending" for r in sent)
+    acks = [r for r in rows if r["direction"] == "received"]
+    assert [r["result"] for r in acks] == ["ack accepted"] * 4
+    assert audit.verify(tmp_path / "271004.db").ok
+
+
+def test_after_a_failed_commit_the_reloaded_sender_goes_on(tmp_path: Path,
+                                                           pki_dir: Path) -> None:
+    """The commit that takes an acknowledgement fails at the municipality: its machines
+    are reloaded from the database. The reloaded updater still has the update, resends
+    it (the prefecture answers ``duplicate``) and then sends the updates that follow
+    (R-PDU-23, R-30-5-0-05)."""
+    people = residents("271004", 2, seed="reload")[:3]
+
+    async def body() -> None:
+        net = await start(tmp_path, pki_dir, [("prefecture", "270008"),
+                                              ("municipality", "271004")],
+                          residents=tuple(people))
+        node = net.nodes["271004"]
+        storage = node.storage
+        muni = net.role("271004")
+        plain_transaction = storage.transaction
+        fail = [False]
+
+        @contextmanager
+        def failing() -> Iterator[Any]:
+            outer = not storage._depth
+            with plain_transaction() as c:
+                yield c
+                if outer and fail[0] and c.execute(
+                        "SELECT COUNT(*) FROM outbox WHERE state = 'acked'").fetchone()[0] > 1:
+                    fail[0] = False
+                    raise sqlite3.OperationalError("disk I/O error (simulated)")
+
+        storage.transaction = failing  # type: ignore[method-assign]
+
+        async def record(p: Any) -> None:
+            change = ChangeInfo(change_reason=ChangeReason.BIRTH, change_date=p.birth_date)
+            await node.local(lambda now, p=p, c=change: muni.record(p, c, now))
+
+        try:
+            await record(people[0])
+            await node.wait_until(lambda: len(storage.updates("acked")) == 1)
+            fail[0] = True          # The commit that takes the 2nd acknowledgement fails.
+            await record(people[1])
+            await node.wait_until(lambda: not fail[0])
+            await record(people[2])
+            await node.wait_until(lambda: len(storage.updates("acked")) == 3, timeout=15)
+            assert net.role("270008").receiver.last == {"271004": 3}
+        finally:
             await net.stop()
 
     run(body())
