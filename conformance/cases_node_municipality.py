@@ -330,10 +330,18 @@ def _sent_in_order(sut: AdapterSut) -> Outcome:
     return Outcome(Verdict.PASS, expected, f"updates {last + 1} and {last + 2} in order")
 
 
-def _resent_after_out_of_order(sut: AdapterSut) -> Outcome:
+def _resent_after(code: ErrorCode) -> Callable[[AdapterSut], Outcome]:
+    """A case: the runner, as the prefecture, answers the node's update with ``code``;
+    the node must resend that update with the same message id and content."""
+    def run(sut: AdapterSut) -> Outcome:
+        return _resent(sut, code)
+    return run
+
+
+def _resent(sut: AdapterSut, code: ErrorCode) -> Outcome:
     node = _node(sut)
-    expected = (f"after {_code(ErrorCode.OUT_OF_ORDER)} the same update resent with the "
-                "same message id and content")
+    expected = (f"after {_code(code)} the same update resent with the same message id and "
+                "content")
     last = _settled(node)
     resident = _household(node)[0]
     op = _record(node, resident)
@@ -344,7 +352,7 @@ def _resent_after_out_of_order(sut: AdapterSut) -> Outcome:
     problem = _check_update(node, update, pdu, resident, last + 1, op)
     if problem:
         return Outcome(Verdict.FAIL, expected, problem)
-    node.report_error(conn, pdu, node.prefecture, int(ErrorCode.OUT_OF_ORDER))
+    node.report_error(conn, pdu, node.prefecture, int(code))
     again = _next_update(node, "resent update")
     if isinstance(again, str):
         return Outcome(Verdict.FAIL, expected, again)
@@ -483,7 +491,14 @@ def municipality_cases() -> list[Case]:
              REM_UPDATES, _sent_in_order),
         case("30-5/node/update/resent-after-out-of-order",
              "an update answered with 4004 is resent with the same message id and content",
-             "30-5", ("R-30-5-0-05", "R-PDU-23"), REM_UPDATES, _resent_after_out_of_order),
+             "30-5", ("R-30-5-0-05", "R-PDU-23"), REM_UPDATES,
+             _resent_after(ErrorCode.OUT_OF_ORDER)),
+        case("30-5/node/update/resent-after-overloaded",
+             "an update answered with 9002 (the prefecture sheds load) is resent later "
+             "with the same message id and content", "30-5", ("R-30-5-0-10", "R-PDU-23"),
+             "Treat 9001, 9002 and 9003 as 'retry later': keep the update and resend it "
+             "with the same message id and content after a back-off, instead of stopping "
+             "the flow (R-30-5-0-10).", _resent_after(ErrorCode.OVERLOADED)),
         case("12-2/node/wide-area/issuing-municipality-not-sender",
              "a wide-area request whose issuing municipality is not its sender is refused "
              "with 1024", "12-2", ("R-PDU-21", "R-12-2-2-01"),

@@ -18,12 +18,14 @@ from juki_protocol import codec, der
 from juki_protocol.codec_vectors import replace_at
 from juki_protocol.errors import ErrorCode, JukiError
 from juki_protocol.machines.card import ChipAction, VirtualCard
-from juki_protocol.machines.common import Effect, Inbound
+from juki_protocol.machines.common import Effect, Inbound, Send, random_ids
 from juki_protocol.messages.common import NodeId
-from juki_protocol.messages.pdu import PduHeader
+from juki_protocol.messages.pdu import ErrorReport, PduHeader
+from juki_protocol.messages.provision import ProvisionRequest
 from juki_protocol.messages.wide_area import WideAreaIssuanceResponse
 from juki_protocol.node import cli_node
 from juki_protocol.node import node as node_module
+from juki_protocol.node import receive as receive_module
 from juki_protocol.node.node import Node, NodeConfig
 from juki_protocol.node.transport import Connection
 from juki_protocol.node.upper_tester import CARD_DESKS, CardDesk
@@ -134,6 +136,81 @@ class NoRevocationCheck(Node):
         super().__init__(config, **kw)
 
 
+class IgnoresVersion(Node):
+    """Reads a PDU of any version as version 1 (R-PDU-14)."""
+
+    def check_header(self, header: PduHeader, peer: NodeId, now: dt.datetime,
+                     sealed: bool) -> None:
+        super().check_header(dataclasses.replace(header, version=1), peer, now, sealed)
+
+
+def _precise_report(exc: JukiError, *, refers_to: bytes | None = None) -> ErrorReport:
+    return ErrorReport(error_code=int(exc.error_code), refers_to=refers_to,
+                       detail=str(exc)[:200])
+
+
+class TellsEnvelopeCause(Node):
+    """Tells the peer which envelope check failed, with its code and message, instead
+    of the opaque 2001 (R-PDU-32)."""
+
+    def __init__(self, config: NodeConfig, **kw: Any) -> None:
+        super().__init__(config, **kw)
+        setattr(receive_module, "peer_error_report", _precise_report)  # noqa: B010
+
+
+class AnswersAnswers(Node):
+    """Answers an acknowledgement or error report that refers to nothing with an error
+    report of its own (R-PDU-25)."""
+
+    def _apply_answer(self, c: Any, item: Any, taken: list[bytes]) -> list[Any]:
+        owned = super()._apply_answer(c, item, taken)
+        ref = item.refers_to
+        if ref is not None and self.waiting.get(ref) is None:
+            owned.append((None, Send(recipient=item.header.sender.code,
+                                     message_id=random_ids(),
+                                     message=ErrorReport(
+                                         error_code=int(ErrorCode.UNKNOWN_CORRELATION),
+                                         refers_to=item.header.message_id))))
+        return owned
+
+
+class AnyRequester(Node):
+    """Believes the requesting body a provision request names, whoever sent it
+    (R-30-7-3-04)."""
+
+    def __init__(self, config: NodeConfig, **kw: Any) -> None:
+        super().__init__(config, **kw)
+        handler: Any = self.handler
+        receive = handler.receive
+
+        def believing(inbound: Inbound, now: dt.datetime) -> Any:
+            msg = inbound.message
+            if isinstance(msg, ProvisionRequest):
+                inbound = dataclasses.replace(inbound, sender=msg.requester.code)
+            return receive(inbound, now)
+
+        handler.receive = believing
+
+
+class StopsWhenOverloaded(Node):
+    """Takes 9001, 9002 and 9003 for final refusals: the update sender stops instead of
+    resending later (R-30-5-0-10)."""
+
+    def __init__(self, config: NodeConfig, **kw: Any) -> None:
+        super().__init__(config, **kw)
+        handler: Any = self.handler
+        answered = handler.answered
+
+        def final(owner: Any, inbound: Inbound, now: dt.datetime) -> Any:
+            msg = inbound.message
+            if isinstance(msg, ErrorReport) and msg.error_code in (9001, 9002, 9003):
+                msg = dataclasses.replace(msg, error_code=int(ErrorCode.UNEXPECTED_MESSAGE))
+                inbound = dataclasses.replace(inbound, message=msg)
+            return answered(owner, inbound, now)
+
+        handler.answered = final
+
+
 class _Unbounded(Node):
     """A node with one limit of spec/node.md section 6 effectively removed."""
 
@@ -231,12 +308,15 @@ FAULTS: dict[str, type[Node]] = {
     "no-revocation-check": NoRevocationCheck,
     "returns-family-register": ReturnsFamilyRegister, "never-locks-card": NeverLocksCard,
     "no-handshake-timeout": NoHandshakeTimeout, "no-frame-timeout": NoFrameTimeout,
-    "no-connection-limit": NoConnectionLimit,
+    "no-connection-limit": NoConnectionLimit, "ignores-version": IgnoresVersion,
+    "tells-envelope-cause": TellsEnvelopeCause, "answers-answers": AnswersAnswers,
+    "any-requester": AnyRequester, "stops-when-overloaded": StopsWhenOverloaded,
 }
 
 #: The role each fault's node is run as (default: prefecture).
 FAULT_ROLES: dict[str, str] = {"returns-family-register": "municipality",
-                               "never-locks-card": "municipality"}
+                               "never-locks-card": "municipality",
+                               "stops-when-overloaded": "municipality"}
 
 #: The node cases each fault must fail (globs); every other case must pass.
 EXPECTED: dict[str, list[str]] = {
@@ -253,6 +333,11 @@ EXPECTED: dict[str, list[str]] = {
     "no-handshake-timeout": ["node/node/limits/handshake-timeout"],
     "no-frame-timeout": ["node/node/limits/stalled-frame"],
     "no-connection-limit": ["node/node/limits/connections-per-peer"],
+    "ignores-version": ["pdu/node/header/unsupported-version"],
+    "tells-envelope-cause": ["pdu/node/envelope/failure-is-opaque"],
+    "answers-answers": ["pdu/node/answers/never-answered"],
+    "any-requester": ["30-7/node/provision/requester-not-sender"],
+    "stops-when-overloaded": ["30-5/node/update/resent-after-overloaded"],
 }
 
 
