@@ -73,6 +73,23 @@ def _describe(pdu: JukiPdu | None) -> str:
     return "a sealed message instead of an answer"
 
 
+def _is_error(answer: JukiPdu | None, code: ErrorCode) -> bool:
+    """Whether ``answer`` is an error report with ``code``."""
+    return answer is not None and answer.error_report is not None \
+        and answer.error_report.error_code == int(code)
+
+
+def _exchange(node: NodeSut, peer: str, pdu: bytes, mid: bytes | None) -> JukiPdu | None:
+    """Send ``pdu`` on a new connection as ``peer``; the answer referring to ``mid``
+    (None when the node closed the connection first)."""
+    conn = node.connect(peer)
+    try:
+        conn.send(pdu)
+        return conn.answer_to(mid)
+    finally:
+        conn.close()
+
+
 def _code(name: ErrorCode) -> str:
     return f"error {int(name)} {name.name}"
 
@@ -131,8 +148,7 @@ def _refusal(send: Callable[[NodeSut, PeerConnection, int], tuple[bytes | None, 
             conn.close()
         after = node.status()
         got = _describe(answer)
-        if answer is None or answer.error_report is None \
-                or answer.error_report.error_code != int(code):
+        if not _is_error(answer, code):
             return Outcome(Verdict.FAIL, expected, got)
         if _held(after) != _held(before):
             return Outcome(Verdict.FAIL, expected, f"{got}, but the status changed",
@@ -149,12 +165,7 @@ def _accepted(sut: AdapterSut) -> Outcome:
     before = node.status()
     seq = _last(before) + 1
     mid, pdu = node.sealed(_update(seq), sender=MUNICIPALITY)
-    conn = node.connect(MUNICIPALITY)
-    try:
-        conn.send(pdu)
-        answer = conn.answer_to(mid)
-    finally:
-        conn.close()
+    answer = _exchange(node, MUNICIPALITY, pdu, mid)
     wrong = _expect_ack(answer, AckStatus.ACCEPTED)
     if wrong:
         return Outcome(Verdict.FAIL, expected, wrong)
@@ -211,8 +222,7 @@ def _replay(sut: AdapterSut) -> Outcome:
         conn.close()
     after = node.status()
     got = _describe(answer)
-    if answer is None or answer.error_report is None \
-            or answer.error_report.error_code != ErrorCode.REPLAY:
+    if not _is_error(answer, ErrorCode.REPLAY):
         return Outcome(Verdict.FAIL, expected, got)
     if _held(after) != _held(middle):
         return Outcome(Verdict.FAIL, expected, f"{got}, but the status changed")
@@ -288,12 +298,7 @@ def _record_resident(node: NodeSut) -> tuple[IdentityInfoUpdate | None, str]:
     seq = _last(before) + 1
     update = _update(seq)
     mid, pdu = node.sealed(update, sender=MUNICIPALITY)
-    conn = node.connect(MUNICIPALITY)
-    try:
-        conn.send(pdu)
-        wrong = _expect_ack(conn.answer_to(mid), AckStatus.ACCEPTED)
-    finally:
-        conn.close()
+    wrong = _expect_ack(_exchange(node, MUNICIPALITY, pdu, mid), AckStatus.ACCEPTED)
     problem = wrong or _stored_one(before, node.status(), seq)
     return (None, f"recording a resident first failed: {problem}") if problem \
         else (update, "")

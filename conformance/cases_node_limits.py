@@ -21,7 +21,9 @@ from conformance.cases_node import (
     NodeCase,
     _code,
     _describe,
+    _exchange,
     _expect_ack,
+    _is_error,
     _last,
     _node,
     _update,
@@ -83,12 +85,7 @@ def _serves(sut: AdapterSut) -> str | None:
     happened instead."""
     node = _node(sut)
     mid, pdu = node.sealed(_update(_last(node.status()) + 1), sender=MUNICIPALITY)
-    conn = node.connect(MUNICIPALITY)
-    try:
-        conn.send(pdu)
-        return _expect_ack(conn.answer_to(mid), AckStatus.ACCEPTED)
-    finally:
-        conn.close()
+    return _expect_ack(_exchange(node, MUNICIPALITY, pdu, mid), AckStatus.ACCEPTED)
 
 
 def _handshake_timeout(sut: AdapterSut) -> Outcome:
@@ -128,8 +125,7 @@ def _stalled_frame(sut: AdapterSut) -> Outcome:
     finally:
         conn.close()
     got = _describe(answer)
-    if answer is None or answer.error_report is None \
-            or answer.error_report.error_code != int(code):
+    if not _is_error(answer, code):
         return Outcome(Verdict.FAIL, expected, got)
     if not closed:
         return Outcome(Verdict.FAIL, expected, f"{got}, but the connection stayed open")
@@ -158,8 +154,7 @@ def _peer_connections(sut: AdapterSut) -> Outcome:
             return Outcome(Verdict.FAIL, expected, f"connection {limit + 1} got no answer "
                            f"within {node.timeout:g} s")
         got = _describe(answer)
-        if answer is None or answer.error_report is None \
-                or answer.error_report.error_code != int(code):
+        if not _is_error(answer, code):
             return Outcome(Verdict.FAIL, expected, f"connection {limit + 1} got {got}")
         if not extra.closed_within(SLACK):
             return Outcome(Verdict.FAIL, expected, f"{got}, but the connection stayed open")

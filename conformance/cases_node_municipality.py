@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from conformance.cases_node import NodeCase, _code, _describe, _node
+from conformance.cases_node import NodeCase, _code, _describe, _exchange, _is_error, _node
 from conformance.lower_tester import PeerConnection
 from conformance.model import Case, Outcome, Verdict
 from conformance.node_sut import NodeSut
@@ -391,15 +391,9 @@ def _refused(node: NodeSut, message: object, code: ErrorCode, *,
     before = node.status()
     mid, pdu = node.sealed(message, sender=peer, header_changes={
         "correlation_id": correlation_id} if correlation_id else None)
-    conn = node.connect(peer)
-    try:
-        conn.send(pdu)
-        answer = conn.answer_to(mid)
-    finally:
-        conn.close()
+    answer = _exchange(node, peer, pdu, mid)
     got = _describe(answer)
-    if answer is None or answer.error_report is None \
-            or answer.error_report.error_code != int(code):
+    if not _is_error(answer, code):
         return Outcome(Verdict.FAIL, expected, got)
     after = node.status()
     before, after = ({k: v for k, v in x.items() if k != "id"} for x in (before, after))

@@ -19,8 +19,10 @@ from conformance.cases_node import (
     NodeCase,
     _code,
     _describe,
+    _exchange,
     _expect_ack,
     _held,
+    _is_error,
     _last,
     _node,
     _record_resident,
@@ -100,15 +102,9 @@ def _opaque_envelope_refusal(sut: AdapterSut) -> Outcome:
     before = node.status()
     mid, pdu = node.sealed(_update(_last(before) + 1), sender=MUNICIPALITY,
                            signer=OTHER_MUNICIPALITY)
-    conn = node.connect(MUNICIPALITY)
-    try:
-        conn.send(pdu)
-        answer = conn.answer_to(mid)
-    finally:
-        conn.close()
+    answer = _exchange(node, MUNICIPALITY, pdu, mid)
     got = _describe(answer)
-    if answer is None or answer.error_report is None \
-            or answer.error_report.error_code != int(code):
+    if answer is None or answer.error_report is None or not _is_error(answer, code):
         return Outcome(Verdict.FAIL, expected, got,
                        "a precise 2xxx code tells a forger which check caught it")
     if answer.error_report.detail:
