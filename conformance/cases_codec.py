@@ -189,6 +189,12 @@ def vector_cases(directory: Path) -> list[Case]:
                     reqs.append(CODE_REQUIREMENT[t["errorCode"]])
                 if "RuleViolation" in flags or "UnregisteredCode" in flags:
                     reqs.append(RULE_REQUIREMENT[type_name])
+                # The adapter contract: decode applies every rule (an invalid vector);
+                # encode gives the unique DER (a valid vector it re-encodes).
+                if t["result"] == "invalid":
+                    reqs.append("R-CONF-05")
+                elif t["result"] == "valid" and "UnknownExtension" not in flags:
+                    reqs.append("R-CONF-06")
                 main = next((f for f in flags if f in REMEDIATION), "Minimal")
                 base = (f"{CLAUSES[type_name]}/codec/{_kebab(type_name)}/"
                         f"{profile or 'any'}/{_slug(t['comment'])}")
@@ -463,6 +469,8 @@ def robustness_cases() -> list[Case]:
     ]
     deep = _nested(2000)
     inputs[4] = ("nested-2000-deep", deep, 1014, "R-DER-04")
+    # Each also needs an answer within the per-request timeout (R-CONF-04): a hang
+    # fails the case.
     for i in range(10):
         inputs.append((f"random-{i}", rng.randbytes(rng.randint(1, 64)), None, "R-DER-05"))
     out: list[Case] = []
@@ -485,7 +493,7 @@ def robustness_cases() -> list[Case]:
             return Outcome(Verdict.FAIL, expected, f"rejected with {text}")
 
         out.append(Case(id=f"der/codec/robustness/{slug}", title=f"hostile input: {slug}",
-                        clause="der", requirements=(req,), level="MUST",
+                        clause="der", requirements=(req, "R-CONF-04"), level="MUST",
                         remediation="Bound lengths and depth before decoding; map every "
                                     "failure to a registered code; never crash.",
                         mode="codec", ops=("decode",), run=run))

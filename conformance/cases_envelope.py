@@ -74,6 +74,10 @@ def open_cases(directory: Path) -> list[Case]:
             reqs: list[str] = ["R-PDU-31"]
             for f in t["flags"]:
                 reqs += FLAG_REQUIREMENTS.get(f, ())
+            if t["result"] == "invalid":      # the precise code, not the peer's 2001
+                reqs.append("R-CONF-11")
+            if t["preceding"]:                # replay checks within the one request
+                reqs.append("R-CONF-12")
             cases.append(Case(
                 id=f"pdu/envelope/open/tc{t['tcId']}-{_slug(t['comment'])}",
                 title=f"open: {t['comment']}", clause="pdu",

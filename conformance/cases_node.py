@@ -254,6 +254,12 @@ def _wide_area(node: NodeSut, conn: PeerConnection, seq: int) -> tuple[bytes | N
                        sender=MUNICIPALITY)
 
 
+def _special_move_in(node: NodeSut, conn: PeerConnection, seq: int
+                     ) -> tuple[bytes | None, bytes]:
+    return node.sealed(example("SpecialMoveInNotice", "conformance", Profile.CURRENT),
+                       sender=MUNICIPALITY)
+
+
 def _gap(node: NodeSut, conn: PeerConnection, seq: int) -> tuple[bytes | None, bytes]:
     return node.sealed(_update(seq + 1), sender=MUNICIPALITY)
 
@@ -543,7 +549,7 @@ def node_cases() -> list[Case]:
              _upper_tester),
         case("30-5/node/update/accepted-and-stored",
              "a valid identity info update is acknowledged and stored", "30-5",
-             ("R-PDU-22", "R-30-5-0-06", "R-NODE-10"), REM_STORE, _accepted),
+             ("R-PDU-22", "R-30-5-0-06", "R-NODE-10", "R-PDU-12"), REM_STORE, _accepted),
         case("30-5/node/update/duplicate-acknowledged",
              "the same PDU again gets a duplicate acknowledgement, nothing changes",
              "30-5", ("R-PDU-24", "R-30-5-0-06", "R-NODE-02"), REM_DUP, _duplicate),
@@ -567,10 +573,17 @@ def node_cases() -> list[Case]:
              _refusal(_not_tls_peer, ErrorCode.CERT_SENDER_MISMATCH)),
         case("pdu/node/routing/wide-area-request-to-prefecture",
              "an Art. 12-2 message sent to a prefecture is refused with 3003, nothing "
-             "stored", "pdu", ("R-PDU-20",),
+             "stored", "pdu", ("R-PDU-20", "R-12-2-2-02"),
              "Check the routing table of spec/pdu.md section 4 on the clear header, "
              "before opening the envelope, and store nothing of a refused PDU.",
              _refusal(_wide_area, ErrorCode.ROLE_NOT_ALLOWED)),
+        case("pdu/node/routing/special-move-in-to-prefecture",
+             "an Art. 24-2 notice sent to a prefecture is refused with 3003, nothing "
+             "stored", "pdu", ("R-PDU-20", "R-24-2-4-03"),
+             "Check the routing table of spec/pdu.md section 4 on the clear header: "
+             "municipality-to-municipality messages never go to a prefecture; refuse "
+             "them with 3003 before opening the envelope and store nothing.",
+             _refusal(_special_move_in, ErrorCode.ROLE_NOT_ALLOWED)),
         case("30-5/node/update/sequence-gap",
              "an update that skips a sequence number is refused with 4004, nothing "
              "stored", "30-5", ("R-30-5-0-06",),
