@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from conformance.cases_node import (
     MUNICIPALITY,
@@ -30,6 +31,7 @@ from conformance.cases_node import (
     _response,
     _update,
 )
+from conformance.ics import Ics
 from conformance.model import Case, Outcome, Verdict
 from conformance.node_sut import AGENCY, OPERATORS, NodeSut, PeerConnection
 from conformance.sut import AdapterSut, SutFault
@@ -43,12 +45,17 @@ from juki_protocol.messages.provision import (
     BodyKind,
     FourItems,
     LegalBasis,
+    ProvisionRefusal,
     ProvisionRequest,
     ProvisionResponse,
     RequestingBody,
 )
 
-OTHER_MUNICIPALITY = "272035"
+OTHER_MUNICIPALITY, OTHER_PREFECTURE = "272035", "130001"
+REM_LOCAL = ("Fit the legal basis to the body and to yourself: prefToOwnMunicipality only "
+             "from a municipality of your prefecture, prefToOtherMunicipality only from "
+             "one of another prefecture, prefToOtherPrefecture only from another "
+             "prefecture (Arts. 30-7(4) to (6)); refuse any other with legalBasisMismatch.")
 #: How long a case waits to be sure the node sends nothing (R-PDU-25).
 QUIET = 1.0
 
@@ -234,12 +241,13 @@ def _details_without_personal_data(sut: AdapterSut) -> Outcome:
 
 # Provision: answers to queries (Art. 30-7(3)) ---------------------------------------------
 
-def _ask(node: NodeSut, request: ProvisionRequest) -> ProvisionResponse | str:
-    mid, pdu = node.sealed(request, sender=AGENCY)
-    conn = node.connect(AGENCY)
+def _ask(node: NodeSut, request: ProvisionRequest, sender: str = AGENCY
+         ) -> ProvisionResponse | str:
+    mid, pdu = node.sealed(request, sender=sender)
+    conn = node.connect(sender)
     try:
         conn.send(pdu)
-        return _response(node, conn, mid, AGENCY)
+        return _response(node, conn, mid, sender)
     finally:
         conn.close()
 
@@ -306,12 +314,66 @@ def _unknown_code(sut: AdapterSut) -> Outcome:
     return Outcome(Verdict.PASS, expected, "an empty provided list")
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LocalBodyCase(NodeCase):
+    """A node case that needs the ICS to declare ``localPurposes.<kind>``."""
+
+    kind: str = ""
+
+    def not_applicable_reason(self, ics: Ics) -> str | None:
+        reason = NodeCase.not_applicable_reason(self, ics)
+        if reason is None and not (ics.raw.get("localPurposes") or {}).get(self.kind):
+            reason = f"the ICS declares no localPurposes.{self.kind}"
+        return reason
+
+
+def _local_body(kind: BodyKind, code: str, basis: LegalBasis, *, provided: bool
+                ) -> Callable[[AdapterSut], Outcome]:
+    """A case: local body ``code`` of ``kind`` asks under ``basis`` for a resident the
+    node holds, for the purpose the ICS gives its kind; the node must provide the
+    resident (``provided``) or refuse with legalBasisMismatch."""
+    def run(sut: AdapterSut) -> Outcome:
+        node = _node(sut)
+        refusal = ProvisionRefusal.LEGAL_BASIS_MISMATCH
+        expected = ("a ProvisionResponse providing the resident" if provided else
+                    f"a ProvisionResponse refusing with {refusal.value} "
+                    f"({_code(refusal.error_code)})")
+        purpose = node.local_purposes.get(kind.value)
+        if purpose is None:
+            raise SutFault(f"the node declares no local purpose for {kind.value}")
+        update, problem = _record_resident(node)
+        if update is None:
+            return Outcome(Verdict.FAIL, expected, problem)
+        info = update.identity_info
+        answer = _ask(node, ProvisionRequest(
+            requester=RequestingBody(kind=kind, code=code), legal_basis=basis,
+            purpose_code=purpose, operator_id=OPERATORS[code],
+            by_resident_code=(info.resident_code,)), sender=code)
+        if isinstance(answer, str):
+            return Outcome(Verdict.FAIL, expected, answer)
+        if answer.provided is None:
+            got = f"refusal {answer.refusal.value if answer.refusal else None}"
+            ok = not provided and answer.refusal is refusal
+            return Outcome(Verdict.PASS if ok else Verdict.FAIL, expected, got)
+        got = f"{len(answer.provided)} person(s) provided"
+        if not provided:
+            return Outcome(Verdict.FAIL, expected, got)
+        if [p.identity_info for p in answer.provided] != [info]:
+            return Outcome(Verdict.FAIL, expected, f"{got}, not the one recorded")
+        return Outcome(Verdict.PASS, expected, f"{got}: the resident recorded")
+    return run
+
+
 # The cases -------------------------------------------------------------------------------
 
 def pdu_node_cases() -> list[Case]:
     """The cases of this module (a prefecture SUT)."""
     def case(cid: str, title: str, clause: str, reqs: tuple[str, ...], rem: str,
-             run: Callable[[AdapterSut], Outcome]) -> Case:
+             run: Callable[[AdapterSut], Outcome], kind: str = "") -> Case:
+        if kind:
+            return LocalBodyCase(id=cid, title=title, clause=clause, requirements=reqs,
+                                 level="MUST", remediation=rem, mode="node", ops=(),
+                                 run=run, role="prefecture", kind=kind)
         return NodeCase(id=cid, title=title, clause=clause, requirements=reqs,
                         level="MUST", remediation=rem, mode="node", ops=(), run=run,
                         role="prefecture")
@@ -367,6 +429,24 @@ def pdu_node_cases() -> list[Case]:
              "30-7", ("R-30-7-3-10", "R-30-7-3-05"),
              "Match a four-item query on the recorded name, birth date, sex and the "
              "address's local government, all four; provide nobody else.", _four_items),
+        case("30-7/node/provision/own-municipality-provided",
+             "a municipality of the prefecture asking under prefToOwnMunicipality is "
+             "provided", "30-7", ("R-30-7-4-01", "R-30-7-3-05"), REM_LOCAL,
+             _local_body(BodyKind.MUNICIPALITY, MUNICIPALITY,
+                         LegalBasis.PREF_TO_OWN_MUNICIPALITY, provided=True),
+             kind="municipality"),
+        case("30-7/node/provision/own-municipality-as-other-refused",
+             "a municipality of the prefecture asking under prefToOtherMunicipality is "
+             "refused with legalBasisMismatch (3012)", "30-7", ("R-30-7-4-01",),
+             REM_LOCAL, _local_body(BodyKind.MUNICIPALITY, MUNICIPALITY,
+                                    LegalBasis.PREF_TO_OTHER_MUNICIPALITY, provided=False),
+             kind="municipality"),
+        case("30-7/node/provision/other-prefecture-provided",
+             "another prefecture asking under prefToOtherPrefecture is provided", "30-7",
+             ("R-30-7-5-01", "R-30-7-3-05"), REM_LOCAL,
+             _local_body(BodyKind.PREFECTURE, OTHER_PREFECTURE,
+                         LegalBasis.PREF_TO_OTHER_PREFECTURE, provided=True),
+             kind="prefecture"),
         case("30-7/node/provision/unknown-code-empty",
              "a query for a resident code never held is answered with an empty list",
              "30-7", ("R-30-7-3-11", "R-30-7-3-05"),

@@ -23,7 +23,7 @@ from conformance.cases_node import node_cases
 from conformance.cases_node_municipality import municipality_cases
 from conformance.lower_tester import write_case_captures
 from conformance.model import Case, CaseResult, Verdict
-from conformance.node_sut import OPERATORS, SUT_CODES, NodeSut, prepare_pki
+from conformance.node_sut import LOCAL_PURPOSES, OPERATORS, SUT_CODES, NodeSut, prepare_pki
 from conformance.reports import summary_lines, to_json, write_all
 from conformance.runner import merge, run_cases, select
 from conformance.sut import AdapterSut, HarnessError
@@ -164,7 +164,8 @@ def run_cmd(adapter: str | None, ics_path: str | None, vec_path: str | None, out
     elif on_node:
         node_sut = NodeSut(node_cmd, timeout=timeout, endpoint=ics.raw.get("endpoint"),
                            role=ics.role if ics.role in SUT_CODES else "prefecture",
-                           limits=ics.raw.get("limits"))
+                           limits=ics.raw.get("limits"),
+                           local_purposes=ics.raw.get("localPurposes"))
         result = merge(result, run_cases(on_node, node_sut, ics, known_failures=known,
                                          progress=progress))
     if not quiet and column[0] % 72:
@@ -319,7 +320,8 @@ def prepare_node_cmd(role: str, code: str | None, out_path: str, address: str, u
                                             encoding="utf-8")
     ics = {"implementation": {"name": "FILL IN", "version": "FILL IN"}, "role": role,
            "profiles": ["current"], "modes": ["node"], "endpoint": endpoint,
-           "limits": ics_mod.REFERENCE_LIMITS}
+           "limits": ics_mod.REFERENCE_LIMITS,
+           **({"localPurposes": LOCAL_PURPOSES} if role == "prefecture" else {})}
     ics_mod.parse(ics, "the ICS template")
     (out / "ics.json").write_text(json.dumps(ics, indent=1, ensure_ascii=False) + "\n",
                                   encoding="utf-8")
@@ -333,6 +335,7 @@ def prepare_node_cmd(role: str, code: str | None, out_path: str, address: str, u
                  ("maxPeerConnections", "--max-peer-connections")))]
     if role == "prefecture":
         start += [f"--operator {body}={op}" for body, op in OPERATORS.items()]
+        start += [f"--local-purpose {k}={p}" for k, p in LOCAL_PURPOSES.items()]
     else:
         start.append(f"--directory {out / 'directory.json'}")
     click.echo(f"wrote {out}/pki, {out}/ics.json"

@@ -103,11 +103,17 @@ REFERENCE_LIMITS: dict[str, float] = {"handshakeTimeoutSeconds": 1, "frameTimeou
                                       "maxPeerConnections": 4}
 
 
+#: The purposes the runner starts the reference prefecture with, per local body kind.
+REFERENCE_LOCAL_PURPOSES: dict[str, str] = {"municipality": "L-JUMIN-KAKUNIN",
+                                            "prefecture": "L-KENMIN-KAKUNIN"}
+
+
 def with_reference_node(ics: Ics) -> Ics:
     """``ics`` plus node mode, role prefecture: the default run, which also checks our
     reference prefecture node (started by the runner) in node mode."""
     return parse({**ics.raw, "role": "prefecture",
                   "modes": sorted({*ics.raw["modes"], "node"}), "limits": REFERENCE_LIMITS,
+                  "localPurposes": REFERENCE_LOCAL_PURPOSES,
                   "notes": "the reference implementation: the adapter in codec mode and, "
                            "in node mode, a prefecture node and a municipality node "
                            "started by the runner (each runs the cases of its role)"},

@@ -39,7 +39,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conformance.ics import REFERENCE_LIMITS
+from conformance.ics import REFERENCE_LIMITS, REFERENCE_LOCAL_PURPOSES
 from conformance.lower_tester import Frame, FrameLog, Listener, PeerConnection
 from conformance.sut import AdapterSut, HarnessError, SutFault
 from juki_protocol import codec, pki
@@ -72,7 +72,11 @@ PEERS: tuple[tuple[str, str], ...] = (("municipality", "271004"),
 #: of schedule 1 and one that is not, and the operator the launched node registers for
 #: each (``--operator BODY=OP``), so that only the schedule can refuse AG9999.
 AGENCY, UNLISTED_AGENCY = "AG0001", "AG9999"
-OPERATORS: dict[str, str] = {AGENCY: "op-conformance", UNLISTED_AGENCY: "op-conformance"}
+OPERATORS: dict[str, str] = {AGENCY: "op-conformance", UNLISTED_AGENCY: "op-conformance",
+                             "271004": "op-conformance", "130001": "op-conformance"}
+#: The purposes the launched prefecture serves to local bodies (set by local ordinance,
+#: Arts. 30-7(4) to (6)): ``--local-purpose KIND=PURPOSE``.
+LOCAL_PURPOSES: dict[str, str] = REFERENCE_LOCAL_PURPOSES
 START_TIMEOUT = 20.0
 
 
@@ -133,7 +137,8 @@ class NodeSut(AdapterSut):
 
     def __init__(self, command: list[str] | None = None, *, timeout: float = 10.0,
                  endpoint: dict[str, Any] | None = None, role: str = SUT_ROLE,
-                 limits: dict[str, float] | None = None) -> None:
+                 limits: dict[str, float] | None = None,
+                 local_purposes: dict[str, str] | None = None) -> None:
         super().__init__(command or REFERENCE_NODE, timeout=timeout)
         if role not in SUT_CODES:
             raise HarnessError(f"node mode cannot test a {role} node")
@@ -141,6 +146,10 @@ class NodeSut(AdapterSut):
         self.role = role
         #: The node's limits (ICS ``limits``): a launched node is started with them
         #: (default :data:`REFERENCE_LIMITS`); an attached one declares them.
+        #: The purpose served per local body kind (ICS ``localPurposes``): a launched
+        #: node is started with :data:`LOCAL_PURPOSES`; an attached one declares them.
+        self.local_purposes = dict(LOCAL_PURPOSES if local_purposes is None
+                                   and endpoint is None else local_purposes or {})
         self.limits = dict(REFERENCE_LIMITS if limits is None and endpoint is None
                            else limits or {})
         self.frames = FrameLog()
@@ -231,6 +240,8 @@ class NodeSut(AdapterSut):
         if self.role == "prefecture":
             for body, operator in OPERATORS.items():
                 args += ["--operator", f"{body}={operator}"]
+            for kind, purpose in LOCAL_PURPOSES.items():
+                args += ["--local-purpose", f"{kind}={purpose}"]
         if self.listener is not None:
             directory = self.workdir / "directory.json"
             directory.write_text(json.dumps(

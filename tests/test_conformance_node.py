@@ -18,7 +18,7 @@ from conformance import ics as ics_mod
 from conformance.cases_node import node_cases
 from conformance.cases_node_municipality import municipality_cases
 from conformance.cli import main
-from conformance.ics import REFERENCE_LIMITS
+from conformance.ics import REFERENCE_LIMITS, REFERENCE_LOCAL_PURPOSES
 from conformance.model import Verdict
 from conformance.node_sut import NodeSut
 from conformance.runner import RunResult, run_cases
@@ -30,7 +30,7 @@ from juki_protocol.node.upper_tester import UpperTester
 ROOT = Path(__file__).resolve().parent.parent
 NODE_ICS = {"implementation": {"name": "reference node", "version": "0.1.0"},
             "role": "prefecture", "profiles": ["current"], "modes": ["node"],
-            "limits": REFERENCE_LIMITS}
+            "limits": REFERENCE_LIMITS, "localPurposes": REFERENCE_LOCAL_PURPOSES}
 
 
 def _verdicts(result: RunResult) -> dict[str, Verdict]:
@@ -140,8 +140,9 @@ def test_attaching_to_a_running_node_through_the_ics_endpoint() -> None:
                     "address": "{}:{}".format(*launched.address),
                     "upperTester": "{}:{}".format(*launched.upper_address)}
         ics = ics_mod.parse({**NODE_ICS, "endpoint": endpoint})
-        result = run_cases(node_cases(), NodeSut(timeout=5, endpoint=endpoint,
-                                                 limits=REFERENCE_LIMITS), ics)
+        result = run_cases(node_cases(), NodeSut(
+            timeout=5, endpoint=endpoint, limits=REFERENCE_LIMITS,
+            local_purposes=REFERENCE_LOCAL_PURPOSES), ics)
         assert result.exit_code == 0, [(r.case.id, r.outcome) for r in result.results]
         assert launched.proc is not None and launched.proc.poll() is None
     finally:

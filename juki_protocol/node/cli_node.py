@@ -21,6 +21,7 @@ import click
 
 from juki_protocol.errors import JukiError
 from juki_protocol.identifiers import Role, validate_node_id
+from juki_protocol.messages.provision import BodyKind
 from juki_protocol.node import audit
 from juki_protocol.node.network import network_up
 from juki_protocol.node.node import Node, NodeConfig
@@ -73,6 +74,9 @@ def node_group() -> None:
               default=None, help="JSON file mapping node ids to \"host:port\".")
 @click.option("--operator", "operators", multiple=True, metavar="BODY=OPERATOR",
               help="A registered operator of a requesting body (providers; repeatable).")
+@click.option("--local-purpose", "local_purposes", multiple=True, metavar="KIND=PURPOSE",
+              help="A purpose served to a local body of KIND (municipality, prefecture, "
+              "prefectureOrgan) under Arts. 30-7(4)-(6), 30-8 (providers; repeatable).")
 @click.option("--households", default=0, show_default=True, type=click.IntRange(0, 10_000),
               help="Municipalities: synthetic households to register while the register "
               "is empty.")
@@ -103,7 +107,8 @@ def node_group() -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Log every event.")
 def serve(role: str, code: str, db: Path, cert: Path, key: Path, trust: Path,
           crl: Path | None, listen: str, directory: Path | None,
-          operators: tuple[str, ...], households: int, retention_days: int,
+          operators: tuple[str, ...], local_purposes: tuple[str, ...], households: int,
+          retention_days: int,
           upper_tester: str | None, max_connections: int, max_peer_connections: int,
           max_inflight: int, handshake_timeout: float, frame_timeout: float,
           idle_timeout: float, send_window: int, verbose: bool) -> None:
@@ -121,10 +126,19 @@ def serve(role: str, code: str, db: Path, cert: Path, key: Path, trust: Path,
             raise click.BadParameter(f"{item!r} is not BODY=OPERATOR",
                                      param_hint="--operator")
         ops.setdefault(body, set()).add(op)
+    purposes: dict[str, set[str]] = {}
+    for item in local_purposes:
+        kind, sep, purpose = item.partition("=")
+        if not sep or kind not in {k.value for k in BodyKind} - {"agency"} or not purpose:
+            raise click.BadParameter(f"{item!r} is not KIND=PURPOSE with KIND one of "
+                                     "municipality, prefecture, prefectureOrgan",
+                                     param_hint="--local-purpose")
+        purposes.setdefault(kind, set()).add(purpose)
     config = NodeConfig(role=role, code=code, db=db, cert=cert, key=key, trust=trust,
                         crl=crl, listen=_address(listen, "--listen"),
                         directory=load_directory(directory) if directory else {},
-                        operators=ops, retention=dt.timedelta(days=retention_days),
+                        operators=ops, local_purposes=purposes,
+                        retention=dt.timedelta(days=retention_days),
                         max_connections=max_connections,
                         max_peer_connections=max_peer_connections,
                         max_inflight=max_inflight, handshake_timeout=handshake_timeout,

@@ -157,6 +157,9 @@ class NodeConfig:
     time_window: dt.timedelta = TIME_WINDOW
     residents: tuple[SyntheticResident, ...] = ()
     operators: dict[str, set[str]] = field(default_factory=dict)
+    #: Providers: purposes served to municipalities and prefectures, by body kind
+    #: (``municipality``, ``prefecture``, ``prefectureOrgan``; local ordinance).
+    local_purposes: dict[str, set[str]] = field(default_factory=dict)
     national: str = "DC01"
     retention: dt.timedelta = dt.timedelta(days=150 * 365)
     duplicate_window: dt.timedelta = dt.timedelta(hours=24)
@@ -193,7 +196,8 @@ class Node(Receiving):
         self.handler: RoleHandler = make_role(
             config.role, config.code, self.storage, residents=config.residents,
             operators=config.operators, national=config.national, profile=config.profile,
-            retention=config.retention, window=config.send_window)
+            retention=config.retention, window=config.send_window,
+            local_purposes=config.local_purposes)
         self.server_ctx = server_context(config.cert, config.key, config.trust, config.crl)
         self.client_ctx = client_context(config.cert, config.key, config.trust, config.crl)
         self.connections: dict[str, Connection] = {}

@@ -71,6 +71,7 @@ from juki_protocol.messages.identity import (
 )
 from juki_protocol.messages.pdu import Acknowledgement, ErrorReport
 from juki_protocol.messages.provision import (
+    BodyKind,
     ProvisionRequest,
     ProvisionResponse,
     RequestingBody,
@@ -291,8 +292,13 @@ class CentralRole(RoleHandler):
 
     def __init__(self, code: str, storage: SqliteStorage, *, national: str = "DC01",
                  operators: Mapping[str, Iterable[str]] | None = None,
-                 retention: dt.timedelta = DEFAULT_RETENTION, window: int = 1) -> None:
+                 retention: dt.timedelta = DEFAULT_RETENTION, window: int = 1,
+                 local_purposes: Mapping[str, Iterable[str]] | None = None) -> None:
         super().__init__(code, storage)
+        #: The purposes (事務, set by local ordinance) served to municipalities and
+        #: prefectures, by body kind (Arts. 30-7(4) to (6), 30-8).
+        self.local_purposes = {BodyKind(k): frozenset(v)
+                               for k, v in (local_purposes or {}).items()}
         self.role = storage.role
         self.window = window
         self.national = national
@@ -323,7 +329,8 @@ class CentralRole(RoleHandler):
         log = DisclosureLog(self.storage.secret("disclosure-log-key"))
         for record in self.storage.disclosures():
             log.append(record)
-        self.provider = Provider(self.code, store, operators=self.operators, log=log)
+        self.provider = Provider(self.code, store, operators=self.operators, log=log,
+                                 local_purposes=self.local_purposes)
 
     @property
     def store(self) -> Any:
@@ -435,16 +442,19 @@ def make_role(role: str, code: str, storage: SqliteStorage, *,
               residents: Iterable[SyntheticResident] = (),
               operators: Mapping[str, Iterable[str]] | None = None,
               national: str = "DC01", profile: Profile = Profile.CURRENT,
-              retention: dt.timedelta = DEFAULT_RETENTION, window: int = 1) -> RoleHandler:
+              retention: dt.timedelta = DEFAULT_RETENTION, window: int = 1,
+              local_purposes: Mapping[str, Iterable[str]] | None = None) -> RoleHandler:
     """The handler of ``role`` for node ``code``; ``window``: how many numbered
-    messages its sequenced sender (identity updater, relay sender) keeps on the wire."""
+    messages its sequenced sender (identity updater, relay sender) keeps on the wire;
+    ``local_purposes``: a provider's purposes for other local bodies, by body kind."""
     if role == "municipality":
         prefecture_of(code)
         return MunicipalityRole(code, storage, residents=residents, profile=profile,
                                 window=window)
     if role in ("prefecture", "national"):
         return CentralRole(code, storage, national=national, operators=operators,
-                           retention=retention, window=window)
+                           retention=retention, window=window,
+                           local_purposes=local_purposes)
     if role == "agency":
         return AgencyRole(code, storage)
     raise ValueError(f"unknown role {role!r}")
