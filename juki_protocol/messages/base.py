@@ -307,14 +307,7 @@ def from_form_generic(cls: type[T], data: Any, path: str = "", *, json: bool) ->
             if alt is not None and alt[0] not in names:
                 raise _fail(_join(path, of), f"{_join(path, of)} alternative {alt[0]!r} is "
                             f"unknown to this version", json)
-    try:
-        return cls(**kwargs)
-    except JukiError as exc:
-        if path and exc.field and not exc.field.startswith(path):
-            exc.field = _join(path, exc.field)
-        elif path and not exc.field:
-            exc.field = path
-        raise
+    return _construct(cls, kwargs, path)
 
 
 #: A converter: (raw value, parent path, field name) -> value. A name of None means the
@@ -441,6 +434,11 @@ def _from_asn1(cls: type[T], data: Any, path: str) -> T:
         if alt is not None and alt[0] not in names:
             raise _fail(_join(path, of), f"{_join(path, of)} alternative {alt[0]!r} is "
                         f"unknown to this version", False)
+    return _construct(cls, kwargs, path)
+
+
+def _construct(cls: type[T], kwargs: dict[str, Any], path: str) -> T:
+    """``cls(**kwargs)``, with the field of a validation error prefixed by ``path``."""
     try:
         return cls(**kwargs)
     except JukiError as exc:
