@@ -63,7 +63,7 @@ from juki_protocol.machines.common import (
     register,
 )
 from juki_protocol.machines.identity import M2M_TYPES
-from juki_protocol.machines.stores import IdentityStore
+from juki_protocol.machines.stores import IdentityStore, four_items
 from juki_protocol.messages.pdu import Acknowledgement, AckStatus, ErrorReport
 from juki_protocol.messages.provision import (
     BodyKind,
@@ -373,8 +373,7 @@ class Provider(Machine[ProviderState, ProviderInput, ProviderAction]):
         q = req.by_four_items
         assert q is not None
         found = []
-        key = (q.name.kanji, q.birth_date, q.sex, q.address.local_gov_code)
-        for code in self.store.by_four_items(key):                 # R-30-7-3-10
+        for code in self.store.by_four_items(four_items(q)):       # R-30-7-3-10
             h = self.store.within_retention(code, now)
             if h is not None:
                 found.append(ProvidedIdentity(identity_info=h.identity_info,
@@ -582,10 +581,7 @@ class ProvisionClient(Machine[ClientState, ClientInput, ClientAction]):
         q = req.by_four_items
         assert q is not None
         for i, p in enumerate(resp.provided):                     # R-30-7-3-10
-            info = p.identity_info
-            if (info.name.kanji, info.birth_date, info.sex,
-                    info.address.local_gov_code) != (q.name.kanji, q.birth_date, q.sex,
-                                                     q.address.local_gov_code):
+            if four_items(p.identity_info) != four_items(q):
                 raise ValidationError("R-30-7-3-10: a person does not match the query",
                                       field=f"provided[{i}]")
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from juki_protocol.errors import BusinessError, ErrorCode
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, IdentityInfo
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
+from juki_protocol.messages.provision import FourItems
 from juki_protocol.synth import SyntheticResident
 
 
@@ -69,12 +70,13 @@ class HeldIdentity:
     superseded_at: dt.datetime | None = None
 
 
-FourItems = tuple[str, dt.date, object, str]
+FourItemsKey = tuple[str, dt.date, object, str]
 
 
-def four_items(info: IdentityInfo) -> FourItems:
+def four_items(info: IdentityInfo | FourItems) -> FourItemsKey:
     """The key a query by the four items matches (R-30-7-3-10): the name as written
-    (kanji), birth date, sex, and the address's local government code."""
+    (kanji), birth date, sex, and the address's local government code; of a person's
+    identity info or of the query itself."""
     return (info.name.kanji, info.birth_date, info.sex, info.address.local_gov_code)
 
 
@@ -93,7 +95,7 @@ class IdentityStore:
         self.current: dict[str, HeldIdentity] = {}
         self.history: list[HeldIdentity] = []
         self.retired: set[str] = set()
-        self._four: dict[FourItems, set[str]] = {}
+        self._four: dict[FourItemsKey, set[str]] = {}
 
     def put(self, held: HeldIdentity) -> None:
         """Make ``held`` the current version of its resident code."""
@@ -113,7 +115,7 @@ class IdentityStore:
                     del self._four[key]
         return held
 
-    def by_four_items(self, key: FourItems) -> list[str]:
+    def by_four_items(self, key: FourItemsKey) -> list[str]:
         """The resident codes whose current version matches ``key``, in code order."""
         return sorted(self._four.get(key, ()))
 
