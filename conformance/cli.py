@@ -23,7 +23,7 @@ from conformance.cases_node import node_cases
 from conformance.cases_node_municipality import municipality_cases
 from conformance.lower_tester import write_case_captures
 from conformance.model import Case, CaseResult, Verdict
-from conformance.node_sut import LOCAL_PURPOSES, OPERATORS, SUT_CODES, NodeSut, prepare_pki
+from conformance.node_sut import LOCAL_PURPOSES, SUT_CODES, NodeSut, prepare_pki, serve_options
 from conformance.reports import summary_lines, to_json, write_all
 from conformance.runner import merge, run_cases, select
 from conformance.sut import AdapterSut, HarnessError
@@ -325,19 +325,11 @@ def prepare_node_cmd(role: str, code: str | None, out_path: str, address: str, u
     ics_mod.parse(ics, "the ICS template")
     (out / "ics.json").write_text(json.dumps(ics, indent=1, ensure_ascii=False) + "\n",
                                   encoding="utf-8")
-    p = pki_dir
-    start = [f"--role {role}", f"--node {code}", f"--cert {p / code}.pem",
-             f"--key {p / code}.key", f"--trust {p / 'ca.pem'}", f"--crl {p / 'crl.pem'}",
-             f"--listen {address}", f"--upper-tester {upper}",
-             *(f"{flag} {ics_mod.REFERENCE_LIMITS[name]:g}" for name, flag in (
-                 ("handshakeTimeoutSeconds", "--handshake-timeout"),
-                 ("frameTimeoutSeconds", "--frame-timeout"),
-                 ("maxPeerConnections", "--max-peer-connections")))]
-    if role == "prefecture":
-        start += [f"--operator {body}={op}" for body, op in OPERATORS.items()]
-        start += [f"--local-purpose {k}={p}" for k, p in LOCAL_PURPOSES.items()]
-    else:
-        start.append(f"--directory {out / 'directory.json'}")
+    args = serve_options(role, code, pki_dir, listen=address, upper_tester=upper,
+                         limits=ics_mod.REFERENCE_LIMITS,
+                         directory=out / "directory.json" if role == "municipality" else None)
+    start = [f"{option} {shlex.quote(value)}" for option, value in zip(args[::2], args[1::2],
+                                                                       strict=True)]
     click.echo(f"wrote {out}/pki, {out}/ics.json"
                + (f", {out}/directory.json" if role == "municipality" else ""))
     click.echo("1. Fill in implementation.name and .version in ics.json, and its limits "

@@ -125,6 +125,36 @@ def prepare_pki(directory: Path, role: str, code: str, now: dt.datetime, *,
     return directory
 
 
+#: The ``juki node serve`` option of each ICS limit.
+LIMIT_OPTIONS = {"handshakeTimeoutSeconds": "--handshake-timeout",
+                 "frameTimeoutSeconds": "--frame-timeout",
+                 "maxPeerConnections": "--max-peer-connections"}
+
+
+def serve_options(role: str, code: str, pki_dir: Path, *, listen: str, upper_tester: str,
+                  limits: dict[str, float], directory: Path | None = None) -> list[str]:
+    """The options of ``juki node serve`` (option, value, option, value...) for node
+    ``code`` under test with the PKI of :func:`prepare_pki`: its credential, the CRL,
+    its limits, and for a prefecture the operators and local purposes of the peers the
+    runner plays; for a municipality the ``directory`` naming the runner as its
+    prefecture. The runner launches the reference node with them; ``prepare-node``
+    prints them for a vendor's node."""
+    p = pki_dir
+    args = ["--role", role, "--node", code, "--cert", str(p / f"{code}.pem"),
+            "--key", str(p / f"{code}.key"), "--trust", str(p / "ca.pem"),
+            "--crl", str(p / "crl.pem"), "--listen", listen, "--upper-tester", upper_tester]
+    for name, value in limits.items():
+        args += [LIMIT_OPTIONS[name], f"{value:g}"]
+    if role == "prefecture":
+        for body, operator in OPERATORS.items():
+            args += ["--operator", f"{body}={operator}"]
+        for kind, purpose in LOCAL_PURPOSES.items():
+            args += ["--local-purpose", f"{kind}={purpose}"]
+    if directory is not None:
+        args += ["--directory", str(directory)]
+    return args
+
+
 def _address(text: str) -> tuple[str, int]:
     host, _, port = str(text).rpartition(":")
     if not host or not port.isdigit():
@@ -226,27 +256,15 @@ class NodeSut(AdapterSut):
 
     def _launch(self) -> None:
         assert self.workdir is not None
-        p, code = self.pki_dir, self.code
-        args = [*self.command, "--role", self.role, "--node", code,
-                "--db", str(self.workdir / f"{code}.db"), "--cert", str(p / f"{code}.pem"),
-                "--key", str(p / f"{code}.key"), "--trust", str(p / "ca.pem"),
-                "--crl", str(p / "crl.pem"), "--listen", "127.0.0.1:0",
-                "--upper-tester", "127.0.0.1:0"]
-        options = {"handshakeTimeoutSeconds": "--handshake-timeout",
-                   "frameTimeoutSeconds": "--frame-timeout",
-                   "maxPeerConnections": "--max-peer-connections"}
-        for name, value in self.limits.items():
-            args += [options[name], f"{value:g}"]
-        if self.role == "prefecture":
-            for body, operator in OPERATORS.items():
-                args += ["--operator", f"{body}={operator}"]
-            for kind, purpose in LOCAL_PURPOSES.items():
-                args += ["--local-purpose", f"{kind}={purpose}"]
+        directory = None
         if self.listener is not None:
             directory = self.workdir / "directory.json"
             directory.write_text(json.dumps(
                 {self.prefecture: "{}:{}".format(*self.listener.address)}), "utf-8")
-            args += ["--directory", str(directory)]
+        args = [*self.command, "--db", str(self.workdir / f"{self.code}.db"),
+                *serve_options(self.role, self.code, self.pki_dir, listen="127.0.0.1:0",
+                               upper_tester="127.0.0.1:0", limits=self.limits,
+                               directory=directory)]
         log = (self.workdir / "node.log").open("wb")
         try:
             self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
