@@ -42,14 +42,21 @@ MUNICIPALITY, OTHER_MUNICIPALITY, OTHER_PREFECTURE = "271004", "272035", "130001
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NodeCase(Case):
-    """A node-mode case: applicable when the ICS declares node mode and ``role``."""
+    """A node-mode case: applicable when the ICS declares node mode and ``role``, and,
+    when ``needs`` names a value of the ICS (``section.key``, e.g.
+    ``limits.frameTimeoutSeconds``), when the ICS declares it."""
 
     role: str = "prefecture"
+    needs: str = ""
 
     def not_applicable_reason(self, ics: Ics) -> str | None:
         reason = Case.not_applicable_reason(self, ics)
         if reason is None and ics.role != self.role:
             reason = f"the case needs a {self.role} node; the ICS declares {ics.role}"
+        if reason is None and self.needs:
+            section, _, key = self.needs.partition(".")
+            if (ics.raw.get(section) or {}).get(key) in (None, ""):
+                reason = f"the ICS declares no {self.needs}"
         return reason
 
 

@@ -14,7 +14,6 @@ import contextlib
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from conformance.cases_node import (
     MUNICIPALITY,
@@ -28,7 +27,6 @@ from conformance.cases_node import (
     _node,
     _update,
 )
-from conformance.ics import Ics
 from conformance.lower_tester import PeerConnection
 from conformance.model import Case, Outcome, Verdict
 from conformance.sut import AdapterSut, SutFault
@@ -37,24 +35,6 @@ from juki_protocol.messages.pdu import AckStatus
 
 #: Seconds a case allows beyond the declared limit (scheduling on a busy machine).
 SLACK = 2.0
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LimitCase(NodeCase):
-    """A node case that needs the ICS to declare ``limits.<limit>``."""
-
-    limit: str = ""
-
-    def not_applicable_reason(self, ics: Ics) -> str | None:
-        reason = NodeCase.not_applicable_reason(self, ics)
-        if reason is None and _limit(ics, self.limit) is None:
-            reason = f"the ICS declares no limits.{self.limit}"
-        return reason
-
-
-def _limit(ics: Ics, name: str) -> float | None:
-    value = (ics.raw.get("limits") or {}).get(name)
-    return float(value) if isinstance(value, (int, float)) else None
 
 
 def _declared(sut: AdapterSut, name: str) -> float:
@@ -175,9 +155,9 @@ def limit_cases() -> list[Case]:
     """The cases of this module (a prefecture SUT)."""
     def case(cid: str, title: str, limit: str, reqs: tuple[str, ...], rem: str,
              run: Callable[[AdapterSut], Outcome]) -> Case:
-        return LimitCase(id=cid, title=title, clause="node", requirements=reqs,
-                         level="MUST", remediation=rem, mode="node", ops=(), run=run,
-                         role="prefecture", limit=limit)
+        return NodeCase(id=cid, title=title, clause="node", requirements=reqs,
+                        level="MUST", remediation=rem, mode="node", ops=(), run=run,
+                        role="prefecture", needs=f"limits.{limit}")
     return [
         case("node/node/limits/handshake-timeout",
              "a connection that never starts its TLS handshake is closed in time",
@@ -200,4 +180,4 @@ def limit_cases() -> list[Case]:
     ]
 
 
-__all__ = ["LimitCase", "limit_cases"]
+__all__ = ["limit_cases"]

@@ -13,7 +13,6 @@ import dataclasses
 import datetime as dt
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from conformance.cases_node import (
     MUNICIPALITY,
@@ -31,7 +30,6 @@ from conformance.cases_node import (
     _response,
     _update,
 )
-from conformance.ics import Ics
 from conformance.model import Case, Outcome, Verdict
 from conformance.node_sut import AGENCY, OPERATORS, NodeSut, PeerConnection
 from conformance.sut import AdapterSut, SutFault
@@ -314,19 +312,6 @@ def _unknown_code(sut: AdapterSut) -> Outcome:
     return Outcome(Verdict.PASS, expected, "an empty provided list")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LocalBodyCase(NodeCase):
-    """A node case that needs the ICS to declare ``localPurposes.<kind>``."""
-
-    kind: str = ""
-
-    def not_applicable_reason(self, ics: Ics) -> str | None:
-        reason = NodeCase.not_applicable_reason(self, ics)
-        if reason is None and not (ics.raw.get("localPurposes") or {}).get(self.kind):
-            reason = f"the ICS declares no localPurposes.{self.kind}"
-        return reason
-
-
 def _local_body(kind: BodyKind, code: str, basis: LegalBasis, *, provided: bool
                 ) -> Callable[[AdapterSut], Outcome]:
     """A case: local body ``code`` of ``kind`` asks under ``basis`` for a resident the
@@ -370,13 +355,9 @@ def pdu_node_cases() -> list[Case]:
     """The cases of this module (a prefecture SUT)."""
     def case(cid: str, title: str, clause: str, reqs: tuple[str, ...], rem: str,
              run: Callable[[AdapterSut], Outcome], kind: str = "") -> Case:
-        if kind:
-            return LocalBodyCase(id=cid, title=title, clause=clause, requirements=reqs,
-                                 level="MUST", remediation=rem, mode="node", ops=(),
-                                 run=run, role="prefecture", kind=kind)
         return NodeCase(id=cid, title=title, clause=clause, requirements=reqs,
                         level="MUST", remediation=rem, mode="node", ops=(), run=run,
-                        role="prefecture")
+                        role="prefecture", needs=f"localPurposes.{kind}" if kind else "")
     return [
         case("pdu/node/header/unsupported-version",
              "a PDU of version 2 is refused with 1016, nothing stored", "pdu",

@@ -213,3 +213,18 @@ def test_upper_tester_records_a_change_that_reaches_the_prefecture(tmp_path: Pat
             await net.stop()
 
     asyncio.run(asyncio.wait_for(body(), 30))
+
+
+def test_a_case_needing_an_undeclared_ics_value_is_not_applicable() -> None:
+    bare = ics_mod.parse({k: v for k, v in NODE_ICS.items()
+                          if k not in ("limits", "localPurposes")})
+    full = ics_mod.parse(NODE_ICS)
+    needing = {c.id: c.not_applicable_reason(bare) for c in node_cases()
+               if getattr(c, "needs", "")}
+    assert {"node/node/limits/stalled-frame",
+            "30-7/node/provision/other-prefecture-provided"} <= set(needing)
+    assert needing["node/node/limits/stalled-frame"] == \
+        "the ICS declares no limits.frameTimeoutSeconds"
+    assert needing["30-7/node/provision/other-prefecture-provided"] == \
+        "the ICS declares no localPurposes.prefecture"
+    assert all(c.not_applicable_reason(full) is None for c in node_cases())
