@@ -27,6 +27,7 @@ from juki_protocol.messages.pdu import (
 )
 from juki_protocol.node import audit
 from juki_protocol.node.node import node_of_code
+from juki_protocol.node.storage import SqliteStorage
 from juki_protocol.wire import encode_frame
 
 
@@ -114,10 +115,29 @@ def test_one_read_of_pipelined_frames_is_one_transaction(tmp_path: Path,
         assert c.execute("SELECT COUNT(*) FROM relay_outbox").fetchone()[0] == 4
     # The node reloaded from disk holds the same state.
     from juki_protocol.node.roles import CentralRole
-    from juki_protocol.node.storage import SqliteStorage
     again = CentralRole("270008", SqliteStorage(tmp_path / "270008.db", "prefecture"))
     assert again.receiver.last == {"271004": 4}
     assert len(again.store.current) == 4
+
+
+def fail_one_commit(storage: SqliteStorage, when: str, armed: bool) -> list[bool]:
+    """Make the first outer commit of ``storage`` after which the SQL query ``when``
+    returns a true value fail, once, as a full disk would; the returned flag arms it
+    (``[True]``) and turns back to False once it has fired."""
+    plain_transaction = storage.transaction
+    fail = [armed]
+
+    @contextmanager
+    def failing() -> Iterator[Any]:
+        outer = not storage._depth
+        with plain_transaction() as c:
+            yield c
+            if outer and fail[0] and c.execute(when).fetchone()[0]:
+                fail[0] = False
+                raise sqlite3.OperationalError("disk I/O error (simulated)")
+
+    storage.transaction = failing  # type: ignore[method-assign]
+    return fail
 
 
 def test_a_failed_group_commit_refuses_every_message_and_keeps_nothing(
@@ -129,20 +149,7 @@ def test_a_failed_group_commit_refuses_every_message_and_keeps_nothing(
         net = await start(tmp_path, pki_dir, [("prefecture", "270008")])
         node = net.nodes["270008"]
         storage = node.storage
-        plain_transaction = storage.transaction
-        fail = [True]
-
-        @contextmanager
-        def failing() -> Iterator[Any]:
-            outer = not storage._depth
-            with plain_transaction() as c:
-                yield c
-                if outer and fail[0] and c.execute(
-                        "SELECT COUNT(*) FROM processed").fetchone()[0]:
-                    fail[0] = False
-                    raise sqlite3.OperationalError("disk I/O error (simulated)")
-
-        storage.transaction = failing  # type: ignore[method-assign]
+        fail_one_commit(storage, "SELECT COUNT(*) FROM processed", armed=True)
         peer = await Peer(pki_dir, "271004").connect(net.directory["270008"])
         try:
             frames = [peer.sealed(u, "270008") for u in updates]
@@ -247,20 +254,8 @@ def test_after_a_failed_commit_the_reloaded_sender_goes_on(tmp_path: Path,
         node = net.nodes["271004"]
         storage = node.storage
         muni = net.role("271004")
-        plain_transaction = storage.transaction
-        fail = [False]
-
-        @contextmanager
-        def failing() -> Iterator[Any]:
-            outer = not storage._depth
-            with plain_transaction() as c:
-                yield c
-                if outer and fail[0] and c.execute(
-                        "SELECT COUNT(*) FROM outbox WHERE state = 'acked'").fetchone()[0] > 1:
-                    fail[0] = False
-                    raise sqlite3.OperationalError("disk I/O error (simulated)")
-
-        storage.transaction = failing  # type: ignore[method-assign]
+        fail = fail_one_commit(
+            storage, "SELECT COUNT(*) > 1 FROM outbox WHERE state = 'acked'", armed=False)
 
         async def record(p: Any) -> None:
             change = ChangeInfo(change_reason=ChangeReason.BIRTH, change_date=p.birth_date)
