@@ -72,27 +72,31 @@ def result_text(code: ErrorCode | int) -> str:
         return str(int(code))
 
 
-def _peek_id(frame: bytes) -> bytes | None:
-    """The header's message id of a PDU that failed a later check, if it is readable."""
+def _peek(frame: bytes) -> tuple[bytes | None, str, str]:
+    """(message id, message type, body kind) of a frame read only as far as the schema,
+    without the checks of a full decode: for a PDU that failed one, or that is shed
+    before any; the id is None and the others "" where they cannot be read."""
     try:
         value = decode_raw("JukiPdu", frame).value
-        mid = value["header"]["messageId"]
+        header = value["header"]
+        mid = header["messageId"]
     except (JukiError, KeyError, TypeError):
-        return None
-    return bytes(mid) if isinstance(mid, (bytes, bytearray)) and len(mid) == 16 else None
+        return None, "", ""
+    body = value.get("body")
+    kind = str(body[0]) if isinstance(body, tuple) and body else ""
+    ok = isinstance(mid, (bytes, bytearray)) and len(mid) == 16
+    return (bytes(mid) if ok else None), str(header.get("messageType", "")), kind
+
+
+def _peek_id(frame: bytes) -> bytes | None:
+    """The header's message id of a PDU that failed a later check, if it is readable."""
+    return _peek(frame)[0]
 
 
 def _peek_sealed(frame: bytes) -> tuple[bytes, str] | None:
     """The message id and type of a frame that reads as a sealed PDU, else None."""
-    try:
-        value = decode_raw("JukiPdu", frame).value
-        header, kind = value["header"], value["body"][0]
-        mid, mtype = header["messageId"], header["messageType"]
-    except (JukiError, KeyError, TypeError, IndexError):
-        return None
-    if kind != "sealed" or not isinstance(mid, bytes) or len(mid) != 16:
-        return None
-    return mid, str(mtype)
+    mid, mtype, kind = _peek(frame)
+    return (mid, mtype) if mid is not None and kind == "sealed" else None
 
 
 @dataclass(frozen=True, slots=True)
