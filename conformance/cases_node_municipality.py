@@ -499,21 +499,21 @@ def municipality_cases() -> list[Case]:
              "Check that the municipality fields of a municipality-to-municipality message "
              "name the header's sender and recipient; refuse it with 1024 INVALID_FIELD.",
              _issuer_not_sender),
-        case("9-1/node/move-in/unknown-correlation",
-             "a move-in notice that refers to no open flow is refused with 4002", "9-1",
+        case("9/1/node/move-in/unknown-correlation",
+             "a move-in notice that refers to no open flow is refused with 4002", "9/1",
              ("R-9-1-03", "R-PDU-18"),
              "Accept a MoveInNotice only as part of a flow the node opened (its "
              "correlationId is the message id of that flow's first message); refuse any "
              "other with 4002 UNKNOWN_CORRELATION and change nothing.",
              _move_in_unknown_flow),
-        case("24-2/node/special-move/no-such-resident",
+        case("24-2/3/node/special-move/no-such-resident",
              "a special move-in notice for a person not in the register is refused with "
-             "5001", "24-2", ("R-24-2-3-03",),
+             "5001", "24-2/3", ("R-24-2-3-03",),
              "Refuse a SpecialMoveInNotice with 5001 NO_SUCH_RESIDENT when a mover has no "
              "record in the register.", _special_no_such_resident),
-        case("24-2/node/special-move/no-annotated-move-out",
+        case("24-2/3/node/special-move/no-annotated-move-out",
              "a special move-in notice for a resident without an annotated move-out is "
-             "refused with 4001", "24-2", ("R-24-2-3-03",),
+             "refused with 4001", "24-2/3", ("R-24-2-3-03",),
              "Refuse a SpecialMoveInNotice with 4001 UNEXPECTED_MESSAGE when a mover has "
              "a record but no annotated move-out on file; record nothing.",
              _special_without_annotated_move_out),
