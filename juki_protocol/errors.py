@@ -42,6 +42,7 @@ class ErrorCode(IntEnum):
     INVALID_NODE_ID = 1026
     INVALID_JSON = 1030
     UNKNOWN_MESSAGE_TYPE = 1031
+    NOT_OFFERED = 1032
 
     # 2xxx security
     ENVELOPE_INVALID = 2001
@@ -171,6 +172,11 @@ REGISTRY: dict[ErrorCode, CodeInfo] = {
     ErrorCode.UNKNOWN_MESSAGE_TYPE: _C(
         "The message type or APPLICATION tag is not a registered message type.",
         "On decode of an unknown type or a request for an unknown type name."),
+    ErrorCode.NOT_OFFERED: _C(
+        "The node knows the upper tester operation but does not offer it (its IXIT "
+        "declares it absent, or the node was not started with it: a test clock, fault "
+        "injection, an in-process restart).",
+        "By a node's upper tester (spec/node.md section 4), to the conformance runner."),
     ErrorCode.ENVELOPE_INVALID: _C(
         "The sealed envelope could not be opened. This is the only envelope code "
         "a peer sees; the precise reason is logged locally.",

@@ -169,5 +169,15 @@ def rows(db_path: str | Path) -> list[dict[str, object]]:
         conn.close()
 
 
-__all__ = ["GENESIS", "Verification", "append", "ensure_schema", "masked_subjects", "rows",
+def read(conn: sqlite3.Connection, after: int = 0, limit: int = 1000
+         ) -> list[dict[str, object]]:
+    """The rows numbered above ``after``, oldest first, at most ``limit`` (an open
+    database; what the upper tester's ``audit_log`` reports)."""
+    cur = conn.execute(f"SELECT {', '.join(_FIELDS)} FROM audit WHERE seq > ? ORDER BY seq "
+                       f"LIMIT ?", (after, limit))
+    return [dict(zip(_FIELDS, tuple(r), strict=True)) for r in cur]
+
+
+__all__ = ["GENESIS", "Verification", "append", "ensure_schema", "masked_subjects", "read",
+           "rows",
            "verify", "verify_connection"]

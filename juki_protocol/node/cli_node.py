@@ -23,6 +23,7 @@ from juki_protocol.errors import JukiError
 from juki_protocol.identifiers import Role, validate_node_id
 from juki_protocol.messages.provision import BodyKind
 from juki_protocol.node import audit
+from juki_protocol.node.clock import TestClock
 from juki_protocol.node.network import network_up
 from juki_protocol.node.node import Node, NodeConfig
 from juki_protocol.node.upper_tester import UpperTester
@@ -104,6 +105,11 @@ def node_group() -> None:
 @click.option("--send-window", default=1, show_default=True, type=click.IntRange(1, 1024),
               help="Numbered messages (identity info updates, relays) on the wire at "
               "once, still sent in order (spec/identity.md section 2).")
+@click.option("--test-clock", "test_clock", default=None, metavar="[now|ISO-TIME]",
+              help="Testing: run on a clock the upper tester's 'clock' op sets and moves "
+              "forward, starting now or at ISO-TIME (spec/node.md section 4).")
+@click.option("--fault-injection", is_flag=True,
+              help="Testing: let the upper tester's 'fail_next_commit' make commits fail.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every event.")
 def serve(role: str, code: str, db: Path, cert: Path, key: Path, trust: Path,
           crl: Path | None, listen: str, directory: Path | None,
@@ -111,7 +117,8 @@ def serve(role: str, code: str, db: Path, cert: Path, key: Path, trust: Path,
           retention_days: int,
           upper_tester: str | None, max_connections: int, max_peer_connections: int,
           max_inflight: int, handshake_timeout: float, frame_timeout: float,
-          idle_timeout: float, send_window: int, verbose: bool) -> None:
+          idle_timeout: float, send_window: int, test_clock: str | None,
+          fault_injection: bool, verbose: bool) -> None:
     """Serve as node ID until interrupted; prints "listening on HOST:PORT" once ready."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(message)s")
@@ -143,22 +150,33 @@ def serve(role: str, code: str, db: Path, cert: Path, key: Path, trust: Path,
                         max_peer_connections=max_peer_connections,
                         max_inflight=max_inflight, handshake_timeout=handshake_timeout,
                         frame_timeout=frame_timeout, idle_timeout=idle_timeout or None,
-                        send_window=send_window,
+                        send_window=send_window, fault_injection=fault_injection,
                         residents=tuple(
                             m for h in generate_households(households, f"serve:{code}",
                                                            municipalities=[code])
                             for m in h.members) if role == "municipality" else ())
     upper = _address(upper_tester, "--upper-tester") if upper_tester else None
+    clock = None
+    if test_clock is not None:
+        try:
+            start = None if test_clock == "now" else dt.datetime.fromisoformat(test_clock)
+            if start is not None and start.tzinfo is None:
+                raise ValueError("it has no UTC offset")
+        except ValueError as exc:
+            raise click.BadParameter(f"{test_clock!r} is not 'now' or an ISO time with a "
+                                     f"UTC offset: {exc}", param_hint="--test-clock") from None
+        clock = TestClock(start)
     try:
-        asyncio.run(_serve(config, upper))
+        asyncio.run(_serve(config, upper, clock))
     except JukiError as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
 
 
-async def _serve(config: NodeConfig, upper: tuple[str, int] | None = None) -> None:
-    node = Node(config)
+async def _serve(config: NodeConfig, upper: tuple[str, int] | None = None,
+                 clock: TestClock | None = None) -> None:
+    node = Node(config, clock=clock) if clock is not None else Node(config)
     await node.start()
     tester = UpperTester(node, *upper) if upper else None
     if tester is not None:
@@ -177,6 +195,7 @@ async def _serve(config: NodeConfig, upper: tuple[str, int] | None = None) -> No
     finally:
         if tester is not None:
             await tester.stop()
+            node = tester.node          # a restart through the upper tester replaced it
         await node.stop()
 
 

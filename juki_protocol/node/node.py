@@ -83,6 +83,7 @@ from juki_protocol.messages.pdu import (
 )
 from juki_protocol.messages.provision import ProvisionResponse
 from juki_protocol.node import audit
+from juki_protocol.node.clock import system_clock
 from juki_protocol.node.receive import PROTOCOL_VERSION, Receiving, result_text
 from juki_protocol.node.roles import Owned, RoleHandler, is_answer, make_role
 from juki_protocol.node.storage import SqliteStorage, StorageError
@@ -170,17 +171,15 @@ class NodeConfig:
     frame_timeout: float = 30.0
     idle_timeout: float | None = 900.0
     send_window: int = 1
-
-
-def _system_clock() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    #: Whether the upper tester may make commits fail (``fail_next_commit``).
+    fault_injection: bool = False
 
 
 class Node(Receiving):
     """One running node (see the module docstring)."""
 
     def __init__(self, config: NodeConfig, *,
-                 clock: Callable[[], dt.datetime] = _system_clock) -> None:
+                 clock: Callable[[], dt.datetime] = system_clock) -> None:
         self.config = config
         self.clock = clock
         self.node = pki.node_id(config.role, config.code)
@@ -278,20 +277,24 @@ class Node(Receiving):
                 logger.error("%s: could not resume after a reload: %s", self.node, exc)
         self._spawn(resume())
 
+    def housekeep(self) -> None:
+        """Erase identity info past retention (R-30-5-0-09) and forget processed
+        message ids older than the duplicate window (R-PDU-24); hourly, and whenever a
+        test clock moves (spec/node.md section 4)."""
+        now = self.now()
+        try:
+            purge = getattr(self.handler, "purge", None)
+            if purge is not None:
+                before = self._senders()
+                purge(now)                # It reloads the machines if it erased.
+                self._forget_stale(before)
+            self.storage.forget_processed(now - self.config.duplicate_window)
+        except (JukiError, sqlite3.Error) as exc:
+            logger.error("%s: housekeeping failed: %s", self.node, exc)
+
     async def _housekeeping(self) -> None:
-        """Hourly: erase identity info past retention (R-30-5-0-09) and forget
-        processed message ids older than the duplicate window (R-PDU-24)."""
         while True:
-            now = self.now()
-            try:
-                purge = getattr(self.handler, "purge", None)
-                if purge is not None:
-                    before = self._senders()
-                    purge(now)                # It reloads the machines if it erased.
-                    self._forget_stale(before)
-                self.storage.forget_processed(now - self.config.duplicate_window)
-            except (JukiError, sqlite3.Error) as exc:
-                logger.error("%s: housekeeping failed: %s", self.node, exc)
+            self.housekeep()
             await asyncio.sleep(HOUSEKEEPING_EVERY)
 
     async def stop(self) -> None:

@@ -239,6 +239,9 @@ class SqliteStorage:
             raise ValueError(f"unknown role {role!r}")
         self.role = role
         self.path = Path(path)
+        #: How many of the next outer commits fail as a full disk would (the upper
+        #: tester's ``fail_next_commit``); each is rolled back and raises StorageError.
+        self.fail_commits = 0
         try:
             self.conn = sqlite3.connect(self.path, isolation_level=None,
                                         check_same_thread=False)
@@ -284,6 +287,9 @@ class SqliteStorage:
             raise
         self._depth = 0
         try:
+            if self.fail_commits > 0:       # fault injection (spec/node.md section 4)
+                self.fail_commits -= 1
+                raise sqlite3.OperationalError("the commit failed (injected fault)")
             self.conn.execute("COMMIT")
         except sqlite3.Error as exc:
             try:

@@ -21,64 +21,59 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
-import itertools
+import dataclasses
 import json
 import logging
-import random
-import secrets
 import ssl
-import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from juki_protocol import __version__, pki
-from juki_protocol.errors import ErrorCode, JukiError, ProtocolError
-from juki_protocol.machines.card import (
-    KEY_COUNTER,
-    SW_OK,
-    Actor,
-    CardRecord,
-    CardState,
-    IdentityCheck,
-    VirtualCard,
-    _mutual_auth,
-    apdu,
-    set_password,
-    unblock,
-)
-from juki_protocol.messages.common import ChangeInfo, ChangeReason
-from juki_protocol.messages.wide_area import IdentityCheckMethod
+from juki_protocol.errors import ErrorCode, JukiError
+from juki_protocol.node import audit
+from juki_protocol.node import upper_card as _card
+from juki_protocol.node import upper_register as _register
+from juki_protocol.node.clock import TestClock
 from juki_protocol.node.node import Node
-from juki_protocol.node.roles import CentralRole, MunicipalityRole, Owned
+from juki_protocol.node.roles import CentralRole, MunicipalityRole
 from juki_protocol.node.transport import peer_certificate
-from juki_protocol.synth import generate_households
+from juki_protocol.node.upper_card import CARD_DESKS, CardDesk
+from juki_protocol.node.upper_ops import OPS, bad, number, op, timestamp
 
 logger = logging.getLogger(__name__)
 #: The longest request line the upper tester reads.
 MAX_LINE = 1024 * 1024
-
-Handler = Callable[[Node, dict[str, Any]], Awaitable[dict[str, Any]]]
+#: The op modules, imported for their registrations.
+OP_MODULES = (_card, _register)
+#: Restart the node on its own storage and keys (see :meth:`UpperTester.restart`).
+Restart = Callable[[], Awaitable[Node]]
 
 
 def _error(code: ErrorCode, message: str) -> dict[str, Any]:
     return {"ok": False, "error": {"code": int(code), "name": code.name, "message": message}}
 
 
-def _municipality(node: Node) -> MunicipalityRole:
-    if not isinstance(node.handler, MunicipalityRole):
-        raise JukiError(f"{node.node} is not a municipality", code=ErrorCode.ROLE_NOT_ALLOWED)
-    return node.handler
+def _not_offered(what: str) -> JukiError:
+    return JukiError(f"this node does not offer {what}", code=ErrorCode.NOT_OFFERED)
 
 
+@op("hello")
 async def op_hello(node: Node, req: dict[str, Any]) -> dict[str, Any]:
-    """Who the node is and what it offers."""
+    """Who the node is and what it offers (``ops``: the ops it serves, ``clock`` and
+    ``fail_next_commit`` only when it was started with them); ``now``: its clock."""
+    ops = [*OPS]
+    if not isinstance(node.clock, TestClock):
+        ops.remove("clock")
+    if not node.config.fault_injection:
+        ops.remove("fail_next_commit")
     return {"implementation": "juki-protocol reference node", "version": __version__,
-            "node": str(node.node), "role": node.config.role, "ops": sorted(OPS),
+            "node": str(node.node), "role": node.config.role, "ops": sorted(ops),
             "maxFrame": node.config.max_frame,
-            "timeWindowSeconds": int(node.config.time_window.total_seconds())}
+            "timeWindowSeconds": int(node.config.time_window.total_seconds()),
+            "now": node.now().isoformat()}
 
 
+@op("status")
 async def op_status(node: Node, req: dict[str, Any]) -> dict[str, Any]:
     """What the node holds: identity info and numbering (prefecture, national), or the
     register and the updates sent (municipality)."""
@@ -100,179 +95,64 @@ async def op_status(node: Node, req: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-async def op_register_resident(node: Node, req: dict[str, Any]) -> dict[str, Any]:
-    """Put one synthetic household, generated from ``seed``, into the register without
-    reporting it (as if it had been registered before the node joined the network)."""
-    role = _municipality(node)
-    seed = req.get("seed")
-    if not isinstance(seed, str) or not seed:
-        raise JukiError("register_resident needs a non-empty string seed",
-                        code=ErrorCode.INVALID_JSON)
-    members = generate_households(1, seed, municipalities=[role.code])[0].members
-
-    def action(now: dt.datetime) -> list[Owned]:
-        node.storage.save_residents(list(members))
-        for m in members:
-            role.register.add(m)
-        return []
-    await node.local(action)
-    return {"residentCodes": [m.resident_code for m in members]}
-
-
-async def op_record_change(node: Node, req: dict[str, Any]) -> dict[str, Any]:
-    """Record a registered resident's change (default: ``moveIn``) and report it to the
-    prefecture with one identity info update (Art. 30-5)."""
-    role = _municipality(node)
-    code = req.get("residentCode")
-    resident = role.register.records.get(code) if isinstance(code, str) else None
-    if resident is None:
-        raise JukiError("no such resident in the register", code=ErrorCode.NO_SUCH_RESIDENT)
-    try:
-        reason = ChangeReason(req.get("reason", "moveIn"))
-        date = dt.date.fromisoformat(req["changeDate"]) if "changeDate" in req \
-            else resident.resident_since
-    except (ValueError, TypeError) as exc:
-        raise JukiError(f"bad reason or changeDate: {exc}",
-                        code=ErrorCode.INVALID_JSON) from None
-    change = ChangeInfo(change_reason=reason, change_date=date)
-    await node.local(lambda now: role.record(resident, change, now))
-    mid, update = role.updater.outbox[-1]
-    return {"messageId": mid.hex(), "updateSequence": update.update_sequence}
-
-
-# The resident card (spec/node.md section 4.2) --------------------------------------------
-
-class CardDesk:
-    """A municipality's card terminal as the upper tester drives it: virtual resident
-    cards (:class:`~juki_protocol.machines.card.VirtualCard`) with the municipality's
-    record of each (:class:`~juki_protocol.machines.card.CardRecord`), in memory.
-
-    card_class: the chip to issue (a test may give a faulty one).
-    """
-
-    def __init__(self, code: str, card_class: type[VirtualCard] = VirtualCard) -> None:
-        self.code = code
-        self.card_class = card_class
-        self.master = secrets.token_bytes(32)      # the terminal's secure module key
-        self.rng = random.Random(secrets.randbits(64))
-        self.serials = itertools.count(1)
-        self.cards: dict[str, tuple[VirtualCard, CardRecord]] = {}
-
-    def issue(self, resident_code: str, pin: str, now: dt.datetime) -> str:
-        """Register, write, hand over and activate a card with ``pin``; its serial."""
-        serial = f"{self.code}-{next(self.serials):06d}"
-        transport_key = f"{self.rng.randrange(10 ** 6):06d}"
-        card = self.card_class(serial, resident_code, self.master, transport_key,
-                               rng=self.rng)
-        record = CardRecord(serial, resident_code)
-        record.register(now)
-        record.write(now)
-        record.issue(IdentityCheck(method=IdentityCheckMethod.PHOTO_ID_DOCUMENT,
-                                   confirmed=True, resident_code=resident_code), now)
-        if not set_password(card, transport_key, pin, self.master, now, rng=self.rng):
-            raise JukiError("the card refused the PIN (4 to 16 digits)",
-                            code=ErrorCode.INVALID_JSON)
-        record.set_password(now)
-        self.cards[serial] = (card, record)
-        return serial
-
-    def get(self, serial: object) -> tuple[VirtualCard, CardRecord]:
-        found = self.cards.get(serial) if isinstance(serial, str) else None
-        if found is None:
-            raise JukiError("no such card", code=ErrorCode.NO_SUCH_RESIDENT)
-        return found
-
-    def verify(self, serial: object, pin: str, now: dt.datetime) -> dict[str, Any]:
-        """The counter's PIN check: mutual authentication, then VERIFY; the record
-        learns the result unless the chip is blocked."""
-        card, record = self.get(serial)
-        if not _mutual_auth(card, self.master, KEY_COUNTER, self.rng, now):
-            return {"sw": "6982", "confirmed": False, "cardState": record.state.value}
-        sw = card.process(apdu(0x20, 0x81, pin.encode("ascii")), now)
-        if sw != b"\x69\x83":
-            try:
-                record.pin_result(sw == SW_OK, now)
-            except ProtocolError:
-                pass                     # the record is not active: the counter refuses
-        return {"sw": sw.hex().upper(),
-                "confirmed": sw == SW_OK and record.state is CardState.ACTIVE,
-                "cardState": record.state.value}
-
-    def unlock(self, serial: object, by: Actor, now: dt.datetime) -> dict[str, Any]:
-        """RESET RETRY COUNTER: with the administration key (the municipality) or with
-        the counter key (anyone else, which the chip refuses)."""
-        card, record = self.get(serial)
-        if by is Actor.MUNICIPALITY:
-            sw = SW_OK if unblock(card, self.master, now, rng=self.rng) else b"\x69\x82"
-        elif _mutual_auth(card, self.master, KEY_COUNTER, self.rng, now):
-            sw = card.process(apdu(0x2C, 0x81), now)
-        else:
-            sw = b"\x69\x82"
-        if sw == SW_OK and record.state is CardState.LOCKED:
-            record.unlock(by, now)
-        return {"sw": sw.hex().upper(), "cardState": record.state.value}
-
-
-#: The card desk of each municipality node (made on first use).
-CARD_DESKS: weakref.WeakKeyDictionary[Node, CardDesk] = weakref.WeakKeyDictionary()
-
-
-def _desk(node: Node) -> CardDesk:
-    role = _municipality(node)
-    desk = CARD_DESKS.get(node)
-    if desk is None:
-        desk = CARD_DESKS[node] = CardDesk(role.code)
-    return desk
-
-
-def _pin(req: dict[str, Any]) -> str:
-    pin = req.get("pin")
-    if not isinstance(pin, str) or not pin.isascii() or not pin.isdigit():
-        raise JukiError("pin must be a string of digits", code=ErrorCode.INVALID_JSON)
-    return pin
-
-
-async def op_card_issue(node: Node, req: dict[str, Any]) -> dict[str, Any]:
-    """Issue an activated resident card with PIN ``pin`` to a registered resident."""
-    desk = _desk(node)
-    code = req.get("residentCode")
-    if not isinstance(code, str) or code not in _municipality(node).register.records:
-        raise JukiError("no such resident in the register", code=ErrorCode.NO_SUCH_RESIDENT)
-    return {"serial": desk.issue(code, _pin(req), node.now())}
-
-
-async def op_card_verify(node: Node, req: dict[str, Any]) -> dict[str, Any]:
-    """Present card ``serial`` at the counter with ``pin``."""
-    return _desk(node).verify(req.get("serial"), _pin(req), node.now())
-
-
-async def op_card_unlock(node: Node, req: dict[str, Any]) -> dict[str, Any]:
-    """Reset the PIN retry counter of card ``serial``, ``by`` the municipality (default)
-    or the holder."""
-    try:
-        by = Actor(req.get("by", "municipality"))
-    except ValueError:
-        raise JukiError("by must be municipality or holder",
-                        code=ErrorCode.INVALID_JSON) from None
-    return _desk(node).unlock(req.get("serial"), by, node.now())
-
-
+@op("fire_timers")
 async def op_fire_timers(node: Node, req: dict[str, Any]) -> dict[str, Any]:
     """Fire every machine timer that is due now."""
     await node.fire_due_timers()
     return {}
 
 
-OPS: dict[str, Handler] = {
-    "hello": op_hello, "status": op_status, "register_resident": op_register_resident,
-    "record_change": op_record_change, "fire_timers": op_fire_timers,
-    "card_issue": op_card_issue, "card_verify": op_card_verify,
-    "card_unlock": op_card_unlock,
-}
+@op("clock")
+async def op_clock(node: Node, req: dict[str, Any]) -> dict[str, Any]:
+    """The test clock: read it (no field), ``set`` it to an ISO time or ``advance`` it
+    by a number of seconds; then whatever fell due runs (timers, the retention purge,
+    the duplicate window) as it would when that time had passed."""
+    clock = node.clock
+    if not isinstance(clock, TestClock):
+        raise _not_offered("a test clock (juki node serve --test-clock)")
+    if "set" in req and "advance" in req:
+        raise bad("give set or advance, not both")
+    if "set" in req:
+        clock.set(timestamp(req, "set"))
+    elif "advance" in req:
+        clock.advance(number(req, "advance"))
+    if "set" in req or "advance" in req:
+        node.housekeep()
+        await node.fire_due_timers()
+    return {"now": node.now().isoformat()}
 
 
-async def handle_line(node: Node, line: bytes) -> dict[str, Any]:
-    """The answer to one request line (never raises)."""
+@op("audit_log")
+async def op_audit_log(node: Node, req: dict[str, Any]) -> dict[str, Any]:
+    """The node's audit log rows numbered above ``after`` (default 0), at most
+    ``limit`` (default 1000): what spec/node.md section 3 says an entry holds, with
+    persons as masked resident codes only (R-NODE-07)."""
+    after = int(number(req, "after", default=0))
+    limit = int(number(req, "limit", default=1000, minimum=1))
+    rows = audit.read(node.storage.conn, after, min(limit, 10_000))
+    return {"rows": [{"seq": r["seq"], "at": r["at"], "direction": r["direction"],
+                      "operator": r["operator"], "peer": r["peer"],
+                      "messageType": r["message_type"], "messageId": r["message_id"],
+                      "result": r["result"],
+                      "subjects": [x for x in str(r["subjects"]).split(",") if x]}
+                     for r in rows]}
+
+
+@op("fail_next_commit")
+async def op_fail_next_commit(node: Node, req: dict[str, Any]) -> dict[str, Any]:
+    """Fault injection: the next ``count`` (default 1) commits of the node's storage
+    fail as a full disk would (``juki node serve --fault-injection``)."""
+    if not node.config.fault_injection:
+        raise _not_offered("fault injection (juki node serve --fault-injection)")
+    count = int(number(req, "count", default=1, minimum=1))
+    node.storage.fail_commits = min(count, 100)
+    return {"armed": node.storage.fail_commits}
+
+
+async def handle_line(node: Node, line: bytes, *, restart: Restart | None = None
+                      ) -> dict[str, Any]:
+    """The answer to one request line (never raises). ``restart``: how op ``restart``
+    restarts the node (absent: the op is not offered)."""
     try:
         req = json.loads(line)
     except (ValueError, RecursionError):     # also bad UTF-8, deep nesting
@@ -280,12 +160,25 @@ async def handle_line(node: Node, line: bytes) -> dict[str, Any]:
     if not isinstance(req, dict):
         return _error(ErrorCode.INVALID_JSON, "the request is not a JSON object")
     rid = req.get("id")
-    op = req.get("op")
-    handler = OPS.get(op) if isinstance(op, str) else None
+    name = req.get("op")
+    handler = OPS.get(name) if isinstance(name, str) else None
+    if name == "restart":
+        if restart is None:
+            return {"id": rid, **_error(ErrorCode.NOT_OFFERED,
+                                        "this node does not offer restart")}
+        try:
+            node = await restart()
+        except Exception as exc:  # the interface keeps serving; the log has the trace
+            logger.exception("%s: restart failed", node.node)
+            return {"id": rid, **_error(ErrorCode.INTERNAL_ERROR, type(exc).__name__)}
+        return {"id": rid, "ok": True, "node": str(node.node), "now": node.now().isoformat()}
     if handler is None:
-        return {"id": rid, **_error(ErrorCode.INVALID_JSON, f"unknown op {op!r}")}
+        return {"id": rid, **_error(ErrorCode.INVALID_JSON, f"unknown op {name!r}")}
     try:
-        return {"id": rid, "ok": True, **await handler(node, req)}
+        answer = {"id": rid, "ok": True, **await handler(node, req)}
+        if name == "hello" and restart is not None:
+            answer["ops"] = sorted([*answer["ops"], "restart"])
+        return answer
     except JukiError as exc:
         code = exc.error_code if isinstance(exc.error_code, ErrorCode) \
             else ErrorCode.INTERNAL_ERROR
@@ -298,11 +191,29 @@ async def handle_line(node: Node, line: bytes) -> dict[str, Any]:
 class UpperTester:
     """The upper tester of ``node``, listening on ``host:port`` (port 0: any)."""
 
-    def __init__(self, node: Node, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, node: Node, host: str = "127.0.0.1", port: int = 0, *,
+                 restartable: bool = True) -> None:
         self.node = node
         self.host = host
         self.port = port
+        self.restartable = restartable
         self._server: asyncio.Server | None = None
+        self._lock = asyncio.Lock()
+
+    async def restart(self) -> Node:
+        """Op ``restart``: stop the node as a shutdown would (connections closed,
+        timers cancelled, storage closed, every machine dropped), then start a new node
+        of the same class on the same configuration, database, keys, clock and listening
+        port, rebuilt from its durable storage alone (spec/node.md section 4)."""
+        old = self.node
+        config = old.config
+        if config.listen is not None and old.port:
+            config = dataclasses.replace(config, listen=(config.listen[0], old.port))
+        await old.stop()
+        new = type(old)(config, clock=old.clock)
+        await new.start()
+        self.node = new
+        return new
 
     async def start(self) -> int:
         """Listen; returns the port."""
@@ -342,7 +253,9 @@ class UpperTester:
                     break
                 if not line.strip():
                     continue
-                answer = await handle_line(self.node, line)
+                async with self._lock:       # one op at a time, across connections
+                    answer = await handle_line(
+                        self.node, line, restart=self.restart if self.restartable else None)
                 writer.write((json.dumps(answer, ensure_ascii=False) + "\n").encode("utf-8"))
                 await writer.drain()
         except (ConnectionError, ssl.SSLError, OSError) as exc:
@@ -353,4 +266,4 @@ class UpperTester:
                 await asyncio.wait_for(writer.wait_closed(), 2)
 
 
-__all__ = ["CARD_DESKS", "OPS", "CardDesk", "UpperTester", "handle_line"]
+__all__ = ["CARD_DESKS", "OPS", "OP_MODULES", "CardDesk", "UpperTester", "handle_line"]

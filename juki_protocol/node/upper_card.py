@@ -1,0 +1,156 @@
+"""Upper tester ops of the resident card (spec/node.md section 4.2): a municipality's
+card terminal with virtual cards.
+
+The chips (:class:`~juki_protocol.machines.card.VirtualCard`) stand for the cards the
+residents hold; the municipality's record of each card
+(:class:`~juki_protocol.machines.card.CardRecord`) is the node's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import random
+import secrets
+import weakref
+from typing import Any
+
+from juki_protocol.errors import ErrorCode, JukiError, ProtocolError
+from juki_protocol.machines.card import (
+    KEY_COUNTER,
+    SW_OK,
+    Actor,
+    CardRecord,
+    CardState,
+    IdentityCheck,
+    VirtualCard,
+    _mutual_auth,
+    apdu,
+    set_password,
+    unblock,
+)
+from juki_protocol.messages.wide_area import IdentityCheckMethod
+from juki_protocol.node.node import Node
+from juki_protocol.node.upper_ops import municipality, op
+
+# The resident card (spec/node.md section 4.2) --------------------------------------------
+
+class CardDesk:
+    """A municipality's card terminal as the upper tester drives it: virtual resident
+    cards (:class:`~juki_protocol.machines.card.VirtualCard`) with the municipality's
+    record of each (:class:`~juki_protocol.machines.card.CardRecord`), in memory.
+
+    card_class: the chip to issue (a test may give a faulty one).
+    """
+
+    def __init__(self, code: str, card_class: type[VirtualCard] = VirtualCard) -> None:
+        self.code = code
+        self.card_class = card_class
+        self.master = secrets.token_bytes(32)      # the terminal's secure module key
+        self.rng = random.Random(secrets.randbits(64))
+        self.serials = itertools.count(1)
+        self.cards: dict[str, tuple[VirtualCard, CardRecord]] = {}
+
+    def issue(self, resident_code: str, pin: str, now: dt.datetime) -> str:
+        """Register, write, hand over and activate a card with ``pin``; its serial."""
+        serial = f"{self.code}-{next(self.serials):06d}"
+        transport_key = f"{self.rng.randrange(10 ** 6):06d}"
+        card = self.card_class(serial, resident_code, self.master, transport_key,
+                               rng=self.rng)
+        record = CardRecord(serial, resident_code)
+        record.register(now)
+        record.write(now)
+        record.issue(IdentityCheck(method=IdentityCheckMethod.PHOTO_ID_DOCUMENT,
+                                   confirmed=True, resident_code=resident_code), now)
+        if not set_password(card, transport_key, pin, self.master, now, rng=self.rng):
+            raise JukiError("the card refused the PIN (4 to 16 digits)",
+                            code=ErrorCode.INVALID_JSON)
+        record.set_password(now)
+        self.cards[serial] = (card, record)
+        return serial
+
+    def get(self, serial: object) -> tuple[VirtualCard, CardRecord]:
+        found = self.cards.get(serial) if isinstance(serial, str) else None
+        if found is None:
+            raise JukiError("no such card", code=ErrorCode.NO_SUCH_RESIDENT)
+        return found
+
+    def verify(self, serial: object, pin: str, now: dt.datetime) -> dict[str, Any]:
+        """The counter's PIN check: mutual authentication, then VERIFY; the record
+        learns the result unless the chip is blocked."""
+        card, record = self.get(serial)
+        if not _mutual_auth(card, self.master, KEY_COUNTER, self.rng, now):
+            return {"sw": "6982", "confirmed": False, "cardState": record.state.value}
+        sw = card.process(apdu(0x20, 0x81, pin.encode("ascii")), now)
+        if sw != b"\x69\x83":
+            try:
+                record.pin_result(sw == SW_OK, now)
+            except ProtocolError:
+                pass                     # the record is not active: the counter refuses
+        return {"sw": sw.hex().upper(),
+                "confirmed": sw == SW_OK and record.state is CardState.ACTIVE,
+                "cardState": record.state.value}
+
+    def unlock(self, serial: object, by: Actor, now: dt.datetime) -> dict[str, Any]:
+        """RESET RETRY COUNTER: with the administration key (the municipality) or with
+        the counter key (anyone else, which the chip refuses)."""
+        card, record = self.get(serial)
+        if by is Actor.MUNICIPALITY:
+            sw = SW_OK if unblock(card, self.master, now, rng=self.rng) else b"\x69\x82"
+        elif _mutual_auth(card, self.master, KEY_COUNTER, self.rng, now):
+            sw = card.process(apdu(0x2C, 0x81), now)
+        else:
+            sw = b"\x69\x82"
+        if sw == SW_OK and record.state is CardState.LOCKED:
+            record.unlock(by, now)
+        return {"sw": sw.hex().upper(), "cardState": record.state.value}
+
+
+#: The card desk of each municipality node (made on first use).
+CARD_DESKS: weakref.WeakKeyDictionary[Node, CardDesk] = weakref.WeakKeyDictionary()
+
+
+def _desk(node: Node) -> CardDesk:
+    role = municipality(node)
+    desk = CARD_DESKS.get(node)
+    if desk is None:
+        desk = CARD_DESKS[node] = CardDesk(role.code)
+    return desk
+
+
+def _pin(req: dict[str, Any]) -> str:
+    pin = req.get("pin")
+    if not isinstance(pin, str) or not pin.isascii() or not pin.isdigit():
+        raise JukiError("pin must be a string of digits", code=ErrorCode.INVALID_JSON)
+    return pin
+
+
+@op("card_issue")
+async def op_card_issue(node: Node, req: dict[str, Any]) -> dict[str, Any]:
+    """Issue an activated resident card with PIN ``pin`` to a registered resident."""
+    desk = _desk(node)
+    code = req.get("residentCode")
+    if not isinstance(code, str) or code not in municipality(node).register.records:
+        raise JukiError("no such resident in the register", code=ErrorCode.NO_SUCH_RESIDENT)
+    return {"serial": desk.issue(code, _pin(req), node.now())}
+
+
+@op("card_verify")
+async def op_card_verify(node: Node, req: dict[str, Any]) -> dict[str, Any]:
+    """Present card ``serial`` at the counter with ``pin``."""
+    return _desk(node).verify(req.get("serial"), _pin(req), node.now())
+
+
+@op("card_unlock")
+async def op_card_unlock(node: Node, req: dict[str, Any]) -> dict[str, Any]:
+    """Reset the PIN retry counter of card ``serial``, ``by`` the municipality (default)
+    or the holder."""
+    try:
+        by = Actor(req.get("by", "municipality"))
+    except ValueError:
+        raise JukiError("by must be municipality or holder",
+                        code=ErrorCode.INVALID_JSON) from None
+    return _desk(node).unlock(req.get("serial"), by, node.now())
+
+
+__all__ = ["CARD_DESKS", "CardDesk"]
