@@ -19,6 +19,7 @@ from typing import Any
 from conformance.ics import Ics
 from conformance.model import Case, Outcome, Verdict
 from conformance.node_sut import AGENCY, OPERATORS, UNLISTED_AGENCY, NodeSut, PeerConnection
+from conformance.proforma import supported
 from conformance.sut import AdapterSut, HarnessError, SutFault
 from juki_protocol import codec, der
 from juki_protocol.codec_vectors import replace_at
@@ -42,9 +43,11 @@ MUNICIPALITY, OTHER_MUNICIPALITY, OTHER_PREFECTURE = "271004", "272035", "130001
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NodeCase(Case):
-    """A node-mode case: applicable when the ICS declares node mode and ``role``, and,
-    when ``needs`` names a value of the ICS (``section.key``, e.g.
-    ``limits.frameTimeoutSeconds``), when the ICS declares it."""
+    """A node-mode case: applicable when the ICS declares node mode and ``role``, and
+    everything ``needs`` names (space-separated): a value of the IXIT or ICS
+    (``section.key``: ``limits.frameTimeoutSeconds``, ``ixit.restart``, ``ixit.clock``,
+    ``ixit.faultInjection``, ``localPurposes.municipality``) or a proforma capability
+    (``capability:residentCard``)."""
 
     role: str = "prefecture"
     needs: str = ""
@@ -53,10 +56,15 @@ class NodeCase(Case):
         reason = Case.not_applicable_reason(self, ics)
         if reason is None and ics.role != self.role:
             reason = f"the case needs a {self.role} node; the ICS declares {ics.role}"
-        if reason is None and self.needs:
-            section, _, key = self.needs.partition(".")
-            if (ics.raw.get(section) or {}).get(key) in (None, ""):
-                reason = f"the ICS declares no {self.needs}"
+        for need in filter(None, self.needs.split()):
+            if reason is not None:
+                break
+            if need.startswith("capability:"):
+                cap = need.split(":", 1)[1]
+                if not supported(ics.raw.get("capabilities") or {}, cap, ics.role):
+                    reason = f"the ICS does not declare capability {cap}"
+            elif ics.declared(need) is None:
+                reason = f"the ICS and IXIT declare no {need}"
         return reason
 
 

@@ -23,13 +23,19 @@ from conformance.cases_node import node_cases
 from conformance.cases_node_municipality import municipality_cases
 from conformance.lower_tester import write_case_captures
 from conformance.model import Case, CaseResult, Verdict
-from conformance.node_sut import LOCAL_PURPOSES, SUT_CODES, NodeSut, prepare_pki, serve_options
+from conformance.node_sut import (
+    LOCAL_PURPOSES,
+    SUT_CODES,
+    NodeSut,
+    listened_as,
+    prepare_pki,
+    serve_options,
+)
 from conformance.reports import summary_lines, to_json, write_all
 from conformance.runner import merge, run_cases, select
 from conformance.sut import AdapterSut, HarnessError
 from juki_protocol import pki
 from juki_protocol.errors import JukiError
-from juki_protocol.identifiers import prefecture_of
 from juki_protocol.resources import spec_dir, vectors_dir
 from juki_protocol.vector_set import set_hash
 
@@ -59,6 +65,11 @@ def _requirements() -> list[dict[str, Any]]:
     return list(doc["requirements"])
 
 
+#: The reference run's node roles, each with the key of its hello in the report.
+REFERENCE_ROLES = (("prefecture", "node"), ("municipality", "municipalityNode"),
+                   ("national", "nationalNode"), ("agency", "agencyNode"))
+
+
 def all_node_cases() -> list[Case]:
     """Every node-mode case: prefecture, then municipality."""
     return node_cases() + municipality_cases()
@@ -70,6 +81,9 @@ def all_node_cases() -> list[Case]:
                    "reference adapter).")
 @click.option("--ics", "ics_path", type=click.Path(dir_okay=False, exists=True),
               default=None, help="Implementation conformance statement (JSON).")
+@click.option("--ixit", "ixit_path", type=click.Path(dir_okay=False, exists=True),
+              default=None, help="Node mode: the IXIT (JSON; default: the file the ICS "
+                                 "names in 'ixit').")
 @click.option("--vectors", "vec_path", type=click.Path(file_okay=False, exists=True),
               default=None, help="Vector directory (default: the shipped vectors).")
 @click.option("--out", "out_path", type=click.Path(file_okay=False),
@@ -97,7 +111,8 @@ def all_node_cases() -> list[Case]:
 @click.option("--capture", "captures", type=click.Path(dir_okay=False, exists=True),
               multiple=True, help="A pcap/pcapng frame capture for the evidence bundle "
                                   "(repeatable).")
-def run_cmd(adapter: str | None, ics_path: str | None, vec_path: str | None, out_path: str,
+def run_cmd(adapter: str | None, ics_path: str | None, ixit_path: str | None,
+            vec_path: str | None, out_path: str,
             include: tuple[str, ...], exclude: tuple[str, ...], known_failures: str | None,
             timeout: float, node_command: str | None, quiet: bool,
             evidence_path: str | None,
@@ -119,7 +134,10 @@ def run_cmd(adapter: str | None, ics_path: str | None, vec_path: str | None, out
     # Node mode: when the ICS file declares it, and in the default run (no --adapter,
     # no --ics), against the reference prefecture and municipality nodes that the
     # runner starts.
-    file_ics = ics_mod.load(Path(ics_path)) if ics_path else None
+    if ixit_path and not ics_path:
+        raise ValueError("--ixit needs --ics")
+    file_ics = ics_mod.load(Path(ics_path), Path(ixit_path) if ixit_path else None) \
+        if ics_path else None
     node_mode = "node" in file_ics.modes if file_ics else adapter is None
     cases = select(all_cases(vectors) + (all_node_cases() if node_mode else []),
                    list(include), list(exclude))
@@ -154,18 +172,21 @@ def run_cmd(adapter: str | None, ics_path: str | None, vec_path: str | None, out
     node_cmd = shlex.split(node_command) if node_command else None
     if on_node and file_ics is None:
         # The reference run: each node case against the reference node of its role.
-        for role, key in (("prefecture", "node"), ("municipality", "municipalityNode")):
+        for role, key in REFERENCE_ROLES:
             mine = [c for c in on_node if getattr(c, "role", None) == role]
             if mine:
                 result = merge(result, run_cases(
                     mine, NodeSut(node_cmd, timeout=timeout, role=role),
-                    ics_mod.parse({**ics.raw, "role": role}, "reference ICS"),
+                    ics_mod.parse({**ics.raw, "role": role}, "reference ICS",
+                                  ixit=ics.ixit),
                     known_failures=known, progress=progress), key)
     elif on_node:
-        node_sut = NodeSut(node_cmd, timeout=timeout, endpoint=ics.raw.get("endpoint"),
+        endpoint = ics.ixit.get("endpoint")
+        node_sut = NodeSut(node_cmd, timeout=timeout, endpoint=endpoint,
                            role=ics.role if ics.role in SUT_CODES else "prefecture",
-                           limits=ics.raw.get("limits"),
-                           local_purposes=ics.raw.get("localPurposes"))
+                           limits=ics.ixit.get("limits"),
+                           local_purposes=ics.raw.get("localPurposes"),
+                           ixit=ics.ixit if endpoint is not None else None)
         result = merge(result, run_cases(on_node, node_sut, ics, known_failures=known,
                                          progress=progress))
     if not quiet and column[0] % 72:
@@ -311,31 +332,46 @@ def prepare_node_cmd(role: str, code: str | None, out_path: str, address: str, u
     if out.exists() and any(out.iterdir()):
         raise ValueError(f"--out {out}: exists and is not empty")
     pki_dir = prepare_pki(out / "pki", role, code, dt.datetime.now(dt.UTC), days=days)
-    endpoint: dict[str, str] = {"node": code, "address": address, "upperTester": upper,
+    host, _, port = lower.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"--lower-tester {lower!r}: not HOST:PORT")
+    lowers = {peer: f"{host}:{int(port) + i}"
+              for i, peer in enumerate(listened_as(role, code))}
+    endpoint: dict[str, Any] = {"node": code, "address": address, "upperTester": upper,
                                 "pki": str(pki_dir.resolve())}
-    if role == "municipality":
-        endpoint["lowerTester"] = lower
-        (out / "directory.json").write_text(json.dumps({prefecture_of(code): lower},
-                                                       indent=1),
-                                            encoding="utf-8")
+    directory = None
+    if lowers:
+        endpoint["lowerTester"] = lowers
+        directory = out / "directory.json"
+        directory.write_text(json.dumps(lowers, indent=1) + "\n", encoding="utf-8")
+    ixit = {"endpoint": endpoint, "limits": ics_mod.REFERENCE_LIMITS,
+            "restart": {"method": "upperTester"}, "clock": {"method": "upperTester"},
+            "faultInjection": {"method": "upperTester"}}
+    ics_mod.parse_ixit(ixit, "the IXIT template")
     ics = {"implementation": {"name": "FILL IN", "version": "FILL IN"}, "role": role,
-           "profiles": ["current"], "modes": ["node"], "endpoint": endpoint,
-           "limits": ics_mod.REFERENCE_LIMITS,
-           **({"localPurposes": LOCAL_PURPOSES} if role == "prefecture" else {})}
-    ics_mod.parse(ics, "the ICS template")
-    (out / "ics.json").write_text(json.dumps(ics, indent=1, ensure_ascii=False) + "\n",
-                                  encoding="utf-8")
+           "profiles": ["current"], "modes": ["node"], "ixit": "ixit.json",
+           **({"localPurposes": LOCAL_PURPOSES} if role in ("prefecture", "national")
+              else {})}
+    ics_mod.parse({**ics, "ixit": ixit}, "the ICS template")
+    for name, obj in (("ics.json", ics), ("ixit.json", ixit)):
+        (out / name).write_text(json.dumps(obj, indent=1, ensure_ascii=False) + "\n",
+                                encoding="utf-8")
     args = serve_options(role, code, pki_dir, listen=address, upper_tester=upper,
-                         limits=ics_mod.REFERENCE_LIMITS,
-                         directory=out / "directory.json" if role == "municipality" else None)
-    start = [f"{option} {shlex.quote(value)}" for option, value in zip(args[::2], args[1::2],
-                                                                       strict=True)]
-    click.echo(f"wrote {out}/pki, {out}/ics.json"
-               + (f", {out}/directory.json" if role == "municipality" else ""))
-    click.echo("1. Fill in implementation.name and .version in ics.json, and its limits "
-               "with your node's own (spec/node.md section 6).")
-    click.echo("2. Start the node with these settings (the options of 'juki node serve'):")
-    click.echo("     " + " \\\n       ".join(start))
+                         limits=ics_mod.REFERENCE_LIMITS, directory=directory)
+    command = ["juki", "node", "serve", "--db", str(out / f"{code}.db"), *args]
+    lines: list[list[str]] = []
+    for token in command:
+        if token.startswith("--") or not lines:
+            lines.append([])
+        lines[-1].append(token)
+    click.echo(f"wrote {out}/pki, {out}/ics.json, {out}/ixit.json"
+               + (f", {out}/directory.json" if directory else ""))
+    click.echo("1. Fill in implementation.name and .version in ics.json, the capabilities "
+               "of the proforma your node supports, and in ixit.json its limits, how the "
+               "runner restarts it and controls its clock (spec/conformance.md "
+               "section 6).")
+    click.echo("2. Start the node; the reference node starts with this command:")
+    click.echo("     " + " \\\n       ".join(shlex.join(line) for line in lines))
     click.echo(f"3. juki-conformance run --ics {out / 'ics.json'} --cases '*/node/*'")
 
 

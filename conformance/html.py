@@ -30,12 +30,14 @@ VERDICTS: tuple[tuple[str, str], ...] = (
     ("acceptable", "acceptable"),
     ("not_applicable", "not applicable"),
     ("error", "error"),
+    ("inconclusive", "inconclusive"),
 )
 
 EXIT_MEANING = {
     0: "every applicable case passed",
     1: "at least one case failed that is not listed as a known failure",
     2: "harness error, or no case was applicable",
+    3: "no case failed, but some were inconclusive (their preamble was never reached)",
 }
 
 _ENV = jinja2.Environment(

@@ -14,6 +14,7 @@ Cases outside what it declares are ``not_applicable``, never failures.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,13 +39,47 @@ class Ics:
     ops: frozenset[str]
     message_types: frozenset[str]
     raw: dict[str, Any]
+    #: The IXIT (spec/conformance.md section 6): what the runner needs to attach to a
+    #: node (endpoint, limits, restart, clock, fault injection...).
+    ixit: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def declared(self, path: str) -> Any:
+        """The value at ``section.key`` (``ixit.restart``, ``limits.frameTimeoutSeconds``,
+        ``localPurposes.municipality``), looked up in the IXIT, then in the ICS; None
+        when absent."""
+        section, _, key = path.partition(".")
+        if section == "ixit":
+            section, _, key = key.partition(".")
+            value = self.ixit.get(section)
+        else:
+            value = self.ixit.get(section, self.raw.get(section))
+        if key:
+            value = value.get(key) if isinstance(value, dict) else None
+        return None if value in (None, "", {}, False) else value
 
     def supports_type(self, type_name: str) -> bool:
         return type_name in self.message_types
 
 
-def parse(obj: Any, source: str = "ICS") -> Ics:
-    """Validate an ICS object; a bad one raises ValueError naming the field."""
+IXIT_SCHEMA_PATH = Path(__file__).with_name("ixit.schema.json")
+#: What an ICS of the first version held that belongs to the IXIT; still read there.
+_IXIT_IN_ICS = ("endpoint", "limits")
+
+
+def parse_ixit(obj: Any, source: str = "IXIT") -> dict[str, Any]:
+    """Validate an IXIT object; a bad one raises ValueError naming the field."""
+    schema = json.loads(IXIT_SCHEMA_PATH.read_text(encoding="utf-8"))
+    try:
+        jsonschema.validate(obj, schema)
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
+        raise ValueError(f"{source}: field {where}: {exc.message}") from None
+    return dict(obj)
+
+
+def parse(obj: Any, source: str = "ICS", *, ixit: dict[str, Any] | None = None) -> Ics:
+    """Validate an ICS object (and its IXIT: ``ixit``, else an object inline in the
+    ICS); a bad one raises ValueError naming the field."""
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     try:
         jsonschema.validate(obj, schema)
@@ -58,21 +93,36 @@ def parse(obj: Any, source: str = "ICS") -> Ics:
     if unknown:
         raise ValueError(f"{source}: field messageTypes: unknown type {unknown[0]!r}")
     profiles = {"p2002" if p == "2002" else p for p in obj["profiles"]}
+    if ixit is None:
+        inline = obj.get("ixit")
+        ixit = parse_ixit(inline, f"{source} ixit") if isinstance(inline, dict) else {}
+    ixit = {**{k: obj[k] for k in _IXIT_IN_ICS if k in obj}, **ixit}
+    from conformance.proforma import check_answers  # the proforma reads Ics
+    check_answers(obj.get("capabilities") or {}, obj["role"], source)
     return Ics(name=obj["implementation"]["name"], version=obj["implementation"]["version"],
                role=obj["role"], profiles=frozenset(profiles), modes=frozenset(obj["modes"]),
                ops=frozenset(obj.get("ops", ["hello", "encode", "decode", "check_code"])),
-               message_types=frozenset(types), raw=obj)
+               message_types=frozenset(types), raw=obj, ixit=ixit)
 
 
-def load(path: Path) -> Ics:
-    """Read and validate an ICS file."""
+def _read_json(path: Path) -> Any:
     try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, RecursionError) as exc:     # also bad UTF-8, deep nesting
         raise ValueError(f"{path}: not valid JSON: {exc}") from None
     except OSError as exc:
         raise ValueError(f"{path}: cannot be read: {exc.strerror}") from None
-    return parse(obj, str(path))
+
+
+def load(path: Path, ixit_path: Path | None = None) -> Ics:
+    """Read and validate an ICS file and its IXIT: ``ixit_path``, else the file the
+    ICS names in ``ixit`` (relative to the ICS), else an object inline in the ICS."""
+    obj = _read_json(path)
+    named = obj.get("ixit") if isinstance(obj, dict) else None
+    if ixit_path is None and isinstance(named, str):
+        ixit_path = path.parent / named
+    ixit = parse_ixit(_read_json(ixit_path), str(ixit_path)) if ixit_path else None
+    return parse(obj, str(path), ixit=ixit)
 
 
 def from_hello(hello: dict[str, Any]) -> Ics:

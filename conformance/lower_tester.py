@@ -246,6 +246,14 @@ class Listener:
             return self.current, pdu
         return None
 
+    def drain(self, quiet: float = 0.3) -> int:
+        """Read and drop what the node sends to this peer until it has been silent
+        for ``quiet`` seconds (what earlier cases left); how many PDUs were dropped."""
+        dropped = 0
+        while self.next_pdu(quiet) is not None:
+            dropped += 1
+        return dropped
+
     def close(self) -> None:
         self.stopping.set()
         self.sock.close()

@@ -20,6 +20,7 @@ class Verdict(StrEnum):
     NOT_APPLICABLE = "not_applicable"
     ACCEPTABLE = "acceptable"     # the spec allows either behaviour; the SUT chose one
     ERROR = "error"               # the harness or environment failed, not the SUT
+    INCONCLUSIVE = "inconclusive"  # the SUT never reached the state the case needs
 
 
 @dataclass(frozen=True, slots=True)

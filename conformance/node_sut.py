@@ -41,7 +41,7 @@ from typing import Any
 
 from conformance.ics import REFERENCE_LIMITS, REFERENCE_LOCAL_PURPOSES
 from conformance.lower_tester import Frame, FrameLog, Listener, PeerConnection
-from conformance.sut import AdapterSut, HarnessError, SutFault
+from conformance.sut import AdapterSut, HarnessError, Inconclusive, SutFault
 from juki_protocol import codec, pki
 from juki_protocol.envelope import _seal_from_parts, open_envelope, seal
 from juki_protocol.errors import JukiError
@@ -63,7 +63,8 @@ REFERENCE_NODE = [sys.executable, "-m", "juki_protocol.node.cli_node", "node", "
 #: The SUT (a prefecture by default) and the peers the lower tester plays.
 SUT_ROLE, SUT_CODE = "prefecture", "270008"
 #: The node the runner launches for each role it can test.
-SUT_CODES = {"prefecture": SUT_CODE, "municipality": "271004"}
+SUT_CODES = {"prefecture": SUT_CODE, "municipality": "271004", "national": "DC01",
+             "agency": "AG0001"}
 PEERS: tuple[tuple[str, str], ...] = (("municipality", "271004"),
                                       ("municipality", "272035"),
                                       ("prefecture", "130001"), ("national", "DC01"),
@@ -78,6 +79,12 @@ OPERATORS: dict[str, str] = {AGENCY: "op-conformance", UNLISTED_AGENCY: "op-conf
 #: Arts. 30-7(4) to (6)): ``--local-purpose KIND=PURPOSE``.
 LOCAL_PURPOSES: dict[str, str] = REFERENCE_LOCAL_PURPOSES
 START_TIMEOUT = 20.0
+#: The IXIT of a node the runner launches (spec/conformance.md section 6): it restarts
+#: the process itself (kill -9, then the same command on the same database and keys),
+#: and controls the clock and injects faults through the upper tester.
+REFERENCE_IXIT: dict[str, Any] = {"restart": {"method": "process"},
+                                  "clock": {"method": "upperTester"},
+                                  "faultInjection": {"method": "upperTester"}}
 
 
 def other_municipality(code: str) -> str:
@@ -85,11 +92,28 @@ def other_municipality(code: str) -> str:
     return "272035" if code != "272035" else "271004"
 
 
+def listened_as(role: str, code: str) -> list[str]:
+    """The peers the runner plays by listening: those to which node ``code`` of
+    ``role`` opens connections (its prefecture and the other municipality for a
+    municipality, the national centre for a prefecture's relays, the providers for an
+    agency); the first is :attr:`NodeSut.listener`."""
+    if role == "municipality":
+        return [prefecture_of(code), other_municipality(code)]
+    if role == "prefecture":
+        return ["DC01"]
+    if role == "agency":
+        return [SUT_CODE, "DC01"]
+    return []
+
+
 def peers_of(role: str, code: str) -> list[tuple[str, str]]:
     """The nodes whose credentials the runner needs beside SUT ``code`` of ``role``."""
     nodes = [p for p in PEERS if p[1] != code]
-    if role == "municipality" and prefecture_of(code) not in {c for _, c in nodes}:
-        nodes.append(("prefecture", prefecture_of(code)))
+    for peer in [prefecture_of(code)] if role == "municipality" else []:
+        if peer not in {c for _, c in nodes}:
+            nodes.append(("prefecture", peer))
+    if role != "prefecture" and SUT_CODE not in {c for _, c in nodes}:
+        nodes.append(("prefecture", SUT_CODE))
     return nodes
 
 
@@ -135,17 +159,19 @@ def serve_options(role: str, code: str, pki_dir: Path, *, listen: str, upper_tes
                   limits: dict[str, float], directory: Path | None = None) -> list[str]:
     """The options of ``juki node serve`` (option, value, option, value...) for node
     ``code`` under test with the PKI of :func:`prepare_pki`: its credential, the CRL,
-    its limits, and for a prefecture the operators and local purposes of the peers the
-    runner plays; for a municipality the ``directory`` naming the runner as its
-    prefecture. The runner launches the reference node with them; ``prepare-node``
-    prints them for a vendor's node."""
+    its limits, the test clock and fault injection (IXIT ``clock``, ``faultInjection``),
+    for a provider (prefecture, national) the operators and local purposes of the peers
+    the runner plays, and the ``directory`` naming the runner as the peers it plays by
+    listening (:func:`listened_as`). The runner launches the reference node with them;
+    ``prepare-node`` prints them for a vendor's node."""
     p = pki_dir
     args = ["--role", role, "--node", code, "--cert", str(p / f"{code}.pem"),
             "--key", str(p / f"{code}.key"), "--trust", str(p / "ca.pem"),
             "--crl", str(p / "crl.pem"), "--listen", listen, "--upper-tester", upper_tester]
     for name, value in limits.items():
         args += [LIMIT_OPTIONS[name], f"{value:g}"]
-    if role == "prefecture":
+    args += ["--test-clock", "now", "--fault-injection"]
+    if role in ("prefecture", "national"):
         for body, operator in OPERATORS.items():
             args += ["--operator", f"{body}={operator}"]
         for kind, purpose in LOCAL_PURPOSES.items():
@@ -168,11 +194,18 @@ class NodeSut(AdapterSut):
     def __init__(self, command: list[str] | None = None, *, timeout: float = 10.0,
                  endpoint: dict[str, Any] | None = None, role: str = SUT_ROLE,
                  limits: dict[str, float] | None = None,
-                 local_purposes: dict[str, str] | None = None) -> None:
+                 local_purposes: dict[str, str] | None = None,
+                 ixit: dict[str, Any] | None = None) -> None:
         super().__init__(command or REFERENCE_NODE, timeout=timeout)
         if role not in SUT_CODES:
             raise HarnessError(f"node mode cannot test a {role} node")
         self.endpoint = endpoint
+        #: The IXIT (spec/conformance.md section 6): how to restart the node, control
+        #: its clock and inject faults; a launched reference node has them all.
+        self.ixit: dict[str, Any] = dict(ixit if ixit is not None else (
+            REFERENCE_IXIT if endpoint is None else {}))
+        self._clock_at: tuple[dt.datetime, float] | None = None
+        self.restarts_done = 0
         self.role = role
         #: The node's limits (ICS ``limits``): a launched node is started with them
         #: (default :data:`REFERENCE_LIMITS`); an attached one declares them.
@@ -183,7 +216,7 @@ class NodeSut(AdapterSut):
         self.limits = dict(REFERENCE_LIMITS if limits is None and endpoint is None
                            else limits or {})
         self.frames = FrameLog()
-        self.listener: Listener | None = None
+        self.listeners: dict[str, Listener] = {}
         self.workdir: Path | None = None
         self.pki_dir = Path()
         self.rogue_dir = Path()
@@ -205,15 +238,19 @@ class NodeSut(AdapterSut):
                                     now, days=2)
         if self.endpoint is None:
             self.pki_dir = prepare_pki(self.workdir / "pki", self.role, self.code, now)
-            self._listen(("127.0.0.1", 0))
+            for peer in listened_as(self.role, self.code):
+                self._listen_as(peer, ("127.0.0.1", 0))
             self._launch()
         else:
             self.pki_dir = Path(str(self.endpoint["pki"]))
             self.code = str(self.endpoint.get("node", self.code))
             self.address = _address(self.endpoint["address"])
             self.upper_address = _address(self.endpoint["upperTester"])
-            if self.endpoint.get("lowerTester"):
-                self._listen(_address(self.endpoint["lowerTester"]))
+            lower = self.endpoint.get("lowerTester")
+            if isinstance(lower, str):        # the older form: the prefecture only
+                lower = {self.prefecture: lower} if self.role == "municipality" else {}
+            for peer, where in (lower or {}).items():
+                self._listen_as(str(peer), _address(where))
         try:
             self._connect_upper()
             self.hello = self.request("hello")
@@ -242,30 +279,43 @@ class NodeSut(AdapterSut):
         """The peer whose certificate ``pki/revoked/`` holds, revoked by the CRL."""
         return revoked_peer_of(self.role, self.code)
 
-    def _listen(self, address: tuple[str, int]) -> None:
-        """Play the SUT municipality's prefecture: accept the connections it opens."""
-        if self.role != "municipality":
-            return
-        code = self.prefecture
+    @property
+    def listener(self) -> Listener | None:
+        """The listener of the first peer of :func:`listened_as` (a municipality's
+        prefecture, a prefecture's national centre, an agency's prefecture)."""
+        first = listened_as(self.role, self.code)[:1]
+        return self.listeners.get(first[0]) if first else None
+
+    def _listen_as(self, code: str, address: tuple[str, int]) -> None:
+        """Play peer ``code``: accept the connections the node opens to it."""
         ctx = server_context(self.pki_dir / f"{code}.pem", self.pki_dir / f"{code}.key",
                              self.pki_dir / "ca.pem")
         try:
-            self.listener = Listener(ctx, address, self.timeout, self.frames)
+            self.listeners[code] = Listener(ctx, address, self.timeout, self.frames)
         except OSError as exc:
             raise HarnessError(f"cannot listen on {address} as {code}: {exc}") from exc
 
     def _launch(self) -> None:
         assert self.workdir is not None
         directory = None
-        if self.listener is not None:
+        if self.listeners:
             directory = self.workdir / "directory.json"
             directory.write_text(json.dumps(
-                {self.prefecture: "{}:{}".format(*self.listener.address)}), "utf-8")
-        args = [*self.command, "--db", str(self.workdir / f"{self.code}.db"),
-                *serve_options(self.role, self.code, self.pki_dir, listen="127.0.0.1:0",
-                               upper_tester="127.0.0.1:0", limits=self.limits,
-                               directory=directory)]
-        log = (self.workdir / "node.log").open("wb")
+                {code: "{}:{}".format(*lst.address) for code, lst in self.listeners.items()}),
+                "utf-8")
+        self.launch_args = [
+            *self.command, "--db", str(self.workdir / f"{self.code}.db"),
+            *serve_options(self.role, self.code, self.pki_dir, listen="127.0.0.1:0",
+                           upper_tester="127.0.0.1:0", limits=self.limits,
+                           directory=directory)]
+        self._spawn()
+
+    def _spawn(self) -> None:
+        """Start the launched node's process with :attr:`launch_args` and read where it
+        listens."""
+        assert self.workdir is not None
+        args = self.launch_args
+        log = (self.workdir / "node.log").open("ab")
         try:
             self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
                                          stdout=subprocess.PIPE, stderr=log)
@@ -310,9 +360,10 @@ class NodeSut(AdapterSut):
         return self.frames.snapshot()
 
     def stop(self) -> None:
-        if self.listener is not None:
-            self.listener.close()
-            self.listener = None
+        for listener in self.listeners.values():
+            listener.close()
+        self.listeners = {}
+        self._clock_at = None
         if self.upper is not None:
             try:
                 self.upper_file.close()
@@ -472,15 +523,145 @@ class NodeSut(AdapterSut):
                else JukiPdu(header=header, error_report=answer))
         return codec.encode(pdu, profile=None)
 
-    def sent_to_peer(self, timeout: float | None = None
+    def sent_to_peer(self, timeout: float | None = None, *, peer: str | None = None
                      ) -> tuple[PeerConnection, JukiPdu] | None:
-        """The next PDU the node sends to a peer the runner listens as (the prefecture
-        of a municipality SUT); None when nothing comes within ``timeout`` seconds."""
-        if self.listener is None:
-            raise HarnessError("the runner does not listen for the node's peers (an "
-                               "attached municipality needs endpoint.lowerTester)")
-        return self.listener.next_pdu(self.timeout if timeout is None else timeout)
+        """The next PDU the node sends to ``peer``, one the runner listens as (default
+        the first of :func:`listened_as`: the prefecture of a municipality SUT); None
+        when nothing comes within ``timeout`` seconds."""
+        listener = self.listeners.get(peer) if peer else self.listener
+        if listener is None:
+            raise HarnessError(f"the runner does not listen as {peer or 'a peer'} of the "
+                               "node (an attached node needs it in the IXIT lowerTester)")
+        return listener.next_pdu(self.timeout if timeout is None else timeout)
+
+    def drain(self, peer: str | None = None, quiet: float = 0.3) -> int:
+        """Drop what the node sent to the peers the runner listens as (``peer``, or all)
+        and what earlier cases left unread; how many PDUs."""
+        return sum(lst.drain(quiet) for code, lst in self.listeners.items()
+                   if peer in (None, code))
+
+    # Preambles, restart, clock, faults (the IXIT) ---------------------------------------
+
+    def ok(self, op: str, **fields: Any) -> dict[str, Any]:
+        """An upper tester op that a case's preamble needs: its answer, or
+        :class:`Inconclusive` when the node refuses it (the state was never reached)."""
+        answer = self.request(op, **fields)
+        if not answer.get("ok"):
+            raise Inconclusive(f"upper tester {op} refused: {answer.get('error')}")
+        return answer
+
+    def offers(self, capability: str) -> bool:
+        """Whether the IXIT declares ``capability`` (``restart``, ``clock``,
+        ``faultInjection``)."""
+        return bool(self.ixit.get(capability))
+
+    def _need(self, capability: str) -> dict[str, Any]:
+        spec = self.ixit.get(capability)
+        if not isinstance(spec, dict) or not spec.get("method"):
+            raise HarnessError(f"the IXIT declares no {capability} (a case needing it "
+                               "should be not_applicable)")
+        return spec
+
+    def restart(self) -> None:
+        """Restart the node on its own database and keys as the IXIT says: ``process``
+        (a node the runner launched: kill -9, then the same command), ``upperTester``
+        (op ``restart``) or ``command`` (a shell command the runner runs, which returns
+        once the node is back); then reconnect the upper tester and put back a clock
+        the runner had set."""
+        method = self._need("restart")["method"]
+        if method == "process":
+            if self.proc is None:
+                raise HarnessError("restart by process needs a node the runner launched")
+            self._close_upper()
+            self.proc.kill()
+            self.proc.wait()
+            if self.proc.stdout:
+                self.proc.stdout.close()
+            self._spawn()
+        elif method == "upperTester":
+            answer = self.request("restart")
+            if not answer.get("ok"):
+                raise SutFault(f"upper tester restart failed: {answer.get('error')}")
+            self._close_upper()
+        elif method == "command":
+            command = str(self.ixit["restart"].get("command") or "")
+            done = subprocess.run(command, shell=True, check=False, timeout=START_TIMEOUT,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            if done.returncode != 0:
+                raise HarnessError(f"the IXIT restart command exited {done.returncode}: "
+                                   f"{done.stderr[-300:]!r}")
+            self._close_upper()
+        else:
+            raise HarnessError(f"unknown IXIT restart method {method!r}")
+        self.restarts_done += 1
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            try:
+                self._connect_upper()
+                break
+            except (OSError, ssl.SSLError) as exc:
+                if time.monotonic() > deadline:
+                    raise SutFault(f"the upper tester did not come back after the "
+                                   f"restart: {exc}") from exc
+                time.sleep(0.1)
+        if self._clock_at is not None:       # a process restart started a new clock
+            at, mono = self._clock_at
+            self.clock_set(at + dt.timedelta(seconds=time.monotonic() - mono))
+
+    def _close_upper(self) -> None:
+        if self.upper is not None:
+            try:
+                self.upper_file.close()
+                self.upper.close()
+            except OSError:
+                pass
+            self.upper = None
+
+    def _clock(self, **fields: Any) -> dt.datetime:
+        self._need("clock")
+        answer = self.request("clock", **fields)
+        if not answer.get("ok"):
+            raise SutFault(f"upper tester clock failed: {answer.get('error')}")
+        try:
+            now = dt.datetime.fromisoformat(str(answer.get("now")))
+        except ValueError as exc:
+            raise SutFault(f"upper tester clock: now is not an ISO time: {exc}") from exc
+        self._clock_at = (now, time.monotonic())
+        return now
+
+    def clock_now(self) -> dt.datetime:
+        """The node's clock (IXIT ``clock``)."""
+        return self._clock()
+
+    def clock_set(self, when: dt.datetime) -> dt.datetime:
+        """Set the node's test clock to ``when`` (never back); its new time."""
+        return self._clock(set=when.astimezone(dt.UTC).isoformat())
+
+    def clock_advance(self, seconds: float) -> dt.datetime:
+        """Move the node's test clock forward; its new time. What fell due runs."""
+        return self._clock(advance=seconds)
+
+    def node_now(self) -> dt.datetime:
+        """The node's time as the runner best knows it: the test clock it set, moved
+        on by the time since, or the system clock."""
+        if self._clock_at is None:
+            return dt.datetime.now(dt.UTC)
+        at, mono = self._clock_at
+        return at + dt.timedelta(seconds=time.monotonic() - mono)
+
+    def fail_next_commit(self, count: int = 1) -> None:
+        """Make the node's next ``count`` commits fail (IXIT ``faultInjection``)."""
+        self._need("faultInjection")
+        self.ok("fail_next_commit", count=count)
+
+    def audit_log(self, after: int = 0) -> list[dict[str, Any]]:
+        """The node's audit rows numbered above ``after`` (upper tester ``audit_log``)."""
+        answer = self.request("audit_log", after=after)
+        if not answer.get("ok") or not isinstance(answer.get("rows"), list):
+            raise SutFault(f"upper tester audit_log failed: {answer.get('error')}")
+        return [r for r in answer["rows"] if isinstance(r, dict)]
 
 
-__all__ = ["AGENCY", "OPERATORS", "REFERENCE_NODE", "SUT_CODES", "UNLISTED_AGENCY",
-           "NodeSut", "PeerConnection", "other_municipality"]
+__all__ = ["AGENCY", "OPERATORS", "REFERENCE_IXIT", "REFERENCE_NODE", "SUT_CODES",
+           "UNLISTED_AGENCY", "NodeSut", "PeerConnection", "listened_as",
+           "other_municipality"]

@@ -86,7 +86,7 @@ def junit_xml(report: dict[str, Any]) -> bytes:
         suite = ET.SubElement(root, "testsuite", name=clause, tests=str(len(cases)),
                               failures=str(sum(c["verdict"] == "fail" for c in cases)),
                               errors=str(sum(c["verdict"] == "error" for c in cases)),
-                              skipped=str(sum(c["verdict"] == "not_applicable"
+                              skipped=str(sum(c["verdict"] in ("not_applicable", "inconclusive")
                                               for c in cases)))
         for c in cases:
             tc = ET.SubElement(suite, "testcase", classname=clause, name=c["id"],
@@ -103,6 +103,8 @@ def junit_xml(report: dict[str, Any]) -> bytes:
                 ET.SubElement(tc, "error", message=c["detail"])
             elif c["verdict"] == "not_applicable":
                 ET.SubElement(tc, "skipped", message=c["detail"])
+            elif c["verdict"] == "inconclusive":
+                ET.SubElement(tc, "skipped", message=f"inconclusive: {c['actual']}")
     return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))
 
 
@@ -125,7 +127,8 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     s = report["summary"]
     lines = [f"{s['total']} cases: {s['pass']} pass, {s['fail']} fail, "
              f"{s['acceptable']} acceptable, {s['not_applicable']} not applicable, "
-             f"{s['error']} error"]
+             f"{s['error']} error"
+             + (f", {s['inconclusive']} inconclusive" if s.get("inconclusive") else "")]
     if s["knownFailures"]:
         lines.append(f"{s['knownFailures']} failures are listed as known")
     for cid in s["knownFailuresNowPassing"]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from conformance.ics import Ics
 from conformance.model import Case, CaseResult, Outcome, Verdict
-from conformance.sut import AdapterSut, HarnessError, SutFault
+from conformance.sut import AdapterSut, HarnessError, Inconclusive, SutFault
 
 
 def select(cases: Iterable[Case], include: list[str], exclude: list[str]) -> list[Case]:
@@ -43,13 +43,16 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        """0 all applicable cases pass; 1 failures; 2 harness error or nothing run."""
+        """0 all applicable cases pass; 1 failures; 2 harness error or nothing run;
+        3 no failure, but some cases inconclusive (their preamble was never reached)."""
         if self.harness_error or self.count(Verdict.ERROR):
             return 2
         ran = len(self.results) - self.count(Verdict.NOT_APPLICABLE)
         if ran == 0:
             return 2
-        return 1 if self.unexpected_failures else 0
+        if self.unexpected_failures:
+            return 1
+        return 3 if self.count(Verdict.INCONCLUSIVE) else 0
 
 
 def run_cases(cases: list[Case], sut: AdapterSut, ics: Ics, *,
@@ -75,6 +78,9 @@ def run_cases(cases: list[Case], sut: AdapterSut, ics: Ics, *,
                 except SutFault as exc:
                     outcome = Outcome(Verdict.FAIL, "an answer following spec/conformance.md",
                                       f"SUT fault: {exc}")
+                except Inconclusive as exc:
+                    outcome = Outcome(Verdict.INCONCLUSIVE, "the case's preamble reached",
+                                      f"preamble not established: {exc}")
                 except HarnessError as exc:
                     outcome = Outcome(Verdict.ERROR, "", "", f"harness: {exc}")
                 except Exception as exc:  # a bug in a case is the harness's, not the SUT's

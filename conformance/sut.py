@@ -24,6 +24,12 @@ class SutFault(Exception):
     """The SUT misbehaved: timed out, exited, or answered with something not JSON."""
 
 
+class Inconclusive(Exception):
+    """A case's preamble could not be established: the SUT never reached the state the
+    case needs (an upper tester op refused, a flow that never started), so the case
+    can say neither pass nor fail (verdict ``inconclusive``)."""
+
+
 class AdapterSut:
     """A running adapter process, restarted on demand."""
 
