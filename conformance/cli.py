@@ -6,6 +6,7 @@ Exit codes: 0 every applicable case passes; 1 at least one failure not listed as
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import shlex
@@ -20,11 +21,17 @@ from conformance import SUITE_VERSION, evidence
 from conformance import ics as ics_mod
 from conformance.cases_codec import all_cases
 from conformance.cases_node import node_cases
+from conformance.cases_node_agency import agency_cases
+from conformance.cases_node_durability import durability_cases
+from conformance.cases_node_flows import flow_cases
 from conformance.cases_node_municipality import municipality_cases
+from conformance.cases_node_national import national_cases
+from conformance.cases_node_register import register_cases
 from conformance.lower_tester import write_case_captures
 from conformance.model import Case, CaseResult, Verdict
 from conformance.node_sut import (
     LOCAL_PURPOSES,
+    REFERENCE_IXIT,
     SUT_CODES,
     NodeSut,
     listened_as,
@@ -71,8 +78,10 @@ REFERENCE_ROLES = (("prefecture", "node"), ("municipality", "municipalityNode"),
 
 
 def all_node_cases() -> list[Case]:
-    """Every node-mode case: prefecture, then municipality."""
-    return node_cases() + municipality_cases()
+    """Every node-mode case: prefecture, municipality, national, agency, then the
+    municipality flows, the register, restart, clock and audit cases of every role."""
+    return (node_cases() + municipality_cases() + national_cases() + agency_cases()
+            + flow_cases() + register_cases() + durability_cases())
 
 
 @main.command("run")
@@ -182,6 +191,8 @@ def run_cmd(adapter: str | None, ics_path: str | None, ixit_path: str | None,
                     known_failures=known, progress=progress), key)
     elif on_node:
         endpoint = ics.ixit.get("endpoint")
+        if endpoint is None:      # the runner launches the node: it has the reference IXIT
+            ics = dataclasses.replace(ics, ixit={**REFERENCE_IXIT, **ics.ixit})
         node_sut = NodeSut(node_cmd, timeout=timeout, endpoint=endpoint,
                            role=ics.role if ics.role in SUT_CODES else "prefecture",
                            limits=ics.ixit.get("limits"),

@@ -164,6 +164,8 @@ def with_reference_node(ics: Ics) -> Ics:
     return parse({**ics.raw, "role": "prefecture",
                   "modes": sorted({*ics.raw["modes"], "node"}), "limits": REFERENCE_LIMITS,
                   "localPurposes": REFERENCE_LOCAL_PURPOSES,
+                  "ixit": {"restart": {"method": "process"}, "clock": {"method": "upperTester"},
+                           "faultInjection": {"method": "upperTester"}},
                   "notes": "the reference implementation: the adapter in codec mode and, "
                            "in node mode, a prefecture node and a municipality node "
                            "started by the runner (each runs the cases of its role)"},

@@ -31,7 +31,9 @@ from typing import Any
 from juki_protocol import __version__, pki
 from juki_protocol.errors import ErrorCode, JukiError
 from juki_protocol.node import audit
+from juki_protocol.node import upper_agency as _agency
 from juki_protocol.node import upper_card as _card
+from juki_protocol.node import upper_flows as _flows
 from juki_protocol.node import upper_register as _register
 from juki_protocol.node.clock import TestClock
 from juki_protocol.node.node import Node
@@ -44,7 +46,7 @@ logger = logging.getLogger(__name__)
 #: The longest request line the upper tester reads.
 MAX_LINE = 1024 * 1024
 #: The op modules, imported for their registrations.
-OP_MODULES = (_card, _register)
+OP_MODULES = (_agency, _card, _flows, _register)
 #: Restart the node on its own storage and keys (see :meth:`UpperTester.restart`).
 Restart = Callable[[], Awaitable[Node]]
 

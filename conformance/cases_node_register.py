@@ -1,0 +1,10 @@
+"""Node-mode cases (being written)."""
+
+from __future__ import annotations
+
+from conformance.model import Case
+
+
+def register_cases() -> list[Case]:
+    """The cases of this module."""
+    return []

@@ -1,0 +1,3 @@
+"""Upper tester ops (being written)."""
+
+from __future__ import annotations
