@@ -35,8 +35,9 @@ RULE_REQUIREMENT = {
 }
 
 FLAG_REQUIREMENTS: dict[str, tuple[str, ...]] = {
-    "Minimal": ("R-DER-01", "R-JSON-09"), "Maximal": ("R-DER-01", "R-JSON-09"),
-    "NonAscii": ("R-DER-01", "R-JSON-09"), "Profile2002": ("R-PDU-03", "R-JSON-09"),
+    "Minimal": ("R-DER-01", "R-JSON-09", "R-JSON-01"),
+    "Maximal": ("R-DER-01", "R-JSON-09", "R-JSON-01"),
+    "NonAscii": ("R-DER-01", "R-JSON-09", "R-JSON-01"), "Profile2002": ("R-PDU-03", "R-JSON-09"),
     "UnknownExtension": ("R-DER-08",), "ConstraintViolation": ("R-DER-07",),
     "Truncated": ("R-DER-05",), "OverlongLength": ("R-DER-05",),
     "TrailingData": ("R-DER-03",), "LongFormLength": ("R-DER-02",),

@@ -16,7 +16,9 @@ import time
 from collections.abc import Callable
 
 from conformance.cases_node import (
+    AGENCY,
     MUNICIPALITY,
+    OPERATORS,
     NodeCase,
     _code,
     _describe,
@@ -25,13 +27,21 @@ from conformance.cases_node import (
     _is_error,
     _last,
     _node,
+    _record_resident,
+    _response,
     _update,
 )
 from conformance.lower_tester import PeerConnection
 from conformance.model import Case, Outcome, Verdict
-from conformance.sut import AdapterSut, SutFault
+from conformance.sut import AdapterSut, Inconclusive, SutFault
 from juki_protocol.errors import ErrorCode
 from juki_protocol.messages.pdu import AckStatus
+from juki_protocol.messages.provision import (
+    BodyKind,
+    LegalBasis,
+    ProvisionRequest,
+    RequestingBody,
+)
 
 #: Seconds a case allows beyond the declared limit (scheduling on a busy machine).
 SLACK = 2.0
@@ -151,6 +161,67 @@ def _peer_connections(sut: AdapterSut) -> Outcome:
     return Outcome(Verdict.PASS, expected, f"connection {limit + 1}: {got}, closed")
 
 
+def _shed(sut: AdapterSut) -> Outcome:
+    """R-NODE-13: a burst of provision requests in one write, more than the PDUs the
+    node declares it holds in hand; each must be answered, a shed one with 9002
+    referring to it, and a shed one resent with the same message id must be processed
+    as new (it left no processed id and no disclosure)."""
+    node = _node(sut)
+    limit = int(_declared(sut, "maxInflight"))
+    count = max(4 * limit, 16)
+    expected = (f"{count} requests in one write: each answered, those beyond "
+                f"{limit} in hand shed with 9002 referring to them; each shed one, "
+                "resent with the same message id, provided as a new request")
+    update, problem = _record_resident(node)
+    if update is None:
+        raise Inconclusive(f"no resident to ask for: {problem}")
+    request = ProvisionRequest(
+        requester=RequestingBody(kind=BodyKind.AGENCY, code=AGENCY),
+        legal_basis=LegalBasis.PREF_TO_AGENCY, purpose_code="S1-KENCHIKUSHI",
+        operator_id=OPERATORS[AGENCY], by_resident_code=(update.identity_info.resident_code,))
+    sealed = [node.sealed(request, sender=AGENCY) for _ in range(count)]
+    answers: dict[bytes, str] = {}
+    shed: list[tuple[bytes, bytes]] = []
+    conn = node.connect(AGENCY)
+    try:
+        conn.send_raw(b"".join(len(pdu).to_bytes(4, "big") + pdu for _, pdu in sealed))
+        ids = {mid for mid, _ in sealed}
+        while len(answers) < count:
+            pdu = conn.read(node.timeout)
+            if pdu is None:
+                break
+            if pdu.error_report is not None and pdu.error_report.refers_to in ids:
+                answers[pdu.error_report.refers_to] = _describe(pdu)
+            elif pdu.sealed is not None and pdu.header.correlation_id in ids:
+                node.acknowledge(conn, pdu, AGENCY)
+                answers[pdu.header.correlation_id] = "provided"
+    except TimeoutError:
+        pass
+    finally:
+        conn.close()
+    if len(answers) < count:
+        return Outcome(Verdict.FAIL, expected, f"{count - len(answers)} of {count} "
+                       "requests got no answer")
+    wrong = {a for a in answers.values() if a not in ("provided", _code(ErrorCode.OVERLOADED))}
+    if wrong:
+        return Outcome(Verdict.FAIL, expected, f"answers {sorted(wrong)}")
+    shed = [(mid, pdu) for mid, pdu in sealed if answers[mid] != "provided"]
+    if not shed:
+        raise Inconclusive(f"the node handled all {count} requests: nothing was shed")
+    for mid, pdu in shed[:3]:
+        conn = node.connect(AGENCY)
+        try:
+            conn.send(pdu)
+            again = _response(node, conn, mid, AGENCY)
+        finally:
+            conn.close()
+        if isinstance(again, str) or again.provided is None:
+            got = again if isinstance(again, str) else f"refusal {again.refusal}"
+            return Outcome(Verdict.FAIL, expected, f"a shed request resent: {got}")
+    return Outcome(Verdict.PASS, expected, f"{len(shed)} of {count} shed with 9002; "
+                   "resent, they were provided")
+
+
 def limit_cases() -> list[Case]:
     """The cases of this module (a prefecture SUT)."""
     def case(cid: str, title: str, limit: str, reqs: tuple[str, ...], rem: str,
@@ -177,6 +248,13 @@ def limit_cases() -> list[Case]:
              "Count the connections per peer node; beyond the limit, complete the "
              "handshake, send one ErrorReport 9002 OVERLOADED without refersTo, close.",
              _peer_connections),
+        case("node/node/limits/shed-not-processed",
+             "PDUs shed for load are answered 9002 and processed when resent",
+             "maxInflight", ("R-NODE-13",),
+             "Answer a sealed PDU beyond the bound on PDUs in hand with 9002 referring to "
+             "it before any other check, and store nothing of it (no processed id), so "
+             "that its retry with the same message id is processed as new.",
+             _shed),
     ]
 
 

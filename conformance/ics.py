@@ -150,7 +150,7 @@ def reference_ics() -> Ics:
 #: The limits (spec/node.md section 6) the runner starts the reference node with, and
 #: declares for it: small, so that the limit cases take about a second each.
 REFERENCE_LIMITS: dict[str, float] = {"handshakeTimeoutSeconds": 1, "frameTimeoutSeconds": 1,
-                                      "maxPeerConnections": 4}
+                                      "maxPeerConnections": 4, "maxInflight": 2}
 
 
 #: The purposes the runner starts the reference prefecture with, per local body kind.

@@ -152,7 +152,8 @@ def prepare_pki(directory: Path, role: str, code: str, now: dt.datetime, *,
 #: The ``juki node serve`` option of each ICS limit.
 LIMIT_OPTIONS = {"handshakeTimeoutSeconds": "--handshake-timeout",
                  "frameTimeoutSeconds": "--frame-timeout",
-                 "maxPeerConnections": "--max-peer-connections"}
+                 "maxPeerConnections": "--max-peer-connections",
+                 "maxInflight": "--max-inflight"}
 
 
 def serve_options(role: str, code: str, pki_dir: Path, *, listen: str, upper_tester: str,

@@ -30,7 +30,9 @@ from juki_protocol.node.upper_tester import UpperTester
 ROOT = Path(__file__).resolve().parent.parent
 NODE_ICS = {"implementation": {"name": "reference node", "version": "0.1.0"},
             "role": "prefecture", "profiles": ["current"], "modes": ["node"],
-            "limits": REFERENCE_LIMITS, "localPurposes": REFERENCE_LOCAL_PURPOSES}
+            "limits": REFERENCE_LIMITS, "localPurposes": REFERENCE_LOCAL_PURPOSES,
+            "ixit": {"restart": {"method": "process"}, "clock": {"method": "upperTester"},
+                     "faultInjection": {"method": "upperTester"}}}
 
 
 def _verdicts(result: RunResult) -> dict[str, Verdict]:

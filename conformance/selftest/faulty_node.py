@@ -301,6 +301,18 @@ class NeverLocksCard(Node):
         CARD_DESKS[self] = CardDesk(config.code, card_class=_NeverLockingCard)
 
 
+class RemembersShed(Node):
+    """Marks a PDU it shed for load as processed (R-NODE-13): its retry with the same
+    message id is then taken for a replay instead of being processed."""
+
+    async def _shed(self, conn: Connection, shed: list[tuple[bytes, str]]) -> None:
+        await super()._shed(conn, shed)
+        with self.storage.transaction():
+            for mid, mtype in shed:
+                self.storage.mark_processed(str(conn.peer), mid, b"shed", mtype,
+                                             self.now())
+
+
 FAULTS: dict[str, type[Node]] = {
     "no-sender-check": NoSenderCheck, "no-replay-check": NoReplayCheck,
     "no-time-window": NoTimeWindow, "closes-on-garbage": ClosesOnGarbage,
@@ -311,6 +323,7 @@ FAULTS: dict[str, type[Node]] = {
     "no-connection-limit": NoConnectionLimit, "ignores-version": IgnoresVersion,
     "tells-envelope-cause": TellsEnvelopeCause, "answers-answers": AnswersAnswers,
     "any-requester": AnyRequester, "stops-when-overloaded": StopsWhenOverloaded,
+    "remembers-shed": RemembersShed,
 }
 
 #: The role each fault's node is run as (default: prefecture).
@@ -338,6 +351,7 @@ EXPECTED: dict[str, list[str]] = {
     "answers-answers": ["pdu/node/answers/never-answered"],
     "any-requester": ["30-7/node/provision/requester-not-sender"],
     "stops-when-overloaded": ["30-5/node/update/resent-after-overloaded"],
+    "remembers-shed": ["node/node/limits/shed-not-processed"],
 }
 
 

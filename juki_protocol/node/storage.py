@@ -239,8 +239,8 @@ class SqliteStorage:
             raise ValueError(f"unknown role {role!r}")
         self.role = role
         self.path = Path(path)
-        #: How many of the next outer commits fail as a full disk would (the upper
-        #: tester's ``fail_next_commit``); each is rolled back and raises StorageError.
+        #: How many of the next outer commits that write fail as a full disk would (the
+        #: upper tester's ``fail_next_commit``); each is rolled back, raises StorageError.
         self.fail_commits = 0
         try:
             self.conn = sqlite3.connect(self.path, isolation_level=None,
@@ -276,6 +276,7 @@ class SqliteStorage:
         except sqlite3.Error as exc:
             raise StorageError(f"cannot begin a transaction: {exc}") from exc
         self._depth = 1
+        changes = self.conn.total_changes
         try:
             yield self.conn
         except BaseException:
@@ -287,7 +288,8 @@ class SqliteStorage:
             raise
         self._depth = 0
         try:
-            if self.fail_commits > 0:       # fault injection (spec/node.md section 4)
+            # Fault injection (spec/node.md section 4): the next commit that writes.
+            if self.fail_commits > 0 and self.conn.total_changes != changes:
                 self.fail_commits -= 1
                 raise sqlite3.OperationalError("the commit failed (injected fault)")
             self.conn.execute("COMMIT")
