@@ -16,9 +16,7 @@ import time
 from collections.abc import Callable
 
 from conformance.cases_node import (
-    AGENCY,
     MUNICIPALITY,
-    OPERATORS,
     NodeCase,
     _code,
     _describe,
@@ -33,6 +31,7 @@ from conformance.cases_node import (
 )
 from conformance.lower_tester import PeerConnection
 from conformance.model import Case, Outcome, Verdict
+from conformance.node_sut import AGENCY, OPERATORS
 from conformance.sut import AdapterSut, Inconclusive, SutFault
 from juki_protocol.errors import ErrorCode
 from juki_protocol.messages.pdu import AckStatus
@@ -181,10 +180,9 @@ def _shed(sut: AdapterSut) -> Outcome:
         operator_id=OPERATORS[AGENCY], by_resident_code=(update.identity_info.resident_code,))
     sealed = [node.sealed(request, sender=AGENCY) for _ in range(count)]
     answers: dict[bytes, str] = {}
-    shed: list[tuple[bytes, bytes]] = []
     conn = node.connect(AGENCY)
     try:
-        conn.send_raw(b"".join(len(pdu).to_bytes(4, "big") + pdu for _, pdu in sealed))
+        conn.send_raw(b"".join(len(der).to_bytes(4, "big") + der for _, der in sealed))
         ids = {mid for mid, _ in sealed}
         while len(answers) < count:
             pdu = conn.read(node.timeout)
@@ -205,13 +203,13 @@ def _shed(sut: AdapterSut) -> Outcome:
     wrong = {a for a in answers.values() if a not in ("provided", _code(ErrorCode.OVERLOADED))}
     if wrong:
         return Outcome(Verdict.FAIL, expected, f"answers {sorted(wrong)}")
-    shed = [(mid, pdu) for mid, pdu in sealed if answers[mid] != "provided"]
+    shed = [(mid, der) for mid, der in sealed if answers[mid] != "provided"]
     if not shed:
         raise Inconclusive(f"the node handled all {count} requests: nothing was shed")
-    for mid, pdu in shed[:3]:
+    for mid, der in shed[:3]:
         conn = node.connect(AGENCY)
         try:
-            conn.send(pdu)
+            conn.send(der)
             again = _response(node, conn, mid, AGENCY)
         finally:
             conn.close()

@@ -38,6 +38,7 @@ from conformance.node_sut import (
     prepare_pki,
     serve_options,
 )
+from conformance.proforma import PROFORMA
 from conformance.reports import summary_lines, to_json, write_all
 from conformance.runner import merge, run_cases, select
 from conformance.sut import AdapterSut, HarnessError
@@ -361,6 +362,7 @@ def prepare_node_cmd(role: str, code: str | None, out_path: str, address: str, u
     ics_mod.parse_ixit(ixit, "the IXIT template")
     ics = {"implementation": {"name": "FILL IN", "version": "FILL IN"}, "role": role,
            "profiles": ["current"], "modes": ["node"], "ixit": "ixit.json",
+           "capabilities": {c.id: True for c in PROFORMA if role in c.roles},
            **({"localPurposes": LOCAL_PURPOSES} if role in ("prefecture", "national")
               else {})}
     ics_mod.parse({**ics, "ixit": ixit}, "the ICS template")

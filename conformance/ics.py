@@ -161,9 +161,11 @@ REFERENCE_LOCAL_PURPOSES: dict[str, str] = {"municipality": "L-JUMIN-KAKUNIN",
 def with_reference_node(ics: Ics) -> Ics:
     """``ics`` plus node mode, role prefecture: the default run, which also checks our
     reference prefecture node (started by the runner) in node mode."""
+    from conformance.proforma import PROFORMA
     return parse({**ics.raw, "role": "prefecture",
                   "modes": sorted({*ics.raw["modes"], "node"}), "limits": REFERENCE_LIMITS,
                   "localPurposes": REFERENCE_LOCAL_PURPOSES,
+                  "capabilities": {c.id: True for c in PROFORMA},
                   "ixit": {"restart": {"method": "process"}, "clock": {"method": "upperTester"},
                            "faultInjection": {"method": "upperTester"}},
                   "notes": "the reference implementation: the adapter in codec mode and, "
