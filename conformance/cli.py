@@ -26,6 +26,7 @@ from conformance.cases_node_durability import durability_cases
 from conformance.cases_node_flows import flow_cases
 from conformance.cases_node_municipality import municipality_cases
 from conformance.cases_node_national import national_cases
+from conformance.cases_node_peers import peer_cases
 from conformance.cases_node_register import register_cases
 from conformance.lower_tester import write_case_captures
 from conformance.model import Case, CaseResult, Verdict
@@ -82,7 +83,7 @@ def all_node_cases() -> list[Case]:
     """Every node-mode case: prefecture, municipality, national, agency, then the
     municipality flows, the register, restart, clock and audit cases of every role."""
     return (node_cases() + municipality_cases() + national_cases() + agency_cases()
-            + flow_cases() + register_cases() + durability_cases())
+            + flow_cases() + register_cases() + durability_cases() + peer_cases())
 
 
 @main.command("run")

@@ -67,6 +67,7 @@ SUT_CODES = {"prefecture": SUT_CODE, "municipality": "271004", "national": "DC01
              "agency": "AG0001"}
 PEERS: tuple[tuple[str, str], ...] = (("municipality", "271004"),
                                       ("municipality", "272035"),
+                                      ("municipality", "131016"),
                                       ("prefecture", "130001"), ("national", "DC01"),
                                       ("agency", "AG0001"), ("agency", "AG9999"))
 #: The agencies the lower tester plays when it asks for provision (Art. 30-7(3)): one
@@ -118,8 +119,12 @@ def peers_of(role: str, code: str) -> list[tuple[str, str]]:
 
 
 def revoked_peer_of(role: str, code: str) -> str:
-    """The peer whose certificate ``pki/revoked/`` holds, revoked by the CRL: the
-    municipality the runner plays."""
+    """The peer whose bad certificates ``pki/revoked/``, ``pki/expired/`` and
+    ``pki/future/`` hold (revoked by the CRL, expired, not yet valid): the municipality
+    the runner plays beside a prefecture or a municipality, the prefecture 270008 beside
+    the national centre or an agency."""
+    if role in ("national", "agency"):
+        return SUT_CODE
     return "271004" if role == "prefecture" else other_municipality(code)
 
 
@@ -143,6 +148,17 @@ def prepare_pki(directory: Path, role: str, code: str, now: dt.datetime, *,
     (directory / "revoked").mkdir(exist_ok=True)
     (directory / "revoked" / f"{peer}.pem").write_bytes(pki.cert_pem(cert))
     pki.write_private_file(directory / "revoked" / f"{peer}.key", pki.key_pem(key))
+    # The same peer's certificates outside their validity: expired a day ago, and valid
+    # only from tomorrow (a key of their own each; the CRL does not name them).
+    for name, (begin, until), number in (
+            ("expired", (now - dt.timedelta(days=3), now - dt.timedelta(days=1)), 1001),
+            ("future", (now + dt.timedelta(days=1), now + dt.timedelta(days=3)), 1002)):
+        other = pki.generate_key()
+        made = pki.issue_node_certificate(ca, other.public_key(), pki.node_of_certificate(
+            cert), not_before=begin, not_after=until, serial=number)
+        (directory / name).mkdir(exist_ok=True)
+        (directory / name / f"{peer}.pem").write_bytes(pki.cert_pem(made))
+        pki.write_private_file(directory / name / f"{peer}.key", pki.key_pem(other))
     crl = pki.build_crl(ca, [pki.RevokedCertificate(serial=serial, revoked_at=start)],
                         this_update=start, next_update=end, number=2)
     (directory / "crl.pem").write_bytes(pki.crl_pem(crl))
@@ -446,13 +462,15 @@ class NodeSut(AdapterSut):
     def sealed(self, message: object, *, sender: str, recipient: str | None = None,
                signer: str | None = None, message_id: bytes | None = None,
                time_offset: dt.timedelta = dt.timedelta(0), der: bytes | None = None,
-               header_changes: dict[str, Any] | None = None) -> tuple[bytes, bytes]:
+               header_changes: dict[str, Any] | None = None,
+               signer_files: tuple[Path, Path] | None = None) -> tuple[bytes, bytes]:
         """A sealed PDU carrying ``message`` from ``sender`` (signed by ``signer``,
         default the sender) to the SUT (header recipient ``recipient``, default the
         SUT); returns (message id, PDU DER). Forged PDUs are sealed all the same.
         ``der``: the message's encoding, made by hand (default: ``message`` encoded);
         ``header_changes``: header fields to set after it is built (e.g. ``version``,
-        ``profile``), before the envelope binds it."""
+        ``profile``), before the envelope binds it; ``signer_files``: the certificate
+        and key (PEM files) that sign, instead of the signer's own."""
         now = (dt.datetime.now(dt.UTC) + time_offset).replace(microsecond=0)
         mid = message_id or secrets.token_bytes(16)
         self.sequence += 1
@@ -463,8 +481,10 @@ class NodeSut(AdapterSut):
         if header_changes:
             header = dataclasses.replace(header, **header_changes)
         who = signer or sender
-        key = pki.load_private_key((self.pki_dir / f"{who}.key").read_bytes())
-        cert = pki.load_certificate((self.pki_dir / f"{who}.pem").read_bytes())
+        cert_path, key_path = signer_files or (self.pki_dir / f"{who}.pem",
+                                               self.pki_dir / f"{who}.key")
+        key = pki.load_private_key(key_path.read_bytes())
+        cert = pki.load_certificate(cert_path.read_bytes())
         to = pki.load_certificate((self.pki_dir / f"{self.code}.pem").read_bytes())
         der = codec.encode(message) if der is None else der
         try:
