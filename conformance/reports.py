@@ -23,7 +23,7 @@ REPORT_SCHEMA = Path(__file__).with_name("report.schema.json")
 #: the suite's own tests do (tests/test_conformance*.py, tests/test_evidence.py, which
 #: tests/test_conformance.py checks name each of them).
 SUITE_REQUIREMENTS = frozenset({
-    "R-CONF-07", "R-CONF-08", "R-CONF-09", "R-CONF-10", "R-CONF-13",
+    "R-CONF-07", "R-CONF-08", "R-CONF-09", "R-CONF-10", "R-CONF-13", "R-CONF-14",
     *(f"R-EVID-{i:02d}" for i in range(1, 12)),
 })
 

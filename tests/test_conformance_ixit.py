@@ -88,6 +88,7 @@ def _passes(sut: AdapterSut) -> Outcome:
 
 
 def test_needs_of_the_ixit_and_the_proforma_decide_applicability() -> None:
+    # Checks R-CONF-07.
     plain = ics_mod.parse(ICS)
     declared = ics_mod.parse({**ICS, "ixit": IXIT, "capabilities": {"residentCard": False}})
     restart = _case("ixit.restart", _passes)
@@ -102,6 +103,7 @@ def test_needs_of_the_ixit_and_the_proforma_decide_applicability() -> None:
 
 
 def test_an_unreached_preamble_is_inconclusive_in_every_report() -> None:
+    # Checks R-CONF-14 and R-CONF-08 (exit 3).
     ics = ics_mod.parse(ICS)
     result = run_cases([_case("", _inconclusive)], _Sut(), ics)
     [only] = result.results
