@@ -103,7 +103,7 @@ def test_prepare_node_then_attach_to_a_node_started_by_hand(tmp_path: Path, role
     assert all(c["verdict"] in ("pass", "acceptable") for c in ran), ran
     needing = [c.id for c in expected if "ixit.restart" in getattr(c, "needs", "")
                or "ixit.clock" in getattr(c, "needs", "")]
-    assert role not in ("prefecture", "municipality", "national") or needing
+    assert role not in ("prefecture", "municipality") or needing
 
 
 def test_prepare_node_refuses_a_bad_node_id_and_a_used_directory(tmp_path: Path) -> None:

@@ -83,6 +83,7 @@ from juki_protocol.messages.special_move import (
 )
 from juki_protocol.messages.wide_area import WideAreaIssuanceRequest, WideAreaIssuanceResponse
 from juki_protocol.node.storage import Pending, SqliteStorage
+from juki_protocol.schedule import load_schedule_1
 from juki_protocol.synth import SyntheticResident
 
 #: An effect and the machine (or desk) that owns it.
@@ -406,6 +407,7 @@ class AgencyRole(RoleHandler):
     def __init__(self, code: str, storage: SqliteStorage) -> None:
         super().__init__(code, storage)
         self.clients: dict[bytes, ProvisionClient] = {}
+        self.schedule = load_schedule_1()
 
     def machines(self) -> list[Any]:
         return list(self.clients.values())
@@ -413,6 +415,10 @@ class AgencyRole(RoleHandler):
     def request(self, body: RequestingBody, provider: str, request: ProvisionRequest,
                 now: dt.datetime) -> tuple[ProvisionClient, list[Owned]]:
         """Send a provision request to ``provider`` (local event)."""
+        if body.kind is BodyKind.AGENCY:
+            # R-30-7-3-20: an agency asks only for the purposes schedule 1 lists for it,
+            # under their legal bases; anything else is refused here and not sent.
+            self.schedule.authorise(body.code, request.purpose_code, request.legal_basis)
         client = ProvisionClient(body, provider)
         owned = own(client, client.submit(request, now))
         assert client.request_id is not None
@@ -425,7 +431,8 @@ class AgencyRole(RoleHandler):
             raise ProtocolError(f"{type(msg).__name__} is not for an agency",
                                 code=ErrorCode.ROLE_NOT_ALLOWED)
         client = self.clients.get(inbound.correlation_id or b"")
-        if client is None:
+        # R-30-7-3-21: only the provider asked answers a request.
+        if client is None or client.provider != inbound.sender:
             raise _unknown_correlation("response")
         owned = own(client, client.receive(inbound, now))
         for _, eff in owned:

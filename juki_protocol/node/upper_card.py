@@ -18,6 +18,7 @@ from typing import Any
 from juki_protocol.errors import ErrorCode, JukiError, ProtocolError
 from juki_protocol.machines.card import (
     KEY_COUNTER,
+    MAX_PIN_TRIES,
     SW_OK,
     Actor,
     CardRecord,
@@ -151,6 +152,35 @@ async def op_card_unlock(node: Node, req: dict[str, Any]) -> dict[str, Any]:
         raise JukiError("by must be municipality or holder",
                         code=ErrorCode.INVALID_JSON) from None
     return _desk(node).unlock(req.get("serial"), by, node.now())
+
+
+def _card_state(record: CardRecord) -> dict[str, Any]:
+    return {"cardState": record.state.value,
+            "retriesLeft": max(MAX_PIN_TRIES - record.failures, 0)}
+
+
+@op("card_suspend")
+async def op_card_suspend(node: Node, req: dict[str, Any]) -> dict[str, Any]:
+    """The holder reported card ``serial`` lost or stolen: the municipality suspends it
+    (spec/card.md, suspension on loss or theft); a refused transition keeps its code."""
+    _card, record = _desk(node).get(req.get("serial"))
+    record.report_loss(node.now())
+    return _card_state(record)
+
+
+@op("card_resume")
+async def op_card_resume(node: Node, req: dict[str, Any]) -> dict[str, Any]:
+    """The municipality lifts the suspension of card ``serial`` (the card was found)."""
+    _card, record = _desk(node).get(req.get("serial"))
+    record.recover(node.now())
+    return _card_state(record)
+
+
+@op("card_state")
+async def op_card_state(node: Node, req: dict[str, Any]) -> dict[str, Any]:
+    """The municipality's record of card ``serial``: its state and PIN tries left."""
+    _card, record = _desk(node).get(req.get("serial"))
+    return _card_state(record)
 
 
 __all__ = ["CARD_DESKS", "CardDesk"]
