@@ -233,7 +233,7 @@ def test_a_case_needing_an_undeclared_ics_value_is_not_applicable() -> None:
     assert {"node/node/limits/stalled-frame",
             "30-7/node/provision/other-prefecture-provided"} <= set(needing)
     assert needing["node/node/limits/stalled-frame"] == \
-        "the ICS declares no limits.frameTimeoutSeconds"
+        "the ICS and IXIT declare no limits.frameTimeoutSeconds"
     assert needing["30-7/node/provision/other-prefecture-provided"] == \
-        "the ICS declares no localPurposes.prefecture"
+        "the ICS and IXIT declare no localPurposes.prefecture"
     assert all(c.not_applicable_reason(full) is None for c in node_cases())
