@@ -6,10 +6,9 @@ The cases use the IXIT (spec/conformance.md section 6): ``ixit.restart`` to rest
 node on its own storage, ``ixit.clock`` to read or move its test clock, and
 ``ixit.faultInjection`` to make its next commit fail. As every node case, each reads the
 node's ``status`` first and numbers its messages from what the node holds, so the cases
-run in any order against one long-running node. No case moves a prefecture's clock: the
-lower tester writes header times from its own clock, so a prefecture clock moved ahead
-would make the later cases' PDUs stale. The municipality's retry case moves its clock by
-the retry interval only, well inside the header time window.
+run in any order against one long-running node. The lower tester writes header times
+from the node's clock as the runner knows it (``NodeSut.node_now``), so a case that
+moves the clock forward leaves the later cases' PDUs fresh.
 """
 
 from __future__ import annotations
@@ -429,7 +428,7 @@ def _window_edges(sut: AdapterSut) -> Outcome:
     node.clock_now()        # The runner now knows the node's clock (R-NODE-18).
 
     def offset(age: int) -> dt.timedelta:
-        return node.node_now() - dt.datetime.now(dt.UTC) - dt.timedelta(seconds=age)
+        return -dt.timedelta(seconds=age)
     before = node.status()
     seq = _last(before) + 1
     mid, pdu = node.sealed(_update(seq + 1), sender=MUNICIPALITY,

@@ -28,6 +28,7 @@ from conformance.cases_node_municipality import municipality_cases
 from conformance.cases_node_national import national_cases
 from conformance.cases_node_peers import peer_cases
 from conformance.cases_node_register import register_cases
+from conformance.cases_node_retention import retention_cases
 from conformance.lower_tester import write_case_captures
 from conformance.model import Case, CaseResult, Verdict
 from conformance.node_sut import (
@@ -83,7 +84,8 @@ def all_node_cases() -> list[Case]:
     """Every node-mode case: prefecture, municipality, national, agency, then the
     municipality flows, the register, restart, clock and audit cases of every role."""
     return (node_cases() + municipality_cases() + national_cases() + agency_cases()
-            + flow_cases() + register_cases() + durability_cases() + peer_cases())
+            + flow_cases() + register_cases() + durability_cases() + peer_cases()
+            + retention_cases())
 
 
 @main.command("run")
@@ -359,7 +361,9 @@ def prepare_node_cmd(role: str, code: str | None, out_path: str, address: str, u
         directory.write_text(json.dumps(lowers, indent=1) + "\n", encoding="utf-8")
     ixit = {"endpoint": endpoint, "limits": ics_mod.REFERENCE_LIMITS,
             "restart": {"method": "upperTester"}, "clock": {"method": "upperTester"},
-            "faultInjection": {"method": "upperTester"}}
+            "faultInjection": {"method": "upperTester"},
+            **({"retentionSeconds": ics_mod.TEST_RETENTION_SECONDS}
+               if role in ("prefecture", "national") else {})}
     ics_mod.parse_ixit(ixit, "the IXIT template")
     ics = {"implementation": {"name": "FILL IN", "version": "FILL IN"}, "role": role,
            "profiles": ["current"], "modes": ["node"], "ixit": "ixit.json",

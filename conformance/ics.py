@@ -158,6 +158,21 @@ REFERENCE_LOCAL_PURPOSES: dict[str, str] = {"municipality": "L-JUMIN-KAKUNIN",
                                             "prefecture": "L-KENMIN-KAKUNIN"}
 
 
+#: The retention period a launched prefecture or national node runs with, in seconds
+#: (``juki node serve --retention-seconds``): short, so that the retention cases can
+#: move the test clock past it; long beside a role's run, so no other case sees it.
+TEST_RETENTION_SECONDS = 600
+
+#: What the runner knows of a node it launches itself (spec/conformance.md section 6):
+#: it restarts the process itself (kill -9, then the same command on the same database
+#: and keys), controls the clock and injects faults through the upper tester, and
+#: started a prefecture or the centre with the test retention period.
+REFERENCE_IXIT: dict[str, Any] = {"restart": {"method": "process"},
+                                  "clock": {"method": "upperTester"},
+                                  "faultInjection": {"method": "upperTester"},
+                                  "retentionSeconds": TEST_RETENTION_SECONDS}
+
+
 def with_reference_node(ics: Ics) -> Ics:
     """``ics`` plus node mode, role prefecture: the default run, which also checks our
     reference prefecture node (started by the runner) in node mode."""
@@ -166,8 +181,7 @@ def with_reference_node(ics: Ics) -> Ics:
                   "modes": sorted({*ics.raw["modes"], "node"}), "limits": REFERENCE_LIMITS,
                   "localPurposes": REFERENCE_LOCAL_PURPOSES,
                   "capabilities": {c.id: True for c in PROFORMA},
-                  "ixit": {"restart": {"method": "process"}, "clock": {"method": "upperTester"},
-                           "faultInjection": {"method": "upperTester"}},
+                  "ixit": REFERENCE_IXIT,
                   "notes": "the reference implementation: the adapter in codec mode and, "
                            "in node mode, a prefecture node and a municipality node "
                            "started by the runner (each runs the cases of its role)"},

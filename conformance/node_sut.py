@@ -39,7 +39,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conformance.ics import REFERENCE_LIMITS, REFERENCE_LOCAL_PURPOSES
+from conformance.ics import (
+    REFERENCE_IXIT,
+    REFERENCE_LIMITS,
+    REFERENCE_LOCAL_PURPOSES,
+    TEST_RETENTION_SECONDS,
+)
 from conformance.lower_tester import Frame, FrameLog, Listener, PeerConnection
 from conformance.sut import AdapterSut, HarnessError, Inconclusive, SutFault
 from juki_protocol import codec, pki
@@ -80,12 +85,6 @@ OPERATORS: dict[str, str] = {AGENCY: "op-conformance", UNLISTED_AGENCY: "op-conf
 #: Arts. 30-7(4) to (6)): ``--local-purpose KIND=PURPOSE``.
 LOCAL_PURPOSES: dict[str, str] = REFERENCE_LOCAL_PURPOSES
 START_TIMEOUT = 20.0
-#: The IXIT of a node the runner launches (spec/conformance.md section 6): it restarts
-#: the process itself (kill -9, then the same command on the same database and keys),
-#: and controls the clock and injects faults through the upper tester.
-REFERENCE_IXIT: dict[str, Any] = {"restart": {"method": "process"},
-                                  "clock": {"method": "upperTester"},
-                                  "faultInjection": {"method": "upperTester"}}
 
 
 def other_municipality(code: str) -> str:
@@ -189,6 +188,7 @@ def serve_options(role: str, code: str, pki_dir: Path, *, listen: str, upper_tes
         args += [LIMIT_OPTIONS[name], f"{value:g}"]
     args += ["--test-clock", "now", "--fault-injection"]
     if role in ("prefecture", "national"):
+        args += ["--retention-seconds", str(TEST_RETENTION_SECONDS)]
         for body, operator in OPERATORS.items():
             args += ["--operator", f"{body}={operator}"]
         for kind, purpose in LOCAL_PURPOSES.items():
@@ -471,7 +471,10 @@ class NodeSut(AdapterSut):
         ``header_changes``: header fields to set after it is built (e.g. ``version``,
         ``profile``), before the envelope binds it; ``signer_files``: the certificate
         and key (PEM files) that sign, instead of the signer's own."""
-        now = (dt.datetime.now(dt.UTC) + time_offset).replace(microsecond=0)
+        # Header and signing times come from the node's clock as the runner knows it
+        # (the test clock it set or moved, or the system clock): a node whose clock a
+        # case moved forward still sees the runner's PDUs as fresh.
+        now = (self.node_now() + time_offset).replace(microsecond=0)
         mid = message_id or secrets.token_bytes(16)
         self.sequence += 1
         header = PduHeader(version=1, message_id=mid, message_type=message_type_of(message),
@@ -510,7 +513,7 @@ class NodeSut(AdapterSut):
             pki.load_certificate((self.pki_dir / f"{recipient}.pem").read_bytes()))
         trust = pki.TrustStore.from_pem((self.pki_dir / "ca.pem").read_bytes())
         try:
-            opened = open_envelope(pdu.sealed, [credential], trust, dt.datetime.now(dt.UTC),
+            opened = open_envelope(pdu.sealed, [credential], trust, self.node_now(),
                                    header=pdu.header)
             return codec.decode_full(opened.message_der,
                                      pdu.header.message_type.type_name,
@@ -533,7 +536,7 @@ class NodeSut(AdapterSut):
 
     def answer_pdu(self, answer: Acknowledgement | ErrorReport, sender: str) -> bytes:
         """A PDU carrying ``answer`` from peer ``sender`` to the node."""
-        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        now = self.node_now().replace(microsecond=0)
         self.sequence += 1
         header = PduHeader(version=1, message_id=secrets.token_bytes(16),
                            message_type=message_type_of(answer), sender=node_of_code(sender),

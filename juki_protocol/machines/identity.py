@@ -440,6 +440,14 @@ class PrefectureReceiver(_SequencedReceiver):
     def _after_apply(self, update: IdentityInfoUpdate, now: dt.datetime) -> list[Effect]:
         return self.relays.relay(update, now)
 
+    def receive(self, inbound: Inbound, now: dt.datetime) -> list[Effect]:
+        """As every receiver; the relay sender's timers that pass through (its retry
+        timer) stay the relay sender's, never this machine's: the receiver arms none
+        of its own, and a timer it held would fire on a machine with no timeout."""
+        effects = super().receive(inbound, now)
+        self.timers.clear()
+        return effects
+
 
 @register
 class NationalReceiver(_SequencedReceiver):

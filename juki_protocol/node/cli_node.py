@@ -84,6 +84,10 @@ def node_group() -> None:
 @click.option("--retention-days", default=150 * 365, show_default=True,
               type=click.IntRange(1), help="Prefecture and national: the retention period "
               "of superseded identity info (R-30-5-0-09).")
+@click.option("--retention-seconds", default=None, type=click.IntRange(1),
+              help="Testing: a retention period in seconds instead of --retention-days, "
+              "so that a runner sees the purge by moving the test clock (IXIT "
+              "retentionSeconds).")
 @click.option("--upper-tester", default=None, metavar="HOST:PORT",
               help="Also serve the upper tester (spec/node.md section 4), a test "
               "interface, on HOST:PORT (port 0: any free port).")
@@ -114,7 +118,7 @@ def node_group() -> None:
 def serve(role: str, code: str, db: Path, cert: Path, key: Path, trust: Path,
           crl: Path | None, listen: str, directory: Path | None,
           operators: tuple[str, ...], local_purposes: tuple[str, ...], households: int,
-          retention_days: int,
+          retention_days: int, retention_seconds: int | None,
           upper_tester: str | None, max_connections: int, max_peer_connections: int,
           max_inflight: int, handshake_timeout: float, frame_timeout: float,
           idle_timeout: float, send_window: int, test_clock: str | None,
@@ -145,7 +149,8 @@ def serve(role: str, code: str, db: Path, cert: Path, key: Path, trust: Path,
                         crl=crl, listen=_address(listen, "--listen"),
                         directory=load_directory(directory) if directory else {},
                         operators=ops, local_purposes=purposes,
-                        retention=dt.timedelta(days=retention_days),
+                        retention=dt.timedelta(seconds=retention_seconds)
+                        if retention_seconds else dt.timedelta(days=retention_days),
                         max_connections=max_connections,
                         max_peer_connections=max_peer_connections,
                         max_inflight=max_inflight, handshake_timeout=handshake_timeout,

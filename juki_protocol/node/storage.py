@@ -502,6 +502,14 @@ class SqliteStorage:
             done += len(batch)
         return done
 
+    def identity_versions(self, resident_code: str) -> tuple[int, bool]:
+        """How many versions of ``resident_code``'s identity info are held (current,
+        superseded or erased, within retention), and whether the person is held as
+        current and not erased."""
+        rows = self.conn.execute("SELECT superseded_at, erased_at FROM identity_info "
+                                 "WHERE resident_code = ?", (resident_code,)).fetchall()
+        return len(rows), any(r[0] is None and r[1] is None for r in rows)
+
     def count_identity(self, current_only: bool = True) -> int:
         """How many versions (or current persons) of identity info are held."""
         sql = "SELECT COUNT(*) FROM identity_info"

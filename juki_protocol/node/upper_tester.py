@@ -40,7 +40,7 @@ from juki_protocol.node.node import Node
 from juki_protocol.node.roles import CentralRole, MunicipalityRole
 from juki_protocol.node.transport import peer_certificate
 from juki_protocol.node.upper_card import CARD_DESKS, CardDesk
-from juki_protocol.node.upper_ops import OPS, bad, number, op, timestamp
+from juki_protocol.node.upper_ops import OPS, bad, number, op, text, timestamp
 
 logger = logging.getLogger(__name__)
 #: The longest request line the upper tester reads.
@@ -95,6 +95,21 @@ async def op_status(node: Node, req: dict[str, Any]) -> dict[str, Any]:
         out["updates"] = {"lastSequence": h.updater.next_sequence - 1,
                           "unacknowledged": len(h.updater.outbox)}
     return out
+
+
+@op("identity_versions")
+async def op_identity_versions(node: Node, req: dict[str, Any]) -> dict[str, Any]:
+    """Prefecture, national: how many versions of one person's identity info the node
+    holds and whether the person is current, so that a runner sees retention at work
+    (R-NODE-05) without reading any personal data."""
+    if not isinstance(node.handler, CentralRole):
+        raise JukiError("identity_versions is a prefecture or national op",
+                        code=ErrorCode.ROLE_NOT_ALLOWED)
+    code = text(req, "residentCode")
+    if not (len(code) == 11 and code.isascii() and code.isdigit()):
+        raise bad("residentCode must be 11 digits")
+    versions, current = node.storage.identity_versions(code)
+    return {"versions": versions, "current": current}
 
 
 @op("fire_timers")

@@ -195,3 +195,18 @@ def test_update_from_a_foreign_municipality_is_refused() -> None:
         pref.receive(inbound(upd, HOME), NOW)
     assert exc.value.error_code is ErrorCode.INVALID_FIELD
     assert events([]) == []
+
+
+def test_a_relay_timer_belongs_to_the_relay_sender_not_the_receiver() -> None:
+    """The relay's retry timer passes through the receiver's effects; only the relay
+    sender holds it, so firing every machine's due timers never reaches the receiver
+    (which has no timeout: a node's clock op once crashed on it)."""
+    ids = counter_ids(21)
+    muni = IdentityUpdater(HOME, ids=ids)
+    pref = PrefectureReceiver(PREF, ids=ids)
+    (upd,) = sends(record(muni, people()[0], NOW))
+    pref.receive(inbound(upd, HOME), NOW)
+    assert pref.timers == {}
+    assert list(pref.relays.timers) == ["retry"]
+    later = NOW + dt.timedelta(hours=1)
+    assert pref.due_timers(later) == [] and pref.relays.due_timers(later) == ["retry"]

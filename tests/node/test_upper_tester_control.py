@@ -177,3 +177,33 @@ def test_fail_next_commit_refuses_the_message_and_stores_nothing(tmp_path: Path,
             await node.stop()
             await net.stop()
     run(body(), timeout=60)
+
+
+def test_identity_versions_counts_one_persons_versions(tmp_path: Path,
+                                                       pki_dir: Path) -> None:
+    """``identity_versions`` counts the versions a prefecture holds of one person and
+    says whether one is current; a malformed code is 1030, a municipality 3003."""
+    async def body() -> None:
+        net = await start(tmp_path, pki_dir, [("prefecture", "270008"),
+                                              ("municipality", "271004")])
+        node = net.nodes["270008"]
+        person = generate_households(1, "versions", municipalities=["271004"])[0].head
+        peer = await Peer(pki_dir, "271004").connect(("127.0.0.1", node.port or 0))
+        try:
+            code = person.resident_code
+            assert await _op(node, op="identity_versions", residentCode=code) == \
+                {"id": 1, "ok": True, "versions": 0, "current": False}
+            await peer.send(peer.sealed(update_of(person, 1), "270008"))
+            first = await peer.read()
+            assert first is not None and first.acknowledgement is not None
+            held = await _op(node, op="identity_versions", residentCode=code)
+            assert (held["versions"], held["current"]) == (1, True)
+            for bad in ({}, {"residentCode": "12345"}, {"residentCode": 12345678901}):
+                assert _code(await _op(node, op="identity_versions", **bad)) == \
+                    ErrorCode.INVALID_JSON, bad
+            assert _code(await _op(net.nodes["271004"], op="identity_versions",
+                                   residentCode=code)) == ErrorCode.ROLE_NOT_ALLOWED
+        finally:
+            await peer.close()
+            await net.stop()
+    run(body())

@@ -1,0 +1,67 @@
+"""juki-conformance retention cases: the reference prefecture and national nodes pass
+every case of their role, and each faulty node of
+``conformance.selftest.faulty_retention`` fails exactly the cases that should catch it;
+without a declared test retention the cases are not applicable."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance import ics as ics_mod
+from conformance.cases_node_retention import retention_cases
+from conformance.ics import REFERENCE_LIMITS, REFERENCE_LOCAL_PURPOSES
+from conformance.model import Verdict
+from conformance.node_sut import REFERENCE_IXIT, NodeSut
+from conformance.runner import RunResult, run_cases
+from conformance.selftest.faulty_retention import EXPECTED, FAULT_ROLES, FAULTS, command
+
+
+def _ics(role: str, ixit: dict[str, object] | None = None) -> ics_mod.Ics:
+    return ics_mod.parse({
+        "implementation": {"name": "reference node", "version": "0.1.0"}, "role": role,
+        "profiles": ["current"], "modes": ["node"], "limits": REFERENCE_LIMITS,
+        "localPurposes": REFERENCE_LOCAL_PURPOSES,
+        "ixit": REFERENCE_IXIT if ixit is None else ixit})
+
+
+def _verdicts(result: RunResult) -> dict[str, Verdict]:
+    return {r.case.id: r.outcome.verdict for r in result.results}
+
+
+@pytest.mark.parametrize("role", ["prefecture", "national"])
+def test_the_reference_passes_every_retention_case_of_its_role(role: str) -> None:
+    cases = retention_cases()
+    result = run_cases(cases, NodeSut(timeout=5, role=role), _ics(role))
+    assert result.harness_error is None
+    verdicts = _verdicts(result)
+    mine = {c.id for c in cases if getattr(c, "role", "") == role}
+    assert mine, role
+    assert {verdicts[c] for c in mine} == {Verdict.PASS}, \
+        {r.case.id: r.outcome for r in result.results if r.outcome.verdict is not Verdict.PASS}
+
+
+def test_without_a_test_retention_the_cases_are_not_applicable() -> None:
+    ixit = {k: v for k, v in REFERENCE_IXIT.items() if k != "retentionSeconds"}
+    ics = _ics("prefecture", ixit)
+    assert all(c.not_applicable_reason(ics) for c in retention_cases())
+    assert all(c.not_applicable_reason(_ics("prefecture")) is None
+               for c in retention_cases() if getattr(c, "role", "") == "prefecture")
+
+
+def test_every_fault_is_expected_to_fail_a_case() -> None:
+    ids = {c.id for c in retention_cases()}
+    assert set(EXPECTED) == set(FAULTS)
+    assert all(EXPECTED[f] and set(EXPECTED[f]) <= ids for f in FAULTS)
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_every_faulty_node_fails_exactly_its_cases(fault: str) -> None:
+    role = FAULT_ROLES.get(fault, "prefecture")
+    result = run_cases(retention_cases(), NodeSut(command(fault), timeout=2, role=role),
+                       _ics(role))
+    assert result.harness_error is None
+    verdicts = _verdicts(result)
+    failed = {cid for cid, v in verdicts.items() if v is Verdict.FAIL}
+    assert failed == set(EXPECTED[fault]), {r.case.id: r.outcome for r in result.results
+                                            if r.outcome.verdict is not Verdict.PASS}
+    assert set(verdicts.values()) <= {Verdict.PASS, Verdict.FAIL, Verdict.NOT_APPLICABLE}
