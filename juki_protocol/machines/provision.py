@@ -345,7 +345,12 @@ class Provider(Machine[ProviderState, ProviderInput, ProviderAction]):
 
     def _authorise(self, req: ProvisionRequest) -> None:
         body, basis = req.requester, req.legal_basis
-        if body.kind is BodyKind.AGENCY:                          # R-30-7-3-01..03
+        if body.kind is BodyKind.AGENCY:                          # R-30-7-3-01
+            self.schedule.body(body.code)
+        if basis.by_center != self.national:        # a basis this provider never serves
+            raise BusinessError("the legal basis is not one this provider serves",
+                                code=ErrorCode.LEGAL_BASIS_MISMATCH)
+        if body.kind is BodyKind.AGENCY:                          # R-30-7-3-02, -03
             self.schedule.authorise(body.code, req.purpose_code, basis)
         elif req.purpose_code not in self.local_purposes.get(body.kind, frozenset()):
             raise BusinessError("the purpose is not served for this body",
