@@ -19,6 +19,7 @@ from pathlib import Path
 
 import click
 
+from juki_protocol import pki
 from juki_protocol.errors import JukiError
 from juki_protocol.identifiers import Role, validate_node_id
 from juki_protocol.messages.provision import BodyKind
@@ -247,14 +248,28 @@ def audit_group() -> None:
 
 @audit_group.command("verify")
 @click.argument("db", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def verify(db: Path) -> None:
-    """Verify the hash chain of DB's audit log: exit 0 if intact, 1 if tampered."""
-    result = audit.verify(db)
+@click.option("--checkpoints", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="The node's checkpoint file (default: "
+              "DB.audit-checkpoints).")
+@click.option("--cert", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="The node's certificate (PEM): the only signer accepted "
+              "for the checkpoints (default: the certificate each checkpoint carries).")
+def verify(db: Path, checkpoints: Path | None, cert: Path | None) -> None:
+    """Verify the hash chain of DB's audit log and its signed checkpoints (R-NODE-25):
+    exit 0 if intact, 1 if tampered (rows edited, inserted or deleted, or the log
+    shorter than, or different from, what a checkpoint covers)."""
+    signer = pki.load_certificate(cert.read_bytes()) if cert is not None else None
+    result = audit.verify(db, checkpoints, signer)
     if result.ok:
-        click.echo(f"{db}: audit log intact, {result.rows} rows, head {result.head}")
+        purged = f" (rows 1 to {result.base} purged)" if result.base else ""
+        anchor = (f", {result.checkpoints} signed checkpoints match"
+                  if result.checkpoints is not None else
+                  ", NOT anchored: no checkpoint file")
+        click.echo(f"{db}: audit log intact, {result.rows} rows{purged}, head "
+                   f"{result.head}{anchor}")
         return
-    click.echo(f"{db}: audit log TAMPERED at row {result.first_bad}: {result.reason}",
-               err=True)
+    where = f" at row {result.first_bad}" if result.first_bad is not None else ""
+    click.echo(f"{db}: audit log TAMPERED{where}: {result.reason}", err=True)
     raise SystemExit(1)
 
 

@@ -173,6 +173,8 @@ class NodeConfig:
     send_window: int = 1
     #: Whether the upper tester may make commits fail (``fail_next_commit``).
     fault_injection: bool = False
+    #: The audit log's refusal limit, checkpoints and retention (R-NODE-22..28).
+    audit: audit.AuditPolicy = field(default_factory=audit.AuditPolicy)
 
 
 class Node(Receiving):
@@ -192,6 +194,8 @@ class Node(Receiving):
         crls = [config.crl.read_bytes()] if config.crl else []
         self.trust = pki.TrustStore.from_pem(config.trust.read_bytes(), crls=crls)
         self.storage = SqliteStorage(config.db, config.role)
+        self.anchor = audit.Anchor(self.storage.conn, self.storage.transaction, config.db,
+                                   str(self.node), self.credential, config.audit)
         self.handler: RoleHandler = make_role(
             config.role, config.code, self.storage, residents=config.residents,
             operators=config.operators, national=config.national, profile=config.profile,
@@ -234,6 +238,7 @@ class Node(Receiving):
             self.port = self._server.sockets[0].getsockname()[1]
         await self._resume()
         self._spawn(self._housekeeping())
+        self._spawn(self.anchor.run(self.now))     # audit checkpoints (R-NODE-23)
 
     async def _resume(self) -> None:
         """Resend what the machines have outstanding (unacknowledged numbered messages)
@@ -313,6 +318,7 @@ class Node(Receiving):
         if self._server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 2)
+        self.anchor.close(self.now())      # summary rows, a last checkpoint (R-NODE-23)
         self.storage.close()
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
