@@ -1,3 +1,279 @@
-"""Upper tester ops (being written)."""
+"""Upper tester ops that start the municipality-to-municipality flows at a municipality
+under test, and read what became of them (spec/node.md section 4.5).
+
+A conformance runner plays the other municipality (272035 beside 271004) and must see
+the node on both sides of every flow; the node's side of the residence municipality
+and of the former municipality answers messages the runner sends, but the issuing side
+of Art. 12-2 and the new side of Art. 24-2 start at the node's counter. These ops are
+that counter:
+
+* ``wide_area_request``: an application for a wide-area copy (Art. 12-2(1)); the
+  counter's identity check and the applicant's standing decide whether a request is
+  sent at all (R-12-2-1-01), through
+  :meth:`~juki_protocol.node.roles.MunicipalityRole.apply_wide_area`;
+  ``wide_area_result`` reads the application's outcome.
+* ``annotated_move_out``: an annotated move-out notice received by post at the former
+  municipality (Art. 24-2(1)), through
+  :meth:`~juki_protocol.node.roles.MunicipalityRole.annotated_move_out`.
+* ``special_move_in``: a move-in filed with the card at the new municipality (Art.
+  24-2(3)), through :meth:`~juki_protocol.node.roles.MunicipalityRole.special_move_in`;
+  ``move_in_result`` reads whether the residents were recorded and the Art. 9(1)
+  notice sent.
+
+Each runs through :meth:`~juki_protocol.node.node.Node.local`, so what it sends is
+committed first; a refusal raises before anything is sent or stored. The flows are
+kept in memory (see :mod:`juki_protocol.node.roles`): after a restart the result ops
+answer 4002 UNKNOWN_CORRELATION.
+"""
 
 from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from juki_protocol import codec
+from juki_protocol.errors import ErrorCode, JukiError
+from juki_protocol.machines.card import IdentityCheck
+from juki_protocol.machines.special_move import AnnotatedMoveOut
+from juki_protocol.machines.special_move_in import MoveInState, SpecialMoveInCounter
+from juki_protocol.machines.wide_area import IssuingCounter, IssuingState
+from juki_protocol.messages.common import Address
+from juki_protocol.messages.special_move import SpecialMoveInNotice
+from juki_protocol.messages.wide_area import (
+    IdentityCheckMethod,
+    WideAreaIssuanceRequest,
+    WideAreaRefusal,
+)
+from juki_protocol.node.node import Node
+from juki_protocol.node.roles import MunicipalityRole, Owned
+from juki_protocol.node.upper_ops import bad, municipality, op, text
+
+#: Who applies at the counter (Art. 12-2(1)): the person recorded at the residence
+#: municipality, for themselves or members of their household, may; a proxy with a
+#: letter of attorney and a third party may not.
+APPLICANTS = ("person", "proxy", "thirdParty")
+
+
+def _flag(req: dict[str, Any], name: str, default: bool) -> bool:
+    value = req.get(name, default)
+    if not isinstance(value, bool):
+        raise bad(f"{name} must be true or false")
+    return value
+
+
+def _day(req: dict[str, Any], name: str, default: dt.date | None = None) -> dt.date:
+    """A date field ``name`` (YYYY-MM-DD); required unless ``default`` is given."""
+    if name not in req and default is not None:
+        return default
+    try:
+        return dt.date.fromisoformat(text(req, name))
+    except ValueError:
+        raise bad(f"{name} must be a date YYYY-MM-DD") from None
+
+
+def _message_id(req: dict[str, Any]) -> bytes:
+    try:
+        mid = bytes.fromhex(text(req, "messageId"))
+    except ValueError:
+        raise bad("messageId must be hexadecimal") from None
+    if len(mid) != 16:
+        raise bad("messageId must be 16 octets")
+    return mid
+
+
+def _build(type_name: str, form: dict[str, Any]) -> Any:
+    """The message ``form`` describes (spec/json.md); 1030 for anything malformed or
+    for a message its own rules refuse."""
+    try:
+        return codec.from_json(type_name, form)
+    except JukiError as exc:
+        raise bad(f"not a valid {type_name}: {exc.error_code.name}: {exc}") from None
+
+
+def _card_method(req: dict[str, Any]) -> IdentityCheckMethod:
+    """The ``identityCheck`` method of a move-in (default: a resident card and PIN)."""
+    value = req.get("identityCheck", IdentityCheckMethod.RESIDENT_CARD_WITH_PIN.value)
+    if not isinstance(value, str) or value not in {m.value for m in IdentityCheckMethod}:
+        raise bad("identityCheck must be an IdentityCheckMethod of spec/asn1")
+    return IdentityCheckMethod(value)
+
+
+# Art. 12-2: the issuing municipality -------------------------------------------------
+
+@op("wide_area_request")
+async def op_wide_area_request(node: Node, req: dict[str, Any]) -> dict[str, Any]:
+    """An application for a wide-area copy at this (issuing) municipality: the request
+    is sent to ``residenceMunicipality`` only when the applicant is the ``person``
+    and the counter confirmed them (R-12-2-1-01); otherwise 5022, nothing sent."""
+    role = municipality(node)
+    applicant = req.get("applicant", "person")
+    if applicant not in APPLICANTS:
+        raise bad(f"applicant must be one of {', '.join(APPLICANTS)}")
+    confirmed = req.get("identityConfirmed")
+    if not isinstance(confirmed, bool):
+        raise bad("identityConfirmed must be true or false")
+    requester, targets = req.get("requester"), req.get("targets")
+    if not isinstance(requester, dict):
+        raise bad("requester must be an object (the JSON form of Requester)")
+    if not isinstance(targets, list) or not all(isinstance(t, dict) for t in targets):
+        raise bad("targets must be a list of objects (the JSON form of TargetPerson)")
+    request = _build("WideAreaIssuanceRequest", {
+        "issuing_municipality": role.code,
+        "residence_municipality": text(req, "residenceMunicipality"),
+        "requester": requester, "targets": targets,
+        "include_relationship": _flag(req, "includeRelationship", False),
+        "include_resident_code": _flag(req, "includeResidentCode", False)})
+    assert isinstance(request, WideAreaIssuanceRequest)
+    # Art. 12-2(1): only the person may apply; a proxy or a third party is never
+    # confirmed as the applicant, whatever document they show.
+    check = IdentityCheck(method=request.requester.identity_check,
+                          confirmed=confirmed and applicant == "person",
+                          resident_code=request.requester.resident_code)
+    holder: list[IssuingCounter] = []
+
+    def action(now: dt.datetime) -> list[Owned]:
+        counter, owned = role.apply_wide_area(check, request, now)
+        holder.append(counter)
+        return owned
+    await node.local(action)
+    assert holder and holder[0].request_id is not None
+    return {"messageId": holder[0].request_id.hex()}
+
+
+def _wide_area_outcome(counter: IssuingCounter) -> tuple[str, int]:
+    """The outcome string and the number of copies issued."""
+    out, state = counter.outcome, counter.state
+    if state is IssuingState.ISSUED and isinstance(out, tuple):
+        return "issued", len(out)
+    if state is IssuingState.REFUSED and isinstance(out, WideAreaRefusal):
+        return f"refused:{int(out.error_code)}", 0
+    if state in (IssuingState.FAILED, IssuingState.TIMED_OUT) and isinstance(out, int):
+        return f"failed:{out}", 0
+    return "pending", 0
+
+
+@op("wide_area_result")
+async def op_wide_area_result(node: Node, req: dict[str, Any]) -> dict[str, Any]:
+    """What became of the wide-area request ``messageId``: ``state``, ``outcome``
+    (``pending``, ``issued``, ``refused:<code>``, ``failed:<code>``), ``copies``."""
+    role = municipality(node)
+    counter = role.counters.get(_message_id(req))
+    if counter is None:
+        raise JukiError("no wide-area request with this message id",
+                        code=ErrorCode.UNKNOWN_CORRELATION)
+    outcome, copies = _wide_area_outcome(counter)
+    return {"state": counter.state.value, "outcome": outcome, "copies": copies}
+
+
+# Art. 24-2: the former municipality ---------------------------------------------------
+
+def _address(req: dict[str, Any], name: str) -> Address:
+    value = req.get(name)
+    if not isinstance(value, dict) or set(value) != {"local_gov_code", "text"}:
+        raise bad(f"{name} must be an object with local_gov_code and text")
+    try:
+        return Address(local_gov_code=value["local_gov_code"], text=value["text"])
+    except (JukiError, TypeError) as exc:
+        raise bad(f"{name} is not a valid address: {exc}") from None
+
+
+@op("annotated_move_out")
+async def op_annotated_move_out(node: Node, req: dict[str, Any]) -> dict[str, Any]:
+    """An annotated move-out notice received by post (Art. 24-2(1)) for the registered
+    residents ``movers`` (the card holder first), moving to ``destination`` in another
+    municipality on ``plannedMoveDate``."""
+    role = municipality(node)
+    movers = req.get("movers")
+    if not isinstance(movers, list) or not all(isinstance(m, str) for m in movers):
+        raise bad("movers must be a list of resident codes")
+    try:
+        notice = AnnotatedMoveOut(movers=tuple(movers), destination=_address(req,
+                                                                             "destination"),
+                                  planned_move_date=_day(req, "plannedMoveDate"))
+    except JukiError as exc:
+        if exc.error_code == ErrorCode.INVALID_JSON:
+            raise
+        raise bad(f"not a valid annotated move-out: {exc}") from None
+    await node.local(lambda now: role.annotated_move_out(notice, now))
+    return {"movers": len(notice.movers)}
+
+
+# Arts. 24-2(3), 9(1): the new municipality ---------------------------------------------
+
+@op("special_move_in")
+async def op_special_move_in(node: Node, req: dict[str, Any]) -> dict[str, Any]:
+    """A move-in filed with the card at this (new) municipality (Art. 24-2(3)): the
+    SpecialMoveInNotice naming every mover is sent to ``formerMunicipality``, unless
+    the card check failed (5022 or the card's code) or the move-in was filed more than
+    14 days after the move (5020, R-24-2-1-02)."""
+    role = municipality(node)
+    movers = req.get("movers")
+    if not isinstance(movers, list) or not all(isinstance(m, dict) for m in movers):
+        raise bad("movers must be a list of objects (the JSON form of PersonRef)")
+    holder_code = text(req, "cardHolder")
+    filed = _day(req, "filedDate", node.now().date())
+    notice = _build("SpecialMoveInNotice", {
+        "new_municipality": role.code,
+        "former_municipality": text(req, "formerMunicipality"), "movers": movers,
+        "moved_date": _day(req, "movedDate").isoformat(),
+        "move_in_filed_date": filed.isoformat(),
+        "new_address": req.get("newAddress")})
+    assert isinstance(notice, SpecialMoveInNotice)
+    check = IdentityCheck(method=_card_method(req),
+                          confirmed=_flag(req, "identityConfirmed", True),
+                          resident_code=holder_code)
+    holder: list[SpecialMoveInCounter] = []
+
+    def action(now: dt.datetime) -> list[Owned]:
+        counter, owned = role.special_move_in(check, notice, now)
+        holder.append(counter)
+        return owned
+    await node.local(action)
+    assert holder and holder[0].notice_id is not None
+    return {"messageId": holder[0].notice_id.hex()}
+
+
+def _move_in_outcome(counter: SpecialMoveInCounter) -> str:
+    state, code = counter.state, counter.outcome
+    if state is MoveInState.RECORDED:
+        return "recorded"
+    if state is MoveInState.DONE:
+        return "completed"
+    if state is MoveInState.REFUSED:
+        return f"refused:{code}"
+    if state in (MoveInState.FAILED, MoveInState.TIMED_OUT):
+        return f"failed:{code}"
+    return "pending"
+
+
+def _recorded(role: MunicipalityRole, counter: SpecialMoveInCounter) -> list[str]:
+    """The movers of ``counter`` that its certificate put into the register."""
+    if counter.certificate is None or counter.notice is None:
+        return []
+    return [m.resident_code for m in counter.notice.movers
+            if m.resident_code in role.register.records]
+
+
+@op("move_in_result")
+async def op_move_in_result(node: Node, req: dict[str, Any]) -> dict[str, Any]:
+    """What became of the special move-in ``messageId`` (its SpecialMoveInNotice):
+    ``state``, ``outcome`` (``pending``, ``recorded``, ``completed``,
+    ``refused:<code>``, ``failed:<code>``), ``recorded``, ``residents`` and, once sent,
+    ``moveInNotice`` (the message id of the Art. 9(1) notice)."""
+    role = municipality(node)
+    counter = role.move_ins.get(_message_id(req))
+    if counter is None:
+        raise JukiError("no special move-in with this message id",
+                        code=ErrorCode.UNKNOWN_CORRELATION)
+    residents = _recorded(role, counter)
+    out: dict[str, Any] = {"state": counter.state.value,
+                           "outcome": _move_in_outcome(counter),
+                           "recorded": counter.certificate is not None,
+                           "residents": residents}
+    if counter.move_in is not None:
+        out["moveInNotice"] = counter.move_in.message_id.hex()
+    return out
+
+
+__all__ = ["APPLICANTS", "op_annotated_move_out", "op_move_in_result",
+           "op_special_move_in", "op_wide_area_request", "op_wide_area_result"]
