@@ -18,7 +18,11 @@ What each role stores (and nothing else):
 * ``municipality``: ``residents`` (the resident register, 住民基本台帳: the whole record,
   including relationship and family register, which never leave the municipality but
   in municipality-to-municipality flows), ``outbox`` (the identity info updates it sends,
-  Art. 30-5, until acknowledged) and ``retired_codes``;
+  Art. 30-5, until acknowledged), ``retired_codes``, ``erasures`` (the change reason
+  and date of each record it erased: move-out, death, erasure ex officio) and ``cards``
+  (the municipality's record of each resident card it issued, and the state of the
+  virtual chip that stands for the card in the holder's hands in the reference:
+  spec/node.md section 4.6);
 * ``prefecture`` and ``national``: ``identity_info`` (one row per version of a person's
   identity info, with change info, the update's municipality, sequence number,
   operation and previous resident code, and the times it was stored, superseded or
@@ -88,6 +92,14 @@ CREATE TABLE IF NOT EXISTS outbox (
     type_name TEXT NOT NULL, message TEXT NOT NULL, state TEXT NOT NULL,
     created_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS retired_codes (resident_code TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS erasures (
+    resident_code TEXT PRIMARY KEY, change_reason TEXT NOT NULL, change_date TEXT NOT NULL,
+    erased_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cards (
+    serial TEXT PRIMARY KEY, resident_code TEXT NOT NULL, state TEXT NOT NULL,
+    failures INTEGER NOT NULL, issued_at TEXT, expires_at TEXT,
+    chip_pin TEXT NOT NULL, chip_activated INTEGER NOT NULL,
+    chip_tries_left INTEGER NOT NULL);
 """
 
 _CENTRAL = """
@@ -214,6 +226,29 @@ class Pending:
     sequence: int
     message_id: bytes
     message: object
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredCard:
+    """One resident card as a municipality stores it (spec/node.md section 4.6).
+
+    state, failures, issued_at, expires_at: the municipality's record of the card
+    (:class:`~juki_protocol.machines.card.CardRecord`: its lifecycle state, the
+    consecutive wrong PINs it counted, when it was handed over, when its validity
+    ends); chip_pin, chip_activated, chip_tries_left: the reference's virtual chip
+    (:class:`~juki_protocol.machines.card.VirtualCard`), which stands for the card the
+    holder keeps, so that its retry counter outlives a restart as a real card's does.
+    """
+
+    serial: str
+    resident_code: str
+    state: str
+    failures: int
+    issued_at: dt.datetime | None
+    expires_at: dt.datetime | None
+    chip_pin: str
+    chip_activated: bool
+    chip_tries_left: int
 
 
 class NodeStorage(Protocol):
@@ -379,6 +414,44 @@ class SqliteStorage:
         """``(sequence, state)`` of the municipality's updates."""
         rows = self.conn.execute("SELECT sequence, state FROM outbox ORDER BY sequence")
         return [(r[0], r[1]) for r in rows if state is None or r[1] == state]
+
+    def drop_resident(self, resident_code: str) -> None:
+        """Remove the register record kept under ``resident_code`` (a resident code
+        change moves the record to its new code; inside a transaction)."""
+        self.conn.execute("DELETE FROM residents WHERE resident_code = ?", (resident_code,))
+
+    def record_erasure(self, resident_code: str, reason: ChangeReason, change_date: dt.date,
+                       now: dt.datetime) -> None:
+        """Record why and when a register record was erased (inside a transaction)."""
+        self.conn.execute("INSERT OR REPLACE INTO erasures VALUES (?, ?, ?, ?)",
+                          (resident_code, reason.value, change_date.isoformat(), _t(now)))
+
+    def erasure(self, resident_code: str) -> tuple[ChangeReason, dt.date] | None:
+        """The change reason and date of the erasure of ``resident_code``'s record, if
+        one was recorded with :meth:`record_erasure`."""
+        row = self.conn.execute("SELECT change_reason, change_date FROM erasures WHERE "
+                                "resident_code = ?", (resident_code,)).fetchone()
+        if row is None:
+            return None
+        return ChangeReason(row[0]), dt.date.fromisoformat(row[1])
+
+    def save_card(self, card: StoredCard) -> None:
+        """Insert or replace a resident card (inside a transaction)."""
+        self.conn.execute(
+            "INSERT OR REPLACE INTO cards VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (card.serial, card.resident_code, card.state, card.failures,
+             None if card.issued_at is None else _t(card.issued_at),
+             None if card.expires_at is None else _t(card.expires_at),
+             card.chip_pin, int(card.chip_activated), card.chip_tries_left))
+
+    def load_cards(self) -> list[StoredCard]:
+        """Every resident card the municipality issued, in serial order."""
+        return [StoredCard(serial=r["serial"], resident_code=r["resident_code"],
+                           state=r["state"], failures=int(r["failures"]),
+                           issued_at=_time(r["issued_at"]), expires_at=_time(r["expires_at"]),
+                           chip_pin=r["chip_pin"], chip_activated=bool(r["chip_activated"]),
+                           chip_tries_left=int(r["chip_tries_left"]))
+                for r in self.conn.execute("SELECT * FROM cards ORDER BY serial")]
 
     # Retired codes (municipality, prefecture, national) ---------------------------
 
@@ -567,4 +640,4 @@ class SqliteStorage:
 
 
 __all__ = ["IDENTITY_COLUMNS", "NodeStorage", "Pending", "SqliteStorage", "StorageError",
-           "digest_of", "resident_from_json", "resident_to_json"]
+           "StoredCard", "digest_of", "resident_from_json", "resident_to_json"]

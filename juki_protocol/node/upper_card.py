@@ -1,9 +1,14 @@
-"""Upper tester ops of the resident card (spec/node.md section 4.2): a municipality's
-card terminal with virtual cards.
+"""Upper tester ops of the resident card (spec/node.md sections 4.2 and 4.6): a
+municipality's card terminal with virtual cards.
 
 The chips (:class:`~juki_protocol.machines.card.VirtualCard`) stand for the cards the
 residents hold; the municipality's record of each card
-(:class:`~juki_protocol.machines.card.CardRecord`) is the node's.
+(:class:`~juki_protocol.machines.card.CardRecord`) is the node's. A desk given the
+node's storage keeps both in the table ``cards`` and the terminal's secure module key
+in ``meta``, committing each change before it answers, so that a restart finds every
+card as it was: its lifecycle state, the wrong PINs counted by the record and by the
+chip (R-CARD-01), a suspension (R-24-2-1-01). A desk without storage keeps them in
+memory only.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 
 from juki_protocol.errors import ErrorCode, JukiError, ProtocolError
 from juki_protocol.machines.card import (
+    EXPIRY_TIMER,
     KEY_COUNTER,
     MAX_PIN_TRIES,
     SW_OK,
@@ -30,27 +36,92 @@ from juki_protocol.machines.card import (
     set_password,
     unblock,
 )
+from juki_protocol.machines.common import Timer
 from juki_protocol.messages.wide_area import IdentityCheckMethod
 from juki_protocol.node.node import Node
+from juki_protocol.node.storage import SqliteStorage, StorageError, StoredCard
 from juki_protocol.node.upper_ops import municipality, op
+
+#: The ``meta`` key of the card terminal's secure module key (the master key from
+#: which every card's keys are derived).
+MASTER_KEY = "card_master_key"
 
 # The resident card (spec/node.md section 4.2) --------------------------------------------
 
 class CardDesk:
     """A municipality's card terminal as the upper tester drives it: virtual resident
     cards (:class:`~juki_protocol.machines.card.VirtualCard`) with the municipality's
-    record of each (:class:`~juki_protocol.machines.card.CardRecord`), in memory.
+    record of each (:class:`~juki_protocol.machines.card.CardRecord`).
 
-    card_class: the chip to issue (a test may give a faulty one).
+    card_class: the chip to issue (a test may give a faulty one); storage: where the
+    cards are kept (absent: in memory only, lost at a restart).
     """
 
-    def __init__(self, code: str, card_class: type[VirtualCard] = VirtualCard) -> None:
+    def __init__(self, code: str, card_class: type[VirtualCard] = VirtualCard, *,
+                 storage: SqliteStorage | None = None) -> None:
         self.code = code
         self.card_class = card_class
-        self.master = secrets.token_bytes(32)      # the terminal's secure module key
+        self.storage = storage
+        # The terminal's secure module key: without it no card issued before a restart
+        # could be authenticated after it.
+        self.master = secrets.token_bytes(32) if storage is None \
+            else storage.secret(MASTER_KEY)
         self.rng = random.Random(secrets.randbits(64))
-        self.serials = itertools.count(1)
         self.cards: dict[str, tuple[VirtualCard, CardRecord]] = {}
+        if storage is not None:
+            for stored in storage.load_cards():
+                self.cards[stored.serial] = self._restore(stored)
+        last = max((int(s.rsplit("-", 1)[1]) for s in self.cards), default=0)
+        self.serials = itertools.count(last + 1)
+
+    # Durable copy -------------------------------------------------------------------
+
+    def _restore(self, stored: StoredCard) -> tuple[VirtualCard, CardRecord]:
+        """A card and its record as :meth:`_stored` kept them. (The machines of
+        :mod:`juki_protocol.machines.card` have no ``restore()`` of their own yet, so
+        their fields are set here.)"""
+        card = self.card_class(stored.serial, stored.resident_code, self.master,
+                               stored.chip_pin, rng=self.rng)
+        card.activated = stored.chip_activated
+        card.tries_left = stored.chip_tries_left
+        record = CardRecord(stored.serial, stored.resident_code)
+        record.state = CardState(stored.state)
+        record.failures = stored.failures
+        record.issued_at = stored.issued_at
+        record.transport_key_set = record.state not in (CardState.APPLIED,
+                                                        CardState.REGISTERED)
+        if stored.expires_at is not None:
+            record.timers[EXPIRY_TIMER] = Timer(name=EXPIRY_TIMER,
+                                                deadline=stored.expires_at)
+        return card, record
+
+    def _stored(self, serial: str) -> StoredCard:
+        card, record = self.cards[serial]
+        expiry = record.timers.get(EXPIRY_TIMER)
+        return StoredCard(serial=serial, resident_code=record.resident_code,
+                          state=record.state.value, failures=record.failures,
+                          issued_at=record.issued_at,
+                          expires_at=None if expiry is None else expiry.deadline,
+                          chip_pin=card.pin, chip_activated=card.activated,
+                          chip_tries_left=card.tries_left)
+
+    def commit(self, serial: str) -> None:
+        """Store card ``serial`` as it is now, in one transaction. If the commit fails
+        the card is put back as it was stored and the failure (9003) raised."""
+        if self.storage is None:
+            return
+        try:
+            with self.storage.transaction():
+                self.storage.save_card(self._stored(serial))
+        except StorageError:
+            kept = {c.serial: c for c in self.storage.load_cards()}.get(serial)
+            if kept is None:
+                self.cards.pop(serial, None)
+            else:
+                self.cards[serial] = self._restore(kept)
+            raise
+
+    # Counter operations ---------------------------------------------------------------
 
     def issue(self, resident_code: str, pin: str, now: dt.datetime) -> str:
         """Register, write, hand over and activate a card with ``pin``; its serial."""
@@ -68,6 +139,7 @@ class CardDesk:
                             code=ErrorCode.INVALID_JSON)
         record.set_password(now)
         self.cards[serial] = (card, record)
+        self.commit(serial)
         return serial
 
     def get(self, serial: object) -> tuple[VirtualCard, CardRecord]:
@@ -88,6 +160,7 @@ class CardDesk:
                 record.pin_result(sw == SW_OK, now)
             except ProtocolError:
                 pass                     # the record is not active: the counter refuses
+        self.commit(card.serial)
         return {"sw": sw.hex().upper(),
                 "confirmed": sw == SW_OK and record.state is CardState.ACTIVE,
                 "cardState": record.state.value}
@@ -104,7 +177,22 @@ class CardDesk:
             sw = b"\x69\x82"
         if sw == SW_OK and record.state is CardState.LOCKED:
             record.unlock(by, now)
+        self.commit(card.serial)
         return {"sw": sw.hex().upper(), "cardState": record.state.value}
+
+    def suspend(self, serial: object, now: dt.datetime) -> CardRecord:
+        """The holder reported the card lost or stolen: the municipality suspends it."""
+        card, record = self.get(serial)
+        record.report_loss(now)
+        self.commit(card.serial)
+        return record
+
+    def resume(self, serial: object, now: dt.datetime) -> CardRecord:
+        """The municipality lifts the suspension (the card was found)."""
+        card, record = self.get(serial)
+        record.recover(now)
+        self.commit(card.serial)
+        return record
 
 
 #: The card desk of each municipality node (made on first use).
@@ -112,10 +200,12 @@ CARD_DESKS: weakref.WeakKeyDictionary[Node, CardDesk] = weakref.WeakKeyDictionar
 
 
 def _desk(node: Node) -> CardDesk:
+    """The node's card desk, made on first use on the node's storage (a node started
+    again finds the cards it issued before)."""
     role = municipality(node)
     desk = CARD_DESKS.get(node)
     if desk is None:
-        desk = CARD_DESKS[node] = CardDesk(role.code)
+        desk = CARD_DESKS[node] = CardDesk(role.code, storage=node.storage)
     return desk
 
 
@@ -128,12 +218,18 @@ def _pin(req: dict[str, Any]) -> str:
 
 @op("card_issue")
 async def op_card_issue(node: Node, req: dict[str, Any]) -> dict[str, Any]:
-    """Issue an activated resident card with PIN ``pin`` to a registered resident."""
+    """Issue an activated resident card with PIN ``pin`` to a resident whose record is
+    current (an erased record is 5002 or 5003, as at the wide-area counter)."""
     desk = _desk(node)
     code = req.get("residentCode")
-    if not isinstance(code, str) or code not in municipality(node).register.records:
+    found = municipality(node).register.records.get(code) if isinstance(code, str) else None
+    if found is None:
         raise JukiError("no such resident in the register", code=ErrorCode.NO_SUCH_RESIDENT)
-    return {"serial": desk.issue(code, _pin(req), node.now())}
+    if found.status != "current":
+        raise JukiError("the resident's record is erased", code=(
+            ErrorCode.RECORD_DECEASED if found.status == "deceased"
+            else ErrorCode.RECORD_MOVED_OUT))
+    return {"serial": desk.issue(found.resident_code, _pin(req), node.now())}
 
 
 @op("card_verify")
@@ -163,17 +259,13 @@ def _card_state(record: CardRecord) -> dict[str, Any]:
 async def op_card_suspend(node: Node, req: dict[str, Any]) -> dict[str, Any]:
     """The holder reported card ``serial`` lost or stolen: the municipality suspends it
     (spec/card.md, suspension on loss or theft); a refused transition keeps its code."""
-    _card, record = _desk(node).get(req.get("serial"))
-    record.report_loss(node.now())
-    return _card_state(record)
+    return _card_state(_desk(node).suspend(req.get("serial"), node.now()))
 
 
 @op("card_resume")
 async def op_card_resume(node: Node, req: dict[str, Any]) -> dict[str, Any]:
     """The municipality lifts the suspension of card ``serial`` (the card was found)."""
-    _card, record = _desk(node).get(req.get("serial"))
-    record.recover(node.now())
-    return _card_state(record)
+    return _card_state(_desk(node).resume(req.get("serial"), node.now()))
 
 
 @op("card_state")
@@ -183,4 +275,4 @@ async def op_card_state(node: Node, req: dict[str, Any]) -> dict[str, Any]:
     return _card_state(record)
 
 
-__all__ = ["CARD_DESKS", "CardDesk"]
+__all__ = ["CARD_DESKS", "MASTER_KEY", "CardDesk"]
