@@ -7,6 +7,7 @@ their first two characters only. The residents are synthetic (:mod:`juki_protoco
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import io
 import random
@@ -26,10 +27,12 @@ from juki_protocol.machines.card import (
 )
 from juki_protocol.machines.common import Effect, Event, Inbound, Send, counter_ids, sends
 from juki_protocol.machines.identity import IdentityUpdater, NationalReceiver, PrefectureReceiver
+from juki_protocol.machines.move_in import MoveInNotifier, OrdinaryMoveIn
 from juki_protocol.machines.provision import DisclosureLog, Provider, ProvisionClient
 from juki_protocol.machines.special_move import (
     AnnotatedMoveOut,
     MoveOutDesk,
+    OrdinaryMoveOut,
     report_identity_changes,
 )
 from juki_protocol.machines.special_move_in import SpecialMoveInCounter
@@ -61,7 +64,19 @@ from juki_protocol.samples import AWAY, HOME
 from juki_protocol.synth import generate_households
 
 NOW = dt.datetime(2026, 4, 1, 9, 0, tzinfo=dt.UTC)
+#: The flows ``juki fixtures capture`` also captures (:mod:`juki_protocol.capture`).
 FLOWS = ("wide-area", "special-move", "identity-update", "provision", "card")
+#: Every flow ``juki simulate`` runs: :data:`FLOWS` and those not captured yet.
+SIMULATED = (*FLOWS, "ordinary-move")
+#: The articles of the Act each flow carries out (``juki simulate --list``).
+ARTICLES = {
+    "wide-area": "Art. 12-2 (wide-area issuance of resident record copies)",
+    "special-move": "Arts. 24-2, 9(1) (special move-out and move-in with the card)",
+    "ordinary-move": "Art. 9(1) (move-in notice after a move with a paper certificate)",
+    "identity-update": "Arts. 30-5, 30-11 (identity info updates and their relay)",
+    "provision": "Arts. 30-7(3)-(6), 30-8, 30-10 (provision of identity info)",
+    "card": "Art. 30-44 (the resident card: issue, password, lock)",
+}
 NOT_YET: tuple[str, ...] = ()
 
 
@@ -244,6 +259,43 @@ def special_move(seed: int) -> None:
                f"former municipality: {plan.state.value}")
 
 
+def ordinary_move(seed: int) -> None:
+    """A household moves with a paper move-out certificate: the former municipality
+    records the move-out at its counter, the new one records the move-in and sends the
+    MoveInNotice (Art. 9(1)); the former finalises and reports the erasures (Art. 30-5)."""
+    house = max(generate_households(3, f"sim:{seed}", municipalities=[HOME]),
+                key=lambda h: len(h.members))
+    moved = NOW.date() - dt.timedelta(days=3)
+    new_address = Address(local_gov_code=AWAY, text="東京都千代田区千代田一丁目1番1号")
+    desk = MoveOutDesk(Register(HOME, house.members), ids=counter_ids(seed))
+    click.echo("  move-out filed at the counter, paper certificate issued (local event)")
+    show(HOME, desk.record_move_out(OrdinaryMoveOut(
+        movers=tuple(m.resident_code for m in house.members), destination=new_address,
+        planned_move_date=moved), NOW))
+    click.echo("  move-in filed with the certificate at the new municipality (local event)")
+    notifier = MoveInNotifier(Register(AWAY), ids=counter_ids(seed + 1))
+    new_updater = IdentityUpdater(AWAY, ids=counter_ids(seed + 3))
+    out = notifier.record(OrdinaryMoveIn(residents=tuple(dataclasses.replace(
+        m, address=new_address, previous_address=m.address, resident_since=moved,
+        address_notification_date=NOW.date()) for m in house.members)), NOW)
+    show(AWAY, out)
+    for e in out:
+        if isinstance(e, Event) and e.name == "residents_recorded":
+            show(AWAY, report_identity_changes(new_updater, e.data, NOW))
+    updater = IdentityUpdater(HOME, ids=counter_ids(seed + 2))
+    for notice in sends(out):
+        got = desk.receive(_in(notice, AWAY), NOW)
+        show(HOME, got)
+        for e in got:
+            if isinstance(e, Event) and e.name == "move_out_finalised":
+                show(HOME, report_identity_changes(updater, e.data, NOW))
+        for ack in sends(got):
+            show(AWAY, notifier.receive(_in(ack, HOME), NOW))
+    receipt = desk.receipts[0].state.value if desk.receipts else "-"
+    click.echo(f"  new municipality: {notifier.state.value}; "
+               f"former municipality: {receipt}")
+
+
 def provision(seed: int) -> None:
     people = generate_households(2, f"sim:{seed}", municipalities=[HOME])[0].members
     pref_code = prefecture_of(HOME)
@@ -307,12 +359,21 @@ def card(seed: int) -> None:
 
 
 @click.command("simulate")
-@click.argument("flow", type=click.Choice(FLOWS))
+@click.argument("flow", type=click.Choice(SIMULATED), required=False)
 @click.option("--seed", default=1, show_default=True, help="Seed of the synthetic data.")
-def simulate(flow: str, seed: int) -> None:
+@click.option("--list", "list_flows", is_flag=True,
+              help="List the flows with the articles they carry out, and exit.")
+def simulate(flow: str | None, seed: int, list_flows: bool) -> None:
     """Run FLOW between state machines in memory and print the exchanged messages."""
+    if list_flows:
+        for name in SIMULATED:
+            click.echo(f"{name:<16} {ARTICLES[name]}")
+        return
+    if flow is None:
+        raise click.UsageError("give a FLOW, or --list")
     if flow in NOT_YET:
         raise click.ClickException(f"flow {flow} has no state machines yet")
     click.echo(f"simulate {flow} (seed {seed}, personal data masked)")
     {"wide-area": wide_area, "identity-update": identity_update, "card": card,
-     "special-move": special_move, "provision": provision}[flow](seed)
+     "special-move": special_move, "ordinary-move": ordinary_move,
+     "provision": provision}[flow](seed)

@@ -34,7 +34,11 @@ Two machines per special move, one at each municipality (spec/special_move.md):
   (R-9-1-01), resent until acknowledged.
 
 :class:`MoveOutDesk` is the former municipality's dispatcher: it keeps the plans, routes
-each received message to the plan it belongs to and fires due timers. Every message of
+each received message to the plan it belongs to and fires due timers. It also keeps the
+ordinary move-outs filed at the counter (:meth:`MoveOutDesk.record_move_out`) and hands
+a ``MoveInNotice`` without a ``correlationId`` (an ordinary move's, Art. 9(1)) to a
+:class:`~juki_protocol.machines.move_in.MoveInNoticeReceiver`
+(:mod:`juki_protocol.machines.move_in`, R-MOVE-02). Every message of
 the flow is acknowledged; a replay with the same message id and content is acknowledged
 as ``duplicate`` and changes nothing, and the same id with other content is 2021 REPLAY
 (R-PDU-24). Prefecture and national nodes never see these messages: their receivers
@@ -66,9 +70,18 @@ from juki_protocol.machines.common import (
     random_ids,
     register,
 )
-from juki_protocol.machines.identity import IdentityUpdater
+from juki_protocol.machines.move_in import (
+    RETRY,
+    RETRY_AFTER,
+    IdentityChange,
+    MoveInNoticeReceiver,
+    MoveOutFile,
+    OrdinaryMoveOut,
+    acknowledge,
+    report_identity_changes,
+)
 from juki_protocol.machines.stores import Register
-from juki_protocol.messages.common import Address, ChangeInfo, ChangeReason, IdentityInfo, Profile
+from juki_protocol.messages.common import Address, ChangeInfo, ChangeReason, Profile
 from juki_protocol.messages.identity import UpdateOperation
 from juki_protocol.messages.pdu import Acknowledgement, AckStatus, ErrorReport
 from juki_protocol.messages.special_move import (
@@ -87,10 +100,9 @@ MOVE_IN_DAYS = 14
 #: How long after its planned move date an uncompleted plan stays on file (configurable,
 #: declared in the ICS; this project's default).
 PLAN_VALIDITY = dt.timedelta(days=30)
-RETRY_AFTER = dt.timedelta(seconds=60)
 #: How long the new municipality waits for the certificate (4005 FLOW_TIMED_OUT).
 CERTIFICATE_DEADLINE = dt.timedelta(hours=1)
-RETRY, DEADLINE, EXPIRY = "retry", "deadline", "expiry"
+DEADLINE, EXPIRY = "deadline", "expiry"
 
 #: R-24-2-1-01: the identity check methods that present a card.
 CARD_METHODS = frozenset({IdentityCheckMethod.RESIDENT_CARD_WITH_PIN,
@@ -130,33 +142,6 @@ class WelfareStatus:
     national_pension: PensionStatus = field(
         default_factory=lambda: PensionStatus(category=PensionCategory.NONE))
     child_allowance: bool = False
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IdentityChange:
-    """One change to report to the prefecture (Art. 30-5) after a special move."""
-
-    operation: UpdateOperation
-    identity_info: IdentityInfo
-    change_info: ChangeInfo
-
-
-def report_identity_changes(updater: IdentityUpdater, changes: object,
-                            now: dt.datetime) -> list[Effect]:
-    """Hand the changes of a ``move_out_finalised`` or ``residents_recorded`` event to
-    the municipality's identity updater (R-9-1-04, Art. 30-5); returns its effects."""
-    assert isinstance(changes, tuple)
-    effects: list[Effect] = []
-    for change in changes:
-        assert isinstance(change, IdentityChange)
-        effects += updater.change(change.operation, change.identity_info,
-                                  change.change_info, now)
-    return effects
-
-
-def acknowledge(inbound: Inbound, ids: IdSource, status: AckStatus) -> Send:
-    return Send(recipient=inbound.sender, message_id=ids(),
-                message=Acknowledgement(acknowledged_id=inbound.message_id, status=status))
 
 
 def _midnight(day: dt.date) -> dt.datetime:
@@ -461,8 +446,15 @@ class MoveOutPlan(Machine[MoveOutState, MoveOutInput, MoveOutAction]):
 
 
 class MoveOutDesk:
-    """The former municipality's special move desk: keeps the plans and routes each
-    received message to its plan (not a machine: every decision is a plan's table)."""
+    """The former municipality's move-out desk: keeps the special move plans and the
+    ordinary move-outs (:class:`~juki_protocol.machines.move_in.MoveOutFile`) and routes
+    each received message to the plan or notice receiver it belongs to (not a machine:
+    every decision on a received message is a plan's or a receiver's table).
+
+    A ``MoveInNotice`` with a ``correlationId`` belongs to a special move (R-9-1-03);
+    one without is an ordinary move's (R-MOVE-01) and goes to a
+    :class:`~juki_protocol.machines.move_in.MoveInNoticeReceiver`.
+    """
 
     OPEN = frozenset({MoveOutState.PLANNED, MoveOutState.CERTIFIED, MoveOutState.CONFIRMED})
 
@@ -476,6 +468,8 @@ class MoveOutDesk:
         self.welfare = dict(welfare or {})
         self.plan_validity = plan_validity
         self.plans: list[MoveOutPlan] = []
+        self.moves = MoveOutFile()
+        self.receipts: list[MoveInNoticeReceiver] = []
 
     def plan_for(self, resident_code: str) -> MoveOutPlan | None:
         """The latest plan naming ``resident_code``, in any state."""
@@ -487,15 +481,46 @@ class MoveOutDesk:
     def annotated_move_out(self, notice: AnnotatedMoveOut, now: dt.datetime) -> list[Effect]:
         """Record an annotated move-out; a person already on an open plan is 4001."""
         for code in notice.movers:
-            held = self.plan_for(code)
-            if held is not None and held.state in self.OPEN:
-                raise ProtocolError("an annotated move-out is already on file",
-                                    code=ErrorCode.UNEXPECTED_MESSAGE)
+            self._not_on_file(code)
         plan = MoveOutPlan(self.register, ids=self.ids, profile=self.profile,
                            welfare=self.welfare, plan_validity=self.plan_validity)
         effects = plan.annotated_move_out(notice, now)
         self.plans.append(plan)
         return effects
+
+    def _not_on_file(self, code: str) -> None:
+        """4001 when ``code`` is on an open plan or an ordinary move-out on file."""
+        held = self.plan_for(code)
+        if held is not None and held.state in self.OPEN:
+            raise ProtocolError("an annotated move-out is already on file",
+                                code=ErrorCode.UNEXPECTED_MESSAGE)
+        if code in self.moves.on_file:
+            raise ProtocolError("a move-out is already on file",
+                                code=ErrorCode.UNEXPECTED_MESSAGE)
+
+    def record_move_out(self, move_out: OrdinaryMoveOut, now: dt.datetime) -> list[Effect]:
+        """Record an ordinary move-out filed at the counter, for which the paper move-out
+        certificate was issued (転出届, Art. 24). The records stay current until the new
+        municipality's ``MoveInNotice`` finalises the move-out (R-9-1-04, R-MOVE-02).
+
+        Refused, changing nothing, with 5001 for a code without a record, 5002 or 5003
+        for an erased record, 4001 for a person already on file (ordinary or annotated)
+        and 1024 for a destination in this municipality.
+        """
+        if move_out.destination.local_gov_code == self.register.local_gov_code:
+            raise ValidationError("the destination must lie in another municipality",
+                                  field="destination.local_gov_code")
+        for code in move_out.movers:
+            rec = self.register.get(code)                   # 5001 NO_SUCH_RESIDENT
+            if rec.status != "current":
+                raise BusinessError("the record is already erased", code=(
+                    ErrorCode.RECORD_MOVED_OUT if rec.status == "moved_out"
+                    else ErrorCode.RECORD_DECEASED))
+            self._not_on_file(code)
+        for code in move_out.movers:
+            self.moves.on_file[code] = move_out
+            self.moves.finalised.pop(code, None)            # an earlier move, long final
+        return [Event(name="move_out_recorded", data=len(move_out.movers))]
 
     def cancel(self, resident_code: str, now: dt.datetime) -> list[Effect]:
         """The resident withdraws the annotated move-out naming them."""
@@ -506,8 +531,31 @@ class MoveOutDesk:
         return plan.cancel(now)
 
     def receive(self, inbound: Inbound, now: dt.datetime) -> list[Effect]:
-        """Route ``inbound`` to its plan (R-24-2-3-03, R-9-1-03)."""
+        """Route ``inbound`` to its plan (R-24-2-3-03, R-9-1-03) or, for an ordinary
+        ``MoveInNotice``, to its receiver (R-MOVE-02 to R-MOVE-04)."""
+        if isinstance(inbound.message, MoveInNotice) and inbound.correlation_id is None:
+            return self._ordinary(inbound, now)
         return self._route(inbound).receive(inbound, now)
+
+    def _ordinary(self, inbound: Inbound, now: dt.datetime) -> list[Effect]:
+        """An ordinary ``MoveInNotice``: the receiver that took its message id, or a new
+        one, kept only when it accepted the notice."""
+        for known in self.receipts:
+            if known.notice_id == inbound.message_id:
+                return known.receive(inbound, now)
+        msg = inbound.message
+        assert isinstance(msg, MoveInNotice)
+        for i, person in enumerate(msg.residents):
+            plan = self.plan_for(person.resident_code)
+            if plan is not None and plan.state is MoveOutState.FINALISED and \
+                    person.resident_code not in self.moves.on_file:
+                raise ProtocolError(f"residents[{i}]: the special move-out is already "
+                                    "final", code=ErrorCode.UNEXPECTED_MESSAGE)
+        receipt = MoveInNoticeReceiver(self.register, self.moves, ids=self.ids,
+                                       profile=self.profile)
+        effects = receipt.receive(inbound, now)
+        self.receipts.append(receipt)
+        return effects
 
     def _route(self, inbound: Inbound) -> MoveOutPlan:
         msg = inbound.message
@@ -560,6 +608,6 @@ class MoveOutDesk:
 __all__ = [
     "CARD_METHODS", "CERTIFICATE_DEADLINE", "MOVE_IN_DAYS", "MOVE_OUT_TABLE",
     "PLAN_VALIDITY", "RETRY_AFTER", "AnnotatedMoveOut", "IdentityChange", "MoveOutDesk",
-    "MoveOutInput", "MoveOutPlan", "MoveOutState", "WelfareStatus", "build_certificate",
-    "check_deadline", "report_identity_changes",
+    "MoveOutInput", "MoveOutPlan", "MoveOutState", "OrdinaryMoveOut", "WelfareStatus",
+    "build_certificate", "check_deadline", "report_identity_changes",
 ]

@@ -45,14 +45,11 @@ from juki_protocol.machines.common import (
     random_ids,
     register,
 )
+from juki_protocol.machines.move_in import RETRY, RETRY_AFTER, IdentityChange, acknowledge
 from juki_protocol.machines.special_move import (
     CARD_METHODS,
     CERTIFICATE_DEADLINE,
     DEADLINE,
-    RETRY,
-    RETRY_AFTER,
-    IdentityChange,
-    acknowledge,
     check_deadline,
 )
 from juki_protocol.machines.stores import Register

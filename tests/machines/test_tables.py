@@ -30,6 +30,15 @@ from juki_protocol.machines.identity import (
     ReceiverInput,
     SenderInput,
 )
+from juki_protocol.machines.move_in import (
+    MoveInNoticeReceiver,
+    MoveInNotifier,
+    MoveOutFile,
+    NotifierInput,
+    OrdinaryMoveIn,
+    OrdinaryMoveOut,
+    ReceiptInput,
+)
 from juki_protocol.machines.provision import (
     ClientInput,
     Provider,
@@ -216,6 +225,36 @@ def new_payload(m: Any, inp: Enum) -> object:
     return None
 
 
+def _receipt() -> MoveInNoticeReceiver:
+    moves = MoveOutFile()
+    for p in MOVERS:
+        moves.on_file[p.resident_code] = OrdinaryMoveOut(
+            movers=tuple(m.resident_code for m in MOVERS), destination=NEW_ADDRESS,
+            planned_move_date=MOVED)
+    return MoveInNoticeReceiver(Register(HOME, HOUSE.members), moves, ids=counter_ids())
+
+
+def receipt_payload(m: Any, inp: Enum) -> object:
+    mid = m.notice_id if inp is not ReceiptInput.NOTICE else b"o" * 16
+    return _in(MOVE_IN, mid, AWAY)
+
+
+ARRIVED = OrdinaryMoveIn(residents=tuple(dataclasses.replace(
+    p, address=NEW_ADDRESS, previous_address=p.address, resident_since=MOVED,
+    address_notification_date=NOW.date()) for p in MOVERS))
+
+
+def notifier_payload(m: Any, inp: Enum) -> object:
+    ref = m.notice.message_id if m.notice else None
+    if inp is NotifierInput.RECORD:
+        return ARRIVED
+    if inp is NotifierInput.ACK:
+        return _in(ack_of(ref), None, HOME)
+    if inp is NotifierInput.ERROR:
+        return _in(ErrorReport(error_code=5001, refers_to=ref), None, HOME)
+    return None
+
+
 AGENCY = RequestingBody(kind=BodyKind.AGENCY, code="AG0001")
 PREQ = ProvisionRequest(requester=AGENCY, legal_basis=LegalBasis.PREF_TO_AGENCY,
                         purpose_code="S1-KENCHIKUSHI", operator_id="op-1",
@@ -286,6 +325,9 @@ HARNESS: dict[str, tuple[Callable[[], Machine[Any, Any, Any]],
                     former_payload),
     "SpecialMoveInCounter": (lambda: SpecialMoveInCounter(AWAY, register=Register(AWAY),
                                                           ids=counter_ids()), new_payload),
+    "MoveInNoticeReceiver": (_receipt, receipt_payload),
+    "MoveInNotifier": (lambda: MoveInNotifier(Register(AWAY), ids=counter_ids()),
+                       notifier_payload),
     "Provider": (_provider, provider_payload),
     "ProvisionClient": (lambda: ProvisionClient(AGENCY, "270008", ids=counter_ids()),
                         client_payload),
