@@ -129,6 +129,33 @@ def load_certificate(pem: bytes) -> x509.Certificate:
     return certs[0]
 
 
+def load_received_certificate(der: bytes) -> x509.Certificate:
+    """Load a DER certificate received from a peer (one included in a SignedData) and
+    read every part that the checks of this module and of the envelope use.
+
+    ``cryptography`` parses some parts only when asked (the public key, the names, the
+    extensions) and raises for them then, with exceptions of several kinds
+    (InvalidVersion, UnsupportedAlgorithm, DuplicateExtension, ValueError, KeyError for
+    a name value of a non-string type). Reading them all here, once, means a certificate
+    that loads can be validated, named and formatted in a log line without raising
+    anything but SecurityError. Raises ENVELOPE_MALFORMED (spec/errors.md: an envelope
+    whose certificates are not well formed) naming only the kind of failure.
+    """
+    try:
+        cert = x509.load_der_x509_certificate(der)
+        cert.issuer.rfc4514_string()
+        cert.subject.rfc4514_string()
+        cert.public_key()
+        for _ in cert.extensions:
+            pass
+        _ = (cert.serial_number, cert.not_valid_before_utc, cert.not_valid_after_utc)
+    except Exception as exc:     # the library's exceptions are not a closed set
+        raise SecurityError(f"an included certificate is not readable: "
+                            f"{type(exc).__name__}", code=ErrorCode.ENVELOPE_MALFORMED) \
+            from None
+    return cert
+
+
 def load_crl(pem: bytes) -> x509.CertificateRevocationList:
     """Load a PEM certificate revocation list."""
     try:
@@ -450,6 +477,11 @@ def check_validity_period(cert: x509.Certificate, now: dt.datetime) -> None:
                             code=ErrorCode.CERT_EXPIRED)
 
 
+class CrlLapsed(SecurityError):
+    """A revocation list consulted is past its nextUpdate at the time of the check:
+    CRL_INVALID, and a refusal for the reason "CRL lapsed" (spec/pdu.md R-PDU-42)."""
+
+
 def _check_revocation(cert: x509.Certificate, issuer: x509.Certificate,
                       trust: TrustStore, now: dt.datetime) -> None:
     crls = [c for c in trust.crls if c.issuer == issuer.subject]
@@ -467,11 +499,14 @@ def _check_revocation(cert: x509.Certificate, issuer: x509.Certificate,
         if not signed:
             raise SecurityError(f"the revocation list of {issuer.subject.rfc4514_string()} "
                                 f"is not signed by that CA", code=ErrorCode.CRL_INVALID)
-        if now < crl.last_update_utc or (crl.next_update_utc is not None
-                                         and now > crl.next_update_utc):
+        if now < crl.last_update_utc:
             raise SecurityError(f"the revocation list of {issuer.subject.rfc4514_string()} "
                                 f"is not current at {now.isoformat()}",
                                 code=ErrorCode.CRL_INVALID)
+        if crl.next_update_utc is not None and now > crl.next_update_utc:
+            raise CrlLapsed(f"the revocation list of {issuer.subject.rfc4514_string()} "
+                            f"lapsed at {crl.next_update_utc.isoformat()}",
+                            code=ErrorCode.CRL_INVALID)
         if crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None:
             raise SecurityError(f"certificate serial {cert.serial_number:x} is revoked",
                                 code=ErrorCode.CERT_REVOKED)
@@ -686,3 +721,89 @@ def validate_sender(cert: x509.Certificate, header: PduHeader, trust: TrustStore
     check_sender(node, sender=header.sender, recipient=header.recipient,
                  message_type=header.message_type)
     return node
+
+
+# Revocation lists in service (spec/pdu.md section 1, R-PDU-40 to R-PDU-44) --------------
+
+#: The reason a refusal of a peer's certificate is logged with, by error code.
+REFUSAL_REASONS: Mapping[ErrorCode, str] = {
+    ErrorCode.CERT_REVOKED: "revoked",
+    ErrorCode.CERT_EXPIRED: "expired",
+    ErrorCode.CERT_NOT_YET_VALID: "not yet valid",
+    ErrorCode.CERT_UNTRUSTED: "unknown CA",
+    ErrorCode.CRL_INVALID: "CRL invalid",
+    ErrorCode.CERT_KEY_USAGE: "key usage",
+    ErrorCode.CERT_INVALID: "not a node certificate",
+}
+
+
+def refusal_reason(exc: JukiError) -> str:
+    """The reason a refused certificate is logged with: "revoked", "expired", "not yet
+    valid", "unknown CA", "CRL lapsed"... (R-PDU-44)."""
+    if isinstance(exc, CrlLapsed):
+        return "CRL lapsed"
+    code = exc.error_code
+    return REFUSAL_REASONS.get(code, "refused") if isinstance(code, ErrorCode) \
+        else "refused"
+
+
+def crl_signer(crl: x509.CertificateRevocationList,
+               cas: Sequence[x509.Certificate]) -> x509.Certificate:
+    """The CA among ``cas`` that issued and signed ``crl`` (RFC 5280 section 6.3.3);
+    CRL_INVALID when none did. A node checks a new CRL this way before it uses it."""
+    for ca in cas:
+        key = ca.public_key()
+        try:
+            if crl.issuer == ca.subject and isinstance(key, ec.EllipticCurvePublicKey) \
+                    and crl.is_signature_valid(key):
+                return ca
+        except (TypeError, ValueError, UnsupportedAlgorithm):
+            continue
+    raise SecurityError(f"the revocation list issued by {crl.issuer.rfc4514_string()} "
+                        f"is not signed by a trusted CA", code=ErrorCode.CRL_INVALID)
+
+
+def _crl_number(crl: x509.CertificateRevocationList) -> int | None:
+    try:
+        return crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+    except (x509.ExtensionNotFound, ValueError):
+        return None
+
+
+def check_crl_replaces(new: x509.CertificateRevocationList,
+                       old: x509.CertificateRevocationList) -> None:
+    """Raise CRL_INVALID when ``new`` is older than ``old`` (an earlier thisUpdate or a
+    lower CRL number, RFC 5280 section 5.2.3): a list is never replaced by an older one
+    of the same CA, which could un-revoke a certificate (R-PDU-41)."""
+    if new.issuer != old.issuer:
+        return
+    a, b = _crl_number(new), _crl_number(old)
+    if new.last_update_utc < old.last_update_utc or (a is not None and b is not None
+                                                     and a < b):
+        raise SecurityError(f"the revocation list number {a} of "
+                            f"{new.last_update_utc.isoformat()} is older than the one in "
+                            f"use (number {b} of {old.last_update_utc.isoformat()})",
+                            code=ErrorCode.CRL_INVALID)
+
+
+def crl_lapse_warning(crl: x509.CertificateRevocationList, now: dt.datetime, *,
+                      fraction: float = 0.1,
+                      minimum: dt.timedelta = dt.timedelta(hours=1)) -> str | None:
+    """What to warn of about ``crl`` at ``now``: that it has lapsed (after its
+    nextUpdate every peer is refused), that it is not yet current, or that it lapses
+    soon (less than ``fraction`` of its validity or less than ``minimum`` remains);
+    None while it is comfortably current (R-PDU-42, R-PDU-43)."""
+    now = as_utc(now, "now")
+    this, nxt = crl.last_update_utc, crl.next_update_utc
+    if now < this:
+        return f"the revocation list is not current before {this.isoformat()}"
+    if nxt is None:
+        return None
+    if now > nxt:
+        return (f"the revocation list lapsed at {nxt.isoformat()}: every peer's "
+                f"certificate is refused until a current one is installed")
+    left = nxt - now
+    if left < max((nxt - this) * fraction, minimum):
+        return (f"the revocation list lapses at {nxt.isoformat()} (in "
+                f"{int(left.total_seconds())} s): install its successor")
+    return None

@@ -92,6 +92,14 @@ class _AnyBodySchedule:
                 raise
             return None
 
+    def body(self, body_code: str) -> Any:
+        try:
+            return self.schedule.body(body_code)
+        except JukiError as exc:
+            if exc.error_code != ErrorCode.UNKNOWN_BODY:
+                raise
+            return None
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self.schedule, name)
 
@@ -133,6 +141,7 @@ class NoRevocationCheck(Node):
 
     def __init__(self, config: NodeConfig, **kw: Any) -> None:
         config.crl = None
+        config.no_crl = True            # as if its operator had opted out
         super().__init__(config, **kw)
 
 

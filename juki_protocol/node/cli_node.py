@@ -27,7 +27,7 @@ from juki_protocol.node import audit
 from juki_protocol.node.clock import TestClock
 from juki_protocol.node.network import network_up
 from juki_protocol.node.node import Node, NodeConfig
-from juki_protocol.node.upper_tester import UpperTester
+from juki_protocol.node.upper_tester import UpperTester, check_upper_address
 from juki_protocol.synth import generate_households
 
 ROLES = ("municipality", "prefecture", "national", "agency")
@@ -69,7 +69,15 @@ def node_group() -> None:
 @click.option("--trust", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               required=True, help="The network CA certificate, the only trust anchor.")
 @click.option("--crl", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="The network CA's revocation list (PEM).")
+              default=None, help="The network CA's revocation list (PEM), required "
+              "unless --no-crl; looked at while the node runs and reloaded when it "
+              "changes (spec/pdu.md R-PDU-40, R-PDU-41).")
+@click.option("--no-crl", is_flag=True, help="Run WITHOUT revocation data: revoked "
+              "certificates are accepted. Not for production; logged at start and every "
+              "hour.")
+@click.option("--crl-reload-interval", default=60.0, show_default=True,
+              type=click.FloatRange(0, min_open=True),
+              help="Seconds between looks at the --crl file for a new list.")
 @click.option("--listen", default="127.0.0.1:0", show_default=True,
               help="HOST:PORT to listen on (port 0: any free port).")
 @click.option("--directory", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -91,7 +99,11 @@ def node_group() -> None:
               "retentionSeconds).")
 @click.option("--upper-tester", default=None, metavar="HOST:PORT",
               help="Also serve the upper tester (spec/node.md section 4), a test "
-              "interface, on HOST:PORT (port 0: any free port).")
+              "interface, on HOST:PORT (port 0: any free port); a loopback address "
+              "unless --upper-tester-remote.")
+@click.option("--upper-tester-remote", is_flag=True,
+              help="Testing on an isolated test network only: let --upper-tester listen "
+              "on an address other than loopback (logged; R-NODE-21).")
 @click.option("--max-connections", default=256, show_default=True, type=click.IntRange(1),
               help="Inbound connections at once; more get 9002 (spec/node.md "
               "section 6).")
@@ -117,10 +129,12 @@ def node_group() -> None:
               help="Testing: let the upper tester's 'fail_next_commit' make commits fail.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every event.")
 def serve(role: str, code: str, db: Path, cert: Path, key: Path, trust: Path,
-          crl: Path | None, listen: str, directory: Path | None,
+          crl: Path | None, no_crl: bool, crl_reload_interval: float, listen: str,
+          directory: Path | None,
           operators: tuple[str, ...], local_purposes: tuple[str, ...], households: int,
           retention_days: int, retention_seconds: int | None,
-          upper_tester: str | None, max_connections: int, max_peer_connections: int,
+          upper_tester: str | None, upper_tester_remote: bool, max_connections: int,
+          max_peer_connections: int,
           max_inflight: int, handshake_timeout: float, frame_timeout: float,
           idle_timeout: float, send_window: int, test_clock: str | None,
           fault_injection: bool, verbose: bool) -> None:
@@ -146,8 +160,15 @@ def serve(role: str, code: str, db: Path, cert: Path, key: Path, trust: Path,
                                      "municipality, prefecture, prefectureOrgan",
                                      param_hint="--local-purpose")
         purposes.setdefault(kind, set()).add(purpose)
+    if crl is None and not no_crl:        # R-PDU-40: revocation data or an explicit opt-out
+        raise click.UsageError("no revocation data: give --crl FILE (the network CA's "
+                               "revocation list), or --no-crl to run without revocation "
+                               "checks (logged; not for production)")
+    if crl is not None and no_crl:
+        raise click.UsageError("give --crl or --no-crl, not both")
     config = NodeConfig(role=role, code=code, db=db, cert=cert, key=key, trust=trust,
-                        crl=crl, listen=_address(listen, "--listen"),
+                        crl=crl, no_crl=no_crl, crl_reload_interval=crl_reload_interval,
+                        listen=_address(listen, "--listen"),
                         directory=load_directory(directory) if directory else {},
                         operators=ops, local_purposes=purposes,
                         retention=dt.timedelta(seconds=retention_seconds)
@@ -162,6 +183,11 @@ def serve(role: str, code: str, db: Path, cert: Path, key: Path, trust: Path,
                                                            municipalities=[code])
                             for m in h.members) if role == "municipality" else ())
     upper = _address(upper_tester, "--upper-tester") if upper_tester else None
+    if upper is not None:
+        try:
+            check_upper_address(upper[0], allow_remote=upper_tester_remote)  # R-NODE-21
+        except JukiError as exc:
+            raise click.BadParameter(str(exc), param_hint="--upper-tester") from None
     clock = None
     if test_clock is not None:
         try:
@@ -173,7 +199,7 @@ def serve(role: str, code: str, db: Path, cert: Path, key: Path, trust: Path,
                                      f"UTC offset: {exc}", param_hint="--test-clock") from None
         clock = TestClock(start)
     try:
-        asyncio.run(_serve(config, upper, clock))
+        asyncio.run(_serve(config, upper, clock, upper_remote=upper_tester_remote))
     except JukiError as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
@@ -181,12 +207,16 @@ def serve(role: str, code: str, db: Path, cert: Path, key: Path, trust: Path,
 
 
 async def _serve(config: NodeConfig, upper: tuple[str, int] | None = None,
-                 clock: TestClock | None = None) -> None:
+                 clock: TestClock | None = None, *, upper_remote: bool = False) -> None:
     node = Node(config, clock=clock) if clock is not None else Node(config)
     await node.start()
     tester = UpperTester(node, *upper) if upper else None
     if tester is not None:
-        await tester.start()
+        try:
+            await tester.start(allow_remote=upper_remote)     # R-NODE-21
+        except BaseException:
+            await node.stop()
+            raise
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -90,8 +90,9 @@ from juki_protocol.node.storage import SqliteStorage, StorageError
 from juki_protocol.node.transport import (
     Connection,
     FrameStalled,
-    client_context,
-    server_context,
+    TrustSource,
+    accept_tls,
+    connect_tls,
 )
 from juki_protocol.synth import SyntheticResident
 from juki_protocol.wire import DEFAULT_MAX_FRAME, FrameError
@@ -175,6 +176,11 @@ class NodeConfig:
     fault_injection: bool = False
     #: The audit log's refusal limit, checkpoints and retention (R-NODE-22..28).
     audit: audit.AuditPolicy = field(default_factory=audit.AuditPolicy)
+    #: Revocation (spec/pdu.md R-PDU-40, R-PDU-41): ``crl`` is required unless the
+    #: operator opts out with ``no_crl`` (logged); the CRL file is looked at every
+    #: ``crl_reload_interval`` seconds and a new usable list is used at once.
+    no_crl: bool = False
+    crl_reload_interval: float = 60.0
 
 
 class Node(Receiving):
@@ -191,8 +197,11 @@ class Node(Receiving):
         if named != self.node:
             raise SecurityError(f"the certificate names {named}, not {self.node}",
                                 code=ErrorCode.CERT_SENDER_MISMATCH)
-        crls = [config.crl.read_bytes()] if config.crl else []
-        self.trust = pki.TrustStore.from_pem(config.trust.read_bytes(), crls=crls)
+        # The trust store and TLS contexts come from the trust source, which reloads
+        # the CRL while the node runs (R-PDU-40, R-PDU-41; see _use_trust).
+        self.tls = TrustSource(config.cert, config.key, config.trust, config.crl,
+                               no_crl=config.no_crl, local=self.node)
+        self._use_trust()
         self.storage = SqliteStorage(config.db, config.role)
         self.anchor = audit.Anchor(self.storage.conn, self.storage.transaction, config.db,
                                    str(self.node), self.credential, config.audit)
@@ -201,8 +210,6 @@ class Node(Receiving):
             operators=config.operators, national=config.national, profile=config.profile,
             retention=config.retention, window=config.send_window,
             local_purposes=config.local_purposes)
-        self.server_ctx = server_context(config.cert, config.key, config.trust, config.crl)
-        self.client_ctx = client_context(config.cert, config.key, config.trust, config.crl)
         self.connections: dict[str, Connection] = {}
         self.waiting: dict[bytes, Any] = {}
         self.events: list[tuple[Any, Event]] = []
@@ -219,6 +226,13 @@ class Node(Receiving):
 
     # Life cycle ----------------------------------------------------------------------
 
+    def _use_trust(self) -> None:
+        """Use the trust store and TLS contexts of the trust source's current CRL (at
+        start and after each reload: the next handshake and validation use them)."""
+        self.trust = self.tls.store
+        self.server_ctx = self.tls.server
+        self.client_ctx = self.tls.client
+
     def now(self) -> dt.datetime:
         """The node's clock (aware UTC)."""
         return self.clock().astimezone(dt.UTC)
@@ -227,18 +241,19 @@ class Node(Receiving):
         """Listen (if configured) and resend what was unacknowledged at the last stop."""
         if self.config.listen is not None:
             host, port = self.config.listen
-            # R-NODE-14: a peer that does not complete the TLS handshake in time is
-            # dropped by the listener. The backlog holds a burst of new connections
-            # well beyond the limit, so that they are told 9002 (R-NODE-12) rather
-            # than left to the kernel's SYN retries.
+            # The TLS handshake runs in _on_client with the context of the CRL in use
+            # (R-PDU-41), and a refusal in it is logged (R-PDU-44). The backlog holds a
+            # burst of new connections well beyond the limit, so that they are told
+            # 9002 (R-NODE-12) rather than left to the kernel's SYN retries.
             self._server = await asyncio.start_server(
-                self._on_client, host, port, ssl=self.server_ctx,
-                ssl_handshake_timeout=self.config.handshake_timeout,
+                self._on_client, host, port,
                 backlog=max(1024, 2 * self.config.max_connections))
             self.port = self._server.sockets[0].getsockname()[1]
         await self._resume()
         self._spawn(self._housekeeping())
         self._spawn(self.anchor.run(self.now))     # audit checkpoints (R-NODE-23)
+        self._spawn(self.tls.watch(self.now, self.config.crl_reload_interval,
+                                   self._use_trust))     # R-PDU-40 to R-PDU-43
 
     async def _resume(self) -> None:
         """Resend what the machines have outstanding (unacknowledged numbered messages)
@@ -368,7 +383,8 @@ class Node(Receiving):
         return Connection.accept(reader, writer, self.trust, self.now(),
                                  max_frame=self.config.max_frame,
                                  frame_timeout=self.config.frame_timeout,
-                                 idle_timeout=self.config.idle_timeout)
+                                 idle_timeout=self.config.idle_timeout,
+                                 refusals=self.tls.refusals)
 
     def _over_limit(self, peer: NodeId) -> str | None:
         """Why one more inbound connection from ``peer`` is too many, or None."""
@@ -381,10 +397,15 @@ class Node(Receiving):
 
     async def _on_client(self, reader: asyncio.StreamReader,
                          writer: asyncio.StreamWriter) -> None:
+        # R-NODE-14: a peer that does not complete the TLS handshake in time is
+        # dropped. Nothing may read the stream before the handshake starts.
+        if not await accept_tls(writer, self.server_ctx, self.config.handshake_timeout,
+                                self.tls.refusals):
+            return
         try:
             conn = self._accept(reader, writer)
         except (JukiError, ValueError) as exc:
-            logger.warning("%s: refused a connection: %s", self.node, exc)
+            logger.info("%s: refused a connection: %s", self.node, exc)   # R-PDU-44 logged
             writer.close()
             return
         full = self._over_limit(conn.peer)
@@ -411,8 +432,8 @@ class Node(Receiving):
             if address is None:
                 raise JukiError(f"node {code} is not in the directory",
                                 code=ErrorCode.UNKNOWN_RECIPIENT)
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(
-                address[0], address[1], ssl=self.client_ctx), 10)
+            reader, writer = await connect_tls(address[0], address[1], self.client_ctx,
+                                               self.tls.refusals, peer=f"node {code}")
             try:
                 conn = self._accept(reader, writer)
             except JukiError:

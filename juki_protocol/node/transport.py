@@ -13,20 +13,38 @@ dribbles inside a frame gets :class:`FrameStalled` (1002 FRAME_TRUNCATED, R-NODE
 a connection on which nothing arrives between frames for ``idle_timeout`` seconds ends
 as if the peer had closed it (R-NODE-16). The TLS handshake's own limit is the
 listener's (``ssl_handshake_timeout``, see :class:`juki_protocol.node.node.Node`).
+
+Revocation (spec/pdu.md section 1, R-PDU-40 to R-PDU-44): :class:`TrustSource` holds the
+network CA, the revocation list and the TLS contexts built from them. A node needs a
+CRL, or an explicit opt-out that is logged at start and every hour; the CRL file is
+looked at every few seconds (its size, time and inode, then its SHA-256), and a changed
+list that parses, is signed by the network CA and is not older than the one in use
+replaces it, TLS contexts and all, while the node runs; anything else keeps the list in
+use and logs an error. A list that lapses soon or has lapsed is logged. Every refusal of
+a peer's certificate, in the handshake (:func:`accept_tls`, :func:`connect_tls`) or
+right after it (:meth:`Connection.accept`), is logged at WARNING with its reason and the
+peer's node id and certificate serial where the certificate is known (OpenSSL does not
+give back a certificate it rejected in the handshake: the log then has the peer's
+address or the node dialled), never personal data, and rate-limited per reason
+(:class:`RefusalLog`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import logging
 import ssl
+import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography import x509
 
 from juki_protocol import pki
-from juki_protocol.errors import ErrorCode, SecurityError
+from juki_protocol.errors import ErrorCode, JukiError, SecurityError
 from juki_protocol.messages.common import NodeId
 from juki_protocol.wire import (
     DEFAULT_MAX_FRAME,
@@ -119,11 +137,18 @@ class Connection:
     def accept(cls, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                trust: pki.TrustStore, now: dt.datetime, *,
                max_frame: int = DEFAULT_MAX_FRAME, frame_timeout: float | None = None,
-               idle_timeout: float | None = None) -> Connection:
+               idle_timeout: float | None = None,
+               refusals: RefusalLog | None = None) -> Connection:
         """Wrap an accepted or opened TLS stream, naming its peer (raises
-        SecurityError when the certificate does not fit the network profile)."""
+        SecurityError when the certificate does not fit the network profile, after
+        logging the refusal in ``refusals``, R-PDU-44)."""
         cert = peer_certificate(writer)
-        node = pki.validate_certificate(cert, trust, now, pki.KeyPurpose.SIGNING)
+        try:
+            node = pki.validate_certificate(cert, trust, now, pki.KeyPurpose.SIGNING)
+        except SecurityError as exc:
+            (refusals or _REFUSALS).refused(pki.refusal_reason(exc), peer=_claimed(cert),
+                                            serial=cert.serial_number, detail=str(exc))
+            raise
         return cls(reader, writer, node, cert, max_frame=max_frame,
                    frame_timeout=frame_timeout, idle_timeout=idle_timeout)
 
@@ -214,5 +239,286 @@ class Connection:
             pass
 
 
-__all__ = ["Connection", "FrameStalled", "client_context", "peer_certificate",
+# Refusals (R-PDU-44) -------------------------------------------------------------------
+
+#: OpenSSL's certificate verification codes (``X509_V_ERR_*``) and the reason a refusal
+#: in the handshake is logged with.
+OPENSSL_REASONS: dict[int, str] = {
+    2: "unknown CA",            # UNABLE_TO_GET_ISSUER_CERT
+    3: "no CRL",                # UNABLE_TO_GET_CRL
+    7: "bad signature",         # CERT_SIGNATURE_FAILURE
+    8: "CRL invalid",           # CRL_SIGNATURE_FAILURE
+    9: "not yet valid",         # CERT_NOT_YET_VALID
+    10: "expired",              # CERT_HAS_EXPIRED
+    11: "CRL not yet valid",    # CRL_NOT_YET_VALID
+    12: "CRL lapsed",           # CRL_HAS_EXPIRED
+    18: "unknown CA",           # DEPTH_ZERO_SELF_SIGNED_CERT
+    19: "unknown CA",           # SELF_SIGNED_CERT_IN_CHAIN
+    20: "unknown CA",           # UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+    21: "unknown CA",           # UNABLE_TO_VERIFY_LEAF_SIGNATURE
+    23: "revoked",              # CERT_REVOKED
+}
+#: OpenSSL's reasons for other handshake failures that refuse the peer.
+_TLS_REASONS = {"PEER_DID_NOT_RETURN_A_CERTIFICATE": "no certificate",
+                "UNSUPPORTED_PROTOCOL": "TLS version",
+                "TLSV1_ALERT_PROTOCOL_VERSION": "TLS version",
+                "WRONG_VERSION_NUMBER": "not TLS", "HTTP_REQUEST": "not TLS"}
+
+
+class RefusalLog:
+    """The log of one node's refusals of peers (R-PDU-44), at WARNING: the reason
+    ("revoked", "expired", "not yet valid", "unknown CA", "CRL lapsed"...), the peer
+    (its node id, or its address while its certificate is unknown) and the
+    certificate's serial. Node certificates name nodes, not persons, so nothing here is
+    personal data. At most ``limit`` lines per reason in ``period`` seconds, so that a
+    peer retrying with a bad certificate cannot flood the log; the lines held back are
+    counted and their number given with the next line let through."""
+
+    def __init__(self, local: object = "", *, limit: int = 20, period: float = 60.0
+                 ) -> None:
+        self.local = local
+        self.limit = limit
+        self.period = period
+        self._window: dict[str, tuple[float, int, int]] = {}  # start, lines, held back
+
+    def _admit(self, key: str) -> int | None:
+        """None: hold this line back; else log it with the number held back before."""
+        now = time.monotonic()
+        start, lines, held = self._window.get(key, (now, 0, 0))
+        if now - start >= self.period:
+            start, lines = now, 0
+        if lines >= self.limit:
+            self._window[key] = (start, lines, held + 1)
+            return None
+        self._window[key] = (start, lines + 1, 0)
+        return held
+
+    def refused(self, reason: str, *, peer: str, serial: int | None = None,
+                detail: str = "") -> None:
+        """Log one refusal."""
+        held = self._admit(reason)
+        if held is None:
+            return
+        more = f" ({held} more refusals for this reason were not logged)" if held else ""
+        logger.warning('%sTLS refusal: reason "%s", peer %s, certificate serial %s: %s%s',
+                       f"{self.local}: " if self.local else "", reason, peer,
+                       "unknown" if serial is None else f"{serial:x}", detail or "-",
+                       more)
+
+    def tls_refused(self, exc: ssl.SSLError, *, peer: str) -> None:
+        """Log a handshake that OpenSSL refused; the reason comes from its verification
+        code, or from its error for a refusal that is not about the certificate's
+        content (no certificate, a TLS version below 1.3)."""
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            reason = OPENSSL_REASONS.get(exc.verify_code, "refused")
+            detail = str(exc.verify_message)
+        else:
+            reason = _TLS_REASONS.get(str(exc.reason), "TLS error")
+            detail = str(exc.reason or exc)
+        self.refused(reason, peer=peer, detail=detail)
+
+
+#: The refusal log of connections accepted without a node's own (tools, tests).
+_REFUSALS = RefusalLog()
+
+
+def _claimed(cert: x509.Certificate) -> str:
+    """The node a refused certificate claims to be (not validated), for the log."""
+    try:
+        return f"node {pki.node_of_certificate(cert)}"
+    except (JukiError, ValueError):
+        return "node unknown"
+
+
+def _address(writer: asyncio.StreamWriter) -> str:
+    peer = writer.get_extra_info("peername")
+    return f"address {peer[0]}:{peer[1]}" if isinstance(peer, tuple) else "address unknown"
+
+
+async def accept_tls(writer: asyncio.StreamWriter, ctx: ssl.SSLContext, timeout: float,
+                     refusals: RefusalLog) -> bool:
+    """The server side of the TLS handshake on an accepted TCP stream (R-PDU-10), with
+    the context in use now (a reloaded CRL counts from the next handshake, R-PDU-41).
+    True when it completed; otherwise the stream is closed, a refusal logged
+    (R-PDU-44), and False. Await it before anything reads from the stream."""
+    address = _address(writer)
+    try:
+        await writer.start_tls(ctx, ssl_handshake_timeout=timeout)
+        return True
+    except (ssl.SSLEOFError, ssl.SSLZeroReturnError) as exc:
+        logger.info("%s: the TLS handshake with %s ended early: %s", refusals.local,
+                    address, exc)
+    except ssl.SSLError as exc:
+        refusals.tls_refused(exc, peer=address)
+    except (OSError, TimeoutError, EOFError) as exc:
+        logger.info("%s: the TLS handshake with %s did not complete: %s", refusals.local,
+                    address, exc or type(exc).__name__)
+    writer.close()
+    return False
+
+
+async def connect_tls(host: str, port: int, ctx: ssl.SSLContext, refusals: RefusalLog, *,
+                      peer: str, timeout: float = 10.0
+                      ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Open a TLS connection to ``host:port`` (the node ``peer``), logging a refusal of
+    the server's certificate (R-PDU-44) before the error is raised."""
+    try:
+        return await asyncio.wait_for(asyncio.open_connection(host, port, ssl=ctx),
+                                      timeout)
+    except ssl.SSLCertVerificationError as exc:
+        refusals.tls_refused(exc, peer=peer)
+        raise
+
+
+# Revocation data in service (R-PDU-40 to R-PDU-43) --------------------------------------
+
+#: The log line of a node without revocation data (R-PDU-40).
+NO_CRL_WARNING = ("running WITHOUT revocation data (--no-crl): revoked certificates are "
+                  "accepted; not for production")
+
+
+def _stamp(path: Path) -> tuple[int, int, int]:
+    st = path.stat()
+    return st.st_mtime_ns, st.st_size, st.st_ino
+
+
+class TrustSource:
+    """The network CA, the revocation list in use and the TLS contexts built from them.
+
+    ``store`` (validation after the handshake and of envelopes), ``server`` and
+    ``client`` (the handshake) always come from the same list; :meth:`poll` replaces all
+    three when the CRL file holds a new usable list (R-PDU-41). Without ``crl`` the
+    operator must opt out with ``no_crl``: it is logged now and every
+    :attr:`WARN_EVERY` seconds by :meth:`warn` (R-PDU-40). ``local`` names the node in
+    the log.
+    """
+
+    #: Seconds between repeats of the same warning (no CRL, lapses soon, lapsed).
+    WARN_EVERY = 3600.0
+
+    def __init__(self, cert: Path, key: Path, trust: Path, crl: Path | None, *,
+                 no_crl: bool = False, local: object = "") -> None:
+        if crl is None and not no_crl:
+            raise SecurityError("no revocation list: give the network CA's CRL (--crl "
+                                "FILE), or opt out explicitly with --no-crl (logged; not "
+                                "for production)", code=ErrorCode.CRL_INVALID)
+        if crl is not None and no_crl:
+            raise SecurityError("give a revocation list (--crl) or --no-crl, not both",
+                                code=ErrorCode.CRL_INVALID)
+        self.cert, self.key, self.trust_path, self.crl_path = cert, key, trust, crl
+        self.local = local
+        #: The node's log of refused peers (R-PDU-44).
+        self.refusals = RefusalLog(local)
+        self.cas = pki.load_certificates(trust.read_bytes())
+        self.crl: x509.CertificateRevocationList | None = None
+        self._digest = b""
+        self._stamp: tuple[int, int, int] | None = None
+        self._said: dict[str, float] = {}
+        if crl is None:
+            self._install(None, b"")
+            self._say("no-crl", logging.WARNING, NO_CRL_WARNING)
+        else:
+            self._stamp = _stamp(crl)
+            data = crl.read_bytes()
+            self._install(self._usable(data), data)
+
+    def _usable(self, data: bytes) -> x509.CertificateRevocationList:
+        """The list in ``data`` if a node may use it: PEM, signed by the network CA,
+        not older than the one in use. Raises CRL_INVALID."""
+        crl = pki.load_crl(data)
+        pki.crl_signer(crl, self.cas)
+        if self.crl is not None:
+            pki.check_crl_replaces(crl, self.crl)
+        return crl
+
+    def _install(self, crl: x509.CertificateRevocationList | None, data: bytes) -> None:
+        """Build the trust store and both TLS contexts from ``crl``, then use them,
+        all or nothing (OpenSSL reads a CRL from a file: a private copy of the checked
+        octets, so that a file changed meanwhile is not what gets loaded)."""
+        store = pki.TrustStore(anchors=self.cas, crls=(crl,) if crl is not None else (),
+                               require_crl=crl is not None)
+        if crl is None:
+            server = server_context(self.cert, self.key, self.trust_path)
+            client = client_context(self.cert, self.key, self.trust_path)
+        else:
+            with tempfile.TemporaryDirectory(prefix="juki-crl-") as tmp:
+                copy = Path(tmp) / "crl.pem"
+                copy.write_bytes(pki.crl_pem(crl))
+                server = server_context(self.cert, self.key, self.trust_path, copy)
+                client = client_context(self.cert, self.key, self.trust_path, copy)
+        self.store, self.server, self.client, self.crl = store, server, client, crl
+        self._digest = hashlib.sha256(data).digest()
+
+    def poll(self) -> bool:
+        """Look at the CRL file; True when a new list is now in use. The content is
+        read only when the file's size, modification time or inode changed; a list
+        that cannot be read, does not parse, is not signed by the network CA or is
+        older than the one in use is logged as an error and the one in use stays."""
+        if self.crl_path is None:
+            return False
+        try:
+            stamp = _stamp(self.crl_path)
+            if stamp == self._stamp:
+                return False
+            data = self.crl_path.read_bytes()
+        except OSError as exc:       # said again at most hourly while it lasts
+            self._say("unreadable", logging.ERROR, f"the revocation list {self.crl_path} "
+                      f"was not loaded, the one in use stays: {exc}")
+            return False
+        self._said.pop("unreadable", None)
+        self._stamp = stamp
+        if hashlib.sha256(data).digest() == self._digest:
+            return False
+        try:
+            self._install(self._usable(data), data)
+        except (OSError, JukiError, ssl.SSLError, ValueError) as exc:
+            # Said once for each version of the file (its stamp is now known).
+            logger.error("%s: the revocation list %s was not loaded, the one in use "
+                         "stays: %s", self.local, self.crl_path, exc)
+            return False
+        crl = self.crl
+        assert crl is not None
+        logger.info("%s: reloaded the revocation list %s (%d revoked, next update %s)",
+                    self.local, self.crl_path, len(list(crl)),
+                    crl.next_update_utc.isoformat() if crl.next_update_utc else "none")
+        return True
+
+    def warn(self, now: dt.datetime) -> None:
+        """Log what the operator must act on: no revocation data (WARNING), a list
+        that lapses soon (WARNING) or has lapsed (ERROR); the same warning at most
+        once per :attr:`WARN_EVERY` seconds (R-PDU-40, R-PDU-42, R-PDU-43)."""
+        if self.crl is None:
+            self._say("no-crl", logging.WARNING, NO_CRL_WARNING)
+            return
+        message = pki.crl_lapse_warning(self.crl, now)
+        if message is None:
+            self._said.pop("lapsing", None)
+            self._said.pop("lapsed", None)
+            return
+        nxt = self.crl.next_update_utc
+        lapsed = nxt is not None and now > nxt
+        self._say("lapsed" if lapsed else "lapsing",
+                  logging.ERROR if lapsed else logging.WARNING, message)
+
+    def _say(self, key: str, level: int, message: str) -> None:
+        now = time.monotonic()
+        last = self._said.get(key)
+        if last is not None and now - last < self.WARN_EVERY:
+            return
+        self._said[key] = now
+        logger.log(level, "%s%s", f"{self.local}: " if self.local else "", message)
+
+    async def watch(self, now: Callable[[], dt.datetime], interval: float,
+                    on_change: Callable[[], None]) -> None:
+        """Forever: :meth:`warn`, wait ``interval`` seconds, :meth:`poll` (and call
+        ``on_change`` when a new list is in use)."""
+        while True:
+            self.warn(now())
+            await asyncio.sleep(interval)
+            if self.poll():
+                on_change()
+
+
+__all__ = ["OPENSSL_REASONS", "Connection", "FrameStalled", "RefusalLog", "TrustSource",
+           "accept_tls", "client_context", "connect_tls", "peer_certificate",
            "server_context"]

@@ -5,9 +5,11 @@ Theory of operation
 A conformance runner in node mode plays the node's peers over the network (the lower
 tester) and, through this interface, triggers the node's local events and reads what
 the node holds (the upper tester, ISO/IEC 9646). :class:`UpperTester` listens on its own
-address, normally loopback, with the node's own TLS server context: TLS 1.3, and the
-client must present a certificate issued by the network CA (any role; the runner uses
-the certificate of one of the peers it plays). It is a test interface, off unless the
+address, loopback only unless the operator allows another for an isolated test network
+(``--upper-tester-remote``, logged; R-NODE-21), since any network certificate opens it,
+with the node's own TLS server context: TLS 1.3, and the client must present a
+certificate issued by the network CA (any role; the runner uses the certificate of one
+of the peers it plays). It is a test interface, off unless the
 operator starts it (``juki node serve --upper-tester HOST:PORT``).
 
 Each request is one UTF-8 JSON object on one line, ``{"id": ..., "op": ..., ...}``;
@@ -22,8 +24,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import ipaddress
 import json
 import logging
+import socket
 import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -205,6 +209,36 @@ async def handle_line(node: Node, line: bytes, *, restart: Restart | None = None
         return {"id": rid, **_error(ErrorCode.INTERNAL_ERROR, type(exc).__name__)}
 
 
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _not_loopback(where: str) -> JukiError:
+    return JukiError(f"the upper tester is a test interface and listens on loopback only, "
+                     f"not on {where}, unless --upper-tester-remote allows it for an "
+                     f"isolated test network (spec/node.md R-NODE-21)",
+                     code=ErrorCode.NOT_OFFERED)
+
+
+def check_upper_address(host: str, *, allow_remote: bool = False) -> None:
+    """Raise 1032 NOT_OFFERED unless every address ``host`` stands for is a loopback
+    address or ``allow_remote`` (R-NODE-21). An empty host means every interface."""
+    if allow_remote:
+        return
+    try:
+        infos = socket.getaddrinfo(host or None, 0, type=socket.SOCK_STREAM,
+                                   flags=socket.AI_PASSIVE)
+    except OSError as exc:
+        raise JukiError(f"the upper tester address {host!r} does not resolve: {exc}",
+                        code=ErrorCode.NOT_OFFERED) from None
+    addresses = sorted({str(info[4][0]) for info in infos})
+    if not addresses or not all(_is_loopback(a) for a in addresses):
+        raise _not_loopback(host or "every interface")
+
+
 class UpperTester:
     """The upper tester of ``node``, listening on ``host:port`` (port 0: any)."""
 
@@ -232,11 +266,22 @@ class UpperTester:
         self.node = new
         return new
 
-    async def start(self) -> int:
-        """Listen; returns the port."""
+    async def start(self, *, allow_remote: bool = False) -> int:
+        """Listen; returns the port. Only on loopback unless ``allow_remote`` (an
+        isolated test network; logged): anything else is refused with 1032 NOT_OFFERED
+        before and after binding (R-NODE-21)."""
+        check_upper_address(self.host, allow_remote=allow_remote)
         self._server = await asyncio.start_server(self._on_client, self.host, self.port,
                                                   ssl=self.node.server_ctx, limit=MAX_LINE)
+        bound = [str(s.getsockname()[0]) for s in self._server.sockets]
+        if not allow_remote and not all(_is_loopback(a) for a in bound):
+            await self.stop()
+            raise _not_loopback(", ".join(bound))
         self.port = int(self._server.sockets[0].getsockname()[1])
+        if allow_remote and not all(_is_loopback(a) for a in bound):
+            logger.warning("%s: the upper tester, a test interface, listens on %s, not "
+                           "on loopback (--upper-tester-remote): for an isolated test "
+                           "network only", self.node.node, ", ".join(bound))
         return self.port
 
     async def stop(self) -> None:
@@ -283,4 +328,5 @@ class UpperTester:
                 await asyncio.wait_for(writer.wait_closed(), 2)
 
 
-__all__ = ["CARD_DESKS", "OPS", "OP_MODULES", "CardDesk", "UpperTester", "handle_line"]
+__all__ = ["CARD_DESKS", "OPS", "OP_MODULES", "CardDesk", "UpperTester",
+           "check_upper_address", "handle_line"]
