@@ -5,14 +5,17 @@ Every case talks to the SUT only through the adapter protocol (``spec/conformanc
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
 import random
 import re
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from conformance.model import Case, Outcome, Verdict
+from conformance.model import Case, Outcome, Verdict, strongest_level
 from conformance.sut import AdapterSut
 from juki_protocol.errors import ErrorCode
 
@@ -34,17 +37,20 @@ RULE_REQUIREMENT = {
     "ProvisionRequest": "R-30-7-3-03", "ErrorReport": "R-PDU-28", "JukiPdu": "R-PDU-19",
 }
 
+#: Vectors whose rule a later requirement states more precisely than the type's own.
+VECTOR_REQUIREMENT = {("MoveOutCertificate", 19): "R-24-2-4-04"}
+
 FLAG_REQUIREMENTS: dict[str, tuple[str, ...]] = {
     "Minimal": ("R-DER-01", "R-JSON-09", "R-JSON-01"),
     "Maximal": ("R-DER-01", "R-JSON-09", "R-JSON-01"),
     "NonAscii": ("R-DER-01", "R-JSON-09", "R-JSON-01"), "Profile2002": ("R-PDU-03", "R-JSON-09"),
-    "UnknownExtension": ("R-DER-08",), "ConstraintViolation": ("R-DER-07",),
+    "UnknownExtension": ("R-DER-08", "R-CONF-19"), "ConstraintViolation": ("R-DER-07",),
     "Truncated": ("R-DER-05",), "OverlongLength": ("R-DER-05",),
     "TrailingData": ("R-DER-03",), "LongFormLength": ("R-DER-02",),
     "IndefiniteLength": ("R-DER-02",), "NonMinimalInteger": ("R-DER-02",),
     "NonCanonicalBoolean": ("R-DER-02",), "WrongTag": ("R-DER-06",),
     "ProfileViolation": ("R-PDU-02", "R-PDU-03"), "InvalidDate": ("R-JSON-03",),
-    "UnknownEnum": ("R-JSON-06",),
+    "UnknownEnum": ("R-DER-09",),
 }
 CODE_REQUIREMENT = {1020: "R-ID-01", 1021: "R-ID-04", 1022: "R-ID-05"}
 
@@ -140,12 +146,19 @@ def _vector_run(type_name: str, profile: str | None,
         if answer.get("value") != t["value"]:
             return Outcome(Verdict.FAIL, expected, "decoded to a different value",
                            _json_diff(t["value"], answer.get("value")))
-        if "UnknownExtension" in t["flags"]:
-            return Outcome(Verdict.PASS, expected, "decoded; extension skipped")
         enc = sut.request("encode", type=type_name, value=t["value"],
                           profile=profile or "current")
         if not enc.get("ok"):
             return Outcome(Verdict.FAIL, expected, f"encode rejected: {_error_of(enc)[1]}")
+        if "UnknownExtension" in t["flags"]:
+            # The JSON value cannot hold the unknown addition: its DER is the vector's
+            # without it, which must decode to the same value (R-CONF-20).
+            again = sut.request("decode", type=type_name, der=str(enc.get("der")))
+            if again.get("ok") and again.get("value") == t["value"]:
+                return Outcome(Verdict.PASS, expected, "decoded with the extension skipped; "
+                               "re-encoded without it to DER of the same value")
+            return Outcome(Verdict.FAIL, expected, "the re-encoded DER does not decode to "
+                           "the vector's value")
         if enc.get("der") != t["der"]:
             return Outcome(Verdict.FAIL, expected, "encoded to different DER",
                            _hex_diff(t["der"], str(enc.get("der"))))
@@ -189,13 +202,14 @@ def vector_cases(directory: Path) -> list[Case]:
                 if "BadCheckDigit" in flags:
                     reqs.append(CODE_REQUIREMENT[t["errorCode"]])
                 if "RuleViolation" in flags or "UnregisteredCode" in flags:
-                    reqs.append(RULE_REQUIREMENT[type_name])
-                # The adapter contract: decode applies every rule (an invalid vector);
-                # encode gives the unique DER (a valid vector it re-encodes).
+                    reqs.append(VECTOR_REQUIREMENT.get((type_name, t["tcId"]),
+                                                       RULE_REQUIREMENT[type_name]))
+                # The adapter contract: decode applies the message's rules (an invalid
+                # vector); encode gives the unique DER (a valid vector it re-encodes).
                 if t["result"] == "invalid":
-                    reqs.append("R-CONF-05")
-                elif t["result"] == "valid" and "UnknownExtension" not in flags:
-                    reqs.append("R-CONF-06")
+                    reqs.append("R-CONF-19")
+                elif t["result"] == "valid":
+                    reqs.append("R-CONF-20")
                 main = next((f for f in flags if f in REMEDIATION), "Minimal")
                 base = (f"{CLAUSES[type_name]}/codec/{_kebab(type_name)}/"
                         f"{profile or 'any'}/{_slug(t['comment'])}")
@@ -207,7 +221,8 @@ def vector_cases(directory: Path) -> list[Case]:
                     id=cid, clause=CLAUSES[type_name],
                     title=t["comment"] if t["comment"].startswith(type_name)
                     else f"{type_name}: {t['comment']}",
-                    requirements=tuple(dict.fromkeys(reqs)), level="MUST",
+                    requirements=tuple(dict.fromkeys(reqs)),
+                    level=strongest_level(reqs),
                     remediation=REMEDIATION[main], mode="codec", message_type=type_name,
                     profile=profile, ops=("decode", "encode"),
                     run=_vector_run(type_name, profile, t),
@@ -339,8 +354,19 @@ def json_cases(directory: Path) -> list[Case]:
     bad_enum = json.loads(json.dumps(upd))
     bad_enum["identity_info"]["sex"] = "unknown"
     both = {**resp, "refusal": "throttled"}
+    wide_doc = json.loads((directory / "codec_wide_area_issuance_request.json")
+                          .read_text("utf-8"))
+    wide = next(t["value"] for t in wide_doc["testGroups"][0]["tests"]
+                if "Minimal" in t["flags"])
+    no_bool = {k: v for k, v in wide.items() if k != "include_relationship"}
     fix = "Follow spec/json.md: reject what it does not allow, naming the key."
     return [
+        # Issue 17, point 12: the ASN.1 has no DEFAULT, so a required BOOLEAN's key is
+        # required (the rejected reading defaults it to false).
+        _request_case("json/codec/wide-area-issuance-request/required-boolean-missing",
+                      "a required BOOLEAN without its key rejected", "json", "R-JSON-02",
+                      "encode", {"type": "WideAreaIssuanceRequest", "value": no_bool}, 1030,
+                      fix, "WideAreaIssuanceRequest"),
         _request_case("json/codec/acknowledgement/unknown-key", "unknown key rejected",
                       "json", "R-JSON-02", "encode",
                       {"type": "Acknowledgement", "value": {**ack, "extra": 1}}, 1030, fix,
@@ -396,9 +422,9 @@ def _set(obj: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     return out
 
 
-#: (requirement, type, which vector, mutation path, new value or a function of the value,
-#:  expected code, slug)
-_RULES: list[tuple[str, str, str, str, Any, int, str]] = [
+#: (requirement, type, which vector, mutation path (or paths), new value or a function of
+#:  the value (or one per path), expected code (None: accepted), slug)
+_RULES: list[tuple[str, str, str, str | tuple[str, ...], Any, int | None, str]] = [
     ("R-12-2-1-02", "WideAreaIssuanceRequest", "Maximal", "requester.address.local_gov_code",
      "131016", 1024, "requester-not-in-residence-municipality"),
     ("R-12-2-3-05", "WideAreaIssuanceResponse", "Maximal", "copies[0].resident_since",
@@ -421,13 +447,78 @@ _RULES: list[tuple[str, str, str, str, Any, int, str]] = [
     ("R-ID-06", "JukiPdu", "Minimal", "header.sender", {"role": "municipality",
                                                         "code": "270008"}, 1026,
      "municipality-with-a-prefecture-code"),
-    ("R-ID-06", "JukiPdu", "Minimal", "header.recipient", {"role": "national", "code": "DC1"},
+    # "DCX1" fits NodeId.code's SIZE (4..8) and breaks the DCnn form only; the earlier
+    # "DC1" also broke the SIZE, which comes first (issue 17, point 1).
+    ("R-ID-06", "JukiPdu", "Minimal", "header.recipient", {"role": "national", "code": "DCX1"},
      1026, "national-id-form"),
+    # Two faults: the order of checks (spec/pdu.md section 8, R-CONF-15) decides the code.
+    ("R-CONF-15", "JukiPdu", "Minimal", "header.recipient", {"role": "national", "code": "DC1"},
+     1015, "order-size-before-node-id-form"),
+    ("R-CONF-15", "WideAreaIssuanceRequest", "Maximal", "targets",
+     lambda v: [v["targets"][0]] * 21, 1015, "order-list-size-before-same-person"),
+    ("R-CONF-15", "IdentityInfoUpdate", "Maximal", "identity_info",
+     lambda v: {**{k: x for k, x in v["identity_info"].items() if k != "individual_number"},
+                "resident_code": "12345678904"}, 1025, "order-profile-before-check-digit"),
+    ("R-CONF-15", "IdentityInfoUpdate", "Maximal", "identity_info",
+     lambda v: {**{k: x for k, x in v["identity_info"].items() if k != "individual_number"},
+                "name": {"kanji": "長" * 101}}, 1015, "order-size-before-profile"),
     ("R-JSON-04", "JukiPdu", "Minimal", "header.time", "2026-04-01T18:00:00+09:00", 1030,
      "time-with-an-offset"),
+    # Issue 17, point 8: distinct resident codes among the entries.
+    ("R-24-2-4-04", "MoveOutCertificate", "Maximal", "entries[1].resident_code",
+     lambda v: v["entries"][0]["resident_code"], 1024, "entries-with-one-resident-code"),
+    # Point 9: "same name" is the whole PersonName; kana that differ make two names.
+    ("R-12-2-1-03", "WideAreaIssuanceRequest", "Maximal", "targets",
+     lambda v: [{**v["targets"][0], "name": {**v["targets"][0]["name"], "kana": kana}}
+                for kana in ("サノ\u3000イサム", "サノ\u3000イサミ")], None,
+     "same-kanji-other-kana-accepted"),
+    ("R-12-2-1-03", "WideAreaIssuanceRequest", "Maximal", "targets",
+     lambda v: [v["targets"][0], {**v["targets"][0], "resident_code": "12345678903"}], 1024,
+     "same-whole-name-and-birth-date"),
+    # Point 10: RequestingBody.code is checked while decoding, by the body's kind.
+    ("R-30-7-3-24", "ProvisionRequest", "Minimal", "requester",
+     {"kind": "agency", "code": "AGX1"}, 1026, "agency-code-not-agnnnn"),
+    ("R-30-7-3-24", "ProvisionRequest", "Minimal", "requester",
+     {"kind": "agency", "code": "271004"}, 1026, "agency-with-a-local-government-code"),
+    ("R-30-7-3-24", "ProvisionRequest", "Minimal", ("requester", "legal_basis"),
+     ({"kind": "municipality", "code": "271005"}, "centerToMunicipality"), 1021,
+     "municipality-code-with-a-wrong-check-digit"),
+    ("R-30-7-3-24", "ProvisionRequest", "Minimal", ("requester", "legal_basis"),
+     ({"kind": "municipality", "code": "270008"}, "centerToMunicipality"), 1026,
+     "municipality-with-a-prefecture-code"),
+    # Points 5 and 6: codec mode applies no business rule (5xxx): a notice filed 20 days
+    # after the move is encoded; only the former municipality's node refuses it (5020).
+    ("R-CONF-19", "SpecialMoveInNotice", "Maximal", "move_in_filed_date",
+     lambda v: (dt.date.fromisoformat(v["moved_date"]) + dt.timedelta(days=20)).isoformat(),
+     None, "filed-after-14-days-encoded-and-decoded"),
     ("R-JSON-05", "Acknowledgement", "Minimal", "acknowledged_id", "ab cd", 1030,
      "hex-with-a-space"),
 ]
+
+
+def _accept_case(cid: str, type_name: str, req: str, value: dict[str, Any]) -> Case:
+    """A value that a rejected reading of the spec would refuse: ``encode`` must accept
+    it, and ``decode`` must accept the DER it gave."""
+    expected = "encoded, and its DER decoded to the same value"
+
+    def run(sut: AdapterSut) -> Outcome:
+        enc = sut.request("encode", type=type_name, value=value, profile="current")
+        if not enc.get("ok"):
+            return Outcome(Verdict.FAIL, expected, f"encode rejected: {_error_of(enc)[1]}")
+        dec = sut.request("decode", type=type_name, der=str(enc.get("der")),
+                          profile="current")
+        if not dec.get("ok"):
+            return Outcome(Verdict.FAIL, expected, f"decode rejected: {_error_of(dec)[1]}")
+        if dec.get("value") != value:
+            return Outcome(Verdict.FAIL, expected, "decoded to a different value",
+                           _json_diff(value, dec.get("value")))
+        return Outcome(Verdict.PASS, expected, "encoded and decoded")
+
+    return Case(id=cid, title=f"{type_name}: {cid.rsplit('/rule-', 1)[-1].replace('-', ' ')}",
+                clause=CLAUSES[type_name], requirements=(req,), level="MUST",
+                remediation="Apply exactly the rules the requirement states, and no "
+                            "stricter reading of them.",
+                mode="codec", ops=("encode", "decode"), run=run, message_type=type_name)
 
 
 def rule_cases(directory: Path) -> list[Case]:
@@ -438,13 +529,57 @@ def rule_cases(directory: Path) -> list[Case]:
             base = _valid_value(directory, type_name, which)
         except (LookupError, OSError):
             continue
-        mutated = _set(base, path, value)
+        paths, values = (path, value) if isinstance(path, tuple) else ((path,), (value,))
+        mutated = base
+        for one_path, one_value in zip(paths, values, strict=True):
+            mutated = _set(mutated, one_path,
+                           one_value(base) if callable(one_value) else one_value)
+        if code is None:
+            out.append(_accept_case(f"{CLAUSES[type_name]}/codec/{_kebab(type_name)}/"
+                                    f"rule-{slug}", type_name, req, mutated))
+            continue
         out.append(_request_case(
             f"{CLAUSES[type_name]}/codec/{_kebab(type_name)}/rule-{slug}",
             f"{type_name}: {slug.replace('-', ' ')}", CLAUSES[type_name], req, "encode",
             {"type": type_name, "value": mutated, "profile": "current"}, code,
             "Apply the rules of the clause (see the requirement text) before encoding, and "
             "report the registered code naming the field.", type_name))
+    return out
+
+
+#: (slug, header time octets, expected code): DER forbids an offset, a missing ``Z`` and a
+#: trailing zero in a fraction (1011); ``.5Z`` is DER but not whole seconds (1023).
+_HEADER_TIMES: list[tuple[str, bytes, int]] = [
+    ("time-with-an-offset", b"20260401180000+0900", 1011),
+    ("time-without-z", b"20260401090000", 1011),
+    ("time-fraction-trailing-zero", b"20260401090000.50Z", 1011),
+    ("time-with-a-fraction", b"20260401090000.5Z", 1023),
+    ("time-hour-25", b"20260401250000Z", 1023),
+]
+
+
+def _time_tlv(text: bytes) -> Callable[[bytes], bytes]:
+    """A replacement for the header time element: ``[6]`` with ``text`` as content."""
+    return lambda old: bytes([0x86, len(text)]) + text
+
+
+def header_time_cases(directory: Path) -> list[Case]:
+    """The header time from DER (R-PDU-35, issue 17 point 11): the rejected readings
+    give 1010 for all of them, or 1023 for all of them."""
+    from juki_protocol.codec_vectors import find_path, replace_at
+
+    doc = json.loads((directory / "codec_juki_pdu.json").read_text(encoding="utf-8"))
+    der = next(bytes.fromhex(t["der"]) for g in doc["testGroups"] for t in g["tests"]
+               if "Minimal" in t["flags"] and t["result"] == "valid")
+    path = find_path(der, 0x86)         # PduHeader.time, [6] IMPLICIT GeneralizedTime
+    out = []
+    for slug, text, code in _HEADER_TIMES:
+        data = replace_at(der, path, _time_tlv(text))
+        out.append(_request_case(
+            f"pdu/codec/juki-pdu/der-{slug}", f"JukiPdu: header {slug.replace('-', ' ')}",
+            "pdu", "R-PDU-35", "decode", {"type": "JukiPdu", "der": data.hex()}, code,
+            "Decode GeneralizedTime strictly: not DER (offset, no Z, trailing zero) is "
+            "1011; a DER time with a fraction, or no real time, is 1023.", "JukiPdu"))
     return out
 
 
@@ -501,6 +636,78 @@ def robustness_cases() -> list[Case]:
     return out
 
 
+def _raw_exchange(sut: AdapterSut, text: str) -> tuple[list[Any], int | None]:
+    """Run a fresh copy of the adapter on ``text`` with standard input left open: its
+    answer lines (parsed, or the raw text of a line that is not JSON) and its exit
+    status, or None when it is still running after the request timeout."""
+    proc = subprocess.Popen(sut.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, env={**os.environ, **(sut.env or {})})
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        proc.stdin.write(text.encode("utf-8"))
+        proc.stdin.flush()
+        try:
+            status: int | None = proc.wait(timeout=sut.timeout)
+        except subprocess.TimeoutExpired:
+            status = None
+            proc.kill()
+            proc.wait()
+        out = proc.stdout.read().decode("utf-8", "replace")
+    finally:
+        if not proc.stdin.closed:
+            proc.stdin.close()
+        proc.stdout.close()
+    answers: list[Any] = []
+    for line in out.splitlines():
+        try:
+            answers.append(json.loads(line))
+        except ValueError:
+            answers.append(line)
+    return answers, status
+
+
+def _ids_and_codes(answers: list[Any]) -> list[tuple[Any, int | None]]:
+    return [(a.get("id"), _error_of(a)[0] if a.get("ok") is False else None)
+            if isinstance(a, dict) else ("not JSON", None) for a in answers]
+
+
+def _blank_and_unparseable(sut: AdapterSut) -> Outcome:
+    text = '\n \t\r\nnot json\n[1, 2]\n{"id": 7}\n{"id": 8, "op": "no-such-op"}\n'
+    answers, _ = _raw_exchange(sut, text + '{"op": "quit"}\n')
+    want = [(None, 1030), (None, 1030), (7, 1030), (8, 1030)]
+    expected = ("no answer to the two blank lines; 1030 with id null for 'not json' and "
+                "'[1, 2]'; 1030 with ids 7 and 8")
+    got = _ids_and_codes(answers)
+    verdict = Verdict.PASS if got == want else Verdict.FAIL
+    return Outcome(verdict, expected, f"answers (id, code): {got}")
+
+
+def _quit_not_answered(sut: AdapterSut) -> Outcome:
+    answers, status = _raw_exchange(
+        sut, '{"id": 1, "op": "hello"}\n{"id": 2, "op": "quit"}\n{"id": 3, "op": "hello"}\n')
+    expected = "one answer (id 1), none to quit or after it, exit status 0 with input open"
+    got = [a.get("id") if isinstance(a, dict) else "not JSON" for a in answers]
+    if status is None:
+        return Outcome(Verdict.FAIL, expected, f"still running after quit; answered ids {got}")
+    ok = got == [1] and status == 0
+    return Outcome(Verdict.PASS if ok else Verdict.FAIL, expected,
+                   f"answered ids {got}, exit status {status}")
+
+
+def _hello_profiles(sut: AdapterSut) -> Outcome:
+    profiles = sut.request("hello").get("profiles")
+    expected = "hello.profiles: a non-empty list of 'current' and 'p2002'"
+    ok = isinstance(profiles, list) and bool(profiles) and \
+        all(p in ("current", "p2002") for p in profiles) and len(set(profiles)) == len(profiles)
+    return Outcome(Verdict.PASS if ok else Verdict.FAIL, expected, f"profiles {profiles!r}")
+
+
+def _profile_2002_refused(sut: AdapterSut) -> Outcome:
+    ack = "7415801057441f5b0e9483e7b2d3c21c71943310810101"  # codec_acknowledgement tcId 1
+    return expect_error(sut.request("decode", type="Acknowledgement", der=ack,
+                                    profile="2002"), 1030)
+
+
 def adapter_cases() -> list[Case]:
     """The adapter protocol itself (spec/conformance.md section 1)."""
     def unknown_op(sut: AdapterSut) -> Outcome:
@@ -515,7 +722,28 @@ def adapter_cases() -> list[Case]:
                        "answered" if ok else f"refused: {_error_of(answer)[1]}")
 
     fix = "Follow spec/conformance.md section 1: answer every line, never exit on input."
+    edges = "Follow spec/conformance.md section 1 (R-CONF-16, R-CONF-17) for blank, " \
+            "unparseable and quit lines."
     return [
+        Case(id="conformance/codec/adapter/blank-and-unparseable-lines",
+             title="blank lines skipped; unparseable lines get 1030 with id null",
+             clause="conformance", requirements=("R-CONF-16",), level="MUST",
+             remediation=edges, mode="codec", ops=(), run=_blank_and_unparseable),
+        Case(id="conformance/codec/adapter/quit-not-answered",
+             title="quit gets no answer, later lines none, exit status 0",
+             clause="conformance", requirements=("R-CONF-17",), level="MUST",
+             remediation=edges, mode="codec", ops=(), run=_quit_not_answered),
+        Case(id="conformance/codec/adapter/hello-profile-names",
+             title="hello lists profiles by their ASN.1 names",
+             clause="conformance", requirements=("R-CONF-18",), level="MUST",
+             remediation="List `current` and/or `p2002` in hello.profiles, nothing else.",
+             mode="codec", ops=(), run=_hello_profiles),
+        Case(id="conformance/codec/adapter/profile-name-2002-refused",
+             title="a request profile '2002' gets 1030 (the name is p2002)",
+             clause="conformance", requirements=("R-CONF-18",), level="MUST",
+             remediation="Accept only `current` and `p2002` as a request's profile.",
+             mode="codec", ops=("decode",), message_type="Acknowledgement",
+             run=_profile_2002_refused),
         Case(id="conformance/codec/adapter/unknown-op", title="unknown op gets 1030",
              clause="conformance", requirements=("R-CONF-03", "R-CONF-02"), level="MUST",
              remediation=fix, mode="codec", ops=(), run=unknown_op),
@@ -530,5 +758,6 @@ def all_cases(directory: Path) -> list[Case]:
     from conformance.cases_envelope import open_cases, seal_cases
 
     return [*adapter_cases(), *identifier_cases(), *json_cases(directory),
-            *rule_cases(directory), *robustness_cases(), *open_cases(directory), *seal_cases(),
+            *rule_cases(directory), *header_time_cases(directory), *robustness_cases(),
+            *open_cases(directory), *seal_cases(),
             *vector_cases(directory)]

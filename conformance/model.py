@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 from typing import TYPE_CHECKING, Any
+
+from juki_protocol.resources import spec_dir
 
 if TYPE_CHECKING:
     from conformance.ics import Ics
@@ -21,6 +25,28 @@ class Verdict(StrEnum):
     ACCEPTABLE = "acceptable"     # the spec allows either behaviour; the SUT chose one
     ERROR = "error"               # the harness or environment failed, not the SUT
     INCONCLUSIVE = "inconclusive"  # the SUT never reached the state the case needs
+
+
+#: A requirement's key word -> the level a case that checks it reports, and its rank.
+_LEVELS = {"MUST": ("MUST", 3), "MUST NOT": ("MUST", 3), "SHOULD": ("SHOULD", 2),
+           "SHOULD NOT": ("SHOULD", 2), "MAY": ("MAY", 1)}
+
+
+@cache
+def requirement_levels() -> dict[str, str]:
+    """Requirement id -> its key word (MUST, SHOULD NOT, ...), from spec/requirements.json."""
+    doc = json.loads((spec_dir() / "requirements.json").read_text(encoding="utf-8"))
+    return {r["id"]: r["level"] for r in doc["requirements"]}
+
+
+def strongest_level(requirements: Iterable[str]) -> str:
+    """The level a case reports: that of the strongest requirement it cites (MUST above
+    SHOULD above MAY; a negative key word counts as its positive). A case that cites only
+    a SHOULD reports SHOULD, never MUST (issue 17, point 15). Ids not in the spec count
+    as MUST, so that a typo never weakens a case; the coverage report names them."""
+    levels = requirement_levels()
+    ranked = [_LEVELS.get(levels.get(r, "MUST"), ("MUST", 3)) for r in requirements]
+    return max(ranked, key=lambda lv: lv[1])[0] if ranked else "MUST"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +65,8 @@ class Case:
 
     id: stable id (never renumbered); clause: the article or spec section;
     requirements: ids from spec/requirements.json; level: MUST/SHOULD of the strongest
-    requirement; remediation: what to fix when it fails; mode: codec or node;
+    requirement (:func:`strongest_level`); remediation: what to fix when it fails;
+    mode: codec or node;
     needs: ICS conditions (message type, profile, op) for applicability.
     """
 

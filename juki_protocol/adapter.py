@@ -14,7 +14,10 @@ per line, one response per line, in order:
                                      "message": "..."}}
 
 Run it with ``python -m juki_protocol.adapter``. It never exits on bad input: a line that
-is not a valid request gets an error response with code 1030 INVALID_JSON.
+is not a valid request gets an error response with code 1030 INVALID_JSON, with the
+request's ``id`` or, for a line that is not a JSON object, ``null``; a blank line gets
+no answer, nor does ``{"op": "quit"}``, after which it exits (spec/conformance.md
+R-CONF-16, R-CONF-17).
 """
 
 from __future__ import annotations
@@ -42,13 +45,16 @@ class _Now:
 
 
 def _profile(req: dict[str, Any]) -> Profile | None:
+    """The request's profile: ``current`` or ``p2002``, the ASN.1 identifiers of
+    ``Profile`` that spec/conformance.md section 1 names for this field; ``2002`` is
+    not one of them."""
     text = req.get("profile")
     if text is None:
         return None
-    if text not in ("current", "p2002", "2002"):
+    if text not in ("current", "p2002"):
         raise JukiError(f"profile {text!r} is not current or p2002",
                         code=ErrorCode.INVALID_JSON, field="profile")
-    return Profile.parse(text)
+    return Profile(text)
 
 
 def _require(req: dict[str, Any], key: str, kind: type) -> Any:
@@ -66,8 +72,8 @@ def op_hello(req: dict[str, Any]) -> dict[str, Any]:
 
 def op_encode(req: dict[str, Any]) -> dict[str, Any]:
     type_name = _require(req, "type", str)
-    msg = codec.from_json(type_name, _require(req, "value", dict))
-    return {"der": codec.encode(msg, _profile(req) or Profile.CURRENT).hex()}
+    value = _require(req, "value", dict)
+    return {"der": codec.encode_json(type_name, value, _profile(req) or Profile.CURRENT).hex()}
 
 
 def op_decode(req: dict[str, Any]) -> dict[str, Any]:
@@ -208,9 +214,11 @@ def handle_line(line: str, ops: dict[str, Handler] | None = None) -> dict[str, A
 
 
 def serve(stdin: IO[str], stdout: IO[str], ops: dict[str, Handler] | None = None) -> None:
-    """Answer requests until end of input or an ``{"op": "quit"}`` request."""
+    """Answer requests until end of input or an ``{"op": "quit"}`` request, which is
+    not answered (R-CONF-17). A line of spaces, tabs and a carriage return is skipped;
+    any other line is answered, even one of other white space (R-CONF-16)."""
     for line in stdin:
-        if not line.strip():
+        if not line.strip(" \t\r\n"):
             continue
         if _is_quit(line):
             break

@@ -7,6 +7,11 @@ True
 Profiles (``spec/README.md``): in ``current`` every identity info and move-out
 certificate entry carries an individual number; in ``p2002`` none does. The profile is
 checked on encode and, when given, on decode.
+
+Order of checks (spec/pdu.md section 8, step 9): untrusted input is checked for its DER
+structure, then the schema constraints (1015), then the profile (1025), then the rules
+of the message's clause. :func:`decode_full` and :func:`encode_json` keep that order,
+so a value with two faults gets the same code from both directions.
 """
 
 from __future__ import annotations
@@ -18,10 +23,10 @@ from typing import Any
 
 from juki_protocol.errors import ErrorCode, JukiError, ValidationError
 from juki_protocol.messages import MESSAGE_TYPES
-from juki_protocol.messages.base import from_form, to_form, walk
+from juki_protocol.messages.base import camel, from_form, json_to_raw, to_form, walk
 from juki_protocol.messages.common import IdentityInfo, Profile
 from juki_protocol.messages.special_move import MoveOutCertificateEntry
-from juki_protocol.schema import decode_raw, encode_raw
+from juki_protocol.schema import check_constraints, decode_raw, encode_raw
 
 _PROFILED = (IdentityInfo, MoveOutCertificateEntry)
 
@@ -50,14 +55,68 @@ def check_profile(msg: Any, profile: Profile) -> None:
     if _follows(msg, profile is Profile.CURRENT):
         return
     for path, obj in walk(msg):     # the slow walk, for the field path of the error
-        if isinstance(obj, _PROFILED):
-            field = f"{path}.individual_number" if path else "individual_number"
-            if profile is Profile.CURRENT and obj.individual_number is None:
-                raise ValidationError(f"{field} is required in profile current",
-                                      code=ErrorCode.PROFILE_VIOLATION, field=field)
-            if profile is Profile.P2002 and obj.individual_number is not None:
-                raise ValidationError(f"{field} is not allowed in profile 2002",
-                                      code=ErrorCode.PROFILE_VIOLATION, field=field)
+        if isinstance(obj, _PROFILED) and \
+                (obj.individual_number is None) is (profile is Profile.CURRENT):
+            raise _profile_error(path, profile)
+
+
+def _profile_error(path: str, profile: Profile) -> ValidationError:
+    field = f"{path}.individual_number" if path else "individual_number"
+    rule = "required in profile current" if profile is Profile.CURRENT \
+        else "not allowed in profile p2002"
+    return ValidationError(f"{field} is {rule}", code=ErrorCode.PROFILE_VIOLATION,
+                           field=field)
+
+
+#: Per dataclass: (field name, asn1 key, CHOICE alternative or None, the dataclass the
+#: field holds, whether it is a list) for every field that can hold a dataclass.
+_RawPlan = tuple[tuple[str, str, "str | None", type, bool], ...]
+_RAW_PLANS: dict[type, _RawPlan] = {}
+
+
+def _raw_plan(cls: type) -> _RawPlan:
+    plan = _RAW_PLANS.get(cls)
+    if plan is None:
+        hints = typing.get_type_hints(cls)
+        rows = []
+        for f in dataclasses.fields(cls):
+            tp = hints[f.name]
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            if typing.get_origin(tp) is not tuple and len(args) == 1:
+                tp = args[0]                      # X | None
+            is_list = typing.get_origin(tp) is tuple
+            inner = typing.get_args(tp)[0] if is_list else tp
+            if isinstance(inner, type) and dataclasses.is_dataclass(inner):
+                of = f.metadata.get("choice")
+                rows.append((f.name, camel(of) if of else camel(f.name),
+                             camel(f.name) if of else None, inner, is_list))
+        plan = _RAW_PLANS[cls] = tuple(rows)
+    return plan
+
+
+def check_raw_profile(cls: type, raw: Any, profile: Profile, path: str = "") -> None:
+    """Raise PROFILE_VIOLATION unless the asn1tools value ``raw`` of ``cls`` follows
+    ``profile`` (R-PDU-02, R-PDU-03). It runs before the message's rules, which need the
+    dataclass: the profile comes before the rules in the order of checks."""
+    if not isinstance(raw, dict):
+        return
+    if cls in _PROFILED and (raw.get("individualNumber") is None) is \
+            (profile is Profile.CURRENT):
+        raise _profile_error(path, profile)
+    for name, key, alt, sub, is_list in _RAW_PLANS.get(cls) or _raw_plan(cls):
+        value = raw.get(key)
+        if value is None:
+            continue
+        if alt is not None:
+            if not (isinstance(value, tuple) and len(value) == 2 and value[0] == alt):
+                continue
+            value = value[1]
+        fpath = f"{path}.{name}" if path else name
+        if not is_list:
+            check_raw_profile(sub, value, profile, fpath)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                check_raw_profile(sub, item, profile, f"{fpath}[{i}]")
 
 
 #: Per dataclass: the names of the fields whose type can hold a dataclass.
@@ -116,20 +175,34 @@ class Decoded:
 
 def decode_full(data: bytes, type_name: str | None = None,
                 profile: Profile | None = None) -> Decoded:
-    """Decode untrusted DER: strict DER, schema constraints, then message rules."""
+    """Decode untrusted DER: strict DER, schema constraints, the profile, then the
+    message's rules (spec/pdu.md section 8, step 9)."""
     if type_name is not None:
         message_class(type_name)
     raw = decode_raw(type_name, data)
     cls = message_class(raw.type_name)
-    msg: Any = from_form(cls, raw.value, json=False)
     if profile is not None:
-        check_profile(msg, profile)
+        check_raw_profile(cls, raw.value, profile)
+    msg: Any = from_form(cls, raw.value, json=False)
     return Decoded(msg, raw.type_name, raw.unknown_extensions)
 
 
 def decode(data: bytes, type_name: str | None = None, profile: Profile | None = None) -> Any:
     """Decode untrusted DER into its message dataclass (see :func:`decode_full`)."""
     return decode_full(data, type_name, profile).message
+
+
+def encode_json(type_name: str, obj: Any, profile: Profile | None = Profile.CURRENT) -> bytes:
+    """DER of a message given in its JSON form, checked in the order of spec/pdu.md
+    section 8: the JSON form (1030), the schema constraints (1015), the profile (1025),
+    then the message's rules. :func:`from_json` and :func:`encode` would check the rules
+    first, because building the dataclass runs them."""
+    cls = message_class(type_name)
+    raw = json_to_raw(cls, obj)
+    check_constraints(type_name, raw)
+    if profile is not None:
+        check_raw_profile(cls, raw, profile)
+    return encode(from_form(cls, obj, json=True), profile)
 
 
 def to_json(msg: Any) -> dict[str, Any]:
@@ -156,6 +229,6 @@ def dumps(msg: Any) -> str:
     return json.dumps(to_json(msg), ensure_ascii=False, indent=2, sort_keys=True)
 
 
-__all__ = ["Decoded", "JukiError", "Profile", "check_profile", "decode", "decode_full",
-           "dumps", "encode", "from_json", "from_json_text", "message_class", "to_json",
-           "type_name_of"]
+__all__ = ["Decoded", "JukiError", "Profile", "check_profile", "check_raw_profile", "decode",
+           "decode_full", "dumps", "encode", "encode_json", "from_json", "from_json_text",
+           "message_class", "to_json", "type_name_of"]

@@ -154,14 +154,15 @@ REGISTRY: dict[ErrorCode, CodeInfo] = {
         "An individual number is not 12 digits or its check digit is wrong.",
         "When an individual number field fails validation."),
     ErrorCode.INVALID_DATE: _C(
-        "A date is not a real calendar date in YYYYMMDD form, or is out of order.",
-        "When a date field fails validation."),
+        "A date is not a real calendar date in YYYYMMDD form, or is out of order; or a "
+        "time that is valid DER is not in whole seconds (spec/pdu.md R-PDU-35).",
+        "When a date or time field fails validation."),
     ErrorCode.INVALID_FIELD: _C(
         "A field value breaks a rule of the message (see the message's clause).",
         "When a field fails a validation rule no more specific code covers."),
     ErrorCode.PROFILE_VIOLATION: _C(
         "A field is present or absent against the rules of the active profile "
-        "(individual number is required in `current` and forbidden in `2002`).",
+        "(individual number is required in `current` and forbidden in `p2002`).",
         "On encode or decode under a profile."),
     ErrorCode.INVALID_NODE_ID: _C(
         "A node id does not match the format of its role.",

@@ -18,6 +18,7 @@ carrying the field path and byte offset that asn1tools reported.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -149,6 +150,54 @@ def encode_raw(type_name: str, value: Any) -> bytes:
                           code=ErrorCode.CONSTRAINT_VIOLATION) from exc
 
 
+def check_constraints(type_name: str, value: Any) -> None:
+    """Raise CONSTRAINT_VIOLATION (1015) if ``value`` breaks a SIZE, range or alphabet
+    constraint of ``type_name`` (R-DER-07).
+
+    This is the schema step of the order of checks (spec/pdu.md section 8) for a value
+    that was not decoded from DER (the JSON form, before encoding). A value that does
+    not fit the schema for another reason (a missing member, a CHOICE without an
+    alternative) passes here: the message's own rules report it with their code.
+    """
+    try:
+        compiled().encode(type_name, value, check_constraints=True)
+    except asn1tools.ConstraintsError as exc:
+        raise EncodeError(f"schema constraint violated: {exc}",
+                          code=ErrorCode.CONSTRAINT_VIOLATION, field=_location(exc)) from exc
+    except (asn1tools.Error, ValueError, TypeError, KeyError, AttributeError):
+        return
+
+
+#: A GeneralizedTime that BER allows (X.680 46.2: local time, an offset, a fraction, or
+#: minutes and seconds left out) but DER does not (X.690 11.7: UTC with ``Z``, seconds
+#: always present, no trailing zero in a fraction).
+_BER_GENERALIZED_TIME = re.compile(
+    r"'([0-9]{10}(?:[0-9]{2}(?:[0-9]{2})?)?(?:[.,][0-9]+)?(?:Z|[+-][0-9]{2}(?:[0-9]{2})?)?)'")
+
+
+def _is_real_time(text: str) -> bool:
+    """Whether the date, hour, minute and second of a GeneralizedTime string exist."""
+    digits = re.match(r"[0-9]+", text)
+    d = digits.group(0) if digits else ""
+    hour, minute, second = (int(d[i:i + 2]) if len(d) > i else 0 for i in (8, 10, 12))
+    try:
+        dt.datetime(int(d[0:4]), int(d[4:6]), int(d[6:8]), hour, minute, second)
+    except ValueError:
+        return False
+    return True
+
+
+def _decode_error_code(exc: asn1tools.Error) -> ErrorCode:
+    """The registered code of an asn1tools decode failure (R-DER-02, R-DER-05)."""
+    text = str(exc)
+    found = _BER_GENERALIZED_TIME.search(text) if "generalized time string" in text else None
+    if found is not None:
+        if not _is_real_time(found.group(1)):
+            return ErrorCode.INVALID_DATE      # hour 25, 30 February: R-PDU-35
+        return ErrorCode.DER_NON_CANONICAL     # valid BER, not DER (X.690 11.7)
+    return ErrorCode.DER_UNEXPECTED_TAG if "tag" in text.lower() else ErrorCode.DER_MALFORMED
+
+
 def decode_raw(type_name: str | None, data: bytes) -> RawDecoded:
     """Decode untrusted DER strictly. ``type_name`` None means: use the outer tag."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
@@ -182,14 +231,13 @@ def decode_raw(type_name: str | None, data: bytes) -> RawDecoded:
                           code=ErrorCode.CONSTRAINT_VIOLATION, field=_location(exc),
                           offset=_offset(exc)) from exc
     except asn1tools.DecodeError as exc:
-        code = ErrorCode.DER_UNEXPECTED_TAG if "tag" in str(exc).lower() \
-            else ErrorCode.DER_MALFORMED
-        raise DecodeError(f"not a valid {type_name}: {exc}", code=code,
+        raise DecodeError(f"not a valid {type_name}: {exc}", code=_decode_error_code(exc),
                           field=_location(exc), offset=_offset(exc)) from exc
     except (asn1tools.Error, ValueError, TypeError, IndexError, KeyError,
             UnicodeDecodeError, OverflowError, RecursionError) as exc:
-        raise DecodeError(f"not a valid {type_name}: {exc!r}",
-                          code=ErrorCode.DER_MALFORMED) from exc
+        code = _decode_error_code(exc) if isinstance(exc, asn1tools.Error) \
+            else ErrorCode.DER_MALFORMED
+        raise DecodeError(f"not a valid {type_name}: {exc!r}", code=code) from exc
     if is_canonical(type_name, root, value, data):
         return RawDecoded(type_name, value, 0)
     return RawDecoded(type_name, value, reencode_compare(type_name, data, value))

@@ -139,9 +139,10 @@ def test_enumerated_with_a_redundant_leading_octet_is_non_canonical() -> None:
 
 
 @pytest.mark.parametrize(("suffix", "code"), [
-    (b".0Z", ErrorCode.DER_MALFORMED),       # asn1tools' restricted form refuses these
-    (b".50Z", ErrorCode.DER_MALFORMED),
-    (b"+0000", ErrorCode.DER_MALFORMED),
+    # Valid BER GeneralizedTime that DER forbids (X.690 11.7): 1011 by R-DER-02.
+    (b".0Z", ErrorCode.DER_NON_CANONICAL),
+    (b".50Z", ErrorCode.DER_NON_CANONICAL),
+    (b"+0000", ErrorCode.DER_NON_CANONICAL),
     (b".5Z", ErrorCode.INVALID_DATE),        # canonical DER, but not whole seconds
 ])
 def test_generalized_time_not_in_the_profile_form(suffix: bytes, code: ErrorCode) -> None:

@@ -310,6 +310,59 @@ def from_form_generic(cls: type[T], data: Any, path: str = "", *, json: bool) ->
     return _construct(cls, kwargs, path)
 
 
+def json_to_raw(cls: type, data: Any, path: str = "") -> dict[str, Any]:
+    """The asn1tools value of a JSON object, reading its shape only (spec/json.md).
+
+    This is the first step of encoding a JSON value in the order of checks of
+    spec/pdu.md section 8: it raises what reading the JSON form raises (1030 for the
+    shape, 1023 for a date not in the form ``YYYY-MM-DD`` or not a real date, 1024 for a
+    CHOICE with two alternatives, R-JSON-07) and leaves the schema constraints, the
+    profile and the rules of the message's clause to the steps after it. No dataclass
+    is built, so no rule runs. A CHOICE with no alternative is left out, for the
+    message's rules to report.
+    """
+    if not isinstance(data, dict):
+        raise _fail(path, f"{path or cls.__name__} must be an object", True)
+    hints = _hints(cls)
+    fields = dataclasses.fields(cls)
+    known = {f.name for f in fields}
+    extra = sorted(set(data) - known)
+    if extra:
+        raise _fail(_join(path, extra[0]), f"{_join(path, extra[0])} is not a field of "
+                    f"{cls.__name__} (fields: {', '.join(sorted(known))})", True)
+    out: dict[str, Any] = {}
+    for f in fields:
+        fpath = _join(path, f.name)
+        raw = data.get(f.name)
+        if raw is None:
+            if not _unwrap_optional(hints[f.name])[1]:
+                raise _fail(fpath, f"{fpath} is required", True)
+            continue
+        value = _json_value_to_raw(hints[f.name], raw, fpath)
+        of = f.metadata.get("choice")
+        if of is None:
+            out[camel(f.name)] = value
+        elif camel(of) in out:
+            raise ValidationError(f"{_join(path, of)}: exactly one alternative must be "
+                                  f"given, got {out[camel(of)][0]} and {camel(f.name)}",
+                                  code=ErrorCode.INVALID_FIELD, field=_join(path, of))
+        else:
+            out[camel(of)] = (camel(f.name), value)
+    return out
+
+
+def _json_value_to_raw(tp: Any, value: Any, path: str) -> Any:
+    tp, _ = _unwrap_optional(tp)
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return json_to_raw(tp, value, path)
+    if typing.get_origin(tp) is tuple:
+        if not isinstance(value, list):
+            raise _fail(path, f"{path} must be a list", True)
+        item_tp = typing.get_args(tp)[0]
+        return [_json_value_to_raw(item_tp, v, f"{path}[{i}]") for i, v in enumerate(value)]
+    return _to_value(_leaf_from(tp, value, path, json=True))
+
+
 #: A converter: (raw value, parent path, field name) -> value. A name of None means the
 #: path is already the full path of the value (items of a list: ``entries[3]``).
 _Conv = typing.Callable[[Any, str, "str | None"], Any]
