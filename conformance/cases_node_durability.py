@@ -141,6 +141,58 @@ def _audit_head(node: NodeSut) -> int:
         last = max(int(r.get("seq", 0)) for r in rows)
 
 
+# Refusals in the audit log (R-NODE-27, R-NODE-28) ----------------------------------------
+
+#: Refusals the flood case provokes from one peer; more than any node writes in full
+#: per minute, and few enough to send quickly.
+FLOOD = 60
+_SUMMARY = re.compile(r"; (\d+) more refusals")
+
+
+def _refusals_bounded(sut: AdapterSut) -> Outcome:
+    node = _sut(sut)
+    expected = (f"{FLOOD} malformed frames from one peer each answered with an error "
+                "report; in the audit log fewer entries of their own than refusals, and "
+                "after the interval a summary entry whose count makes up the rest, the "
+                "entries numbered without gaps")
+    head = _audit_head(node)
+    conn = node.connect(MUNICIPALITY)
+    codes: set[int] = set()
+    try:
+        for _ in range(FLOOD):
+            conn.send(b"\x30\x05\x01\x02")
+        for i in range(FLOOD):
+            answer = conn.answer_to(None)
+            if answer is None or answer.error_report is None:
+                return Outcome(Verdict.FAIL, expected,
+                               f"malformed frame {i + 1}: {_said(answer)}")
+            codes.add(answer.error_report.error_code)
+    finally:
+        conn.close()
+    # The interval ends on the node's clock; the summary is due at the next entry,
+    # checkpoint or shutdown: one valid update makes the next entry.
+    node.clock_advance(120)
+    _apply(node)
+    rows = node.audit_log(after=head)
+    numbers = [int(r.get("seq", 0)) for r in rows]
+    if numbers != list(range(head + 1, head + 1 + len(rows))):
+        return Outcome(Verdict.FAIL, expected, f"entries after {head} numbered "
+                       f"{numbers[:20]}")
+    mine = [r for r in rows if r.get("direction") == "refused"
+            and MUNICIPALITY in str(r.get("peer"))
+            and any(str(r.get("result", "")).startswith(str(c)) for c in codes)]
+    full = [r for r in mine if not _SUMMARY.search(str(r.get("result", "")))]
+    counted = sum(int(m.group(1)) for r in mine
+                  if (m := _SUMMARY.search(str(r.get("result", "")))))
+    got = (f"{len(full)} entries of their own and {counted} counted in summary entries "
+           f"for {FLOOD} refusals")
+    if len(full) >= FLOOD:
+        return Outcome(Verdict.FAIL, expected, got + ": the refusals are not bounded")
+    if len(full) + counted != FLOOD:
+        return Outcome(Verdict.FAIL, expected, got + ": refusals lost from the log")
+    return Outcome(Verdict.PASS, expected, got)
+
+
 # Restart (R-NODE-02, R-NODE-03, R-NODE-17) ------------------------------------------------
 
 def _duplicate_after_restart(sut: AdapterSut) -> Outcome:
@@ -580,6 +632,14 @@ def durability_cases() -> list[Case]:
              "the audit log has a row for the message received, refused and sent, "
              "persons masked", "node", ("R-NODE-06", "R-NODE-07", "R-NODE-20"),
              REM_AUDIT, _audit_rows, ""),
+        case("node/node/audit/refusals-bounded-and-counted",
+             f"{FLOOD} refusals of one peer in a minute: a bounded number of audit "
+             "entries of their own, the rest counted in one summary entry", "node",
+             ("R-NODE-27", "R-NODE-28", "R-NODE-06"),
+             "Write at most a fixed number of a peer's refusals per result and interval "
+             "as entries of their own, count the rest and write one summary entry with "
+             "the count ('; N more refusals counted...', spec/node.md section 3) when "
+             "the interval ends.", _refusals_bounded, "ixit.clock"),
         case("node/node/audit/numbering-continues-after-restart",
              "the audit log keeps its rows and numbers on across a restart", "node",
              ("R-NODE-06", "R-NODE-20", "R-NODE-62"), REM_AUDIT, _audit_after_restart,

@@ -52,7 +52,7 @@ from juki_protocol.vector_set import set_hash
 REFERENCE_ADAPTER = [sys.executable, "-m", "juki_protocol.adapter"]
 
 _MARK = {Verdict.PASS: ".", Verdict.FAIL: "F", Verdict.ACCEPTABLE: "a",
-         Verdict.NOT_APPLICABLE: "-", Verdict.ERROR: "E"}
+         Verdict.NOT_APPLICABLE: "-", Verdict.ERROR: "E", Verdict.INCONCLUSIVE: "I"}
 
 
 class _Usage(click.Group):

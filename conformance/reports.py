@@ -28,22 +28,40 @@ SUITE_REQUIREMENTS = frozenset({
 })
 
 
+#: Requirements on how a node is operated that a runner attached over the network, the
+#: upper tester and the IXIT cannot observe: its start-up refusals, its log lines, the
+#: files it writes on its own disk, the address its upper tester listens on
+#: (spec/conformance.md section 4). Their subject is ``operation``: a vendor shows them
+#: by its own tests or to the certifying body by inspection; the reference's tests
+#: (tests/node/) name each, which tests/test_conformance.py checks.
+OPERATION_REQUIREMENTS = frozenset({
+    "R-NODE-21", "R-NODE-24", "R-NODE-26", "R-PDU-40", "R-PDU-41", "R-PDU-42", "R-PDU-44",
+})
+
+
+def _subject(req_id: str) -> str:
+    if req_id in SUITE_REQUIREMENTS:
+        return "suite"
+    return "operation" if req_id in OPERATION_REQUIREMENTS else "implementation"
+
+
 def coverage(cases: list[Case], requirements: list[dict[str, Any]]) -> dict[str, Any]:
-    """Every requirement with its subject (``implementation``, or ``suite`` for those on
-    the suite itself) and the case ids that cover it; implementation MUSTs without a
-    case are listed in ``uncoveredMust``."""
+    """Every requirement with its subject (``implementation``; ``suite`` for those on
+    the suite itself; ``operation`` for those no runner can observe) and the case ids
+    that cover it; implementation MUSTs without a case are listed in ``uncoveredMust``."""
     by_req: dict[str, list[str]] = defaultdict(list)
     for case in cases:
         for req in case.requirements:
             by_req[req].append(case.id)
     rows = [{"id": r["id"], "level": r["level"], "citation": r["citation"],
-             "subject": "suite" if r["id"] in SUITE_REQUIREMENTS else "implementation",
+             "subject": _subject(r["id"]),
              "cases": sorted(by_req.get(r["id"], []))} for r in requirements]
     known = {r["id"] for r in requirements}
     return {
         "requirements": rows,
         "uncoveredMust": [r["id"] for r in rows if not r["cases"]
-                          and r["level"].startswith("MUST") and r["subject"] != "suite"],
+                          and r["level"].startswith("MUST")
+                          and r["subject"] == "implementation"],
         "unknownReferences": sorted(set(by_req) - known),
     }
 

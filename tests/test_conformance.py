@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from conformance.cli import main
-from conformance.reports import SUITE_REQUIREMENTS
+from conformance.reports import OPERATION_REQUIREMENTS, SUITE_REQUIREMENTS
 from conformance.selftest.faulty_adapter import EXPECTED
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,6 +82,19 @@ def test_every_requirement_on_the_suite_is_named_by_a_suite_test() -> None:
     tests = "".join(p.read_text("utf-8") for p in (ROOT / "tests").glob("test_*.py"))
     unnamed = sorted(r for r in SUITE_REQUIREMENTS if r not in tests)
     assert not unnamed, f"no test names {unnamed}"
+
+
+def test_every_requirement_on_operation_is_named_by_a_node_test() -> None:
+    """The requirements no runner can observe (subject ``operation``: start-up, logs,
+    files on the node's disk) are checked by the reference's own tests, which name
+    them; none is also covered by a case (then it would not need the exemption)."""
+    from conformance.cli import all_node_cases
+
+    tests = "".join(p.read_text("utf-8") for p in (ROOT / "tests").rglob("test_*.py"))
+    unnamed = sorted(r for r in OPERATION_REQUIREMENTS if r not in tests)
+    assert not unnamed, f"no test names {unnamed}"
+    cases = {r for c in all_node_cases() for r in c.requirements}
+    assert not OPERATION_REQUIREMENTS & cases
 
 
 @pytest.mark.parametrize("fault", sorted(EXPECTED))

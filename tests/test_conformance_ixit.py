@@ -124,3 +124,11 @@ def test_an_unreached_preamble_is_inconclusive_in_every_report() -> None:
     case = ET.fromstring(junit_xml(report)).find(".//testcase")
     assert case is not None and case.find("skipped") is not None
     assert "inconclusive" in (case.find("skipped").get("message") or "")  # type: ignore[union-attr]
+
+
+def test_the_progress_line_has_a_mark_for_every_verdict() -> None:
+    """An inconclusive case once crashed the runner's progress line (KeyError)."""
+    from conformance.cli import _MARK
+
+    assert set(_MARK) == set(Verdict)
+    assert len(set(_MARK.values())) == len(Verdict)

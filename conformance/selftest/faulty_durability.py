@@ -10,6 +10,7 @@ remaining arguments are those of ``juki node serve``:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import sys
@@ -123,10 +124,37 @@ class ResendsOnlyOnTimer(Node):
         await self.dispatch(owned, None)
 
 
+class AuditsEveryRefusal(Node):
+    """Writes every refusal as an entry of its own, each committed: one peer sending
+    garbage fills the disk (R-NODE-27)."""
+
+    def __init__(self, config: NodeConfig, **kw: Any) -> None:
+        config.audit = dataclasses.replace(config.audit, refusals_in_full=10**9)
+        super().__init__(config, **kw)
+
+
+class DropsCountedRefusals(Node):
+    """Bounds the refusals it writes, and forgets those it only counted: no summary
+    entry ever says how many there were (R-NODE-28)."""
+
+    def __init__(self, config: NodeConfig, **kw: Any) -> None:
+        def forget(limiter: audit.RefusalLimiter, conn: Any, at: dt.datetime, *,
+                   all_: bool = False) -> int:
+            now = at.timestamp()
+            for key, window in list(limiter._windows.items()):
+                if all_ or window.start + limiter.interval <= now:
+                    del limiter._windows[key]
+            return 0
+
+        setattr(audit.RefusalLimiter, "flush", forget)  # noqa: B010 (this process)
+        super().__init__(config, **kw)
+
+
 FAULTS: dict[str, type[Node]] = {
     "processed-in-memory": ProcessedInMemory, "acks-failed-commit": AcksFailedCommit,
     "full-codes-in-audit": FullCodesInAudit, "window-off-by-a-minute": WindowOffByAMinute,
     "resends-only-on-timer": ResendsOnlyOnTimer,
+    "audits-every-refusal": AuditsEveryRefusal, "drops-counted-refusals": DropsCountedRefusals,
 }
 
 #: The role each fault's node is run as (default: prefecture).
@@ -144,6 +172,8 @@ EXPECTED: dict[str, list[str]] = {
     "full-codes-in-audit": ["node/node/audit/rows-received-refused-sent"],
     "window-off-by-a-minute": ["pdu/node/header/time-window-edges"],
     "resends-only-on-timer": ["30-5/node/restart/unacknowledged-update-resent"],
+    "audits-every-refusal": ["node/node/audit/refusals-bounded-and-counted"],
+    "drops-counted-refusals": ["node/node/audit/refusals-bounded-and-counted"],
 }
 
 

@@ -71,7 +71,7 @@ def test_intact_log_verifies_against_its_checkpoints(tmp_path: Path,
     db = _node_with_rows(tmp_path, pki_dir)
     cp = audit.checkpoint_path(db)
     assert cp.is_file(), "R-NODE-23: no checkpoint written at shutdown"
-    assert stat.S_IMODE(cp.stat().st_mode) == 0o600
+    assert stat.S_IMODE(cp.stat().st_mode) == 0o600, "R-NODE-24: not private"
     last = json.loads(cp.read_text().splitlines()[-1])
     assert (last["seq"], last["head"]) == _head(db), "the last checkpoint is not the head"
     assert last["node"] == f"prefecture:{PREFECTURE}"
