@@ -26,6 +26,11 @@ signature (SIGNATURE_INVALID), the signer's certificate (:mod:`juki_protocol.pki
 header binding (HEADER_BINDING_MISMATCH), sender and role (CERT_SENDER_MISMATCH,
 CERT_ROLE_NOT_ALLOWED), the time window (STALE_TIME) and replay (REPLAY). The peer sees
 only ENVELOPE_INVALID (:func:`peer_error_code`); the precise reason is logged locally.
+Nothing else leaves the opener (issue 16 item 1): a certificate included in the
+SignedData is read in full when it is loaded, so one the libraries cannot read (an
+unknown key algorithm, a broken key, X.509 version 4, a malformed name) is
+ENVELOPE_MALFORMED; and any exception no check foresaw becomes ENVELOPE_MALFORMED too
+(:func:`_guarded`), logged as an error. ``fuzz/fuzz_open_envelope.py`` holds this.
 
 Header binding attributes
 -------------------------
@@ -75,7 +80,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import cast
+from typing import TypeVar, cast
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, InvalidTag
@@ -98,6 +103,7 @@ from juki_protocol.pki import (
     check_node_profile,
     check_sender,
     check_validity_period,
+    load_received_certificate,
     node_id,
     node_of_certificate,
     require_p256,
@@ -133,6 +139,7 @@ _DIGESTS: dict[str, tuple[str, str, type[hashes.HashAlgorithm]]] = {
 }
 _TYPE_NUMBER = {mt: APPLICATION_TAGS[mt.type_name] for mt in MessageType}
 _TYPE_BY_NUMBER = {n: mt for mt, n in _TYPE_NUMBER.items()}
+_T = TypeVar("_T")
 
 
 def _fail(code: ErrorCode, text: str) -> SecurityError:
@@ -244,7 +251,7 @@ def _cert_der(cert: x509.Certificate) -> bytes:
 
 @lru_cache(maxsize=256)
 def _load_certificate(cert_der: bytes) -> x509.Certificate:
-    return x509.load_der_x509_certificate(cert_der)
+    return load_received_certificate(cert_der)
 
 
 @lru_cache(maxsize=256)
@@ -315,6 +322,25 @@ def _encrypt(inner: bytes, recipient_cert: x509.Certificate, *,
         originator_point=point, kdf_oid=kdf_oid, wrap_oid=cms.ID_AES256_WRAP,
         recipients=[(rid, wrapped)], cipher_oid=cipher_oid, nonce=iv,
         ciphertext=sealed[:-TAG_SIZE], mac=sealed[-TAG_SIZE:])
+
+
+def encrypt_content(inner: bytes, recipient_cert: x509.Certificate) -> bytes:
+    """The encryption layer alone: ContentInfo(AuthEnvelopedData) to ``recipient_cert``
+    around any octets ``inner``, with fresh randomness and no check of what it holds.
+
+    :func:`seal` puts a SignedData here; tests and the fuzz target (``fuzz/``) put a
+    crafted or mutated one, so that the opener's checks after decryption are reached.
+    """
+    return _encrypt(inner, recipient_cert, ephemeral_key=ec.generate_private_key(
+        ec.SECP256R1()), cek=os.urandom(CEK_SIZE), iv=os.urandom(NONCE_SIZE))
+
+
+def decrypt_content(envelope: bytes, credentials: Sequence[Credential]) -> bytes:
+    """The octets inside the encryption layer of ``envelope`` (the DER of a
+    ContentInfo(SignedData) for a sealed envelope), after the checks of that layer
+    only; failures raise SecurityError as :func:`open_envelope` does. For tests and
+    the fuzz target's seeds; a receiver opens with :func:`open_envelope`."""
+    return _guarded(lambda: _decrypt(envelope, credentials)[0])
 
 
 def _seal_from_parts(header: PduHeader | None, message_der: bytes,
@@ -532,11 +558,7 @@ def _verify_signed(inner: bytes) -> _Verified:
         if a.oid in attrs:     # RFC 5652 section 5.3: each type at most once here
             raise _fail(ErrorCode.ENVELOPE_MALFORMED, f"signed attribute {a.oid} repeats")
         attrs[a.oid] = a.values
-    try:
-        certs = tuple(_load_certificate(c) for c in sd.certificates)
-    except ValueError:
-        raise _fail(ErrorCode.ENVELOPE_MALFORMED, "an included certificate is not "
-                    "readable") from None
+    certs = tuple(_load_certificate(c) for c in sd.certificates)
     signer_cert = next((c for c in certs if cert_id_matches(si.sid, c)), None)
     if signer_cert is None:
         raise _fail(ErrorCode.ENVELOPE_MALFORMED, "the signer's certificate is not included")
@@ -550,9 +572,9 @@ def _verify_signed(inner: bytes) -> _Verified:
             or cms.read_octets(digest) != hashlib.sha256(sd.content).digest():
         raise _fail(ErrorCode.SIGNATURE_INVALID, "the contentType or messageDigest attribute "
                     "does not match the content")
-    key = signer_cert.public_key()
-    if not isinstance(key, ec.EllipticCurvePublicKey):
-        raise _fail(ErrorCode.ALGORITHM_UNSUPPORTED, "the signer's key is not an EC key")
+    key = signer_cert.public_key()       # readable: load_received_certificate read it
+    require_p256(key, "the signer's key")
+    assert isinstance(key, ec.EllipticCurvePublicKey)
     try:
         # RFC 5652 section 5.4: the signature covers the DER of the SET OF attributes.
         key.verify(si.signature, si.signed_attrs_der, ec.ECDSA(hashes.SHA256()))
@@ -579,15 +601,46 @@ def open_envelope(envelope: bytes, credentials: Sequence[Credential], trust: Tru
     attributes' consistency with the certificates are checked (an envelope made by
     ``openssl cms`` carries none).
 
-    Every failure raises SecurityError with a precise code (see the module docstring);
-    an idempotent retry raises ProtocolError DUPLICATE_MESSAGE. Use
-    :func:`peer_error_code` to answer the peer.
+    Every failure raises SecurityError with a precise code (see the module docstring),
+    also one the checks did not foresee (:func:`_guarded`); an idempotent retry raises
+    ProtocolError DUPLICATE_MESSAGE. Use :func:`peer_error_code` to answer the peer.
     """
     now = as_utc(now)
     if not isinstance(envelope, bytes) or not 0 < len(envelope) <= MAX_SEALED:
         raise _fail(ErrorCode.ENVELOPE_MALFORMED, "the envelope must be 1 octet to 16 MiB")
     if not credentials:
         raise _fail(ErrorCode.NO_MATCHING_RECIPIENT, "no credentials to open with")
+    return _guarded(lambda: _open(envelope, credentials, trust, now, header=header,
+                                  replay_cache=replay_cache, time_window=time_window))
+
+
+def _guarded(opening: Callable[[], _T]) -> _T:
+    """Run ``opening``; turn any exception that is not a JukiError into SecurityError
+    ENVELOPE_MALFORMED (issue 16 item 1).
+
+    The checks raise SecurityError themselves, and certificates from the envelope are
+    read in full when loaded (:func:`juki_protocol.pki.load_received_certificate`).
+    This is the second line: the parsers and ``cryptography`` read hostile octets, and
+    an exception they raise that no check foresaw would otherwise escape the opener, so
+    that a node dropped the connection with no error report and no audit row. It is
+    logged as an error, with its kind only (never the envelope's octets), because it
+    means a check is missing.
+    """
+    try:
+        return opening()
+    except JukiError:
+        raise
+    except Exception as exc:     # see the docstring
+        logger.error("envelope opening raised %s; refused as malformed",
+                     type(exc).__name__)
+        raise _fail(ErrorCode.ENVELOPE_MALFORMED, f"unexpected {type(exc).__name__} "
+                    f"while opening") from exc
+
+
+def _open(envelope: bytes, credentials: Sequence[Credential], trust: TrustStore,
+          now: dt.datetime, *, header: PduHeader | None,
+          replay_cache: ReplayCache | None, time_window: dt.timedelta) -> OpenedEnvelope:
+    """:func:`open_envelope` after its argument checks."""
     inner, cred = _decrypt(envelope, credentials)
     verified = _verify_signed(inner)
     signer = validate_certificate(verified.signer_cert, trust, now, KeyPurpose.SIGNING,
