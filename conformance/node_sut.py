@@ -522,11 +522,17 @@ class NodeSut(AdapterSut):
             raise SutFault(f"the node's {pdu.header.message_type.value} does not open: "
                            f"{exc}") from exc
 
-    def acknowledge(self, conn: PeerConnection, pdu: JukiPdu, sender: str) -> None:
-        """Acknowledge the sealed ``pdu`` the node sent, as peer ``sender``."""
+    def acknowledge(self, conn: PeerConnection, pdu: JukiPdu, sender: str) -> bool:
+        """Acknowledge the sealed ``pdu`` the node sent, as peer ``sender``, on the
+        connection it came on; False when that connection is gone (the node closed it,
+        or a restart did): the node then resends, as it must, on a new one."""
         ack = Acknowledgement(acknowledged_id=pdu.header.message_id,
                               status=AckStatus.ACCEPTED)
-        conn.send(self.answer_pdu(ack, sender))
+        try:
+            conn.send(self.answer_pdu(ack, sender))
+        except (OSError, ssl.SSLError):
+            return False
+        return True
 
     def report_error(self, conn: PeerConnection, pdu: JukiPdu, sender: str,
                      code: int) -> None:

@@ -14,13 +14,18 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import secrets
 import sys
 from typing import Any
 
+from juki_protocol.errors import ErrorCode, ProtocolError
 from juki_protocol.machines import special_move, special_move_in
 from juki_protocol.machines.card import IdentityCheck
-from juki_protocol.machines.common import ArmTimer, Effect, Inbound, Send
-from juki_protocol.messages.pdu import Acknowledgement
+from juki_protocol.machines.common import ArmTimer, Effect, Event, Inbound, Send
+from juki_protocol.machines.move_in import IdentityChange, OrdinaryMoveIn
+from juki_protocol.messages.common import ChangeInfo, ChangeReason
+from juki_protocol.messages.identity import UpdateOperation
+from juki_protocol.messages.pdu import Acknowledgement, MessageType
 from juki_protocol.messages.special_move import (
     MoveInNotice,
     MoveOutCertificate,
@@ -187,6 +192,144 @@ class NoEraseUpdate(Node):
         handler.receive = unreported
 
 
+def _ordinary(inbound: Inbound) -> bool:
+    """Whether ``inbound`` is an ordinary move's MoveInNotice (no correlationId)."""
+    return isinstance(inbound.message, MoveInNotice) and inbound.correlation_id is None
+
+
+class RefusesUncorrelatedNotice(Node):
+    """Knows only the special move's MoveInNotice: one without a correlationId is
+    refused with 4002 UNKNOWN_CORRELATION, as before the ordinary move was supported
+    (R-MOVE-02)."""
+
+    def __init__(self, config: NodeConfig, **kw: Any) -> None:
+        super().__init__(config, **kw)
+        handler: Any = self.handler
+        receive = handler.receive
+
+        def special_only(inbound: Inbound, now: dt.datetime) -> list[Owned]:
+            if _ordinary(inbound):
+                raise ProtocolError("the move-in notice refers to no open flow",
+                                    code=ErrorCode.UNKNOWN_CORRELATION)
+            return list(receive(inbound, now))
+
+        handler.receive = special_only
+
+
+class ReportsErasedAgain(Node):
+    """On an ordinary MoveInNotice reports an erasure (moveOut) for every resident,
+    also for a record it already erased and reported when the move-out was filed
+    (R-MOVE-02, R-9-1-04)."""
+
+    def __init__(self, config: NodeConfig, **kw: Any) -> None:
+        super().__init__(config, **kw)
+        handler: Any = self.handler
+        receive = handler.receive
+
+        def again(inbound: Inbound, now: dt.datetime) -> list[Owned]:
+            if not _ordinary(inbound):
+                return list(receive(inbound, now))
+            desk, real = handler.desk, handler.desk.receive
+
+            def every_resident(inb: Inbound, at: dt.datetime) -> list[Effect]:
+                effects = real(inb, at)
+                msg = inb.message
+                assert isinstance(msg, MoveInNotice)
+                out: list[Effect] = []
+                for eff in effects:
+                    if isinstance(eff, Event) and eff.name == "move_out_finalised":
+                        assert isinstance(eff.data, tuple)
+                        done = {c.identity_info.resident_code for c in eff.data}
+                        extra = tuple(IdentityChange(
+                            operation=UpdateOperation.ERASE,
+                            identity_info=desk.register.records[
+                                p.resident_code].identity_info(handler.profile),
+                            change_info=ChangeInfo(change_reason=ChangeReason.MOVE_OUT,
+                                                   change_date=msg.moved_date))
+                            for p in msg.residents if p.resident_code not in done)
+                        eff = dataclasses.replace(eff, data=(*eff.data, *extra))
+                    out.append(eff)
+                return out
+
+            desk.receive = every_resident
+            try:
+                return list(receive(inbound, now))
+            finally:
+                desk.receive = real
+
+        handler.receive = again
+
+
+class DuplicateTakenAsNew(Node):
+    """Keeps no record of the ordinary MoveInNotices it took: the same notice again is
+    matched afresh (and refused, the move-out being final), and so is its message id
+    with other content (R-MOVE-04, R-PDU-24)."""
+
+    def __init__(self, config: NodeConfig, **kw: Any) -> None:
+        super().__init__(config, **kw)
+        handler: Any = self.handler
+        receive = handler.receive
+        mark = self.storage.mark_processed
+
+        def afresh(inbound: Inbound, now: dt.datetime) -> list[Owned]:
+            if _ordinary(inbound):
+                handler.desk.receipts = [r for r in handler.desk.receipts
+                                         if r.notice_id != inbound.message_id]
+            return list(receive(inbound, now))
+
+        def forgetful(sender: str, mid: bytes, digest: bytes, mtype: str,
+                      now: dt.datetime) -> None:
+            if mtype != MessageType.MOVE_IN_NOTICE.value:
+                mark(sender, mid, digest, mtype, now)
+
+        handler.receive = afresh
+        setattr(self.storage, "mark_processed", forgetful)  # noqa: B010
+
+
+def _wrap_ordinary_move_in(node: Node, change: Any) -> None:
+    """Wrap the role's ``ordinary_move_in``: ``change(notifier, owned)`` returns the
+    owned effects to keep."""
+    handler: Any = node.handler
+    move_in = handler.ordinary_move_in
+
+    def changed(request: OrdinaryMoveIn, now: dt.datetime) -> Any:
+        notifier, owned = move_in(request, now)
+        return notifier, change(notifier, owned)
+
+    handler.ordinary_move_in = changed
+
+
+class CorrelatesOrdinaryNotice(Node):
+    """Sends the ordinary move's MoveInNotice with a correlationId of its own making,
+    as if it were a special move's (R-MOVE-01)."""
+
+    def __init__(self, config: NodeConfig, **kw: Any) -> None:
+        super().__init__(config, **kw)
+
+        def correlated(notifier: Any, owned: list[Owned]) -> list[Owned]:
+            out: list[Owned] = []
+            for owner, eff in owned:
+                if isinstance(eff, Send) and isinstance(eff.message, MoveInNotice):
+                    eff = dataclasses.replace(eff, correlation_id=secrets.token_bytes(16))
+                    notifier.notice = eff           # resent as sent
+                out.append((owner, eff))
+            return out
+        _wrap_ordinary_move_in(self, correlated)
+
+
+class NeverResendsOrdinaryNotice(Node):
+    """Sends the ordinary move's MoveInNotice once and never again, answered or not
+    (R-MOVE-05, R-PDU-23)."""
+
+    def __init__(self, config: NodeConfig, **kw: Any) -> None:
+        super().__init__(config, **kw)
+
+        def once(notifier: Any, owned: list[Owned]) -> list[Owned]:
+            notifier.timers.clear()
+            return [(o, e) for o, e in owned if not isinstance(e, ArmTimer)]
+        _wrap_ordinary_move_in(self, once)
+
+
 FAULTS: dict[str, type[Node]] = {
     "sends-after-failed-check": SendsAfterFailedCheck,
     "leaves-response-unacknowledged": LeavesResponseUnacknowledged,
@@ -196,6 +339,11 @@ FAULTS: dict[str, type[Node]] = {
     "no-move-in-notice": NoMoveInNotice,
     "certificate-without-correlation": CertificateWithoutCorrelation,
     "no-erase-update": NoEraseUpdate,
+    "refuses-uncorrelated-notice": RefusesUncorrelatedNotice,
+    "reports-erased-again": ReportsErasedAgain,
+    "duplicate-taken-as-new": DuplicateTakenAsNew,
+    "correlates-ordinary-notice": CorrelatesOrdinaryNotice,
+    "never-resends-ordinary-notice": NeverResendsOrdinaryNotice,
 }
 
 #: The flow cases each fault must fail; every other flow case must pass.
@@ -210,6 +358,17 @@ EXPECTED: dict[str, list[str]] = {
     "certificate-without-correlation": [
         "24-2/4/node/special-move/former/certificate-per-mover"],
     "no-erase-update": ["9/1/node/special-move/former/move-out-finalised-and-reported"],
+    "refuses-uncorrelated-notice": [
+        "9/1/node/ordinary-move/former/erased-records-matched",
+        "9/1/node/ordinary-move/former/refusals-change-nothing",
+        "9/1/node/ordinary-move/former/duplicate-and-replay"],
+    "reports-erased-again": ["9/1/node/ordinary-move/former/erased-records-matched",
+                             "9/1/node/ordinary-move/former/refusals-change-nothing"],
+    "duplicate-taken-as-new": ["9/1/node/ordinary-move/former/duplicate-and-replay"],
+    "correlates-ordinary-notice": [
+        "9/1/node/ordinary-move/new/notice-without-correlation"],
+    "never-resends-ordinary-notice": [
+        "9/1/node/ordinary-move/new/notice-resent-until-acknowledged"],
 }
 
 

@@ -14,7 +14,8 @@ that transaction is committed (R-PDU-22, R-30-5-0-07).
 role           machines
 =============  ============================================================================
 municipality   IdentityUpdater (Art. 30-5); IssuingCounter and ResidenceResponder
-               (Art. 12-2); MoveOutDesk and SpecialMoveInCounter (Arts. 24-2, 9)
+               (Art. 12-2); MoveOutDesk and SpecialMoveInCounter (Arts. 24-2, 9);
+               MoveInNotifier, one per ordinary move-in (Art. 9(1))
 prefecture     PrefectureReceiver with its RelaySender (Arts. 30-5, 30-11); Provider
                (Arts. 30-7, 30-8)
 national       NationalReceiver (Art. 30-11); Provider (Art. 30-10)
@@ -54,6 +55,7 @@ from juki_protocol.machines.identity import (
     PrefectureReceiver,
     SenderState,
 )
+from juki_protocol.machines.move_in import MoveInNotifier, OrdinaryMoveIn
 from juki_protocol.machines.provision import DisclosureLog, Provider, ProvisionClient
 from juki_protocol.machines.special_move import (
     AnnotatedMoveOut,
@@ -174,6 +176,8 @@ class MunicipalityRole(RoleHandler):
         self.counters: dict[bytes, IssuingCounter] = {}
         self.responders: dict[bytes, ResidenceResponder] = {}
         self.move_ins: dict[bytes, SpecialMoveInCounter] = {}
+        #: Ordinary move-ins at this (new) municipality, by their MoveInNotice's id.
+        self.ordinary_move_ins: dict[bytes, MoveInNotifier] = {}
         self.reload()
 
     def reload(self) -> None:
@@ -188,7 +192,8 @@ class MunicipalityRole(RoleHandler):
 
     def machines(self) -> list[Any]:
         return [self.updater, self.desk, *self.counters.values(),
-                *self.responders.values(), *self.move_ins.values()]
+                *self.responders.values(), *self.move_ins.values(),
+                *self.ordinary_move_ins.values()]
 
     def pending(self, now: dt.datetime) -> list[Owned]:
         return _resume(self.updater, now)
@@ -284,6 +289,18 @@ class MunicipalityRole(RoleHandler):
         assert counter.notice_id is not None
         self.move_ins[counter.notice_id] = counter
         return counter, owned
+
+    def ordinary_move_in(self, move_in: OrdinaryMoveIn, now: dt.datetime
+                         ) -> tuple[MoveInNotifier, list[Owned]]:
+        """A move-in filed with a paper move-out certificate at this (new)
+        municipality: the residents recorded and reported (Art. 30-5, R-MOVE-05) and
+        the ``MoveInNotice`` sent to the former municipality (Art. 9(1), R-MOVE-01)."""
+        notifier = MoveInNotifier(self.register, profile=self.profile)
+        owned = self._identity_changes(own(notifier, notifier.record(move_in, now)), now)
+        assert notifier.notice is not None
+        self.ordinary_move_ins[notifier.notice.message_id] = notifier
+        self._persist(now)
+        return notifier, owned
 
 
 # Prefecture and national ----------------------------------------------------------------

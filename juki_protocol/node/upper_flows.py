@@ -19,6 +19,10 @@ that counter:
   24-2(3)), through :meth:`~juki_protocol.node.roles.MunicipalityRole.special_move_in`;
   ``move_in_result`` reads whether the residents were recorded and the Art. 9(1)
   notice sent.
+* ``ordinary_move_in``: a move-in filed with a paper move-out certificate at the new
+  municipality (Art. 22, an ordinary move), through
+  :meth:`~juki_protocol.node.roles.MunicipalityRole.ordinary_move_in`: the residents
+  are recorded and the Art. 9(1) notice sent at once; ``move_in_result`` reads it too.
 
 Each runs through :meth:`~juki_protocol.node.node.Node.local`, so what it sends is
 committed first; a refusal raises before anything is sent or stored. The flows are
@@ -28,12 +32,14 @@ answer 4002 UNKNOWN_CORRELATION.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
 from juki_protocol import codec
 from juki_protocol.errors import ErrorCode, JukiError
 from juki_protocol.machines.card import IdentityCheck
+from juki_protocol.machines.move_in import MoveInNotifier, NotifierState, OrdinaryMoveIn
 from juki_protocol.machines.special_move import AnnotatedMoveOut
 from juki_protocol.machines.special_move_in import MoveInState, SpecialMoveInCounter
 from juki_protocol.machines.wide_area import IssuingCounter, IssuingState
@@ -47,6 +53,7 @@ from juki_protocol.messages.wide_area import (
 from juki_protocol.node.node import Node
 from juki_protocol.node.roles import MunicipalityRole, Owned
 from juki_protocol.node.upper_ops import bad, municipality, op, text
+from juki_protocol.synth import SyntheticResident, generate_households
 
 #: Who applies at the counter (Art. 12-2(1)): the person recorded at the residence
 #: municipality, for themselves or members of their household, may; a proxy with a
@@ -254,14 +261,35 @@ def _recorded(role: MunicipalityRole, counter: SpecialMoveInCounter) -> list[str
             if m.resident_code in role.register.records]
 
 
+def _ordinary_result(role: MunicipalityRole, notifier: MoveInNotifier) -> dict[str, Any]:
+    """``move_in_result`` of an ordinary move-in: recorded at once, ``completed`` once
+    its notice is acknowledged, ``failed:<code>`` once refused (the records stay,
+    R-MOVE-05)."""
+    state = notifier.state
+    outcome = ("completed" if state is NotifierState.DONE
+               else f"failed:{notifier.outcome}" if state is NotifierState.FAILED
+               else "recorded")
+    people = notifier.move_in.residents if notifier.move_in is not None else ()
+    assert notifier.notice is not None
+    return {"state": state.value, "outcome": outcome, "recorded": True,
+            "residents": [p.resident_code for p in people
+                          if p.resident_code in role.register.records],
+            "moveInNotice": notifier.notice.message_id.hex()}
+
+
 @op("move_in_result")
 async def op_move_in_result(node: Node, req: dict[str, Any]) -> dict[str, Any]:
     """What became of the special move-in ``messageId`` (its SpecialMoveInNotice):
     ``state``, ``outcome`` (``pending``, ``recorded``, ``completed``,
     ``refused:<code>``, ``failed:<code>``), ``recorded``, ``residents`` and, once sent,
-    ``moveInNotice`` (the message id of the Art. 9(1) notice)."""
+    ``moveInNotice`` (the message id of the Art. 9(1) notice); or of the ordinary
+    move-in whose MoveInNotice is ``messageId``."""
     role = municipality(node)
-    counter = role.move_ins.get(_message_id(req))
+    mid = _message_id(req)
+    notifier = role.ordinary_move_ins.get(mid)
+    if notifier is not None:
+        return _ordinary_result(role, notifier)
+    counter = role.move_ins.get(mid)
     if counter is None:
         raise JukiError("no special move-in with this message id",
                         code=ErrorCode.UNKNOWN_CORRELATION)
@@ -275,5 +303,69 @@ async def op_move_in_result(node: Node, req: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# Art. 9(1), an ordinary move: the new municipality ---------------------------------------
+
+def _newcomers(req: dict[str, Any], role: MunicipalityRole, former: str,
+               moved: dt.date, filed: dt.date) -> tuple[SyntheticResident, ...]:
+    """The new records of an ordinary move-in: the first ``members`` persons of the
+    household ``generate_households(1, seed, municipalities=[former])`` makes, as the
+    paper certificate names them (same resident codes, names and birth dates), now at
+    ``newAddress`` since ``moved``, their previous address the former one."""
+    seed = text(req, "seed")
+    try:
+        household = generate_households(1, seed, municipalities=[former])[0].members
+    except ValueError:
+        raise bad("formerMunicipality must be a municipality of the synthetic "
+                  "table") from None
+    count = req.get("members", len(household))
+    if not isinstance(count, int) or isinstance(count, bool) or \
+            not 1 <= count <= len(household):
+        raise bad(f"members must be a number from 1 to {len(household)} (the household "
+                  "of seed)")
+    address = _address(req, "newAddress")
+    if address.local_gov_code != role.code:
+        raise bad("newAddress must lie in the node's municipality")
+    try:
+        return tuple(dataclasses.replace(
+            p, address=address, resident_since=moved, address_notification_date=filed,
+            previous_address=p.address, status="current") for p in household[:count])
+    except JukiError as exc:
+        raise bad(f"movedDate does not fit the household: {exc}") from None
+
+
+@op("ordinary_move_in")
+async def op_ordinary_move_in(node: Node, req: dict[str, Any]) -> dict[str, Any]:
+    """A move-in filed with a paper move-out certificate at this (new) municipality
+    (an ordinary move): the residents of ``seed`` who moved from ``formerMunicipality``
+    on ``movedDate`` are recorded at ``newAddress`` and reported (record, moveIn), and
+    the MoveInNotice, with no correlationId, sent to ``formerMunicipality`` (Art. 9(1),
+    R-MOVE-01, R-MOVE-05); answers its message id and the residents' codes."""
+    role = municipality(node)
+    former = text(req, "formerMunicipality")
+    if former == role.code:
+        raise bad("formerMunicipality must be another municipality")
+    today = node.now().date()
+    moved = _day(req, "movedDate")
+    if moved > today:
+        raise bad("movedDate must not be after the node's date")
+    try:
+        move_in = OrdinaryMoveIn(residents=_newcomers(req, role, former, moved, today))
+    except JukiError as exc:
+        if exc.error_code == ErrorCode.INVALID_JSON:
+            raise
+        raise bad(f"not a valid move-in: {exc}") from None
+    holder: list[MoveInNotifier] = []
+
+    def action(now: dt.datetime) -> list[Owned]:
+        notifier, owned = role.ordinary_move_in(move_in, now)
+        holder.append(notifier)
+        return owned
+    await node.local(action)
+    assert holder and holder[0].notice is not None
+    return {"messageId": holder[0].notice.message_id.hex(),
+            "residentCodes": [p.resident_code for p in move_in.residents]}
+
+
 __all__ = ["APPLICANTS", "op_annotated_move_out", "op_move_in_result",
-           "op_special_move_in", "op_wide_area_request", "op_wide_area_result"]
+           "op_ordinary_move_in", "op_special_move_in", "op_wide_area_request",
+           "op_wide_area_result"]

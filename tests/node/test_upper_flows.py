@@ -182,3 +182,62 @@ def test_bad_requests_are_refused_and_nothing_is_sent(tmp_path: Path,
         finally:
             await net.stop()
     run(go())
+
+
+def _ordinary(seed: str, moved: dt.date, **extra: Any) -> dict[str, Any]:
+    return {"op": "ordinary_move_in", "formerMunicipality": TOYONAKA, "seed": seed,
+            "movedDate": moved.isoformat(),
+            "newAddress": {"local_gov_code": OSAKA, "text": "大阪府大阪市北区中之島一丁目3番20号"},
+            **extra}
+
+
+#: Changes that make an ``ordinary_move_in`` request bad: 1030 each, nothing sent.
+BAD_ORDINARY: tuple[dict[str, Any], ...] = (
+    {"formerMunicipality": None}, {"formerMunicipality": OSAKA},
+    {"formerMunicipality": "999999"}, {"formerMunicipality": 272035},
+    {"seed": None}, {"seed": ""}, {"members": 0}, {"members": 99}, {"members": "1"},
+    {"members": True}, {"movedDate": None}, {"movedDate": "2024-02-30"},
+    {"movedDate": "2999-01-01"}, {"movedDate": "1900-01-01"}, {"newAddress": None},
+    {"newAddress": {"local_gov_code": TOYONAKA, "text": "豊中市"}},
+    {"newAddress": {"local_gov_code": OSAKA}})
+
+
+def test_ordinary_move_in_from_the_counter(tmp_path: Path, pki_dir: Path) -> None:
+    async def go() -> None:
+        net = await start(tmp_path, pki_dir, [("municipality", OSAKA),
+                                              ("municipality", TOYONAKA),
+                                              ("prefecture", "270008")])
+        try:
+            osaka, toyonaka = net.nodes[OSAKA], net.nodes[TOYONAKA]
+            today = osaka.now().date()
+            moved = today - dt.timedelta(days=2)
+            await _refused(osaka, _ordinary("flows-ordinary-bad", moved), BAD_ORDINARY, 1030)
+            role = net.role(OSAKA)
+            assert isinstance(role, MunicipalityRole)
+            assert not role.ordinary_move_ins
+            sent = osaka.storage.conn.execute(
+                "SELECT COUNT(*) FROM audit WHERE direction = 'sent'").fetchone()[0]
+            assert sent == 0
+            await _refused(net.nodes["270008"], _ordinary("flows-ordinary-bad", moved),
+                           ({},), 3003)
+            # A household of 272035 files its move-out there and moves to 271004.
+            codes = (await _op(toyonaka, op="register_resident", seed="flows-ordinary"))[
+                "residentCodes"]
+            for code in codes:
+                out = await _op(toyonaka, op="record_move_out", residentCode=code,
+                                destination={"local_gov_code": OSAKA, "text": "大阪市"},
+                                date=moved.isoformat())
+                assert out["ok"] is True, out
+            moved_in = await _op(osaka, **_ordinary("flows-ordinary", moved))
+            assert moved_in["ok"] is True and moved_in["residentCodes"] == codes, moved_in
+            done = await _until(osaka, "completed", op="move_in_result",
+                                messageId=moved_in["messageId"])
+            assert (done["state"], done["recorded"], done["residents"],
+                    done["moveInNotice"]) == ("done", True, codes, moved_in["messageId"])
+            assert all(role.register.records[c].status == "current" for c in codes)
+            # The same persons again: their codes are held by current records.
+            await _refused(osaka, _ordinary("flows-ordinary", moved), ({},), 1024)
+            assert list(role.ordinary_move_ins) == [bytes.fromhex(moved_in["messageId"])]
+        finally:
+            await net.stop()
+    run(go())
