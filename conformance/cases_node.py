@@ -74,7 +74,7 @@ def _node(sut: AdapterSut) -> NodeSut:
     return sut
 
 
-def _describe(pdu: JukiPdu | None) -> str:
+def describe(pdu: JukiPdu | None) -> str:
     if pdu is None:
         return "the connection closed without an answer"
     if pdu.acknowledgement is not None:
@@ -133,7 +133,7 @@ def _expect_ack(answer: JukiPdu | None, status: AckStatus) -> str | None:
     if answer is not None and answer.acknowledgement is not None \
             and answer.acknowledgement.status is status:
         return None
-    return _describe(answer)
+    return describe(answer)
 
 
 def _stored_one(before: dict[str, Any], after: dict[str, Any], seq: int) -> str | None:
@@ -162,7 +162,7 @@ def _refusal(send: Callable[[NodeSut, PeerConnection, int], tuple[bytes | None, 
         finally:
             conn.close()
         after = node.status()
-        got = _describe(answer)
+        got = describe(answer)
         if not _is_error(answer, code):
             return Outcome(Verdict.FAIL, expected, got)
         if _held(after) != _held(before):
@@ -236,7 +236,7 @@ def _replay(sut: AdapterSut) -> Outcome:
     finally:
         conn.close()
     after = node.status()
-    got = _describe(answer)
+    got = describe(answer)
     if not _is_error(answer, ErrorCode.REPLAY):
         return Outcome(Verdict.FAIL, expected, got)
     if _held(after) != _held(middle):
@@ -338,7 +338,7 @@ def _response(node: NodeSut, conn: PeerConnection, mid: bytes, body: str
         if pdu is None:
             return "the connection closed without a ProvisionResponse"
         if pdu.error_report is not None and pdu.error_report.refers_to == mid:
-            return f"{_describe(pdu)} instead of a ProvisionResponse"
+            return f"{describe(pdu)} instead of a ProvisionResponse"
         if pdu.sealed is None or pdu.header.correlation_id != mid:
             continue
         message = node.opened(pdu, body)
@@ -406,7 +406,7 @@ def _too_large(sut: AdapterSut) -> Outcome:
         closed = answer is None or conn.closed_within(node.timeout)
     finally:
         conn.close()
-    got = _describe(answer)
+    got = describe(answer)
     if answer is not None and (answer.error_report is None
                                or answer.error_report.error_code
                                != ErrorCode.FRAME_TOO_LARGE):
@@ -429,7 +429,7 @@ def _garbage(sut: AdapterSut) -> Outcome:
             answer = conn.answer_to(None)
         except SutFault:
             return Outcome(Verdict.FAIL, expected, "no answer to the malformed frame")
-        got = _describe(answer)
+        got = describe(answer)
         if answer is None or answer.error_report is None \
                 or not 1000 <= answer.error_report.error_code < 2000:
             return Outcome(Verdict.FAIL, expected, got)
@@ -470,7 +470,7 @@ def _foreign_ca(sut: AdapterSut) -> Outcome:
     except (ssl.SSLError, ConnectionError, OSError):
         answer = None          # refused during or right after the handshake
     if answer is not None:
-        return Outcome(Verdict.FAIL, expected, f"the node answered: {_describe(answer)}")
+        return Outcome(Verdict.FAIL, expected, f"the node answered: {describe(answer)}")
     if _held(node.status()) != _held(before):
         return Outcome(Verdict.FAIL, expected, "refused, but the status changed")
     return Outcome(Verdict.PASS, expected, "refused at the handshake")
@@ -500,15 +500,15 @@ def _revoked(sut: AdapterSut) -> Outcome:
     except (ssl.SSLError, ConnectionError, OSError):
         answer = None          # refused during or right after the handshake
     if _held(node.status()) != _held(before):
-        return Outcome(Verdict.FAIL, expected, f"{_describe(answer)}, and the status "
+        return Outcome(Verdict.FAIL, expected, f"{describe(answer)}, and the status "
                        "changed: the update was stored")
     if answer is None:
         return Outcome(Verdict.PASS, expected, "refused at the handshake")
     if answer.error_report is not None:
         return Outcome(Verdict.ACCEPTABLE, expected, f"the handshake completed; the PDU "
-                       f"was refused with {_describe(answer)}",
+                       f"was refused with {describe(answer)}",
                        "R-PDU-10 asks for the handshake to be aborted")
-    return Outcome(Verdict.FAIL, expected, f"the node answered {_describe(answer)}")
+    return Outcome(Verdict.FAIL, expected, f"the node answered {describe(answer)}")
 
 
 def _upper_tester(sut: AdapterSut) -> Outcome:
@@ -667,4 +667,4 @@ def node_cases() -> list[Case]:
     ], *pdu_node_cases(), *limit_cases()]
 
 
-__all__ = ["NodeCase", "node_cases"]
+__all__ = ["NodeCase", "describe", "node_cases"]

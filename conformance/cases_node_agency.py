@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from conformance.cases_node import NodeCase, _code, _describe, _is_error, _node
+from conformance.cases_node import NodeCase, _code, _is_error, _node, describe
 from conformance.lower_tester import PeerConnection
 from conformance.model import Case, Outcome, Verdict
 from conformance.node_sut import NodeSut
@@ -73,7 +73,7 @@ def _next_request(node: NodeSut, provider: str, timeout: float | None = None
         return f"no request reached {provider}"
     conn, pdu = got
     if pdu.sealed is None or pdu.header.message_type is not MessageType.PROVISION_REQUEST:
-        return f"{_describe(pdu)} instead of a provision request"
+        return f"{describe(pdu)} instead of a provision request"
     message = node.opened(pdu, provider)
     if not isinstance(message, ProvisionRequest):
         return f"a {type(message).__name__} instead of a provision request"
@@ -190,7 +190,7 @@ def _provided_recorded(sut: AdapterSut) -> Outcome:
                        f"before any response the outcome is {before.get('outcome')!r}")
     answer = _respond(node, conn, pdu.header.message_id, PREFECTURE, _response(persons))
     after = _result(node, mid)
-    got_text = (f"{_describe(answer)}; outcome {after.get('outcome')!r}, "
+    got_text = (f"{describe(answer)}; outcome {after.get('outcome')!r}, "
                 f"{after.get('persons')} person(s)")
     if not _accepted(answer) or after.get("outcome") != "provided" \
             or after.get("persons") != 2:
@@ -209,7 +209,7 @@ def _refusal_recorded(sut: AdapterSut) -> Outcome:
     answer = _respond(node, conn, pdu.header.message_id, PREFECTURE,
                       ProvisionResponse(refusal=ProvisionRefusal.PURPOSE_NOT_ALLOWED))
     after = _result(node, mid)
-    got_text = f"{_describe(answer)}; outcome {after.get('outcome')!r}"
+    got_text = f"{describe(answer)}; outcome {after.get('outcome')!r}"
     if not _accepted(answer) or after.get("outcome") != "refused:3011":
         return Outcome(Verdict.FAIL, expected, got_text)
     return Outcome(Verdict.PASS, expected, got_text)
@@ -243,14 +243,14 @@ def _refused_response(sender: str | None, what: str) -> Callable[[AdapterSut], O
                 other.close()
         middle = _result(node, mid)
         final = _respond(node, conn, request_id, PREFECTURE, _response(persons))
-        got_text = f"{_describe(answer)}; then the outcome was {middle.get('outcome')!r}"
+        got_text = f"{describe(answer)}; then the outcome was {middle.get('outcome')!r}"
         if not _is_error(answer, ErrorCode.UNKNOWN_CORRELATION):
             return Outcome(Verdict.FAIL, expected, got_text)
         if middle.get("outcome") != "pending":
             return Outcome(Verdict.FAIL, expected, got_text)
         if not _accepted(final):
             return Outcome(Verdict.FAIL, expected,
-                           f"{got_text}; the provider's own response got {_describe(final)}")
+                           f"{got_text}; the provider's own response got {describe(final)}")
         return Outcome(Verdict.PASS, expected, got_text)
     return run
 
@@ -293,7 +293,7 @@ def _overloaded(sut: AdapterSut) -> Outcome:
     early = node.sent_to_peer(1.0, peer=PREFECTURE)
     if early is not None and early[1].sealed is None:
         return Outcome(Verdict.FAIL, expected,
-                       f"the error report was answered with {_describe(early[1])} (R-PDU-25)")
+                       f"the error report was answered with {describe(early[1])} (R-PDU-25)")
     again: Got | str = "nothing"
     if early is None:
         node.clock_advance(RETRY_WAIT)

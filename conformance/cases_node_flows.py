@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from conformance.cases_node import NodeCase, _code, _describe, _exchange, _is_error, _node
+from conformance.cases_node import NodeCase, _code, _exchange, _is_error, _node, describe
 from conformance.lower_tester import PeerConnection
 from conformance.model import Case, Outcome, Verdict
 from conformance.node_sut import NodeSut
@@ -298,7 +298,7 @@ def _request_and_response(sut: AdapterSut) -> Outcome:
     ack = answer["answer"][1] if "answer" in answer else None
     result = _ok(node, "wide_area_result", messageId=mid)
     got_text = (f"before the response {pending.get('outcome')!r}; the response got "
-                f"{_describe(ack) if ack else 'no answer'}; then {result.get('outcome')!r} "
+                f"{describe(ack) if ack else 'no answer'}; then {result.get('outcome')!r} "
                 f"with {result.get('copies')} copies")
     if pending.get("outcome") != "pending" or not _accepted(ack) \
             or result.get("outcome") != "issued" or result.get("copies") != len(people):
@@ -424,7 +424,7 @@ def _move_in_notice_after_recording(sut: AdapterSut) -> Outcome:
         ack = found["ack"][1] if "ack" in found else None
         if not _accepted(ack):
             return Outcome(Verdict.FAIL, expected, f"the certificate got "
-                           f"{_describe(ack) if ack else 'no answer'}")
+                           f"{describe(ack) if ack else 'no answer'}")
         result = _ok(node, "move_in_result", messageId=mid)
         codes = [m.resident_code for m in notice.movers]
         if result.get("recorded") is not True or result.get("residents") != codes:
@@ -503,7 +503,7 @@ def _late_notice_refused(sut: AdapterSut) -> Outcome:
         answer = late["answer"][1] if "answer" in late else None
         if "cert" in late or not _is_error(answer, code):
             return Outcome(Verdict.FAIL, expected, f"15 days late: "
-                           f"{_describe(answer) if answer else 'no answer'}"
+                           f"{describe(answer) if answer else 'no answer'}"
                            + (", and a certificate was sent" if "cert" in late else ""))
         _, in_time = _send_notice(node, conn, _special_notice(
             node, people, moved, moved + dt.timedelta(days=14)))
@@ -512,7 +512,7 @@ def _late_notice_refused(sut: AdapterSut) -> Outcome:
             node.acknowledge(conn, in_time["cert"][1], node.peer_municipality)
         if not _accepted(answer):
             return Outcome(Verdict.FAIL, expected, "after 14 days: "
-                           f"{_describe(answer) if answer else 'no answer'}")
+                           f"{describe(answer) if answer else 'no answer'}")
     finally:
         conn.close()
     return Outcome(Verdict.PASS, expected, "5020 at 15 days, accepted at 14")
@@ -536,7 +536,7 @@ def _certificate_per_mover(sut: AdapterSut) -> Outcome:
             node.acknowledge(conn, got["cert"][1], peer)
         if not _accepted(answer):
             return Outcome(Verdict.FAIL, expected, "the notice got "
-                           f"{_describe(answer) if answer else 'no answer'}")
+                           f"{describe(answer) if answer else 'no answer'}")
         if "cert" not in got:
             return Outcome(Verdict.FAIL, expected, "no MoveOutCertificate within "
                            f"{node.timeout:g} s")
@@ -561,27 +561,31 @@ def _certificate_per_mover(sut: AdapterSut) -> Outcome:
     return Outcome(Verdict.PASS, expected, f"one entry for each of {len(people)} movers")
 
 
-def _erasures(node: NodeSut, people: tuple[SyntheticResident, ...], first: int,
-              moved: dt.date) -> str | None:
-    """Read, check and acknowledge the erase updates ``first``, ``first`` + 1... the
-    node sends its prefecture for ``people``; None if all were right."""
+def _reported(node: NodeSut, people: tuple[SyntheticResident, ...], first: int,
+              moved: dt.date, *, operation: UpdateOperation, reason: ChangeReason,
+              address: Address | None = None) -> str | None:
+    """Read, check and acknowledge the updates ``first``, ``first`` + 1... the node
+    sends its prefecture for ``people``: each with ``operation``, ``reason`` and the
+    move's date (and ``address``, when given); None if all were right."""
+    what = "erasures" if operation is UpdateOperation.ERASE else "records"
     left = {p.resident_code for p in people}
     for seq in range(first, first + len(people)):
         got = _gather(_listening(node, node.prefecture),
                       {"u": _sealed(MessageType.IDENTITY_INFO_UPDATE)}, node.timeout)
         if "u" not in got:
-            return (f"{len(left)} of {len(people)} erasures never reported to "
-                    f"{node.prefecture}")
+            return f"{len(left)} of {len(people)} {what} never reported to {node.prefecture}"
         conn, pdu = got["u"]
         update = node.opened(pdu, node.prefecture)
         node.acknowledge(conn, pdu, node.prefecture)
         if not isinstance(update, IdentityInfoUpdate) or update.update_sequence != seq \
-                or update.operation is not UpdateOperation.ERASE \
-                or update.change_info.change_reason is not ChangeReason.MOVE_OUT \
+                or update.operation is not operation \
+                or update.change_info.change_reason is not reason \
                 or update.change_info.change_date != moved \
-                or update.identity_info.resident_code not in left:
-            return (f"update {seq} is not the erasure (reason moveOut, the move's date) "
-                    "of a resident still to report")
+                or update.identity_info.resident_code not in left \
+                or (address is not None and update.identity_info.address != address):
+            return (f"update {seq} is not the {operation.value} (reason {reason.value}, "
+                    f"the move's date{', the new address' if address else ''}) of a "
+                    "resident still to report")
         left.discard(update.identity_info.resident_code)
     return None
 
@@ -603,7 +607,7 @@ def _finalised_and_reported(sut: AdapterSut) -> Outcome:
         nid, got = _send_notice(node, conn, notice)
         if "cert" not in got:
             raise SutFault("the special move-in notice got no certificate: "
-                           f"{_describe(got['answer'][1]) if 'answer' in got else ''}")
+                           f"{describe(got['answer'][1]) if 'answer' in got else ''}")
         node.acknowledge(conn, got["cert"][1], peer)
         move_in = MoveInNotice(new_municipality=peer, former_municipality=node.code,
                                residents=notice.movers, moved_date=moved,
@@ -614,8 +618,9 @@ def _finalised_and_reported(sut: AdapterSut) -> Outcome:
     finally:
         conn.close()
     if not _accepted(answer):
-        return Outcome(Verdict.FAIL, expected, f"the MoveInNotice got {_describe(answer)}")
-    problem = _erasures(node, people, last + 1, moved)
+        return Outcome(Verdict.FAIL, expected, f"the MoveInNotice got {describe(answer)}")
+    problem = _reported(node, people, last + 1, moved,
+                        operation=UpdateOperation.ERASE, reason=ChangeReason.MOVE_OUT)
     _settle(node)
     if problem is not None:
         return Outcome(Verdict.FAIL, expected, problem)
@@ -691,7 +696,7 @@ def _ordinary_accepted(sut: AdapterSut) -> Outcome:
     people = _moved_out(node, 2, moved)
     _, _, answer = _send_ordinary(node, _ordinary_notice(node, _refs(people), moved))
     if not _accepted(answer):
-        return Outcome(Verdict.FAIL, expected, f"the notice got {_describe(answer)}")
+        return Outcome(Verdict.FAIL, expected, f"the notice got {describe(answer)}")
     extra = _no_update(node)
     if extra is not None:
         return Outcome(Verdict.FAIL, expected, f"accepted, but {extra}")
@@ -742,7 +747,7 @@ def _ordinary_refusals(sut: AdapterSut) -> Outcome:
         if not _is_error(answer, code):
             _settle(node)
             return Outcome(Verdict.FAIL, expected, f"for {label} the notice got "
-                           f"{_describe(answer)}")
+                           f"{describe(answer)}")
     extra = _no_update(node)
     if extra is not None:
         return Outcome(Verdict.FAIL, expected, f"refused each time, but {extra}")
@@ -753,7 +758,7 @@ def _ordinary_refusals(sut: AdapterSut) -> Outcome:
     _, _, answer = _send_ordinary(node, _ordinary_notice(node, good, moved))
     if not _accepted(answer):
         return Outcome(Verdict.FAIL, expected, "refused each time, but then the matched "
-                       f"residents' own notice got {_describe(answer)}")
+                       f"residents' own notice got {describe(answer)}")
     extra = _no_update(node)
     if extra is not None:
         return Outcome(Verdict.FAIL, expected, f"the matched notice accepted, but {extra}")
@@ -771,12 +776,12 @@ def _ordinary_duplicate(sut: AdapterSut) -> Outcome:
     notice = _ordinary_notice(node, _refs(people), moved)
     mid, pdu, first = _send_ordinary(node, notice)
     if not _accepted(first):
-        return Outcome(Verdict.FAIL, expected, f"the notice got {_describe(first)}")
+        return Outcome(Verdict.FAIL, expected, f"the notice got {describe(first)}")
     _settle(node)
     again = _exchange(node, node.peer_municipality, pdu, mid)
     if again is None or again.acknowledgement is None or \
             again.acknowledgement.status is not AckStatus.DUPLICATE:
-        return Outcome(Verdict.FAIL, expected, f"sent again it got {_describe(again)}")
+        return Outcome(Verdict.FAIL, expected, f"sent again it got {describe(again)}")
     extra = _no_update(node)
     if extra is not None:
         return Outcome(Verdict.FAIL, expected, f"duplicate, but {extra}")
@@ -785,7 +790,7 @@ def _ordinary_duplicate(sut: AdapterSut) -> Outcome:
     _, _, replay = _send_ordinary(node, other, mid)
     if not _is_error(replay, ErrorCode.REPLAY):
         return Outcome(Verdict.FAIL, expected, "duplicate; then the same id with other "
-                       f"content got {_describe(replay)}")
+                       f"content got {describe(replay)}")
     extra = _no_update(node)
     if extra is not None:
         return Outcome(Verdict.FAIL, expected, f"2021 REPLAY, but {extra}")
@@ -813,31 +818,6 @@ def _move_in_notice(node: NodeSut, mid: str) -> Got | None:
     return _gather(_listening(node, node.peer_municipality), {
         "n": _sealed(MessageType.MOVE_IN_NOTICE, bytes.fromhex(mid))},
         node.timeout).get("n")
-
-
-def _records(node: NodeSut, people: tuple[SyntheticResident, ...], first: int,
-             moved: dt.date) -> str | None:
-    """Read, check and acknowledge the record updates ``first``... the node sends its
-    prefecture for ``people``; None if all were right."""
-    left = {p.resident_code for p in people}
-    for seq in range(first, first + len(people)):
-        got = _gather(_listening(node, node.prefecture),
-                      {"u": _sealed(MessageType.IDENTITY_INFO_UPDATE)}, node.timeout)
-        if "u" not in got:
-            return f"{len(left)} of {len(people)} records never reported to {node.prefecture}"
-        conn, pdu = got["u"]
-        update = node.opened(pdu, node.prefecture)
-        node.acknowledge(conn, pdu, node.prefecture)
-        if not isinstance(update, IdentityInfoUpdate) or update.update_sequence != seq \
-                or update.operation is not UpdateOperation.RECORD \
-                or update.change_info.change_reason is not ChangeReason.MOVE_IN \
-                or update.change_info.change_date != moved \
-                or update.identity_info.resident_code not in left \
-                or update.identity_info.address != _address(node.code):
-            return (f"update {seq} is not the record (reason moveIn, the move's date, the "
-                    "new address) of a resident still to report")
-        left.discard(update.identity_info.resident_code)
-    return None
 
 
 def _ordinary_notice_sent(sut: AdapterSut) -> Outcome:
@@ -875,7 +855,9 @@ def _ordinary_notice_sent(sut: AdapterSut) -> Outcome:
             problem = ("the MoveInNotice does not name the municipalities, the move's date "
                        "or each resident with the certificate's code, name and birth date")
         if problem is None:
-            problem = _records(node, people, last + 1, moved)
+            problem = _reported(node, people, last + 1, moved,
+                                operation=UpdateOperation.RECORD,
+                                reason=ChangeReason.MOVE_IN, address=_address(node.code))
         if problem is not None:
             return Outcome(Verdict.FAIL, expected, problem)
         done = _poll(node, "move_in_result", mid, "completed")

@@ -19,7 +19,6 @@ from conformance.cases_node import (
     MUNICIPALITY,
     NodeCase,
     _code,
-    _describe,
     _exchange,
     _expect_ack,
     _is_error,
@@ -28,6 +27,7 @@ from conformance.cases_node import (
     _record_resident,
     _response,
     _update,
+    describe,
 )
 from conformance.lower_tester import PeerConnection
 from conformance.model import Case, Outcome, Verdict
@@ -113,7 +113,7 @@ def _stalled_frame(sut: AdapterSut) -> Outcome:
         closed = answer is None or conn.closed_within(SLACK)
     finally:
         conn.close()
-    got = _describe(answer)
+    got = describe(answer)
     if not _is_error(answer, code):
         return Outcome(Verdict.FAIL, expected, got)
     if not closed:
@@ -142,7 +142,7 @@ def _peer_connections(sut: AdapterSut) -> Outcome:
         except SutFault:
             return Outcome(Verdict.FAIL, expected, f"connection {limit + 1} got no answer "
                            f"within {node.timeout:g} s")
-        got = _describe(answer)
+        got = describe(answer)
         if not _is_error(answer, code):
             return Outcome(Verdict.FAIL, expected, f"connection {limit + 1} got {got}")
         if not extra.closed_within(SLACK):
@@ -189,7 +189,7 @@ def _shed(sut: AdapterSut) -> Outcome:
             if pdu is None:
                 break
             if pdu.error_report is not None and pdu.error_report.refers_to in ids:
-                answers[pdu.error_report.refers_to] = _describe(pdu)
+                answers[pdu.error_report.refers_to] = describe(pdu)
             elif pdu.sealed is not None and pdu.header.correlation_id in ids:
                 node.acknowledge(conn, pdu, AGENCY)
                 answers[pdu.header.correlation_id] = "provided"

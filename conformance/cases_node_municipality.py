@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from conformance.cases_node import NodeCase, _code, _describe, _exchange, _is_error, _node
+from conformance.cases_node import NodeCase, _code, _exchange, _is_error, _node, describe
 from conformance.lower_tester import PeerConnection
 from conformance.model import Case, Outcome, Verdict
 from conformance.node_sut import NodeSut
@@ -104,7 +104,7 @@ def _wide_area_answer(node: NodeSut, request: WideAreaIssuanceRequest
                 acked = got.acknowledgement.status is AckStatus.ACCEPTED
                 continue
             if got.error_report is not None and got.error_report.refers_to == mid:
-                return None, 0, f"{_describe(got)} instead of a response"
+                return None, 0, f"{describe(got)} instead of a response"
             if got.sealed is None or got.header.correlation_id != mid:
                 continue
             if got.header.message_type is not MessageType.WIDE_AREA_ISSUANCE_RESPONSE:
@@ -119,7 +119,7 @@ def _wide_area_answer(node: NodeSut, request: WideAreaIssuanceRequest
                     answer = None
                 if answer is None or answer.acknowledgement is None \
                         or answer.acknowledgement.status is not AckStatus.ACCEPTED:
-                    return None, 0, (f"a response, but the request got {_describe(answer)}"
+                    return None, 0, (f"a response, but the request got {describe(answer)}"
                                      " instead of an acknowledgement")
             assert isinstance(decoded.message, WideAreaIssuanceResponse)
             return decoded.message, decoded.unknown_extensions, ""
@@ -277,7 +277,7 @@ def _next_update(node: NodeSut, what: str
         return f"no {what} within {node.timeout:g} s"
     conn, pdu = got
     if pdu.sealed is None or pdu.header.message_type is not MessageType.IDENTITY_INFO_UPDATE:
-        return f"{_describe(pdu)} instead of the {what}"
+        return f"{describe(pdu)} instead of the {what}"
     if pdu.header.sender.code != node.code or pdu.header.recipient.code != node.prefecture:
         return (f"the {what} went from {pdu.header.sender} to {pdu.header.recipient}, not "
                 f"from {node.code} to its prefecture {node.prefecture}")
@@ -392,7 +392,7 @@ def _refused(node: NodeSut, message: object, code: ErrorCode, *,
     mid, pdu = node.sealed(message, sender=peer, header_changes={
         "correlation_id": correlation_id} if correlation_id else None)
     answer = _exchange(node, peer, pdu, mid)
-    got = _describe(answer)
+    got = describe(answer)
     if not _is_error(answer, code):
         return Outcome(Verdict.FAIL, expected, got)
     after = node.status()

@@ -23,7 +23,6 @@ from conformance.cases_node import (
     LATER_FIELD,
     NodeCase,
     _code,
-    _describe,
     _exchange,
     _expect_ack,
     _held,
@@ -31,6 +30,7 @@ from conformance.cases_node import (
     _last,
     _length,
     _node,
+    describe,
 )
 from conformance.lower_tester import PeerConnection
 from conformance.model import Case, Outcome, Verdict
@@ -136,7 +136,7 @@ def _refused(build: Build, code: ErrorCode, *, peer: str = PREFECTURE
         mid, pdu = build(node, before)
         answer = _exchange(node, peer, pdu, mid)
         after = node.status()
-        got = _describe(answer)
+        got = describe(answer)
         if not _is_error(answer, code):
             return Outcome(Verdict.FAIL, expected, got)
         if _held(after) != _held(before):
@@ -327,7 +327,7 @@ def _provided(sut: AdapterSut) -> Outcome:
     if isinstance(answer, str):
         return Outcome(Verdict.FAIL, expected, answer)
     if isinstance(answer, JukiPdu):
-        return Outcome(Verdict.FAIL, expected, f"{_describe(answer)}")
+        return Outcome(Verdict.FAIL, expected, f"{describe(answer)}")
     if answer.provided is None:
         return Outcome(Verdict.FAIL, expected, f"refusal {answer.refusal}")
     want = (ProvidedIdentity(identity_info=moved, change_info=change),)
@@ -368,7 +368,7 @@ def _refusal(body: RequestingBody | Callable[[NodeSut], RequestingBody],
         if isinstance(answer, str):
             return Outcome(Verdict.FAIL, expected, answer)
         if isinstance(answer, JukiPdu):
-            got = _describe(answer)
+            got = describe(answer)
             if as_basis is not None and _is_error(answer, refusal.error_code):
                 return Outcome(Verdict.ACCEPTABLE, expected, got, "found while decoding "
                                "and answered with an error report (spec/node.md 4.3)")

@@ -18,7 +18,6 @@ from conformance.cases_node import (
     MUNICIPALITY,
     NodeCase,
     _code,
-    _describe,
     _exchange,
     _expect_ack,
     _held,
@@ -29,6 +28,7 @@ from conformance.cases_node import (
     _refusal,
     _response,
     _update,
+    describe,
 )
 from conformance.model import Case, Outcome, Verdict
 from conformance.node_sut import AGENCY, OPERATORS, NodeSut, PeerConnection
@@ -108,7 +108,7 @@ def _opaque_envelope_refusal(sut: AdapterSut) -> Outcome:
     mid, pdu = node.sealed(_update(_last(before) + 1), sender=MUNICIPALITY,
                            signer=OTHER_MUNICIPALITY)
     answer = _exchange(node, MUNICIPALITY, pdu, mid)
-    got = _describe(answer)
+    got = describe(answer)
     if answer is None or answer.error_report is None or not _is_error(answer, code):
         return Outcome(Verdict.FAIL, expected, got,
                        "a precise 2xxx code tells a forger which check caught it")
@@ -143,7 +143,7 @@ def _answers_not_answered(sut: AdapterSut) -> Outcome:
         else:
             if early is not None:
                 return Outcome(Verdict.FAIL, expected,
-                               f"the node answered an answer with {_describe(early)}")
+                               f"the node answered an answer with {describe(early)}")
             return Outcome(Verdict.FAIL, expected,
                            "the node closed the connection after an answer")
         seq = _last(node.status()) + 1
@@ -157,7 +157,7 @@ def _answers_not_answered(sut: AdapterSut) -> Outcome:
     wrong = _expect_ack(answer, AckStatus.ACCEPTED)
     if wrong or answer is None or answer.acknowledgement is None \
             or answer.acknowledgement.acknowledged_id != mid:
-        return Outcome(Verdict.FAIL, expected, f"the next PDU was {_describe(answer)}, not "
+        return Outcome(Verdict.FAIL, expected, f"the next PDU was {describe(answer)}, not "
                        "the acknowledgement of the update")
     return Outcome(Verdict.PASS, expected, "silence, then the update acknowledged")
 
@@ -222,7 +222,7 @@ def _details_without_personal_data(sut: AdapterSut) -> Outcome:
             answer = conn.answer_to(mid)
             if answer is None or answer.error_report is None:
                 return Outcome(Verdict.FAIL, expected,
-                               f"a refused update got {_describe(answer)}")
+                               f"a refused update got {describe(answer)}")
             reports.append(answer.error_report)
     finally:
         conn.close()

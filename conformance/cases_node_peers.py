@@ -26,12 +26,12 @@ from typing import Any
 from conformance.cases_node import (
     NodeCase,
     _code,
-    _describe,
     _held,
     _is_error,
     _last,
     _node,
     _update,
+    describe,
 )
 from conformance.model import Case, Outcome, Verdict
 from conformance.node_sut import NodeSut
@@ -116,15 +116,15 @@ def _at_handshake(kind: str) -> Callable[[AdapterSut], Outcome]:
         if isinstance(answer, str):
             return Outcome(Verdict.FAIL, expected, answer)
         if _held(node.status()) != _held(before):
-            return Outcome(Verdict.FAIL, expected, f"{_describe(answer)}, and the status "
+            return Outcome(Verdict.FAIL, expected, f"{describe(answer)}, and the status "
                            "changed: the message was stored")
         if answer is None:
             return Outcome(Verdict.PASS, expected, "refused at the handshake")
         if answer.error_report is not None:
             return Outcome(Verdict.ACCEPTABLE, expected, f"the handshake completed; the "
-                           f"PDU was refused with {_describe(answer)}",
+                           f"PDU was refused with {describe(answer)}",
                            "R-PDU-10 asks for the handshake to be aborted")
-        return Outcome(Verdict.FAIL, expected, f"the node answered {_describe(answer)}")
+        return Outcome(Verdict.FAIL, expected, f"the node answered {describe(answer)}")
     return run
 
 
@@ -143,11 +143,11 @@ def _as_signer(kind: str) -> Callable[[AdapterSut], Outcome]:
             return Outcome(Verdict.FAIL, expected, answer or "the handshake was refused "
                            "with the peer's valid certificate")
         if _held(node.status()) != _held(before):
-            return Outcome(Verdict.FAIL, expected, f"{_describe(answer)}, and the status "
+            return Outcome(Verdict.FAIL, expected, f"{describe(answer)}, and the status "
                            "changed: the message was stored")
         if not _is_error(answer, ErrorCode.ENVELOPE_INVALID):
-            return Outcome(Verdict.FAIL, expected, _describe(answer))
-        return Outcome(Verdict.PASS, expected, _describe(answer))
+            return Outcome(Verdict.FAIL, expected, describe(answer))
+        return Outcome(Verdict.PASS, expected, describe(answer))
     return run
 
 
@@ -162,11 +162,11 @@ def _other_prefecture(sut: AdapterSut) -> Outcome:
     if isinstance(answer, str) or answer is None:
         return Outcome(Verdict.FAIL, expected, answer or "the handshake was refused")
     if _held(node.status()) != _held(before):
-        return Outcome(Verdict.FAIL, expected, f"{_describe(answer)}, and the update was "
+        return Outcome(Verdict.FAIL, expected, f"{describe(answer)}, and the update was "
                        "stored")
     if not _is_error(answer, ErrorCode.INVALID_FIELD):
-        return Outcome(Verdict.FAIL, expected, _describe(answer))
-    return Outcome(Verdict.PASS, expected, _describe(answer))
+        return Outcome(Verdict.FAIL, expected, describe(answer))
+    return Outcome(Verdict.PASS, expected, describe(answer))
 
 
 def peer_cases() -> list[Case]:

@@ -22,18 +22,17 @@ import dataclasses
 import secrets
 from collections.abc import Callable
 
-from conformance.cases_node import NodeCase, _node
+from conformance.cases_node import NodeCase, _node, describe
 from conformance.model import Case, Outcome, Verdict
 from conformance.node_sut import NodeSut
 from conformance.sut import AdapterSut, Inconclusive, SutFault
-from juki_protocol.errors import ErrorCode
 from juki_protocol.messages.common import Address, ChangeInfo, ChangeReason, Profile
 from juki_protocol.messages.identity import (
     IdentityInfoRelay,
     IdentityInfoUpdate,
     UpdateOperation,
 )
-from juki_protocol.messages.pdu import AckStatus, JukiPdu
+from juki_protocol.messages.pdu import AckStatus
 from juki_protocol.synth import SyntheticResident, generate_households
 
 MUNICIPALITY = "271004"
@@ -52,20 +51,6 @@ REM_PINNED = ("Keep a superseded version that an unacknowledged relay still has 
 
 
 # Helpers ----------------------------------------------------------------------------------
-
-def _said(pdu: JukiPdu | None) -> str:
-    if pdu is None:
-        return "the connection closed without an answer"
-    if pdu.acknowledgement is not None:
-        return f"an acknowledgement ({pdu.acknowledgement.status.value})"
-    if pdu.error_report is not None:
-        code = pdu.error_report.error_code
-        try:
-            return f"error {code} {ErrorCode(code).name}"
-        except ValueError:
-            return f"error {code} (unregistered)"
-    return "a sealed message instead of an answer"
-
 
 def _period(node: NodeSut) -> int:
     value = node.ixit.get("retentionSeconds")
@@ -149,8 +134,8 @@ def _deliver(node: NodeSut, updates: list[IdentityInfoUpdate], *, strict: bool =
         if answer is None or answer.acknowledgement is None \
                 or answer.acknowledgement.status is not AckStatus.ACCEPTED:
             if not strict:
-                return _said(answer)
-            raise Inconclusive(f"the preamble's message {last + i} got {_said(answer)}")
+                return describe(answer)
+            raise Inconclusive(f"the preamble's message {last + i} got {describe(answer)}")
     return None
 
 
