@@ -75,6 +75,7 @@ def _node(sut: AdapterSut) -> NodeSut:
 
 
 def describe(pdu: JukiPdu | None) -> str:
+    """What an answer was, in words, for a case's ``actual``."""
     if pdu is None:
         return "the connection closed without an answer"
     if pdu.acknowledgement is not None:

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from conformance.cases_node import NodeCase
+from conformance.cases_node import NodeCase, describe
 from conformance.lower_tester import PeerConnection
 from conformance.model import Case, Outcome, Verdict
 from conformance.node_sut import AGENCY, OPERATORS, NodeSut
@@ -58,21 +58,6 @@ def _sut(sut: AdapterSut) -> NodeSut:
     if not isinstance(sut, NodeSut):
         raise HarnessError("a node-mode case needs a node SUT")
     return sut
-
-
-def _said(pdu: JukiPdu | None) -> str:
-    """What an answer was, in words."""
-    if pdu is None:
-        return "the connection closed without an answer"
-    if pdu.acknowledgement is not None:
-        return f"an acknowledgement ({pdu.acknowledgement.status.value})"
-    if pdu.error_report is not None:
-        code = pdu.error_report.error_code
-        try:
-            return f"error {code} {ErrorCode(code).name}"
-        except ValueError:
-            return f"error {code} (unregistered)"
-    return "a sealed message instead of an answer"
 
 
 def _acked(pdu: JukiPdu | None, status: AckStatus) -> bool:
@@ -127,7 +112,7 @@ def _apply(node: NodeSut) -> tuple[int, bytes, bytes, IdentityInfoUpdate]:
     mid, pdu = node.sealed(update, sender=MUNICIPALITY)
     answer = _send(node, MUNICIPALITY, pdu, mid)
     if not _acked(answer, AckStatus.ACCEPTED):
-        raise SutFault(f"the preamble's update {seq} got {_said(answer)}")
+        raise SutFault(f"the preamble's update {seq} got {describe(answer)}")
     return seq, mid, pdu, update
 
 
@@ -165,7 +150,7 @@ def _refusals_bounded(sut: AdapterSut) -> Outcome:
             answer = conn.answer_to(None)
             if answer is None or answer.error_report is None:
                 return Outcome(Verdict.FAIL, expected,
-                               f"malformed frame {i + 1}: {_said(answer)}")
+                               f"malformed frame {i + 1}: {describe(answer)}")
             codes.add(answer.error_report.error_code)
     finally:
         conn.close()
@@ -205,18 +190,18 @@ def _duplicate_after_restart(sut: AdapterSut) -> Outcome:
     middle = node.status()
     again = _send(node, MUNICIPALITY, pdu, mid)
     if not _acked(again, AckStatus.DUPLICATE):
-        return Outcome(Verdict.FAIL, expected, f"the resent update got {_said(again)}")
+        return Outcome(Verdict.FAIL, expected, f"the resent update got {describe(again)}")
     # R-PDU-24, R-NODE-02: the id and digest came through the restart, so the same id on
     # the next update's content (which would be valid) is a replay.
     _, replay = node.sealed(_update(seq + 1), sender=MUNICIPALITY, message_id=mid)
     other = _send(node, MUNICIPALITY, replay, mid)
     after = node.status()
     if _held(after) != _held(middle):
-        return Outcome(Verdict.FAIL, expected, f"{_said(again)}, then {_said(other)}, but "
+        return Outcome(Verdict.FAIL, expected, f"{describe(again)}, then {describe(other)}, but "
                        "the status changed", f"before {_held(middle)}, after {_held(after)}")
     if not _error(other, ErrorCode.REPLAY):
         return Outcome(Verdict.FAIL, expected, f"duplicate; then the same id with other "
-                       f"content got {_said(other)}")
+                       f"content got {describe(other)}")
     return Outcome(Verdict.PASS, expected, "duplicate, then 2021 REPLAY; nothing changed")
 
 
@@ -236,7 +221,7 @@ def _provision_duplicate_after_restart(sut: AdapterSut) -> Outcome:
         answer = conn.answer_to(mid)
         if not _acked(answer, AckStatus.DUPLICATE):
             return Outcome(Verdict.FAIL, expected, f"the request sent again got "
-                           f"{_said(answer)}")
+                           f"{describe(answer)}")
         again = _provision_answer(node, conn, mid, wait=1.0)
     finally:
         conn.close()
@@ -257,13 +242,13 @@ def _numbering_after_restart(sut: AdapterSut) -> Outcome:
     mid, pdu = node.sealed(_update(seq + 3), sender=MUNICIPALITY)
     gap = _send(node, MUNICIPALITY, pdu, mid)
     if not _error(gap, ErrorCode.OUT_OF_ORDER):
-        return Outcome(Verdict.FAIL, expected, f"update m + 3 got {_said(gap)}")
+        return Outcome(Verdict.FAIL, expected, f"update m + 3 got {describe(gap)}")
     if _held(node.status()) != _held(before):
         return Outcome(Verdict.FAIL, expected, "m + 3 refused, but the status changed")
     mid, pdu = node.sealed(_update(seq + 1), sender=MUNICIPALITY)
     nxt = _send(node, MUNICIPALITY, pdu, mid)
     if not _acked(nxt, AckStatus.ACCEPTED):
-        return Outcome(Verdict.FAIL, expected, f"m + 3 refused; then m + 1 got {_said(nxt)}")
+        return Outcome(Verdict.FAIL, expected, f"m + 3 refused; then m + 1 got {describe(nxt)}")
     if _last(node.status()) != seq + 1:
         return Outcome(Verdict.FAIL, expected, "m + 1 acknowledged but not stored")
     return Outcome(Verdict.PASS, expected, "4004 for m + 3, m + 1 applied")
@@ -282,7 +267,7 @@ def _commit_fails(sut: AdapterSut) -> Outcome:
     first = _send(node, MUNICIPALITY, pdu, mid)
     middle = node.status()
     if not _error(first, ErrorCode.STORAGE_FAILURE):
-        return Outcome(Verdict.FAIL, expected, f"the update got {_said(first)} although "
+        return Outcome(Verdict.FAIL, expected, f"the update got {describe(first)} although "
                        "its commit failed")
     if _held(middle) != _held(before):
         return Outcome(Verdict.FAIL, expected, "9003, but the status changed",
@@ -290,7 +275,7 @@ def _commit_fails(sut: AdapterSut) -> Outcome:
     second = _send(node, MUNICIPALITY, pdu, mid)
     if not _acked(second, AckStatus.ACCEPTED):
         return Outcome(Verdict.FAIL, expected, f"9003; then the same PDU got "
-                       f"{_said(second)} (it must be processed as new)")
+                       f"{describe(second)} (it must be processed as new)")
     if _last(node.status()) != seq:
         return Outcome(Verdict.FAIL, expected, "9003, then accepted, but not stored")
     return Outcome(Verdict.PASS, expected, "9003 with nothing stored, then accepted")
@@ -399,11 +384,11 @@ def _audit_rows(sut: AdapterSut) -> Outcome:
     mid, pdu = node.sealed(_update(seq, person), sender=MUNICIPALITY)
     answer = _send(node, MUNICIPALITY, pdu, mid)
     if not _acked(answer, AckStatus.ACCEPTED) or answer is None:
-        raise SutFault(f"the update got {_said(answer)}")
+        raise SutFault(f"the update got {describe(answer)}")
     gap_mid, gap = node.sealed(_update(seq + 2), sender=MUNICIPALITY)
     refused = _send(node, MUNICIPALITY, gap, gap_mid)
     if not _error(refused, ErrorCode.OUT_OF_ORDER):
-        raise SutFault(f"the out-of-order update got {_said(refused)}")
+        raise SutFault(f"the out-of-order update got {describe(refused)}")
     rows = node.audit_log(after=head)
     numbers = [int(r.get("seq", 0)) for r in rows]
     if numbers != list(range(head + 1, head + 1 + len(rows))):
@@ -488,7 +473,7 @@ def _window_edges(sut: AdapterSut) -> Outcome:
     late = _send(node, MUNICIPALITY, pdu, mid)
     note = f"hello timeWindowSeconds {declared}"
     if not _error(late, ErrorCode.STALE_TIME):
-        return Outcome(Verdict.FAIL, expected, f"{WINDOW + EDGE} s old: {_said(late)}",
+        return Outcome(Verdict.FAIL, expected, f"{WINDOW + EDGE} s old: {describe(late)}",
                        note)
     if _held(node.status()) != _held(before):
         return Outcome(Verdict.FAIL, expected, "2020, but the status changed", note)
@@ -497,7 +482,7 @@ def _window_edges(sut: AdapterSut) -> Outcome:
     inside = _send(node, MUNICIPALITY, pdu, mid)
     if not _acked(inside, AckStatus.ACCEPTED):
         return Outcome(Verdict.FAIL, expected, f"{WINDOW + EDGE} s old: 2020; "
-                       f"{WINDOW - EDGE} s old: {_said(inside)}", note)
+                       f"{WINDOW - EDGE} s old: {describe(inside)}", note)
     return Outcome(Verdict.PASS, expected, "refused outside, accepted inside", note)
 
 
@@ -534,7 +519,7 @@ def _update_sent(node: NodeSut, what: str) -> tuple[PeerConnection, JukiPdu,
         return f"no {what} within {node.timeout:g} s"
     conn, pdu = got
     if pdu.sealed is None or pdu.header.message_type is not MessageType.IDENTITY_INFO_UPDATE:
-        return f"{_said(pdu)} instead of the {what}"
+        return f"{describe(pdu)} instead of the {what}"
     message = node.opened(pdu, node.prefecture)
     if not isinstance(message, IdentityInfoUpdate):
         return f"a {type(message).__name__} instead of the {what}"
