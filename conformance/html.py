@@ -96,7 +96,7 @@ def _context(report: dict[str, Any]) -> dict[str, Any]:
     requirements = [{**r, "count": len(r.get("cases", [])), "uncovered": r["id"] in uncovered}
                     for r in cov.get("requirements", [])]
     must = [r for r in requirements if str(r["level"]).startswith("MUST")
-            and r.get("subject") != "suite"]
+            and r.get("subject", "implementation") == "implementation"]
 
     ics: dict[str, Any] = report.get("ics") or {}
     impl = ics.get("implementation") or {}

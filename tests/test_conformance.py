@@ -196,3 +196,20 @@ def test_readme_kill_rate_matches_the_faults() -> None:
         assert f"| `{module}.py` | {count} |" in text, module
     for fault in [*EXPECTED, *NODE_FAULTS]:
         assert f"`{fault}`" in text
+
+
+def test_the_coverage_line_counts_only_requirements_on_implementations() -> None:
+    """Requirements on the suite and on a node's operation have no case by design: the
+    summary's ratio counts neither, and names the operation ones apart."""
+    from conformance.reports import summary_lines
+
+    def req(rid: str, subject: str, cases: list[str]) -> dict[str, object]:
+        return {"id": rid, "level": "MUST", "subject": subject, "cases": cases}
+    report = {"summary": {"total": 1, "pass": 1, "fail": 0, "acceptable": 0,
+                          "not_applicable": 0, "error": 0, "knownFailures": 0,
+                          "knownFailuresNowPassing": []},
+              "coverage": {"requirements": [
+                  req("R-A", "implementation", ["x"]), req("R-B", "implementation", []),
+                  req("R-C", "suite", []), req("R-D", "operation", [])]}}
+    line = summary_lines(report)[-1]
+    assert line.startswith("requirements coverage: 1/2 MUST") and "; 1 on a node's" in line
