@@ -112,6 +112,12 @@ def all_node_cases() -> list[Case]:
                    "taking the options of 'juki node serve' (default: the reference "
                    "node).")
 @click.option("--quiet", is_flag=True, help="No per-case progress.")
+@click.option("--sut-env", "sut_env", multiple=True, metavar="NAME=VALUE",
+              help="An environment variable for the SUT processes the runner starts "
+                   "(adapter and node), not for the runner itself (repeatable).")
+@click.option("--max-failures", type=click.IntRange(1), default=None,
+              help="Stop after this many failed or errored cases (the report then holds "
+                   "only the cases run).")
 @click.option("--evidence", "evidence_path", type=click.Path(dir_okay=False), default=None,
               help="Also write the signed evidence bundle (spec/evidence.md) to this file.")
 @click.option("--evidence-key", type=click.Path(dir_okay=False, exists=True), default=None,
@@ -128,6 +134,7 @@ def run_cmd(adapter: str | None, ics_path: str | None, ixit_path: str | None,
             vec_path: str | None, out_path: str,
             include: tuple[str, ...], exclude: tuple[str, ...], known_failures: str | None,
             timeout: float, node_command: str | None, quiet: bool,
+            sut_env: tuple[str, ...], max_failures: int | None,
             evidence_path: str | None,
             evidence_key: str | None, evidence_cert: str | None, sut_cert: str | None,
             captures: tuple[str, ...]) -> None:
@@ -156,7 +163,8 @@ def run_cmd(adapter: str | None, ics_path: str | None, ixit_path: str | None,
                    list(include), list(exclude))
     if not cases:
         raise ValueError("no case matches the selection: running zero cases is an error")
-    sut = AdapterSut(command, timeout=timeout)
+    env = _sut_env(sut_env)
+    sut = AdapterSut(command, timeout=timeout, env=env)
     try:
         hello = sut.start()
     except HarnessError as exc:
@@ -170,8 +178,14 @@ def run_cmd(adapter: str | None, ics_path: str | None, ixit_path: str | None,
                f"{'reference adapter' if adapter is None else shlex.join(command)}, "
                f"ICS {ics.name} ({', '.join(sorted(ics.profiles))})")
     column = [0]
+    failed = [0]
+
+    def stop() -> bool:
+        return max_failures is not None and failed[0] >= max_failures
 
     def progress(cr: CaseResult) -> None:
+        if cr.outcome.verdict in (Verdict.FAIL, Verdict.ERROR) and not cr.known_failure:
+            failed[0] += 1
         if quiet:
             return
         click.echo(_MARK[cr.outcome.verdict], nl=False)
@@ -180,7 +194,7 @@ def run_cmd(adapter: str | None, ics_path: str | None, ixit_path: str | None,
             click.echo()
 
     result = run_cases([c for c in cases if c.mode != "node"], sut, ics,
-                       known_failures=known, progress=progress)
+                       known_failures=known, progress=progress, stop=stop)
     on_node = [c for c in cases if c.mode == "node"]
     node_cmd = shlex.split(node_command) if node_command else None
     if on_node and file_ics is None:
@@ -188,11 +202,13 @@ def run_cmd(adapter: str | None, ics_path: str | None, ixit_path: str | None,
         for role, key in REFERENCE_ROLES:
             mine = [c for c in on_node if getattr(c, "role", None) == role]
             if mine:
+                if stop():
+                    break
                 result = merge(result, run_cases(
-                    mine, NodeSut(node_cmd, timeout=timeout, role=role),
+                    mine, NodeSut(node_cmd, timeout=timeout, role=role, env=env),
                     ics_mod.parse({**ics.raw, "role": role}, "reference ICS",
                                   ixit=ics.ixit),
-                    known_failures=known, progress=progress), key)
+                    known_failures=known, progress=progress, stop=stop), key)
     elif on_node:
         endpoint = ics.ixit.get("endpoint")
         if endpoint is None:      # the runner launches the node: it has the reference IXIT
@@ -201,9 +217,10 @@ def run_cmd(adapter: str | None, ics_path: str | None, ixit_path: str | None,
                            role=ics.role if ics.role in SUT_CODES else "prefecture",
                            limits=ics.ixit.get("limits"),
                            local_purposes=ics.raw.get("localPurposes"),
-                           ixit=ics.ixit if endpoint is not None else None)
-        result = merge(result, run_cases(on_node, node_sut, ics, known_failures=known,
-                                         progress=progress))
+                           ixit=ics.ixit if endpoint is not None else None, env=env)
+        if not stop():
+            result = merge(result, run_cases(on_node, node_sut, ics, known_failures=known,
+                                             progress=progress, stop=stop))
     if not quiet and column[0] % 72:
         click.echo()
     report = to_json(result, ics, vector_set_hash=set_hash(vectors), started=started,
@@ -226,6 +243,9 @@ def run_cmd(adapter: str | None, ics_path: str | None, ixit_path: str | None,
                 click.echo(f"  fix:      {r.case.remediation}")
     for line in summary_lines(report):
         click.echo(line)
+    if stop():
+        click.echo(f"stopped after {failed[0]} failed cases (--max-failures): "
+                   f"{len(result.results)} of {len(cases)} cases ran")
     if evidence_path and signer:
         paths.append(evidence.write_bundle(
             evidence_path, report_dir=out_path, ics_path_or_obj=ics_path or ics,
@@ -236,6 +256,17 @@ def run_cmd(adapter: str | None, ics_path: str | None, ixit_path: str | None,
             now=dt.datetime.now(dt.UTC)))
     click.echo(f"reports: {', '.join(str(p) for p in paths)}")
     sys.exit(result.exit_code)
+
+
+def _sut_env(pairs: tuple[str, ...]) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name or not name.replace("_", "a").isalnum():
+            raise ValueError(f"--sut-env {pair!r}: expected NAME=VALUE with NAME made of "
+                             f"letters, digits and underscores")
+        env[name] = value
+    return env
 
 
 def _evidence_signer(evidence_path: str | None, key: str | None, cert: str | None,
@@ -391,6 +422,56 @@ def prepare_node_cmd(role: str, code: str | None, out_path: str, address: str, u
     click.echo("2. Start the node; the reference node starts with this command:")
     click.echo("     " + " \\\n       ".join(shlex.join(line) for line in lines))
     click.echo(f"3. juki-conformance run --ics {out / 'ics.json'} --cases '*/node/*'")
+
+
+@main.command("mutation")
+@click.option("--sample", "size", type=click.IntRange(1), default=300, show_default=True,
+              help="How many mutants to draw from all the reference's mutants.")
+@click.option("--seed", type=int, default=1, show_default=True,
+              help="The sample's seed (the same seed and code draw the same mutants).")
+@click.option("--jobs", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Mutants run at once.")
+@click.option("--module", "modules", multiple=True,
+              help="Only mutate modules whose path in juki_protocol starts with this "
+                   "(repeatable), e.g. der.py or machines/.")
+@click.option("--cases", "include", multiple=True,
+              help="Only these case ids (globs) judge the mutants (default: all).")
+@click.option("--timeout", type=click.FloatRange(10), default=None,
+              help="Seconds one mutant's run may take (default: 4 times the unmutated "
+                   "run, at least 120).")
+@click.option("--out", "out_path", type=click.Path(file_okay=False),
+              default="mutation-report", show_default=True)
+def mutation_cmd(size: int, seed: int, jobs: int, modules: tuple[str, ...],
+                 include: tuple[str, ...], timeout: float | None, out_path: str) -> None:
+    """Measure the suite's power: run it against a seeded sample of mutants of the
+    reference and report the share killed, with its 95% interval."""
+    from conformance import mutation
+
+    suite_args = [a for case in include for a in ("--cases", case)]
+    done = [0]
+
+    def progress(o: mutation.Outcome) -> None:
+        done[0] += 1
+        click.echo(f"[{done[0]}/{size}] {o.status:<11} {o.mutant.id}", err=True)
+
+    try:
+        report = mutation.run(seed=seed, size=size, jobs=jobs, modules=modules,
+                              suite_args=suite_args, timeout=timeout, progress=progress)
+    except ImportError as exc:
+        raise ValueError(f"mutation testing needs cosmic-ray: pip install "
+                         f"'juki-protocol[mutation]' ({exc})") from None
+    except RuntimeError as exc:
+        click.echo(f"harness error: {exc}", err=True)
+        sys.exit(2)
+    out = Path(out_path)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "mutation.json").write_text(json.dumps(report, indent=2, ensure_ascii=False)
+                                       + "\n", encoding="utf-8")
+    lines = list(mutation.summary_text(report))
+    (out / "summary.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for line in lines:
+        click.echo(line)
+    click.echo(f"reports: {out / 'mutation.json'}, {out / 'summary.txt'}")
 
 
 if __name__ == "__main__":  # pragma: no cover

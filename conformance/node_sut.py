@@ -212,8 +212,9 @@ class NodeSut(AdapterSut):
                  endpoint: dict[str, Any] | None = None, role: str = SUT_ROLE,
                  limits: dict[str, float] | None = None,
                  local_purposes: dict[str, str] | None = None,
-                 ixit: dict[str, Any] | None = None) -> None:
-        super().__init__(command or REFERENCE_NODE, timeout=timeout)
+                 ixit: dict[str, Any] | None = None,
+                 env: dict[str, str] | None = None) -> None:
+        super().__init__(command or REFERENCE_NODE, timeout=timeout, env=env)
         if role not in SUT_CODES:
             raise HarnessError(f"node mode cannot test a {role} node")
         self.endpoint = endpoint
@@ -335,7 +336,8 @@ class NodeSut(AdapterSut):
         log = (self.workdir / "node.log").open("ab")
         try:
             self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.PIPE, stderr=log)
+                                         stdout=subprocess.PIPE, stderr=log,
+                                         env={**os.environ, **(self.env or {})})
         except OSError as exc:
             raise HarnessError(f"cannot start the node {args[:4]!r}: {exc}") from exc
         finally:
@@ -616,7 +618,8 @@ class NodeSut(AdapterSut):
         elif method == "command":
             command = str(self.ixit["restart"].get("command") or "")
             done = subprocess.run(command, shell=True, check=False, timeout=START_TIMEOUT,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  env={**os.environ, **(self.env or {})})
             if done.returncode != 0:
                 raise HarnessError(f"the IXIT restart command exited {done.returncode}: "
                                    f"{done.stderr[-300:]!r}")

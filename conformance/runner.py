@@ -57,8 +57,11 @@ class RunResult:
 
 def run_cases(cases: list[Case], sut: AdapterSut, ics: Ics, *,
               known_failures: frozenset[str] = frozenset(),
-              progress: Callable[[CaseResult], None] | None = None) -> RunResult:
-    """Run ``cases`` in order; a SUT fault fails the case, a harness fault errors it."""
+              progress: Callable[[CaseResult], None] | None = None,
+              stop: Callable[[], bool] | None = None) -> RunResult:
+    """Run ``cases`` in order; a SUT fault fails the case, a harness fault errors it.
+    ``stop`` is asked before each case: when it answers true the run ends there (the
+    cases not run are absent from the result)."""
     result = RunResult()
     try:
         result.sut_hello = sut.hello or sut.start()
@@ -67,6 +70,8 @@ def run_cases(cases: list[Case], sut: AdapterSut, ics: Ics, *,
         return result
     try:
         for case in cases:
+            if stop is not None and stop():
+                break
             start = time.monotonic()
             reason = case.not_applicable_reason(ics)
             if reason is not None:

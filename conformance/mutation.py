@@ -1,0 +1,560 @@
+"""The suite's power as a measured number: a seeded sample of mutants of the reference.
+
+Each mutant is one small change that cosmic-ray's operators make to the reference's rule
+code (:data:`TARGETS`). The whole reference package is copied, the change applied to the
+copy, and ``juki-conformance run`` is run with the copy as the SUT only (``--sut-env
+PYTHONPATH=...``): the runner and its lower tester stay unmutated, so a mutant cannot hide
+behind a lower tester that changed with it. A mutant is *killed* when the run fails, and
+the kill is confirmed by running the failing cases again; it *survives* when the whole
+suite passes. Mutants that cannot change behaviour are classified by hand in
+:data:`EQUIVALENTS_FILE`, one line of reason each, and leave the denominator.
+
+The score is killed / (sampled - equivalent) with a Wilson 95% interval: it measures the
+suite, not our unit tests. A kill *cites the right clause* when one of the failing cases
+checks a requirement of the spec file that the mutated module implements
+(:data:`TARGETS`), or a requirement the mutated function cites itself.
+
+What is never mutated, and why (the same for every run): type annotations (not evaluated,
+``from __future__ import annotations``), logging and ``warnings`` calls (not observable on
+the wire; the log requirements are the "operation" subject of spec/conformance.md), and
+lines marked ``# pragma: no mutate``.
+"""
+
+from __future__ import annotations
+
+import ast
+import concurrent.futures
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+#: Modules mutated, relative to the ``juki_protocol`` package, with the spec files whose
+#: requirements they implement (the "right clause" of a kill).
+_FLOWS = ("spec/special_move.md", "spec/wide_area.md", "spec/identity.md",
+          "spec/provision.md")
+TARGETS: dict[str, tuple[str, ...]] = {
+    "identifiers.py": ("spec/identifiers.md",),
+    "der.py": ("spec/README.md", "spec/pdu.md"),
+    "codec.py": ("spec/README.md", "spec/pdu.md", "spec/json.md"),
+    "schema.py": ("spec/README.md", "spec/pdu.md", *_FLOWS),
+    "messages/": ("spec/README.md", "spec/pdu.md", "spec/json.md", *_FLOWS),
+    "envelope.py": ("spec/pdu.md",),
+    "cms.py": ("spec/pdu.md",),
+    "cms_fast.py": ("spec/pdu.md",),
+    "pki.py": ("spec/pdu.md", "spec/node.md"),
+    "schedule.py": ("spec/node.md", *_FLOWS),
+    "machines/special_move.py": ("spec/special_move.md",),
+    "machines/special_move_in.py": ("spec/special_move.md",),
+    "machines/move_in.py": ("spec/special_move.md",),
+    "machines/wide_area.py": ("spec/wide_area.md",),
+    "machines/identity.py": ("spec/identity.md",),
+    "machines/provision.py": ("spec/provision.md",),
+    "machines/card.py": ("spec/node.md",),
+    "machines/common.py": ("spec/node.md", "spec/pdu.md", *_FLOWS),
+    "machines/stores.py": ("spec/node.md", *_FLOWS),
+    "node/": ("spec/node.md", "spec/pdu.md", *_FLOWS),
+}
+#: Not rule code: command lines, diagrams, the I/O-free clock wrapper.
+_SKIP = ("machines/cli_simulate.py", "machines/diagrams.py", "node/cli_node.py",
+         "node/network.py", "messages/__init__.py", "machines/__init__.py",
+         "node/__init__.py")
+EQUIVALENTS_FILE = Path(__file__).with_name("mutation_equivalents.txt")
+_LOG_NAMES = frozenset({"log", "logger", "_log", "_LOG", "LOG", "logging", "warnings"})
+_REQ = re.compile(r"R-[0-9A-Z]+(?:-[0-9A-Z]+)+")
+
+
+@dataclasses.dataclass(frozen=True)
+class Mutant:
+    """One mutation: ``module`` (relative to the package), cosmic-ray's operator and
+    occurrence, and where it applies."""
+
+    module: str
+    operator: str
+    occurrence: int
+    line: int
+    column: int
+    source_line: str
+    function: str
+    cites: tuple[str, ...]
+
+    @property
+    def id(self) -> str:
+        """Stable while the mutated line does not move: module, line, column, operator."""
+        return f"{self.module}:{self.line}:{self.column}:{self.operator}"
+
+    @property
+    def line_digest(self) -> str:
+        return hashlib.sha256(self.source_line.strip().encode()).hexdigest()[:12]
+
+
+def package_root() -> Path:
+    """The reference package that a run mutates (the installed or checked-out one)."""
+    import juki_protocol
+    return Path(juki_protocol.__file__).resolve().parent
+
+
+def target_modules(root: Path, only: tuple[str, ...] = ()) -> list[str]:
+    """The modules to mutate, relative to ``root``, sorted; ``only`` narrows them to
+    those starting with one of its prefixes."""
+    found = []
+    for prefix in TARGETS:
+        paths = sorted((root / prefix).glob("*.py")) if prefix.endswith("/") \
+            else [root / prefix]
+        for path in paths:
+            rel = path.relative_to(root).as_posix()
+            if path.is_file() and rel not in _SKIP:
+                found.append(rel)
+    if only:
+        found = [m for m in found if any(m.startswith(p) for p in only)]
+        if not found:
+            raise ValueError(f"--module {', '.join(only)}: no mutated module matches; "
+                             f"modules are under {', '.join(TARGETS)}")
+    return sorted(set(found))
+
+
+def clauses(module: str) -> tuple[str, ...]:
+    """The spec files the module implements."""
+    if module in TARGETS:
+        return TARGETS[module]
+    return TARGETS.get(module.rsplit("/", 1)[0] + "/", ())
+
+
+def _operators() -> list[tuple[str, Any]]:
+    import cosmic_ray.plugins
+    ops = []
+    for name in sorted(cosmic_ray.plugins.operator_names()):
+        cls = cosmic_ray.plugins.get_operator(name)
+        if not cls.arguments():          # the ones needing arguments are not configured
+            ops.append((name, cls()))
+    return ops
+
+
+class _Excluded:
+    """Positions never mutated in one module (see the module docstring)."""
+
+    def __init__(self, source: str) -> None:
+        self.lines = source.splitlines()
+        self.spans: list[tuple[int, int, int, int]] = []
+        self.functions: list[tuple[int, int, str, tuple[str, ...]]] = []
+        tree = ast.parse(source)
+        for node in ast.walk(tree):
+            annotations: list[ast.AST | None] = []
+            if isinstance(node, ast.arg):
+                annotations.append(node.annotation)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                annotations.append(node.returns)
+                text = ast.get_source_segment(source, node) or ""
+                self.functions.append((node.lineno, node.end_lineno or node.lineno,
+                                       node.name, tuple(sorted(set(_REQ.findall(text))))))
+            elif isinstance(node, ast.AnnAssign):
+                annotations.append(node.annotation)
+            elif isinstance(node, ast.Call) and _is_log_call(node.func):
+                annotations.append(node)
+            for ann in annotations:
+                if ann is not None and ann.end_lineno is not None:
+                    self.spans.append((ann.lineno, self._col(ann.lineno, ann.col_offset),
+                                       ann.end_lineno,
+                                       self._col(ann.end_lineno, ann.end_col_offset or 0)))
+
+    def _col(self, line: int, byte_col: int) -> int:
+        """ast's columns count UTF-8 bytes; cosmic-ray's (parso's) count characters."""
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        return len(text.encode()[:byte_col].decode(errors="ignore"))
+
+    def excludes(self, line: int, col: int) -> bool:
+        if "pragma: no mutate" in (self.lines[line - 1] if line <= len(self.lines) else ""):
+            return True
+        return any((line, col) >= (a, b) and (line, col) < (c, d)
+                   for a, b, c, d in self.spans)
+
+    def function_at(self, line: int) -> tuple[str, tuple[str, ...]]:
+        """The innermost function around ``line`` and the requirement ids it cites."""
+        best = ("<module>", ())
+        size = math.inf
+        for start, end, name, cites in self.functions:
+            if start <= line <= end and end - start < size:
+                best, size = (name, cites), end - start
+        return best
+
+
+def _is_log_call(func: ast.expr) -> bool:
+    while isinstance(func, ast.Attribute):
+        if isinstance(func.value, ast.Name) and func.value.id in _LOG_NAMES:
+            return True
+        func = func.value
+    return False
+
+
+def enumerate_mutants(root: Path, modules: list[str]) -> list[Mutant]:
+    """Every mutant of ``modules`` in a stable order (module, operator, occurrence)."""
+    from cosmic_ray.ast import ast_nodes, get_ast
+    ops = _operators()
+    out: list[Mutant] = []
+    for module in modules:
+        source = (root / module).read_text(encoding="utf-8")
+        excluded = _Excluded(source)
+        tree = get_ast(source)
+        for name, op in ops:
+            occurrence = -1
+            for node in ast_nodes(tree):
+                for start, _end in op.mutation_positions(node):
+                    occurrence += 1
+                    line, col = start
+                    if excluded.excludes(line, col):
+                        continue
+                    function, cites = excluded.function_at(line)
+                    out.append(Mutant(module, name, occurrence, line, col,
+                                      excluded.lines[line - 1], function, cites))
+    return out
+
+
+def sample(mutants: list[Mutant], size: int, seed: int, root: Path
+           ) -> tuple[list[Mutant], int]:
+    """A seeded random sample of valid mutants, in enumeration order (the same for the
+    same seed and code), and how many drawn mutants were invalid: cosmic-ray sometimes
+    yields code that does not compile (``def f(a, *, b)`` read as a multiplication);
+    those are drawn over, not counted."""
+    order = list(range(len(mutants)))
+    random.Random(seed).shuffle(order)
+    picked: list[int] = []
+    invalid = 0
+    for i in order:
+        if len(picked) == size:
+            break
+        try:
+            compile(mutated_source(root, mutants[i]), mutants[i].module, "exec")
+        except (SyntaxError, ValueError):
+            invalid += 1
+            continue
+        picked.append(i)
+    return [mutants[i] for i in sorted(picked)], invalid
+
+
+def mutated_source(root: Path, mutant: Mutant) -> str:
+    """The mutated module's text."""
+    import cosmic_ray.plugins
+    from cosmic_ray.mutating import mutate_code
+    op = cosmic_ray.plugins.get_operator(mutant.operator)()
+    code = mutate_code((root / mutant.module).read_text(encoding="utf-8"), op,
+                       mutant.occurrence)
+    if code is None:
+        raise ValueError(f"{mutant.id}: the operator no longer applies (code changed)")
+    return code
+
+
+def diff_line(original: str, mutated: str) -> str:
+    """The first changed line, before and after."""
+    for a, b in zip(original.splitlines(), mutated.splitlines()):
+        if a != b:
+            return f"- {a.strip()}\n+ {b.strip()}"
+    return "(no visible change)"
+
+
+# --- equivalents -------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Equivalent:
+    mutant_id: str
+    digest: str
+    reason: str
+
+
+def load_equivalents(path: Path = EQUIVALENTS_FILE) -> dict[str, Equivalent]:
+    """``ID DIGEST  reason`` per line (``#`` comments); DIGEST is the mutated line's
+    digest, so an entry whose line changed no longer applies and is reported stale."""
+    out: dict[str, Equivalent] = {}
+    if not path.is_file():
+        return out
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split(None, 2)
+        if len(parts) < 3 or not re.fullmatch(r"[0-9a-f]{12}", parts[1]):
+            raise ValueError(f"{path}:{number}: expected 'MUTANT-ID DIGEST reason', "
+                             f"got {line!r}")
+        out[parts[0]] = Equivalent(parts[0], parts[1], parts[2])
+    return out
+
+
+# --- running one mutant -------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Outcome:
+    mutant: Mutant
+    status: str          # killed, survived, equivalent, timeout, unconfirmed
+    seconds: float = 0.0
+    diff: str = ""
+    failing: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    exit_code: int | None = None
+    right_clause: bool | None = None
+    note: str = ""
+
+
+def _copy_package(root: Path, dest: Path) -> Path:
+    """A copy of the package under ``dest/juki_protocol``, its data linked, not copied."""
+    pkg = dest / "juki_protocol"
+    shutil.copytree(root, pkg, ignore=shutil.ignore_patterns("__pycache__", "_spec",
+                                                             "_vectors"))
+    for data in ("_spec", "_vectors"):
+        if (root / data).exists():
+            (pkg / data).symlink_to(root / data)
+    for data in ("spec", "vectors"):
+        if (root.parent / data).is_dir():
+            (dest / data).symlink_to(root.parent / data)
+    return dest
+
+
+def _run_suite(tree: Path, out: Path, extra: list[str], timeout: float
+               ) -> tuple[int | None, list[dict[str, Any]]]:
+    """``juki-conformance run`` with ``tree`` as the SUT's code; (exit code or None on
+    timeout, the failing cases)."""
+    cwd = tree / "cwd"
+    cwd.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    cmd = [sys.executable, "-m", "conformance.cli", "run", "--quiet",
+           "--sut-env", f"PYTHONPATH={tree}", "--out", str(out), *extra]
+    try:
+        done = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return None, []
+    failing: list[dict[str, Any]] = []
+    report = out / "report.json"
+    if report.is_file():
+        data = json.loads(report.read_text(encoding="utf-8"))
+        failing = [{"id": c["id"], "requirements": c["requirements"],
+                    "verdict": c["verdict"]}
+                   for c in data.get("cases", [])
+                   if c["verdict"] in ("fail", "error", "inconclusive")]
+        if data.get("harnessError"):
+            failing.append({"id": "(harness)", "requirements": [],
+                            "verdict": "error", "detail": str(data["harnessError"])[:300]})
+    elif done.returncode != 0:
+        failing.append({"id": "(run)", "requirements": [], "verdict": "error",
+                        "detail": done.stdout.decode(errors="replace")[-300:]})
+    return done.returncode, failing
+
+
+def run_mutant(root: Path, mutant: Mutant, *, suite_args: list[str], timeout: float,
+               requirement_files: dict[str, str], max_failures: int) -> Outcome:
+    """Apply ``mutant`` to a copy of the package, run the suite, confirm a kill."""
+    start = time.monotonic()
+    original = (root / mutant.module).read_text(encoding="utf-8")
+    try:
+        code = mutated_source(root, mutant)
+    except ValueError as exc:
+        return Outcome(mutant, "error", note=str(exc))
+    with tempfile.TemporaryDirectory(prefix="juki-mutant-") as tmp:
+        tree = _copy_package(root, Path(tmp))
+        (tree / "juki_protocol" / mutant.module).write_text(code, encoding="utf-8")
+        outcome = Outcome(mutant, "survived", diff=diff_line(original, code))
+        rc, failing = _run_suite(tree, Path(tmp) / "report",
+                                 ["--max-failures", str(max_failures), *suite_args],
+                                 timeout)
+        outcome.exit_code = rc
+        if rc is None:
+            outcome.status = "timeout"
+            outcome.note = f"the suite did not finish in {timeout:.0f} s"
+        elif rc == 3:
+            # Only inconclusive cases: the suite could not tell; not a kill.
+            outcome.failing = failing
+            outcome.note = "inconclusive cases only (not counted as a kill)"
+        elif rc != 0:
+            outcome.failing = [f for f in failing if f["verdict"] != "inconclusive"]
+            outcome.status = _confirm(tree, Path(tmp) / "confirm", failing, suite_args,
+                                      timeout)
+    outcome.seconds = time.monotonic() - start
+    if outcome.status == "killed":
+        outcome.right_clause = right_clause(mutant, outcome.failing, requirement_files)
+    return outcome
+
+
+def _confirm(tree: Path, out: Path, failing: list[dict[str, Any]], suite_args: list[str],
+             timeout: float) -> str:
+    """Run the failing cases once more: a kill must reproduce (a case that failed by
+    chance on a loaded machine does not count)."""
+    ids = [f["id"] for f in failing if not f["id"].startswith("(")]
+    if not ids:
+        return "killed"          # the SUT could not even start: the hello check failed
+    args = [a for a in suite_args if not a.startswith("--cases")]
+    for case_id in ids:
+        args += ["--cases", case_id]
+    rc, again = _run_suite(tree, out, args, timeout)
+    if rc is None or rc in (1, 2) and again:
+        return "killed"
+    return "unconfirmed"
+
+
+def right_clause(mutant: Mutant, failing: list[dict[str, Any]],
+                 requirement_files: dict[str, str]) -> bool | None:
+    """Whether a failing case checks a requirement of the mutated module's spec files or
+    one the mutated function cites; None when no failing case names a requirement."""
+    reqs = {r for f in failing for r in f["requirements"]}
+    if not reqs:
+        return None
+    files = set(clauses(mutant.module))
+    return bool(reqs & set(mutant.cites)) or any(
+        requirement_files.get(r) in files for r in reqs)
+
+
+# --- the whole run ------------------------------------------------------------------
+
+
+def wilson(killed: int, total: int, z: float = 1.959964) -> tuple[float, float]:
+    """Wilson score interval for killed/total (95% by default)."""
+    if total == 0:
+        return 0.0, 1.0
+    p = killed / total
+    denom = 1 + z * z / total
+    centre = (p + z * z / (2 * total)) / denom
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def score(outcomes: list[Outcome]) -> dict[str, Any]:
+    """The headline figures of a run."""
+    counted = [o for o in outcomes if o.status in ("killed", "timeout", "survived",
+                                                   "unconfirmed")]
+    killed = [o for o in counted if o.status in ("killed", "timeout")]
+    low, high = wilson(len(killed), len(counted))
+    judged = [o for o in killed if o.right_clause is not None]
+    return {
+        "sampled": len(outcomes),
+        "equivalent": sum(o.status == "equivalent" for o in outcomes),
+        "errors": sum(o.status == "error" for o in outcomes),
+        "nonEquivalent": len(counted),
+        "killed": len(killed),
+        "timeouts": sum(o.status == "timeout" for o in outcomes),
+        "survived": sum(o.status in ("survived", "unconfirmed") for o in outcomes),
+        "unconfirmed": sum(o.status == "unconfirmed" for o in outcomes),
+        "score": len(killed) / len(counted) if counted else None,
+        "interval95": [low, high],
+        "rightClause": sum(bool(o.right_clause) for o in judged),
+        "clauseJudged": len(judged),
+    }
+
+
+def run(*, seed: int, size: int, jobs: int, modules: tuple[str, ...] = (),
+        suite_args: list[str] | None = None, timeout: float | None = None,
+        max_failures: int = 5, root: Path | None = None,
+        equivalents: dict[str, Equivalent] | None = None,
+        progress: Callable[[Outcome], None] | None = None) -> dict[str, Any]:
+    """Sample, control, run; the report as a JSON-ready dict."""
+    root = root or package_root()
+    suite_args = list(suite_args or [])
+    equivalents = load_equivalents() if equivalents is None else equivalents
+    requirement_files = _requirement_files()
+    everything = enumerate_mutants(root, target_modules(root, modules))
+    picked, invalid = sample(everything, size, seed, root)
+    # The control: the unmutated copy must pass through the very same path.
+    with tempfile.TemporaryDirectory(prefix="juki-mutant-control-") as tmp:
+        began = time.monotonic()
+        rc, failing = _run_suite(_copy_package(root, Path(tmp)), Path(tmp) / "report",
+                                 suite_args, timeout or 900)
+        control_seconds = time.monotonic() - began
+    if rc != 0:
+        raise RuntimeError(f"the unmutated reference does not pass the selected cases "
+                           f"(exit {rc}; failing {[f['id'] for f in failing][:5]}): a "
+                           f"mutation score would mean nothing")
+    limit = timeout or max(120.0, 4 * control_seconds)
+    outcomes: list[Outcome] = []
+    pending = []
+    stale = []
+    for m in picked:
+        eq = equivalents.get(m.id)
+        if eq is not None and eq.digest == m.line_digest:
+            o = Outcome(m, "equivalent", note=eq.reason)
+            outcomes.append(o)
+            if progress:
+                progress(o)
+        else:
+            if eq is not None:
+                stale.append(m.id)
+            pending.append(m)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(run_mutant, root, m, suite_args=suite_args, timeout=limit,
+                               requirement_files=requirement_files,
+                               max_failures=max_failures) for m in pending]
+        for fut in concurrent.futures.as_completed(futures):
+            o = fut.result()
+            outcomes.append(o)
+            if progress:
+                progress(o)
+    order = {m.id: i for i, m in enumerate(picked)}
+    outcomes.sort(key=lambda o: order[o.mutant.id])
+    return {
+        "seed": seed, "sampleSize": size, "population": len(everything),
+        "invalidDrawn": invalid,
+        "modules": sorted({m.module for m in everything}),
+        "suiteArgs": suite_args, "controlSeconds": round(control_seconds, 1),
+        "mutantTimeoutSeconds": round(limit, 1),
+        "summary": score(outcomes), "staleEquivalents": stale,
+        "perModule": _per_module(outcomes),
+        "mutants": [_mutant_json(o) for o in outcomes],
+    }
+
+
+def _requirement_files() -> dict[str, str]:
+    from juki_protocol.resources import spec_dir
+    data = json.loads((spec_dir() / "requirements.json").read_text(encoding="utf-8"))
+    return {r["id"]: r["file"] for r in data["requirements"]}
+
+
+def _per_module(outcomes: list[Outcome]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for o in outcomes:
+        row = out.setdefault(o.mutant.module, {})
+        row[o.status] = row.get(o.status, 0) + 1
+    return dict(sorted(out.items()))
+
+
+def _mutant_json(o: Outcome) -> dict[str, Any]:
+    m = o.mutant
+    return {"id": m.id, "digest": m.line_digest, "module": m.module, "line": m.line,
+            "function": m.function, "operator": m.operator, "status": o.status,
+            "diff": o.diff, "seconds": round(o.seconds, 1), "exitCode": o.exit_code,
+            "failing": o.failing, "rightClause": o.right_clause, "note": o.note}
+
+
+def summary_text(report: dict[str, Any]) -> Iterator[str]:
+    """The human summary of a report."""
+    s = report["summary"]
+    if s["score"] is None:
+        yield "mutation score: no non-equivalent mutant in the sample"
+    else:
+        low, high = s["interval95"]
+        yield (f"mutation score: {s['killed']} of {s['nonEquivalent']} non-equivalent "
+               f"mutants killed = {100 * s['score']:.1f}% (95% interval "
+               f"{100 * low:.1f}-{100 * high:.1f}%, Wilson); seed {report['seed']}, "
+               f"{s['sampled']} sampled of {report['population']}, "
+               f"{s['equivalent']} equivalent")
+    if s["clauseJudged"]:
+        yield (f"right clause: {s['rightClause']} of {s['clauseJudged']} kills "
+               f"({100 * s['rightClause'] / s['clauseJudged']:.1f}%) fail a case checking "
+               f"the mutated module's spec clause")
+    if s["timeouts"] or s["unconfirmed"] or s["errors"]:
+        yield (f"timeouts {s['timeouts']} (counted killed), unconfirmed kills "
+               f"{s['unconfirmed']} (counted survived), errors {s['errors']} (not counted)")
+    for m in report["mutants"]:
+        if m["status"] in ("survived", "unconfirmed"):
+            yield f"  survived {m['id']} {m['digest']} in {m['function']}()"
+            for line in m["diff"].splitlines():
+                yield f"      {line}"
+    for stale in report["staleEquivalents"]:
+        yield f"  stale equivalence entry (the line changed): {stale}"
