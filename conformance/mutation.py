@@ -247,8 +247,11 @@ def mutated_source(root: Path, mutant: Mutant) -> str:
     import cosmic_ray.plugins
     from cosmic_ray.mutating import mutate_code
     op = cosmic_ray.plugins.get_operator(mutant.operator)()
-    code = mutate_code((root / mutant.module).read_text(encoding="utf-8"), op,
-                       mutant.occurrence)
+    try:
+        code = mutate_code((root / mutant.module).read_text(encoding="utf-8"), op,
+                           mutant.occurrence)
+    except Exception as exc:     # cosmic-ray's operators fail on some parso trees
+        raise ValueError(f"{mutant.id}: the operator fails on this code: {exc!r}") from None
     if code is None:
         raise ValueError(f"{mutant.id}: the operator no longer applies (code changed)")
     return code
