@@ -23,6 +23,7 @@ from conformance.cases_codec import all_cases
 from conformance.cases_node import node_cases
 from conformance.cases_node_agency import agency_cases
 from conformance.cases_node_durability import durability_cases
+from conformance.cases_node_explore import DEFAULT_EXPLORE, explore_cases, parse_steps
 from conformance.cases_node_flows import flow_cases
 from conformance.cases_node_municipality import municipality_cases
 from conformance.cases_node_national import national_cases
@@ -80,12 +81,14 @@ REFERENCE_ROLES = (("prefecture", "node"), ("municipality", "municipalityNode"),
                    ("national", "nationalNode"), ("agency", "agencyNode"))
 
 
-def all_node_cases() -> list[Case]:
+def all_node_cases(explore: int = DEFAULT_EXPLORE, seed: int = 1,
+                   replay: str | None = None) -> list[Case]:
     """Every node-mode case: prefecture, municipality, national, agency, then the
-    municipality flows, the register, restart, clock and audit cases of every role."""
+    municipality flows, the register, restart, clock and audit cases of every role,
+    then the model-based ones (``explore`` sequences from ``seed``, or ``replay``)."""
     return (node_cases() + municipality_cases() + national_cases() + agency_cases()
             + flow_cases() + register_cases() + durability_cases() + peer_cases()
-            + retention_cases())
+            + retention_cases() + explore_cases(explore, seed, replay))
 
 
 @main.command("run")
@@ -112,6 +115,15 @@ def all_node_cases() -> list[Case]:
                    "taking the options of 'juki node serve' (default: the reference "
                    "node).")
 @click.option("--quiet", is_flag=True, help="No per-case progress.")
+@click.option("--explore", type=click.IntRange(0), default=DEFAULT_EXPLORE,
+              show_default=True,
+              help="Node mode: how many generated sequences the model-based cases play "
+                   "(0: none).")
+@click.option("--seed", type=int, default=1, show_default=True,
+              help="The seed of the generated sequences (the same seed, the same run).")
+@click.option("--explore-replay", "replay", default=None, metavar="STEPS",
+              help="Node mode: play this one sequence (as a failure printed it) instead "
+                   "of generating.")
 @click.option("--sut-env", "sut_env", multiple=True, metavar="NAME=VALUE",
               help="An environment variable for the SUT processes the runner starts "
                    "(adapter and node), not for the runner itself (repeatable).")
@@ -134,6 +146,7 @@ def run_cmd(adapter: str | None, ics_path: str | None, ixit_path: str | None,
             vec_path: str | None, out_path: str,
             include: tuple[str, ...], exclude: tuple[str, ...], known_failures: str | None,
             timeout: float, node_command: str | None, quiet: bool,
+            explore: int, seed: int, replay: str | None,
             sut_env: tuple[str, ...], max_failures: int | None,
             evidence_path: str | None,
             evidence_key: str | None, evidence_cert: str | None, sut_cert: str | None,
@@ -159,7 +172,10 @@ def run_cmd(adapter: str | None, ics_path: str | None, ixit_path: str | None,
     file_ics = ics_mod.load(Path(ics_path), Path(ixit_path) if ixit_path else None) \
         if ics_path else None
     node_mode = "node" in file_ics.modes if file_ics else adapter is None
-    cases = select(all_cases(vectors) + (all_node_cases() if node_mode else []),
+    if replay:
+        parse_steps(replay)           # a bad sequence is a usage error, before any start
+    cases = select(all_cases(vectors) + (all_node_cases(explore, seed, replay)
+                                         if node_mode else []),
                    list(include), list(exclude))
     if not cases:
         raise ValueError("no case matches the selection: running zero cases is an error")

@@ -1,0 +1,419 @@
+"""Model-based node cases: generated sequences, each step compared with a model.
+
+Fixed cases check what their author thought of. Here hypothesis generates sequences of
+steps (commands, in the QuickCheck sense) that two municipalities and the runner play
+against a prefecture node: valid updates, records, corrections, erasures and resident
+code changes; numbers out of order; resends of the very bytes sent before, resealed
+copies, a message id reused for other content; header times at the edges of the window,
+a wrong recipient, a header sender that is not the TLS peer, another version, an
+unknown extension addition; node restarts and clock steps (past the time window, the
+retention period and the duplicate window). Each step is played against the node and
+against :class:`conformance.explore_model.PrefectureModel`, and the node's answer
+(acknowledgement status or error code) and its observable state (``lastSequence`` of
+both municipalities, and ``identity_versions`` of every person the sequence touched)
+must be one the model allows.
+
+A divergence fails the case with the shortest failing sequence hypothesis found
+(shrinking), the step where it diverged, and the command that reproduces it: runs are
+deterministic for a seed (``--seed``) and budget (``--explore``), since the SUT's
+answers are.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+from conformance.cases_node import MUNICIPALITY, OTHER_MUNICIPALITY, NodeCase
+from conformance.explore_model import Answer, PrefectureModel, Sent
+from conformance.model import Case, Outcome, Verdict
+from conformance.node_sut import NodeSut
+from conformance.sut import AdapterSut, HarnessError, SutFault
+from juki_protocol import codec
+from juki_protocol.codec_vectors import replace_at
+from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
+from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
+from juki_protocol.messages.pdu import JukiPdu
+from juki_protocol.synth import generate_households
+
+#: The default budget of the main job: examples (sequences) per run.
+DEFAULT_EXPLORE = 12
+MAX_STEPS = 10
+#: Shrinking stops after this many seconds; the shortest failure found so far is kept.
+SHRINK_SECONDS = 90.0
+WHO = (MUNICIPALITY, OTHER_MUNICIPALITY)
+OTHER_PREFECTURE = "130001"
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """One command: ``kind``, the municipality ``who`` (0 or 1) and an argument."""
+
+    kind: str
+    who: int = 0
+    arg: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.kind}({self.who},{self.arg})"
+
+
+def parse_steps(text: str) -> list[Step]:
+    """Steps as :func:`format_steps` wrote them (``record(0,0) resend(0,2)``)."""
+    out = []
+    for token in text.split():
+        kind, _, rest = token.partition("(")
+        try:
+            who, arg = (int(x) for x in rest.rstrip(")").split(","))
+        except ValueError:
+            raise ValueError(f"{token!r} is not a step KIND(WHO,ARG)") from None
+        if kind not in KINDS or who not in (0, 1):
+            raise ValueError(f"{token!r}: unknown step kind or municipality "
+                             f"(kinds: {', '.join(KINDS)})")
+        out.append(Step(kind, who, arg))
+    return out
+
+
+def format_steps(steps: list[Step]) -> str:
+    return " ".join(str(s) for s in steps)
+
+
+class Divergence(AssertionError):
+    """The node answered or held what the model does not allow."""
+
+    def __init__(self, index: int, step: Step, what: str) -> None:
+        super().__init__(f"step {index + 1} {step}: {what}")
+        self.index, self.step, self.what = index, step, what
+
+
+def _answer(pdu: JukiPdu | None) -> Answer:
+    if pdu is None:
+        return ("closed",)
+    if pdu.acknowledgement is not None:
+        return ("ack", pdu.acknowledgement.status.value)
+    if pdu.error_report is not None:
+        return ("error", pdu.error_report.error_code)
+    return ("sealed",)
+
+
+def _said(answers: set[Answer] | Answer) -> str:
+    items = sorted(answers, key=str) if isinstance(answers, set) else [answers]
+    return " or ".join("closed" if a[0] == "closed" else
+                       f"{a[0]} {a[1]}" if len(a) > 1 else a[0] for a in items)
+
+
+class _Play:
+    """One sequence played against the node and the model side by side."""
+
+    def __init__(self, node: NodeSut, retention: dt.timedelta) -> None:
+        self.node = node
+        status = node.status()
+        last = {code: int((status.get("lastSequence") or {}).get(code, 0)) for code in WHO}
+        self.model = PrefectureModel(node.code, last, retention)
+        self.retention = retention
+        self.sent: list[tuple[Sent, bytes]] = []       # (what the model knows, PDU DER)
+        self.people: dict[int, list[str]] = {0: [], 1: []}   # resident codes per muni
+        self.touched: set[str] = set()
+        self.advanced = dt.timedelta(0)
+        self.salt = secrets.token_hex(6)
+        self.fresh = 0
+
+    # Building messages ------------------------------------------------------------------
+
+    def _person(self, who: int) -> Any:
+        self.fresh += 1
+        return generate_households(1, f"explore:{self.salt}:{self.fresh}",
+                                   municipalities=[WHO[who]])[0].head
+
+    def _update(self, who: int, seq: int, kind: str, arg: int) -> IdentityInfoUpdate:
+        code = WHO[who]
+        people = self.people[who]
+        if kind in ("correct", "erase", "code_change", "reuse_retired") and people:
+            target = people[arg % len(people)]
+            held = self.model.store.current.get(target)
+            if kind == "reuse_retired":
+                retired = sorted(r for r in self.model.store.retired if r in self.touched)
+                if retired:
+                    info = dataclasses.replace(self._person(who).identity_info(
+                        Profile.CURRENT), resident_code=retired[arg % len(retired)])
+                    return self._record(code, seq, info)
+            elif held is not None:
+                info = held.identity_info
+                if kind == "erase":
+                    return IdentityInfoUpdate(
+                        municipality=code, update_sequence=seq,
+                        operation=UpdateOperation.ERASE, identity_info=info,
+                        change_info=ChangeInfo(change_reason=ChangeReason.DEATH,
+                                               change_date=self._today()))
+                if kind == "correct":
+                    return IdentityInfoUpdate(
+                        municipality=code, update_sequence=seq,
+                        operation=UpdateOperation.CORRECT, identity_info=info,
+                        change_info=ChangeInfo(change_reason=ChangeReason.CORRECTION,
+                                               change_date=self._today()))
+                new_code = self._person(who).resident_code
+                return IdentityInfoUpdate(
+                    municipality=code, update_sequence=seq,
+                    operation=UpdateOperation.CORRECT,
+                    identity_info=dataclasses.replace(info, resident_code=new_code),
+                    change_info=ChangeInfo(change_reason=ChangeReason.RESIDENT_CODE_CHANGE,
+                                           change_date=self._today()),
+                    previous_resident_code=target)
+        return self._record(code, seq, self._person(who).identity_info(Profile.CURRENT))
+
+    def _record(self, code: str, seq: int, info: Any) -> IdentityInfoUpdate:
+        return IdentityInfoUpdate(
+            municipality=code, update_sequence=seq, operation=UpdateOperation.RECORD,
+            identity_info=info,
+            change_info=ChangeInfo(change_reason=ChangeReason.BIRTH,
+                                   change_date=self._today()))
+
+    def _today(self) -> dt.date:
+        return self.node.node_now().astimezone(dt.timezone(dt.timedelta(hours=9))).date()
+
+    def _seal(self, update: IdentityInfoUpdate, *, peer: str, sender: str,
+              recipient: str | None = None, version: int = 1,
+              offset: int = 0, message_id: bytes | None = None,
+              extended: bool = False) -> tuple[Sent, bytes]:
+        der = codec.encode(update)
+        if extended:
+            from conformance.cases_node import LATER_FIELD, _length, _length_size
+            from juki_protocol import der as der_mod
+
+            def extend(old: bytes) -> bytes:
+                tlv = der_mod.parse(old)
+                content = old[tlv.content_start:tlv.end] + LATER_FIELD
+                identifier = old[:tlv.content_start - _length_size(tlv)]
+                return identifier + _length(len(content)) + content
+            der = replace_at(der, [3], extend)
+        mid, pdu = self.node.sealed(
+            update, sender=sender, recipient=recipient, message_id=message_id,
+            time_offset=dt.timedelta(seconds=offset), der=der,
+            header_changes={"version": version} if version != 1 else None)
+        sent_at = (self.node.node_now() + dt.timedelta(seconds=offset)).replace(
+            microsecond=0)
+        return Sent(peer=peer, sender=sender, recipient=recipient or self.node.code,
+                    version=version, time=sent_at, message_id=mid, message=update,
+                    extended=extended), pdu
+
+    # Playing ----------------------------------------------------------------------------
+
+    def play(self, index: int, step: Step) -> None:
+        who, code = step.who, WHO[step.who]
+        nxt = self.model.last(code) + 1
+        kind = step.kind
+        if kind == "restart":
+            self.node.restart()
+            return self.check_state(index, step)
+        if kind == "advance":
+            seconds = ADVANCES[step.arg % len(ADVANCES)]
+            self.node.clock_advance(seconds)
+            self.advanced += dt.timedelta(seconds=seconds)
+            self.model.advance(self.node.node_now())
+            return self.check_state(index, step)
+        if kind in ("resend", "reseal") and not self.sent:
+            kind = "record"
+        if kind == "resend":
+            sent, pdu = self.sent[step.arg % len(self.sent)]
+            return self.exchange(index, step, sent, pdu)
+        if kind == "reseal":
+            old, _ = self.sent[step.arg % len(self.sent)]
+            sent, pdu = self._seal(old.message, peer=old.peer, sender=old.sender,
+                                   message_id=old.message_id, extended=old.extended)
+            return self.exchange(index, step, sent, pdu)
+        if kind == "reuse_id" and self.sent:
+            old, _ = self.sent[step.arg % len(self.sent)]
+            sent, pdu = self._seal(self._update(who, nxt, "record", 0), peer=code,
+                                   sender=code, message_id=old.message_id)
+            return self.exchange(index, step, sent, pdu)
+        if kind == "sequence":
+            offset = SEQUENCE_OFFSETS[step.arg % len(SEQUENCE_OFFSETS)]
+            sent, pdu = self._seal(self._update(who, max(1, nxt + offset), "record", 0),
+                                   peer=code, sender=code)
+            return self.exchange(index, step, sent, pdu)
+        update = self._update(who, nxt, kind, step.arg)
+        options: dict[str, Any] = {"peer": code, "sender": code}
+        if kind == "time":
+            options["offset"] = TIME_OFFSETS[step.arg % len(TIME_OFFSETS)]
+        elif kind == "recipient":
+            options["recipient"] = OTHER_PREFECTURE
+        elif kind == "peer":
+            options["peer"] = WHO[1 - who]
+        elif kind == "version":
+            options["version"] = 2
+        elif kind == "extension":
+            options["extended"] = True
+        sent, pdu = self._seal(update, **options)
+        return self.exchange(index, step, sent, pdu)
+
+    def exchange(self, index: int, step: Step, sent: Sent, pdu: bytes) -> None:
+        now = self.node.node_now()
+        allowed = self.model.expect(sent, now)
+        conn = self.node.connect(sent.peer)
+        try:
+            conn.send(pdu)
+            got = _answer(conn.answer_to(sent.message_id, timeout=min(self.node.timeout, 5.0)))
+        finally:
+            conn.close()
+        if got not in allowed:
+            raise Divergence(index, step, f"the node answered {_said(got)}; the model "
+                                          f"allows {_said(allowed)}")
+        self.model.follow(sent, now, got)
+        self.sent.append((sent, pdu))
+        if sent.sender == sent.peer:
+            who = WHO.index(sent.sender) if sent.sender in WHO else None
+            if who is not None and got == ("ack", "accepted"):
+                code = sent.message.identity_info.resident_code
+                if code not in self.people[who]:
+                    self.people[who].append(code)
+            self.touched.add(sent.message.identity_info.resident_code)
+            if sent.message.previous_resident_code:
+                self.touched.add(sent.message.previous_resident_code)
+        self.check_state(index, step)
+
+    def check_state(self, index: int, step: Step) -> None:
+        status = self.node.status()
+        for code in WHO:
+            held = int((status.get("lastSequence") or {}).get(code, 0))
+            if held != self.model.last(code):
+                raise Divergence(index, step, f"status lastSequence[{code}] is {held}; "
+                                              f"the model has {self.model.last(code)}")
+        past_retention = self.advanced >= self.retention
+        for resident in sorted(self.touched):
+            answer = self.node.request("identity_versions", residentCode=resident)
+            if not answer.get("ok"):
+                raise SutFault(f"upper tester identity_versions failed: "
+                               f"{answer.get('error')}")
+            versions, current = answer.get("versions"), answer.get("current")
+            want_versions, want_current = self.model.versions(resident)
+            if current != want_current:
+                raise Divergence(index, step, f"identity_versions of a touched person: "
+                                              f"current {current}; the model has "
+                                              f"{want_current}")
+            # Past retention a version may stay while a relay still has to carry it.
+            if versions != want_versions and not (past_retention
+                                                  and versions >= want_versions):
+                raise Divergence(index, step, f"identity_versions of a touched person: "
+                                              f"{versions} versions; the model has "
+                                              f"{want_versions}")
+
+
+#: Step kinds, simplest first (hypothesis shrinks towards the first).
+KINDS = ("record", "correct", "erase", "code_change", "reuse_retired", "sequence",
+         "resend", "reseal", "reuse_id", "time", "recipient", "peer", "version",
+         "extension", "restart", "advance")
+SEQUENCE_OFFSETS = (1, -1, 2, -2)
+TIME_OFFSETS = (-290, 290, -310, 310, -3600)
+ADVANCES = (30, 310, 700, 90000)
+
+
+def _strategy() -> Any:
+    from hypothesis import strategies as st
+    step = st.builds(Step, st.sampled_from(KINDS), st.integers(0, 1), st.integers(0, 15))
+    return st.lists(step, min_size=1, max_size=MAX_STEPS)
+
+
+@dataclasses.dataclass
+class _Found:
+    steps: list[Step]
+    error: Divergence
+
+
+def explore(node: NodeSut, *, budget: int, seed: int,
+            replay: list[Step] | None = None) -> tuple[_Found | None, int]:
+    """Play ``budget`` generated sequences (or the one ``replay``); the shortest
+    divergent sequence found, and how many sequences ran."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as seed_of
+
+    retention = dt.timedelta(seconds=float(node.ixit.get("retentionSeconds")
+                                           or 150 * 365 * 86400))
+    found: list[_Found] = []
+    ran = [0]
+    first_failure = [0.0]
+
+    def one(steps: list[Step]) -> None:
+        if found and time.monotonic() - first_failure[0] > SHRINK_SECONDS:
+            return          # shrinking has had its time; keep the shortest so far
+        ran[0] += 1
+        play = _Play(node, retention)
+        try:
+            for i, step in enumerate(steps):
+                try:
+                    play.play(i, step)
+                except SutFault as fault:      # no answer, a broken upper tester...
+                    raise Divergence(i, step, f"the node failed: {fault}") from None
+        except Divergence as exc:
+            if not found:
+                first_failure[0] = time.monotonic()
+            if not found or _size(steps) < _size(found[0].steps):
+                found[:] = [_Found(list(steps), exc)]
+            raise
+
+    if replay is not None:
+        try:
+            one(replay)
+        except Divergence:
+            pass
+        return (found[0] if found else None), ran[0]
+
+    test = settings(max_examples=budget, database=None, deadline=None,
+                    suppress_health_check=list(HealthCheck),
+                    phases=(Phase.generate, Phase.shrink), derandomize=False,
+                    report_multiple_bugs=False)(given(_strategy())(one))
+    test = seed_of(seed)(test)
+    try:
+        test()
+    except Divergence:
+        pass
+    except Exception as exc:  # hypothesis's own complaints (flaky replays) after a find
+        if not found:
+            raise HarnessError(f"exploration stopped: {exc!r}") from exc
+    return (found[0] if found else None), ran[0]
+
+
+def _size(steps: list[Step]) -> tuple[int, str]:
+    return len(steps), format_steps(steps)
+
+
+def _run(budget: int, seed: int, replay: str | None) -> Callable[[AdapterSut], Outcome]:
+    def run(sut: AdapterSut) -> Outcome:
+        if not isinstance(sut, NodeSut):
+            raise HarnessError("a node-mode case needs a node SUT")
+        steps = parse_steps(replay) if replay else None
+        expected = ("every answer and the observable state as the model allows, "
+                    f"over {'the replayed sequence' if steps else f'{budget} sequences'} "
+                    f"(seed {seed})")
+        found, ran = explore(sut, budget=budget, seed=seed, replay=steps)
+        if found is None:
+            return Outcome(Verdict.PASS, expected,
+                           f"{ran} sequences played, no divergence")
+        again = (f"juki-conformance run --cases 'node/explore/*' --explore-replay "
+                 f"'{format_steps(found.steps)}'")
+        return Outcome(Verdict.FAIL, expected, str(found.error),
+                       f"minimal sequence ({len(found.steps)} steps): "
+                       f"{format_steps(found.steps)}; replay: {again}")
+    return run
+
+
+def explore_cases(budget: int = DEFAULT_EXPLORE, seed: int = 1,
+                  replay: str | None = None) -> list[Case]:
+    """The model-based cases (none when ``budget`` is 0 and nothing is replayed)."""
+    if budget <= 0 and not replay:
+        return []
+    return [NodeCase(
+        id="node/explore/prefecture-identity-updates",
+        title="generated sequences of updates, resends, replays, header faults, "
+              "restarts and clock steps agree with the model at every step",
+        clause="30-5",
+        requirements=("R-30-5-0-06", "R-PDU-24", "R-NODE-02", "R-PDU-16", "R-PDU-17",
+                      "R-PDU-11", "R-PDU-14", "R-30-5-0-08", "R-NODE-10", "R-PDU-22"),
+        level="MUST",
+        remediation="Replay the minimal sequence printed with the failure and compare "
+                    "the node's answer at the diverging step with spec/pdu.md section 8 "
+                    "and spec/identity.md.",
+        mode="node", ops=(), run=_run(budget, seed, replay), role="prefecture",
+        needs="ixit.restart ixit.clock")]
