@@ -143,7 +143,7 @@ def _retry(node: NodeSut) -> float:
     return float(node.limits.get("retryIntervalSeconds", RETRY_INTERVAL))
 
 
-def _settle_relays(node: NodeSut) -> None:
+def settle_relays(node: NodeSut) -> None:
     """At a prefecture, play the centre and acknowledge every relay until none is
     unacknowledged (moving the clock by the retry interval when the node waits). Earlier
     cases may have left many: each gets a few rounds."""
@@ -176,10 +176,10 @@ def _purged_after_retention(sut: AdapterSut) -> Outcome:
                 f"({period} s) has passed on the node's clock, then erased, the current "
                 "version kept and the numbering going on")
     node.clock_now()
-    _settle_relays(node)
+    settle_relays(node)
     changed, died = _person(), _person()
     _deliver(node, _updates(changed, 1, erase=False) + _updates(died, 3, erase=True))
-    _settle_relays(node)
+    settle_relays(node)
     before = _versions(node, changed.resident_code), _versions(node, died.resident_code)
     if before != ((2, True), (2, False)):
         return Outcome(Verdict.FAIL, expected,
@@ -206,7 +206,7 @@ def _purged_after_retention(sut: AdapterSut) -> Outcome:
     if answer is not None:
         return Outcome(Verdict.FAIL, expected,
                        f"after the purge message {numbered + 1} got {answer}")
-    _settle_relays(node)
+    settle_relays(node)
     return Outcome(Verdict.PASS, expected,
                    f"held {before}, then {half} at half the period, {after} after it; "
                    f"the next message numbered {numbered + 1} applied")
@@ -218,7 +218,7 @@ def _pinned_by_relay(sut: AdapterSut) -> Outcome:
     expected = ("the superseded version that an unacknowledged relay carries kept past "
                 f"the retention period ({period} s)")
     node.clock_now()
-    _settle_relays(node)
+    settle_relays(node)
     person = _person()
     _deliver(node, _updates(person, 1, erase=False))
     # The first relay (the recorded version, now superseded) is read and not answered.
@@ -227,7 +227,7 @@ def _pinned_by_relay(sut: AdapterSut) -> Outcome:
     node.clock_advance(period + MARGIN)
     held = _versions(node, person.resident_code)
     node.drain(NATIONAL)
-    _settle_relays(node)
+    settle_relays(node)
     if held[0] != 2:
         return Outcome(Verdict.FAIL, expected,
                        f"{MARGIN} s past the period, with its relay unacknowledged, the node "

@@ -550,6 +550,29 @@ def run(*, seed: int, size: int, jobs: int, modules: tuple[str, ...] = (),
     }
 
 
+_SITECUSTOMIZE = """\
+import threading
+import time
+
+import coverage
+
+_cov = coverage.process_startup()
+
+
+def _save_often():
+    while True:
+        time.sleep(0.5)
+        try:
+            _cov.save()
+        except Exception:
+            pass
+
+
+if _cov is not None:
+    threading.Thread(target=_save_often, daemon=True).start()
+"""
+
+
 def _coverage_setup(tree: Path) -> list[str]:
     """Make the SUT's processes of ``tree`` record coverage (sitecustomize runs
     coverage.process_startup in every Python process with that tree on its path)."""
@@ -559,8 +582,9 @@ def _coverage_setup(tree: Path) -> list[str]:
                   f"data_file = {tree / 'cov' / 'data'}\n"
                   f"source = {tree / 'juki_protocol'}\n", encoding="utf-8")
     (tree / "cov").mkdir()
-    (tree / "sitecustomize.py").write_text(
-        "import coverage\ncoverage.process_startup()\n", encoding="utf-8")
+    # A node the runner restarts with kill -9 never saves at exit: every process saves
+    # what it ran twice a second as well.
+    (tree / "sitecustomize.py").write_text(_SITECUSTOMIZE, encoding="utf-8")
     return ["--sut-env", f"COVERAGE_PROCESS_START={rc}"]
 
 
@@ -569,6 +593,11 @@ def _executed_lines(tree: Path) -> dict[str, set[int]]:
     import coverage
     data = coverage.CoverageData(basename=str(tree / "cov" / "data"))
     combined = coverage.Coverage(data_file=str(tree / "cov" / "data"))
+    for part in sorted((tree / "cov").glob("data.*")):
+        try:       # a file cut by kill -9 in the middle of a save is left out
+            coverage.CoverageData(basename=str(part)).read()
+        except Exception:
+            part.unlink()
     combined.combine([str(tree / "cov")], keep=False)
     combined.save()
     data = combined.get_data()

@@ -127,6 +127,10 @@ def revoked_peer_of(role: str, code: str) -> str:
     return "271004" if role == "prefecture" else other_municipality(code)
 
 
+#: How long the credentials and CRL of a node the runner launches are valid.
+LAUNCHED_PKI_DAYS = 400
+
+
 def prepare_pki(directory: Path, role: str, code: str, now: dt.datetime, *,
                 days: int = 2) -> Path:
     """The network PKI of a node-mode run, in the layout of ``juki pki``: the CA, the
@@ -255,7 +259,10 @@ class NodeSut(AdapterSut):
         self.rogue_dir = create_pki(self.workdir / "rogue", [("municipality", "271004")],
                                     now, days=2)
         if self.endpoint is None:
-            self.pki_dir = prepare_pki(self.workdir / "pki", self.role, self.code, now)
+            # Valid for long enough that the model-based cases' clock steps (a day at a
+            # time) never outlive the run's certificates and CRL.
+            self.pki_dir = prepare_pki(self.workdir / "pki", self.role, self.code, now,
+                                       days=LAUNCHED_PKI_DAYS)
             for peer in listened_as(self.role, self.code):
                 self._listen_as(peer, ("127.0.0.1", 0))
             self._launch()

@@ -1,0 +1,635 @@
+"""Model-based codec cases: mutated DER and edge values, each compared with the model.
+
+The fixed codec cases (:mod:`conformance.cases_codec`) send the inputs their authors
+thought of. Here hypothesis generates them, and the verdict the SUT's adapter gives is
+compared with the verdict of the MODEL: the pristine reference adapter
+(:func:`juki_protocol.adapter.handle_line`) run inside the runner's own process.
+
+``der/codec/explore/decode-mutated-der`` draws a valid golden vector (any message type,
+its profile as the vector's group names it, only profiles the SUT's ``hello`` lists)
+and one to three DER mutations, each at a drawn TLV of the (already mutated) tree:
+
+- length field (R-DER-02, R-DER-05): long form for a short length (``81 7F`` at the
+  127/128 boundary when a resize made the element 127 octets long), a long form with a
+  leading zero octet, indefinite length ``80 ... 00 00``, five length octets, a length
+  one more or one less than the content;
+- identifier (R-DER-02, R-DER-06): the high-tag-number form for a low tag number, a
+  leading zero septet, the constructed bit flipped, the class bits changed, the next
+  tag number;
+- primitive contents (R-DER-02): a one-octet value replaced by ``01``, ``7F``, ``80``,
+  ``00`` or ``FF`` (BOOLEAN TRUE must be ``FF``); a redundant leading ``00`` or ``FF``
+  octet, or empty content (INTEGER minimality);
+- order: two adjacent elements of a constructed value swapped (the schema has no SET
+  OF, so this checks SEQUENCE field order and SEQUENCE OF element order);
+- truncation (R-DER-05) and trailing octets (R-DER-03);
+- an unknown extension addition appended to a constructed value (R-DER-08:
+  ``[29] IMPLICIT UTF8String "later"`` as the fixed cases use, or a constructed
+  ``[30]``); skipped in an extensible SEQUENCE, an error elsewhere;
+- a string resized (R-DER-07): one character fewer or more, or a count at a SIZE
+  bound of spec/asn1 (0, 1, 4..13, 16, 17, 32, 33, 100, 101, 127, 128, 200, 201, 256,
+  257), by repeating its first character.
+
+The SUT must give the model's verdict: both decode to the same JSON value, or both
+refuse with the same error code (R-CONF-19: ``decode`` reports the first failure of
+step 9 of spec/pdu.md section 8, with its registered code).
+
+``der/codec/explore/encode-edge-values`` takes the JSON values of the valid vectors
+(those without an unknown extension addition) and changes one or two leaves: a string
+resized as above or replaced by a digit, letter, kana, kanji or astral character
+string, an integer at 0, -1, its neighbours or 2^31, 2^63 and their negatives. Both
+sides ``encode`` it (R-CONF-20, R-CONF-19: the same checks as decode, in the same order,
+and the unique DER): the same DER, or the same error code.
+
+Leniencies (where the spec lets implementations differ, a divergence is not failed):
+
+- A vector the spec lets a decoder accept or refuse (result ``acceptable``: an
+  ErrorReport with an unregistered code in range, 1024) makes that code and acceptance
+  interchangeable for its message type, in decode and in encode (which applies the
+  same checks, R-CONF-19).
+- spec/pdu.md section 8 orders the check groups (depth 1014; outer tag 1013/1031; DER
+  structure 1010 to 1012; constraints 1015; profile 1025; the clause's rules), not the
+  checks within a group. So for an input made by two or more mutations (changes), an
+  error code other than the model's is accepted when both codes are in the same group
+  and the SUT's code is the model's for one of the mutations (changes) applied alone.
+
+A divergence is shrunk by hypothesis; the smallest failing input found (fewest
+mutations, then shortest) is reported with the mutations, the message type, both
+verdicts and the input in hex. Runs are deterministic for a seed and budget: every
+choice comes from hypothesis draws seeded with ``seed``.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import time
+from collections.abc import Callable, Iterator
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from conformance.model import Case, Outcome, Verdict, strongest_level
+from conformance.sut import AdapterSut, HarnessError, SutFault
+from juki_protocol import der
+from juki_protocol.adapter import handle_line
+from juki_protocol.errors import ErrorCode
+from juki_protocol.resources import vectors_dir
+
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
+
+#: Shrinking stops after this many seconds; the smallest failure found so far is kept.
+SHRINK_SECONDS = 20.0
+HEX_SHOWN = 600
+
+Verdict_ = tuple[str, Any]          # ("ok", value or DER hex) | ("error", code) | ("fault", text)
+
+
+@dataclasses.dataclass(frozen=True)
+class Vector:
+    """A valid golden vector: where it is from, its type, profile, DER and value."""
+
+    label: str
+    type_name: str
+    profile: str | None
+    der: bytes
+    value: dict[str, Any]
+    flags: tuple[str, ...]
+
+    @property
+    def extension(self) -> bool:
+        """Whether the vector's DER carries an unknown extension addition."""
+        return "UnknownExtension" in self.flags
+
+
+@cache
+def valid_vectors() -> tuple[Vector, ...]:
+    """Every valid codec vector, in file, group and test order."""
+    out = []
+    for path in sorted(vectors_dir().glob("codec_*.json")):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        for group in doc["testGroups"]:
+            for t in group["tests"]:
+                if t["result"] == "valid":
+                    out.append(Vector(f"{path.name} tcId {t['tcId']}", group["messageType"],
+                                      group["profile"], bytes.fromhex(t["der"]), t["value"],
+                                      tuple(t["flags"])))
+    return tuple(out)
+
+
+@cache
+def acceptable_codes() -> dict[str, frozenset[int]]:
+    """Message type -> the codes its ``acceptable`` vectors let a decoder give or not."""
+    out: dict[str, set[int]] = {}
+    for path in sorted(vectors_dir().glob("codec_*.json")):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        for group in doc["testGroups"]:
+            for t in group["tests"]:
+                if t["result"] == "acceptable":
+                    out.setdefault(group["messageType"], set()).add(int(t["errorCode"]))
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+# The mutable TLV tree ------------------------------------------------------------------
+
+@dataclasses.dataclass
+class _Node:
+    ident: bytes
+    content: bytes = b""
+    children: list[_Node] | None = None
+    length: str = "min"
+    #: Where the element was in the vector: child indices from the outermost value.
+    path: str = ""
+
+    def where(self) -> str:
+        return f"[{self.path}]" if self.path else "the outermost value"
+
+
+def _ident_end(data: bytes, start: int) -> int:
+    i = start + 1
+    if data[start] & 0x1F == 0x1F:
+        while data[i] & 0x80:
+            i += 1
+        i += 1
+    return i
+
+
+def _tree(data: bytes) -> _Node:
+    def build(t: der.Tlv, path: str) -> _Node:
+        ident = data[t.start:_ident_end(data, t.start)]
+        if not t.constructed:
+            return _Node(ident, data[t.content_start:t.end], path=path)
+        return _Node(ident, children=[build(c, f"{path}.{i}".lstrip("."))
+                                      for i, c in enumerate(t.children)], path=path)
+    return build(der.parse(data), "")
+
+
+def _length_octets(n: int, form: str = "min") -> bytes:
+    raw = n.to_bytes(max(1, (n.bit_length() + 7) // 8), "big")
+    if (form == "long" and n >= 0x80) or form == "zero":
+        raw = b"\x00" + raw
+    elif form == "five":
+        raw = n.to_bytes(5, "big")
+    elif form in ("plus", "minus"):
+        return _length_octets(n + 1 if form == "plus" else max(n - 1, 0))
+    elif form == "min" and n < 0x80:
+        return bytes([n])
+    return bytes([0x80 | len(raw)]) + raw
+
+
+def _encode(node: _Node) -> bytes:
+    content = node.content if node.children is None else \
+        b"".join(_encode(c) for c in node.children)
+    if node.length == "indef":
+        return node.ident + b"\x80" + content + b"\x00\x00"
+    return node.ident + _length_octets(len(content), node.length) + content
+
+
+def _nodes(node: _Node) -> Iterator[_Node]:
+    yield node
+    for child in node.children or ():
+        yield from _nodes(child)
+
+
+def _text(node: _Node) -> str | None:
+    """The content of a primitive as text, when it is printable UTF-8."""
+    if node.children is not None or not node.content:
+        return None
+    try:
+        text = node.content.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return text if text.isprintable() else None
+
+
+# DER mutations ---------------------------------------------------------------------------
+
+#: Mutation kinds (hypothesis shrinks towards the first, and draws it more often).
+KINDS = ("length", "tag", "boolean", "integer", "resize", "swap", "extension", "truncate",
+         "trailing")
+SUFFIXES = (b"\x00", b"\x00\x00", b"\x05\x00", b"\xff")
+LENGTH_FORMS = ("long", "zero", "indef", "plus", "minus", "five")
+TAG_FORMS = ("high", "septet", "constructed", "class+1", "class+2", "class+3", "number+1")
+ONE_OCTET = (0x01, 0x7F, 0x80, 0x00, 0xFF)
+INTEGER_FORMS = ("lead-00", "lead-ff", "empty")
+EXTENSIONS = (b"\x9d\x05later", b"\xbe\x03\x80\x01\x00")
+#: Character counts at the SIZE bounds of spec/asn1 (and the 127/128 length boundary).
+SIZES = (0, 1, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 16, 17, 32, 33, 100, 101, 127, 128,
+         200, 201, 256, 257)
+RESIZES: tuple[str | int, ...] = ("minus1", "plus1", *SIZES)
+
+Mutation = tuple[str, int, int]      # (kind, position, variant)
+
+
+class _Mutant:
+    """A vector's DER being mutated: the tree, and octets cut or added at the end."""
+
+    def __init__(self, data: bytes) -> None:
+        self.root = _tree(data)
+        self.suffix = b""
+        self.cut = 0
+
+    def der(self) -> bytes:
+        data = _encode(self.root) + self.suffix
+        return data[:len(data) - self.cut] if self.cut else data
+
+    def apply(self, mutation: Mutation) -> str:
+        """Apply one mutation; what it did, in words."""
+        kind, pos, variant = mutation
+        if kind == "trailing":
+            extra = SUFFIXES[variant % len(SUFFIXES)]
+            self.suffix += extra
+            return f"trailing octets {extra.hex()}"
+        if kind == "truncate":
+            size = len(self.der())
+            if size <= 1:
+                return "truncate: nothing to cut"
+            self.cut += 1 + pos % (size - 1)
+            return f"last {self.cut} octets cut"
+        wants: dict[str, Callable[[_Node], bool]] = {
+            "length": lambda n: True, "tag": lambda n: True,
+            "boolean": lambda n: n.children is None and len(n.content) == 1,
+            "integer": lambda n: n.children is None,
+            "swap": lambda n: n.children is not None and len(n.children) >= 2,
+            "extension": lambda n: n.children is not None,
+            "resize": lambda n: _text(n) is not None}
+        places = [n for n in _nodes(self.root) if wants[kind](n)]
+        if not places:
+            return f"{kind}: no element to mutate"
+        node = places[pos % len(places)]
+        return f"{self._at(kind, node, variant)} at {node.where()}"
+
+    def _at(self, kind: str, node: _Node, variant: int) -> str:
+        if kind == "length":
+            node.length = LENGTH_FORMS[variant % len(LENGTH_FORMS)]
+            return f"length {node.length}"
+        if kind == "tag":
+            return self._tag(node, TAG_FORMS[variant % len(TAG_FORMS)])
+        if kind == "boolean":
+            octet = ONE_OCTET[variant % len(ONE_OCTET)]
+            old, node.content = node.content, bytes([octet])
+            return f"one-octet content {old.hex()} -> {octet:02x}"
+        if kind == "integer":
+            form = INTEGER_FORMS[variant % len(INTEGER_FORMS)]
+            node.content = {"lead-00": b"\x00" + node.content,
+                            "lead-ff": b"\xff" + node.content, "empty": b""}[form]
+            return f"content {form}"
+        if kind == "swap":
+            assert node.children is not None
+            i = variant % (len(node.children) - 1)
+            node.children[i], node.children[i + 1] = node.children[i + 1], node.children[i]
+            return f"elements {i} and {i + 1} swapped"
+        if kind == "extension":
+            assert node.children is not None
+            extra = EXTENSIONS[variant % len(EXTENSIONS)]
+            added = _tree(extra)
+            added.path = f"{node.path}.new".lstrip(".")
+            node.children.append(added)
+            return f"unknown extension addition {extra.hex()} appended"
+        text = _text(node)
+        assert text is not None
+        target = RESIZES[variant % len(RESIZES)]
+        count = len(text) - 1 if target == "minus1" else \
+            len(text) + 1 if target == "plus1" else int(target)
+        node.content = (text[0] * count).encode("utf-8")
+        return f"string of {len(text)} characters resized to {count}"
+
+    @staticmethod
+    def _tag(node: _Node, form: str) -> str:
+        first, old = node.ident[0], node.ident
+        low = len(node.ident) == 1
+        if form in ("high", "septet") and low:
+            node.ident = bytes([first | 0x1F]) + (b"\x80" if form == "septet" else b"") + \
+                bytes([first & 0x1F])
+        elif form == "constructed":
+            node.ident = bytes([first ^ 0x20]) + node.ident[1:]
+        elif form.startswith("class+"):
+            cls = ((first >> 6) + int(form[-1])) % 4
+            node.ident = bytes([(cls << 6) | (first & 0x3F)]) + node.ident[1:]
+        elif form == "number+1" and low and first & 0x1F < 30:
+            node.ident = bytes([first + 1])
+        return f"identifier {old.hex()} -> {node.ident.hex()} ({form})"
+
+
+def mutate(data: bytes, mutations: list[Mutation]) -> tuple[bytes, list[str]]:
+    """``data`` with ``mutations`` applied in turn; the words for each."""
+    mutant = _Mutant(data)
+    said = [mutant.apply(m) for m in mutations]
+    return mutant.der(), said
+
+
+# Verdicts --------------------------------------------------------------------------------
+
+def _verdict(answer: dict[str, Any], key: str) -> Verdict_:
+    if answer.get("ok"):
+        got = answer.get(key)
+        return ("ok", got.lower() if key == "der" and isinstance(got, str) else got)
+    err = answer.get("error")
+    code = err.get("code") if isinstance(err, dict) else None
+    return ("error", code if isinstance(code, int) else None)
+
+
+def _model(op: str, fields: dict[str, Any]) -> Verdict_:
+    return _verdict(handle_line(json.dumps({"id": 0, "op": op, **fields})),
+                    "value" if op == "decode" else "der")
+
+
+def _said(v: Verdict_) -> str:
+    if v[0] == "fault":
+        return f"failed ({v[1]})"
+    if v[0] == "ok":
+        return "accepted" if not isinstance(v[1], str) else f"encoded to {v[1][:40]}..."
+    try:
+        return f"rejected with {v[1]} {ErrorCode(v[1]).name}"
+    except ValueError:
+        return f"rejected with {v[1]} (unregistered)"
+
+
+def _group(code: int, op: str) -> int:
+    """The check group of spec/pdu.md section 8 (step 9) a code belongs to."""
+    if op == "decode":
+        return {1014: 0, 1013: 1, 1031: 1, 1010: 2, 1011: 2, 1012: 2, 1015: 3,
+                1025: 4}.get(code, 5)
+    return {1030: 0, 1015: 1, 1025: 2}.get(code, 3)
+
+
+def _agrees(got: Verdict_, want: Verdict_, acceptable: frozenset[int], op: str,
+            alone: Callable[[], set[int]], changes: int) -> bool:
+    if got == want:
+        return True
+    kinds = {got[0], want[0]}
+    if kinds == {"ok", "error"}:
+        code = got[1] if got[0] == "error" else want[1]
+        return code in acceptable
+    if kinds != {"error"} or changes < 2 or got[1] is None or want[1] is None:
+        return False
+    return _group(got[1], op) == _group(want[1], op) and got[1] in alone()
+
+
+class Divergence(AssertionError):
+    """The SUT's verdict is not one the model allows."""
+
+
+@dataclasses.dataclass
+class _Found:
+    size: tuple[int, int, str]
+    actual: str
+    shown: str
+
+
+def _explore(budget: int, seed: int, strategy: SearchStrategy[Any],
+             one: Callable[[Any], tuple[tuple[int, int, str], str, str] | None],
+             ) -> tuple[_Found | None, int]:
+    """Run ``one`` on ``budget`` drawn examples; ``one`` returns (size, actual, shown)
+    for a divergence. The smallest divergence found, and how many examples ran."""
+    from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+    from hypothesis import seed as seed_of
+
+    found: list[_Found] = []
+    ran = [0]
+    first_failure = [0.0]
+
+    def check(example: Any) -> None:
+        if found and time.monotonic() - first_failure[0] > SHRINK_SECONDS:
+            return          # shrinking has had its time; keep the smallest so far
+        ran[0] += 1
+        result = one(example)
+        if result is None:
+            return
+        size, actual, shown = result
+        if not found:
+            first_failure[0] = time.monotonic()
+        if not found or size < found[0].size:
+            found[:] = [_Found(size, actual, shown)]
+        raise Divergence(actual)
+
+    test = settings(max_examples=budget, database=None, deadline=None,
+                    suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet,
+                    phases=(Phase.generate, Phase.shrink), derandomize=False,
+                    report_multiple_bugs=False)(given(strategy)(check))
+    test = seed_of(seed)(test)
+    try:
+        test()
+    except Divergence:
+        pass
+    except Exception as exc:  # hypothesis's own complaints (flaky replays) after a find
+        if not found:
+            raise HarnessError(f"exploration stopped: {exc!r}") from exc
+    return (found[0] if found else None), ran[0]
+
+
+def _ask(sut: AdapterSut, op: str, fields: dict[str, Any]) -> Verdict_:
+    try:
+        return _verdict(sut.request(op, **fields), "value" if op == "decode" else "der")
+    except SutFault as fault:
+        return ("fault", str(fault))
+
+
+def _profiles(sut: AdapterSut) -> list[str]:
+    profiles = sut.hello.get("profiles") if sut.hello else None
+    return [p for p in profiles or ["current"] if isinstance(p, str)]
+
+
+def _shown(data: bytes) -> str:
+    text = data.hex()
+    return text[:HEX_SHOWN] + ("..." if len(text) > HEX_SHOWN else "")
+
+
+# The decode case -------------------------------------------------------------------------
+
+def _decode_strategy(count: int) -> SearchStrategy[tuple[int, list[Mutation]]]:
+    from hypothesis import strategies as st
+    # Positions 0 to 3 (the outermost value and its first elements) are drawn more
+    # often: their tags and lengths decide the most checks (R-DER-06).
+    position = st.one_of(st.integers(0, 3), st.integers(0, 255))
+    mutation = st.tuples(st.sampled_from(KINDS), position, st.integers(0, 31))
+    return st.tuples(st.integers(0, count - 1), st.lists(mutation, min_size=1, max_size=3))
+
+
+def explore_decode(sut: AdapterSut, budget: int, seed: int) -> tuple[_Found | None, int]:
+    """Decode ``budget`` mutated vectors on the SUT and the model."""
+    vectors = [v for v in valid_vectors() if v.profile is None or v.profile in _profiles(sut)]
+    if not vectors:
+        raise HarnessError("no valid vector in a profile the SUT declares")
+
+    def fields(vector: Vector, data: bytes) -> dict[str, Any]:
+        out = {"type": vector.type_name, "der": data.hex()}
+        return {**out, "profile": vector.profile} if vector.profile else out
+
+    def one(example: tuple[int, list[Mutation]]) -> tuple[tuple[int, int, str], str,
+                                                            str] | None:
+        index, mutations = example
+        vector = vectors[index]
+        data, said = mutate(vector.der, mutations)
+        want = _model("decode", fields(vector, data))
+        got = _ask(sut, "decode", fields(vector, data))
+
+        def alone() -> set[int]:
+            codes = {_model("decode", fields(vector, mutate(vector.der, [m])[0]))
+                     for m in mutations}
+            return {v[1] for v in codes if v[0] == "error"}
+        if _agrees(got, want, acceptable_codes().get(vector.type_name, frozenset()),
+                   "decode", alone, len(mutations)):
+            return None
+        if got[0] == want[0] == "ok":
+            verdicts = "the SUT and the model decoded it to different values"
+        else:
+            verdicts = f"the SUT {_said(got)}; the model {_said(want)}"
+        actual = (f"{vector.type_name} ({vector.label} {'/'.join(vector.flags)}, profile "
+                  f"{vector.profile or 'none'}) with {'; '.join(said)}: {verdicts}")
+        return ((len(mutations), len(data), data.hex()), actual,
+                f"input DER ({len(data)} octets): {_shown(data)}")
+
+    return _explore(budget, seed, _decode_strategy(len(vectors)), one)
+
+
+# The encode case -------------------------------------------------------------------------
+
+STRING_FILLS = ("keep", "digit", "letter", "kana", "kanji", "astral")
+FILL_CHARS = {"digit": "7", "letter": "A", "kana": "ア", "kanji": "長", "astral": "𠮷"}
+INTEGERS = ("zero", "minus1", "plus1", "neg", "2^31", "-2^31-1", "2^63", "-2^63-1")
+
+Change = tuple[int, int, int]      # (leaf position, variant, fill)
+
+
+def _leaves(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    if isinstance(value, dict):
+        for k in sorted(value):
+            yield from _leaves(value[k], (*path, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _leaves(v, (*path, i))
+    elif isinstance(value, (str, int)) and not isinstance(value, bool):
+        yield path, value
+
+
+def change_value(value: dict[str, Any], changes: list[Change]) -> tuple[dict[str, Any],
+                                                                         list[str]]:
+    """``value`` with ``changes`` made in turn; the words for each."""
+    out = copy.deepcopy(value)
+    said = []
+    for pos, variant, fill in changes:
+        leaves = list(_leaves(out))
+        if not leaves:
+            break
+        path, old = leaves[pos % len(leaves)]
+        holder: Any = out
+        for key in path[:-1]:
+            holder = holder[key]
+        name = ".".join(str(p) for p in path)
+        if isinstance(old, int):
+            form = INTEGERS[variant % len(INTEGERS)]
+            new: Any = {"zero": 0, "minus1": old - 1, "plus1": old + 1, "neg": -old,
+                        "2^31": 2**31, "-2^31-1": -2**31 - 1, "2^63": 2**63,
+                        "-2^63-1": -2**63 - 1}[form]
+            said.append(f"{name} {old} -> {new}")
+        else:
+            target = RESIZES[variant % len(RESIZES)]
+            count = len(old) - 1 if target == "minus1" else \
+                len(old) + 1 if target == "plus1" else int(target)
+            how = STRING_FILLS[fill % len(STRING_FILLS)]
+            char = (old[:1] or "a") if how == "keep" else FILL_CHARS[how]
+            new = char * max(count, 0)
+            said.append(f"{name} of {len(old)} characters -> {max(count, 0)} x {how}")
+        holder[path[-1]] = new
+    return out, said
+
+
+def _encode_strategy(count: int) -> SearchStrategy[tuple[int, list[Change]]]:
+    from hypothesis import strategies as st
+    change = st.tuples(st.integers(0, 255), st.integers(0, 31), st.integers(0, 7))
+    return st.tuples(st.integers(0, count - 1), st.lists(change, min_size=1, max_size=2))
+
+
+def explore_encode(sut: AdapterSut, budget: int, seed: int) -> tuple[_Found | None, int]:
+    """Encode ``budget`` changed vector values on the SUT and the model."""
+    vectors = [v for v in valid_vectors() if not v.extension
+               and (v.profile is None or v.profile in _profiles(sut))]
+    if not vectors:
+        raise HarnessError("no valid vector in a profile the SUT declares")
+
+    def fields(vector: Vector, value: dict[str, Any]) -> dict[str, Any]:
+        return {"type": vector.type_name, "value": value,
+                "profile": vector.profile or "current"}
+
+    def one(example: tuple[int, list[Change]]) -> tuple[tuple[int, int, str], str,
+                                                        str] | None:
+        index, changes = example
+        vector = vectors[index]
+        value, said = change_value(vector.value, changes)
+        want = _model("encode", fields(vector, value))
+        got = _ask(sut, "encode", fields(vector, value))
+
+        def alone() -> set[int]:
+            codes = {_model("encode", fields(vector, change_value(vector.value, [c])[0]))
+                     for c in changes}
+            return {v[1] for v in codes if v[0] == "error"}
+        if _agrees(got, want, acceptable_codes().get(vector.type_name, frozenset()),
+                   "encode", alone, len(changes)):
+            return None
+        if got[0] == want[0] == "ok":
+            verdicts = "the SUT and the model encoded it to different DER"
+        else:
+            verdicts = f"the SUT {_said(got)}; the model {_said(want)}"
+        text = json.dumps(value, ensure_ascii=False)
+        actual = (f"{vector.type_name} ({vector.label} {'/'.join(vector.flags)}) with "
+                  f"{'; '.join(said)}: "
+                  f"{verdicts}")
+        shown = f"value: {text[:HEX_SHOWN]}{'...' if len(text) > HEX_SHOWN else ''}"
+        if got[0] == want[0] == "ok":
+            shown += f"; SUT DER {str(got[1])[:HEX_SHOWN]}; model DER {want[1][:HEX_SHOWN]}"
+        return ((len(changes), len(text), text), actual, shown)
+
+    return _explore(budget, seed, _encode_strategy(len(vectors)), one)
+
+
+# The cases -------------------------------------------------------------------------------
+
+def _run(op: str, budget: int, seed: int) -> Callable[[AdapterSut], Outcome]:
+    explore = explore_decode if op == "decode" else explore_encode
+    what = "mutated inputs" if op == "decode" else "changed values"
+
+    def run(sut: AdapterSut) -> Outcome:
+        expected = (f"the model's verdict (the same {'value' if op == 'decode' else 'DER'}, "
+                    f"or the same error code) for {budget} {what} (seed {seed})")
+        found, ran = explore(sut, budget, seed)
+        if found is None:
+            return Outcome(Verdict.PASS, expected, f"{ran} {what} {op}d, no divergence")
+        return Outcome(Verdict.FAIL, expected, found.actual,
+                       f"{found.shown}; reproduce with seed {seed} and budget {budget} "
+                       f"(juki-conformance run --cases 'der/codec/explore/*' "
+                       f"--explore {budget} --seed {seed})")
+    return run
+
+
+DECODE_REQUIREMENTS = ("R-DER-02", "R-DER-03", "R-DER-05", "R-DER-06", "R-DER-07",
+                       "R-DER-08", "R-CONF-19")
+ENCODE_REQUIREMENTS = ("R-DER-07", "R-CONF-19", "R-CONF-20")
+
+
+def codec_explore_cases(budget: int, seed: int = 1) -> list[Case]:
+    """The model-based codec cases (none when ``budget`` is 0)."""
+    if budget <= 0:
+        return []
+    return [
+        Case(id="der/codec/explore/decode-mutated-der",
+             title="generated DER mutations of the valid vectors decode as the model "
+                   "decodes them",
+             clause="der", requirements=DECODE_REQUIREMENTS,
+             level=strongest_level(DECODE_REQUIREMENTS),
+             remediation="Decode the minimal input printed with the failure and compare "
+                         "with spec/README.md section 6 and the order of checks of "
+                         "spec/pdu.md section 8 (step 9).",
+             mode="codec", ops=("decode",), run=_run("decode", budget, seed),
+             data={"budget": budget, "seed": seed}),
+        Case(id="der/codec/explore/encode-edge-values",
+             title="generated edge values (strings at SIZE bounds, integers at range "
+                   "edges) encode as the model encodes them",
+             clause="der", requirements=ENCODE_REQUIREMENTS,
+             level=strongest_level(ENCODE_REQUIREMENTS),
+             remediation="Encode the value printed with the failure and compare with the "
+                         "constraints of spec/asn1 and the order of checks of spec/pdu.md "
+                         "section 8.",
+             mode="codec", ops=("encode",), run=_run("encode", budget, seed),
+             data={"budget": budget, "seed": seed}),
+    ]

@@ -1,0 +1,167 @@
+"""Model-based codec cases: the reference agrees with the model, each faulty adapter
+whose fault is in decode or encode is caught with a minimal input, and runs are
+deterministic for a seed and budget."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance import ics as ics_mod
+from conformance.cases_codec_explore import (
+    RESIZES,
+    _length_octets,
+    _model,
+    codec_explore_cases,
+    mutate,
+    valid_vectors,
+)
+from conformance.cli import REFERENCE_ADAPTER
+from conformance.model import Outcome, Verdict
+from conformance.runner import run_cases
+from conformance.sut import AdapterSut
+
+HERE = Path(__file__).resolve().parent
+BUDGET, SEED = 60, 1
+DECODE = "der/codec/explore/decode-mutated-der"
+ENCODE = "der/codec/explore/encode-edge-values"
+
+
+def selftest_fault(name: str) -> list[str]:
+    return [sys.executable, "-m", "conformance.selftest.faulty_adapter", "--fault", name]
+
+
+def own_fault(name: str) -> list[str]:
+    return [sys.executable, str(HERE / "explore_faulty_adapter.py"), "--fault", name]
+
+
+def outcomes(command: list[str], budget: int = BUDGET, seed: int = SEED,
+             sut: AdapterSut | None = None) -> dict[str, Outcome]:
+    sut = sut or AdapterSut(command, timeout=5)
+    hello = sut.start()
+    result = run_cases(codec_explore_cases(budget, seed), sut, ics_mod.from_hello(hello))
+    return {r.case.id: r.outcome for r in result.results}
+
+
+def test_no_cases_without_a_budget() -> None:
+    assert codec_explore_cases(0, SEED) == []
+    assert [c.id for c in codec_explore_cases(1, SEED)] == [DECODE, ENCODE]
+
+
+def test_reference_agrees_with_the_model() -> None:
+    got = outcomes(REFERENCE_ADAPTER)
+    for case_id, outcome in got.items():
+        assert outcome.verdict is Verdict.PASS, (case_id, outcome)
+        assert f"{BUDGET} " in outcome.actual
+
+
+#: (adapter, the one explore case its fault must fail)
+FAULTS = [
+    (selftest_fault("lenient-der"), DECODE),
+    (selftest_fault("wrong-code-for-trailing-data"), DECODE),
+    (selftest_fault("reject-unknown-extensions"), DECODE),
+    (selftest_fault("crash-on-garbage"), DECODE),
+    (own_fault("accept-long-form-length"), DECODE),
+    (own_fault("encode-without-constraints"), ENCODE),
+]
+
+
+@pytest.mark.parametrize("command,expected", FAULTS, ids=[f[0][-1] for f in FAULTS])
+def test_each_fault_fails_its_case_with_a_minimal_input(command: list[str],
+                                                         expected: str) -> None:
+    got = outcomes(command)
+    failed = {cid for cid, o in got.items() if o.verdict is Verdict.FAIL}
+    assert failed == {expected}, got
+    outcome = got[expected]
+    print(f"\n{command[-1]}: {outcome.actual}\n  {outcome.detail}")
+    # Shrinking leaves one mutation (or change): the fault needs no more.
+    assert "; " not in outcome.actual.split(": ")[0], outcome.actual
+    assert f"seed {SEED} and budget {BUDGET}" in outcome.detail
+    assert ("input DER" if expected == DECODE else "value: ") in outcome.detail
+
+
+class RecordingSut(AdapterSut):
+    """The reference adapter, remembering every request the cases sent it."""
+
+    def __init__(self) -> None:
+        super().__init__(REFERENCE_ADAPTER, timeout=5)
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+
+    def request(self, op: str, **fields: Any) -> dict[str, Any]:
+        if op != "hello":
+            self.sent.append((op, fields))
+        return super().request(op, **fields)
+
+
+def test_same_seed_and_budget_same_inputs() -> None:
+    runs = []
+    for seed in (SEED, SEED, SEED + 1):
+        sut = RecordingSut()
+        outcomes(REFERENCE_ADAPTER, budget=20, seed=seed, sut=sut)
+        runs.append(sut.sent)
+    assert runs[0] == runs[1] and len(runs[0]) == 40
+    assert runs[0] != runs[2]
+
+
+def test_same_seed_same_minimal_input() -> None:
+    first = outcomes(selftest_fault("lenient-der"))[DECODE]
+    again = outcomes(selftest_fault("lenient-der"))[DECODE]
+    assert first.verdict is Verdict.FAIL and first == again
+
+
+def test_the_tree_rebuilds_every_vector_exactly() -> None:
+    for vector in valid_vectors():
+        assert mutate(vector.der, [])[0] == vector.der, vector.label
+
+
+def test_length_forms() -> None:
+    assert _length_octets(127) == b"\x7f"
+    assert _length_octets(127, "long") == b"\x81\x7f"
+    assert _length_octets(128) == b"\x81\x80"
+    assert _length_octets(128, "long") == b"\x82\x00\x80"
+    assert _length_octets(5, "zero") == b"\x82\x00\x05"
+    assert _length_octets(5, "five") == b"\x85\x00\x00\x00\x00\x05"
+    assert _length_octets(5, "plus") == b"\x06"
+    assert _length_octets(5, "minus") == b"\x04"
+
+
+@pytest.mark.parametrize("mutation,code", [
+    (("length", 0, 0), 1011),        # 74 81 15: long form for a short length
+    (("length", 0, 1), 1011),        # leading zero octet
+    (("length", 0, 2), 1011),        # indefinite
+    (("length", 0, 5), 1010),        # five length octets
+    (("tag", 0, 0), 1011),           # high-tag-number form for tag 20
+    (("tag", 0, 1), 1011),           # leading zero septet
+    (("tag", 0, 3), 1031),           # class changed on the outer tag
+    (("truncate", 0, 0), 1010),
+    (("trailing", 0, 0), 1012),
+    (("extension", 0, 0), None),     # an unknown addition, skipped
+])
+def test_each_mutation_does_what_it_says(mutation: tuple[str, int, int],
+                                         code: int | None) -> None:
+    vector = next(v for v in valid_vectors() if v.type_name == "Acknowledgement")
+    data, said = mutate(vector.der, [mutation])
+    assert data != vector.der and said
+    want = ("ok", vector.value) if code is None else ("error", code)
+    assert _model("decode", {"type": vector.type_name, "der": data.hex()}) == want, said
+
+
+def test_resize_reaches_the_long_form_boundary() -> None:
+    """ErrorReport's detail (UTF8String SIZE (1..256), its only printable string, its
+    fourth element) resized to 127 and 128 octets: its length is 7F, then 81 80, both
+    decode; the long form of 127 (81 7F) is refused as non-canonical."""
+    vector = next(v for v in valid_vectors() if v.type_name == "ErrorReport"
+                  and "detail" in v.value and not v.extension)
+    for count, head in ((127, b"\x82\x7fppp"), (128, b"\x82\x81\x80ppp")):
+        resize = ("resize", 0, RESIZES.index(count))
+        data, said = mutate(vector.der, [resize])
+        assert f"resized to {count}" in said[0] and head in data, said
+        assert _model("decode", {"type": "ErrorReport", "der": data.hex()}) == \
+            ("ok", {**vector.value, "detail": "p" * count})
+        data, said = mutate(vector.der, [resize, ("length", 3, 0)])
+        assert (b"\x82\x81\x7fppp" if count == 127 else b"\x82\x82\x00\x80ppp") in data
+        assert _model("decode", {"type": "ErrorReport", "der": data.hex()}) == \
+            ("error", 1011), said
