@@ -21,6 +21,8 @@ and one to three DER mutations, each at a drawn TLV of the (already mutated) tre
   octet, or empty content (INTEGER minimality);
 - order: two adjacent elements of a constructed value swapped (the schema has no SET
   OF, so this checks SEQUENCE field order and SEQUENCE OF element order);
+- an element removed (a missing mandatory field, an empty SEQUENCE OF below its SIZE
+  bound, now and then the individual number in profile ``current``);
 - truncation (R-DER-05) and trailing octets (R-DER-03);
 - an unknown extension addition appended to a constructed value (R-DER-08:
   ``[29] IMPLICIT UTF8String "later"`` as the fixed cases use, or a constructed
@@ -205,8 +207,8 @@ def _text(node: _Node) -> str | None:
 # DER mutations ---------------------------------------------------------------------------
 
 #: Mutation kinds (hypothesis shrinks towards the first, and draws it more often).
-KINDS = ("length", "tag", "boolean", "integer", "resize", "swap", "extension", "truncate",
-         "trailing")
+KINDS = ("trailing", "length", "tag", "boolean", "integer", "resize", "swap", "drop",
+         "extension", "truncate")
 SUFFIXES = (b"\x00", b"\x00\x00", b"\x05\x00", b"\xff")
 LENGTH_FORMS = ("long", "zero", "indef", "plus", "minus", "five")
 TAG_FORMS = ("high", "septet", "constructed", "class+1", "class+2", "class+3", "number+1")
@@ -251,6 +253,7 @@ class _Mutant:
             "boolean": lambda n: n.children is None and len(n.content) == 1,
             "integer": lambda n: n.children is None,
             "swap": lambda n: n.children is not None and len(n.children) >= 2,
+            "drop": lambda n: bool(n.children),
             "extension": lambda n: n.children is not None,
             "resize": lambda n: _text(n) is not None}
         places = [n for n in _nodes(self.root) if wants[kind](n)]
@@ -279,6 +282,10 @@ class _Mutant:
             i = variant % (len(node.children) - 1)
             node.children[i], node.children[i + 1] = node.children[i + 1], node.children[i]
             return f"elements {i} and {i + 1} swapped"
+        if kind == "drop":
+            assert node.children
+            gone = node.children.pop(variant % len(node.children))
+            return f"element {gone.where()} removed"
         if kind == "extension":
             assert node.children is not None
             extra = EXTENSIONS[variant % len(EXTENSIONS)]
@@ -439,11 +446,15 @@ def _shown(data: bytes) -> str:
 
 def _decode_strategy(count: int) -> SearchStrategy[tuple[int, list[Mutation]]]:
     from hypothesis import strategies as st
-    # Positions 0 to 3 (the outermost value and its first elements) are drawn more
+    # Position 0 (the outermost value) and 1 to 3 (its first elements) are drawn more
     # often: their tags and lengths decide the most checks (R-DER-06).
-    position = st.one_of(st.integers(0, 3), st.integers(0, 255))
+    position = st.one_of(st.just(0), st.integers(0, 3), st.integers(0, 255))
     mutation = st.tuples(st.sampled_from(KINDS), position, st.integers(0, 31))
-    return st.tuples(st.integers(0, count - 1), st.lists(mutation, min_size=1, max_size=3))
+    # About half the inputs carry one mutation: a second one often hides the first
+    # behind an earlier check.
+    mutations = st.one_of(st.lists(mutation, min_size=1, max_size=1),
+                          st.lists(mutation, min_size=2, max_size=3))
+    return st.tuples(st.integers(0, count - 1), mutations)
 
 
 def explore_decode(sut: AdapterSut, budget: int, seed: int) -> tuple[_Found | None, int]:
@@ -530,7 +541,7 @@ def change_value(value: dict[str, Any], changes: list[Change]) -> tuple[dict[str
             how = STRING_FILLS[fill % len(STRING_FILLS)]
             char = (old[:1] or "a") if how == "keep" else FILL_CHARS[how]
             new = char * max(count, 0)
-            said.append(f"{name} of {len(old)} characters -> {max(count, 0)} x {how}")
+            said.append(f"{name} of {len(old)} characters -> {max(count, 0)} x {char!r}")
         holder[path[-1]] = new
     return out, said
 

@@ -556,7 +556,9 @@ import time
 
 import coverage
 
-_cov = coverage.process_startup()
+coverage.process_startup()
+# coverage.py may have started already (its own .pth file does when the variable is set)
+_cov = getattr(coverage.process_startup, "coverage", None)
 
 
 def _save_often():

@@ -72,9 +72,30 @@ def _encode_unchecked(req: dict[str, Any]) -> dict[str, Any]:
     return {"der": bytes(compiled().encode(type_name, raw, check_constraints=False)).hex()}
 
 
+def _remap(wrong: dict[ErrorCode, ErrorCode]) -> adapter.Handler:
+    """decode reporting one registered code where the spec names another."""
+    def decode(req: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return adapter.op_decode(req)
+        except JukiError as exc:
+            if exc.error_code in wrong:
+                raise JukiError(str(exc), code=wrong[exc.error_code]) from exc
+            raise
+    return decode
+
+
 FAULTS: dict[str, dict[str, adapter.Handler]] = {
     "accept-long-form-length": {"decode": _accept_long_form},
     "encode-without-constraints": {"encode": _encode_unchecked},
+    # R-DER-06: an unregistered outer tag reported as another registered type's.
+    "unknown-type-as-unexpected-tag": {"decode": _remap(
+        {ErrorCode.UNKNOWN_MESSAGE_TYPE: ErrorCode.DER_UNEXPECTED_TAG})},
+    # R-DER-05: a value running past its container reported as non-canonical.
+    "malformed-as-non-canonical": {"decode": _remap(
+        {ErrorCode.DER_MALFORMED: ErrorCode.DER_NON_CANONICAL})},
+    # R-DER-07: a decoded SIZE violation reported as malformed.
+    "constraint-as-malformed": {"decode": _remap(
+        {ErrorCode.CONSTRAINT_VIOLATION: ErrorCode.DER_MALFORMED})},
 }
 
 

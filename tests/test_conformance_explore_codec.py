@@ -66,6 +66,9 @@ FAULTS = [
     (selftest_fault("crash-on-garbage"), DECODE),
     (own_fault("accept-long-form-length"), DECODE),
     (own_fault("encode-without-constraints"), ENCODE),
+    (own_fault("unknown-type-as-unexpected-tag"), DECODE),
+    (own_fault("malformed-as-non-canonical"), DECODE),
+    (own_fault("constraint-as-malformed"), DECODE),
 ]
 
 
