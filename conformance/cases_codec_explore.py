@@ -31,6 +31,9 @@ and one to three DER mutations, each at a drawn TLV of the (already mutated) tre
   bound of spec/asn1 (0, 1, 4..13, 16, 17, 32, 33, 100, 101, 127, 128, 200, 201, 256,
   257), by repeating its first character.
 
+Before the drawn inputs, each kind is tried once at the outermost value of the first
+vector (an Acknowledgement), so that every rule is tried whatever the budget.
+
 The SUT must give the model's verdict: both decode to the same JSON value, or both
 refuse with the same error code (R-CONF-19: ``decode`` reports the first failure of
 step 9 of spec/pdu.md section 8, with its registered code).
@@ -207,8 +210,8 @@ def _text(node: _Node) -> str | None:
 # DER mutations ---------------------------------------------------------------------------
 
 #: Mutation kinds (hypothesis shrinks towards the first, and draws it more often).
-KINDS = ("trailing", "length", "tag", "boolean", "integer", "resize", "swap", "drop",
-         "extension", "truncate")
+KINDS = ("length", "tag", "boolean", "integer", "resize", "swap", "drop", "extension",
+         "truncate", "trailing")
 SUFFIXES = (b"\x00", b"\x00\x00", b"\x05\x00", b"\xff")
 LENGTH_FORMS = ("long", "zero", "indef", "plus", "minus", "five")
 TAG_FORMS = ("high", "septet", "constructed", "class+1", "class+2", "class+3", "number+1")
@@ -221,6 +224,12 @@ SIZES = (0, 1, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 16, 17, 32, 33, 100, 101, 127, 
 RESIZES: tuple[str | int, ...] = ("minus1", "plus1", *SIZES)
 
 Mutation = tuple[str, int, int]      # (kind, position, variant)
+
+#: Tried before the drawn inputs, on the first vector (an Acknowledgement): each kind
+#: once at the outermost value, and a class change of its tag (a seed corpus, as
+#: fuzzers have: every rule is tried at least once whatever the budget).
+FIRST_MUTATIONS: tuple[tuple[int, list[Mutation]], ...] = (
+    *((0, [(kind, 0, 0)]) for kind in KINDS), (0, [("tag", 0, 3)]))
 
 
 class _Mutant:
@@ -346,6 +355,8 @@ def _said(v: Verdict_) -> str:
         return f"failed ({v[1]})"
     if v[0] == "ok":
         return "accepted" if not isinstance(v[1], str) else f"encoded to {v[1][:40]}..."
+    if v[1] is None:
+        return "rejected without a numeric error code"
     try:
         return f"rejected with {v[1]} {ErrorCode(v[1]).name}"
     except ValueError:
@@ -386,21 +397,22 @@ class _Found:
 
 def _explore(budget: int, seed: int, strategy: SearchStrategy[Any],
              one: Callable[[Any], tuple[tuple[int, int, str], str, str] | None],
-             ) -> tuple[_Found | None, int]:
-    """Run ``one`` on ``budget`` drawn examples; ``one`` returns (size, actual, shown)
-    for a divergence. The smallest divergence found, and how many examples ran."""
-    from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+             first: tuple[Any, ...] = ()) -> tuple[_Found | None, int]:
+    """Run ``one`` on the examples ``first``, then on ``budget`` drawn ones; ``one``
+    returns (size, actual, shown) for a divergence. The smallest divergence found, and
+    how many examples ran."""
+    from hypothesis import HealthCheck, Phase, Verbosity, example, given, settings
     from hypothesis import seed as seed_of
 
     found: list[_Found] = []
     ran = [0]
     first_failure = [0.0]
 
-    def check(example: Any) -> None:
+    def check(drawn: Any) -> None:
         if found and time.monotonic() - first_failure[0] > SHRINK_SECONDS:
             return          # shrinking has had its time; keep the smallest so far
         ran[0] += 1
-        result = one(example)
+        result = one(drawn)
         if result is None:
             return
         size, actual, shown = result
@@ -410,10 +422,13 @@ def _explore(budget: int, seed: int, strategy: SearchStrategy[Any],
             found[:] = [_Found(size, actual, shown)]
         raise Divergence(actual)
 
+    test = given(strategy)(check)
+    for ex in reversed(first):
+        test = example(ex)(test)
     test = settings(max_examples=budget, database=None, deadline=None,
                     suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet,
-                    phases=(Phase.generate, Phase.shrink), derandomize=False,
-                    report_multiple_bugs=False)(given(strategy)(check))
+                    phases=(Phase.explicit, Phase.generate, Phase.shrink),
+                    derandomize=False, report_multiple_bugs=False)(test)
     test = seed_of(seed)(test)
     try:
         test()
@@ -450,8 +465,8 @@ def _decode_strategy(count: int) -> SearchStrategy[tuple[int, list[Mutation]]]:
     # often: their tags and lengths decide the most checks (R-DER-06).
     position = st.one_of(st.just(0), st.integers(0, 3), st.integers(0, 255))
     mutation = st.tuples(st.sampled_from(KINDS), position, st.integers(0, 31))
-    # About half the inputs carry one mutation: a second one often hides the first
-    # behind an earlier check.
+    # Single mutations get a branch of their own (over a third of the inputs): a
+    # second mutation often hides the first behind an earlier check.
     mutations = st.one_of(st.lists(mutation, min_size=1, max_size=1),
                           st.lists(mutation, min_size=2, max_size=3))
     return st.tuples(st.integers(0, count - 1), mutations)
@@ -491,7 +506,7 @@ def explore_decode(sut: AdapterSut, budget: int, seed: int) -> tuple[_Found | No
         return ((len(mutations), len(data), data.hex()), actual,
                 f"input DER ({len(data)} octets): {_shown(data)}")
 
-    return _explore(budget, seed, _decode_strategy(len(vectors)), one)
+    return _explore(budget, seed, _decode_strategy(len(vectors)), one, FIRST_MUTATIONS)
 
 
 # The encode case -------------------------------------------------------------------------
@@ -601,8 +616,10 @@ def _run(op: str, budget: int, seed: int) -> Callable[[AdapterSut], Outcome]:
     what = "mutated inputs" if op == "decode" else "changed values"
 
     def run(sut: AdapterSut) -> Outcome:
+        first = f"{len(FIRST_MUTATIONS)} fixed and " if op == "decode" else ""
         expected = (f"the model's verdict (the same {'value' if op == 'decode' else 'DER'}, "
-                    f"or the same error code) for {budget} {what} (seed {seed})")
+                    f"or the same error code) for {first}{budget} drawn {what} "
+                    f"(seed {seed})")
         found, ran = explore(sut, budget, seed)
         if found is None:
             return Outcome(Verdict.PASS, expected, f"{ran} {what} {op}d, no divergence")

@@ -28,28 +28,40 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from cryptography import x509
+
 from conformance.cases_node import MUNICIPALITY, OTHER_MUNICIPALITY, NodeCase
 from conformance.cases_node_retention import settle_relays
-from conformance.explore_model import Answer, PrefectureModel, Sent
+from conformance.explore_model import Answer, Sent, SequencedModel
 from conformance.model import Case, Outcome, Verdict
 from conformance.node_sut import NodeSut
 from conformance.sut import AdapterSut, HarnessError, Inconclusive, SutFault
-from cryptography import x509
-
 from juki_protocol import codec, pki
 from juki_protocol.codec_vectors import replace_at
+from juki_protocol.identifiers import prefecture_of
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
-from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
+from juki_protocol.messages.identity import (
+    IdentityInfoRelay,
+    IdentityInfoUpdate,
+    UpdateOperation,
+)
 from juki_protocol.messages.pdu import JukiPdu
 from juki_protocol.synth import generate_households
 
 #: The default budget of the main job: examples (sequences) per run.
-DEFAULT_EXPLORE = 12
-MAX_STEPS = 12
+DEFAULT_EXPLORE = 30
+MIN_STEPS, MAX_STEPS = 4, 16
 #: Shrinking stops after this many seconds; the shortest failure found so far is kept.
-SHRINK_SECONDS = 90.0
-WHO = (MUNICIPALITY, OTHER_MUNICIPALITY)
-OTHER_PREFECTURE = "130001"
+SHRINK_SECONDS = 30.0
+#: The peers the runner plays, per role under test, and where their persons live.
+PEERS = {"prefecture": (MUNICIPALITY, OTHER_MUNICIPALITY),
+         "national": ("270008", "130001")}
+RESIDENCE = {MUNICIPALITY: MUNICIPALITY, OTHER_MUNICIPALITY: OTHER_MUNICIPALITY,
+             "270008": "271004", "130001": "131016"}
+#: A peer beside the two, per role under test (see the step ``stranger``).
+STRANGERS = {"prefecture": "131016", "national": "271004"}
+#: A recipient that is not the node under test, per role.
+ELSEWHERE = {"prefecture": "130001", "national": "270008"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,7 +100,9 @@ class Divergence(AssertionError):
     """The node answered or held what the model does not allow."""
 
     def __init__(self, index: int, step: Step, what: str) -> None:
-        super().__init__(f"step {index + 1} {step}: {what}")
+        where = "the preamble (two records from each peer)" if index < 0 \
+            else f"step {index + 1} {step}"
+        super().__init__(f"{where}: {what}")
         self.index, self.step, self.what = index, step, what
 
 
@@ -114,11 +128,16 @@ class _Play:
     def __init__(self, node: NodeSut, retention: dt.timedelta,
                  horizon: dt.datetime) -> None:
         self.node = node
+        self.role = node.role
+        self.who = PEERS[node.role]
         #: The clock never moves past this (the certificates and CRL of the run).
         self.horizon = horizon
         status = node.status()
-        last = {code: int((status.get("lastSequence") or {}).get(code, 0)) for code in WHO}
-        self.model = PrefectureModel(node.code, last, retention)
+        last = {code: int((status.get("lastSequence") or {}).get(code, 0))
+                for code in self.who}
+        self.model = SequencedModel(node.role, node.code, last, retention)
+        #: A relay carries a municipality's update: its own numbering, 1, 2, 3...
+        self.inner = {code: 0 for code in self.who}
         self.retention = retention
         self.sent: list[tuple[Sent, bytes]] = []       # (what the model knows, PDU DER)
         self.people: dict[int, list[str]] = {0: [], 1: []}   # resident codes per muni
@@ -133,10 +152,22 @@ class _Play:
     def _person(self, who: int) -> Any:
         self.fresh += 1
         return generate_households(1, f"explore:{self.salt}:{self.fresh}",
-                                   municipalities=[WHO[who]])[0].head
+                                   municipalities=[RESIDENCE[self.who[who]]])[0].head
 
-    def _update(self, who: int, seq: int, kind: str, arg: int) -> IdentityInfoUpdate:
-        code = WHO[who]
+    def _message(self, who: int, seq: int, kind: str, arg: int
+                 ) -> IdentityInfoUpdate | IdentityInfoRelay:
+        """The next message of peer ``who`` numbered ``seq``: an update from a
+        municipality, or a prefecture's relay of one."""
+        if self.role != "national":
+            return self._update(who, RESIDENCE[self.who[who]], seq, kind, arg)
+        self.inner[self.who[who]] += 1
+        update = self._update(who, RESIDENCE[self.who[who]], self.inner[self.who[who]],
+                              kind, arg)
+        return IdentityInfoRelay(prefecture=self.who[who], relay_sequence=seq,
+                                 update=update)
+
+    def _update(self, who: int, code: str, seq: int, kind: str, arg: int
+                ) -> IdentityInfoUpdate:
         people = self.people[who]
         if kind in ("correct", "erase", "code_change", "reuse_retired") and people:
             target = people[arg % len(people)]
@@ -181,7 +212,8 @@ class _Play:
     def _today(self) -> dt.date:
         return self.node.node_now().astimezone(dt.timezone(dt.timedelta(hours=9))).date()
 
-    def _seal(self, update: IdentityInfoUpdate, *, peer: str, sender: str,
+    def _seal(self, update: IdentityInfoUpdate | IdentityInfoRelay, *, peer: str,
+              sender: str,
               recipient: str | None = None, version: int = 1,
               offset: int = 0, message_id: bytes | None = None,
               extended: bool = False) -> tuple[Sent, bytes]:
@@ -195,7 +227,9 @@ class _Play:
                 content = old[tlv.content_start:tlv.end] + LATER_FIELD
                 identifier = old[:tlv.content_start - _length_size(tlv)]
                 return identifier + _length(len(content)) + content
-            der = replace_at(der, [3], extend)
+            # identityInfo: the fourth element of an update, inside a relay's third.
+            path = [2, 3] if isinstance(update, IdentityInfoRelay) else [3]
+            der = replace_at(der, path, extend)
         mid, pdu = self.node.sealed(
             update, sender=sender, recipient=recipient, message_id=message_id,
             time_offset=dt.timedelta(seconds=offset), der=der,
@@ -208,8 +242,26 @@ class _Play:
 
     # Playing ----------------------------------------------------------------------------
 
+    def preamble(self) -> None:
+        """Both peers have had at least two messages applied before the steps start, so
+        that a sequence means the same on a fresh node and on one that earlier cases
+        used (a number below the next one exists, and so on)."""
+        step = Step("record")
+        for who, code in enumerate(self.who):
+            while self.model.last(code) < 2:
+                try:
+                    sent, pdu = self._seal(self._message(who, self.model.last(code) + 1,
+                                                         "record", 0),
+                                           peer=code, sender=code)
+                    self.exchange(-1, step, sent, pdu)
+                except (SutFault, Inconclusive) as fault:
+                    raise Divergence(-1, step, f"the node failed: {fault}") from None
+        self.sent.clear()
+        self.people = {0: [], 1: []}
+        self.touched.clear()
+
     def play(self, index: int, step: Step) -> None:
-        who, code = step.who, WHO[step.who]
+        who, code = step.who, self.who[step.who]
         nxt = self.model.last(code) + 1
         kind = step.kind
         if kind == "restart":
@@ -249,24 +301,58 @@ class _Play:
             sent, pdu = self._seal(old.message, peer=old.peer, sender=old.sender,
                                    message_id=old.message_id, extended=old.extended)
             return self.exchange(index, step, sent, pdu)
+        if kind == "new_id" and self.sent:
+            # The same message under a new message id: identical to what was applied
+            # under its number (R-30-5-0-06), so a duplicate, never applied twice.
+            old, _ = self.sent[step.arg % len(self.sent)]
+            sent, pdu = self._seal(old.message, peer=old.peer, sender=old.sender,
+                                   extended=old.extended)
+            return self.exchange(index, step, sent, pdu)
+        if kind == "other_origin":
+            # The message names the other peer as its origin (R-30-5-0-02, R-30-11-0-02).
+            other = self._message(1 - who, nxt, "record", 0)
+            sent, pdu = self._seal(other, peer=code, sender=code)
+            return self.exchange(index, step, sent, pdu)
+        if kind == "wrong_type":
+            # A centre gets a municipality's update from a prefecture, a prefecture a
+            # relay from a municipality: no row of the routing table (R-PDU-20).
+            message = self._message(who, nxt, "record", 0)
+            if isinstance(message, IdentityInfoRelay):
+                message = message.update
+            else:
+                message = IdentityInfoRelay(prefecture=self.node.code, relay_sequence=nxt,
+                                            update=message)
+            sent, pdu = self._seal(message, peer=code, sender=code)
+            return self.exchange(index, step, sent, pdu)
+        if kind == "stranger":
+            # A peer that is not one of the two: a municipality of another prefecture,
+            # or (at the centre) a municipality; sending the message of either role.
+            peer = STRANGERS[self.role]
+            message = self._message(who, nxt, "record", 0)
+            if step.arg % 2:
+                message = message.update if isinstance(message, IdentityInfoRelay) \
+                    else IdentityInfoRelay(prefecture=prefecture_of(message.municipality),
+                                           relay_sequence=nxt, update=message)
+            sent, pdu = self._seal(message, peer=peer, sender=peer)
+            return self.exchange(index, step, sent, pdu)
         if kind == "reuse_id" and self.sent:
             old, _ = self.sent[step.arg % len(self.sent)]
-            sent, pdu = self._seal(self._update(who, nxt, "record", 0), peer=code,
+            sent, pdu = self._seal(self._message(who, nxt, "record", 0), peer=code,
                                    sender=code, message_id=old.message_id)
             return self.exchange(index, step, sent, pdu)
         if kind == "sequence":
             offset = SEQUENCE_OFFSETS[step.arg % len(SEQUENCE_OFFSETS)]
-            sent, pdu = self._seal(self._update(who, max(1, nxt + offset), "record", 0),
+            sent, pdu = self._seal(self._message(who, max(1, nxt + offset), "record", 0),
                                    peer=code, sender=code)
             return self.exchange(index, step, sent, pdu)
-        update = self._update(who, nxt, kind, step.arg)
+        update = self._message(who, nxt, kind, step.arg)
         options: dict[str, Any] = {"peer": code, "sender": code}
         if kind == "time":
             options["offset"] = TIME_OFFSETS[step.arg % len(TIME_OFFSETS)]
         elif kind == "recipient":
-            options["recipient"] = OTHER_PREFECTURE
+            options["recipient"] = ELSEWHERE[self.role]
         elif kind == "peer":
-            options["peer"] = WHO[1 - who]
+            options["peer"] = self.who[1 - who]
         elif kind == "version":
             options["version"] = 2
         elif kind == "extension":
@@ -289,19 +375,19 @@ class _Play:
         self.model.follow(sent, now, got)
         self.sent.append((sent, pdu))
         if sent.sender == sent.peer:
-            who = WHO.index(sent.sender) if sent.sender in WHO else None
+            who = self.who.index(sent.sender) if sent.sender in self.who else None
             if who is not None and got == ("ack", "accepted"):
-                code = sent.message.identity_info.resident_code
+                code = sent.update.identity_info.resident_code
                 if code not in self.people[who]:
                     self.people[who].append(code)
-            self.touched.add(sent.message.identity_info.resident_code)
-            if sent.message.previous_resident_code:
-                self.touched.add(sent.message.previous_resident_code)
+            self.touched.add(sent.update.identity_info.resident_code)
+            if sent.update.previous_resident_code:
+                self.touched.add(sent.update.previous_resident_code)
         self.check_state(index, step)
 
     def check_state(self, index: int, step: Step) -> None:
         status = self.node.status()
-        for code in WHO:
+        for code in self.who:
             held = int((status.get("lastSequence") or {}).get(code, 0))
             if held != self.model.last(code):
                 raise Divergence(index, step, f"status lastSequence[{code}] is {held}; "
@@ -318,7 +404,8 @@ class _Play:
                 raise Divergence(index, step, f"identity_versions of a touched person: "
                                               f"current {current}; the model has "
                                               f"{want_current}")
-            if versions != want_versions and not (lenient and versions >= want_versions):
+            if versions != want_versions and not (
+                    lenient and isinstance(versions, int) and versions >= want_versions):
                 raise Divergence(index, step, f"identity_versions of a touched person: "
                                               f"{versions} versions; the model has "
                                               f"{want_versions}")
@@ -327,7 +414,8 @@ class _Play:
 #: Step kinds, simplest first (hypothesis shrinks towards the first).
 KINDS = ("record", "correct", "erase", "code_change", "reuse_retired", "sequence",
          "resend", "reseal", "reuse_id", "time", "recipient", "peer", "version",
-         "extension", "restart", "advance", "settle")
+         "extension", "restart", "advance", "settle", "new_id", "other_origin",
+         "wrong_type", "stranger")
 SEQUENCE_OFFSETS = (1, -1, 2, -2)
 TIME_OFFSETS = (-290, 290, -310, 310, -3600)
 ADVANCES = (30, 310, 700, 90000)
@@ -338,14 +426,15 @@ ADVANCES = (30, 310, 700, 90000)
 WEIGHTS = {"record": 3, "correct": 2, "erase": 2, "code_change": 1, "reuse_retired": 1,
            "sequence": 2, "resend": 3, "reseal": 1, "reuse_id": 1, "time": 2,
            "recipient": 1, "peer": 1, "version": 1, "extension": 1, "restart": 1,
-           "advance": 3, "settle": 1}
+           "advance": 3, "settle": 1, "new_id": 1, "other_origin": 1, "wrong_type": 1,
+           "stranger": 1}
 
 
 def _strategy() -> Any:
     from hypothesis import strategies as st
     kinds = [k for k in KINDS for _ in range(WEIGHTS[k])]
     step = st.builds(Step, st.sampled_from(kinds), st.integers(0, 1), st.integers(0, 15))
-    return st.lists(step, min_size=1, max_size=MAX_STEPS)
+    return st.lists(step, min_size=MIN_STEPS, max_size=MAX_STEPS)
 
 
 @dataclasses.dataclass
@@ -355,9 +444,10 @@ class _Found:
 
 
 def explore(node: NodeSut, *, budget: int, seed: int,
-            replay: list[Step] | None = None) -> tuple[_Found | None, int]:
+            replay: list[Step] | None = None,
+            played: list[list[Step]] | None = None) -> tuple[_Found | None, int]:
     """Play ``budget`` generated sequences (or the one ``replay``); the shortest
-    divergent sequence found, and how many sequences ran."""
+    divergent sequence found, and how many sequences ran (each appended to ``played``)."""
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as seed_of
 
@@ -372,8 +462,11 @@ def explore(node: NodeSut, *, budget: int, seed: int,
         if found and time.monotonic() - first_failure[0] > SHRINK_SECONDS:
             return          # shrinking has had its time; keep the shortest so far
         ran[0] += 1
+        if played is not None:
+            played.append(list(steps))
         play = _Play(node, retention, horizon)
         try:
+            play.preamble()
             for i, step in enumerate(steps):
                 try:
                     play.play(i, step)
@@ -397,7 +490,8 @@ def explore(node: NodeSut, *, budget: int, seed: int,
     test = settings(max_examples=budget, database=None, deadline=None,
                     suppress_health_check=list(HealthCheck),
                     phases=(Phase.generate, Phase.shrink), derandomize=False,
-                    report_multiple_bugs=False)(given(_strategy())(one))
+                    report_multiple_bugs=False)(
+        given(_strategy())(one))  # type: ignore[no-untyped-call]
     test = seed_of(seed)(test)
     try:
         test()
@@ -406,6 +500,23 @@ def explore(node: NodeSut, *, budget: int, seed: int,
     except Exception as exc:  # hypothesis's own complaints (flaky replays) after a find
         if not found:
             raise HarnessError(f"exploration stopped: {exc!r}") from exc
+    if found:
+        # Hypothesis does not shrink below MIN_STEPS (nor past a flaky replay): drop
+        # single steps while the sequence still diverges, so the printed sequence is one
+        # from which no step can be left out.
+        first_failure[0] = time.monotonic()
+        steps = found[0].steps
+        i = 0
+        while i < len(steps) and len(steps) > 1 \
+                and time.monotonic() - first_failure[0] <= SHRINK_SECONDS:
+            shorter = steps[:i] + steps[i + 1:]
+            try:
+                one(shorter)
+            except Divergence:
+                steps = found[0].steps = shorter if _size(shorter) <= _size(
+                    found[0].steps) else found[0].steps
+                continue
+            i += 1
     return (found[0] if found else None), ran[0]
 
 
@@ -414,7 +525,7 @@ def _horizon(node: NodeSut) -> dt.datetime:
     municipalities') or its CRL lapses: clock steps stop there, so that the exploration
     leaves a node every later case can still talk to."""
     ends = []
-    for code in (node.code, *WHO):
+    for code in (node.code, *PEERS[node.role]):
         path = node.pki_dir / f"{code}.pem"
         if path.is_file():
             ends.append(pki.load_certificate(path.read_bytes()).not_valid_after_utc)
@@ -454,19 +565,30 @@ def _run(budget: int, seed: int, replay: str | None) -> Callable[[AdapterSut], O
 
 def explore_cases(budget: int = DEFAULT_EXPLORE, seed: int = 1,
                   replay: str | None = None) -> list[Case]:
-    """The model-based cases (none when ``budget`` is 0 and nothing is replayed)."""
+    """The model-based cases, one per sequenced receiver role (none when ``budget`` is 0
+    and nothing is replayed)."""
     if budget <= 0 and not replay:
         return []
-    return [NodeCase(
-        id="node/explore/prefecture-identity-updates",
-        title="generated sequences of updates, resends, replays, header faults, "
-              "restarts and clock steps agree with the model at every step",
-        clause="30-5",
-        requirements=("R-30-5-0-06", "R-PDU-24", "R-NODE-02", "R-PDU-16", "R-PDU-17",
-                      "R-PDU-11", "R-PDU-14", "R-30-5-0-08", "R-NODE-10", "R-PDU-22"),
-        level="MUST",
-        remediation="Replay the minimal sequence printed with the failure and compare "
-                    "the node's answer at the diverging step with spec/pdu.md section 8 "
-                    "and spec/identity.md.",
-        mode="node", ops=(), run=_run(budget, seed, replay), role="prefecture",
-        needs="ixit.restart ixit.clock")]
+    common = ("R-PDU-24", "R-NODE-02", "R-PDU-16", "R-PDU-17", "R-PDU-11", "R-PDU-14",
+              "R-NODE-10", "R-PDU-22")
+    remediation = ("Replay the minimal sequence printed with the failure and compare the "
+                   "node's answer at the diverging step with spec/pdu.md section 8 and "
+                   "spec/identity.md.")
+    return [
+        NodeCase(id="node/explore/prefecture-identity-updates",
+                 title="generated sequences of updates, resends, replays, header faults, "
+                       "restarts and clock steps agree with the model at every step",
+                 clause="30-5", requirements=("R-30-5-0-06", "R-30-5-0-08", *common),
+                 level="MUST", remediation=remediation, mode="node", ops=(),
+                 run=_run(budget, seed, replay), role="prefecture",
+                 needs="ixit.restart ixit.clock"),
+        NodeCase(id="node/explore/national-identity-relays",
+                 title="generated sequences of relays from two prefectures, resends, "
+                       "replays, header faults, restarts and clock steps agree with the "
+                       "model at every step",
+                 clause="30-11", requirements=("R-30-11-0-02", "R-30-11-0-03",
+                                               "R-NODE-30", *common),
+                 level="MUST", remediation=remediation, mode="node", ops=(),
+                 run=_run(budget, seed, replay), role="national",
+                 needs="ixit.restart ixit.clock"),
+    ]

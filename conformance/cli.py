@@ -20,6 +20,7 @@ from cryptography import x509
 from conformance import SUITE_VERSION, evidence
 from conformance import ics as ics_mod
 from conformance.cases_codec import all_cases
+from conformance.cases_codec_explore import codec_explore_cases
 from conformance.cases_node import node_cases
 from conformance.cases_node_agency import agency_cases
 from conformance.cases_node_durability import durability_cases
@@ -117,8 +118,8 @@ def all_node_cases(explore: int = DEFAULT_EXPLORE, seed: int = 1,
 @click.option("--quiet", is_flag=True, help="No per-case progress.")
 @click.option("--explore", type=click.IntRange(0), default=DEFAULT_EXPLORE,
               show_default=True,
-              help="Node mode: how many generated sequences the model-based cases play "
-                   "(0: none).")
+              help="How many generated inputs (codec mode) and sequences (node mode) each "
+                   "model-based case plays (0: none).")
 @click.option("--seed", type=int, default=1, show_default=True,
               help="The seed of the generated sequences (the same seed, the same run).")
 @click.option("--explore-replay", "replay", default=None, metavar="STEPS",
@@ -174,8 +175,8 @@ def run_cmd(adapter: str | None, ics_path: str | None, ixit_path: str | None,
     node_mode = "node" in file_ics.modes if file_ics else adapter is None
     if replay:
         parse_steps(replay)           # a bad sequence is a usage error, before any start
-    cases = select(all_cases(vectors) + (all_node_cases(explore, seed, replay)
-                                         if node_mode else []),
+    cases = select(all_cases(vectors) + codec_explore_cases(explore, seed)
+                   + (all_node_cases(explore, seed, replay) if node_mode else []),
                    list(include), list(exclude))
     if not cases:
         raise ValueError("no case matches the selection: running zero cases is an error")
@@ -362,7 +363,8 @@ def verify_evidence_cmd(bundle: str, trust_path: str) -> None:
               default=None)
 def list_cmd(vec_path: str | None) -> None:
     """List every case id (codec mode, then node mode) with its requirements."""
-    for case in all_cases(Path(vec_path) if vec_path else vectors_dir()) + all_node_cases():
+    for case in (all_cases(Path(vec_path) if vec_path else vectors_dir())
+                 + codec_explore_cases(DEFAULT_EXPLORE) + all_node_cases()):
         click.echo(f"{case.id}  [{', '.join(case.requirements)}]")
 
 

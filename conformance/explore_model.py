@@ -1,10 +1,12 @@
-"""The executable model that model-based node cases compare a prefecture node with.
+"""The executable model that model-based node cases compare a prefecture or national
+node with.
 
 It is built from the reference's sans-I/O parts, not from its node: the flow is
 :class:`~juki_protocol.machines.identity.PrefectureReceiver` (Art. 30-5, R-30-5-0-06)
-over an :class:`~juki_protocol.machines.stores.IdentityStore`; around it this module
+or :class:`~juki_protocol.machines.identity.NationalReceiver` (Art. 30-11,
+R-30-11-0-02) over an :class:`~juki_protocol.machines.stores.IdentityStore`; around it this module
 states, in a few lines each, the receipt checks of spec/pdu.md section 8 that come before
-the flow (version, recipient, TLS peer, time window: steps 3 to 5) and the duplicate
+the flow (version, recipient, TLS peer, time window, routing: steps 3 to 6) and the duplicate
 and replay rule (step 10, R-PDU-24, R-NODE-02).
 
 Where the spec lets a node choose, the model answers with a *set* of acceptable answers:
@@ -23,10 +25,11 @@ from typing import Any
 
 from juki_protocol import codec
 from juki_protocol.errors import ErrorCode, JukiError
+from juki_protocol.identifiers import is_prefecture_code
 from juki_protocol.machines.common import Inbound, Send
-from juki_protocol.machines.identity import PrefectureReceiver
+from juki_protocol.machines.identity import NationalReceiver, PrefectureReceiver
 from juki_protocol.machines.stores import IdentityStore
-from juki_protocol.messages.identity import IdentityInfoUpdate
+from juki_protocol.messages.identity import IdentityInfoRelay, IdentityInfoUpdate
 from juki_protocol.messages.pdu import Acknowledgement
 
 Answer = tuple[Any, ...]
@@ -44,8 +47,14 @@ class Sent:
     version: int
     time: dt.datetime         # the header time
     message_id: bytes
-    message: IdentityInfoUpdate
+    message: IdentityInfoUpdate | IdentityInfoRelay
     extended: bool = False    # an unknown extension addition in the message
+
+    @property
+    def update(self) -> IdentityInfoUpdate:
+        """The update itself (a relay carries one)."""
+        m = self.message
+        return m.update if isinstance(m, IdentityInfoRelay) else m
 
     @property
     def digest(self) -> bytes:
@@ -61,13 +70,19 @@ class _Processed:
     answer: Answer
 
 
-class PrefectureModel:
-    """The expected answers and state of prefecture ``code`` for one exploration."""
+Receiver = PrefectureReceiver | NationalReceiver
 
-    def __init__(self, code: str, last: dict[str, int], retention: dt.timedelta) -> None:
+
+class SequencedModel:
+    """The expected answers and state of prefecture or national node ``code`` (Arts.
+    30-5 and 30-11) for one exploration."""
+
+    def __init__(self, role: str, code: str, last: dict[str, int],
+                 retention: dt.timedelta) -> None:
         self.code = code
+        self.role = role
         self.store = IdentityStore(retention=retention)
-        self.receiver = PrefectureReceiver(prefecture=code, store=self.store)
+        self.receiver: Receiver = _receiver(role, code, self.store)
         self.receiver.last.update(last)
         self.processed: dict[tuple[str, bytes], _Processed] = {}
 
@@ -103,7 +118,7 @@ class PrefectureModel:
             self.processed[key] = _Processed(sent.digest, now, flow)
 
     def _header(self, sent: Sent, now: dt.datetime) -> Answer | None:
-        """Steps 3 to 5 of spec/pdu.md section 8 for a sealed message."""
+        """Steps 3 to 6 of spec/pdu.md section 8 for a sealed message."""
         if sent.version != 1:
             return ("error", int(ErrorCode.UNSUPPORTED_VERSION))
         if sent.recipient != self.code:
@@ -112,6 +127,13 @@ class PrefectureModel:
             return ("error", int(ErrorCode.CERT_SENDER_MISMATCH))
         if abs(sent.time - now) > TIME_WINDOW:
             return ("error", int(ErrorCode.STALE_TIME))
+        # The routing table (step 6): a prefecture takes updates from its
+        # municipalities, the centre relays from prefectures.
+        wanted = IdentityInfoRelay if self.role == "national" else IdentityInfoUpdate
+        from_prefecture = is_prefecture_code(sent.sender)
+        if not isinstance(sent.message, wanted) \
+                or from_prefecture != (self.role == "national"):
+            return ("error", int(ErrorCode.ROLE_NOT_ALLOWED))
         return None
 
     def _flow(self, sent: Sent, now: dt.datetime, *, dry: bool) -> Answer:
@@ -146,13 +168,20 @@ class PrefectureModel:
         return self.receiver.last.get(municipality, 0)
 
 
-def _copy_receiver(receiver: PrefectureReceiver) -> PrefectureReceiver:
+def _receiver(role: str, code: str, store: IdentityStore) -> Receiver:
+    if role == "national":
+        return NationalReceiver(code, store)
+    return PrefectureReceiver(prefecture=code, store=store)
+
+
+def _copy_receiver(receiver: Receiver) -> Receiver:
     """A throwaway receiver in the same state (for answers that must not move it)."""
     store = IdentityStore(retention=receiver.store.retention)
     store.current = dict(receiver.store.current)
     store.history = list(receiver.store.history)
     store.retired = set(receiver.store.retired)
-    copy = PrefectureReceiver(prefecture=receiver.code, store=store)
+    copy = _receiver("national" if isinstance(receiver, NationalReceiver) else "prefecture",
+                     receiver.code, store)
     copy.last = dict(receiver.last)
     copy.applied = dict(receiver.applied)
     return copy

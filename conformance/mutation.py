@@ -163,7 +163,7 @@ class _Excluded:
             if isinstance(node, ast.stmt):
                 for line in range(node.lineno, (node.end_lineno or node.lineno) + 1):
                     self.statement[line] = node.lineno
-            annotations: list[ast.AST | None] = []
+            annotations: list[ast.expr | None] = []
             if isinstance(node, ast.arg):
                 annotations.append(node.annotation)
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -196,7 +196,7 @@ class _Excluded:
 
     def function_at(self, line: int) -> tuple[str, tuple[str, ...]]:
         """The innermost function around ``line`` and the requirement ids it cites."""
-        best = ("<module>", ())
+        best: tuple[str, tuple[str, ...]] = ("<module>", ())
         size = math.inf
         for start, end, name, cites in self.functions:
             if start <= line <= end and end - start < size:
@@ -278,12 +278,12 @@ def mutated_source(root: Path, mutant: Mutant) -> str:
         raise ValueError(f"{mutant.id}: the operator fails on this code: {exc!r}") from None
     if code is None:
         raise ValueError(f"{mutant.id}: the operator no longer applies (code changed)")
-    return code
+    return str(code)
 
 
 def diff_line(original: str, mutated: str) -> str:
     """The first changed line, before and after."""
-    for a, b in zip(original.splitlines(), mutated.splitlines()):
+    for a, b in zip(original.splitlines(), mutated.splitlines(), strict=False):
         if a != b:
             return f"- {a.strip()}\n+ {b.strip()}"
     return "(no visible change)"
@@ -423,7 +423,7 @@ def _confirm(tree: Path, out: Path, failing: list[dict[str, Any]], suite_args: l
     for case_id in ids:
         args += ["--cases", case_id]
     rc, again = _run_suite(tree, out, args, timeout)
-    if rc is None or rc in (1, 2) and again:
+    if rc is None or (rc in (1, 2) and again):
         return "killed"
     return "unconfirmed"
 
