@@ -459,11 +459,24 @@ def prepare_node_cmd(role: str, code: str | None, out_path: str, address: str, u
                    "run, at least 120).")
 @click.option("--out", "out_path", type=click.Path(file_okay=False),
               default="mutation-report", show_default=True)
+@click.option("--rescore", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Run nothing: apply the equivalents file again to this mutation.json "
+                   "and write the report anew.")
 def mutation_cmd(size: int, seed: int, jobs: int, modules: tuple[str, ...],
-                 include: tuple[str, ...], timeout: float | None, out_path: str) -> None:
+                 include: tuple[str, ...], timeout: float | None, out_path: str,
+                 rescore: str | None) -> None:
     """Measure the suite's power: run it against a seeded sample of mutants of the
     reference and report the share killed, with its 95% interval."""
     from conformance import mutation
+
+    if rescore:
+        try:
+            old = json.loads(Path(rescore).read_text(encoding="utf-8"))
+            report = mutation.rescore(old)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"--rescore {rescore}: not a mutation report: {exc}") from None
+        _write_mutation_report(report, Path(out_path))
+        return
 
     suite_args = [a for case in include for a in ("--cases", case)]
     done = [0]
@@ -481,7 +494,12 @@ def mutation_cmd(size: int, seed: int, jobs: int, modules: tuple[str, ...],
     except RuntimeError as exc:
         click.echo(f"harness error: {exc}", err=True)
         sys.exit(2)
-    out = Path(out_path)
+    _write_mutation_report(report, Path(out_path))
+
+
+def _write_mutation_report(report: dict[str, Any], out: Path) -> None:
+    from conformance import mutation
+
     out.mkdir(parents=True, exist_ok=True)
     (out / "mutation.json").write_text(json.dumps(report, indent=2, ensure_ascii=False)
                                        + "\n", encoding="utf-8")

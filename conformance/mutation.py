@@ -454,6 +454,39 @@ def wilson(killed: int, total: int, z: float = 1.959964) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+class _Judged:
+    """What :func:`score` reads of an outcome, rebuilt from a report's JSON."""
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.status = str(row["status"])
+        self.right_clause = row.get("rightClause")
+        self.note = str(row.get("note") or "")
+
+
+def rescore(report: dict[str, Any],
+            equivalents: dict[str, Equivalent] | None = None) -> dict[str, Any]:
+    """``report`` with the equivalents file applied again (an entry whose digest still
+    matches the mutated line makes its mutant equivalent; one that no longer matches is
+    reported stale) and its summary recomputed: the hand classification follows a run."""
+    equivalents = load_equivalents() if equivalents is None else equivalents
+    stale = []
+    for row in report["mutants"]:
+        eq = equivalents.get(row["id"])
+        if eq is None:
+            continue
+        if eq.digest != row["digest"]:
+            stale.append(row["id"])
+        elif row["status"] in ("survived", "unconfirmed", "equivalent"):
+            row["status"], row["note"] = "equivalent", eq.reason
+    report["staleEquivalents"] = stale
+    report["summary"] = score([_Judged(r) for r in report["mutants"]])  # type: ignore[misc]
+    report["perModule"] = {}
+    for row in report["mutants"]:
+        per = report["perModule"].setdefault(row["module"], {})
+        per[row["status"]] = per.get(row["status"], 0) + 1
+    return report
+
+
 def score(outcomes: list[Outcome]) -> dict[str, Any]:
     """The headline figures of a run."""
     counted = [o for o in outcomes if o.status in ("killed", "timeout", "survived",
@@ -470,6 +503,8 @@ def score(outcomes: list[Outcome]) -> dict[str, Any]:
         "timeouts": sum(o.status == "timeout" for o in outcomes),
         "survived": sum(o.status in ("survived", "unconfirmed") for o in outcomes),
         "unconfirmed": sum(o.status == "unconfirmed" for o in outcomes),
+        "notExecuted": sum(o.status == "survived" and o.note.startswith("not executed")
+                           for o in outcomes),
         "score": len(killed) / len(counted) if counted else None,
         "interval95": [low, high],
         "rightClause": sum(bool(o.right_clause) for o in judged),
@@ -650,6 +685,9 @@ def summary_text(report: dict[str, Any]) -> Iterator[str]:
         yield (f"right clause: {s['rightClause']} of {s['clauseJudged']} kills "
                f"({100 * s['rightClause'] / s['clauseJudged']:.1f}%) fail a case checking "
                f"the mutated module's spec clause")
+    if s.get("notExecuted"):
+        yield (f"survivors on lines no case makes the SUT execute: {s['notExecuted']} of "
+               f"{s['survived']}")
     if s["timeouts"] or s["unconfirmed"] or s["errors"]:
         yield (f"timeouts {s['timeouts']} (counted killed), unconfirmed kills "
                f"{s['unconfirmed']} (counted survived), errors {s['errors']} (not counted)")

@@ -155,3 +155,28 @@ def test_a_module_that_is_not_mutated_is_a_usage_error(tmp_path: Path) -> None:
                                        "--out", str(tmp_path / "r")])
     assert result.exit_code == 2
     assert "no mutated module matches" in result.output
+
+
+def test_rescoring_applies_the_hand_classification_after_a_run(tmp_path: Path) -> None:
+    def row(mid: str, status: str, digest: str = "0123456789ab") -> dict[str, object]:
+        return {"id": mid, "digest": digest, "module": "der.py", "status": status,
+                "function": "f", "diff": "- a\n+ b",
+                "rightClause": True if status == "killed" else None, "note": ""}
+    report = {"mutants": [row("a", "killed"), row("b", "survived"), row("c", "survived"),
+                          row("d", "survived", "ffffffffffff")], "staleEquivalents": [],
+              "seed": 1, "population": 10}
+    equivalents = {
+        "b": mutation.Equivalent("b", "0123456789ab", "a cache size"),
+        "d": mutation.Equivalent("d", "0123456789ab", "the line has changed since"),
+    }
+    out = mutation.rescore(report, equivalents)
+    assert out["summary"]["equivalent"] == 1 and out["summary"]["nonEquivalent"] == 3
+    assert out["summary"]["killed"] == 1 and out["summary"]["score"] == pytest.approx(1 / 3)
+    assert out["staleEquivalents"] == ["d"]
+    assert out["mutants"][1]["note"] == "a cache size"
+    path = tmp_path / "mutation.json"
+    path.write_text(json.dumps(report), encoding="utf-8")
+    result = CliRunner().invoke(main, ["mutation", "--rescore", str(path),
+                                       "--out", str(tmp_path / "again")])
+    assert result.exit_code == 0, result.output
+    assert "mutation score: 1 of" in result.output
