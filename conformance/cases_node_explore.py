@@ -555,7 +555,7 @@ def _run(budget: int, seed: int, replay: str | None) -> Callable[[AdapterSut], O
         if found is None:
             return Outcome(Verdict.PASS, expected,
                            f"{ran} sequences played, no divergence")
-        again = (f"juki-conformance run --cases 'node/explore/*' --explore-replay "
+        again = (f"juki-conformance run --cases '*/node/explore/*' --explore-replay "
                  f"'{format_steps(found.steps)}'")
         return Outcome(Verdict.FAIL, expected, str(found.error),
                        f"minimal sequence ({len(found.steps)} steps): "
@@ -575,14 +575,14 @@ def explore_cases(budget: int = DEFAULT_EXPLORE, seed: int = 1,
                    "node's answer at the diverging step with spec/pdu.md section 8 and "
                    "spec/identity.md.")
     return [
-        NodeCase(id="node/explore/prefecture-identity-updates",
+        NodeCase(id="30-5/node/explore/prefecture-identity-updates",
                  title="generated sequences of updates, resends, replays, header faults, "
                        "restarts and clock steps agree with the model at every step",
                  clause="30-5", requirements=("R-30-5-0-06", "R-30-5-0-08", *common),
                  level="MUST", remediation=remediation, mode="node", ops=(),
                  run=_run(budget, seed, replay), role="prefecture",
                  needs="ixit.restart ixit.clock"),
-        NodeCase(id="node/explore/national-identity-relays",
+        NodeCase(id="30-11/node/explore/national-identity-relays",
                  title="generated sequences of relays from two prefectures, resends, "
                        "replays, header faults, restarts and clock steps agree with the "
                        "model at every step",
