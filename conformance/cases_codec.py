@@ -444,6 +444,11 @@ _RULES: list[tuple[str, str, str, str | tuple[str, ...], Any, int | None, str]] 
      {"name": {"kanji": "山田　花子"}, "birth_date": "1980-01-01", "sex": "female",
       "address": {"local_gov_code": "271004", "text": "大阪市北区"}}, 1024,
      "both-query-alternatives"),
+    # Found by the mutation run: nothing checked the codes a provision request asks
+    # about (benchmarks/mutation/missing-cases.txt).
+    ("R-ID-01", "ProvisionRequest", "Minimal", "by_resident_code",
+     lambda v: [c[:-1] + str((int(c[-1]) + 1) % 10) for c in v["by_resident_code"]], 1020,
+     "queried-resident-code-with-a-wrong-check-digit"),
     ("R-ID-06", "JukiPdu", "Minimal", "header.sender", {"role": "municipality",
                                                         "code": "270008"}, 1026,
      "municipality-with-a-prefecture-code"),
