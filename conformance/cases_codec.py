@@ -449,6 +449,9 @@ _RULES: list[tuple[str, str, str, str | tuple[str, ...], Any, int | None, str]] 
     ("R-ID-01", "ProvisionRequest", "Minimal", "by_resident_code",
      lambda v: [c[:-1] + str((int(c[-1]) + 1) % 10) for c in v["by_resident_code"]], 1020,
      "queried-resident-code-with-a-wrong-check-digit"),
+    # A single target's response holds one copy (the lower SIZE bound, decoded alone).
+    ("R-12-2-3-02", "WideAreaIssuanceResponse", "Maximal", "copies",
+     lambda v: v["copies"][:1], None, "one-copy-for-one-target"),
     ("R-ID-06", "JukiPdu", "Minimal", "header.sender", {"role": "municipality",
                                                         "code": "270008"}, 1026,
      "municipality-with-a-prefecture-code"),
