@@ -285,19 +285,22 @@ def _gap(node: NodeSut, conn: PeerConnection, seq: int) -> tuple[bytes | None, b
 LATER_FIELD = b"\x9d\x05later"
 
 
-def _extended(node: NodeSut, conn: PeerConnection, seq: int) -> tuple[bytes | None, bytes]:
-    # A valid update whose identityInfo ([3], the fourth element) carries one more
-    # element: a field a later version might add, which a prefecture cannot know is
-    # not personal data (R-30-5-0-08).
-    update = _update(seq)
-    data = codec.encode(update)
+def with_later_field(tlv_bytes: bytes) -> bytes:
+    """A constructed TLV with one more element at its end: :data:`LATER_FIELD`, an
+    extension addition a later version of the schema might define, which a prefecture
+    or the centre cannot know is not personal data (R-30-5-0-08, R-30-11-0-03)."""
+    tlv = der.parse(tlv_bytes)
+    content = tlv_bytes[tlv.content_start:tlv.end] + LATER_FIELD
+    identifier = tlv_bytes[:tlv.content_start - _length_size(tlv)]
+    return identifier + _length(len(content)) + content
 
-    def extend(old: bytes) -> bytes:
-        tlv = der.parse(old)
-        content = old[tlv.content_start:tlv.end] + LATER_FIELD
-        identifier = old[:tlv.content_start - _length_size(tlv)]
-        return identifier + _length(len(content)) + content
-    return node.sealed(update, sender=MUNICIPALITY, der=replace_at(data, [3], extend))
+
+def _extended(node: NodeSut, conn: PeerConnection, seq: int) -> tuple[bytes | None, bytes]:
+    # A valid update whose identityInfo ([3], the fourth element) carries the later
+    # field.
+    update = _update(seq)
+    return node.sealed(update, sender=MUNICIPALITY,
+                       der=replace_at(codec.encode(update), [3], with_later_field))
 
 
 def _length(n: int) -> bytes:

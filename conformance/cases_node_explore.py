@@ -30,7 +30,12 @@ from typing import Any
 
 from cryptography import x509
 
-from conformance.cases_node import MUNICIPALITY, OTHER_MUNICIPALITY, NodeCase
+from conformance.cases_node import (
+    MUNICIPALITY,
+    OTHER_MUNICIPALITY,
+    NodeCase,
+    with_later_field,
+)
 from conformance.cases_node_retention import settle_relays
 from conformance.explore_model import Answer, Sent, SequencedModel
 from conformance.model import Case, Outcome, Verdict
@@ -180,17 +185,14 @@ class _Play:
                     return self._record(code, seq, info)
             elif held is not None:
                 info = held.identity_info
-                if kind == "erase":
+                if kind in ("erase", "correct"):
+                    operation, reason = (
+                        (UpdateOperation.ERASE, ChangeReason.DEATH) if kind == "erase"
+                        else (UpdateOperation.CORRECT, ChangeReason.CORRECTION))
                     return IdentityInfoUpdate(
-                        municipality=code, update_sequence=seq,
-                        operation=UpdateOperation.ERASE, identity_info=info,
-                        change_info=ChangeInfo(change_reason=ChangeReason.DEATH,
-                                               change_date=self._today()))
-                if kind == "correct":
-                    return IdentityInfoUpdate(
-                        municipality=code, update_sequence=seq,
-                        operation=UpdateOperation.CORRECT, identity_info=info,
-                        change_info=ChangeInfo(change_reason=ChangeReason.CORRECTION,
+                        municipality=code, update_sequence=seq, operation=operation,
+                        identity_info=info,
+                        change_info=ChangeInfo(change_reason=reason,
                                                change_date=self._today()))
                 new_code = self._person(who).resident_code
                 return IdentityInfoUpdate(
@@ -219,17 +221,9 @@ class _Play:
               extended: bool = False) -> tuple[Sent, bytes]:
         der = codec.encode(update)
         if extended:
-            from conformance.cases_node import LATER_FIELD, _length, _length_size
-            from juki_protocol import der as der_mod
-
-            def extend(old: bytes) -> bytes:
-                tlv = der_mod.parse(old)
-                content = old[tlv.content_start:tlv.end] + LATER_FIELD
-                identifier = old[:tlv.content_start - _length_size(tlv)]
-                return identifier + _length(len(content)) + content
             # identityInfo: the fourth element of an update, inside a relay's third.
             path = [2, 3] if isinstance(update, IdentityInfoRelay) else [3]
-            der = replace_at(der, path, extend)
+            der = replace_at(der, path, with_later_field)
         mid, pdu = self.node.sealed(
             update, sender=sender, recipient=recipient, message_id=message_id,
             time_offset=dt.timedelta(seconds=offset), der=der,

@@ -20,7 +20,6 @@ from collections.abc import Callable
 from typing import Any
 
 from conformance.cases_node import (
-    LATER_FIELD,
     NodeCase,
     _code,
     _exchange,
@@ -28,15 +27,15 @@ from conformance.cases_node import (
     _held,
     _is_error,
     _last,
-    _length,
     _node,
     describe,
+    with_later_field,
 )
 from conformance.lower_tester import PeerConnection
 from conformance.model import Case, Outcome, Verdict
 from conformance.node_sut import AGENCY, OPERATORS, NodeSut
 from conformance.sut import AdapterSut, SutFault
-from juki_protocol import codec, der
+from juki_protocol import codec
 from juki_protocol.codec_vectors import replace_at
 from juki_protocol.errors import ErrorCode
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
@@ -212,27 +211,17 @@ def _not_sender(node: NodeSut, status: dict[str, Any]) -> tuple[bytes, bytes]:
 
 # R-30-11-0-03: data minimisation -----------------------------------------------------------
 
-def _with_later_field(tlv_bytes: bytes) -> bytes:
-    """A constructed TLV with one more element: an extension addition a later version of
-    the schema might define ([29] IMPLICIT UTF8String), which the centre cannot know is
-    not personal data."""
-    tlv = der.parse(tlv_bytes)
-    content = tlv_bytes[tlv.content_start:tlv.end] + LATER_FIELD
-    head = tlv_bytes[:tlv.content_start - len(_length(tlv.end - tlv.content_start))]
-    return head + _length(len(content)) + content
-
-
 def _extended_relay(node: NodeSut, status: dict[str, Any]) -> tuple[bytes, bytes]:
     relay = _relay(_last(status, PREFECTURE) + 1)
     return node.sealed(relay, sender=PREFECTURE,
-                       der=_with_later_field(codec.encode(relay)))
+                       der=with_later_field(codec.encode(relay)))
 
 
 def _extended_identity(node: NodeSut, status: dict[str, Any]) -> tuple[bytes, bytes]:
     # The relay's update ([2]) whose identityInfo (its [3]) carries the later field.
     relay = _relay(_last(status, PREFECTURE) + 1)
     return node.sealed(relay, sender=PREFECTURE,
-                       der=replace_at(codec.encode(relay), [2, 3], _with_later_field))
+                       der=replace_at(codec.encode(relay), [2, 3], with_later_field))
 
 
 # R-PDU-20: the routing table ----------------------------------------------------------------
