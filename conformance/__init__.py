@@ -11,4 +11,7 @@ a case that no longer applies is deprecated and keeps its id.
 
 from __future__ import annotations
 
-SUITE_VERSION = "0.1.0"
+from juki_protocol import __version__
+
+#: The suite's version: the project's, defined once in juki_protocol/__init__.py.
+SUITE_VERSION = __version__
