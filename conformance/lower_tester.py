@@ -5,8 +5,8 @@ peer of the node under test, and that node: the runner opened it (:meth:`NodeSut
 or the node did (:class:`Listener`, when the node sends to a peer the runner plays, for
 example a municipality's identity info update to its prefecture). Every frame it sends
 and every frame it reads is appended to a :class:`FrameLog`, so that the runner can put
-the frames a failing case exchanged into the evidence bundle as a pcap
-(:func:`write_pcap`, spec/conformance.md section 5).
+the frames a failing case exchanged into the evidence bundle as a pcapng commented with
+the case id (:func:`write_pcap`, spec/conformance.md section 5).
 """
 
 from __future__ import annotations
@@ -271,12 +271,15 @@ RUNNER_IP, NODE_IP = "192.0.2.1", "192.0.2.2"      # RFC 5737 documentation addr
 RUNNER_MAC, NODE_MAC = "00:00:5e:00:53:01", "00:00:5e:00:53:02"
 
 
-def write_pcap(path: Path, frames: tuple[Frame, ...] | list[Frame]) -> Path:
-    """Write ``frames`` as a pcap: one TCP connection per lower tester connection
-    (three-way handshake, the frames in order, FIN exchange), between documentation
-    addresses, the node on :data:`~juki_protocol.scapy_layer.JUKI_PORT` when the runner
-    opened the connection. The frames are shown as they were inside TLS."""
-    from juki_protocol.capture import write_pcap as write
+def write_pcap(path: Path, frames: tuple[Frame, ...] | list[Frame], *,
+               case_id: str | None = None) -> Path:
+    """Write ``frames`` as a pcapng (a classic pcap if ``path`` ends in ``.pcap``): one
+    TCP connection per lower tester connection (three-way handshake, the frames in
+    order, FIN exchange), between documentation addresses, the node on
+    :data:`~juki_protocol.scapy_layer.JUKI_PORT` when the runner opened the connection.
+    The frames are shown as they were inside TLS. ``case_id``, when given, is the
+    comment of the section and of the first packet (``conformance case <id>``)."""
+    from juki_protocol.capture import write_packets as write
     from juki_protocol.scapy_layer import JUKI_PORT, Endpoint, TcpConnection, isn_of
 
     now = [frames[0].at if frames else dt.datetime.now(dt.UTC).timestamp()]
@@ -308,7 +311,7 @@ def write_pcap(path: Path, frames: tuple[Frame, ...] | list[Frame]) -> Path:
     for conn in connections.values():
         conn.close()
     path.parent.mkdir(parents=True, exist_ok=True)
-    write(path, packets)
+    write(path, packets, comment=None if case_id is None else f"conformance case {case_id}")
     return path
 
 
@@ -317,20 +320,22 @@ def capture_name(case_id: str) -> str:
     two ids never share a name."""
     safe = "".join(c if c.isalnum() or c in "-." else "_" for c in case_id).strip("._-")
     digest = hashlib.sha256(case_id.encode("utf-8")).hexdigest()[:8]
-    return f"{safe[:100]}-{digest}.pcap"
+    return f"{safe[:100]}-{digest}.pcapng"
 
 
 def write_case_captures(results: Sequence[CaseResult], directory: Path) -> list[Path]:
-    """A pcap in ``directory`` for every failing case that exchanged frames (the
-    pcaps an earlier run left there are removed first)."""
+    """A pcapng in ``directory``, commented with the case id, for every failing case
+    that exchanged frames (the captures an earlier run left there are removed first)."""
     from conformance.model import Verdict
 
-    for old in directory.glob("*.pcap") if directory.is_dir() else ():
-        old.unlink()
+    for old in directory.glob("*.pcap*") if directory.is_dir() else ():
+        if old.suffix in (".pcap", ".pcapng"):
+            old.unlink()
     out = []
     for r in results:
         if r.outcome.verdict is Verdict.FAIL and r.frames:
-            out.append(write_pcap(directory / capture_name(r.case.id), r.frames))
+            out.append(write_pcap(directory / capture_name(r.case.id), r.frames,
+                                  case_id=r.case.id))
     return out
 
 

@@ -1,4 +1,4 @@
-"""Deterministic pcap captures of one flow's frames (``juki fixtures capture``).
+"""Deterministic pcapng captures of one flow's frames (``juki fixtures capture``).
 
 Theory of operation
 -------------------
@@ -25,6 +25,11 @@ Theory of operation
    segments of at most 1460 octets, an ACK for each frame and a FIN exchange at the end,
    so Wireshark and :func:`~juki_protocol.scapy_layer.frames_from_pcap` reassemble it.
    Packet times start at the flow's time and advance 1 ms per packet.
+4. **Write the file.** pcapng (:func:`write_pcapng`), its section and its first packet
+   commented with what made it (``juki fixtures capture --flow F --seed S``; a
+   conformance case's capture carries the case id the same way); a name ending in
+   ``.pcap`` gives a classic pcap, which has no comments. Wireshark shows the frames by
+   name with ``tools/wireshark/juki.lua``.
 
 Nothing in the capture is masked: all data is synthetic (:mod:`juki_protocol.synth`).
 The capture shows the frames as they are inside TLS (R-PDU-10); a real capture of the
@@ -40,7 +45,8 @@ import datetime as dt
 import hashlib
 import os
 import re
-from collections.abc import Callable, Iterator
+import struct
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -271,7 +277,9 @@ def capture_packets(pdus: list[CapturedPdu], *, port: int = JUKI_PORT) -> list[P
 
 
 def write_pcap(path: str | os.PathLike[str], packets: list[Packet]) -> None:
-    """Write ``packets`` as a little-endian, microsecond pcap (Ethernet link type)."""
+    """Write ``packets`` as a little-endian, microsecond pcap (Ethernet link type).
+
+    The classic format has no room for comments: :func:`write_pcapng` is the default."""
     writer = PcapWriter(os.fspath(path), linktype=LINKTYPE_ETHERNET, endianness="<",
                         sync=False)
     try:
@@ -281,6 +289,81 @@ def write_pcap(path: str | os.PathLike[str], packets: list[Packet]) -> None:
             writer.write_header(None)
     finally:
         writer.close()
+
+
+# pcapng (draft-ietf-opsawg-pcapng): a Section Header Block, one Interface Description
+# Block (Ethernet, microsecond timestamps, the default if_tsresol) and one Enhanced
+# Packet Block per packet, little-endian. Written here rather than with scapy's writer
+# so that the section can carry a comment and timestamps are rounded, not truncated.
+_SHB, _IDB, _EPB = 0x0A0D0D0A, 1, 6
+_BYTE_ORDER_MAGIC = 0x1A2B3C4D
+_OPT_END, _OPT_COMMENT, _SHB_USERAPPL = 0, 1, 4
+_SNAPLEN = 262144
+PCAPNG_APPLICATION = "juki-protocol"
+
+
+def _pad4(data: bytes) -> bytes:
+    return data + b"\0" * (-len(data) % 4)
+
+
+def _options(options: list[tuple[int, str]]) -> bytes:
+    if not options:
+        return b""
+    out = b""
+    for code, text in options:
+        value = text.encode("utf-8")
+        if len(value) > 0xFFFF:
+            raise ValueError(f"pcapng option {code}: {len(value)} octets, at most 65535")
+        out += struct.pack("<HH", code, len(value)) + _pad4(value)
+    return out + struct.pack("<HH", _OPT_END, 0)
+
+
+def _block(block_type: int, body: bytes, options: list[tuple[int, str]]) -> bytes:
+    body = _pad4(body) + _options(options)
+    total = 12 + len(body)
+    return struct.pack("<II", block_type, total) + body + struct.pack("<I", total)
+
+
+def pcapng_bytes(packets: list[Packet], *, comment: str | None = None,
+                 packet_comments: Mapping[int, str] | None = None) -> bytes:
+    """The pcapng file of ``packets`` (Ethernet): ``comment`` is the section's comment
+    (``shb_comment``), ``packet_comments`` maps a packet's index to its ``opt_comment``
+    (Wireshark's ``frame.comment``)."""
+    notes = dict(packet_comments or {})
+    if any(not 0 <= i < len(packets) for i in notes):
+        raise ValueError("packet_comments: an index outside the packets")
+    shb_options = [(_SHB_USERAPPL, PCAPNG_APPLICATION)]
+    if comment is not None:
+        shb_options.insert(0, (_OPT_COMMENT, comment))
+    out = [_block(_SHB, struct.pack("<IHHq", _BYTE_ORDER_MAGIC, 1, 0, -1), shb_options),
+           _block(_IDB, struct.pack("<HHI", LINKTYPE_ETHERNET, 0, _SNAPLEN), [])]
+    for i, pkt in enumerate(packets):
+        data = bytes(pkt)
+        micros = round(float(pkt.time) * 1_000_000)
+        body = struct.pack("<IIIII", 0, micros >> 32, micros & 0xFFFFFFFF, len(data),
+                           len(data)) + data
+        out.append(_block(_EPB, body, [(_OPT_COMMENT, notes[i])] if i in notes else []))
+    return b"".join(out)
+
+
+def write_pcapng(path: str | os.PathLike[str], packets: list[Packet], *,
+                 comment: str | None = None,
+                 packet_comments: Mapping[int, str] | None = None) -> None:
+    """Write :func:`pcapng_bytes` of ``packets`` to ``path``."""
+    data = pcapng_bytes(packets, comment=comment, packet_comments=packet_comments)
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def write_packets(path: str | os.PathLike[str], packets: list[Packet], *,
+                  comment: str | None = None) -> None:
+    """Write ``packets`` as pcapng with ``comment`` as the section's comment and the
+    first packet's, or as a classic pcap (without it) when ``path`` ends in ``.pcap``."""
+    if os.fspath(path).lower().endswith(".pcap"):
+        write_pcap(path, packets)
+        return
+    write_pcapng(path, packets, comment=comment,
+                 packet_comments={0: comment} if comment is not None and packets else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,7 +382,7 @@ def write_capture(flow: str, seed: int, out: str | os.PathLike[str], *,
     """Run ``flow`` with ``seed`` and write its capture to ``out``."""
     pdus, world = flow_pdus(flow, seed)
     packets = capture_packets(pdus, port=port)
-    write_pcap(out, packets)
+    write_packets(out, packets, comment=f"juki fixtures capture --flow {flow} --seed {seed}")
     return CaptureSummary(flow=flow, seed=seed, pdus=len(pdus), packets=len(packets),
                           nodes=tuple(world.credentials))
 
@@ -311,11 +394,12 @@ def write_capture(flow: str, seed: int, out: str | os.PathLike[str], *,
               help="Seed of the synthetic data, keys and randomness.")
 @click.option("--out", "out", required=True,
               type=click.Path(dir_okay=False, writable=True, path_type=Path),
-              help="The pcap file to write.")
+              help="The capture to write: pcapng, or a classic pcap if the name ends "
+                   "in .pcap.")
 @click.option("--port", default=JUKI_PORT, show_default=True,
               type=click.IntRange(1, 65535), help="The listeners' TCP port.")
 def capture(flow: str, seed: int, out: Path, port: int) -> None:
-    """Write a deterministic pcap of FLOW's frames between synthetic nodes.
+    """Write a deterministic pcapng of FLOW's frames between synthetic nodes.
 
     Statutory messages are sealed with keys derived from SEED; acknowledgements and
     error reports are in the clear. The same flow and seed give a byte-identical file.
@@ -332,6 +416,7 @@ def capture(flow: str, seed: int, out: Path, port: int) -> None:
                f"{len(summary.nodes)} nodes ({', '.join(summary.nodes)}) to {out}")
 
 
-__all__ = ["FLOWS", "CaptureSummary", "CaptureWorld", "CapturedPdu", "FlowSend", "capture",
-           "capture_packets", "capture_world", "flow_pdus", "node_of", "run_flow",
-           "write_capture", "write_pcap"]
+__all__ = ["FLOWS", "PCAPNG_APPLICATION", "CaptureSummary", "CaptureWorld", "CapturedPdu",
+           "FlowSend", "capture", "capture_packets", "capture_world", "flow_pdus", "node_of",
+           "pcapng_bytes", "run_flow", "write_capture", "write_packets", "write_pcap",
+           "write_pcapng"]

@@ -1,4 +1,5 @@
-"""`juki fixtures capture`: deterministic pcaps of each flow, read back and checked."""
+"""`juki fixtures capture`: deterministic pcapng captures of each flow, read back and
+checked (and classic pcap when the file name asks for it)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,15 @@ from scapy.utils import rdpcap
 
 from juki_protocol import codec
 from juki_protocol import envelope as env
-from juki_protocol.capture import FLOWS, NOW, capture, flow_pdus
+from juki_protocol.capture import (
+    FLOWS,
+    NOW,
+    capture,
+    capture_packets,
+    flow_pdus,
+    pcapng_bytes,
+    write_capture,
+)
 from juki_protocol.scapy_layer import (
     JUKI_PORT,
     NO_FRAME_START_NOTE,
@@ -34,7 +43,7 @@ def captures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("captures")
     paths = {}
     for flow in FLOWS:
-        path = out / f"{flow}.pcap"
+        path = out / f"{flow}.pcapng"
         res = CliRunner().invoke(capture, ["--flow", flow, "--seed", "3", "--out", str(path)])
         assert res.exit_code == 0, res.output
         paths[flow] = path
@@ -49,10 +58,66 @@ def test_every_flow_gives_back_its_pdus(flow: str, captures: dict[str, Path]) ->
         assert expected, "a network flow exchanges PDUs"
 
 
-def test_card_flow_is_an_empty_but_valid_capture(captures: dict[str, Path]) -> None:
+def test_card_flow_is_an_empty_but_valid_capture(captures: dict[str, Path],
+                                                 tmp_path: Path) -> None:
     data = captures["card"].read_bytes()
-    assert len(data) == 24 and data[:4] == bytes.fromhex("d4c3b2a1")
+    assert data[:4] == bytes.fromhex("0a0d0d0a")          # a pcapng Section Header Block
     assert len(rdpcap(str(captures["card"]))) == 0
+    classic = tmp_path / "card.pcap"
+    write_capture("card", 3, classic)
+    data = classic.read_bytes()
+    assert len(data) == 24 and data[:4] == bytes.fromhex("d4c3b2a1")
+    assert len(rdpcap(str(classic))) == 0
+
+
+# pcapng ----------------------------------------------------------------------------------
+
+def _blocks(data: bytes) -> list[tuple[int, bytes]]:
+    """(type, body) of each pcapng block, checking both length fields."""
+    out, pos = [], 0
+    while pos < len(data):
+        kind, total = int.from_bytes(data[pos:pos + 4], "little"), \
+            int.from_bytes(data[pos + 4:pos + 8], "little")
+        assert total % 4 == 0 and total >= 12
+        assert int.from_bytes(data[pos + total - 4:pos + total], "little") == total
+        out.append((kind, data[pos + 8:pos + total - 4]))
+        pos += total
+    assert pos == len(data)
+    return out
+
+
+def test_pcapng_has_the_comment_and_the_same_packets_as_a_pcap(captures: dict[str, Path],
+                                                               tmp_path: Path) -> None:
+    path = captures["provision"]
+    blocks = _blocks(path.read_bytes())
+    packets = rdpcap(str(path))
+    assert [k for k, _ in blocks] == [0x0A0D0D0A, 1] + [6] * len(packets)
+    assert b"juki fixtures capture --flow provision --seed 3" in blocks[0][1]
+    assert int.from_bytes(blocks[1][1][:2], "little") == 1            # Ethernet
+    assert packets[0].comment == b"juki fixtures capture --flow provision --seed 3"
+    assert all(p.comment is None for p in packets[1:])
+    classic = tmp_path / "provision.pcap"
+    write_capture("provision", 3, classic)
+    old = rdpcap(str(classic))
+    assert [bytes(p) for p in old] == [bytes(p) for p in packets]
+    assert [p.time for p in old] == [p.time for p in packets]
+    assert frames_from_pcap(classic) == frames_from_pcap(path)
+
+
+def test_pcapng_timestamps_are_rounded_to_the_microsecond() -> None:
+    pdus = flow_pdus("provision", 3)[0]
+    packets = capture_packets(pdus)
+    packets[1].time = NOW.timestamp() + 0.000_001 * 7 - 1e-9   # just under 7 us
+    blocks = _blocks(pcapng_bytes(packets))
+    epb = blocks[3][1]
+    micros = (int.from_bytes(epb[4:8], "little") << 32) | int.from_bytes(epb[8:12], "little")
+    assert micros == round(NOW.timestamp()) * 1_000_000 + 7
+
+
+def test_pcapng_refuses_a_comment_on_no_packet() -> None:
+    packets = capture_packets(flow_pdus("provision", 3)[0])
+    with pytest.raises(ValueError, match="packet_comments"):
+        pcapng_bytes(packets, packet_comments={len(packets): "x"})
 
 
 def test_unknown_flow_is_a_clear_click_error(tmp_path: Path) -> None:
@@ -82,7 +147,7 @@ _RUN = "from juki_protocol.capture import capture; capture(sys.argv[1:])"
 def test_byte_identical_across_processes(tmp_path: Path) -> None:
     outs = []
     for i, hash_seed in enumerate(("1", "2")):
-        out = tmp_path / f"run{i}.pcap"
+        out = tmp_path / f"run{i}.pcapng"
         env_vars = {**os.environ, "PYTHONHASHSEED": hash_seed,
                     "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
         subprocess.run([sys.executable, "-c", "import sys; " + _RUN, "--flow", "provision",
@@ -90,7 +155,7 @@ def test_byte_identical_across_processes(tmp_path: Path) -> None:
                        check=True, capture_output=True, timeout=120)
         outs.append(out.read_bytes())
     assert outs[0] == outs[1]
-    other = tmp_path / "other.pcap"
+    other = tmp_path / "other.pcapng"
     assert CliRunner().invoke(capture, ["--flow", "provision", "--seed", "6", "--out",
                                         str(other)]).exit_code == 0
     assert other.read_bytes() != outs[0]

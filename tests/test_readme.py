@@ -72,7 +72,7 @@ def test_failure_and_evidence_walkthrough(tmp_path: Path) -> None:
     assert faulty.returncode == 1, faulty.stderr
     assert "FAIL: 12-2/node/wide-area/copy-without-family-register" in faulty.stdout
     assert "fix:" in faulty.stdout
-    assert list((tmp_path / "faulty-report" / "captures").glob("*.pcap"))
+    assert list((tmp_path / "faulty-report" / "captures").glob("*.pcapng"))
     for res in (signer, signed, verified):
         assert res.returncode == 0, res.stdout + res.stderr
     assert "valid evidence bundle" in verified.stdout
