@@ -763,9 +763,11 @@ def adapter_cases() -> list[Case]:
 
 def all_cases(directory: Path) -> list[Case]:
     """Every codec-mode case, in a stable order."""
+    from conformance.cases_codec_precision import precision_cases
     from conformance.cases_envelope import open_cases, seal_cases
 
     return [*adapter_cases(), *identifier_cases(), *json_cases(directory),
             *rule_cases(directory), *header_time_cases(directory), *robustness_cases(),
+            *precision_cases(directory),
             *open_cases(directory), *seal_cases(),
             *vector_cases(directory)]

@@ -51,11 +51,19 @@ Leniencies (where the spec lets implementations differ, a divergence is not fail
   ErrorReport with an unregistered code in range, 1024) makes that code and acceptance
   interchangeable for its message type, in decode and in encode (which applies the
   same checks, R-CONF-19).
-- spec/pdu.md section 8 orders the check groups (depth 1014; outer tag 1013/1031; DER
-  structure 1010 to 1012; constraints 1015; profile 1025; the clause's rules), not the
-  checks within a group. So for an input made by two or more mutations (changes), an
-  error code other than the model's is accepted when both codes are in the same group
-  and the SUT's code is the model's for one of the mutations (changes) applied alone.
+- R-DER-17 leaves the faults of the structure against the schema (1010, 1011, 1013,
+  1024 of R-DER-09, R-DER-11, R-DER-12, R-DER-15, R-DER-16, R-DER-18; a GeneralizedTime's
+  contents) unordered, and R-CONF-21 the rules of the message. When the model's fault
+  is of one of these phases, the SUT may report any other fault of that phase the input
+  holds: every structural fault :func:`juki_protocol.schema.structure_faults` finds, and,
+  for an input made by two or more mutations, the model's code for one mutation applied
+  alone when it is of the same phase. The TLV walk (R-DER-10, in the order of the
+  octets), the outer tag, the canonical form of the primitives, the constraints and the
+  profile are ordered: there only the model's code passes. ``encode`` keeps the groups
+  of spec/pdu.md section 8 (1030; 1015; 1025; the rules): for two changes, another code
+  of the model's group passes when one change alone gives it.
+- A SUT answer of a shape the harness did not foresee (a map where a string is
+  expected) is a divergence reported with its input (R-CONF-10), never an error.
 
 A divergence is shrunk by hypothesis; the smallest failing input found (fewest
 mutations, then shortest) is reported with the mutations, the message type, both
@@ -75,7 +83,7 @@ from typing import TYPE_CHECKING, Any
 
 from conformance.model import Case, Outcome, Verdict, strongest_level
 from conformance.sut import AdapterSut, HarnessError, SutFault
-from juki_protocol import der
+from juki_protocol import der, schema
 from juki_protocol.adapter import handle_line
 from juki_protocol.errors import ErrorCode
 from juki_protocol.resources import vectors_dir
@@ -363,25 +371,75 @@ def _said(v: Verdict_) -> str:
         return f"rejected with {v[1]} (unregistered)"
 
 
-def _group(code: int, op: str) -> int:
-    """The check group of spec/pdu.md section 8 (step 9) a code belongs to."""
-    if op == "decode":
-        return {1014: 0, 1013: 1, 1031: 1, 1010: 2, 1011: 2, 1012: 2, 1015: 3,
-                1025: 4}.get(code, 5)
+def _group(code: int) -> int:
+    """The check group of an ``encode`` code (spec/pdu.md section 8, after reading the
+    JSON form): the JSON form 1030, the constraints 1015, the profile 1025, the rules,
+    which R-CONF-21 leaves unordered."""
     return {1030: 0, 1015: 1, 1025: 2}.get(code, 3)
 
 
-def _agrees(got: Verdict_, want: Verdict_, acceptable: frozenset[int], op: str,
-            alone: Callable[[], set[int]], changes: int) -> bool:
+def decode_phase(type_name: str, data: bytes, verdict: Verdict_) -> str:
+    """The phase of spec/README.md section 6 and spec/pdu.md section 8 (step 9) in which
+    the model found the fault it reports for ``data``: one of
+    :data:`juki_protocol.schema.PHASES`, "profile" (1025), or "rules" (the rules of the
+    message, and the header checks of a ``JukiPdu``)."""
+    if verdict[0] != "error":
+        return ""
+    phase = schema.decode_phase(type_name, data)
+    if phase is not None:
+        return phase
+    return "profile" if verdict[1] == ErrorCode.PROFILE_VIOLATION else "rules"
+
+
+#: Decode phases whose faults have no order among themselves: the structure against
+#: the schema (R-DER-17) and the rules of the message (R-CONF-21). The walk (R-DER-10,
+#: in the order of the octets), the outer tag, the canonical form, the constraints and
+#: the profile each give one code.
+UNORDERED = ("structure", "rules")
+
+
+def decode_others(type_name: str, data: bytes, want: Verdict_,
+                  alone: Callable[[], list[tuple[bytes, Verdict_]]]) -> set[int]:
+    """The codes a SUT may report for ``data`` instead of the model's ``want``: when the
+    model's fault is of an unordered phase, the code of any other fault of that phase
+    the input holds. For the structure that is every fault
+    :func:`juki_protocol.schema.structure_codes` finds, and for both phases the code the
+    model gives for each mutation applied alone (``alone``: its input and verdict) when
+    its fault is of the same phase."""
+    phase = decode_phase(type_name, data, want)
+    if phase not in UNORDERED:
+        return set()
+    codes = set(schema.structure_codes(type_name, data)) if phase == "structure" else set()
+    for one_data, verdict in alone():
+        if verdict[0] == "error" and isinstance(verdict[1], int) \
+                and decode_phase(type_name, one_data, verdict) == phase:
+            codes.add(verdict[1])
+    return codes
+
+
+def _agrees(got: Verdict_, want: Verdict_, acceptable: frozenset[int],
+            others: Callable[[], set[int]]) -> bool:
+    """Whether the SUT's verdict ``got`` is one the model's ``want`` allows: the same; an
+    ``acceptable`` code against acceptance; or another code ``others`` allows."""
     if got == want:
         return True
     kinds = {got[0], want[0]}
     if kinds == {"ok", "error"}:
         code = got[1] if got[0] == "error" else want[1]
         return code in acceptable
-    if kinds != {"error"} or changes < 2 or got[1] is None or want[1] is None:
+    if kinds != {"error"} or not isinstance(got[1], int) or want[1] is None:
         return False
-    return _group(got[1], op) == _group(want[1], op) and got[1] in alone()
+    return got[1] in others()
+
+
+def _judged(agrees: Callable[[], bool]) -> tuple[bool, str]:
+    """``agrees()``, and a note when the answers could not be compared: a SUT's answer
+    of a shape the harness did not foresee is a divergence reported with its input
+    (R-CONF-10), never an error of the run."""
+    try:
+        return agrees(), ""
+    except Exception as exc:     # any answer at all must give a verdict
+        return False, f" (the answers could not be compared: {exc!r})"
 
 
 class Divergence(AssertionError):
@@ -490,17 +548,20 @@ def explore_decode(sut: AdapterSut, budget: int, seed: int) -> tuple[_Found | No
         want = _model("decode", fields(vector, data))
         got = _ask(sut, "decode", fields(vector, data))
 
-        def alone() -> set[int]:
-            codes = {_model("decode", fields(vector, mutate(vector.der, [m])[0]))
-                     for m in mutations}
-            return {v[1] for v in codes if v[0] == "error"}
-        if _agrees(got, want, acceptable_codes().get(vector.type_name, frozenset()),
-                   "decode", alone, len(mutations)):
+        def alone() -> list[tuple[bytes, Verdict_]]:
+            inputs = [mutate(vector.der, [m])[0] for m in mutations] \
+                if len(mutations) > 1 else []
+            return [(d, _model("decode", fields(vector, d))) for d in inputs]
+        agreed, note = _judged(lambda: _agrees(
+            got, want, acceptable_codes().get(vector.type_name, frozenset()),
+            lambda: decode_others(vector.type_name, data, want, alone)))
+        if agreed:
             return None
         if got[0] == want[0] == "ok":
             verdicts = "the SUT and the model decoded it to different values"
         else:
             verdicts = f"the SUT {_said(got)}; the model {_said(want)}"
+        verdicts += note
         actual = (f"{vector.type_name} ({vector.label} {'/'.join(vector.flags)}, profile "
                   f"{vector.profile or 'none'}) with {'; '.join(said)}: {verdicts}")
         return ((len(mutations), len(data), data.hex()), actual,
@@ -586,17 +647,23 @@ def explore_encode(sut: AdapterSut, budget: int, seed: int) -> tuple[_Found | No
         want = _model("encode", fields(vector, value))
         got = _ask(sut, "encode", fields(vector, value))
 
-        def alone() -> set[int]:
-            codes = {_model("encode", fields(vector, change_value(vector.value, [c])[0]))
-                     for c in changes}
-            return {v[1] for v in codes if v[0] == "error"}
-        if _agrees(got, want, acceptable_codes().get(vector.type_name, frozenset()),
-                   "encode", alone, len(changes)):
+        def others() -> set[int]:
+            # Two changes: another code of the model's group, if one change alone gives it.
+            if len(changes) < 2 or want[0] != "error" or not isinstance(want[1], int):
+                return set()
+            alone = [_model("encode", fields(vector, change_value(vector.value, [c])[0]))
+                     for c in changes]
+            return {v[1] for v in alone if v[0] == "error" and isinstance(v[1], int)
+                    and _group(v[1]) == _group(want[1])}
+        agreed, note = _judged(lambda: _agrees(
+            got, want, acceptable_codes().get(vector.type_name, frozenset()), others))
+        if agreed:
             return None
         if got[0] == want[0] == "ok":
             verdicts = "the SUT and the model encoded it to different DER"
         else:
             verdicts = f"the SUT {_said(got)}; the model {_said(want)}"
+        verdicts += note
         text = json.dumps(value, ensure_ascii=False)
         actual = (f"{vector.type_name} ({vector.label} {'/'.join(vector.flags)}) with "
                   f"{'; '.join(said)}: "

@@ -86,7 +86,8 @@ def op_decode(req: dict[str, Any]) -> dict[str, Any]:
     type_name = req.get("type")
     if type_name is not None and not isinstance(type_name, str):
         raise JukiError("request field 'type' must be a string", code=ErrorCode.INVALID_JSON)
-    decoded = codec.decode_full(data, type_name, _profile(req))
+    # Codec mode checks the header's version too (R-PDU-45), not only a node.
+    decoded = codec.decode_full(data, type_name, _profile(req), codec.PROTOCOL_VERSIONS)
     return {"type": decoded.type_name, "value": codec.to_json(decoded.message)}
 
 

@@ -21,6 +21,7 @@ import json
 import typing
 from typing import Any
 
+from juki_protocol import PROTOCOL_VERSION
 from juki_protocol.errors import ErrorCode, JukiError, ValidationError
 from juki_protocol.messages import MESSAGE_TYPES
 from juki_protocol.messages.base import camel, from_form, json_to_raw, to_form, walk
@@ -29,6 +30,9 @@ from juki_protocol.messages.special_move import MoveOutCertificateEntry
 from juki_protocol.schema import check_constraints, decode_raw, encode_raw
 
 _PROFILED = (IdentityInfo, MoveOutCertificateEntry)
+
+#: The protocol versions this implementation speaks (spec/pdu.md R-PDU-14).
+PROTOCOL_VERSIONS = frozenset({PROTOCOL_VERSION})
 
 
 def type_name_of(msg: Any) -> str:
@@ -174,17 +178,36 @@ class Decoded:
 
 
 def decode_full(data: bytes, type_name: str | None = None,
-                profile: Profile | None = None) -> Decoded:
+                profile: Profile | None = None,
+                versions: frozenset[int] | None = None) -> Decoded:
     """Decode untrusted DER: strict DER, schema constraints, the profile, then the
-    message's rules (spec/pdu.md section 8, step 9)."""
+    message's rules (spec/pdu.md section 8, step 9).
+
+    ``versions``: the protocol versions the caller speaks. When given, a ``JukiPdu``
+    whose header names another version is refused with 1016 UNSUPPORTED_VERSION before
+    the header's other rules (spec/pdu.md section 8, step 3; R-PDU-45 for codec mode).
+    A node leaves it out and checks the version with the rest of its header checks."""
     if type_name is not None:
         message_class(type_name)
     raw = decode_raw(type_name, data)
     cls = message_class(raw.type_name)
+    if versions is not None and raw.type_name == "JukiPdu":
+        check_raw_version(raw.value, versions)
     if profile is not None:
         check_raw_profile(cls, raw.value, profile)
     msg: Any = from_form(cls, raw.value, json=False)
     return Decoded(msg, raw.type_name, raw.unknown_extensions)
+
+
+def check_raw_version(raw: Any, versions: frozenset[int]) -> None:
+    """Raise UNSUPPORTED_VERSION unless the header of the asn1tools ``JukiPdu`` value
+    ``raw`` names one of ``versions`` (R-PDU-14)."""
+    header = raw.get("header") if isinstance(raw, dict) else None
+    version = header.get("version") if isinstance(header, dict) else None
+    if version not in versions:
+        raise ValidationError(f"header.version {version} is not one this implementation "
+                              f"speaks ({', '.join(map(str, sorted(versions)))})",
+                              code=ErrorCode.UNSUPPORTED_VERSION, field="header.version")
 
 
 def decode(data: bytes, type_name: str | None = None, profile: Profile | None = None) -> Any:
@@ -229,6 +252,22 @@ def dumps(msg: Any) -> str:
     return json.dumps(to_json(msg), ensure_ascii=False, indent=2, sort_keys=True)
 
 
-__all__ = ["Decoded", "JukiError", "Profile", "check_profile", "check_raw_profile", "decode",
-           "decode_full", "dumps", "encode", "encode_json", "from_json", "from_json_text",
-           "message_class", "to_json", "type_name_of"]
+__all__ = [
+    "PROTOCOL_VERSIONS",
+    "Decoded",
+    "JukiError",
+    "Profile",
+    "check_profile",
+    "check_raw_profile",
+    "check_raw_version",
+    "decode",
+    "decode_full",
+    "dumps",
+    "encode",
+    "encode_json",
+    "from_json",
+    "from_json_text",
+    "message_class",
+    "to_json",
+    "type_name_of",
+]

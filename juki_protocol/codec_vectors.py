@@ -331,7 +331,7 @@ def _rule_cases(type_name: str, sample: Sample) -> Iterator[_Case]:
     elif type_name == "JukiPdu":
         header = v["header"]
         header["messageType"] = "errorReport"
-        yield _invalid("header type errorReport with an acknowledgement body",
+        yield _invalid(f"header type errorReport with a {v['body'][0]} body",
                        "RuleViolation", _raw_encode(type_name, v), ErrorCode.INVALID_FIELD)
 
 

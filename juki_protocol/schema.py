@@ -195,15 +195,73 @@ def _decode_error_code(exc: asn1tools.Error) -> ErrorCode:
         if not _is_real_time(found.group(1)):
             return ErrorCode.INVALID_DATE      # hour 25, 30 February: R-PDU-35
         return ErrorCode.DER_NON_CANONICAL     # valid BER, not DER (X.690 11.7)
+    form = _EXPECTED_TAG.search(text)
+    if form is not None and _differs_in_form_only(form.group(1), form.group(2)):
+        # R-DER-11: the expected class and number in the wrong form (a SEQUENCE
+        # encoded primitive, a string constructed) is malformed, not another tag.
+        return ErrorCode.DER_MALFORMED
+    if "is missing and has no default value" in text or "Ran out of data" in text:
+        # R-DER-11, R-DER-15: a mandatory component absent (a CHOICE in its explicit
+        # tag included, or an explicit tag left empty) is malformed, whatever its tag.
+        return ErrorCode.DER_MALFORMED
     return ErrorCode.DER_UNEXPECTED_TAG if "tag" in text.lower() else ErrorCode.DER_MALFORMED
+
+
+#: asn1tools' words for a tag mismatch: "Expected ... with tag 'a0', but got '80'".
+_EXPECTED_TAG = re.compile(r"with tag '([0-9a-f]+)', but got '([0-9a-f]+)'")
+
+
+def _differs_in_form_only(expected: str, got: str) -> bool:
+    """Whether two identifier octet strings differ only in the constructed bit."""
+    try:
+        a, b = bytes.fromhex(expected), bytes.fromhex(got)
+    except ValueError:
+        return False
+    return len(a) == len(b) > 0 and a[0] ^ b[0] == 0x20 and a[1:] == b[1:]
 
 
 def decode_raw(type_name: str | None, data: bytes) -> RawDecoded:
     """Decode untrusted DER strictly. ``type_name`` None means: use the outer tag."""
+    return _decode_raw(type_name, data, [])
+
+
+#: The phases of a strict decode, in their order (spec/README.md section 6).
+PHASES = ("walk", "outer tag", "structure", "canonical form", "constraints")
+
+
+def decode_phase(type_name: str | None, data: bytes) -> str | None:
+    """The phase of :data:`PHASES` whose fault :func:`decode_raw` reports for ``data``,
+    or None when it decodes. Only the faults of the structure have no order among
+    themselves (R-DER-17)."""
+    phase: list[str] = []
+    try:
+        _decode_raw(type_name, data, phase)
+    except DecodeError:
+        return phase[-1] if phase else PHASES[0]
+    return None
+
+
+def structure_codes(type_name: str, data: bytes) -> frozenset[int]:
+    """The codes of every fault of the structure of ``data`` against ``type_name`` that
+    :func:`structure_faults` finds (none when the TLV walk fails): the codes R-DER-17
+    lets a receiver report for it."""
+    try:
+        root = der.parse(bytes(data))
+    except DecodeError:
+        return frozenset()
+    if type_name not in _all_types():
+        return frozenset()
+    return frozenset(int(f.error_code) for f in structure_faults(type_name, root, data))
+
+
+def _decode_raw(type_name: str | None, data: bytes, phase: list[str]) -> RawDecoded:
+    """:func:`decode_raw`, appending to ``phase`` the name of each phase it enters."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise DecodeError("input must be bytes", code=ErrorCode.DER_MALFORMED)
     data = bytes(data)
+    phase.append("walk")
     root = der.parse(data)
+    phase.append("outer tag")
     actual = TYPE_BY_TAG.get(root.number) if root.tag_class == 1 else None
     if type_name is None:
         if actual is None:
@@ -223,13 +281,16 @@ def decode_raw(type_name: str | None, data: bytes) -> RawDecoded:
         raise DecodeError(f"expected {type_name} (APPLICATION "
                           f"{APPLICATION_TAGS[type_name]}), got {actual}",
                           code=ErrorCode.DER_UNEXPECTED_TAG, offset=0)
+    # The structure against the schema, from the TLV tree, before asn1tools reads a
+    # value (R-DER-11, R-DER-15, R-DER-17): asn1tools would skip a known component
+    # after an unknown element, and reads some faults as others.
+    phase.append("structure")
+    check_structure(type_name, root, data)
     schema = compiled()
     try:
-        value = schema.decode(type_name, data, check_constraints=True)
-    except asn1tools.ConstraintsError as exc:
-        raise DecodeError(f"schema constraint violated: {exc}",
-                          code=ErrorCode.CONSTRAINT_VIOLATION, field=_location(exc),
-                          offset=_offset(exc)) from exc
+        # Constraints are checked after the canonical form (below): every encoding
+        # fault comes before every value fault (spec/README.md section 6).
+        value = schema.decode(type_name, data, check_constraints=False)
     except asn1tools.DecodeError as exc:
         raise DecodeError(f"not a valid {type_name}: {exc}", code=_decode_error_code(exc),
                           field=_location(exc), offset=_offset(exc)) from exc
@@ -238,9 +299,18 @@ def decode_raw(type_name: str | None, data: bytes) -> RawDecoded:
         code = _decode_error_code(exc) if isinstance(exc, asn1tools.Error) \
             else ErrorCode.DER_MALFORMED
         raise DecodeError(f"not a valid {type_name}: {exc!r}", code=code) from exc
-    if is_canonical(type_name, root, value, data):
-        return RawDecoded(type_name, value, 0)
-    return RawDecoded(type_name, value, reencode_compare(type_name, data, value))
+    # The canonical form of every primitive after the structure (R-DER-17).
+    phase.append("canonical form")
+    unknown = 0 if is_canonical(type_name, root, value, data) else \
+        reencode_compare(type_name, data, value)
+    phase.append("constraints")
+    try:
+        schema.types[type_name].check_constraints(value)
+    except asn1tools.ConstraintsError as exc:
+        raise DecodeError(f"schema constraint violated: {exc}",
+                          code=ErrorCode.CONSTRAINT_VIOLATION, field=_location(exc),
+                          offset=_offset(exc)) from exc
+    return RawDecoded(type_name, value, unknown)
 
 
 def reencode_compare(type_name: str, data: bytes, value: Any) -> int:
@@ -256,6 +326,213 @@ def reencode_compare(type_name: str, data: bytes, value: Any) -> int:
     except (asn1tools.Error, ValueError, TypeError, KeyError, AttributeError):
         return 1
     return der.compare_canonical(data, again)
+
+
+# The structure against the schema -----------------------------------------------------
+
+
+def check_structure(type_name: str, root: der.Tlv, data: bytes) -> None:
+    """Raise the first fault, in the order of its octets, of the structure of ``data``
+    (walked as ``root``) against the schema of ``type_name`` (R-DER-11, R-DER-12,
+    R-DER-15, R-DER-16, R-DER-18, R-DER-09); see :func:`structure_faults`."""
+    faults = structure_faults(type_name, root, data)
+    if faults:
+        raise faults[0]
+
+
+def structure_faults(type_name: str, root: der.Tlv, data: bytes) -> list[DecodeError]:
+    """Every fault of the structure of ``data`` against the schema that the TLV tree
+    shows without decoding a value, in the order of their octets. R-DER-17 leaves them
+    unordered: a receiver may report any one of them.
+
+    In a SEQUENCE every element is matched by its tag with a component of this version
+    of the schema, the extension additions it knows included (R-DER-11, R-DER-08):
+
+    - an element whose class and number are a component's but whose form is not: 1010;
+    - a component's tag a second time: 1013 (R-DER-15);
+    - a tag no component has: in a SEQUENCE without an extension marker 1013; else an
+      unknown extension addition, skipped, when no known component follows it and no
+      mandatory component is missing; 1013 otherwise (an addition comes after every
+      component this version knows; with a mandatory component missing, the element
+      may be that component under another tag: both faults are there);
+    - a known component (root or known addition) after one the schema puts later: 1011;
+    - a mandatory component absent: 1010, a CHOICE in an empty explicit tag included.
+
+    And: a second element in an explicit tag 1013; an unknown CHOICE alternative or
+    ENUMERATED value 1024; an INTEGER or ENUMERATED with no contents or a BOOLEAN of
+    other than one octet 1010; a string that is not of its character set 1010. The
+    contents of a GeneralizedTime are left to the decoder (R-PDU-35).
+    """
+    faults: list[DecodeError] = []
+    _element(compiled().types[type_name].type, root, data, "", faults)
+    faults.sort(key=lambda f: f.offset if f.offset is not None else len(data))
+    return faults
+
+
+def _start_tags(t: Any) -> frozenset[tuple[int, bool, int]]:
+    """The tags an element of type ``t`` can start with (an untagged CHOICE: any of its
+    alternatives')."""
+    if getattr(t, "tag", None) is not None:
+        return frozenset({_tag_key(t.tag)})
+    if isinstance(t, _ber.Choice):
+        return frozenset().union(*(_start_tags(m) for m in t.members))
+    return frozenset()
+
+
+def _fault(code: ErrorCode, rule: str, path: str, offset: int) -> DecodeError:
+    return DecodeError(f"{path or 'value'}: {rule}", code=code, field=path or None,
+                       offset=offset)
+
+
+def _match(members: list[Any], node: der.Tlv, data: bytes) -> tuple[Any, bool]:
+    """The member whose tag ``node`` has, and whether in the right form (False: the
+    class and number of the member's tag, the other form)."""
+    for m in members:
+        if node.tag_key in _start_tags(m):
+            return m, True
+    got = data[node.start:node.content_start].hex()
+    for m in members:
+        for key in _start_tags(m):
+            expected = bytes([(key[0] << 6) | (0x20 if key[1] else 0)
+                              | min(key[2], 0x1F)]).hex()
+            if key[2] == node.number and _differs_in_form_only(expected, got[:2]):
+                return m, False
+    return None, False
+
+
+def _wrong_form(node: der.Tlv, path: str) -> DecodeError:
+    return _fault(ErrorCode.DER_MALFORMED, "the tag the schema expects, in the wrong form "
+                  "(primitive for constructed or the reverse, R-DER-11)", path, node.start)
+
+
+def _element(t: Any, node: der.Tlv, data: bytes, path: str,
+             out: list[DecodeError]) -> None:
+    """The faults of ``node`` as a value of type ``t``."""
+    if isinstance(t, _ber.Choice):
+        member, exact = _match(list(t.members), node, data)
+        if member is None:
+            out.append(_fault(ErrorCode.INVALID_FIELD, "an alternative unknown to this "
+                              "version of the schema (R-DER-12)", path, node.start))
+        elif not exact:
+            out.append(_wrong_form(node, path))
+        else:
+            _element(member, node, data, f"{path}.{member.name}" if path else member.name,
+                     out)
+        return
+    tag = getattr(t, "tag", None)
+    if tag is not None and node.tag_key != _tag_key(tag):
+        member, exact = _match([t], node, data)
+        out.append(_wrong_form(node, path) if member is not None else _fault(
+            ErrorCode.DER_UNEXPECTED_TAG, "a tag the schema does not allow here (R-DER-11)",
+            path, node.start))
+        return
+    if isinstance(t, _ber.ExplicitTag):
+        if not node.children:
+            out.append(_fault(ErrorCode.DER_MALFORMED, "an empty explicit tag: the "
+                              "component it holds is missing (R-DER-15)", path, node.end))
+            return
+        for extra in node.children[1:]:
+            out.append(_fault(ErrorCode.DER_UNEXPECTED_TAG, "a second element inside an "
+                              "explicit tag, which holds exactly one (R-DER-15)", path,
+                              extra.start))
+        _element(t.inner, node.children[0], data, path, out)
+    elif isinstance(t, _ber.Sequence):
+        _sequence(t, node, data, path, out)
+    elif isinstance(t, (_der.SequenceOf, _ber.SequenceOf)):
+        for i, child in enumerate(node.children):
+            _element(t.element_type, child, data, f"{path}[{i}]", out)
+    else:
+        _primitive(t, node, data, path, out)
+
+
+def _sequence(t: Any, node: der.Tlv, data: bytes, path: str,
+              out: list[DecodeError]) -> None:
+    members = list(t.root_members)
+    for a in t.additions or ():
+        members.extend(a if isinstance(a, list) else [a])
+    order = {m.name: i for i, m in enumerate(members)}
+    matched = [_match(members, child, data) for child in node.children]
+    last_known = max((i for i, (m, _) in enumerate(matched) if m is not None), default=-1)
+    present = {m.name for m, _ in matched if m is not None}
+    missing = [m for m in t.root_members if m.name not in present and not m.optional
+               and not m.has_default()]
+    for member in missing:
+        # Where the component belongs: before the first element the schema puts after
+        # it (a known component after it, or an unknown element).
+        later = [c.start for c, (m, _) in zip(node.children, matched, strict=True)
+                 if m is None or order[m.name] > order[member.name]]
+        out.append(_fault(ErrorCode.DER_MALFORMED, f"mandatory component {member.name} "
+                          f"missing (R-DER-11)", path, min(later, default=node.end)))
+    seen: set[str] = set()
+    highest = -1
+    for i, (child, (member, exact)) in enumerate(zip(node.children, matched,
+                                                     strict=True)):
+        if member is None:
+            if t.additions is None:
+                out.append(_fault(ErrorCode.DER_UNEXPECTED_TAG, "an element after the last "
+                                  "component of a SEQUENCE without an extension marker "
+                                  "(R-DER-15)", path, child.start))
+            elif i < last_known:
+                out.append(_fault(ErrorCode.DER_UNEXPECTED_TAG, "an unknown tag before a "
+                                  "known component: not an extension addition, which "
+                                  "comes after every known component (R-DER-11)", path,
+                                  child.start))
+            elif missing:
+                out.append(_fault(ErrorCode.DER_UNEXPECTED_TAG, f"an unknown tag where "
+                                  f"the schema expects mandatory component "
+                                  f"{missing[0].name}: no extension addition (R-DER-11)",
+                                  path, child.start))
+            continue                               # an unknown extension addition
+        name = f"{path}.{member.name}" if path else member.name
+        if member.name in seen:
+            out.append(_fault(ErrorCode.DER_UNEXPECTED_TAG, f"component {member.name} a "
+                              f"second time (R-DER-15)", path, child.start))
+            continue
+        seen.add(member.name)
+        if not exact:
+            out.append(_wrong_form(child, name))
+            continue
+        if order[member.name] < highest:
+            out.append(_fault(ErrorCode.DER_NON_CANONICAL, f"component {member.name} "
+                              f"after one the schema puts after it (R-DER-11)", path,
+                              child.start))
+        highest = max(highest, order[member.name])
+        _element(member, child, data, name, out)
+
+
+_STRING_CHECKS: dict[type, Callable[[bytes], bool]] = {
+    _der.UTF8String: lambda b: _utf8(b),
+    _der.NumericString: lambda b: all(o < 0x80 for o in b),
+    _der.VisibleString: lambda b: all(o < 0x80 for o in b),
+}
+
+
+def _utf8(b: bytes) -> bool:
+    try:
+        b.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _primitive(t: Any, node: der.Tlv, data: bytes, path: str,
+               out: list[DecodeError]) -> None:
+    content = data[node.content_start:node.end]
+    kind = type(t)
+    if kind in (_der.Integer, _ber.Integer, _ber.Enumerated, _ber.Boolean):
+        if not content or (kind is _ber.Boolean and len(content) != 1):
+            out.append(_fault(ErrorCode.DER_MALFORMED, f"contents of {len(content)} octets "
+                              f"(X.690 8.2.1, 8.3.1: one octet for a BOOLEAN, at least one "
+                              f"for an INTEGER or ENUMERATED, R-DER-16)", path, node.start))
+        elif kind is _ber.Enumerated and \
+                int.from_bytes(content, "big", signed=True) not in t.value_to_data:
+            out.append(_fault(ErrorCode.INVALID_FIELD, "a value unknown to this version of "
+                              "the schema (R-DER-09)", path, node.start))
+        return
+    check = _STRING_CHECKS.get(kind)
+    if check is not None and not check(content):
+        out.append(_fault(ErrorCode.DER_MALFORMED, "octets that are not characters of the "
+                          "string's character set (R-DER-18)", path, node.start))
 
 
 # The schema-aware canonical check -----------------------------------------------------

@@ -84,7 +84,22 @@ def _remap(wrong: dict[ErrorCode, ErrorCode]) -> adapter.Handler:
     return decode
 
 
+def _maps_for_codes(req: dict[str, Any]) -> dict[str, Any]:
+    """decode: every error code sent as a map, {"code": 1010} (R-CONF-16 wants a
+    number); the harness must fail it with the input, not crash (R-CONF-10)."""
+    try:
+        return adapter.op_decode(req)
+    except JukiError as exc:
+        return {"ok": False, "error": {"code": {"code": int(exc.error_code)}}}
+
+
+def _map_for_der(req: dict[str, Any]) -> dict[str, Any]:
+    """encode: the DER sent as a map, {"hex": ...}, where a string is expected."""
+    return {"der": {"hex": adapter.op_encode(req)["der"]}}
+
+
 FAULTS: dict[str, dict[str, adapter.Handler]] = {
+    "maps-for-codes-and-der": {"decode": _maps_for_codes, "encode": _map_for_der},
     "accept-long-form-length": {"decode": _accept_long_form},
     "encode-without-constraints": {"encode": _encode_unchecked},
     # R-DER-06: an unregistered outer tag reported as another registered type's.

@@ -176,12 +176,14 @@ def test_unknown_extension_is_counted_not_proven() -> None:
     assert codec.decode_full(extended).unknown_extensions == 1
 
 
-def test_unknown_enumerated_value_counts_as_unknown() -> None:
+def test_unknown_enumerated_value_is_refused_by_the_strict_decode() -> None:
+    """R-DER-09, R-DER-17: a value of an extensible ENUMERATED unknown to this version
+    is a fault of structure, 1024 from the strict decode itself (fast path and
+    re-encoding path alike), not an unknown extension counted and refused later."""
     data = _sample("Acknowledgement")
     bad = replace_at(data, [1], lambda old: old[:2] + b"\x63")    # status 99
-    raw = schema.decode_raw("Acknowledgement", bad)
-    assert raw.unknown_extensions == 1
-    assert _same_as_reference("Acknowledgement", bad)[-1] == 1
+    outcome = _same_as_reference("Acknowledgement", bad)
+    assert outcome[:2] == ("error", ErrorCode.INVALID_FIELD) and outcome[-1] == "status"
 
 
 # The compiled asn1tools conversions of messages.base ----------------------------------

@@ -111,3 +111,91 @@ def test_case_level_is_that_of_its_strongest_requirement() -> None:
     unregistered = _case(all_cases(VECTORS),
                          "pdu/codec/error-report/any/error-code-1999-in-range-not-registered")
     assert unregistered.requirements == ("R-PDU-28",) and unregistered.level == "SHOULD"
+
+
+#: Rejected readings of the second clean-room run's guesses (spec/README.md section 7.1).
+NO_VERSION_CHECK = """
+import sys
+from juki_protocol import adapter, codec
+codec.PROTOCOL_VERSIONS = None
+adapter.serve(sys.stdin, sys.stdout)
+"""
+PRIMITIVE_IS_1013 = """
+import sys
+from juki_protocol import adapter, schema
+schema._differs_in_form_only = lambda a, b: False
+adapter.serve(sys.stdin, sys.stdout)
+"""
+WRITES_UPPERCASE = """
+import sys
+from juki_protocol import adapter
+encode = adapter.OPS["encode"]
+adapter.OPS["encode"] = lambda req: {"der": encode(req)["der"].upper()}
+adapter.serve(sys.stdin, sys.stdout)
+"""
+NO_STRUCTURE_CHECK = """
+import sys
+from juki_protocol import adapter, schema
+schema.check_structure = lambda *args: None
+adapter.serve(sys.stdin, sys.stdout)
+"""
+ANY_KANA = """
+import re, sys
+from juki_protocol import adapter
+from juki_protocol.messages import common
+common._KANA = re.compile(".*")
+adapter.serve(sys.stdin, sys.stdout)
+"""
+ANY_CONTROL = """
+import re, sys
+from juki_protocol import adapter
+from juki_protocol.messages import base
+base._CONTROL = re.compile("(?!)")
+adapter.serve(sys.stdin, sys.stdout)
+"""
+NO_EARLIEST_DATE = """
+import datetime, sys
+from juki_protocol import adapter
+from juki_protocol.messages import common
+common.EARLIEST_DATE = datetime.date(1, 1, 1)
+adapter.serve(sys.stdin, sys.stdout)
+"""
+
+
+def test_reference_passes_the_precision_cases() -> None:
+    from conformance.cases_codec_precision import precision_cases
+
+    cases = precision_cases(VECTORS)
+    assert len(cases) == 55
+    sut = AdapterSut(REFERENCE)
+    sut.start()
+    try:
+        verdicts = {c.id: c.run(sut).verdict for c in cases}
+    finally:
+        sut.stop()
+    assert {cid for cid, v in verdicts.items() if v is not Verdict.PASS} == {
+        "der/codec/wide-area-issuance-request/two-field-rules"}
+    assert verdicts["der/codec/wide-area-issuance-request/two-field-rules"] \
+        is Verdict.ACCEPTABLE
+
+
+@pytest.mark.parametrize(("cid", "variant"), [
+    ("pdu/codec/juki-pdu/version-2-refused", NO_VERSION_CHECK),
+    ("der/codec/juki-pdu/outer-tag-primitive", PRIMITIVE_IS_1013),
+    ("der/codec/acknowledgement/hex-uppercase-value-encoded-lowercase", WRITES_UPPERCASE),
+    ("der/codec/juki-pdu/node-id-extra-element", NO_STRUCTURE_CHECK),
+    ("der/codec/acknowledgement/component-twice", NO_STRUCTURE_CHECK),
+    ("der/codec/juki-pdu/body-tag-two-elements", NO_STRUCTURE_CHECK),
+    ("der/codec/juki-pdu/empty-integer", NO_STRUCTURE_CHECK),
+    ("der/codec/acknowledgement/empty-enumerated", NO_STRUCTURE_CHECK),
+    ("identifiers/codec/person-name/kana-hiragana", ANY_KANA),
+    ("identifiers/codec/text/tab-in-address", ANY_CONTROL),
+    ("identifiers/codec/date/before-meiji", NO_EARLIEST_DATE),
+])
+def test_precision_cases_fail_the_rejected_reading(cid: str, variant: str) -> None:
+    # Checks R-PDU-45, R-DER-11, R-JSON-11, R-DER-15, R-DER-16, R-ID-07, R-ID-08, R-ID-09.
+    from conformance.cases_codec_precision import precision_cases
+
+    case = _case(precision_cases(VECTORS), cid)
+    assert _verdict(REFERENCE, case) is Verdict.PASS
+    assert _verdict([sys.executable, "-c", variant], case) is Verdict.FAIL
