@@ -1,8 +1,10 @@
 """Node-mode cases on a node's limits (spec/node.md section 6): a handshake that never
-comes, a frame that stalls, one connection too many from a peer.
+comes, a frame that stalls, one connection too many from a peer, PDUs shed for load,
+a connection that sends only refusals, half-open connections from one address.
 
 The limits are the node's own: the ICS declares them in ``limits``
-(``handshakeTimeoutSeconds``, ``frameTimeoutSeconds``, ``maxPeerConnections``), and a
+(``handshakeTimeoutSeconds``, ``frameTimeoutSeconds``, ``maxPeerConnections``,
+``maxInflight``, ``maxRefusals``, ``maxAddressHandshakes``), and a
 case whose limit is not declared is ``not_applicable``. The reference node the runner
 launches is started with :data:`conformance.node_sut.REFERENCE_LIMITS`, small enough
 for the cases to take about a second each.
@@ -220,6 +222,91 @@ def _shed(sut: AdapterSut) -> Outcome:
                    "resent, they were provided")
 
 
+def _refusals_close(sut: AdapterSut) -> Outcome:
+    node = _node(sut)
+    limit = int(_declared(sut, "maxRefusals"))
+    expected = (f"each of {limit} refused frames in a row answered, then the connection "
+                f"closed (the declared maxRefusals); a valid PDU before them resets the "
+                f"count; the node keeps serving")
+    garbage = (5).to_bytes(4, "big") + b"\x30\x03bad"
+    conn = node.connect(MUNICIPALITY)
+    try:
+        # limit - 1 refusals, a valid update: the connection must stay.
+        for i in range(limit - 1):
+            conn.send_raw(garbage)
+            if conn.answer_to(None) is None:
+                return Outcome(Verdict.FAIL, expected, f"closed after {i + 1} refusals, "
+                               f"before the declared {limit}")
+        mid, pdu = node.sealed(_update(_last(node.status()) + 1), sender=MUNICIPALITY)
+        conn.send(pdu)
+        wrong = _expect_ack(conn.answer_to(mid), AckStatus.ACCEPTED)
+        if wrong:
+            return Outcome(Verdict.FAIL, expected, f"after {limit - 1} refusals a valid "
+                           f"update got {wrong}")
+        for i in range(limit):
+            conn.send_raw(garbage)
+            if conn.answer_to(None) is None:
+                if i + 1 < limit:
+                    return Outcome(Verdict.FAIL, expected, f"closed after {i + 1} "
+                                   f"refusals following a valid update, not {limit}")
+                break
+        closed = conn.closed_within(SLACK)
+    except (SutFault, OSError) as exc:
+        return Outcome(Verdict.FAIL, expected, f"the connection failed early: {exc}")
+    finally:
+        conn.close()
+    if not closed:
+        return Outcome(Verdict.FAIL, expected, f"still open after {limit} refusals in a row")
+    wrong = _serves(sut)
+    if wrong:
+        return Outcome(Verdict.FAIL, expected, f"closed; then a valid update got {wrong}")
+    return Outcome(Verdict.PASS, expected, f"closed after {limit} refusals in a row")
+
+
+def _half_open_bounded(sut: AdapterSut) -> Outcome:
+    node = _node(sut)
+    limit = int(_declared(sut, "maxAddressHandshakes"))
+    extra = 4
+    expected = (f"of {limit + extra} TCP connections from one address the node does not "
+                f"know that start no TLS handshake, at most the declared {limit} kept "
+                f"pending (the others closed at once, not at the handshake timeout); the "
+                f"node keeps serving")
+    host = node.address[0]
+    if not host.startswith("127."):
+        raise Inconclusive("the case needs a source address the node does not know: a "
+                           "loopback alias (127.0.0.2) beside a SUT on loopback")
+    socks: list[socket.socket] = []
+    try:
+        for _ in range(limit + extra):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            socks.append(s)
+            s.bind(("127.0.0.2", 0))
+            s.settimeout(node.timeout)
+            s.connect(node.address)
+        started = time.monotonic()
+        # Well within the handshake time limit, so that a close is the bound's doing.
+        window = min(0.5, _declared(sut, "handshakeTimeoutSeconds") / 2) \
+            if "handshakeTimeoutSeconds" in node.limits else 0.5
+        closed = 0
+        for s in socks:
+            left = max(0.0, window - (time.monotonic() - started))
+            closed += _closed_by_peer(s, left) if left > 0 else _closed_by_peer(s, 0.001)
+    except OSError as exc:
+        raise Inconclusive(f"could not open the connections: {exc}") from exc
+    finally:
+        for s in socks:
+            with contextlib.suppress(OSError):
+                s.close()
+    if closed < extra:
+        return Outcome(Verdict.FAIL, expected, f"{limit + extra - closed} handshakes kept "
+                       f"pending, the declared bound is {limit}")
+    wrong = _serves(sut)
+    if wrong:
+        return Outcome(Verdict.FAIL, expected, f"{closed} closed; then a valid update got "
+                       f"{wrong}")
+    return Outcome(Verdict.PASS, expected, f"{closed} of {limit + extra} closed at once")
+
+
 def limit_cases() -> list[Case]:
     """The cases of this module (a prefecture SUT)."""
     def case(cid: str, title: str, limit: str, reqs: tuple[str, ...], rem: str,
@@ -253,6 +340,20 @@ def limit_cases() -> list[Case]:
              "it before any other check, and store nothing of it (no processed id), so "
              "that its retry with the same message id is processed as new.",
              _shed),
+        case("node/node/limits/refusals-close",
+             "a connection that sends only refused frames is closed after the declared "
+             "number in a row", "maxRefusals", ("R-NODE-48", "R-NODE-01"),
+             "Count the refused PDUs and frames of each connection since its last "
+             "accepted PDU (not 9002 or 9003, which are the node's own); at the bound, "
+             "close the connection after the last error report.",
+             _refusals_close),
+        case("node/node/limits/half-open-bounded",
+             "TCP connections without a TLS handshake from an unknown address are bounded",
+             "maxAddressHandshakes", ("R-NODE-46", "R-NODE-14"),
+             "Count the connections whose handshake has not completed, per source "
+             "address; beyond the bound drop the oldest of that address at once, so that "
+             "half-open sockets cost at most the bound's descriptors.",
+             _half_open_bounded),
     ]
 
 

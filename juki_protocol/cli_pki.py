@@ -9,10 +9,20 @@ status (1), never a traceback.
 CA directory layout (``--dir D``), all standard PEM that ``openssl`` reads::
 
     D/ca.pem  D/ca.key         the network root CA (the key is written mode 0600)
-    D/<ID>.pem  D/<ID>.key     a node's current certificate and key
+    D/<ID>.pem  D/<ID>.key     a node's current certificate and key (or in ``--out``)
     D/<ID>.<serial>.pem/.key   a node's previous pair, kept by ``issue`` (key rotation)
     D/crl.pem                  the revocation list written by ``crl``
     D/ca-db.json               the CA's register of issued and revoked certificates
+
+Keys at rest (spec/node.md R-NODE-71, R-NODE-72): the CA directory is the CA's, not a
+node's: ``issue --out NODE_DIR`` writes the node's pair into the node's own directory
+(created mode 0700), so that the CA key is never beside a key a node reads. Private keys
+may be encrypted (PKCS #8, :func:`juki_protocol.pki.key_pem`): the CA key with
+``--ca-passphrase-file FILE`` or ``--ca-passphrase-env NAME`` (``init-ca`` encrypts it,
+``issue`` and ``crl`` decrypt it), a node's key with ``--key-passphrase-file`` or
+``--key-passphrase-env`` (``issue`` encrypts it; ``envelope seal``/``open`` decrypt
+it). A passphrase is never an argument itself: a command line is visible to every user
+of the machine (``ps``). A file's content is used without one final line break.
 
 ``openssl verify -CAfile D/ca.pem [-CRLfile D/crl.pem -crl_check] D/<ID>.pem`` accepts
 an issued certificate, and rejects it once it is revoked and ``crl`` has run.
@@ -23,6 +33,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -84,6 +95,50 @@ def _now(text: str | None) -> dt.datetime:
 
 
 
+def read_passphrase(file: Path | None, env: str | None, what: str) -> bytes | None:
+    """The passphrase of a private key from ``file`` or the environment variable
+    ``env`` (at most one of them; None if neither): never from the command line
+    (R-NODE-72). ``what`` names the options in the error messages, e.g.
+    ``--key-passphrase``."""
+    if file is not None and env is not None:
+        raise click.UsageError(f"give {what}-file or {what}-env, not both")
+    if file is not None:
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            raise click.BadParameter(f"{file}: {exc.strerror or exc}",
+                                     param_hint=f"{what}-file") from None
+        if data.endswith(b"\r\n"):
+            data = data[:-2]
+        elif data.endswith(b"\n"):
+            data = data[:-1]
+        if not data:
+            raise click.BadParameter(f"{file} is empty", param_hint=f"{what}-file")
+        return data
+    if env is not None:
+        value = os.environ.get(env)
+        if not value:
+            raise click.BadParameter(f"the environment variable {env} is not set or "
+                                     f"empty", param_hint=f"{what}-env")
+        return value.encode()
+    return None
+
+
+def passphrase_options(prefix: str, whose: str) -> Callable[[F], F]:
+    """The options ``--<prefix>-passphrase-file FILE`` and ``--<prefix>-passphrase-env
+    NAME`` of the passphrase of ``whose`` private key."""
+    def decorate(func: F) -> F:
+        func = click.option(f"--{prefix}-passphrase-env", f"{prefix}_passphrase_env",
+                            metavar="NAME", help=f"The environment variable holding the "
+                            f"passphrase of {whose} private key.")(func)
+        return click.option(f"--{prefix}-passphrase-file", f"{prefix}_passphrase_file",
+                            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                            help=f"A file holding the passphrase of {whose} private key "
+                            f"(encrypted PKCS #8); never give it on the command line."
+                            )(func)
+    return decorate
+
+
 _DIR = click.option("--dir", "directory", required=True,
                     type=click.Path(file_okay=False, path_type=Path),
                     help="The CA directory.")
@@ -98,15 +153,21 @@ def pki_group() -> None:
     """Network CA: create it, issue and revoke node certificates, publish the CRL."""
 
 
-def _load_ca(directory: Path) -> tuple[pki.CertificateAuthority, dict[str, Any]]:
+def _load_db(directory: Path) -> dict[str, Any]:
     if not (directory / "ca.key").is_file():
         raise click.ClickException(f"{directory} holds no CA; run `juki pki init-ca "
                                    f"--dir {directory}` first")
-    key = pki.load_private_key((directory / "ca.key").read_bytes())
-    cert = pki.load_certificate((directory / "ca.pem").read_bytes())
     db_path = directory / DB_FILE
-    db = json.loads(db_path.read_text(encoding="utf-8")) if db_path.is_file() else \
-        {"certificates": [], "revoked": [], "crl_number": 0}
+    db: dict[str, Any] = json.loads(db_path.read_text(encoding="utf-8")) \
+        if db_path.is_file() else {"certificates": [], "revoked": [], "crl_number": 0}
+    return db
+
+
+def _load_ca(directory: Path, passphrase: bytes | None
+             ) -> tuple[pki.CertificateAuthority, dict[str, Any]]:
+    db = _load_db(directory)
+    key = pki.load_private_key((directory / "ca.key").read_bytes(), passphrase)
+    cert = pki.load_certificate((directory / "ca.pem").read_bytes())
     return pki.CertificateAuthority(key, cert), db
 
 
@@ -123,20 +184,25 @@ def _save_db(directory: Path, db: dict[str, Any]) -> None:
 @click.option("--days", default=DEFAULT_CA_DAYS, show_default=True,
               type=click.IntRange(1, 36500), help="Validity in days.")
 @click.option("--force", is_flag=True, help="Replace an existing CA in the directory.")
+@passphrase_options("ca", "the CA's")
 @_NOW
 @_cli_errors
-def init_ca(directory: Path, name: str, days: int, force: bool, now_text: str | None) -> None:
-    """Create the network root CA: writes D/ca.pem and D/ca.key."""
+def init_ca(directory: Path, name: str, days: int, force: bool,
+            ca_passphrase_file: Path | None, ca_passphrase_env: str | None,
+            now_text: str | None) -> None:
+    """Create the network root CA: writes D/ca.pem and D/ca.key (encrypted with a
+    passphrase if one is given)."""
     if (directory / "ca.key").exists() and not force:
         raise click.ClickException(f"{directory / 'ca.key'} exists; use --force to "
                                    f"replace the CA")
+    passphrase = read_passphrase(ca_passphrase_file, ca_passphrase_env, "--ca-passphrase")
     now = _now(now_text)
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     ca = pki.create_root_ca(pki.generate_key(), common_name=name,
                             not_before=now - dt.timedelta(minutes=5),
                             not_after=now + dt.timedelta(days=days),
                             serial=x509.random_serial_number())
-    pki.write_private_file(directory / "ca.key", pki.key_pem(ca.key))
+    pki.write_private_file(directory / "ca.key", pki.key_pem(ca.key, passphrase))
     (directory / "ca.pem").write_bytes(pki.cert_pem(ca.certificate))
     _save_db(directory, {"certificates": [], "revoked": [], "crl_number": 0})
     click.echo(f"wrote {directory / 'ca.pem'} and {directory / 'ca.key'}")
@@ -150,31 +216,46 @@ def init_ca(directory: Path, name: str, days: int, force: bool, now_text: str | 
               help="The node id: local government code, DCnn or AGnnnn.")
 @click.option("--days", default=DEFAULT_NODE_DAYS, show_default=True,
               type=click.IntRange(1, 36500), help="Validity in days.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="The node's directory for ID.pem and ID.key (created mode 0700), "
+              "apart from the CA's key; default: the CA directory.")
+@passphrase_options("ca", "the CA's")
+@passphrase_options("key", "the node's")
 @_NOW
 @_cli_errors
-def issue(directory: Path, role: str, node_code: str, days: int, now_text: str | None) -> None:
-    """Issue a node certificate and key: writes D/ID.pem and D/ID.key.
+def issue(directory: Path, role: str, node_code: str, days: int, out_dir: Path | None,
+          ca_passphrase_file: Path | None, ca_passphrase_env: str | None,
+          key_passphrase_file: Path | None, key_passphrase_env: str | None,
+          now_text: str | None) -> None:
+    """Issue a node certificate and key: writes ID.pem and ID.key in --out (default D),
+    the key encrypted if a --key-passphrase is given.
 
-    An existing pair for the node is kept as D/ID.<serial>.pem/.key (key rotation).
+    An existing pair for the node is kept as ID.<serial>.pem/.key (key rotation).
     """
     validate_node_id(Role(role), node_code, "node")
     node = pki.node_id(role, node_code)
-    ca, db = _load_ca(directory)
+    ca, db = _load_ca(directory, read_passphrase(ca_passphrase_file, ca_passphrase_env,
+                                                 "--ca-passphrase"))
+    node_passphrase = read_passphrase(key_passphrase_file, key_passphrase_env,
+                                      "--key-passphrase")
+    target = directory if out_dir is None else out_dir
+    if out_dir is not None:
+        out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     now = _now(now_text)
     key = pki.generate_key()
     serial = x509.random_serial_number()
     cert = pki.issue_node_certificate(ca, key.public_key(), node,
                                       not_before=now - dt.timedelta(minutes=5),
                                       not_after=now + dt.timedelta(days=days), serial=serial)
-    pem_path, key_path = directory / f"{node_code}.pem", directory / f"{node_code}.key"
+    pem_path, key_path = target / f"{node_code}.pem", target / f"{node_code}.key"
     if pem_path.exists():
         old = pki.load_certificate(pem_path.read_bytes())
         stem = f"{node_code}.{old.serial_number:x}"
-        pem_path.replace(directory / f"{stem}.pem")
+        pem_path.replace(target / f"{stem}.pem")
         if key_path.exists():
-            key_path.replace(directory / f"{stem}.key")
-        click.echo(f"kept the previous pair as {directory / stem}.pem/.key")
-    pki.write_private_file(key_path, pki.key_pem(key))
+            key_path.replace(target / f"{stem}.key")
+        click.echo(f"kept the previous pair as {target / stem}.pem/.key")
+    pki.write_private_file(key_path, pki.key_pem(key, node_passphrase))
     pem_path.write_bytes(pki.cert_pem(cert))
     db["certificates"].append({"serial": f"{serial:x}", "role": role, "node": node_code,
                                "not_after": cert.not_valid_after_utc.isoformat()})
@@ -195,7 +276,7 @@ def issue(directory: Path, role: str, node_code: str, days: int, now_text: str |
 def revoke(directory: Path, node_code: str, serial: str | None, reason: str | None,
            now_text: str | None) -> None:
     """Record the revocation of a node's certificates (publish it with `crl`)."""
-    _, db = _load_ca(directory)
+    db = _load_db(directory)
     revoked = {r["serial"] for r in db["revoked"]}
     wanted = None if serial is None else f"{int(serial, 16):x}"
     targets = [c for c in db["certificates"] if c["node"] == node_code
@@ -216,11 +297,14 @@ def revoke(directory: Path, node_code: str, serial: str | None, reason: str | No
 @_DIR
 @click.option("--days", default=DEFAULT_CRL_DAYS, show_default=True,
               type=click.IntRange(1, 3650), help="Days until the next update.")
+@passphrase_options("ca", "the CA's")
 @_NOW
 @_cli_errors
-def crl(directory: Path, days: int, now_text: str | None) -> None:
+def crl(directory: Path, days: int, ca_passphrase_file: Path | None,
+        ca_passphrase_env: str | None, now_text: str | None) -> None:
     """Write the revocation list D/crl.pem."""
-    ca, db = _load_ca(directory)
+    ca, db = _load_ca(directory, read_passphrase(ca_passphrase_file, ca_passphrase_env,
+                                                 "--ca-passphrase"))
     now = _now(now_text)
     db["crl_number"] = int(db.get("crl_number", 0)) + 1
     entries = [pki.RevokedCertificate(
@@ -294,14 +378,17 @@ def _read_header(path: Path) -> PduHeader:
               help="The header's sequence number.")
 @click.option("--profile", "profile_text", default="current", show_default=True,
               type=click.Choice(["current", "2002"]), help="The header's profile.")
+@passphrase_options("key", "the sender's")
 @_NOW
 @_cli_errors
 def seal_command(key_path: Path, cert_path: Path, to_path: Path, type_text: str | None,
                  in_path: Path, out_path: Path, header_out: Path | None,
                  trust_path: Path | None, sequence: int, profile_text: str,
+                 key_passphrase_file: Path | None, key_passphrase_env: str | None,
                  now_text: str | None) -> None:
     """Sign MSG.der and encrypt it to the recipient: writes ENV.der."""
-    key = pki.load_private_key(key_path.read_bytes())
+    key = pki.load_private_key(key_path.read_bytes(), read_passphrase(
+        key_passphrase_file, key_passphrase_env, "--key-passphrase"))
     cert = pki.load_certificate(cert_path.read_bytes())
     recipient = pki.load_certificate(to_path.read_bytes())
     message_der = in_path.read_bytes()
@@ -347,16 +434,20 @@ def seal_command(key_path: Path, cert_path: Path, to_path: Path, type_text: str 
 @click.option("--window", default=int(envelope.TIME_WINDOW.total_seconds()),
               show_default=True, type=click.IntRange(0),
               help="Accepted distance in seconds between the header's time and now.")
+@passphrase_options("key", "our")
 @_NOW
 @_cli_errors
 def open_command(key_paths: tuple[Path, ...], cert_paths: tuple[Path, ...], trust_path: Path,
                  crl_paths: tuple[Path, ...], require_crl: bool, in_path: Path,
                  out_path: Path, header_path: Path | None, window: int,
+                 key_passphrase_file: Path | None, key_passphrase_env: str | None,
                  now_text: str | None) -> None:
     """Decrypt and verify ENV.der: writes MSG.der and prints the signer."""
     if len(key_paths) != len(cert_paths):
         raise click.UsageError("give one --cert for each --key")
-    credentials = [pki.Credential(pki.load_private_key(k.read_bytes()),
+    passphrase = read_passphrase(key_passphrase_file, key_passphrase_env,
+                                 "--key-passphrase")
+    credentials = [pki.Credential(pki.load_private_key(k.read_bytes(), passphrase),
                                   pki.load_certificate(c.read_bytes()))
                    for k, c in zip(key_paths, cert_paths, strict=True)]
     trust = pki.TrustStore.from_pem(trust_path.read_bytes(),
@@ -378,4 +469,4 @@ def open_command(key_paths: tuple[Path, ...], cert_paths: tuple[Path, ...], trus
     click.echo(f"wrote {len(opened.message_der)} octets to {out_path}")
 
 
-__all__ = ["envelope_group", "pki_group"]
+__all__ = ["envelope_group", "passphrase_options", "pki_group", "read_passphrase"]

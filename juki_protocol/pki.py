@@ -98,13 +98,30 @@ def require_p256(key: object, what: str) -> None:
                             code=ErrorCode.ALGORITHM_UNSUPPORTED)
 
 
-def load_private_key(pem: bytes) -> ec.EllipticCurvePrivateKey:
-    """Load an unencrypted PEM private key (PKCS #8 or SEC 1); it must be P-256."""
+def load_private_key(pem: bytes, passphrase: bytes | None = None
+                     ) -> ec.EllipticCurvePrivateKey:
+    """Load a PEM private key (PKCS #8 or SEC 1); it must be P-256.
+
+    An encrypted key (PKCS #8 ``ENCRYPTED PRIVATE KEY``, as :func:`key_pem` writes it
+    with a passphrase) needs ``passphrase``; an unencrypted one must be given none, so
+    that a key left unencrypted by mistake is noticed (spec/node.md R-NODE-72). Every
+    failure is CERT_INVALID, and its message never contains the passphrase.
+    """
     try:
-        key = serialization.load_pem_private_key(pem, password=None)
-    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-        raise SecurityError(f"not a readable unencrypted PEM private key: {exc}",
-                            code=ErrorCode.CERT_INVALID) from None
+        key = serialization.load_pem_private_key(pem, password=passphrase)
+    except TypeError:
+        # cryptography tells the two mismatches apart with TypeError only.
+        if passphrase is None:
+            raise SecurityError("the private key is encrypted: give its passphrase "
+                                "(--key-passphrase-file FILE or --key-passphrase-env "
+                                "NAME)", code=ErrorCode.CERT_INVALID) from None
+        raise SecurityError("a passphrase was given, but the private key is not "
+                            "encrypted", code=ErrorCode.CERT_INVALID) from None
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        what = ("cannot decrypt the private key: wrong passphrase, or not a readable "
+                "PEM private key" if passphrase is not None else
+                f"not a readable PEM private key: {exc}")
+        raise SecurityError(what, code=ErrorCode.CERT_INVALID) from None
     require_p256(key, "the private key")
     assert isinstance(key, ec.EllipticCurvePrivateKey)
     return key
@@ -165,11 +182,20 @@ def load_crl(pem: bytes) -> x509.CertificateRevocationList:
                             code=ErrorCode.CRL_INVALID) from None
 
 
-def key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    """Unencrypted PKCS #8 PEM of a private key (what ``openssl cms -inkey`` reads)."""
+def key_pem(key: ec.EllipticCurvePrivateKey, passphrase: bytes | None = None) -> bytes:
+    """PKCS #8 PEM of a private key: unencrypted (what ``openssl cms -inkey`` reads
+    without ``-passin``), or, with ``passphrase``, encrypted with the library's best
+    available encryption (PBES2: PBKDF2-HMAC-SHA256 with 2,048 rounds and AES-256-CBC,
+    which ``openssl pkey -passin`` reads; R-NODE-72). The rounds are few, so the
+    protection rests on the passphrase: use a long random one (e.g. 32 random octets,
+    base64, in a file readable by the node's account only)."""
+    if passphrase is not None and not passphrase:
+        raise ValueError("the passphrase of a private key must not be empty")
+    encryption: serialization.KeySerializationEncryption = (
+        serialization.NoEncryption() if passphrase is None
+        else serialization.BestAvailableEncryption(passphrase))
     return key.private_bytes(serialization.Encoding.PEM,
-                             serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+                             serialization.PrivateFormat.PKCS8, encryption)
 
 
 def write_private_file(path: Path, data: bytes) -> None:

@@ -1,9 +1,12 @@
 """A small network of reference nodes on loopback, in one process (``juki network up``).
 
-It creates a network CA and one certificate per node (the layout of ``juki pki``:
-``pki/ca.pem``, ``pki/ca.key``, ``pki/<ID>.pem``, ``pki/<ID>.key``, ``pki/crl.pem``),
-starts every node on ``127.0.0.1`` with its own database (``<ID>.db``), and runs each
-flow of the seeds once with synthetic residents:
+It creates a network CA in a directory of its own (``ca/ca.pem``, ``ca/ca.key``: the CA
+key is never in the directory the nodes read, spec/node.md R-NODE-71), and one
+certificate per node beside the CA certificate and the revocation list the nodes use
+(``pki/ca.pem``, ``pki/<ID>.pem``, ``pki/<ID>.key``, ``pki/crl.pem``); it starts every
+node on ``127.0.0.1`` with its own database (``<ID>.db``, mode 0600, and the providers'
+disclosure log keys ``pki/<ID>.disclosure-key``), and runs each flow of the seeds once
+with synthetic residents:
 
 1. identity info updates and their relay (Arts. 30-5, 30-11), from every municipality;
 2. a wide-area issuance (Art. 12-2): Tokyo (131016) issues a copy of an Osaka (271004)
@@ -57,15 +60,23 @@ OPERATORS = {AGENCY: {"op-1"}}
 
 
 def create_pki(directory: Path, nodes: Iterable[tuple[str, str]], now: dt.datetime, *,
-               days: int = 30) -> Path:
+               days: int = 30, ca_dir: Path | None = None) -> Path:
     """A network CA, one certificate per node and an empty CRL, as ``juki pki`` lays
-    them out; returns the directory."""
-    directory.mkdir(parents=True, exist_ok=True)
+    them out; returns the directory (created mode 0700: it holds private keys).
+
+    ``ca_dir``: where the CA's key goes, with a copy of its certificate (created mode
+    0700), apart from the nodes' keys (R-NODE-71); None keeps it in ``directory`` as
+    ``ca.key`` (test fixtures that go on issuing certificates from the same directory;
+    never a directory a node reads in production)."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     start, end = now - dt.timedelta(hours=1), now + dt.timedelta(days=days)
     ca = pki.create_root_ca(pki.generate_key(), common_name="Juki Network Root CA",
                             not_before=start, not_after=end, serial=1)
     (directory / "ca.pem").write_bytes(pki.cert_pem(ca.certificate))
-    pki.write_private_file(directory / "ca.key", pki.key_pem(ca.key))
+    if ca_dir is not None:
+        ca_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        (ca_dir / "ca.pem").write_bytes(pki.cert_pem(ca.certificate))
+    pki.write_private_file((ca_dir or directory) / "ca.key", pki.key_pem(ca.key))
     for serial, (role, code) in enumerate(nodes, start=2):
         key = pki.generate_key()
         cert = pki.issue_node_certificate(ca, key.public_key(), pki.node_id(role, code),
@@ -95,11 +106,13 @@ class Network:
     nodes: dict[str, Node] = field(default_factory=dict)
     directory: dict[str, tuple[str, int]] = field(default_factory=dict)
 
-    async def start(self, configs: Iterable[NodeConfig]) -> None:
-        """Start every node, then give each the addresses of all."""
+    async def start(self, configs: Iterable[NodeConfig], *,
+                    clock: Callable[[], dt.datetime] | None = None) -> None:
+        """Start every node, then give each the addresses of all; ``clock``: one clock
+        for all (a test clock), else each node's own system clock."""
         for config in configs:
             config.directory = self.directory
-            node = Node(config)
+            node = Node(config) if clock is None else Node(config, clock=clock)
             await node.start()
             assert node.port is not None
             self.directory[config.code] = ("127.0.0.1", node.port)
@@ -260,12 +273,14 @@ async def run_flows(net: Network, households: dict[str, list[Household]],
 async def network_up(directory: Path, say: Callable[[str], None], *,
                      seed: str = "network-up") -> dict[str, str]:
     """Create the PKI, start the network, run every flow, stop; returns the summary."""
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     now = dt.datetime.now(dt.UTC)
     pki_dir = directory / "pki"
     if not (pki_dir / "ca.pem").exists():
-        create_pki(pki_dir, NODES, now)
-        say(f"created the network CA and {len(NODES)} node certificates in {pki_dir}")
+        # R-NODE-71: the CA key in DIR/ca, not in DIR/pki where the nodes' keys are.
+        create_pki(pki_dir, NODES, now, ca_dir=directory / "ca")
+        say(f"created the network CA in {directory / 'ca'} and {len(NODES)} node "
+            f"certificates in {pki_dir}")
     households = households_for(seed)
     residents = tuple(m for houses in households.values() for h in houses
                       for m in h.members)

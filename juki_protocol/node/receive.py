@@ -61,6 +61,9 @@ from juki_protocol.node.transport import Connection
 from juki_protocol.schema import decode_raw
 
 logger = logging.getLogger("juki_protocol.node.node")
+#: Refusals that say nothing about the peer (the node's own load or storage): they do
+#: not count towards closing a connection that sends only refusals (R-NODE-48).
+_NOT_THE_PEERS = frozenset({int(ErrorCode.OVERLOADED), int(ErrorCode.STORAGE_FAILURE)})
 PROTOCOL_VERSION = 1
 
 
@@ -91,6 +94,15 @@ def _peek(frame: bytes) -> tuple[bytes | None, str, str]:
 def _peek_id(frame: bytes) -> bytes | None:
     """The header's message id of a PDU that failed a later check, if it is readable."""
     return _peek(frame)[0]
+
+
+def _peek_version(frame: bytes) -> int | None:
+    """The header's version of a PDU that failed a later check, if it is readable."""
+    try:
+        version = decode_raw("JukiPdu", frame).value["header"]["version"]
+    except (JukiError, KeyError, TypeError):
+        return None
+    return version if isinstance(version, int) else None
 
 
 def _peek_sealed(frame: bytes) -> tuple[bytes, str] | None:
@@ -268,7 +280,12 @@ class Receiving:
         try:
             pdu = codec.decode(frame, "JukiPdu")
         except JukiError as exc:
-            await self._refuse(conn, exc.error_code, _peek_id(frame), "-", now)
+            code = exc.error_code
+            if _peek_version(frame) not in (None, PROTOCOL_VERSION):
+                # Step 3 of spec/pdu.md section 8: the version before the header's
+                # other fields and the body kind (step 7), which decoding checks.
+                code = ErrorCode.UNSUPPORTED_VERSION
+            await self._refuse(conn, code, _peek_id(frame), "-", now)
             return
         assert isinstance(pdu, JukiPdu)
         header = pdu.header
@@ -282,6 +299,7 @@ class Receiving:
             else:     # R-PDU-25: never answer an answer; record it only.
                 self._audit("refused", conn.peer.code, header.message_type.value,
                             header.message_id, result_text(exc.error_code), now)
+                conn.refused()                   # R-NODE-48
             return
         await self._commit_group(conn, [self._open_sealed(pdu, now) if sealed
                                         else _Answer.of(pdu, now)])
@@ -458,8 +476,10 @@ class Receiving:
                 if isinstance(plan, _Refusal):
                     await self._refuse(conn, plan.code, plan.message_id, plan.mtype,
                                        plan.now, local=plan.local, audited=audited)
-                elif plan:
-                    await self._run(plan, conn)
+                else:
+                    conn.useful()                # R-NODE-48
+                    if plan:
+                        await self._run(plan, conn)
         finally:
             for plan in plans:
                 if not isinstance(plan, _Refusal):
@@ -473,6 +493,8 @@ class Receiving:
         if not audited:
             self._audit("refused", conn.peer.code, mtype, refers_to,
                         _Refusal(code, refers_to, mtype, now, local).text(), now)
+        if int(code) not in _NOT_THE_PEERS:
+            conn.refused()                       # R-NODE-48
         report = ErrorReport(error_code=int(code), refers_to=refers_to)
         try:
             await conn.send(self._answer_pdu(conn.peer, report, now))

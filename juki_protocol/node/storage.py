@@ -34,6 +34,21 @@ What each role stores (and nothing else):
   household or any other item, so such data cannot be stored there at all
   (R-30-5-0-08, R-30-11-0-03);
 * ``agency``: ``provisions`` (the outcome of each request: how many persons, never who).
+
+Data at rest (spec/node.md section 2.1)
+---------------------------------------
+The database of a municipality holds its whole register, so the files are the node
+account's alone: a missing directory is created mode 0700, and the database and its
+``-wal`` and ``-shm`` files are created under umask 077 and then set to 0600
+(R-NODE-70). An existing database, ``-wal`` or ``-shm`` with a wider mode is
+*tightened* to 0600 (logged), not refused: the node's own files are made private, and a
+node is never left unable to start after an upgrade. A directory every user may write
+to (``/tmp``, mode 1777) is refused: anyone could place a ``-wal`` or ``-shm`` there
+for SQLite to open; other access to an existing directory is logged. The disclosure
+log's key is not in the database but in a key file of its own
+(:meth:`SqliteStorage.secret`, R-NODE-73), and SQLite's ``secure_delete`` is on, so
+that deleted rows are overwritten with zeros, and the write-ahead log is truncated after
+the retention purge (R-NODE-74).
 """
 
 from __future__ import annotations
@@ -41,8 +56,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
+import os
 import secrets
 import sqlite3
+import stat
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -66,6 +84,16 @@ from juki_protocol.messages.provision import LegalBasis, RequestingBody
 from juki_protocol.messages.special_move import FamilyRegister
 from juki_protocol.node.audit import ensure_schema
 from juki_protocol.synth import SyntheticResident
+
+logger = logging.getLogger(__name__)
+
+#: The mode of a node database and of its ``-wal`` and ``-shm`` files, and of a
+#: directory the node creates for them (R-NODE-70).
+FILE_MODE, DIR_MODE = 0o600, 0o700
+#: The name of the secret that masks resident codes in the disclosure log
+#: (R-30-7-3-12); given a key file, :class:`SqliteStorage` keeps it there (R-NODE-73).
+DISCLOSURE_LOG_KEY = "disclosure-log-key"
+_SIDE_FILES = ("-wal", "-shm")
 
 #: The columns of a version of identity info (Arts. 30-5, 30-11): identity info, change
 #: info and the update's metadata. Nothing else may be stored at a prefecture or the
@@ -156,6 +184,82 @@ class StorageError(JukiError):
     acknowledged (R-PDU-22)."""
 
     error_code = ErrorCode.STORAGE_FAILURE
+
+
+def _private_directory(directory: Path) -> None:
+    """Create ``directory`` (and its missing parents) mode 0700, or check that not
+    every user may write to the existing one (R-NODE-70; other access is logged)."""
+    if not directory.exists():
+        old = os.umask(0o077)                  # the missing parents are made 0700 too
+        try:
+            directory.mkdir(mode=DIR_MODE, parents=True)
+        except FileExistsError:
+            pass
+        else:
+            return
+        finally:
+            os.umask(old)
+    mode = stat.S_IMODE(directory.stat().st_mode)
+    if mode & stat.S_IWOTH:
+        raise StorageError(
+            f"{directory} (mode {mode:04o}) is writable by other users, who could place "
+            f"files there for the database to open; keep node databases in a directory "
+            f"of the node's account, mode 0700 (R-NODE-70)")
+    if mode & 0o077:
+        logger.warning("%s (mode %04o) lets other users see or change the node's files; "
+                       "0700 is recommended (R-NODE-70)", directory, mode)
+
+
+def _tighten(db: Path) -> None:
+    """Set the database and its ``-wal`` and ``-shm`` files that exist to mode 0600,
+    logging each one that was wider (R-NODE-70); a symbolic link is refused."""
+    for path in (db, *(db.with_name(db.name + side) for side in _SIDE_FILES)):
+        try:
+            st = path.lstat()
+        except FileNotFoundError:
+            continue
+        if stat.S_ISLNK(st.st_mode):
+            raise StorageError(f"{path} is a symbolic link; a node's database files "
+                               f"must be regular files (R-NODE-70)")
+        mode = stat.S_IMODE(st.st_mode)
+        if mode != FILE_MODE:
+            try:
+                os.chmod(path, FILE_MODE)
+            except OSError as exc:
+                raise StorageError(f"cannot set {path} to mode 0600: {exc.strerror} "
+                                   f"(R-NODE-70)") from exc
+            if mode & 0o077:
+                logger.warning("%s had mode %04o; tightened to 0600 (R-NODE-70)",
+                               path, mode)
+
+
+def read_key_file(path: Path) -> bytes:
+    """A 32-octet key kept as 64 hexadecimal digits in ``path``, which only its owner
+    may read (R-NODE-73); StorageError naming the file and the rule otherwise."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise StorageError(f"{path} (mode {mode:04o}) is readable by other users; a "
+                           f"key file must be mode 0600 (R-NODE-73)")
+    text = path.read_text(encoding="ascii", errors="replace").strip()
+    try:
+        value = bytes.fromhex(text)
+    except ValueError:
+        value = b""
+    if len(value) != 32:
+        raise StorageError(f"{path} does not hold a key: 64 hexadecimal digits expected "
+                           f"(R-NODE-73)")
+    return value
+
+
+def write_key_file(path: Path, value: bytes) -> None:
+    """Write a new key file ``path`` mode 0600 (FileExistsError if it exists: a key
+    file is never overwritten; R-NODE-73)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        os.fchmod(f.fileno(), FILE_MODE)
+        f.write(value.hex() + "\n")
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def _t(value: dt.datetime) -> str:
@@ -269,14 +373,24 @@ class SqliteStorage:
     Use :meth:`transaction` around every change; the write methods do not commit.
     """
 
-    def __init__(self, path: str | Path, role: str) -> None:
+    def __init__(self, path: str | Path, role: str, *, key_file: Path | None = None
+                 ) -> None:
         if role not in _SCHEMAS:
             raise ValueError(f"unknown role {role!r}")
         self.role = role
         self.path = Path(path)
+        #: The file of the disclosure log's key (R-NODE-73); None keeps it in the
+        #: ``meta`` table (a database opened by itself, e.g. by a tool or a test).
+        self.key_file = key_file
         #: How many of the next outer commits that write fail as a full disk would (the
         #: upper tester's ``fail_next_commit``); each is rolled back, raises StorageError.
         self.fail_commits = 0
+        _private_directory(self.path.parent)
+        _tighten(self.path)
+        # R-NODE-70: SQLite creates the files 0644 less the umask and gives -wal and
+        # -shm the database's mode; the umask covers the creation, the chmod after it
+        # the files that existed (umask is per process: the node is one thread here).
+        old = os.umask(0o077)
         try:
             self.conn = sqlite3.connect(self.path, isolation_level=None,
                                         check_same_thread=False)
@@ -285,10 +399,16 @@ class SqliteStorage:
             # A commit returns only once it is on stable storage (R-PDU-22).
             self.conn.execute("PRAGMA synchronous=FULL")
             self.conn.execute("PRAGMA foreign_keys=ON")
+            # R-NODE-74: a deleted row (and its index entries) is overwritten with
+            # zeros, not left in a free block of its page.
+            self.conn.execute("PRAGMA secure_delete=ON")
             self.conn.executescript(_SCHEMAS[role])
             ensure_schema(self.conn)
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open {self.path}: {exc}") from exc
+        finally:
+            os.umask(old)
+        _tighten(self.path)
         self._depth = 0
 
     def close(self) -> None:
@@ -344,7 +464,12 @@ class SqliteStorage:
 
     def secret(self, key: str) -> bytes:
         """A random 32-octet secret, made and stored on first use (e.g. the key of the
-        disclosure log's digests)."""
+        disclosure log's digests). The disclosure log's key (:data:`DISCLOSURE_LOG_KEY`)
+        is kept in :attr:`key_file`, apart from the data it masks (R-NODE-73), when the
+        storage was given one; other secrets, and that one without a key file, in the
+        ``meta`` table."""
+        if key == DISCLOSURE_LOG_KEY and self.key_file is not None:
+            return self._disclosure_key(self.key_file)
         value = self.meta(key)
         if value is None:
             value = secrets.token_bytes(32)
@@ -353,6 +478,63 @@ class SqliteStorage:
             value = self.meta(key)
         assert value is not None
         return value
+
+    def _disclosure_key(self, path: Path) -> bytes:
+        """The disclosure log's key from ``path`` (R-NODE-73): read it; move a key
+        that an earlier version kept in ``meta`` out to the file; make a new one for a
+        log that holds no masked entry; otherwise refuse (StorageError), since a new
+        key would no longer find the persons of the entries already written."""
+        legacy = self.meta(DISCLOSURE_LOG_KEY)
+        if path.exists():
+            value = read_key_file(path)
+            if legacy is not None and legacy != value:
+                raise StorageError(
+                    f"{self.path} keeps a disclosure log key in its meta table that "
+                    f"differs from the key file {path}; keep the one that masked the "
+                    f"log's entries (R-NODE-73)")
+        elif legacy is not None:
+            value = legacy
+            write_key_file(path, value)
+            logger.warning("moved the disclosure log key of %s out of the database "
+                           "into %s (R-NODE-73)", self.path, path)
+        else:
+            masked = self._masked_entries()
+            if masked:
+                raise StorageError(
+                    f"the disclosure log key file {path} is missing, but {self.path} "
+                    f"holds {masked} disclosure log entries masked with that key; "
+                    f"restore the key file from its backup (R-NODE-73)")
+            value = secrets.token_bytes(32)
+            try:
+                write_key_file(path, value)
+            except FileExistsError:         # another process made it meanwhile
+                value = read_key_file(path)
+        if legacy is not None:
+            with self.transaction() as c:   # secure_delete: the key leaves the file
+                c.execute("DELETE FROM meta WHERE key = ?", (DISCLOSURE_LOG_KEY,))
+            self.scrub()
+        return value
+
+    def _masked_entries(self) -> int:
+        """How many disclosure log entries hold masked resident codes (0 for a role
+        without a disclosure log)."""
+        try:
+            row = self.conn.execute("SELECT COUNT(*) FROM provision_log WHERE "
+                                    "resident_keys != ''").fetchone()
+        except sqlite3.OperationalError:      # no such table: not a provider
+            return 0
+        return int(row[0])
+
+    def scrub(self) -> bool:
+        """Checkpoint the write-ahead log into the database and truncate it, so that
+        the pages of deleted rows survive in neither file (R-NODE-74); True when the
+        whole log was checkpointed (False if a reader kept part of it: the next scrub
+        or checkpoint completes it)."""
+        try:
+            busy, _, _ = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot checkpoint {self.path}: {exc}") from exc
+        return not busy
 
     def seen(self, sender: str, message_id: bytes) -> bytes | None:
         """The digest stored for ``sender``'s ``message_id``, or None (R-PDU-24)."""
@@ -594,16 +776,20 @@ class SqliteStorage:
         """Erase identity info superseded or erased longer ago than ``retention``
         (R-30-5-0-09), except what an unacknowledged relay still has to carry; returns
         how many versions went. The numbering (``last_sequence``, the relay numbers) is
-        kept."""
+        kept. The rows are overwritten (``secure_delete``) and the write-ahead log is
+        truncated (:meth:`scrub`), so the erased data is in neither file (R-NODE-74)."""
         limit = _t(now - retention)
         keep = ("AND id NOT IN (SELECT identity_id FROM relay_outbox WHERE state = "
                 "'pending' AND identity_id IS NOT NULL)" if self.role == "prefecture"
                 else "")
         with self.transaction() as c:
-            return c.execute(
+            gone = c.execute(
                 "DELETE FROM identity_info WHERE ((superseded_at IS NOT NULL AND "
                 "superseded_at < ?) OR (superseded_at IS NULL AND erased_at IS NOT NULL "
                 f"AND erased_at < ?)) {keep}", (limit, limit)).rowcount
+        if gone:
+            self.scrub()     # R-NODE-74: nor in the write-ahead log
+        return gone
 
     def log_disclosures(self, records: list[DisclosureRecord]) -> None:
         """Append disclosure log records (inside a transaction, R-30-7-3-12)."""
@@ -639,5 +825,6 @@ class SqliteStorage:
                           (request_id, provider, outcome, persons, _t(now)))
 
 
-__all__ = ["IDENTITY_COLUMNS", "NodeStorage", "Pending", "SqliteStorage", "StorageError",
-           "StoredCard", "digest_of", "resident_from_json", "resident_to_json"]
+__all__ = ["DIR_MODE", "DISCLOSURE_LOG_KEY", "FILE_MODE", "IDENTITY_COLUMNS", "NodeStorage",
+           "Pending", "SqliteStorage", "StorageError", "StoredCard", "digest_of",
+           "read_key_file", "resident_from_json", "resident_to_json", "write_key_file"]

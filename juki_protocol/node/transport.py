@@ -64,8 +64,8 @@ class FrameStalled(FrameError):
     be told, R-NODE-15)."""
 
 
-def _context(purpose: int, cert: Path, key: Path, trust: Path, crl: Path | None
-             ) -> ssl.SSLContext:
+def _context(purpose: int, cert: Path, key: Path, trust: Path, crl: Path | None,
+             passphrase: bytes | None = None) -> ssl.SSLContext:
     ctx = ssl.SSLContext(purpose)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_3
     ctx.maximum_version = ssl.TLSVersion.TLSv1_3
@@ -74,7 +74,8 @@ def _context(purpose: int, cert: Path, key: Path, trust: Path, crl: Path | None
         # the handshake, not by a host name.
         ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_REQUIRED
-    ctx.load_cert_chain(str(cert), str(key))
+    # An encrypted key (spec/node.md R-NODE-72) is decrypted with its passphrase.
+    ctx.load_cert_chain(str(cert), str(key), password=passphrase)
     # The network CA is the only trust anchor: no system default paths are loaded.
     ctx.load_verify_locations(cafile=str(trust))
     if crl is not None:
@@ -83,16 +84,18 @@ def _context(purpose: int, cert: Path, key: Path, trust: Path, crl: Path | None
     return ctx
 
 
-def server_context(cert: Path, key: Path, trust: Path, crl: Path | None = None
-                   ) -> ssl.SSLContext:
-    """The TLS context a node listens with (R-PDU-10)."""
-    return _context(ssl.PROTOCOL_TLS_SERVER, cert, key, trust, crl)
+def server_context(cert: Path, key: Path, trust: Path, crl: Path | None = None, *,
+                   passphrase: bytes | None = None) -> ssl.SSLContext:
+    """The TLS context a node listens with (R-PDU-10); ``passphrase`` decrypts an
+    encrypted ``key``."""
+    return _context(ssl.PROTOCOL_TLS_SERVER, cert, key, trust, crl, passphrase)
 
 
-def client_context(cert: Path, key: Path, trust: Path, crl: Path | None = None
-                   ) -> ssl.SSLContext:
-    """The TLS context a node connects with (R-PDU-10)."""
-    return _context(ssl.PROTOCOL_TLS_CLIENT, cert, key, trust, crl)
+def client_context(cert: Path, key: Path, trust: Path, crl: Path | None = None, *,
+                   passphrase: bytes | None = None) -> ssl.SSLContext:
+    """The TLS context a node connects with (R-PDU-10); ``passphrase`` decrypts an
+    encrypted ``key``."""
+    return _context(ssl.PROTOCOL_TLS_CLIENT, cert, key, trust, crl, passphrase)
 
 
 def peer_certificate(writer: asyncio.StreamWriter) -> x509.Certificate:
@@ -132,6 +135,24 @@ class Connection:
         self._fed = 0
         self._framed = 0
         self._frame_deadline: float | None = None
+        #: Refusals in a row since the last PDU that was not refused, and when (monotonic
+        #: seconds) that PDU arrived or the connection began (R-NODE-47, R-NODE-48).
+        self.refused_in_a_row = 0
+        self.useful_at = time.monotonic()
+
+    @property
+    def peer_key(self) -> str:
+        """The peer node as a key of the node's slot bookkeeping."""
+        return str(self.peer)
+
+    def refused(self) -> None:
+        """One more PDU or frame of the peer was refused."""
+        self.refused_in_a_row += 1
+
+    def useful(self) -> None:
+        """A PDU of the peer was taken (processed, or an answer recorded)."""
+        self.refused_in_a_row = 0
+        self.useful_at = time.monotonic()
 
     @classmethod
     def accept(cls, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
@@ -390,14 +411,15 @@ class TrustSource:
     three when the CRL file holds a new usable list (R-PDU-41). Without ``crl`` the
     operator must opt out with ``no_crl``: it is logged now and every
     :attr:`WARN_EVERY` seconds by :meth:`warn` (R-PDU-40). ``local`` names the node in
-    the log.
+    the log; ``passphrase`` decrypts an encrypted ``key`` (R-NODE-72).
     """
 
     #: Seconds between repeats of the same warning (no CRL, lapses soon, lapsed).
     WARN_EVERY = 3600.0
 
     def __init__(self, cert: Path, key: Path, trust: Path, crl: Path | None, *,
-                 no_crl: bool = False, local: object = "") -> None:
+                 no_crl: bool = False, local: object = "",
+                 passphrase: bytes | None = None) -> None:
         if crl is None and not no_crl:
             raise SecurityError("no revocation list: give the network CA's CRL (--crl "
                                 "FILE), or opt out explicitly with --no-crl (logged; not "
@@ -406,6 +428,7 @@ class TrustSource:
             raise SecurityError("give a revocation list (--crl) or --no-crl, not both",
                                 code=ErrorCode.CRL_INVALID)
         self.cert, self.key, self.trust_path, self.crl_path = cert, key, trust, crl
+        self._passphrase = passphrase
         self.local = local
         #: The node's log of refused peers (R-PDU-44).
         self.refusals = RefusalLog(local)
@@ -438,14 +461,18 @@ class TrustSource:
         store = pki.TrustStore(anchors=self.cas, crls=(crl,) if crl is not None else (),
                                require_crl=crl is not None)
         if crl is None:
-            server = server_context(self.cert, self.key, self.trust_path)
-            client = client_context(self.cert, self.key, self.trust_path)
+            server = server_context(self.cert, self.key, self.trust_path,
+                                    passphrase=self._passphrase)
+            client = client_context(self.cert, self.key, self.trust_path,
+                                    passphrase=self._passphrase)
         else:
             with tempfile.TemporaryDirectory(prefix="juki-crl-") as tmp:
                 copy = Path(tmp) / "crl.pem"
                 copy.write_bytes(pki.crl_pem(crl))
-                server = server_context(self.cert, self.key, self.trust_path, copy)
-                client = client_context(self.cert, self.key, self.trust_path, copy)
+                server = server_context(self.cert, self.key, self.trust_path, copy,
+                                        passphrase=self._passphrase)
+                client = client_context(self.cert, self.key, self.trust_path, copy,
+                                        passphrase=self._passphrase)
         self.store, self.server, self.client, self.crl = store, server, client, crl
         self._digest = hashlib.sha256(data).digest()
 

@@ -29,7 +29,8 @@ def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_garbage_flood_is_counted_not_written(tmp_path: Path, pki_dir: Path) -> None:
     async def body() -> None:
         net = await start(tmp_path, pki_dir, [("prefecture", PREFECTURE)],
-                          audit=audit.AuditPolicy(refusals_in_full=IN_FULL))
+                          audit=audit.AuditPolicy(refusals_in_full=IN_FULL),
+                          max_refusals=FRAMES + 1)
         try:
             peer = await Peer(pki_dir, "271004").connect(net.directory[PREFECTURE])
             garbage = encode_frame(b"\x30\x03garbage")

@@ -55,7 +55,8 @@ def test_200_connections_and_a_burst_are_served_or_shed_with_9002_then_recover(
         net = await start(tmp_path, pki_dir, [("prefecture", PREFECTURE)],
                           max_connections=MAX_CONNECTIONS, max_peer_connections=CONNECTIONS,
                           max_inflight=MAX_INFLIGHT, handshake_timeout=5.0,
-                          frame_timeout=5.0)
+                          frame_timeout=5.0, max_address_handshakes=CONNECTIONS,
+                          known_reserve=CONNECTIONS)
         node = net.nodes[PREFECTURE]
         address = net.directory[PREFECTURE]
         # 200 connections at once, all with the certificate of one municipality (the
