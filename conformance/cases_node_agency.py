@@ -45,6 +45,13 @@ RETRY_WAIT = 65.0
 Got = tuple[PeerConnection, JukiPdu, ProvisionRequest]
 
 
+
+def _operator(node: NodeSut) -> str:
+    """The operator the requests name: the IXIT's, whose session the runner holds
+    (spec/node.md R-NODE-84), else :data:`OPERATOR`."""
+    declared = node.ixit.get("operator")
+    return str(declared["id"]) if isinstance(declared, dict) else OPERATOR
+
 def _persons(count: int) -> tuple[SyntheticResident, ...]:
     """``count`` fresh synthetic persons: the heads of as many households."""
     seed = f"conformance:agency:{secrets.token_hex(8)}"
@@ -57,7 +64,7 @@ def _ask(node: NodeSut, provider: str, persons: tuple[SyntheticResident, ...],
     """The agency sends a request about ``persons`` (preamble); its message id (hex)."""
     node.drain()
     fields.setdefault("purposeCode", OWN_PURPOSE)
-    answer = node.ok("provision_request", provider=provider, operatorId=OPERATOR,
+    answer = node.ok("provision_request", provider=provider, operatorId=_operator(node),
                      byResidentCode=[p.resident_code for p in persons], **fields)
     mid = answer.get("messageId")
     if not isinstance(mid, str):
@@ -133,7 +140,7 @@ def _request_problem(node: NodeSut, got: Got, provider: str, mid: str,
     if req.legal_basis is not basis or req.purpose_code != OWN_PURPOSE:
         return (f"asked under {req.legal_basis.value} for {req.purpose_code}, not "
                 f"{basis.value} for {OWN_PURPOSE}")
-    if req.operator_id != OPERATOR:
+    if req.operator_id != _operator(node):
         return "the operator id is not the one the request was made by"
     if req.by_four_items is not None or list(req.by_resident_code or ()) != codes:
         return "the query is not the resident codes asked for"
@@ -262,7 +269,8 @@ def _unlisted_purpose(sut: AdapterSut) -> Outcome:
     expected = (f"provision_request refused with {_code(ErrorCode.PURPOSE_NOT_ALLOWED)}, "
                 "nothing sent to the provider")
     node.drain()
-    answer = node.request("provision_request", provider=PREFECTURE, operatorId=OPERATOR,
+    answer = node.request("provision_request", provider=PREFECTURE,
+                          operatorId=_operator(node),
                           purposeCode=OTHER_PURPOSE,
                           byResidentCode=[p.resident_code for p in _persons(1)])
     got = _next_request(node, PREFECTURE, 1.0)
@@ -339,7 +347,8 @@ def agency_cases() -> list[Case]:
         case("30-7/node/agency/request-well-formed",
              "the agency's requests name it as requesting body, carry the purpose, legal "
              "basis, operator and query asked, and fresh message ids",
-             ("R-30-7-3-04", "R-30-7-3-08", "R-PDU-15"), REM_REQUEST, _well_formed),
+             ("R-30-7-3-04", "R-30-7-3-08", "R-PDU-15", "R-NODE-84"), REM_REQUEST,
+             _well_formed),
         case("30-7/node/agency/provided-recorded",
              "a response providing two persons is acknowledged and recorded as provided",
              ("R-30-7-3-22", "R-NODE-45"), REM_RESPONSE, _provided_recorded),

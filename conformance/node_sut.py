@@ -61,6 +61,7 @@ from juki_protocol.messages.pdu import (
 )
 from juki_protocol.node.network import create_pki
 from juki_protocol.node.node import message_type_of, node_of_code
+from juki_protocol.node.operators import DEFAULT_ROLES, write_operators_file
 from juki_protocol.node.transport import client_context, server_context
 
 #: The reference node's ``serve`` command; the runner appends the node's options.
@@ -168,11 +169,28 @@ def prepare_pki(directory: Path, role: str, code: str, now: dt.datetime, *,
     return directory
 
 
+def write_test_operators(path: Path, pki_dir: Path, code: str, operator: dict[str, Any],
+                         *, days: int) -> Path:
+    """The operators file of node ``code`` (credential in ``pki_dir``) for a run: the
+    IXIT's ``operator`` with every role, and its ``restricted`` operator with the
+    administrator's role only (spec/node.md section 4.8; spec/conformance.md section 6)."""
+    write_operators_file(path, pki.Credential(
+        pki.load_private_key((pki_dir / f"{code}.key").read_bytes()),
+        pki.load_certificate((pki_dir / f"{code}.pem").read_bytes())),
+        code, [(str(operator["id"]), tuple(DEFAULT_ROLES), str(operator["pin"])),
+               *((str(r["id"]), ("admin",), str(r["pin"])) for r in
+                 [operator.get("restricted")] if isinstance(r, dict))],
+        dt.datetime.now(dt.UTC), days=days)
+    return path
+
+
 #: The ``juki node serve`` option of each ICS limit.
 LIMIT_OPTIONS = {"handshakeTimeoutSeconds": "--handshake-timeout",
                  "frameTimeoutSeconds": "--frame-timeout",
                  "maxPeerConnections": "--max-peer-connections",
-                 "maxInflight": "--max-inflight"}
+                 "maxInflight": "--max-inflight",
+                 "maxAddressHandshakes": "--max-address-handshakes",
+                 "maxRefusals": "--max-refusals"}
 
 
 def serve_options(role: str, code: str, pki_dir: Path, *, listen: str, upper_tester: str,
@@ -248,6 +266,8 @@ class NodeSut(AdapterSut):
         self.upper: ssl.SSLSocket | None = None
         self.upper_file: Any = None
         self.sequence = 0
+        #: The operator session the ops carry (IXIT ``operator``).
+        self.session: str | None = None
 
     # Life cycle ----------------------------------------------------------------------
 
@@ -285,7 +305,21 @@ class NodeSut(AdapterSut):
                                ) from exc
         if not self.hello.get("ok"):
             raise HarnessError(f"the node's upper tester refused hello: {self.hello}")
+        self.login()
         return self.hello
+
+    def login(self) -> None:
+        """Log in as the IXIT's operator (spec/node.md section 4.8), if it declares one:
+        later ops carry the session."""
+        self.session = None
+        operator = self.ixit.get("operator")
+        if not isinstance(operator, dict):
+            return
+        answer = self.request("operator_login", operatorId=operator.get("id"),
+                              pin=operator.get("pin"))
+        if not answer.get("ok"):
+            raise HarnessError(f"the IXIT's operator cannot log in: {answer.get('error')}")
+        self.session = str(answer["session"])
 
     # Peers the runner plays ------------------------------------------------------------
 
@@ -333,6 +367,13 @@ class NodeSut(AdapterSut):
             *serve_options(self.role, self.code, self.pki_dir, listen="127.0.0.1:0",
                            upper_tester="127.0.0.1:0", limits=self.limits,
                            directory=directory)]
+        operator = self.ixit.get("operator")
+        if isinstance(operator, dict):       # spec/node.md section 4.8: the test operator
+            path = write_test_operators(self.workdir / "operators.json", self.pki_dir,
+                                        self.code, operator, days=LAUNCHED_PKI_DAYS)
+            self.launch_args += ["--operators-file", str(path)]
+        else:       # no operator to log in as: the node runs without sessions (logged)
+            self.launch_args += ["--no-operators"]
         self._spawn()
 
     def _spawn(self) -> None:
@@ -432,6 +473,23 @@ class NodeSut(AdapterSut):
 
     def request(self, op: str, **fields: Any) -> dict[str, Any]:
         """One upper tester op; SutFault when the node does not answer as specified."""
+        if self.upper is None:
+            raise HarnessError("the upper tester is not connected")
+        # The operator session rides on every op but the login (session=None: none).
+        injected = self.session is not None and op not in ("hello", "operator_login") \
+            and "session" not in fields
+        if injected:
+            fields["session"] = self.session
+        elif fields.get("session", "") is None:
+            del fields["session"]
+        answer = self._request(op, fields)
+        error = answer.get("error")
+        if injected and isinstance(error, dict) and error.get("code") == 3022:
+            self.login()                   # the session expired on the node's clock
+            answer = self._request(op, {**fields, "session": self.session})
+        return answer
+
+    def _request(self, op: str, fields: dict[str, Any]) -> dict[str, Any]:
         if self.upper is None:
             raise HarnessError("the upper tester is not connected")
         self.next_id += 1

@@ -73,6 +73,9 @@ class ErrorCode(IntEnum):
     LEGAL_BASIS_MISMATCH = 3012
     OPERATOR_UNAUTHENTICATED = 3020
     OPERATOR_THROTTLED = 3021
+    OPERATOR_SESSION_REQUIRED = 3022
+    OPERATOR_ROLE_NOT_ALLOWED = 3023
+    OPERATOR_CREDENTIAL_REFUSED = 3024
 
     # 4xxx state
     UNEXPECTED_MESSAGE = 4001
@@ -84,6 +87,7 @@ class ErrorCode(IntEnum):
     CARD_LOCKED = 4010
     CARD_SUSPENDED = 4011
     CARD_NOT_ACTIVE = 4012
+    OPERATOR_LOCKED = 4013
 
     # 5xxx business
     NO_SUCH_RESIDENT = 5001
@@ -272,6 +276,19 @@ REGISTRY: dict[ErrorCode, CodeInfo] = {
     ErrorCode.OPERATOR_THROTTLED: _C(
         "The operator or body exceeded its query volume or breadth limits.",
         "By the anomaly guard; later requests are refused until the window passes."),
+    ErrorCode.OPERATOR_SESSION_REQUIRED: _C(
+        "A local action was asked of a node without a valid operator session (none, "
+        "unknown, ended or expired).",
+        "By a node's upper tester, before the action does anything (spec/node.md "
+        "R-NODE-80)."),
+    ErrorCode.OPERATOR_ROLE_NOT_ALLOWED: _C(
+        "The authenticated operator's roles do not allow the local action.",
+        "By a node's upper tester, before the action does anything (spec/node.md "
+        "R-NODE-81)."),
+    ErrorCode.OPERATOR_CREDENTIAL_REFUSED: _C(
+        "An operator login failed: unknown operator, wrong PIN (the message gives the "
+        "tries left) or a credential the node did not issue or that is not valid now.",
+        "By a node's upper tester at operator_login (spec/node.md R-NODE-82)."),
     ErrorCode.UNEXPECTED_MESSAGE: _C(
         "The message is not valid in the current state of its flow.",
         "By a state machine for any (state, input) pair not in its table."),
@@ -299,6 +316,10 @@ REGISTRY: dict[ErrorCode, CodeInfo] = {
     ErrorCode.CARD_NOT_ACTIVE: _C(
         "The resident card is not issued and activated (or is revoked or expired).",
         "At the counter or on an identity check."),
+    ErrorCode.OPERATOR_LOCKED: _C(
+        "The operator credential is locked after 3 consecutive wrong PINs.",
+        "At operator_login, also at the wrong PIN that locks it; only an operator whose "
+        "role allows operator_admin unlocks it (spec/node.md R-NODE-82)."),
     ErrorCode.NO_SUCH_RESIDENT: _C(
         "No record matches the resident code or the four items.",
         "On a wide-area issuance, special move or provision request."),

@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextvars
 import dataclasses
 import datetime as dt
 import hashlib
@@ -79,7 +80,8 @@ from juki_protocol.identifiers import mask
 from juki_protocol.messages.base import walk
 
 GENESIS = "0" * 64
-DIRECTIONS = ("sent", "received", "refused", "provided")
+#: ``local``: a local action of an operator at the node (spec/node.md section 4.8).
+DIRECTIONS = ("sent", "received", "refused", "provided", "local")
 MAX_SUBJECTS = 32
 
 _SCHEMA = """
@@ -97,6 +99,12 @@ logger = logging.getLogger(__name__)
 CHECKPOINT_SUFFIX = ".audit-checkpoints"
 _FIELDS = ("seq", "at", "direction", "operator", "peer", "message_type", "message_id",
            "result", "subjects")
+
+
+#: The operator on whose behalf the current local action runs (spec/node.md section 4.8):
+#: the rows of the messages it sends name this operator; ``system`` outside one.
+ACTING_OPERATOR: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "juki_acting_operator", default="system")
 
 
 def ensure_schema(conn: sqlite3.Connection) -> None:

@@ -20,13 +20,16 @@ from pathlib import Path
 import click
 
 from juki_protocol import pki
+from juki_protocol.cli_pki import passphrase_options, read_passphrase
 from juki_protocol.errors import JukiError
 from juki_protocol.identifiers import Role, validate_node_id
 from juki_protocol.messages.provision import BodyKind
 from juki_protocol.node import audit
+from juki_protocol.node.cli_operators import analyse, operators_group
 from juki_protocol.node.clock import TestClock
 from juki_protocol.node.network import network_up
 from juki_protocol.node.node import Node, NodeConfig
+from juki_protocol.node.operators import load_registry
 from juki_protocol.node.upper_tester import UpperTester, check_upper_address
 from juki_protocol.synth import generate_households
 
@@ -65,7 +68,13 @@ def node_group() -> None:
 @click.option("--cert", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               required=True, help="The node's certificate (PEM).")
 @click.option("--key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              required=True, help="The node's private key (PEM).")
+              required=True, help="The node's private key (PEM; PKCS #8, encrypted if a "
+              "--key-passphrase option is given).")
+@passphrase_options("key", "the node's")
+@click.option("--disclosure-key", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Providers: the file of the disclosure log's key, "
+              "apart from the database (created mode 0600 at the first start; default: "
+              "KEY's name with .disclosure-key; spec/node.md R-NODE-73).")
 @click.option("--trust", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               required=True, help="The network CA certificate, the only trust anchor.")
 @click.option("--crl", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -109,6 +118,19 @@ def node_group() -> None:
               "section 6).")
 @click.option("--max-peer-connections", default=8, show_default=True,
               type=click.IntRange(1), help="Inbound connections at once from one node.")
+@click.option("--max-handshakes", default=256, show_default=True, type=click.IntRange(1),
+              help="TCP connections whose TLS handshake is pending, from addresses not "
+              "in the directory; beyond it the oldest is dropped (R-NODE-46).")
+@click.option("--max-address-handshakes", default=32, show_default=True,
+              type=click.IntRange(1), help="Of them from one source address.")
+@click.option("--known-reserve", default=64, show_default=True, type=click.IntRange(0),
+              help="Pending handshakes kept for the addresses of the directory and "
+              "--known-address.")
+@click.option("--known-address", "known_addresses", multiple=True, metavar="IP",
+              help="A peer's source address that gets the reserve (repeatable).")
+@click.option("--max-refusals", default=64, show_default=True, type=click.IntRange(1),
+              help="Refused PDUs in a row after which a connection is closed "
+              "(R-NODE-48).")
 @click.option("--max-inflight", default=256, show_default=True, type=click.IntRange(1),
               help="PDUs read and not yet answered; a sealed PDU beyond gets 9002.")
 @click.option("--handshake-timeout", default=10.0, show_default=True,
@@ -127,17 +149,28 @@ def node_group() -> None:
               "forward, starting now or at ISO-TIME (spec/node.md section 4).")
 @click.option("--fault-injection", is_flag=True,
               help="Testing: let the upper tester's 'fail_next_commit' make commits fail.")
+@click.option("--operators-file", type=click.Path(exists=True, dir_okay=False,
+                                                path_type=Path), default=None,
+              help="The node's operators (juki node operators issue): every local action "
+              "of the upper tester then needs an operator session (spec/node.md 4.8).")
+@click.option("--no-operators", is_flag=True,
+              help="Development only: serve the upper tester's local actions WITHOUT "
+              "operator sessions (logged; spec/node.md R-NODE-80).")
 @click.option("-v", "--verbose", is_flag=True, help="Log every event.")
-def serve(role: str, code: str, db: Path, cert: Path, key: Path, trust: Path,
-          crl: Path | None, no_crl: bool, crl_reload_interval: float, listen: str,
+def serve(role: str, code: str, db: Path, cert: Path, key: Path,
+          key_passphrase_file: Path | None, key_passphrase_env: str | None,
+          disclosure_key: Path | None, trust: Path, crl: Path | None, no_crl: bool,
+          crl_reload_interval: float, listen: str,
           directory: Path | None,
           operators: tuple[str, ...], local_purposes: tuple[str, ...], households: int,
           retention_days: int, retention_seconds: int | None,
           upper_tester: str | None, upper_tester_remote: bool, max_connections: int,
-          max_peer_connections: int,
+          max_peer_connections: int, max_handshakes: int, max_address_handshakes: int,
+          known_reserve: int, known_addresses: tuple[str, ...], max_refusals: int,
           max_inflight: int, handshake_timeout: float, frame_timeout: float,
           idle_timeout: float, send_window: int, test_clock: str | None,
-          fault_injection: bool, verbose: bool) -> None:
+          fault_injection: bool, verbose: bool,
+          operators_file: Path | None = None, no_operators: bool = False) -> None:
     """Serve as node ID until interrupted; prints "listening on HOST:PORT" once ready."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(message)s")
@@ -166,7 +199,10 @@ def serve(role: str, code: str, db: Path, cert: Path, key: Path, trust: Path,
                                "checks (logged; not for production)")
     if crl is not None and no_crl:
         raise click.UsageError("give --crl or --no-crl, not both")
+    passphrase = read_passphrase(key_passphrase_file, key_passphrase_env,
+                                 "--key-passphrase")     # R-NODE-72
     config = NodeConfig(role=role, code=code, db=db, cert=cert, key=key, trust=trust,
+                        key_passphrase=passphrase, disclosure_key=disclosure_key,
                         crl=crl, no_crl=no_crl, crl_reload_interval=crl_reload_interval,
                         listen=_address(listen, "--listen"),
                         directory=load_directory(directory) if directory else {},
@@ -175,14 +211,36 @@ def serve(role: str, code: str, db: Path, cert: Path, key: Path, trust: Path,
                         if retention_seconds else dt.timedelta(days=retention_days),
                         max_connections=max_connections,
                         max_peer_connections=max_peer_connections,
+                        max_handshakes=max_handshakes,
+                        max_address_handshakes=max_address_handshakes,
+                        known_reserve=known_reserve, known_addresses=known_addresses,
+                        max_refusals=max_refusals,
                         max_inflight=max_inflight, handshake_timeout=handshake_timeout,
                         frame_timeout=frame_timeout, idle_timeout=idle_timeout or None,
                         send_window=send_window, fault_injection=fault_injection,
+                        operators_file=operators_file,
                         residents=tuple(
                             m for h in generate_households(households, f"serve:{code}",
                                                            municipalities=[code])
                             for m in h.members) if role == "municipality" else ())
     upper = _address(upper_tester, "--upper-tester") if upper_tester else None
+    if operators_file is not None and no_operators:
+        raise click.UsageError("give --operators-file or --no-operators, not both")
+    if upper is not None:           # spec/node.md section 4.8 (operators)
+        if operators_file is None and not no_operators:
+            raise click.UsageError(
+                "--upper-tester serves local actions: give --operators-file FILE (juki "
+                "node operators issue), or --no-operators to run without operator "
+                "sessions (logged; development only)")
+        try:
+            if operators_file is not None:
+                load_registry(operators_file)
+            else:
+                logging.getLogger(__name__).warning(
+                    "--no-operators: local actions of the upper tester are not "
+                    "authenticated (a development mode; spec/node.md R-NODE-80)")
+        except JukiError as exc:
+            raise click.BadParameter(str(exc), param_hint="--operators-file") from None
     if upper is not None:
         try:
             check_upper_address(upper[0], allow_remote=upper_tester_remote)  # R-NODE-21
@@ -301,6 +359,11 @@ def verify(db: Path, checkpoints: Path | None, cert: Path | None) -> None:
     where = f" at row {result.first_bad}" if result.first_bad is not None else ""
     click.echo(f"{db}: audit log TAMPERED{where}: {result.reason}", err=True)
     raise SystemExit(1)
+
+
+# Operators and the analysis of the audit logs (spec/node.md sections 4.8, 4.9).
+node_group.add_command(operators_group)
+audit_group.add_command(analyse)
 
 
 @click.group()

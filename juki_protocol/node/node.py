@@ -61,6 +61,7 @@ import functools
 import logging
 import sqlite3
 import ssl
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,6 +84,12 @@ from juki_protocol.messages.pdu import (
 )
 from juki_protocol.messages.provision import ProvisionResponse
 from juki_protocol.node import audit
+from juki_protocol.node.admission import (
+    HandshakeGate,
+    RepeatFilter,
+    quiet_accept_errors,
+    slot_for,
+)
 from juki_protocol.node.clock import system_clock
 from juki_protocol.node.receive import PROTOCOL_VERSION, Receiving, result_text
 from juki_protocol.node.roles import Owned, RoleHandler, is_answer, make_role
@@ -98,6 +105,10 @@ from juki_protocol.synth import SyntheticResident
 from juki_protocol.wire import DEFAULT_MAX_FRAME, FrameError
 
 logger = logging.getLogger(__name__)
+#: Admission refusals (handshakes dropped, connections shed or closed): one line per
+#: interval with the count of the rest (R-NODE-49).
+_admission_log = logging.getLogger(f"{__name__}.admission")
+_admission_log.addFilter(RepeatFilter(10.0))
 HOUSEKEEPING_EVERY = 3600.0
 
 
@@ -159,6 +170,9 @@ class NodeConfig:
     time_window: dt.timedelta = TIME_WINDOW
     residents: tuple[SyntheticResident, ...] = ()
     operators: dict[str, set[str]] = field(default_factory=dict)
+    #: The node's own operators (spec/node.md section 4.8, juki_protocol.node.operators):
+    #: with a file, every local action of the upper tester needs an operator session.
+    operators_file: Path | None = None
     #: Providers: purposes served to municipalities and prefectures, by body kind
     #: (``municipality``, ``prefecture``, ``prefectureOrgan``; local ordinance).
     local_purposes: dict[str, set[str]] = field(default_factory=dict)
@@ -167,6 +181,15 @@ class NodeConfig:
     duplicate_window: dt.timedelta = dt.timedelta(hours=24)
     max_connections: int = 256
     max_peer_connections: int = 8
+    #: Pending TLS handshakes (R-NODE-46): from addresses that are not known, of them
+    #: from one source address, and the reserve of the known addresses (the hosts of
+    #: ``directory`` and ``known_addresses``); beyond a bound the oldest is dropped.
+    max_handshakes: int = 256
+    max_address_handshakes: int = 32
+    known_reserve: int = 64
+    known_addresses: tuple[str, ...] = ()
+    #: Refusals in a row after which a connection is closed (R-NODE-48).
+    max_refusals: int = 64
     max_inflight: int = 256
     handshake_timeout: float = 10.0
     frame_timeout: float = 30.0
@@ -181,6 +204,21 @@ class NodeConfig:
     #: ``crl_reload_interval`` seconds and a new usable list is used at once.
     no_crl: bool = False
     crl_reload_interval: float = 60.0
+    # -- Data at rest (spec/node.md section 2.1, R-NODE-70 to R-NODE-74) -----------------
+    #: The passphrase of an encrypted ``key`` (PKCS #8), read by ``juki node serve``
+    #: from a file or an environment variable, never from its command line (R-NODE-72).
+    key_passphrase: bytes | None = field(default=None, repr=False)
+    #: The file of the disclosure log's key (providers), apart from the database
+    #: (R-NODE-73); None: ``<key's stem>.disclosure-key`` beside ``key``.
+    disclosure_key: Path | None = None
+
+    def disclosure_key_path(self) -> Path:
+        """Where the disclosure log's key is kept (:attr:`disclosure_key` or its
+        default beside the node's key)."""
+        if self.disclosure_key is not None:
+            return self.disclosure_key
+        return self.key.with_name(f"{self.key.stem}.disclosure-key")
+    # -- end of data at rest ---------------------------------------------------------
 
 
 class Node(Receiving):
@@ -191,8 +229,11 @@ class Node(Receiving):
         self.config = config
         self.clock = clock
         self.node = pki.node_id(config.role, config.code)
-        self.credential = pki.Credential(pki.load_private_key(config.key.read_bytes()),
-                                         pki.load_certificate(config.cert.read_bytes()))
+        # Data at rest (R-NODE-72, R-NODE-73): the key may be encrypted; the disclosure
+        # log's key is kept in a file of its own, apart from the database.
+        self.credential = pki.Credential(
+            pki.load_private_key(config.key.read_bytes(), config.key_passphrase),
+            pki.load_certificate(config.cert.read_bytes()))
         named = pki.node_of_certificate(self.credential.certificate)
         if named != self.node:
             raise SecurityError(f"the certificate names {named}, not {self.node}",
@@ -200,9 +241,11 @@ class Node(Receiving):
         # The trust store and TLS contexts come from the trust source, which reloads
         # the CRL while the node runs (R-PDU-40, R-PDU-41; see _use_trust).
         self.tls = TrustSource(config.cert, config.key, config.trust, config.crl,
-                               no_crl=config.no_crl, local=self.node)
+                               no_crl=config.no_crl, local=self.node,
+                               passphrase=config.key_passphrase)
         self._use_trust()
-        self.storage = SqliteStorage(config.db, config.role)
+        self.storage = SqliteStorage(config.db, config.role,
+                                     key_file=config.disclosure_key_path())
         self.anchor = audit.Anchor(self.storage.conn, self.storage.transaction, config.db,
                                    str(self.node), self.credential, config.audit)
         self.handler: RoleHandler = make_role(
@@ -221,6 +264,9 @@ class Node(Receiving):
         self._sequence: dict[str, int] = {}
         self._operators: dict[bytes, str] = {}
         self._inbound: set[Connection] = set()     # accepted and admitted (R-NODE-12)
+        known = {host for host, _ in config.directory.values()} | set(config.known_addresses)
+        self.gate = HandshakeGate(config.max_handshakes, config.max_address_handshakes,
+                                  config.known_reserve, known.__contains__)
         self._inflight = 0                         # PDUs read, not yet answered (R-NODE-13)
         self._turns: dict[str, asyncio.Future[None]] = {}   # the last send, per recipient
 
@@ -241,6 +287,7 @@ class Node(Receiving):
         """Listen (if configured) and resend what was unacknowledged at the last stop."""
         if self.config.listen is not None:
             host, port = self.config.listen
+            quiet_accept_errors()          # R-NODE-49: EMFILE must not flood the log
             # The TLS handshake runs in _on_client with the context of the CRL in use
             # (R-PDU-41), and a refusal in it is logged (R-PDU-44). The backlog holds a
             # burst of new connections well beyond the limit, so that they are told
@@ -386,21 +433,39 @@ class Node(Receiving):
                                  idle_timeout=self.config.idle_timeout,
                                  refusals=self.tls.refusals)
 
-    def _over_limit(self, peer: NodeId) -> str | None:
-        """Why one more inbound connection from ``peer`` is too many, or None."""
-        if len(self._inbound) >= self.config.max_connections:
-            return f"{len(self._inbound)} connections, the limit"
-        mine = sum(1 for c in self._inbound if c.peer == peer)
-        if mine >= self.config.max_peer_connections:
-            return f"{mine} connections from {peer}, the limit per node"
-        return None
-
     async def _on_client(self, reader: asyncio.StreamReader,
                          writer: asyncio.StreamWriter) -> None:
+        # R-NODE-46: bounded pending handshakes, the oldest dropped for the newest.
         # R-NODE-14: a peer that does not complete the TLS handshake in time is
         # dropped. Nothing may read the stream before the handshake starts.
-        if not await accept_tls(writer, self.server_ctx, self.config.handshake_timeout,
-                                self.tls.refusals):
+        peer = writer.get_extra_info("peername")
+        address = str(peer[0]) if isinstance(peer, tuple) else "unknown"
+        task = asyncio.current_task()
+        dropped: list[bool] = []
+
+        def drop() -> None:       # the gate makes room: end this handshake
+            dropped.append(True)
+            if task is not None:
+                task.cancel()
+
+        ticket = self.gate.admit(address, drop)
+        if ticket is None:
+            self._say_refused(f"a connection from {address}: {len(self.gate)} TLS "
+                              "handshakes pending, the limit")
+            writer.transport.abort()
+            return
+        try:
+            shaken = await accept_tls(writer, self.server_ctx,
+                                      self.config.handshake_timeout, self.tls.refusals)
+        except asyncio.CancelledError:
+            if not dropped:
+                raise
+            self._say_refused(f"dropped the oldest pending TLS handshake from {address}")
+            writer.transport.abort()
+            return
+        finally:
+            self.gate.done(ticket)
+        if not shaken:
             return
         try:
             conn = self._accept(reader, writer)
@@ -408,18 +473,44 @@ class Node(Receiving):
             logger.info("%s: refused a connection: %s", self.node, exc)   # R-PDU-44 logged
             writer.close()
             return
-        full = self._over_limit(conn.peer)
-        if full is not None:       # R-NODE-12: one 9002, then the connection closes.
-            logger.warning("%s: shed a connection from %s: %s", self.node, conn.peer, full)
+        slot = slot_for(conn.peer_key, self._inbound, self.config.max_connections,
+                        self.config.max_peer_connections)
+        if not slot.admit:         # R-NODE-12: one 9002, then the connection closes.
+            self._say_refused(f"shed a connection from {conn.peer}: {slot.reason}")
             await self._refuse(conn, ErrorCode.OVERLOADED, None, "-", self.now())
             await conn.close()
             return
+        if slot.evict is not None:     # R-NODE-47: a fair share; refusers go first
+            victim = slot.evict
+            assert isinstance(victim, Connection)
+            self._say_refused(f"closed a connection from {victim.peer}: {slot.reason}")
+            self._inbound.discard(victim)
+            await self._refuse(victim, ErrorCode.OVERLOADED, None, "-", self.now())
+            await victim.close()
         self._inbound.add(conn)
         self.connections[conn.peer.code] = conn
         try:
             await self._serve(conn)
         finally:
             self._inbound.discard(conn)
+
+    def _say_refused(self, text: str) -> None:
+        """Log an admission refusal, at most once per interval with a count of the
+        rest (R-NODE-49: a flood must not flood the log)."""
+        _admission_log.warning("%s: %s", self.node, text)
+
+    def _refusing(self, conn: Connection) -> bool:
+        """Whether ``conn`` has sent only refusals for too long: ``max_refusals`` in a
+        row, or nothing but refusals for the idle timeout (R-NODE-48)."""
+        if not conn.refused_in_a_row:
+            return False
+        idle = self.config.idle_timeout
+        if conn.refused_in_a_row >= self.config.max_refusals or (
+                idle is not None and time.monotonic() - conn.useful_at > idle):
+            self._say_refused(f"closed a connection from {conn.peer}: "
+                              f"{conn.refused_in_a_row} refusals in a row")
+            return True
+        return False
 
     async def connection(self, code: str) -> Connection:
         """An open connection to node ``code`` (opened from the directory if needed)."""
@@ -461,6 +552,8 @@ class Node(Receiving):
                 if frames is None:
                     break
                 await self._take(conn, frames)
+                if self._refusing(conn):
+                    break
         except (ConnectionError, ssl.SSLError, OSError) as exc:
             logger.info("%s: connection with %s ended: %s", self.node, conn.peer, exc)
         finally:
@@ -511,7 +604,8 @@ class Node(Receiving):
             if not isinstance(eff, Send):
                 continue
             message = eff.message
-            direction, operator, subjects = "sent", "system", ""
+            # The operator of the local action that sends it (section 4.8), or system.
+            direction, operator, subjects = "sent", audit.ACTING_OPERATOR.get(), ""
             if isinstance(message, Acknowledgement):
                 mtype = MessageType.ACKNOWLEDGEMENT.value
             elif isinstance(message, ErrorReport):

@@ -38,6 +38,7 @@ from juki_protocol.node import audit
 from juki_protocol.node import upper_agency as _agency
 from juki_protocol.node import upper_card as _card
 from juki_protocol.node import upper_flows as _flows
+from juki_protocol.node import upper_operators as _operators
 from juki_protocol.node import upper_register as _register
 from juki_protocol.node.clock import TestClock
 from juki_protocol.node.node import Node
@@ -50,7 +51,7 @@ logger = logging.getLogger(__name__)
 #: The longest request line the upper tester reads.
 MAX_LINE = 1024 * 1024
 #: The op modules, imported for their registrations.
-OP_MODULES = (_agency, _card, _flows, _register)
+OP_MODULES = (_agency, _card, _flows, _operators, _register)
 #: Restart the node on its own storage and keys (see :meth:`UpperTester.restart`).
 Restart = Callable[[], Awaitable[Node]]
 
@@ -196,7 +197,8 @@ async def handle_line(node: Node, line: bytes, *, restart: Restart | None = None
     if handler is None:
         return {"id": rid, **_error(ErrorCode.INVALID_JSON, f"unknown op {name!r}")}
     try:
-        answer = {"id": rid, "ok": True, **await handler(node, req)}
+        # Local actions run within an operator session (spec/node.md section 4.8).
+        answer = {"id": rid, "ok": True, **await _operators.run(node, str(name), req, handler)}
         if name == "hello" and restart is not None:
             answer["ops"] = sorted([*answer["ops"], "restart"])
         return answer

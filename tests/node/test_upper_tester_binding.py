@@ -106,7 +106,7 @@ def test_explicit_flag_allows_another_address_and_is_logged(
 
 def test_serve_refuses_a_remote_upper_tester_without_the_flag(tmp_path: Path,
                                                                pki_dir: Path) -> None:
-    cmd = _serve(tmp_path, pki_dir, "--upper-tester", "0.0.0.0:0")
+    cmd = _serve(tmp_path, pki_dir, "--upper-tester", "0.0.0.0:0", "--no-operators")
     try:
         res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=60)
     except subprocess.TimeoutExpired:
@@ -118,7 +118,8 @@ def test_serve_refuses_a_remote_upper_tester_without_the_flag(tmp_path: Path,
 
 
 def test_serve_with_the_flag_serves_and_warns(tmp_path: Path, pki_dir: Path) -> None:
-    cmd = _serve(tmp_path, pki_dir, "--upper-tester", "0.0.0.0:0", "--upper-tester-remote")
+    cmd = _serve(tmp_path, pki_dir, "--upper-tester", "0.0.0.0:0", "--upper-tester-remote",
+                 "--no-operators")
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     try:
@@ -129,3 +130,31 @@ def test_serve_with_the_flag_serves_and_warns(tmp_path: Path, pki_dir: Path) -> 
         proc.terminate()
         _, err = proc.communicate(timeout=30)
     assert "WARNING" in err and "not on loopback" in err
+
+
+@pytest.mark.parametrize("operators", [(), ("--no-operators", "--operators-file", "x")])
+def test_an_upper_tester_needs_operators_or_the_explicit_opt_out(
+        tmp_path: Path, pki_dir: Path, operators: tuple[str, ...]) -> None:
+    """R-NODE-80: local actions only within operator sessions; running without them is
+    an explicit, logged choice, never the default."""
+    if operators:
+        (tmp_path / "x").write_text("{}")
+        operators = (*operators[:2], str(tmp_path / "x"))
+    cmd = _serve(tmp_path, pki_dir, "--upper-tester", "127.0.0.1:0", *operators)
+    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert "--operators-file" in res.stderr and "--no-operators" in res.stderr
+    assert "listening on" not in res.stdout
+
+
+def test_no_operators_is_logged(tmp_path: Path, pki_dir: Path) -> None:
+    cmd = _serve(tmp_path, pki_dir, "--upper-tester", "127.0.0.1:0", "--no-operators")
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        assert proc.stdout is not None
+        assert "listening on" in proc.stdout.readline()
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert "WARNING" in err and "not authenticated" in err
