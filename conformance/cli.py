@@ -19,18 +19,29 @@ from cryptography import x509
 
 from conformance import SUITE_VERSION, evidence
 from conformance import ics as ics_mod
+from conformance import known as known_mod
 from conformance.cases_codec import all_cases
 from conformance.cases_codec_explore import codec_explore_cases
+from conformance.cases_codec_header_edges import header_edge_cases
+from conformance.cases_codec_tags import tag_cases
+from conformance.cases_envelope_profile import envelope_profile_cases
 from conformance.cases_node import node_cases
 from conformance.cases_node_agency import agency_cases
+from conformance.cases_node_card_pin import card_pin_cases
 from conformance.cases_node_durability import durability_cases
 from conformance.cases_node_explore import DEFAULT_EXPLORE, explore_cases, parse_steps
+from conformance.cases_node_flow_closure import closure_cases
 from conformance.cases_node_flows import flow_cases
+from conformance.cases_node_header_numbers import header_number_cases
+from conformance.cases_node_move_in_fields import move_in_field_cases
 from conformance.cases_node_municipality import municipality_cases
 from conformance.cases_node_national import national_cases
+from conformance.cases_node_operators import operator_cases
 from conformance.cases_node_peers import peer_cases
+from conformance.cases_node_provision_volume import volume_cases
 from conformance.cases_node_register import register_cases
 from conformance.cases_node_retention import retention_cases
+from conformance.cases_node_wide_area_consistency import wide_area_consistency_cases
 from conformance.lower_tester import write_case_captures
 from conformance.model import Case, CaseResult, Verdict
 from conformance.node_sut import (
@@ -41,6 +52,7 @@ from conformance.node_sut import (
     listened_as,
     prepare_pki,
     serve_options,
+    write_test_operators,
 )
 from conformance.proforma import PROFORMA
 from conformance.reports import summary_lines, to_json, write_all
@@ -88,8 +100,20 @@ def all_node_cases(explore: int = DEFAULT_EXPLORE, seed: int = 1,
     municipality flows, the register, restart, clock and audit cases of every role,
     then the model-based ones (``explore`` sequences from ``seed``, or ``replay``)."""
     return (node_cases() + municipality_cases() + national_cases() + agency_cases()
-            + flow_cases() + register_cases() + durability_cases() + peer_cases()
-            + retention_cases() + explore_cases(explore, seed, replay))
+            + flow_cases() + register_cases() + durability_cases() + operator_cases() + peer_cases()
+            + retention_cases() + backlog_node_cases() + explore_cases(explore, seed, replay))
+
+
+def backlog_node_cases() -> list[Case]:
+    """The node-mode cases of the modules written from the mutation backlog (issue 12)."""
+    return (volume_cases() + wide_area_consistency_cases() + closure_cases()
+            + card_pin_cases() + header_number_cases() + move_in_field_cases())
+
+
+def more_codec_cases() -> list[Case]:
+    """The codec-mode cases of the modules written from the mutation backlog
+    (issue 12): whole families of inputs per rule, after :func:`all_cases`."""
+    return envelope_profile_cases() + tag_cases() + header_edge_cases()
 
 
 @main.command("run")
@@ -108,7 +132,9 @@ def all_node_cases(explore: int = DEFAULT_EXPLORE, seed: int = 1,
 @click.option("--cases", "include", multiple=True, help="Only case ids matching this glob.")
 @click.option("--exclude", multiple=True, help="Skip case ids matching this glob.")
 @click.option("--known-failures", type=click.Path(dir_okay=False, exists=True), default=None,
-              help="File of case ids (one per line, # comments) expected to fail.")
+              help="Case ids expected to fail: one per line (# comments), or JSON "
+                   "[{\"id\", \"reason\", \"expires\": \"YYYY-MM-DD\"}] (an expired "
+                   "entry counts as a failure again).")
 @click.option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True,
               help="Seconds the SUT may take to answer one request.")
 @click.option("--node-command", default=None,
@@ -156,15 +182,16 @@ def run_cmd(adapter: str | None, ics_path: str | None, ixit_path: str | None,
     started = dt.datetime.now(dt.UTC)
     signer = _evidence_signer(evidence_path, evidence_key, evidence_cert, sut_cert, captures)
     vectors = Path(vec_path) if vec_path else vectors_dir()
+    if adapter is not None and not shlex.split(adapter):
+        raise click.UsageError("--adapter is empty: give the adapter's command line, or "
+                               "leave --adapter out to run against the embedded reference")
     command = shlex.split(adapter) if adapter else REFERENCE_ADAPTER
-    known: frozenset[str] = frozenset()
-    if known_failures:
-        try:
-            lines = Path(known_failures).read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ValueError(f"--known-failures {known_failures}: not readable UTF-8 text: "
-                             f"{exc}") from None
-        known = frozenset(x.split("#")[0].strip() for x in lines if x.split("#")[0].strip())
+    honoured = known_mod.honour(known_mod.load(Path(known_failures))
+                                if known_failures else [], started.date())
+    for gone in honoured.expired:
+        click.echo(f"known failure expired on {gone.expires}: {gone.id} counts again "
+                   f"({gone.reason})", err=True)
+    known = honoured.ids()
     # Node mode: when the ICS file declares it, and in the default run (no --adapter,
     # no --ics), against the reference prefecture and municipality nodes that the
     # runner starts.
@@ -175,7 +202,7 @@ def run_cmd(adapter: str | None, ics_path: str | None, ixit_path: str | None,
     node_mode = "node" in file_ics.modes if file_ics else adapter is None
     if replay:
         parse_steps(replay)           # a bad sequence is a usage error, before any start
-    cases = select(all_cases(vectors) + codec_explore_cases(explore, seed)
+    cases = select(all_cases(vectors) + more_codec_cases() + codec_explore_cases(explore, seed)
                    + (all_node_cases(explore, seed, replay) if node_mode else []),
                    list(include), list(exclude))
     if not cases:
@@ -191,8 +218,10 @@ def run_cmd(adapter: str | None, ics_path: str | None, ixit_path: str | None,
     ics = file_ics or ics_mod.from_hello(hello)
     if node_mode and file_ics is None:
         ics = ics_mod.with_reference_node(ics)
-    click.echo(f"juki-conformance {SUITE_VERSION}: {len(cases)} cases, SUT "
-               f"{'reference adapter' if adapter is None else shlex.join(command)}, "
+    sut_commands = _sut_commands(adapter, command, node_command, file_ics,
+                                 any(c.mode == "node" for c in cases))
+    click.echo(f"juki-conformance {SUITE_VERSION}: {len(cases)} cases; SUT "
+               f"{'; '.join(f'{k}: {v}' for k, v in sut_commands.items())}; "
                f"ICS {ics.name} ({', '.join(sorted(ics.profiles))})")
     column = [0]
     failed = [0]
@@ -242,6 +271,10 @@ def run_cmd(adapter: str | None, ics_path: str | None, ixit_path: str | None,
         click.echo()
     report = to_json(result, ics, vector_set_hash=set_hash(vectors), started=started,
                      all_cases=cases, requirements=_requirements())
+    report["sutCommands"] = sut_commands
+    for case in report["cases"]:
+        if case["knownFailure"] and honoured.reason(case["id"]):
+            case["knownFailureReason"] = honoured.reason(case["id"])
     paths = write_all(report, Path(out_path))
     # The frames of every failing node-mode case, one pcap each (spec/conformance.md).
     case_captures = write_case_captures(result.results, Path(out_path) / "captures")
@@ -273,6 +306,29 @@ def run_cmd(adapter: str | None, ics_path: str | None, ixit_path: str | None,
             now=dt.datetime.now(dt.UTC)))
     click.echo(f"reports: {', '.join(str(p) for p in paths)}")
     sys.exit(result.exit_code)
+
+
+def _sut_commands(adapter: str | None, command: list[str], node_command: str | None,
+                  file_ics: ics_mod.Ics | None, node_mode: bool) -> dict[str, str]:
+    """What the run attaches to, by mode, exactly: the adapter command line (or the
+    embedded reference adapter), and in node mode the node command the runner launches,
+    the endpoint it attaches to, or the reference nodes of each role."""
+    out = {"codec": "the embedded reference adapter (" + shlex.join(command) + ")"
+           if adapter is None else shlex.join(command)}
+    if not node_mode:
+        return out
+    endpoint = file_ics.ixit.get("endpoint") if file_ics is not None else None
+    if endpoint is not None:
+        out["node"] = f"the node at {endpoint} (attached, IXIT endpoint)"
+    elif node_command:
+        out["node"] = f"{node_command} (launched by the runner)"
+    elif file_ics is None:
+        out["node"] = ("the reference nodes, one per role "
+                       f"({', '.join(role for role, _ in REFERENCE_ROLES)}), launched "
+                       "by the runner")
+    else:
+        out["node"] = "the reference node (juki node serve), launched by the runner"
+    return out
 
 
 def _sut_env(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -361,10 +417,21 @@ def verify_evidence_cmd(bundle: str, trust_path: str) -> None:
 @main.command("list")
 @click.option("--vectors", "vec_path", type=click.Path(file_okay=False, exists=True),
               default=None)
-def list_cmd(vec_path: str | None) -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help="One JSON array: each case's id, title, clause, mode, role, level, "
+                   "requirements and what it needs of the ICS.")
+def list_cmd(vec_path: str | None, as_json: bool) -> None:
     """List every case id (codec mode, then node mode) with its requirements."""
-    for case in (all_cases(Path(vec_path) if vec_path else vectors_dir())
-                 + codec_explore_cases(DEFAULT_EXPLORE) + all_node_cases()):
+    cases = (all_cases(Path(vec_path) if vec_path else vectors_dir()) + more_codec_cases()
+             + codec_explore_cases(DEFAULT_EXPLORE) + all_node_cases())
+    if as_json:
+        click.echo(json.dumps([{
+            "id": c.id, "title": c.title, "clause": c.clause, "mode": c.mode,
+            "role": getattr(c, "role", None), "level": c.level,
+            "requirements": list(c.requirements), "needs": getattr(c, "needs", None),
+        } for c in cases], ensure_ascii=False, indent=1))
+        return
+    for case in cases:
         click.echo(f"{case.id}  [{', '.join(case.requirements)}]")
 
 
@@ -408,10 +475,12 @@ def prepare_node_cmd(role: str, code: str | None, out_path: str, address: str, u
         endpoint["lowerTester"] = lowers
         directory = out / "directory.json"
         directory.write_text(json.dumps(lowers, indent=1) + "\n", encoding="utf-8")
+    operator = ics_mod.REFERENCE_IXIT["operator"]
     ixit = {"endpoint": endpoint, "limits": ics_mod.REFERENCE_LIMITS,
             "restart": {"method": "upperTester"}, "clock": {"method": "upperTester"},
-            "faultInjection": {"method": "upperTester"},
-            **({"retentionSeconds": ics_mod.TEST_RETENTION_SECONDS}
+            "faultInjection": {"method": "upperTester"}, "operator": operator,
+            **({"retentionSeconds": ics_mod.TEST_RETENTION_SECONDS,
+                "provisionLimits": ics_mod.REFERENCE_IXIT["provisionLimits"]}
                if role in ("prefecture", "national") else {})}
     ics_mod.parse_ixit(ixit, "the IXIT template")
     ics = {"implementation": {"name": "FILL IN", "version": "FILL IN"}, "role": role,
@@ -425,13 +494,18 @@ def prepare_node_cmd(role: str, code: str | None, out_path: str, address: str, u
                                 encoding="utf-8")
     args = serve_options(role, code, pki_dir, listen=address, upper_tester=upper,
                          limits=ics_mod.REFERENCE_LIMITS, directory=directory)
+    # The operator the runner logs in as (IXIT ``operator``), for a node that needs
+    # operator sessions (spec/node.md section 4.8), as the reference does.
+    operators = write_test_operators(out / "operators.json", pki_dir, code, operator,
+                                     days=days)
+    args += ["--operators-file", str(operators)]
     command = ["juki", "node", "serve", "--db", str(out / f"{code}.db"), *args]
     lines: list[list[str]] = []
     for token in command:
         if token.startswith("--") or not lines:
             lines.append([])
         lines[-1].append(token)
-    click.echo(f"wrote {out}/pki, {out}/ics.json, {out}/ixit.json"
+    click.echo(f"wrote {out}/pki, {out}/ics.json, {out}/ixit.json, {out}/operators.json"
                + (f", {out}/directory.json" if directory else ""))
     click.echo("1. Fill in implementation.name and .version in ics.json, the capabilities "
                "of the proforma your node supports, and in ixit.json its limits, how the "

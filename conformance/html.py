@@ -111,6 +111,8 @@ def _context(report: dict[str, Any]) -> dict[str, Any]:
     ics_rows += [(k, _text(v)) for k, v in ics.items() if k not in shown]
     sut: dict[str, Any] = report.get("sut") or {}
     hello_rows = [(k, _text(v)) for k, v in sut.items() if k not in ("id", "ok")]
+    command_rows = [(f"{mode} SUT", _text(v))
+                    for mode, v in (report.get("sutCommands") or {}).items()]
 
     exit_code = summary.get("exitCode")
     return {
@@ -123,6 +125,7 @@ def _context(report: dict[str, Any]) -> dict[str, Any]:
         else "unknown",
         "ics_rows": ics_rows,
         "hello_rows": hello_rows,
+        "command_rows": command_rows,
         "clauses": clauses,
         "clause_label": clause_label,
         "anchors": anchors,

@@ -150,7 +150,8 @@ def reference_ics() -> Ics:
 #: The limits (spec/node.md section 6) the runner starts the reference node with, and
 #: declares for it: small, so that the limit cases take about a second each.
 REFERENCE_LIMITS: dict[str, float] = {"handshakeTimeoutSeconds": 1, "frameTimeoutSeconds": 1,
-                                      "maxPeerConnections": 4, "maxInflight": 2}
+                                      "maxPeerConnections": 4, "maxInflight": 2,
+                                      "maxAddressHandshakes": 8, "maxRefusals": 32}
 
 
 #: The purposes the runner starts the reference prefecture with, per local body kind.
@@ -170,7 +171,14 @@ TEST_RETENTION_SECONDS = 600
 REFERENCE_IXIT: dict[str, Any] = {"restart": {"method": "process"},
                                   "clock": {"method": "upperTester"},
                                   "faultInjection": {"method": "upperTester"},
-                                  "retentionSeconds": TEST_RETENTION_SECONDS}
+                                  "retentionSeconds": TEST_RETENTION_SECONDS,
+                                  # The reference's defaults (machines/provision.py Limits).
+                                  "provisionLimits": {"windowSeconds": 3600,
+                                                      "operatorRequests": 100,
+                                                      "operatorPersons": 1000},
+                                  "operator": {"id": "op-conformance", "pin": "246813",
+                                               "restricted": {"id": "op-restricted",
+                                                              "pin": "135790"}}}
 
 
 def with_reference_node(ics: Ics) -> Ics:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import socket
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -12,7 +13,8 @@ from typing import Any
 
 from conformance import SUITE_VERSION
 from conformance.ics import Ics
-from conformance.model import Case, Verdict
+from conformance.lower_tester import capture_name
+from conformance.model import Case, CaseResult, Verdict
 from conformance.runner import RunResult
 
 REPORT_SCHEMA = Path(__file__).with_name("report.schema.json")
@@ -36,6 +38,9 @@ SUITE_REQUIREMENTS = frozenset({
 #: (tests/node/) name each, which tests/test_conformance.py checks.
 OPERATION_REQUIREMENTS = frozenset({
     "R-NODE-21", "R-NODE-24", "R-NODE-26", "R-PDU-40", "R-PDU-41", "R-PDU-42", "R-PDU-44",
+    # Data at rest (spec/node.md section 2.1): file modes, where keys are kept, how a
+    # passphrase is read, what deleted rows leave on the node's own disk.
+    "R-NODE-70", "R-NODE-71", "R-NODE-72", "R-NODE-73", "R-NODE-74",
 })
 
 
@@ -66,12 +71,25 @@ def coverage(cases: list[Case], requirements: list[dict[str, Any]]) -> dict[str,
     }
 
 
+def capture_of(result: CaseResult) -> str | None:
+    """The report-relative path of a case's frame capture: written for every failing
+    case that exchanged frames (spec/conformance.md, R-CONF-13), else None."""
+    if result.outcome.verdict is Verdict.FAIL and result.frames:
+        return f"captures/{capture_name(result.case.id)}"
+    return None
+
+
 def to_json(run: RunResult, ics: Ics, *, vector_set_hash: str, started: dt.datetime,
-            all_cases: list[Case], requirements: list[dict[str, Any]]) -> dict[str, Any]:
+            all_cases: list[Case], requirements: list[dict[str, Any]],
+            finished: dt.datetime | None = None) -> dict[str, Any]:
     counts = Counter(r.outcome.verdict.value for r in run.results)
+    end = finished or dt.datetime.now(dt.UTC)
     return {
         "suite": {"name": "juki-conformance", "version": SUITE_VERSION},
         "started": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "finished": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "seconds": round(max(0.0, (end - started).total_seconds()), 3),
+        "host": socket.gethostname(),
         "vectorSetSha256": vector_set_hash,
         "ics": ics.raw,
         "sut": run.sut_hello,
@@ -88,41 +106,90 @@ def to_json(run: RunResult, ics: Ics, *, vector_set_hash: str, started: dt.datet
             "actual": r.outcome.actual, "detail": r.outcome.detail,
             "remediation": r.case.remediation if r.outcome.verdict is Verdict.FAIL else "",
             "knownFailure": r.known_failure, "seconds": round(r.seconds, 6),
-        } for r in run.results],
+        } | ({"capture": cap} if (cap := capture_of(r)) else {}) for r in run.results],
         "coverage": coverage(all_cases, requirements),
     }
 
 
+def _sut_name(report: dict[str, Any]) -> str:
+    """The SUT as its hello names it (implementation and version), or the ICS's name."""
+    sut = report.get("sut") or {}
+    name = " ".join(str(sut[k]) for k in ("implementation", "version") if sut.get(k))
+    return name or str((report.get("ics") or {}).get("implementation", {}).get("name", ""))
+
+
 def junit_xml(report: dict[str, Any]) -> bytes:
-    """JUnit XML: one testsuite per clause; fail -> failure, error -> error,
-    not_applicable -> skipped."""
-    root = ET.Element("testsuites", name="juki-conformance")
+    """JUnit XML, in the form CI tools read (Jenkins, GitLab, Azure, junitparser): one
+    ``testsuite`` per clause with its counts, time, timestamp and host, and properties
+    naming the suite, the SUT, the ICS and the vector set; each ``testcase`` with
+    ``classname`` ``juki.<clause>`` (tools group by it), the case id as its name, its
+    requirement ids, level and verdict as properties. fail -> ``failure`` (type: the
+    first requirement it checks), a known failure or not_applicable or inconclusive ->
+    ``skipped``, error -> ``error`` (type ``harness``), acceptable -> passed, marked by
+    its verdict property and a line in ``system-out``; a failing case's frame capture
+    is named in ``system-out`` as ``[[ATTACHMENT|captures/...]]``."""
+    stamp = report.get("started", "")[:19]
+    host = report.get("host", "")
     by_clause: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for c in report["cases"]:
         by_clause[c["clause"]].append(c)
-    for clause, cases in sorted(by_clause.items()):
-        suite = ET.SubElement(root, "testsuite", name=clause, tests=str(len(cases)),
-                              failures=str(sum(c["verdict"] == "fail" for c in cases)),
-                              errors=str(sum(c["verdict"] == "error" for c in cases)),
-                              skipped=str(sum(c["verdict"] in ("not_applicable", "inconclusive")
-                                              for c in cases)))
+
+    def counts(cases: list[dict[str, Any]]) -> dict[str, str]:
+        known = [c for c in cases if c["verdict"] == "fail" and c["knownFailure"]]
+        return {"tests": str(len(cases)),
+                "failures": str(sum(c["verdict"] == "fail" for c in cases) - len(known)),
+                "errors": str(sum(c["verdict"] == "error" for c in cases)),
+                "skipped": str(sum(c["verdict"] in ("not_applicable", "inconclusive")
+                                   for c in cases) + len(known)),
+                "time": f"{sum(c['seconds'] for c in cases):.3f}"}
+
+    root = ET.Element("testsuites", {"name": "juki-conformance", **counts(report["cases"])})
+    if "seconds" in report:
+        root.set("time", f"{report['seconds']:.3f}")
+    root.set("timestamp", stamp)
+    for index, (clause, cases) in enumerate(sorted(by_clause.items())):
+        suite = ET.SubElement(root, "testsuite", {
+            "name": clause, "id": str(index), "package": f"juki.{clause}",
+            "timestamp": stamp, "hostname": host, **counts(cases)})
+        props = ET.SubElement(suite, "properties")
+        for name, value in (("suite.version", report["suite"]["version"]),
+                            ("sut", _sut_name(report)),
+                            ("ics", str((report.get("ics") or {}).get("implementation",
+                                                                       {}).get("name", ""))),
+                            ("vectorSetSha256", report.get("vectorSetSha256", ""))):
+            ET.SubElement(props, "property", name=name, value=value)
         for c in cases:
-            tc = ET.SubElement(suite, "testcase", classname=clause, name=c["id"],
+            tc = ET.SubElement(suite, "testcase", classname=f"juki.{clause}", name=c["id"],
                                time=f"{c['seconds']:.6f}")
+            cprops = ET.SubElement(tc, "properties")
+            for req in c["requirements"]:
+                ET.SubElement(cprops, "property", name="requirement", value=req)
+            ET.SubElement(cprops, "property", name="level", value=c["level"])
+            ET.SubElement(cprops, "property", name="verdict", value=c["verdict"])
+            kind = c["requirements"][0] if c["requirements"] else "conformance"
             if c["verdict"] == "fail" and c["knownFailure"]:
                 ET.SubElement(tc, "skipped", message=f"known failure: expected "
                               f"{c['expected']}; got {c['actual']}")
             elif c["verdict"] == "fail":
-                el = ET.SubElement(tc, "failure", message=f"expected {c['expected']}; "
-                                   f"got {c['actual']}")
+                el = ET.SubElement(tc, "failure", type=kind,
+                                   message=f"expected {c['expected']}; got {c['actual']}")
                 el.text = f"{c['detail']}\nRemediation: {c['remediation']}\n" \
                           f"Requirements: {', '.join(c['requirements'])}"
             elif c["verdict"] == "error":
-                ET.SubElement(tc, "error", message=c["detail"])
+                el = ET.SubElement(tc, "error", type="harness", message=c["detail"])
+                el.text = c["detail"]
             elif c["verdict"] == "not_applicable":
-                ET.SubElement(tc, "skipped", message=c["detail"])
+                ET.SubElement(tc, "skipped", message=f"not applicable: {c['detail']}")
             elif c["verdict"] == "inconclusive":
                 ET.SubElement(tc, "skipped", message=f"inconclusive: {c['actual']}")
+            out = []
+            if c["verdict"] == "acceptable":
+                out.append(f"acceptable (the specification allows either): expected "
+                           f"{c['expected']}; got {c['actual']}")
+            if c.get("capture"):
+                out.append(f"[[ATTACHMENT|{c['capture']}]]")
+            if out:
+                ET.SubElement(tc, "system-out").text = "\n".join(out)
     return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))
 
 
