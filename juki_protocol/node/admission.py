@@ -6,8 +6,10 @@ useful, and each is written so that the hostile side, not a valid peer, pays for
 
 * :class:`HandshakeGate`: TCP connections whose TLS handshake has not completed yet
   (no certificate is known, only a source address). They are bounded in total and per
-  source address, and addresses the node knows (its directory) have a reserve of their
-  own. When a bound is reached, the **oldest** pending handshake of the same address
+  source address, new ones from an unknown address are rate-limited (a token bucket:
+  beyond it a connection is closed before any TLS work, so that reconnecting in a loop
+  costs the node little), and addresses the node knows (its directory) have a reserve
+  of their own. When a bound is reached, the **oldest** pending handshake of the same address
   (or of the same pool) is dropped to make room for the newest: a valid peer completes
   its handshake in milliseconds, so to starve it an attacker would have to open more
   connections than the bound within that time, while an attacker that merely holds
@@ -61,11 +63,17 @@ class HandshakeGate:
     """
 
     def __init__(self, limit: int = 256, per_address: int = 32, reserve: int = 64,
-                 known: Callable[[str], bool] = lambda address: False) -> None:
-        if limit < 1 or per_address < 1 or reserve < 0:
+                 known: Callable[[str], bool] = lambda address: False, *,
+                 rate: float = 20.0, clock: Callable[[], float] = time.monotonic) -> None:
+        if limit < 1 or per_address < 1 or reserve < 0 or rate <= 0:
             raise ValueError("handshake bounds must be positive (reserve: not negative)")
         self.limit, self.per_address, self.reserve = limit, per_address, reserve
         self.known = known
+        #: New handshakes a second from one address that is not known, in bursts of up
+        #: to ``per_address`` (a token bucket): beyond it a connection is closed at once,
+        #: before any TLS work, so that reconnecting in a loop costs the node little.
+        self.rate, self.clock = rate, clock
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
         self._pending: OrderedDict[int, _Pending] = OrderedDict()    # oldest first
         self._next = 0
         self.counts = GateCounts()
@@ -78,12 +86,27 @@ class HandshakeGate:
         return sum(1 for p in self._pending.values()
                    if address is None or p.address == address)
 
-    def admit(self, address: str, close: Callable[[], None]) -> int | None:
+    def allow_new(self, address: str) -> bool:
+        """Whether a new connection from ``address`` may begin at all: the rate of new
+        handshakes from an address that is not known (a token bucket). A node asks this
+        as the connection is accepted, before it makes anything for it, and closes a
+        refused one at once."""
+        if self.known(address) or self._allow(address):
+            return True
+        self.counts.refused += 1
+        return False
+
+    def admit(self, address: str, close: Callable[[], None], *,
+              rate_checked: bool = False) -> int | None:
         """Take a new TCP connection from ``address``; returns its ticket, to be given
         to :meth:`done` when its handshake ends (either way), or None when it must be
         closed at once (``close`` is then already called). To make room, the oldest
-        pending handshake of the same address, else of the same pool, is closed."""
+        pending handshake of the same address, else of the same pool, is closed.
+        ``rate_checked``: :meth:`allow_new` has already let it begin."""
         known = self.known(address)
+        if not rate_checked and not self.allow_new(address):
+            close()
+            return None
         if known:
             pool = [t for t, p in self._pending.items() if p.known]
             if self.reserve == 0 and not self._room_unknown(address, close):
@@ -97,6 +120,17 @@ class HandshakeGate:
         self._pending[ticket] = _Pending(address, close, known and self.reserve > 0)
         self.counts.admitted += 1
         return ticket
+
+    def _allow(self, address: str) -> bool:
+        """Take a token of ``address``'s bucket, if it has one."""
+        now = self.clock()
+        tokens, last = self._buckets.pop(address, (float(self.per_address), now))
+        tokens = min(float(self.per_address), tokens + (now - last) * self.rate)
+        allowed = tokens >= 1.0
+        self._buckets[address] = (tokens - 1.0 if allowed else tokens, now)
+        while len(self._buckets) > 4096:          # bounded under a spread of addresses
+            self._buckets.popitem(last=False)
+        return allowed
 
     def _room_unknown(self, address: str, close: Callable[[], None]) -> bool:
         same = [t for t, p in self._pending.items() if not p.known and p.address == address]

@@ -128,6 +128,10 @@ def node_group() -> None:
               "--known-address.")
 @click.option("--known-address", "known_addresses", multiple=True, metavar="IP",
               help="A peer's source address that gets the reserve (repeatable).")
+@click.option("--handshake-rate", default=20.0, show_default=True,
+              type=click.FloatRange(0, min_open=True),
+              help="New TLS handshakes a second from one address not in the directory; "
+              "beyond it connections are closed before any TLS work (R-NODE-46).")
 @click.option("--max-refusals", default=64, show_default=True, type=click.IntRange(1),
               help="Refused PDUs in a row after which a connection is closed "
               "(R-NODE-48).")
@@ -166,7 +170,8 @@ def serve(role: str, code: str, db: Path, cert: Path, key: Path,
           retention_days: int, retention_seconds: int | None,
           upper_tester: str | None, upper_tester_remote: bool, max_connections: int,
           max_peer_connections: int, max_handshakes: int, max_address_handshakes: int,
-          known_reserve: int, known_addresses: tuple[str, ...], max_refusals: int,
+          known_reserve: int, known_addresses: tuple[str, ...], handshake_rate: float,
+          max_refusals: int,
           max_inflight: int, handshake_timeout: float, frame_timeout: float,
           idle_timeout: float, send_window: int, test_clock: str | None,
           fault_injection: bool, verbose: bool,
@@ -214,6 +219,7 @@ def serve(role: str, code: str, db: Path, cert: Path, key: Path,
                         max_handshakes=max_handshakes,
                         max_address_handshakes=max_address_handshakes,
                         known_reserve=known_reserve, known_addresses=known_addresses,
+                        handshake_rate=handshake_rate,
                         max_refusals=max_refusals,
                         max_inflight=max_inflight, handshake_timeout=handshake_timeout,
                         frame_timeout=frame_timeout, idle_timeout=idle_timeout or None,

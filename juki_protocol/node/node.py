@@ -110,6 +110,10 @@ logger = logging.getLogger(__name__)
 _admission_log = logging.getLogger(f"{__name__}.admission")
 _admission_log.addFilter(RepeatFilter(10.0))
 HOUSEKEEPING_EVERY = 3600.0
+#: The listener's backlog, which asyncio also uses as the number of sockets it accepts
+#: in one go: with the bounds of section 6 (256 + 64 pending handshakes, 256 slots), a
+#: node stays within a 1,024-descriptor limit under a flood (spec/node.md section 6).
+ACCEPT_BACKLOG = 256
 
 
 def role_of_code(code: str) -> NodeRole:
@@ -188,6 +192,9 @@ class NodeConfig:
     max_address_handshakes: int = 32
     known_reserve: int = 64
     known_addresses: tuple[str, ...] = ()
+    #: New TLS handshakes a second from one unknown address (bursts of
+    #: ``max_address_handshakes``); beyond it, closed before any TLS work (R-NODE-46).
+    handshake_rate: float = 20.0
     #: Refusals in a row after which a connection is closed (R-NODE-48).
     max_refusals: int = 64
     max_inflight: int = 256
@@ -219,6 +226,27 @@ class NodeConfig:
             return self.disclosure_key
         return self.key.with_name(f"{self.key.stem}.disclosure-key")
     # -- end of data at rest ---------------------------------------------------------
+
+
+class _Gated(asyncio.StreamReaderProtocol):
+    """The listener's protocol: a connection that the handshake gate's rate limit
+    refuses is aborted as it is accepted, before any stream, task or TLS state is made
+    for it (R-NODE-46); the others are served by :meth:`Node._on_client`."""
+
+    def __init__(self, node: Node) -> None:
+        self._node = node
+        super().__init__(asyncio.StreamReader(), node._on_client)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        peer = transport.get_extra_info("peername")
+        address = str(peer[0]) if isinstance(peer, tuple) else "unknown"
+        if not self._node.gate.allow_new(address):
+            self._node._say_refused(f"a connection from {address}: new TLS handshakes "
+                                    f"from it beyond {self._node.gate.rate:g} a second")
+            assert isinstance(transport, asyncio.Transport)
+            transport.abort()
+            return
+        super().connection_made(transport)
 
 
 class Node(Receiving):
@@ -266,7 +294,8 @@ class Node(Receiving):
         self._inbound: set[Connection] = set()     # accepted and admitted (R-NODE-12)
         known = {host for host, _ in config.directory.values()} | set(config.known_addresses)
         self.gate = HandshakeGate(config.max_handshakes, config.max_address_handshakes,
-                                  config.known_reserve, known.__contains__)
+                                  config.known_reserve, known.__contains__,
+                                  rate=config.handshake_rate)
         self._inflight = 0                         # PDUs read, not yet answered (R-NODE-13)
         self._turns: dict[str, asyncio.Future[None]] = {}   # the last send, per recipient
 
@@ -290,11 +319,12 @@ class Node(Receiving):
             quiet_accept_errors()          # R-NODE-49: EMFILE must not flood the log
             # The TLS handshake runs in _on_client with the context of the CRL in use
             # (R-PDU-41), and a refusal in it is logged (R-PDU-44). The backlog holds a
-            # burst of new connections well beyond the limit, so that they are told
-            # 9002 (R-NODE-12) rather than left to the kernel's SYN retries.
-            self._server = await asyncio.start_server(
-                self._on_client, host, port,
-                backlog=max(1024, 2 * self.config.max_connections))
+            # burst of new connections beyond the limit, so that they are told 9002
+            # (R-NODE-12) rather than left to the kernel's SYN retries; it is also how
+            # many sockets asyncio accepts at once before any is looked at, so it is
+            # kept within the descriptor budget of section 6 (R-NODE-46, R-NODE-49).
+            self._server = await asyncio.get_running_loop().create_server(
+                lambda: _Gated(self), host, port, backlog=ACCEPT_BACKLOG)
             self.port = self._server.sockets[0].getsockname()[1]
         await self._resume()
         self._spawn(self._housekeeping())
@@ -448,7 +478,7 @@ class Node(Receiving):
             if task is not None:
                 task.cancel()
 
-        ticket = self.gate.admit(address, drop)
+        ticket = self.gate.admit(address, drop, rate_checked=True)
         if ticket is None:
             self._say_refused(f"a connection from {address}: {len(self.gate)} TLS "
                               "handshakes pending, the limit")

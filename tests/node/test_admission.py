@@ -6,8 +6,10 @@ R-NODE-49). The bookkeeping is tested alone, then on a real node over TLS."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,8 +42,15 @@ class _Sockets:
         return lambda: self.closed.append(name)
 
 
+def _ticking() -> Callable[[], float]:
+    """A clock one second further at each reading: the rate limit never bites."""
+    ticks = itertools.count()
+    return lambda: float(next(ticks))
+
+
 def test_the_gate_drops_the_oldest_handshake_of_the_same_address() -> None:
-    gate, socks = HandshakeGate(limit=10, per_address=3, reserve=0), _Sockets()
+    gate, socks = HandshakeGate(limit=10, per_address=3, reserve=0, clock=_ticking()), \
+        _Sockets()
     tickets = [gate.admit("192.0.2.1", socks.closer(f"a{i}")) for i in range(5)]
     assert all(t is not None for t in tickets), "R-NODE-46: the newest is never refused"
     assert socks.closed == ["a0", "a1"], "R-NODE-46: the oldest of the address go first"
@@ -56,14 +65,16 @@ def test_the_gate_drops_the_oldest_handshake_of_the_same_address() -> None:
 
 
 def test_a_full_gate_drops_from_the_address_that_holds_the_most() -> None:
-    gate, socks = HandshakeGate(limit=4, per_address=3, reserve=0), _Sockets()
+    gate, socks = HandshakeGate(limit=4, per_address=3, reserve=0, clock=_ticking()), \
+        _Sockets()
     for i in range(3):
         gate.admit("192.0.2.1", socks.closer(f"a{i}"))
     gate.admit("198.51.100.7", socks.closer("b0"))
     assert gate.admit("203.0.113.9", socks.closer("c0")) is not None
     assert socks.closed == ["a0"], "R-NODE-46: the biggest holder gives way"
     # When every pending handshake is from a different address, the newest waits.
-    spread, socks2 = HandshakeGate(limit=2, per_address=2, reserve=0), _Sockets()
+    spread, socks2 = HandshakeGate(limit=2, per_address=2, reserve=0,
+                                   clock=_ticking()), _Sockets()
     spread.admit("192.0.2.1", socks2.closer("x"))
     spread.admit("192.0.2.2", socks2.closer("y"))
     assert spread.admit("192.0.2.3", socks2.closer("z")) is None
@@ -72,7 +83,8 @@ def test_a_full_gate_drops_from_the_address_that_holds_the_most() -> None:
 
 def test_known_addresses_have_a_reserve_that_others_cannot_take() -> None:
     known = {"10.0.0.5"}
-    gate = HandshakeGate(limit=2, per_address=2, reserve=2, known=known.__contains__)
+    gate = HandshakeGate(limit=2, per_address=2, reserve=2, known=known.__contains__,
+                         clock=_ticking())
     socks = _Sockets()
     gate.admit("10.0.0.5", socks.closer("k0"))
     for i in range(50):                       # a flood from elsewhere
@@ -171,7 +183,8 @@ def test_half_open_sockets_are_bounded_and_a_valid_peer_still_gets_in(
                 socks.append(_half_open(address))
                 await asyncio.sleep(0)
             node = net.nodes[PREFECTURE]
-            await node.wait_until(lambda: node.gate.counts.admitted >= 300, 10)
+            await node.wait_until(lambda: node.gate.counts.admitted
+                                  + node.gate.counts.refused >= 300, 10)
             await asyncio.sleep(0.3)
             still_open = [s for s in socks if not _closed_by_node(s)]
             assert len(still_open) <= per_address, \
@@ -261,3 +274,19 @@ def test_a_connection_that_sends_only_refusals_is_closed(tmp_path: Path,
             await net.stop()
 
     run(body())
+
+
+def test_new_handshakes_from_an_unknown_address_are_rate_limited() -> None:
+    """R-NODE-46: a token bucket per unknown address (bursts of per_address, then
+    ``rate`` a second); known addresses are not limited; other addresses untouched."""
+    t = [0.0]
+    gate = HandshakeGate(limit=1000, per_address=4, reserve=8, rate=2.0,
+                         known={"10.0.0.5"}.__contains__, clock=lambda: t[0])
+    socks = _Sockets()
+    got = [gate.admit("192.0.2.1", socks.closer(f"a{i}")) for i in range(10)]
+    assert sum(g is not None for g in got) == 4 and gate.counts.refused == 6
+    assert gate.admit("198.51.100.7", socks.closer("b")) is not None
+    assert all(gate.admit("10.0.0.5", socks.closer(f"k{i}")) is not None for i in range(8))
+    t[0] = 1.0                                     # two more tokens a second later
+    got = [gate.admit("192.0.2.1", socks.closer(f"c{i}")) for i in range(3)]
+    assert [g is not None for g in got] == [True, True, False]
