@@ -493,7 +493,8 @@ def prepare_node_cmd(role: str, code: str | None, out_path: str, address: str, u
         (out / name).write_text(json.dumps(obj, indent=1, ensure_ascii=False) + "\n",
                                 encoding="utf-8")
     args = serve_options(role, code, pki_dir, listen=address, upper_tester=upper,
-                         limits=ics_mod.REFERENCE_LIMITS, directory=directory)
+                         limits=ics_mod.REFERENCE_LIMITS, directory=directory,
+                         runner_host=host)
     # The operator the runner logs in as (IXIT ``operator``), for a node that needs
     # operator sessions (spec/node.md section 4.8), as the reference does.
     operators = write_test_operators(out / "operators.json", pki_dir, code, operator,

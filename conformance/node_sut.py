@@ -194,18 +194,22 @@ LIMIT_OPTIONS = {"handshakeTimeoutSeconds": "--handshake-timeout",
 
 
 def serve_options(role: str, code: str, pki_dir: Path, *, listen: str, upper_tester: str,
-                  limits: dict[str, float], directory: Path | None = None) -> list[str]:
+                  limits: dict[str, float], directory: Path | None = None,
+                  runner_host: str = "127.0.0.1") -> list[str]:
     """The options of ``juki node serve`` (option, value, option, value...) for node
     ``code`` under test with the PKI of :func:`prepare_pki`: its credential, the CRL,
     its limits, the test clock and fault injection (IXIT ``clock``, ``faultInjection``),
     for a provider (prefecture, national) the operators and local purposes of the peers
     the runner plays, and the ``directory`` naming the runner as the peers it plays by
-    listening (:func:`listened_as`). The runner launches the reference node with them;
-    ``prepare-node`` prints them for a vendor's node."""
+    listening (:func:`listened_as`). ``runner_host``: the address the runner connects
+    from, as its peers': a known address (R-NODE-46), whose handshakes the node does not
+    rate-limit. The runner launches the reference node with them; ``prepare-node``
+    prints them for a vendor's node."""
     p = pki_dir
     args = ["--role", role, "--node", code, "--cert", str(p / f"{code}.pem"),
             "--key", str(p / f"{code}.key"), "--trust", str(p / "ca.pem"),
-            "--crl", str(p / "crl.pem"), "--listen", listen, "--upper-tester", upper_tester]
+            "--crl", str(p / "crl.pem"), "--listen", listen, "--upper-tester", upper_tester,
+            "--known-address", runner_host]
     for name, value in limits.items():
         args += [LIMIT_OPTIONS[name], f"{value:g}"]
     args += ["--test-clock", "now", "--fault-injection"]
