@@ -462,6 +462,9 @@ def prepare_node_cmd(role: str, code: str | None, out_path: str, address: str, u
     out = Path(out_path)
     if out.exists() and any(out.iterdir()):
         raise ValueError(f"--out {out}: exists and is not empty")
+    # It holds private keys and the node's database: the account's alone (R-NODE-70).
+    out.mkdir(mode=0o700, parents=True, exist_ok=True)
+    out.chmod(0o700)
     pki_dir = prepare_pki(out / "pki", role, code, dt.datetime.now(dt.UTC), days=days)
     host, _, port = lower.rpartition(":")
     if not host or not port.isdigit():
