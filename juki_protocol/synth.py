@@ -718,7 +718,8 @@ class _Generator:
             upper = self.today
         else:
             return None
-        lower = max(_after_birth(d.birth, 18), moved or d.birth)
+        # Not before the household was here: the head, resident since birth or the move.
+        lower = max(_after_birth(d.birth, 18), moved or drafts[0].birth)
         return self._between(lower, upper) if lower <= upper else None
 
     def _previous(self, home: Municipality) -> Address:

@@ -15,7 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from juki_protocol.errors import ValidationError
@@ -348,6 +348,9 @@ def test_household_invariants(batch: list[Household]) -> None:
 @given(seed=st.integers(0, 10**9),
        today=st.one_of(st.dates(dt.date(1970, 1, 1), dt.date(2199, 12, 31)),
                        st.sampled_from([dt.date(2028, 2, 29), dt.date(1970, 1, 1)])))
+# Found in CI on 2026-12-06: a spouse "joined later" before the head, resident since
+# birth, was born (the lower bound was the spouse's own birth, not the household's).
+@example(seed=844, today=dt.date(2028, 2, 29))
 def test_invariants_hold_for_any_today(seed: int, today: dt.date) -> None:
     for h in generate_households(15, seed, today=today):
         check_household(h, today)
