@@ -68,10 +68,23 @@ class NodeCase(Case):
         return reason
 
 
-def _node(sut: AdapterSut) -> NodeSut:
+def node_sut(sut: AdapterSut) -> NodeSut:
+    """The node under test of a node-mode case (HarnessError for any other SUT)."""
     if not isinstance(sut, NodeSut):
         raise HarnessError("a node-mode case needs a node SUT")
     return sut
+
+
+_node = node_sut        # the name the older case modules import
+
+
+def upper_ok(node: NodeSut, op: str, **fields: Any) -> dict[str, Any]:
+    """The answer of upper-tester ``op``; SutFault when the node refuses it (a case's
+    preamble the node should have carried out)."""
+    answer = node.request(op, **fields)
+    if not answer.get("ok"):
+        raise SutFault(f"upper tester {op} failed: {answer.get('error')}")
+    return answer
 
 
 def describe(pdu: JukiPdu | None) -> str:

@@ -18,9 +18,10 @@ from collections.abc import Callable
 from typing import Any
 
 from conformance.cases_node import NodeCase
+from conformance.cases_node import node_sut as _sut
 from conformance.model import Case, Outcome, Verdict
 from conformance.node_sut import NodeSut
-from conformance.sut import AdapterSut, HarnessError, SutFault
+from conformance.sut import AdapterSut, SutFault
 from juki_protocol.synth import generate_households
 
 PIN, WRONG_PIN = "5273", "9999"
@@ -29,12 +30,6 @@ REMEDIATION = (
     "a right PIN answers 9000, confirms the holder, keeps the card active and resets the "
     "count to three tries. Take a PIN of 4 to 16 digits at issuance (spec/node.md "
     "section 4, card_issue) and refuse any other with 1030 INVALID_JSON, issuing no card.")
-
-
-def _sut(sut: AdapterSut) -> NodeSut:
-    if not isinstance(sut, NodeSut):
-        raise HarnessError("a node-mode case needs a node SUT")
-    return sut
 
 
 def _resident(node: NodeSut) -> str:

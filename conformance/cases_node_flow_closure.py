@@ -26,14 +26,15 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any
 
 from conformance.cases_node import NodeCase, describe
+from conformance.cases_node import node_sut as _sut
+from conformance.cases_node import upper_ok as _ok
 from conformance.cases_node_wide_area_consistency import household
 from conformance.lower_tester import PeerConnection
 from conformance.model import Case, Outcome, Verdict, strongest_level
 from conformance.node_sut import AGENCY, OPERATORS, NodeSut
-from conformance.sut import AdapterSut, HarnessError, Inconclusive, SutFault
+from conformance.sut import AdapterSut, Inconclusive, SutFault
 from juki_protocol import codec
 from juki_protocol.errors import ErrorCode
 from juki_protocol.messages.common import Profile
@@ -78,19 +79,6 @@ REM_BACKOFF = (
     "same message id after a back-off that grows with each refusal in a row (the "
     "reference waits 1 s, then doubles), and at the latest when the retry interval "
     "passes (R-30-5-0-10, R-NODE-63).")
-
-
-def _sut(sut: AdapterSut) -> NodeSut:
-    if not isinstance(sut, NodeSut):
-        raise HarnessError("a node-mode case needs a node SUT")
-    return sut
-
-
-def _ok(node: NodeSut, op: str, **fields: Any) -> dict[str, Any]:
-    answer = node.request(op, **fields)
-    if not answer.get("ok"):
-        raise SutFault(f"upper tester {op} failed: {answer.get('error')}")
-    return answer
 
 
 def _next_sealed(node: NodeSut, peer: str, mtype: MessageType, timeout: float,

@@ -11,29 +11,17 @@ from __future__ import annotations
 import itertools
 import secrets
 import time
-from typing import Any
 
 from conformance.cases_node import NodeCase
+from conformance.cases_node import node_sut as _sut
+from conformance.cases_node import upper_ok as _ok
 from conformance.model import Case, Outcome, Verdict, strongest_level
 from conformance.node_sut import NodeSut
-from conformance.sut import AdapterSut, HarnessError, SutFault
+from conformance.sut import AdapterSut, SutFault
 from juki_protocol.messages.pdu import MessageType
 from juki_protocol.synth import generate_households
 
 COUNT = 3
-
-
-def _sut(sut: AdapterSut) -> NodeSut:
-    if not isinstance(sut, NodeSut):
-        raise HarnessError("a node-mode case needs a node SUT")
-    return sut
-
-
-def _ok(node: NodeSut, op: str, **fields: Any) -> dict[str, Any]:
-    answer = node.request(op, **fields)
-    if not answer.get("ok"):
-        raise SutFault(f"upper tester {op} failed: {answer.get('error')}")
-    return answer
 
 
 def _settle(node: NodeSut) -> None:

@@ -23,13 +23,14 @@ import datetime as dt
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any
 
 from conformance.cases_node import NodeCase, describe
+from conformance.cases_node import node_sut as _sut
+from conformance.cases_node import upper_ok as _ok
 from conformance.lower_tester import PeerConnection
 from conformance.model import Case, Outcome, Verdict
 from conformance.node_sut import NodeSut
-from conformance.sut import AdapterSut, HarnessError, SutFault
+from conformance.sut import AdapterSut, SutFault
 from juki_protocol import codec
 from juki_protocol.errors import ErrorCode
 from juki_protocol.messages.common import Address
@@ -50,19 +51,6 @@ REMEDIATION = (
     "WRONG_RECIPIENT (1024 is as good for a special move) and another new one with 1024 "
     "INVALID_FIELD, changing nothing; tell notices apart by their message ids, compared "
     "for equality (R-MOVE-03, R-9-1-03, R-PDU-21).")
-
-
-def _sut(sut: AdapterSut) -> NodeSut:
-    if not isinstance(sut, NodeSut):
-        raise HarnessError("a node-mode case needs a node SUT")
-    return sut
-
-
-def _ok(node: NodeSut, op: str, **fields: Any) -> dict[str, Any]:
-    answer = node.request(op, **fields)
-    if not answer.get("ok"):
-        raise SutFault(f"upper tester {op} failed: {answer.get('error')}")
-    return answer
 
 
 def _today(node: NodeSut) -> dt.date:

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from conformance.cases_node import NodeCase
+from conformance.cases_node import node_sut as _sut
 from conformance.model import Case, Outcome, Verdict
-from conformance.node_sut import NodeSut
 from conformance.sut import AdapterSut, HarnessError
 
 REMEDIATION = ("Serve a local action (spec/node.md section 4.8) only within an operator "
@@ -27,12 +27,6 @@ EXPECTED = ("register_resident without a session or with an unknown one: 3022 an
             "nothing recorded; by an operator whose roles do not allow it: 3023; a wrong "
             "PIN: 3024; the right PIN: a session within which register_resident is "
             "accepted and audited (direction local) with the operator")
-
-
-def _sut(sut: AdapterSut) -> NodeSut:
-    if not isinstance(sut, NodeSut):
-        raise HarnessError("a node-mode case needs a node SUT")
-    return sut
 
 
 def _code(answer: dict[str, Any]) -> int | None:

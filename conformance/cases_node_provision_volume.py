@@ -24,10 +24,11 @@ import random
 from collections.abc import Callable
 
 from conformance.cases_node import NodeCase, describe
+from conformance.cases_node import node_sut as _sut
 from conformance.lower_tester import PeerConnection
 from conformance.model import Case, Outcome, Verdict, strongest_level
 from conformance.node_sut import AGENCY, OPERATORS, NodeSut
-from conformance.sut import AdapterSut, HarnessError, SutFault
+from conformance.sut import AdapterSut, SutFault
 from juki_protocol.identifiers import new_resident_code
 from juki_protocol.messages.provision import (
     BodyKind,
@@ -47,12 +48,6 @@ REMEDIATION = (
     "refuse the first that would pass one with a ProvisionResponse 'throttled' (3021 "
     "OPERATOR_THROTTLED); do not count refused requests, nor another body's or "
     "operator's.")
-
-
-def _sut(sut: AdapterSut) -> NodeSut:
-    if not isinstance(sut, NodeSut):
-        raise HarnessError("a node-mode case needs a node SUT")
-    return sut
 
 
 def _limits(node: NodeSut) -> dict[str, int]:

@@ -25,6 +25,8 @@ from collections.abc import Callable
 from typing import Any
 
 from conformance.cases_node import NodeCase, describe
+from conformance.cases_node import node_sut as _sut
+from conformance.cases_node import upper_ok as _ok
 from conformance.lower_tester import PeerConnection
 from conformance.model import Case, Outcome, Verdict
 from conformance.node_sut import NodeSut
@@ -57,19 +59,6 @@ REM_REQUEST = (
     "Refuse with 1024 INVALID_FIELD a WideAreaIssuanceRequest whose issuingMunicipality "
     "is not the header sender or whose residenceMunicipality is not the node itself "
     "(R-PDU-21, R-12-2-2-01): compare the codes for equality.")
-
-
-def _sut(sut: AdapterSut) -> NodeSut:
-    if not isinstance(sut, NodeSut):
-        raise HarnessError("a node-mode case needs a node SUT")
-    return sut
-
-
-def _ok(node: NodeSut, op: str, **fields: Any) -> dict[str, Any]:
-    answer = node.request(op, **fields)
-    if not answer.get("ok"):
-        raise SutFault(f"upper tester {op} failed: {answer.get('error')}")
-    return answer
 
 
 def household(code: str, minimum: int) -> tuple[SyntheticResident, ...]:
