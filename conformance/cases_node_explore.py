@@ -259,7 +259,13 @@ class _Play:
         nxt = self.model.last(code) + 1
         kind = step.kind
         if kind == "restart":
+            # A node is down for a second at least: the clock steps by one after the
+            # restart, so that what the node does at a start (housekeeping, R-NODE-05)
+            # sees the same clock whether the restart took a tenth of a second or two.
             self.node.restart()
+            self.node.clock_advance(1)
+            self.advanced += dt.timedelta(seconds=1)
+            self.model.advance(self.node.node_now())
             return self.check_state(index, step)
         if kind == "advance":
             seconds = ADVANCES[step.arg % len(ADVANCES)]

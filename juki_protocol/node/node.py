@@ -313,7 +313,10 @@ class Node(Receiving):
         return self.clock().astimezone(dt.UTC)
 
     async def start(self) -> None:
-        """Listen (if configured) and resend what was unacknowledged at the last stop."""
+        """Purge what the retention allows, listen (if configured) and resend what was
+        unacknowledged at the last stop. The first housekeeping runs before anything is
+        served, so that no peer or upper-tester query sees what a restart purges."""
+        self.housekeep()
         if self.config.listen is not None:
             host, port = self.config.listen
             quiet_accept_errors()          # R-NODE-49: EMFILE must not flood the log
@@ -391,8 +394,8 @@ class Node(Receiving):
 
     async def _housekeeping(self) -> None:
         while True:
-            self.housekeep()
             await asyncio.sleep(HOUSEKEEPING_EVERY)
+            self.housekeep()
 
     async def stop(self) -> None:
         """Stop listening, close connections, cancel timers, close the database."""
