@@ -32,7 +32,8 @@ RESIDENT = {"residentCode", "previousResidentCode"}
 LOCAL_GOV = {"localGovCode", "issuingMunicipality", "residenceMunicipality",
              "newMunicipality", "formerMunicipality", "municipality", "prefecture"}
 DATES = {"birthDate", "changeDate", "movedDate", "recordedDate", "moveInFiledDate",
-         "residentSince", "notificationDate", "plannedMoveDate", "qualifiedSince"}
+         "residentSince", "notificationDate", "plannedMoveDate", "qualifiedSince",
+         "foreignResidentSince", "periodExpiry"}
 
 
 def mod11(body: str) -> int:

@@ -6,6 +6,8 @@ from juki_protocol.messages.common import (
     Address,
     ChangeInfo,
     ChangeReason,
+    ForeignResident,
+    ForeignResidentCategory,
     IdentityInfo,
     NodeId,
     NodeRole,
@@ -89,7 +91,8 @@ ARTICLES: dict[str, str] = {
 __all__ = [
     "ARTICLES", "MESSAGE_TYPES", "AckStatus", "Acknowledgement", "Address",
     "AddressNotification", "BodyKind", "ChangeInfo", "ChangeReason", "ErrorReport",
-    "FamilyRegister", "FourItems", "IdentityCheckMethod", "IdentityInfo",
+    "FamilyRegister", "ForeignResident", "ForeignResidentCategory", "FourItems",
+    "IdentityCheckMethod", "IdentityInfo",
     "IdentityInfoRelay", "IdentityInfoUpdate", "InsuranceStatus", "JukiPdu",
     "LegalBasis", "MessageType", "MoveInNotice", "MoveOutCertificate",
     "MoveOutCertificateEntry", "NodeId", "NodeRole", "PduHeader", "PensionCategory",

@@ -94,6 +94,89 @@ class Address:
         require_text(self.text, "text", max_len=200)
 
 
+class ForeignResidentCategory(StrEnum):
+    """The categories of the table of Art. 30-45 (外国人住民の区分)."""
+
+    MID_TO_LONG_TERM_RESIDENT = "midToLongTermResident"        # 中長期在留者
+    SPECIAL_PERMANENT_RESIDENT = "specialPermanentResident"    # 特別永住者
+    TEMPORARY_REFUGE = "temporaryRefuge"                       # 一時庇護許可者
+    PROVISIONAL_STAY = "provisionalStay"                       # 仮滞在許可者
+    TRANSITIONAL_BY_BIRTH = "transitionalByBirth"              # 出生による経過滞在者
+    TRANSITIONAL_BY_LOSS_OF_NATIONALITY = "transitionalByLossOfNationality"
+
+
+#: A residence card (在留カード) or special permanent resident certificate (特別永住者証明書)
+#: number: two letters, eight digits, two letters (R-30-45-0-02).
+_CARD_NUMBER = re.compile(r"[A-Z]{2}[0-9]{8}[A-Z]{2}\Z")
+
+#: Which optional items each category may carry (R-30-45-0-02): for residence status,
+#: the period (period_of_stay and period_expiry together) and the card number, one of
+#: "required", "allowed" or "absent". A permanent resident (在留資格 永住者), a
+#: mid- to long-term resident, has no period of stay.
+FOREIGN_ITEMS: dict[ForeignResidentCategory, tuple[str, str, str]] = {
+    ForeignResidentCategory.MID_TO_LONG_TERM_RESIDENT: ("required", "allowed", "allowed"),
+    ForeignResidentCategory.SPECIAL_PERMANENT_RESIDENT: ("absent", "absent", "allowed"),
+    ForeignResidentCategory.TEMPORARY_REFUGE: ("absent", "required", "absent"),
+    ForeignResidentCategory.PROVISIONAL_STAY: ("absent", "required", "absent"),
+    ForeignResidentCategory.TRANSITIONAL_BY_BIRTH: ("absent", "absent", "absent"),
+    ForeignResidentCategory.TRANSITIONAL_BY_LOSS_OF_NATIONALITY: ("absent", "absent", "absent"),
+}
+
+
+def _require_item(present: bool, rule: str, field: str, category: str) -> None:
+    if rule == "required":
+        require(present, field, f"required for {category}")
+    elif rule == "absent":
+        require(not present, field, f"not allowed for {category}")
+
+
+@message
+class ForeignResident:
+    """A foreign resident's items (外国人住民, Art. 30-45) in place of 戸籍の表示.
+
+    nationality: 国籍等, the country or region as the record writes it.
+    foreign_resident_since: 外国人住民となった年月日 (Art. 30-45).
+    category: the person's category of the table of Art. 30-45.
+    residence_status: 在留資格 (mid- to long-term residents only).
+    period_of_stay: 在留期間, or the 上陸期間 / 仮滞在期間 of a permit, as written.
+    period_expiry: 在留期間の満了の日, or the last day of the permitted period.
+    card_number: 在留カード or 特別永住者証明書 number (never on a wide-area copy).
+    """
+
+    nationality: str
+    foreign_resident_since: dt.date
+    category: ForeignResidentCategory
+    residence_status: str | None = None
+    period_of_stay: str | None = None
+    period_expiry: dt.date | None = None
+    card_number: str | None = None
+
+    def __post_init__(self) -> None:
+        require_text(self.nationality, "nationality", max_len=64)
+        require_date(self.foreign_resident_since, "foreign_resident_since")
+        status, period, card = FOREIGN_ITEMS[self.category]
+        category = self.category.value
+        # R-30-45-0-02: the items of the person's category, and no others.
+        _require_item(self.residence_status is not None, status, "residence_status",
+                      category)
+        require((self.period_of_stay is None) is (self.period_expiry is None),
+                "period_expiry", "must be given together with period_of_stay")
+        _require_item(self.period_of_stay is not None, period, "period_of_stay", category)
+        _require_item(self.card_number is not None, card, "card_number", category)
+        if self.residence_status is not None:
+            require_text(self.residence_status, "residence_status", max_len=64)
+        if self.period_of_stay is not None:
+            require_text(self.period_of_stay, "period_of_stay", max_len=32)
+        if self.period_expiry is not None:
+            require_date(self.period_expiry, "period_expiry")
+            require(self.period_expiry >= self.foreign_resident_since, "period_expiry",
+                    "must not precede foreign_resident_since", ErrorCode.INVALID_DATE)
+        if self.card_number is not None:
+            require(isinstance(self.card_number, str)
+                    and bool(_CARD_NUMBER.match(self.card_number)), "card_number",
+                    "must be two letters, eight digits and two letters")
+
+
 @message
 class ChangeInfo:
     """変更情報: the reason (異動事由) and date (異動年月日) of the last change."""

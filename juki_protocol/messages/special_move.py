@@ -12,7 +12,14 @@ from juki_protocol.identifiers import (
     validate_resident_code,
 )
 from juki_protocol.messages.base import message, require, require_text, require_unique
-from juki_protocol.messages.common import Address, PersonName, PersonRef, Sex, require_date
+from juki_protocol.messages.common import (
+    Address,
+    ForeignResident,
+    PersonName,
+    PersonRef,
+    Sex,
+    require_date,
+)
 
 
 def _municipalities(new: str, former: str) -> None:
@@ -94,13 +101,17 @@ class PensionStatus:
 
 @message
 class MoveOutCertificateEntry:
-    """One person's move-out certificate items (Art. 24-2(4), the seeds' list)."""
+    """One person's move-out certificate items (Art. 24-2(4), the seeds' list).
+
+    family_register: 戸籍の表示 (Art. 7(5)); None for a foreign resident, who has none.
+    foreign_resident: the items of Art. 30-45, exactly when family_register is None.
+    """
 
     name: PersonName
     birth_date: dt.date
     sex: Sex
     relationship: str
-    family_register: FamilyRegister
+    family_register: FamilyRegister | None = None
     address: Address
     destination: Address
     planned_move_date: dt.date
@@ -110,10 +121,20 @@ class MoveOutCertificateEntry:
     national_pension: PensionStatus
     child_allowance: bool
     individual_number: str | None = None
+    foreign_resident: ForeignResident | None = None
 
     def __post_init__(self) -> None:
         require_date(self.birth_date, "birth_date")
         require_text(self.relationship, "relationship", max_len=32)
+        # R-30-45-0-01: a Japanese national's entry carries the family register, a
+        # foreign resident's the items of Art. 30-45; never both, never neither.
+        require((self.family_register is None) is not (self.foreign_resident is None),
+                "foreign_resident",
+                "exactly one of family_register and foreign_resident must be given")
+        if self.foreign_resident is not None:
+            require(self.foreign_resident.foreign_resident_since >= self.birth_date,
+                    "foreign_resident.foreign_resident_since",
+                    "must not precede birth_date", ErrorCode.INVALID_DATE)
         require_date(self.planned_move_date, "planned_move_date")
         validate_resident_code(self.resident_code)
         if self.individual_number is not None:

@@ -15,7 +15,7 @@ from juki_protocol.messages.base import (
     require_text,
     require_unique,
 )
-from juki_protocol.messages.common import Address, PersonName, Sex, require_date
+from juki_protocol.messages.common import Address, ForeignResident, PersonName, Sex, require_date
 
 
 class IdentityCheckMethod(StrEnum):
@@ -103,6 +103,8 @@ class ResidentRecordCopy:
     """The at most 8 items of Art. 12-2(3); the family register has no field.
 
     relationship (続柄) and resident_code are present only when requested.
+    foreign_resident: a foreign resident's items of Art. 30-45, without the card
+    number; resident_since is then 外国人住民となった年月日 (R-30-45-0-03).
     """
 
     name: PersonName
@@ -113,10 +115,19 @@ class ResidentRecordCopy:
     address_notification: AddressNotification
     relationship: str | None = None
     resident_code: str | None = None
+    foreign_resident: ForeignResident | None = None
 
     def __post_init__(self) -> None:
         require_date(self.birth_date, "birth_date")
         require_date(self.resident_since, "resident_since")
+        if self.foreign_resident is not None:
+            # R-30-45-0-03: the copy's date is 外国人住民となった年月日, and the card
+            # number never leaves the residence municipality on a copy.
+            require(self.foreign_resident.foreign_resident_since == self.resident_since,
+                    "foreign_resident.foreign_resident_since",
+                    "must equal resident_since")
+            require(self.foreign_resident.card_number is None,
+                    "foreign_resident.card_number", "not allowed on a wide-area copy")
         require(self.resident_since >= self.birth_date, "resident_since",
                 "must not precede birth_date", ErrorCode.INVALID_DATE)
         if self.relationship is not None:
