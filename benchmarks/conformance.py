@@ -28,7 +28,7 @@ class ConformanceFigures:
 def run_conformance_benchmark(*extra: str) -> ConformanceFigures:
     """Run ``juki-conformance run`` (with ``extra`` options) once and time it."""
     with tempfile.TemporaryDirectory(prefix="juki-bench-conformance-") as tmp:
-        cmd = [sys.executable, "-c", "from conformance.cli import main; main()", "run",
+        cmd = [sys.executable, "-c", "from juki_conformance.cli import main; main()", "run",
                "--out", str(Path(tmp) / "report"), "--quiet", *extra]
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)

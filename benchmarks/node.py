@@ -120,7 +120,7 @@ def _count_commits(node: Node, clock: _Clock) -> None:
 
     @contextmanager
     def counted() -> Iterator[Any]:
-        outer = not storage._depth
+        outer = not storage.db.in_transaction
         marked[0] = marked[0] and not outer
         with plain() as c:
             yield c

@@ -188,9 +188,10 @@ def node_part(quick: bool) -> None:
 def scale_part(quick: bool) -> None:
     from benchmarks import scale
     print()
-    fig = scale.run_scale_benchmark(20_000 if quick else 1_000_000,
-                                    four_queries=2000)
-    print("\n".join(scale.report(fig)))
+    for engine in ("sqlite", "postgresql"):
+        fig = scale.run_scale_benchmark(20_000 if quick else 1_000_000,
+                                        four_queries=2000, engine=engine)
+        print("\n".join(scale.report(fig)))
 
 
 def conformance_part() -> None:

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from conformance.model import Case, Outcome, Verdict, strongest_level
-from conformance.sut import AdapterSut
+from juki_conformance.model import Case, Outcome, Verdict, strongest_level
+from juki_conformance.sut import AdapterSut
 from juki_protocol.errors import ErrorCode
 
 #: The clause (article/paragraph, or spec section) each message type belongs to.
@@ -35,10 +35,16 @@ RULE_REQUIREMENT = {
     "SpecialMoveInNotice": "R-24-2-3-02", "MoveOutCertificate": "R-24-2-4-02",
     "IdentityInfoUpdate": "R-30-5-0-03", "IdentityInfoRelay": "R-30-11-0-01",
     "ProvisionRequest": "R-30-7-3-03", "ErrorReport": "R-PDU-28", "JukiPdu": "R-PDU-19",
+    "WideAreaIssuanceResponse": "R-30-45-0-03",
 }
 
-#: Vectors whose rule a later requirement states more precisely than the type's own.
-VECTOR_REQUIREMENT = {("MoveOutCertificate", 19): "R-24-2-4-04"}
+#: Vectors whose rule a later requirement states more precisely than the type's own
+#: (tcIds 28 to 31 and 20, 21: the foreign residents' group, spec/foreign_residents.md).
+VECTOR_REQUIREMENT = {
+    ("MoveOutCertificate", 19): "R-24-2-4-04",
+    ("MoveOutCertificate", 28): "R-30-45-0-01", ("MoveOutCertificate", 29): "R-30-45-0-01",
+    ("MoveOutCertificate", 30): "R-30-45-0-02", ("MoveOutCertificate", 31): "R-30-45-0-02",
+}
 
 FLAG_REQUIREMENTS: dict[str, tuple[str, ...]] = {
     "Minimal": ("R-DER-01", "R-JSON-09", "R-JSON-01"),
@@ -50,7 +56,7 @@ FLAG_REQUIREMENTS: dict[str, tuple[str, ...]] = {
     "IndefiniteLength": ("R-DER-02",), "NonMinimalInteger": ("R-DER-02",),
     "NonCanonicalBoolean": ("R-DER-02",), "WrongTag": ("R-DER-06",),
     "ProfileViolation": ("R-PDU-02", "R-PDU-03"), "InvalidDate": ("R-JSON-03",),
-    "UnknownEnum": ("R-DER-09",),
+    "UnknownEnum": ("R-DER-09",), "VariationSequence": ("R-NAME-02",),
 }
 CODE_REQUIREMENT = {1020: "R-ID-01", 1021: "R-ID-04", 1022: "R-ID-05"}
 
@@ -763,11 +769,12 @@ def adapter_cases() -> list[Case]:
 
 def all_cases(directory: Path) -> list[Case]:
     """Every codec-mode case, in a stable order."""
-    from conformance.cases_codec_precision import precision_cases
-    from conformance.cases_envelope import open_cases, seal_cases
+    from juki_conformance.cases_codec_foreign import foreign_cases
+    from juki_conformance.cases_codec_precision import precision_cases
+    from juki_conformance.cases_envelope import open_cases, seal_cases
 
     return [*adapter_cases(), *identifier_cases(), *json_cases(directory),
             *rule_cases(directory), *header_time_cases(directory), *robustness_cases(),
-            *precision_cases(directory),
+            *precision_cases(directory), *foreign_cases(directory),
             *open_cases(directory), *seal_cases(),
             *vector_cases(directory)]

@@ -1,6 +1,6 @@
 """Model-based codec cases: mutated DER and edge values, each compared with the model.
 
-The fixed codec cases (:mod:`conformance.cases_codec`) send the inputs their authors
+The fixed codec cases (:mod:`juki_conformance.cases_codec`) send the inputs their authors
 thought of. Here hypothesis generates them, and the verdict the SUT's adapter gives is
 compared with the verdict of the MODEL: the pristine reference adapter
 (:func:`juki_protocol.adapter.handle_line`) run inside the runner's own process.
@@ -81,8 +81,8 @@ from collections.abc import Callable, Iterator
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from conformance.model import Case, Outcome, Verdict, strongest_level
-from conformance.sut import AdapterSut, HarnessError, SutFault
+from juki_conformance.model import Case, Outcome, Verdict, strongest_level
+from juki_conformance.sut import AdapterSut, HarnessError, SutFault
 from juki_protocol import der, schema
 from juki_protocol.adapter import handle_line
 from juki_protocol.errors import ErrorCode

@@ -12,9 +12,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
-from conformance.cases_codec import expect_error
-from conformance.model import Case, Outcome, Verdict
-from conformance.sut import AdapterSut
+from juki_conformance.cases_codec import expect_error
+from juki_conformance.model import Case, Outcome, Verdict
+from juki_conformance.sut import AdapterSut
 from juki_protocol import codec, der
 from juki_protocol.codec_vectors import replace_at
 from juki_protocol.errors import ErrorCode

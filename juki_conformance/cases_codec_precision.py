@@ -24,8 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from conformance.model import Case, Outcome, Verdict, strongest_level
-from conformance.sut import AdapterSut
+from juki_conformance.model import Case, Outcome, Verdict, strongest_level
+from juki_conformance.sut import AdapterSut
 
 
 def _vector(directory: Path, type_name_file: str, flag: str) -> tuple[bytes, dict[str, Any]]:
@@ -79,7 +79,7 @@ def _drop_last(data: bytes) -> bytes:
 
 
 def _decode_expect(data: bytes, type_name: str, code: int) -> Callable[[AdapterSut], Outcome]:
-    from conformance.cases_codec import expect_error
+    from juki_conformance.cases_codec import expect_error
 
     def run(sut: AdapterSut) -> Outcome:
         return expect_error(sut.request("decode", type=type_name, der=data.hex()), code)
@@ -89,7 +89,7 @@ def _decode_expect(data: bytes, type_name: str, code: int) -> Callable[[AdapterS
 
 def _encode_expect(value: dict[str, Any], type_name: str,
                    code: int) -> Callable[[AdapterSut], Outcome]:
-    from conformance.cases_codec import expect_error
+    from juki_conformance.cases_codec import expect_error
 
     def run(sut: AdapterSut) -> Outcome:
         return expect_error(sut.request("encode", type=type_name, value=value,
@@ -100,7 +100,7 @@ def _encode_expect(value: dict[str, Any], type_name: str,
 
 def _decode_accepts(data: bytes, type_name: str,
                     value: dict[str, Any] | None = None) -> Callable[[AdapterSut], Outcome]:
-    from conformance.cases_codec import _error_of, _json_diff
+    from juki_conformance.cases_codec import _error_of, _json_diff
 
     expected = "decoded" + (" to the vector's value" if value is not None else "")
 
@@ -119,7 +119,7 @@ def _decode_accepts(data: bytes, type_name: str,
 
 def _encode_decode_accepts(value: dict[str, Any],
                            type_name: str) -> Callable[[AdapterSut], Outcome]:
-    from conformance.cases_codec import _error_of
+    from juki_conformance.cases_codec import _error_of
 
     expected = "encoded, and its DER decoded to the same value"
 
@@ -137,7 +137,7 @@ def _encode_decode_accepts(value: dict[str, Any],
 
 def _encode_equals(value: dict[str, Any], type_name: str,
                    der_hex: str) -> Callable[[AdapterSut], Outcome]:
-    from conformance.cases_codec import _error_of, _hex_diff
+    from juki_conformance.cases_codec import _error_of, _hex_diff
 
     expected = "encoded to the vector's DER, written in lowercase hex"
 
@@ -155,7 +155,7 @@ def _encode_equals(value: dict[str, Any], type_name: str,
 
 def _either(value: dict[str, Any], type_name: str,
             codes: tuple[int, int]) -> Callable[[AdapterSut], Outcome]:
-    from conformance.cases_codec import _code_name, _error_of
+    from juki_conformance.cases_codec import _code_name, _error_of
 
     expected = " or ".join(f"rejected with {_code_name(c)}" for c in codes)
 
@@ -172,7 +172,7 @@ def _either(value: dict[str, Any], type_name: str,
 
 def _case(cid: str, title: str, reqs: tuple[str, ...], remediation: str, ops: tuple[str, ...],
           run: Callable[[AdapterSut], Outcome], message_type: str) -> Case:
-    from conformance.cases_codec import CLAUSES
+    from juki_conformance.cases_codec import CLAUSES
 
     head = cid.split("/codec/", 1)[0]
     clause = head if head in ("der", "identifiers", "json", "conformance") \
@@ -361,7 +361,7 @@ def precision_cases(directory: Path) -> list[Case]:
 
 def _request_expect(expected: int, op: str,
                     **fields: Any) -> Callable[[AdapterSut], Outcome]:
-    from conformance.cases_codec import expect_error
+    from juki_conformance.cases_codec import expect_error
 
     def run(sut: AdapterSut) -> Outcome:
         return expect_error(sut.request(op, **fields), expected)

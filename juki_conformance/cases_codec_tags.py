@@ -20,9 +20,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from conformance.cases_codec import CLAUSES, expect_error
-from conformance.model import Case, Outcome, Verdict
-from conformance.sut import AdapterSut
+from juki_conformance.cases_codec import CLAUSES, expect_error
+from juki_conformance.model import Case, Outcome, Verdict
+from juki_conformance.sut import AdapterSut
 from juki_protocol import codec, der
 from juki_protocol.errors import ErrorCode
 from juki_protocol.messages import Profile

@@ -15,9 +15,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from conformance.cases_codec import _code_name, _error_of, _slug, expect_error
-from conformance.model import Case, Outcome, Verdict
-from conformance.sut import AdapterSut
+from juki_conformance.cases_codec import _code_name, _error_of, _slug, expect_error
+from juki_conformance.model import Case, Outcome, Verdict
+from juki_conformance.sut import AdapterSut
 from juki_protocol import codec, pki
 from juki_protocol import envelope as env
 from juki_protocol.messages import MessageType, NodeId, NodeRole, Profile

@@ -34,9 +34,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.x963kdf import X963KDF
 from cryptography.hazmat.primitives.keywrap import aes_key_wrap
 
-from conformance.cases_codec import expect_error
-from conformance.model import Case, Outcome, Verdict
-from conformance.sut import AdapterSut
+from juki_conformance.cases_codec import expect_error
+from juki_conformance.model import Case, Outcome, Verdict
+from juki_conformance.sut import AdapterSut
 from juki_protocol import PROTOCOL_VERSION, cms, codec, der, pki
 from juki_protocol import envelope as env
 from juki_protocol.errors import DecodeError, ErrorCode

@@ -16,11 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from conformance.ics import Ics
-from conformance.model import Case, Outcome, Verdict
-from conformance.node_sut import AGENCY, OPERATORS, UNLISTED_AGENCY, NodeSut, PeerConnection
-from conformance.proforma import supported
-from conformance.sut import AdapterSut, HarnessError, SutFault
+from juki_conformance.ics import Ics
+from juki_conformance.model import Case, Outcome, Verdict
+from juki_conformance.node_sut import AGENCY, OPERATORS, UNLISTED_AGENCY, NodeSut, PeerConnection
+from juki_conformance.proforma import supported
+from juki_conformance.sut import AdapterSut, HarnessError, SutFault
 from juki_protocol import codec, der
 from juki_protocol.codec_vectors import replace_at
 from juki_protocol.errors import ErrorCode
@@ -570,8 +570,8 @@ def node_cases() -> list[Case]:
         return NodeCase(id=cid, title=title, clause=clause, requirements=reqs,
                         level="MUST", remediation=rem, mode="node", ops=(), run=run,
                         role="prefecture")
-    from conformance.cases_node_limits import limit_cases  # they build on this module
-    from conformance.cases_node_pdu import pdu_node_cases
+    from juki_conformance.cases_node_limits import limit_cases  # they build on this module
+    from juki_conformance.cases_node_pdu import pdu_node_cases
     return [*[
         case("node/node/upper-tester/hello-status-unknown-op",
              "the upper tester answers hello and status, and 1030 to an unknown op",

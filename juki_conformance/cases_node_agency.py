@@ -14,11 +14,11 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from conformance.cases_node import NodeCase, _code, _is_error, _node, describe
-from conformance.lower_tester import PeerConnection
-from conformance.model import Case, Outcome, Verdict
-from conformance.node_sut import NodeSut
-from conformance.sut import AdapterSut, SutFault
+from juki_conformance.cases_node import NodeCase, _code, _is_error, _node, describe
+from juki_conformance.lower_tester import PeerConnection
+from juki_conformance.model import Case, Outcome, Verdict
+from juki_conformance.node_sut import NodeSut
+from juki_conformance.sut import AdapterSut, SutFault
 from juki_protocol.errors import ErrorCode
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
 from juki_protocol.messages.pdu import AckStatus, JukiPdu, MessageType
@@ -337,7 +337,10 @@ REM_RESPONSE = ("Take a ProvisionResponse only from the provider the request wen
 
 
 def agency_cases() -> list[Case]:
-    """Every node-mode case for an agency."""
+    """Every node-mode case for an agency, the deadline case of spec/deadlines.md
+    (:mod:`juki_conformance.cases_node_deadlines`) last."""
+    from juki_conformance.cases_node_deadlines import agency_deadline_cases
+
     def case(cid: str, title: str, reqs: tuple[str, ...], rem: str,
              run: Callable[[AdapterSut], Outcome], needs: str = "") -> Case:
         return NodeCase(id=cid, title=title, clause="30-7", requirements=reqs,
@@ -377,6 +380,7 @@ def agency_cases() -> list[Case]:
              "same message id and content when its retry timer fires (or end it as "
              "failed); never send the query again under a new message id, and never "
              "answer an error report.", _overloaded, needs="ixit.clock"),
+        *agency_deadline_cases(),
     ]
 
 

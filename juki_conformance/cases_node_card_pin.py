@@ -2,7 +2,7 @@
 upper tester's ``card_issue`` and ``card_verify``, section 4): the count of consecutive
 wrong PINs in every order of right and wrong ones, and the bounds of the PIN's length.
 
-The cases of :mod:`conformance.cases_node_municipality` lock a card and reset its count
+The cases of :mod:`juki_conformance.cases_node_municipality` lock a card and reset its count
 once. A card that counts a right PIN as a failure, or that a right PIN does not reset
 before every wrong one, passes them; so does one that takes only some lengths of PIN.
 Here a card is presented the right PIN again and again (each 9000, confirmed, the card
@@ -17,11 +17,11 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from conformance.cases_node import NodeCase
-from conformance.cases_node import node_sut as _sut
-from conformance.model import Case, Outcome, Verdict
-from conformance.node_sut import NodeSut
-from conformance.sut import AdapterSut, SutFault
+from juki_conformance.cases_node import NodeCase
+from juki_conformance.cases_node import node_sut as _sut
+from juki_conformance.model import Case, Outcome, Verdict
+from juki_conformance.node_sut import NodeSut
+from juki_conformance.sut import AdapterSut, SutFault
 from juki_protocol.synth import generate_households
 
 PIN, WRONG_PIN = "5273", "9999"

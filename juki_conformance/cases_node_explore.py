@@ -8,7 +8,7 @@ copies, a message id reused for other content; header times at the edges of the 
 a wrong recipient, a header sender that is not the TLS peer, another version, an
 unknown extension addition; node restarts and clock steps (past the time window, the
 retention period and the duplicate window). Each step is played against the node and
-against :class:`conformance.explore_model.PrefectureModel`, and the node's answer
+against :class:`juki_conformance.explore_model.PrefectureModel`, and the node's answer
 (acknowledgement status or error code) and its observable state (``lastSequence`` of
 both municipalities, and ``identity_versions`` of every person the sequence touched)
 must be one the model allows.
@@ -30,17 +30,17 @@ from typing import Any
 
 from cryptography import x509
 
-from conformance.cases_node import (
+from juki_conformance.cases_node import (
     MUNICIPALITY,
     OTHER_MUNICIPALITY,
     NodeCase,
     with_later_field,
 )
-from conformance.cases_node_retention import settle_relays
-from conformance.explore_model import Answer, Sent, SequencedModel
-from conformance.model import Case, Outcome, Verdict
-from conformance.node_sut import NodeSut
-from conformance.sut import AdapterSut, HarnessError, Inconclusive, SutFault
+from juki_conformance.cases_node_retention import settle_relays
+from juki_conformance.explore_model import Answer, Sent, SequencedModel
+from juki_conformance.model import Case, Outcome, Verdict
+from juki_conformance.node_sut import NodeSut
+from juki_conformance.sut import AdapterSut, HarnessError, Inconclusive, SutFault
 from juki_protocol import codec, pki
 from juki_protocol.codec_vectors import replace_at
 from juki_protocol.identifiers import prefecture_of

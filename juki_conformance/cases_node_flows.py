@@ -4,14 +4,14 @@ the prefecture 270008, and starts the flows at the node through the upper tester
 
 * Art. 12-2, the node as the ISSUING municipality: ``wide_area_request`` is sent (or
   not) to 272035, which answers; ``wide_area_result`` says what the node made of it.
-  (The node as residence municipality: :mod:`conformance.cases_node_municipality`.)
+  (The node as residence municipality: :mod:`juki_conformance.cases_node_municipality`.)
 * Arts. 24-2 and 9(1), the node as the NEW municipality: ``special_move_in`` sends the
   SpecialMoveInNotice to 272035, which answers with the MoveOutCertificate; the node
   records the movers and sends the MoveInNotice (``move_in_result``).
 * The same flow with the node as the FORMER municipality: ``annotated_move_out`` puts
   the annotated move-out on file; the runner sends the notices; the node certifies, and
   on the MoveInNotice erases the records and reports each erasure to 270008. (The
-  refusals of unknown movers and flows: :mod:`conformance.cases_node_municipality`.)
+  refusals of unknown movers and flows: :mod:`juki_conformance.cases_node_municipality`.)
 * Art. 9(1) after an ordinary move (spec/special_move.md section 4.1), the node as the
   FORMER municipality: ``record_move_out`` erases the records at the counter; the
   runner sends a MoveInNotice with no correlationId, which the node accepts with no
@@ -35,11 +35,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from conformance.cases_node import NodeCase, _code, _exchange, _is_error, _node, describe
-from conformance.lower_tester import PeerConnection
-from conformance.model import Case, Outcome, Verdict
-from conformance.node_sut import NodeSut
-from conformance.sut import AdapterSut, SutFault
+from juki_conformance.cases_node import NodeCase, _code, _exchange, _is_error, _node, describe
+from juki_conformance.lower_tester import PeerConnection
+from juki_conformance.model import Case, Outcome, Verdict
+from juki_conformance.node_sut import NodeSut
+from juki_conformance.sut import AdapterSut, SutFault
 from juki_protocol import codec
 from juki_protocol.errors import ErrorCode
 from juki_protocol.machines.special_move import build_certificate
@@ -958,7 +958,10 @@ REM_ERASE = ("On a MoveInNotice, finalise the move-out: erase each resident's re
 
 
 def flow_cases() -> list[Case]:
-    """The cases of the municipality as issuing, new and former municipality."""
+    """The cases of the municipality as issuing, new and former municipality, and the
+    deadline cases of every role (:mod:`juki_conformance.cases_node_deadlines`)."""
+    from juki_conformance.cases_node_deadlines import deadline_cases
+
     def case(cid: str, title: str, clause: str, reqs: tuple[str, ...], rem: str,
              run: Callable[[AdapterSut], Outcome], needs: str = "") -> Case:
         return NodeCase(id=cid, title=title, clause=clause, requirements=reqs,
@@ -1021,6 +1024,7 @@ def flow_cases() -> list[Case]:
              "an unanswered ordinary MoveInNotice is sent again under the same message id "
              "after the retry interval", "9/1", ("R-MOVE-05", "R-PDU-23"),
              REM_ORDINARY_RESEND, _ordinary_notice_resent, needs="ixit.clock"),
+        *deadline_cases(),
     ]
 
 

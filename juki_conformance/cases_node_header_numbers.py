@@ -12,12 +12,12 @@ import itertools
 import secrets
 import time
 
-from conformance.cases_node import NodeCase
-from conformance.cases_node import node_sut as _sut
-from conformance.cases_node import upper_ok as _ok
-from conformance.model import Case, Outcome, Verdict, strongest_level
-from conformance.node_sut import NodeSut
-from conformance.sut import AdapterSut, SutFault
+from juki_conformance.cases_node import NodeCase
+from juki_conformance.cases_node import node_sut as _sut
+from juki_conformance.cases_node import upper_ok as _ok
+from juki_conformance.model import Case, Outcome, Verdict, strongest_level
+from juki_conformance.node_sut import NodeSut
+from juki_conformance.sut import AdapterSut, SutFault
 from juki_protocol.messages.pdu import MessageType
 from juki_protocol.synth import generate_households
 

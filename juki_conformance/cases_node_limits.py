@@ -6,7 +6,7 @@ The limits are the node's own: the ICS declares them in ``limits``
 (``handshakeTimeoutSeconds``, ``frameTimeoutSeconds``, ``maxPeerConnections``,
 ``maxInflight``, ``maxRefusals``, ``maxAddressHandshakes``), and a
 case whose limit is not declared is ``not_applicable``. The reference node the runner
-launches is started with :data:`conformance.node_sut.REFERENCE_LIMITS`, small enough
+launches is started with :data:`juki_conformance.node_sut.REFERENCE_LIMITS`, small enough
 for the cases to take about a second each.
 """
 
@@ -17,7 +17,7 @@ import socket
 import time
 from collections.abc import Callable
 
-from conformance.cases_node import (
+from juki_conformance.cases_node import (
     MUNICIPALITY,
     NodeCase,
     _code,
@@ -31,10 +31,10 @@ from conformance.cases_node import (
     _update,
     describe,
 )
-from conformance.lower_tester import PeerConnection
-from conformance.model import Case, Outcome, Verdict
-from conformance.node_sut import AGENCY, OPERATORS
-from conformance.sut import AdapterSut, Inconclusive, SutFault
+from juki_conformance.lower_tester import PeerConnection
+from juki_conformance.model import Case, Outcome, Verdict
+from juki_conformance.node_sut import AGENCY, OPERATORS
+from juki_conformance.sut import AdapterSut, Inconclusive, SutFault
 from juki_protocol.errors import ErrorCode
 from juki_protocol.messages.pdu import AckStatus
 from juki_protocol.messages.provision import (

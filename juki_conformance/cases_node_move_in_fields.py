@@ -24,13 +24,13 @@ import secrets
 import time
 from collections.abc import Callable
 
-from conformance.cases_node import NodeCase, describe
-from conformance.cases_node import node_sut as _sut
-from conformance.cases_node import upper_ok as _ok
-from conformance.lower_tester import PeerConnection
-from conformance.model import Case, Outcome, Verdict
-from conformance.node_sut import NodeSut
-from conformance.sut import AdapterSut, SutFault
+from juki_conformance.cases_node import NodeCase, describe
+from juki_conformance.cases_node import node_sut as _sut
+from juki_conformance.cases_node import upper_ok as _ok
+from juki_conformance.lower_tester import PeerConnection
+from juki_conformance.model import Case, Outcome, Verdict
+from juki_conformance.node_sut import NodeSut
+from juki_conformance.sut import AdapterSut, SutFault
 from juki_protocol import codec
 from juki_protocol.errors import ErrorCode
 from juki_protocol.messages.common import Address

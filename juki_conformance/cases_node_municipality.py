@@ -18,11 +18,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from conformance.cases_node import NodeCase, _code, _exchange, _is_error, _node, describe
-from conformance.lower_tester import PeerConnection
-from conformance.model import Case, Outcome, Verdict
-from conformance.node_sut import NodeSut
-from conformance.sut import AdapterSut, SutFault
+from juki_conformance.cases_node import NodeCase, _code, _exchange, _is_error, _node, describe
+from juki_conformance.lower_tester import PeerConnection
+from juki_conformance.model import Case, Outcome, Verdict
+from juki_conformance.node_sut import NodeSut
+from juki_conformance.sut import AdapterSut, SutFault
 from juki_protocol.errors import ErrorCode
 from juki_protocol.messages.common import Address, PersonRef, Profile
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation

@@ -19,7 +19,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from conformance.cases_node import (
+from juki_conformance.cases_node import (
     NodeCase,
     _code,
     _exchange,
@@ -31,10 +31,10 @@ from conformance.cases_node import (
     describe,
     with_later_field,
 )
-from conformance.lower_tester import PeerConnection
-from conformance.model import Case, Outcome, Verdict
-from conformance.node_sut import AGENCY, OPERATORS, NodeSut
-from conformance.sut import AdapterSut, SutFault
+from juki_conformance.lower_tester import PeerConnection
+from juki_conformance.model import Case, Outcome, Verdict
+from juki_conformance.node_sut import AGENCY, OPERATORS, NodeSut
+from juki_conformance.sut import AdapterSut, SutFault
 from juki_protocol import codec
 from juki_protocol.codec_vectors import replace_at
 from juki_protocol.errors import ErrorCode

@@ -14,10 +14,10 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from conformance.cases_node import NodeCase
-from conformance.cases_node import node_sut as _sut
-from conformance.model import Case, Outcome, Verdict
-from conformance.sut import AdapterSut, HarnessError
+from juki_conformance.cases_node import NodeCase
+from juki_conformance.cases_node import node_sut as _sut
+from juki_conformance.model import Case, Outcome, Verdict
+from juki_conformance.sut import AdapterSut, HarnessError
 
 REMEDIATION = ("Serve a local action (spec/node.md section 4.8) only within an operator "
                "session opened by operator_login, and answer one without a valid session "

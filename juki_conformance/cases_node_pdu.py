@@ -2,7 +2,7 @@
 spec/pdu.md section 8 that the first set leaves out, the rules on answers and error
 reports, and the provider's answers to queries (Art. 30-7(3)).
 
-Same conventions as :mod:`conformance.cases_node`: each case reads ``status`` first,
+Same conventions as :mod:`juki_conformance.cases_node`: each case reads ``status`` first,
 numbers its updates from what the node holds, and "nothing stored" means the status
 after a refusal equals the status before it.
 """
@@ -14,7 +14,7 @@ import datetime as dt
 import secrets
 from collections.abc import Callable
 
-from conformance.cases_node import (
+from juki_conformance.cases_node import (
     MUNICIPALITY,
     NodeCase,
     _code,
@@ -30,9 +30,9 @@ from conformance.cases_node import (
     _update,
     describe,
 )
-from conformance.model import Case, Outcome, Verdict
-from conformance.node_sut import AGENCY, OPERATORS, NodeSut, PeerConnection
-from conformance.sut import AdapterSut, SutFault
+from juki_conformance.model import Case, Outcome, Verdict
+from juki_conformance.node_sut import AGENCY, OPERATORS, NodeSut, PeerConnection
+from juki_conformance.sut import AdapterSut, SutFault
 from juki_protocol import codec
 from juki_protocol.errors import ErrorCode
 from juki_protocol.identifiers import resident_code_check_digit

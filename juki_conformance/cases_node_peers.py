@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from conformance.cases_node import (
+from juki_conformance.cases_node import (
     NodeCase,
     _code,
     _held,
@@ -33,9 +33,9 @@ from conformance.cases_node import (
     _update,
     describe,
 )
-from conformance.model import Case, Outcome, Verdict
-from conformance.node_sut import NodeSut
-from conformance.sut import AdapterSut, Inconclusive, SutFault
+from juki_conformance.model import Case, Outcome, Verdict
+from juki_conformance.node_sut import NodeSut
+from juki_conformance.sut import AdapterSut, Inconclusive, SutFault
 from juki_protocol.errors import ErrorCode
 from juki_protocol.messages.identity import IdentityInfoRelay
 from juki_protocol.messages.pdu import JukiPdu

@@ -23,12 +23,12 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from conformance.cases_node import NodeCase, describe
-from conformance.cases_node import node_sut as _sut
-from conformance.lower_tester import PeerConnection
-from conformance.model import Case, Outcome, Verdict, strongest_level
-from conformance.node_sut import AGENCY, OPERATORS, NodeSut
-from conformance.sut import AdapterSut, SutFault
+from juki_conformance.cases_node import NodeCase, describe
+from juki_conformance.cases_node import node_sut as _sut
+from juki_conformance.lower_tester import PeerConnection
+from juki_conformance.model import Case, Outcome, Verdict, strongest_level
+from juki_conformance.node_sut import AGENCY, OPERATORS, NodeSut
+from juki_conformance.sut import AdapterSut, SutFault
 from juki_protocol.identifiers import new_resident_code
 from juki_protocol.messages.provision import (
     BodyKind,

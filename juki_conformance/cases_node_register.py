@@ -21,11 +21,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from conformance.cases_node import NodeCase
-from conformance.lower_tester import PeerConnection
-from conformance.model import Case, Outcome, Verdict
-from conformance.node_sut import NodeSut
-from conformance.sut import AdapterSut, HarnessError, SutFault
+from juki_conformance.cases_node import NodeCase
+from juki_conformance.lower_tester import PeerConnection
+from juki_conformance.model import Case, Outcome, Verdict
+from juki_conformance.node_sut import NodeSut
+from juki_conformance.sut import AdapterSut, HarnessError, SutFault
 from juki_protocol.errors import ErrorCode, JukiError
 from juki_protocol.identifiers import validate_resident_code
 from juki_protocol.messages.common import ChangeReason, Profile

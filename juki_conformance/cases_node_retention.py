@@ -22,10 +22,10 @@ import dataclasses
 import secrets
 from collections.abc import Callable
 
-from conformance.cases_node import NodeCase, _node, describe
-from conformance.model import Case, Outcome, Verdict
-from conformance.node_sut import NodeSut
-from conformance.sut import AdapterSut, Inconclusive, SutFault
+from juki_conformance.cases_node import NodeCase, _node, describe
+from juki_conformance.model import Case, Outcome, Verdict
+from juki_conformance.node_sut import NodeSut
+from juki_conformance.sut import AdapterSut, Inconclusive, SutFault
 from juki_protocol.messages.common import Address, ChangeInfo, ChangeReason, Profile
 from juki_protocol.messages.identity import (
     IdentityInfoRelay,

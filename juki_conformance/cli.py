@@ -1,7 +1,10 @@
 """``juki-conformance``: run the suite, list cases.
 
 Exit codes: 0 every applicable case passes; 1 at least one failure not listed as known;
-2 harness error, bad usage, or no case run.
+2 harness error, bad usage, or no case run; 3 no failure but some cases inconclusive;
+130 interrupted by Ctrl-C (``run`` then writes the report of the cases that finished,
+marked ``"interrupted": true``). Errors are one line on stderr, ``error: [TAG] ...``
+(:mod:`juki_protocol.cli_errors`).
 """
 
 from __future__ import annotations
@@ -10,41 +13,42 @@ import dataclasses
 import datetime as dt
 import json
 import shlex
+import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from cryptography import x509
 
-from conformance import SUITE_VERSION, evidence
-from conformance import ics as ics_mod
-from conformance import known as known_mod
-from conformance.cases_codec import all_cases
-from conformance.cases_codec_explore import codec_explore_cases
-from conformance.cases_codec_header_edges import header_edge_cases
-from conformance.cases_codec_tags import tag_cases
-from conformance.cases_envelope_profile import envelope_profile_cases
-from conformance.cases_node import node_cases
-from conformance.cases_node_agency import agency_cases
-from conformance.cases_node_card_pin import card_pin_cases
-from conformance.cases_node_durability import durability_cases
-from conformance.cases_node_explore import DEFAULT_EXPLORE, explore_cases, parse_steps
-from conformance.cases_node_flow_closure import closure_cases
-from conformance.cases_node_flows import flow_cases
-from conformance.cases_node_header_numbers import header_number_cases
-from conformance.cases_node_move_in_fields import move_in_field_cases
-from conformance.cases_node_municipality import municipality_cases
-from conformance.cases_node_national import national_cases
-from conformance.cases_node_operators import operator_cases
-from conformance.cases_node_peers import peer_cases
-from conformance.cases_node_provision_volume import volume_cases
-from conformance.cases_node_register import register_cases
-from conformance.cases_node_retention import retention_cases
-from conformance.cases_node_wide_area_consistency import wide_area_consistency_cases
-from conformance.lower_tester import write_case_captures
-from conformance.model import Case, CaseResult, Verdict
-from conformance.node_sut import (
+from juki_conformance import SUITE_VERSION, evidence
+from juki_conformance import ics as ics_mod
+from juki_conformance import known as known_mod
+from juki_conformance.cases_codec import all_cases
+from juki_conformance.cases_codec_explore import codec_explore_cases
+from juki_conformance.cases_codec_header_edges import header_edge_cases
+from juki_conformance.cases_codec_tags import tag_cases
+from juki_conformance.cases_envelope_profile import envelope_profile_cases
+from juki_conformance.cases_node import node_cases
+from juki_conformance.cases_node_agency import agency_cases
+from juki_conformance.cases_node_card_pin import card_pin_cases
+from juki_conformance.cases_node_durability import durability_cases
+from juki_conformance.cases_node_explore import DEFAULT_EXPLORE, explore_cases, parse_steps
+from juki_conformance.cases_node_flow_closure import closure_cases
+from juki_conformance.cases_node_flows import flow_cases
+from juki_conformance.cases_node_header_numbers import header_number_cases
+from juki_conformance.cases_node_move_in_fields import move_in_field_cases
+from juki_conformance.cases_node_municipality import municipality_cases
+from juki_conformance.cases_node_national import national_cases
+from juki_conformance.cases_node_operators import operator_cases
+from juki_conformance.cases_node_peers import peer_cases
+from juki_conformance.cases_node_provision_volume import volume_cases
+from juki_conformance.cases_node_register import register_cases
+from juki_conformance.cases_node_retention import retention_cases
+from juki_conformance.cases_node_wide_area_consistency import wide_area_consistency_cases
+from juki_conformance.lower_tester import write_case_captures
+from juki_conformance.model import Case, CaseResult, Verdict
+from juki_conformance.node_sut import (
     LOCAL_PURPOSES,
     REFERENCE_IXIT,
     SUT_CODES,
@@ -54,11 +58,14 @@ from conformance.node_sut import (
     serve_options,
     write_test_operators,
 )
-from conformance.proforma import PROFORMA
-from conformance.reports import summary_lines, to_json, write_all
-from conformance.runner import merge, run_cases, select
-from conformance.sut import AdapterSut, HarnessError
+from juki_conformance.proforma import PROFORMA
+from juki_conformance.reports import summary_lines, to_json, write_all
+from juki_conformance.runner import merge, run_cases, select
+from juki_conformance.sut import AdapterSut, HarnessError
 from juki_protocol import pki
+from juki_protocol.cli_errors import EXIT_INTERRUPTED, ErrorHandlingGroup
+from juki_protocol.cli_errors import report as report_error
+from juki_protocol.cli_pki import INFORM, read_certificates_pem
 from juki_protocol.errors import JukiError
 from juki_protocol.resources import spec_dir, vectors_dir
 from juki_protocol.vector_set import set_hash
@@ -69,16 +76,20 @@ _MARK = {Verdict.PASS: ".", Verdict.FAIL: "F", Verdict.ACCEPTABLE: "a",
          Verdict.NOT_APPLICABLE: "-", Verdict.ERROR: "E", Verdict.INCONCLUSIVE: "I"}
 
 
-class _Usage(click.Group):
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except (ValueError, OSError, JukiError) as exc:
-            click.echo(f"error: {exc}", err=True)
-            ctx.exit(2)
+class _Group(ErrorHandlingGroup):
+    """Every error exits 2 here: 1 means failing cases (module docstring); the
+    options' checks raise ValueError, a usage error."""
+
+    error_exit = 2
+    value_error_tag = "usage"
 
 
-@click.group(cls=_Usage)
+def _harness_error(text: str) -> NoReturn:
+    report_error("harness", f"harness error: {text}")
+    sys.exit(2)
+
+
+@click.group(cls=_Group)
 @click.version_option(SUITE_VERSION, prog_name="juki-conformance")
 def main() -> None:
     """Conformance suite for Juki protocol implementations."""
@@ -212,8 +223,7 @@ def run_cmd(adapter: str | None, ics_path: str | None, ixit_path: str | None,
     try:
         hello = sut.start()
     except HarnessError as exc:
-        click.echo(f"harness error: {exc}", err=True)
-        sys.exit(2)
+        _harness_error(str(exc))
     # Without an ICS file the adapter's own hello declares what it supports.
     ics = file_ics or ics_mod.from_hello(hello)
     if node_mode and file_ics is None:
@@ -225,9 +235,10 @@ def run_cmd(adapter: str | None, ics_path: str | None, ixit_path: str | None,
                f"ICS {ics.name} ({', '.join(sorted(ics.profiles))})")
     column = [0]
     failed = [0]
+    interrupted = [False]
 
     def stop() -> bool:
-        return max_failures is not None and failed[0] >= max_failures
+        return interrupted[0] or (max_failures is not None and failed[0] >= max_failures)
 
     def progress(cr: CaseResult) -> None:
         if cr.outcome.verdict in (Verdict.FAIL, Verdict.ERROR) and not cr.known_failure:
@@ -241,6 +252,7 @@ def run_cmd(adapter: str | None, ics_path: str | None, ixit_path: str | None,
 
     result = run_cases([c for c in cases if c.mode != "node"], sut, ics,
                        known_failures=known, progress=progress, stop=stop)
+    interrupted[0] = result.interrupted
     on_node = [c for c in cases if c.mode == "node"]
     node_cmd = shlex.split(node_command) if node_command else None
     if on_node and file_ics is None:
@@ -255,6 +267,7 @@ def run_cmd(adapter: str | None, ics_path: str | None, ixit_path: str | None,
                     ics_mod.parse({**ics.raw, "role": role}, "reference ICS",
                                   ixit=ics.ixit),
                     known_failures=known, progress=progress, stop=stop), key)
+                interrupted[0] = result.interrupted
     elif on_node:
         endpoint = ics.ixit.get("endpoint")
         if endpoint is None:      # the runner launches the node: it has the reference IXIT
@@ -267,6 +280,7 @@ def run_cmd(adapter: str | None, ics_path: str | None, ixit_path: str | None,
         if not stop():
             result = merge(result, run_cases(on_node, node_sut, ics, known_failures=known,
                                              progress=progress, stop=stop))
+            interrupted[0] = result.interrupted
     if not quiet and column[0] % 72:
         click.echo()
     report = to_json(result, ics, vector_set_hash=set_hash(vectors), started=started,
@@ -280,7 +294,7 @@ def run_cmd(adapter: str | None, ics_path: str | None, ixit_path: str | None,
     case_captures = write_case_captures(result.results, Path(out_path) / "captures")
     paths += case_captures
     if result.harness_error:
-        click.echo(f"harness error: {result.harness_error}", err=True)
+        report_error("harness", f"harness error: {result.harness_error}")
     for r in result.results:
         if r.outcome.verdict in (Verdict.FAIL, Verdict.ERROR):
             tag = "known failure" if r.known_failure else r.outcome.verdict.value.upper()
@@ -293,9 +307,15 @@ def run_cmd(adapter: str | None, ics_path: str | None, ixit_path: str | None,
                 click.echo(f"  fix:      {r.case.remediation}")
     for line in summary_lines(report):
         click.echo(line)
-    if stop():
+    if stop() and not result.interrupted:
         click.echo(f"stopped after {failed[0]} failed cases (--max-failures): "
                    f"{len(result.results)} of {len(cases)} cases ran")
+    if result.interrupted:          # a partial run is reported, never signed as evidence
+        click.echo(f"reports: {', '.join(str(p) for p in paths)}")
+        report_error("interrupted", f"stopped by Ctrl-C: {len(result.results)} of "
+                                    f"{len(cases)} cases ran; the partial report is in "
+                                    f"{out_path}")
+        sys.exit(EXIT_INTERRUPTED)
     if evidence_path and signer:
         paths.append(evidence.write_bundle(
             evidence_path, report_dir=out_path, ics_path_or_obj=ics_path or ics,
@@ -397,10 +417,13 @@ def evidence_signer_cmd(out_path: str, organization: str, days: int) -> None:
 @main.command("verify-evidence")
 @click.argument("bundle", type=click.Path(dir_okay=False, exists=True))
 @click.option("--trust", "trust_path", type=click.Path(dir_okay=False, exists=True),
-              required=True, help="The certifying body's CA certificate (PEM).")
-def verify_evidence_cmd(bundle: str, trust_path: str) -> None:
+              required=True, help="The certifying body's CA certificate (PEM, or DER "
+                                  "with --inform DER).")
+@INFORM
+def verify_evidence_cmd(bundle: str, trust_path: str, inform: str | None) -> None:
     """Verify an evidence bundle offline: exit 0 valid, 1 invalid, 2 usage error."""
-    result = evidence.verify_bundle(bundle, trust_anchor_pem=Path(trust_path).read_bytes())
+    result = evidence.verify_bundle(
+        bundle, trust_anchor_pem=read_certificates_pem(Path(trust_path), inform))
     if not result.valid:
         click.echo(f"{bundle}: INVALID evidence bundle ({len(result.problems)} problem(s))")
         for problem in result.problems:
@@ -503,7 +526,11 @@ def prepare_node_cmd(role: str, code: str | None, out_path: str, address: str, u
     operators = write_test_operators(out / "operators.json", pki_dir, code, operator,
                                      days=days)
     args += ["--operators-file", str(operators)]
-    command = ["juki", "node", "serve", "--db", str(out / f"{code}.db"), *args]
+    # Absolute paths and the juki this Python runs: the command runs as pasted, from
+    # any directory, in a shell where the virtual environment is not activated.
+    juki = ["juki"] if shutil.which("juki") else [sys.executable, "-m", "juki_protocol.cli"]
+    command = [*juki, "node", "serve", "--db", str(out.resolve() / f"{code}.db"),
+               *_absolute(args)]
     lines: list[list[str]] = []
     for token in command:
         if token.startswith("--") or not lines:
@@ -517,7 +544,14 @@ def prepare_node_cmd(role: str, code: str | None, out_path: str, address: str, u
                "section 6).")
     click.echo("2. Start the node; the reference node starts with this command:")
     click.echo("     " + " \\\n       ".join(shlex.join(line) for line in lines))
-    click.echo(f"3. juki-conformance run --ics {out / 'ics.json'} --cases '*/node/*'")
+    click.echo(f"3. juki-conformance run --ics {shlex.quote(str(out.resolve() / 'ics.json'))}"
+               f" --cases '*/node/*'")
+
+
+def _absolute(args: list[str]) -> list[str]:
+    """``args`` with each existing relative path made absolute."""
+    return [str(Path(a).resolve()) if not a.startswith("-") and ("/" in a or "\\" in a)
+            and Path(a).exists() else a for a in args]
 
 
 @main.command("mutation")
@@ -545,7 +579,7 @@ def mutation_cmd(size: int, seed: int, jobs: int, modules: tuple[str, ...],
                  rescore: str | None) -> None:
     """Measure the suite's power: run it against a seeded sample of mutants of the
     reference and report the share killed, with its 95% interval."""
-    from conformance import mutation
+    from juki_conformance import mutation
 
     if rescore:
         try:
@@ -570,13 +604,12 @@ def mutation_cmd(size: int, seed: int, jobs: int, modules: tuple[str, ...],
         raise ValueError(f"mutation testing needs cosmic-ray: pip install "
                          f"'juki-protocol[mutation]' ({exc})") from None
     except RuntimeError as exc:
-        click.echo(f"harness error: {exc}", err=True)
-        sys.exit(2)
+        _harness_error(str(exc))
     _write_mutation_report(report, Path(out_path))
 
 
 def _write_mutation_report(report: dict[str, Any], out: Path) -> None:
-    from conformance import mutation
+    from juki_conformance import mutation
 
     out.mkdir(parents=True, exist_ok=True)
     (out / "mutation.json").write_text(json.dumps(report, indent=2, ensure_ascii=False)

@@ -58,8 +58,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from conformance import SUITE_VERSION
-from conformance import ics as ics_mod
+from juki_conformance import SUITE_VERSION
+from juki_conformance import ics as ics_mod
 from juki_protocol import cms, pki
 from juki_protocol import envelope as env
 from juki_protocol.errors import JukiError
@@ -308,8 +308,8 @@ def write_bundle(out_path: Path | str, *, report_dir: Path | str,
                  now: dt.datetime) -> Path:
     """Write the evidence bundle (spec/evidence.md) to ``out_path`` and return it.
 
-    report_dir: the directory :func:`conformance.reports.write_all` wrote.
-    ics_path_or_obj: the ICS file, or a parsed :class:`~conformance.ics.Ics` or its JSON
+    report_dir: the directory :func:`juki_conformance.reports.write_all` wrote.
+    ics_path_or_obj: the ICS file, or a parsed :class:`~juki_conformance.ics.Ics` or its JSON
     object; it must be the ICS of the report.
     sut_certificate_pem: the SUT's certificate (one PEM certificate), if any.
     captures: pcap or pcapng files of the run's frames.

@@ -1,6 +1,6 @@
 """The implementation conformance statement (ICS): what the vendor declares.
 
-An ICS is a JSON file (schema: ``conformance/ics.schema.json``)::
+An ICS is a JSON file (schema: ``juki_conformance/ics.schema.json``)::
 
     {"implementation": {"name": "Acme Juki server", "version": "4.2"},
      "role": "municipality",
@@ -97,7 +97,7 @@ def parse(obj: Any, source: str = "ICS", *, ixit: dict[str, Any] | None = None) 
         inline = obj.get("ixit")
         ixit = parse_ixit(inline, f"{source} ixit") if isinstance(inline, dict) else {}
     ixit = {**{k: obj[k] for k in _IXIT_IN_ICS if k in obj}, **ixit}
-    from conformance.proforma import check_answers  # the proforma reads Ics
+    from juki_conformance.proforma import check_answers  # the proforma reads Ics
     check_answers(obj.get("capabilities") or {}, obj["role"], source)
     return Ics(name=obj["implementation"]["name"], version=obj["implementation"]["version"],
                role=obj["role"], profiles=frozenset(profiles), modes=frozenset(obj["modes"]),
@@ -184,7 +184,7 @@ REFERENCE_IXIT: dict[str, Any] = {"restart": {"method": "process"},
 def with_reference_node(ics: Ics) -> Ics:
     """``ics`` plus node mode, role prefecture: the default run, which also checks our
     reference prefecture node (started by the runner) in node mode."""
-    from conformance.proforma import PROFORMA
+    from juki_conformance.proforma import PROFORMA
     return parse({**ics.raw, "role": "prefecture",
                   "modes": sorted({*ics.raw["modes"], "node"}), "limits": REFERENCE_LIMITS,
                   "localPurposes": REFERENCE_LOCAL_PURPOSES,

@@ -24,13 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from conformance.sut import SutFault
+from juki_conformance.sut import SutFault
 from juki_protocol import codec
 from juki_protocol.errors import JukiError
 from juki_protocol.messages.pdu import JukiPdu
 
 if TYPE_CHECKING:
-    from conformance.model import CaseResult
+    from juki_conformance.model import CaseResult
 
 #: The largest frame the runner reads from a node (the maximum frame size and a margin).
 MAX_READ = 16 * 1024 * 1024 + 65536
@@ -298,7 +298,7 @@ def write_pcap(path: Path, frames: tuple[Frame, ...] | list[Frame], *,
             runner = Endpoint(mac=RUNNER_MAC, ip=RUNNER_IP, port=runner_port or 49152)
             node = Endpoint(mac=NODE_MAC, ip=NODE_IP, port=node_port)
             client, server = (runner, node) if f.runner_opened else (node, runner)
-            label = f"conformance/{f.connection}"
+            label = f"juki_conformance/{f.connection}"
             conn = TcpConnection(client=client, server=server,
                                  client_isn=isn_of(f"{label}/client"),
                                  server_isn=isn_of(f"{label}/server"), clock=clock,
@@ -326,7 +326,7 @@ def capture_name(case_id: str) -> str:
 def write_case_captures(results: Sequence[CaseResult], directory: Path) -> list[Path]:
     """A pcapng in ``directory``, commented with the case id, for every failing case
     that exchanged frames (the captures an earlier run left there are removed first)."""
-    from conformance.model import Verdict
+    from juki_conformance.model import Verdict
 
     for old in directory.glob("*.pcap*") if directory.is_dir() else ():
         if old.suffix in (".pcap", ".pcapng"):

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from juki_protocol.resources import spec_dir
 
 if TYPE_CHECKING:
-    from conformance.ics import Ics
-    from conformance.sut import AdapterSut
+    from juki_conformance.ics import Ics
+    from juki_conformance.sut import AdapterSut
 
 
 class Verdict(StrEnum):
@@ -100,7 +100,7 @@ class Case:
 @dataclass(frozen=True, slots=True)
 class CaseResult:
     """A case, its outcome, its duration, whether it was a known failure, and the
-    frames a failing node-mode case exchanged (:class:`conformance.lower_tester.Frame`)."""
+    frames a failing node-mode case exchanged (:class:`juki_conformance.lower_tester.Frame`)."""
 
     case: Case
     outcome: Outcome

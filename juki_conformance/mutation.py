@@ -354,7 +354,7 @@ def _run_suite(tree: Path, out: Path, extra: list[str], timeout: float
     cwd.mkdir(exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    cmd = [sys.executable, "-m", "conformance.cli", "run", "--quiet",
+    cmd = [sys.executable, "-m", "juki_conformance.cli", "run", "--quiet",
            "--sut-env", f"PYTHONPATH={tree}", "--out", str(out), *extra]
     try:
         done = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,

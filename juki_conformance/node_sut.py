@@ -12,13 +12,13 @@ tester's credentials in the layout of ``juki pki``).
 The launched PKI also holds a certificate of one peer that its CRL revokes
 (``pki/revoked/<ID>.pem``), for the revoked-certificate case. A municipality sends its
 identity info updates to its prefecture: the runner plays that prefecture on a
-:class:`~conformance.lower_tester.Listener` whose address the launched node finds in its
+:class:`~juki_conformance.lower_tester.Listener` whose address the launched node finds in its
 ``--directory`` (an attached node: at the ICS ``endpoint.lowerTester`` address).
 
-It subclasses :class:`~conformance.sut.AdapterSut` so that the runner drives it like
+It subclasses :class:`~juki_conformance.sut.AdapterSut` so that the runner drives it like
 an adapter: ``start`` returns the upper tester's hello, ``request`` sends one upper
 tester op, ``stop`` ends the node. Lower tester connections are blocking sockets; the
-frames of each case are logged for its capture (:mod:`conformance.lower_tester`).
+frames of each case are logged for its capture (:mod:`juki_conformance.lower_tester`).
 """
 
 from __future__ import annotations
@@ -39,14 +39,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conformance.ics import (
+from juki_conformance.ics import (
     REFERENCE_IXIT,
     REFERENCE_LIMITS,
     REFERENCE_LOCAL_PURPOSES,
     TEST_RETENTION_SECONDS,
 )
-from conformance.lower_tester import Frame, FrameLog, Listener, PeerConnection
-from conformance.sut import AdapterSut, HarnessError, Inconclusive, SutFault
+from juki_conformance.lower_tester import Frame, FrameLog, Listener, PeerConnection
+from juki_conformance.sut import AdapterSut, HarnessError, Inconclusive, SutFault
 from juki_protocol import codec, pki
 from juki_protocol.envelope import _seal_from_parts, open_envelope, seal
 from juki_protocol.errors import JukiError
@@ -384,7 +384,15 @@ class NodeSut(AdapterSut):
         """Start the launched node's process with :attr:`launch_args` and read where it
         listens."""
         assert self.workdir is not None
-        args = self.launch_args
+        args = list(self.launch_args)
+        if self._clock_at is not None and "--test-clock" in args:
+            # A restarted process starts its test clock where the runner had it, so
+            # that what it sends at once (a resent update) is not dated in the past
+            # (a clock never goes back, R-NODE-18).
+            at, mono = self._clock_at
+            want = at + dt.timedelta(seconds=time.monotonic() - mono)
+            if want > dt.datetime.now(dt.UTC):
+                args[args.index("--test-clock") + 1] = want.isoformat()
         log = (self.workdir / "node.log").open("ab")
         try:
             self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,

@@ -11,11 +11,11 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from conformance import SUITE_VERSION
-from conformance.ics import Ics
-from conformance.lower_tester import capture_name
-from conformance.model import Case, CaseResult, Verdict
-from conformance.runner import RunResult
+from juki_conformance import SUITE_VERSION
+from juki_conformance.ics import Ics
+from juki_conformance.lower_tester import capture_name
+from juki_conformance.model import Case, CaseResult, Verdict
+from juki_conformance.runner import RunResult
 
 REPORT_SCHEMA = Path(__file__).with_name("report.schema.json")
 
@@ -94,6 +94,7 @@ def to_json(run: RunResult, ics: Ics, *, vector_set_hash: str, started: dt.datet
         "ics": ics.raw,
         "sut": run.sut_hello,
         "harnessError": run.harness_error,
+        "interrupted": run.interrupted,
         "summary": {v.value: counts.get(v.value, 0) for v in Verdict} | {
             "total": len(run.results), "knownFailures": sum(r.known_failure
                                                              for r in run.results),
@@ -106,7 +107,9 @@ def to_json(run: RunResult, ics: Ics, *, vector_set_hash: str, started: dt.datet
             "actual": r.outcome.actual, "detail": r.outcome.detail,
             "remediation": r.case.remediation if r.outcome.verdict is Verdict.FAIL else "",
             "knownFailure": r.known_failure, "seconds": round(r.seconds, 6),
-        } | ({"capture": cap} if (cap := capture_of(r)) else {}) for r in run.results],
+        } | ({"capture": cap} if (cap := capture_of(r)) else {})
+          | ({"adapter": run.records[r.case.id]} if r.case.id in run.records else {})
+          for r in run.results],
         "coverage": coverage(all_cases, requirements),
     }
 
@@ -127,7 +130,9 @@ def junit_xml(report: dict[str, Any]) -> bytes:
     first requirement it checks), a known failure or not_applicable or inconclusive ->
     ``skipped``, error -> ``error`` (type ``harness``), acceptable -> passed, marked by
     its verdict property and a line in ``system-out``; a failing case's frame capture
-    is named in ``system-out`` as ``[[ATTACHMENT|captures/...]]``."""
+    is named in ``system-out`` as ``[[ATTACHMENT|captures/...]]``, and a failing
+    codec-mode case's requests and answers, the adapter's exit status and the tail of
+    its stderr (:func:`adapter_text`) are in its ``system-out`` too."""
     stamp = report.get("started", "")[:19]
     host = report.get("host", "")
     by_clause: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -188,13 +193,41 @@ def junit_xml(report: dict[str, Any]) -> bytes:
                            f"{c['expected']}; got {c['actual']}")
             if c.get("capture"):
                 out.append(f"[[ATTACHMENT|{c['capture']}]]")
+            if c.get("adapter"):
+                out.append(adapter_text(c["adapter"]))
             if out:
                 ET.SubElement(tc, "system-out").text = "\n".join(out)
     return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))
 
 
+def adapter_text(record: dict[str, Any]) -> str:
+    """A failing codec-mode case's adapter record (``report.json`` ``cases[].adapter``)
+    as text: each request and its response (or the fault), the exit status, stderr."""
+    lines = []
+    for ex in record.get("exchanges", []):
+        lines.append(f"request:  {ex.get('request', '')}")
+        if "response" in ex:
+            lines.append(f"response: {ex['response']}")
+        else:
+            lines.append(f"fault:    {ex.get('fault', '')}")
+    status = record.get("exitStatus")
+    lines.append("adapter exit status: " + ("none (it did not exit)" if status is None
+                                            else str(status)))
+    tail = record.get("stderrTail") or ""
+    lines.append("adapter stderr (tail):" + (f"\n{tail.rstrip()}" if tail else " (empty)"))
+    return _xml_safe("\n".join(lines))
+
+
+def _xml_safe(text: str) -> str:
+    """``text`` without the characters XML 1.0 cannot carry (an adapter's stderr may
+    hold any octet)."""
+    return "".join(ch if ch in "\t\n\r" or (" " <= ch <= "\ud7ff")
+                   or ("\ue000" <= ch <= "\ufffd") or ch >= "\U00010000" else "?"
+                   for ch in text)
+
+
 def write_all(report: dict[str, Any], out: Path) -> list[Path]:
-    from conformance.html import render_html  # jinja2 is loaded only when writing reports
+    from juki_conformance.html import render_html  # jinja2 is loaded only when writing reports
 
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "report.json", out / "junit.xml", out / "coverage.json",

@@ -6,10 +6,11 @@ import fnmatch
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
-from conformance.ics import Ics
-from conformance.model import Case, CaseResult, Outcome, Verdict
-from conformance.sut import AdapterSut, HarnessError, Inconclusive, SutFault
+from juki_conformance.ics import Ics
+from juki_conformance.model import Case, CaseResult, Outcome, Verdict
+from juki_conformance.sut import AdapterSut, HarnessError, Inconclusive, SutFault
 
 
 def select(cases: Iterable[Case], include: list[str], exclude: list[str]) -> list[Case]:
@@ -32,6 +33,11 @@ class RunResult:
     sut_hello: dict[str, object] = field(default_factory=dict)
     harness_error: str | None = None
     known_now_passing: list[str] = field(default_factory=list)
+    #: Case id -> what the adapter was asked and did during that failing (or erroring)
+    #: codec-mode case (:meth:`juki_conformance.sut.AdapterSut.case_record`).
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Ctrl-C ended the run: the results are those of the cases that finished.
+    interrupted: bool = False
 
     def count(self, verdict: Verdict) -> int:
         return sum(1 for r in self.results if r.outcome.verdict is verdict)
@@ -44,7 +50,10 @@ class RunResult:
     @property
     def exit_code(self) -> int:
         """0 all applicable cases pass; 1 failures; 2 harness error or nothing run;
-        3 no failure, but some cases inconclusive (their preamble was never reached)."""
+        3 no failure, but some cases inconclusive (their preamble was never reached);
+        130 interrupted by Ctrl-C (a partial result)."""
+        if self.interrupted:
+            return 130
         if self.harness_error or self.count(Verdict.ERROR):
             return 2
         ran = len(self.results) - self.count(Verdict.NOT_APPLICABLE)
@@ -61,48 +70,65 @@ def run_cases(cases: list[Case], sut: AdapterSut, ics: Ics, *,
               stop: Callable[[], bool] | None = None) -> RunResult:
     """Run ``cases`` in order; a SUT fault fails the case, a harness fault errors it.
     ``stop`` is asked before each case: when it answers true the run ends there (the
-    cases not run are absent from the result)."""
+    cases not run are absent from the result). Ctrl-C (KeyboardInterrupt) ends the run
+    too, marked ``interrupted``, without the case it stopped."""
     result = RunResult()
     try:
         result.sut_hello = sut.hello or sut.start()
     except HarnessError as exc:
         result.harness_error = str(exc)
         return result
+    except KeyboardInterrupt:
+        sut.stop()
+        result.interrupted = True
+        return result
     try:
-        for case in cases:
-            if stop is not None and stop():
-                break
-            start = time.monotonic()
-            reason = case.not_applicable_reason(ics)
-            if reason is not None:
-                outcome = Outcome(Verdict.NOT_APPLICABLE, "", "", reason)
-            else:
-                sut.begin_case()
-                try:
-                    outcome = case.run(sut)
-                except SutFault as exc:
-                    outcome = Outcome(Verdict.FAIL, "an answer following spec/conformance.md",
-                                      f"SUT fault: {exc}")
-                except Inconclusive as exc:
-                    outcome = Outcome(Verdict.INCONCLUSIVE, "the case's preamble reached",
-                                      f"preamble not established: {exc}")
-                except HarnessError as exc:
-                    outcome = Outcome(Verdict.ERROR, "", "", f"harness: {exc}")
-                except Exception as exc:  # a bug in a case is the harness's, not the SUT's
-                    outcome = Outcome(Verdict.ERROR, "", "", f"harness bug: {exc!r}")
-            known = case.id in known_failures
-            if known and outcome.verdict in (Verdict.PASS, Verdict.ACCEPTABLE):
-                result.known_now_passing.append(case.id)
-            frames = sut.case_frames() if outcome.verdict is Verdict.FAIL else ()
-            cr = CaseResult(case, outcome, time.monotonic() - start,
-                            known_failure=known and outcome.verdict is Verdict.FAIL,
-                            frames=frames)
-            result.results.append(cr)
-            if progress is not None:
-                progress(cr)
+        _run(cases, sut, ics, result, known_failures, progress, stop)
+    except KeyboardInterrupt:
+        result.interrupted = True
     finally:
         sut.stop()
     return result
+
+
+def _run(cases: list[Case], sut: AdapterSut, ics: Ics, result: RunResult,
+         known_failures: frozenset[str], progress: Callable[[CaseResult], None] | None,
+         stop: Callable[[], bool] | None) -> None:
+    for case in cases:
+        if stop is not None and stop():
+            break
+        start = time.monotonic()
+        reason = case.not_applicable_reason(ics)
+        if reason is not None:
+            outcome = Outcome(Verdict.NOT_APPLICABLE, "", "", reason)
+        else:
+            sut.begin_case()
+            try:
+                outcome = case.run(sut)
+            except SutFault as exc:
+                outcome = Outcome(Verdict.FAIL, "an answer following spec/conformance.md",
+                                  f"SUT fault: {exc}")
+            except Inconclusive as exc:
+                outcome = Outcome(Verdict.INCONCLUSIVE, "the case's preamble reached",
+                                  f"preamble not established: {exc}")
+            except HarnessError as exc:
+                outcome = Outcome(Verdict.ERROR, "", "", f"harness: {exc}")
+            except Exception as exc:  # a bug in a case is the harness's, not the SUT's
+                outcome = Outcome(Verdict.ERROR, "", "", f"harness bug: {exc!r}")
+        known = case.id in known_failures
+        if known and outcome.verdict in (Verdict.PASS, Verdict.ACCEPTABLE):
+            result.known_now_passing.append(case.id)
+        frames = sut.case_frames() if outcome.verdict is Verdict.FAIL else ()
+        if case.mode == "codec" and outcome.verdict in (Verdict.FAIL, Verdict.ERROR):
+            record = sut.case_record()
+            if record is not None:
+                result.records[case.id] = record
+        cr = CaseResult(case, outcome, time.monotonic() - start,
+                        known_failure=known and outcome.verdict is Verdict.FAIL,
+                        frames=frames)
+        result.results.append(cr)
+        if progress is not None:
+            progress(cr)
 
 
 def merge(first: RunResult, second: RunResult, key: str = "node") -> RunResult:
@@ -114,4 +140,6 @@ def merge(first: RunResult, second: RunResult, key: str = "node") -> RunResult:
     errors = [e for e in (first.harness_error, second.harness_error) if e]
     return RunResult(results=first.results + second.results, sut_hello=hello,
                      harness_error="; ".join(errors) or None,
-                     known_now_passing=first.known_now_passing + second.known_now_passing)
+                     known_now_passing=first.known_now_passing + second.known_now_passing,
+                     records={**first.records, **second.records},
+                     interrupted=first.interrupted or second.interrupted)

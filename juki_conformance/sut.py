@@ -4,6 +4,12 @@ The protocol is specified in ``spec/conformance.md``; :mod:`juki_protocol.adapte
 the reference. Each request has a timeout; a SUT that hangs or dies is restarted and the
 case that caused it fails (the SUT's fault). A SUT that cannot be started at all is a
 harness error.
+
+What a failing case needs to be understood is kept with it (:meth:`AdapterSut.case_record`):
+the last requests of the case and the adapter's answers, the exit status of an adapter
+that ended during the case, and the tail of what the adapter wrote on its standard error
+during the case, each bounded. The adapter runs in a process group of its own, so that
+Ctrl-C at the terminal reaches the runner only; the runner stops the adapter.
 """
 
 from __future__ import annotations
@@ -12,8 +18,19 @@ import json
 import os
 import selectors
 import subprocess
+import tempfile
 import time
-from typing import Any
+from typing import IO, Any
+
+#: Bounds of what a case record keeps: the last requests and answers of the case, each
+#: cut to ``RECORD_CHARS`` characters, and the last ``STDERR_TAIL`` octets of stderr.
+KEPT_EXCHANGES = 4
+RECORD_CHARS = 4096
+STDERR_TAIL = 4096
+
+
+def _cut(text: str, limit: int = RECORD_CHARS) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 class HarnessError(Exception):
@@ -42,14 +59,19 @@ class AdapterSut:
         self.next_id = 0
         self.hello: dict[str, Any] = {}
         self.restarts = 0
+        #: The current case's requests and answers (``request``, ``response`` or
+        #: ``fault``), the exit statuses of adapters that ended during it, and where its
+        #: part of the shared stderr file starts.
+        self.exchanges: list[dict[str, str]] = []
+        self.exits: list[int] = []
+        self._stderr: IO[bytes] | None = None
+        self._stderr_mark = 0
 
     def start(self) -> dict[str, Any]:
         """Start the adapter and return its hello answer."""
         self.stop()
         try:
-            self.proc = subprocess.Popen(
-                self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL, env={**os.environ, **(self.env or {})})
+            self.proc = self._popen()
         except OSError as exc:
             raise HarnessError(f"cannot start the adapter {self.command!r}: {exc}") from exc
         try:
@@ -60,8 +82,50 @@ class AdapterSut:
             raise HarnessError(f"the adapter refused hello: {self.hello}")
         return self.hello
 
+    def _popen(self) -> subprocess.Popen[bytes]:
+        if self._stderr is None:
+            self._stderr = tempfile.TemporaryFile(prefix="juki-adapter-stderr-")
+        return subprocess.Popen(
+            self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=self._stderr, env={**os.environ, **(self.env or {})}, process_group=0)
+
     def begin_case(self) -> None:
-        """A case is about to run (node mode: its frame log starts empty)."""
+        """A case is about to run (node mode: its frame log starts empty; codec mode:
+        its record of requests, exits and stderr)."""
+        self.exchanges = []
+        self.exits = []
+        self._stderr_mark = self._stderr_size()
+
+    def _stderr_size(self) -> int:
+        # Sizes and reads by fstat and pread: the file offset is shared with the adapter
+        # writing to it, and moving it would make the adapter overwrite its own lines.
+        return os.fstat(self._stderr.fileno()).st_size if self._stderr else 0
+
+    def case_record(self) -> dict[str, Any] | None:
+        """What the adapter was asked and did during the current case, for the report
+        of a failing case: ``exchanges`` (the last requests with their ``response``, or
+        the ``fault`` instead), ``exitStatus`` (of the last adapter that ended during
+        the case, negative for a signal, None if none did) and ``stderrTail``; None
+        when the case sent the adapter nothing."""
+        if not self.exchanges and not self.exits:
+            return None
+        tail = ""
+        if self._stderr is not None:
+            end = self._stderr_size()
+            start = max(self._stderr_mark, end - STDERR_TAIL)
+            tail = os.pread(self._stderr.fileno(), end - start, start).decode("utf-8",
+                                                                             "replace")
+        return {"exchanges": list(self.exchanges),
+                "exitStatus": self.exits[-1] if self.exits else None,
+                "stderrTail": tail}
+
+    def _note(self, **fields: str) -> None:
+        self.exchanges.append({k: _cut(v) for k, v in fields.items()})
+        del self.exchanges[:-KEPT_EXCHANGES]
+
+    def _ended(self, proc: subprocess.Popen[bytes]) -> None:
+        if proc.returncode is not None:
+            self.exits.append(proc.returncode)
 
     def case_frames(self) -> tuple[Any, ...]:
         """The frames the last case exchanged (none in codec mode)."""
@@ -86,12 +150,25 @@ class AdapterSut:
         if self.proc is None or self.proc.poll() is not None:
             if self.proc is not None:
                 self.restarts += 1
+                self._ended(self.proc)
             self.proc = None
             self._respawn()
         assert self.proc is not None and self.proc.stdin and self.proc.stdout
         self.next_id += 1
         rid = self.next_id
         line = json.dumps({"id": rid, "op": op, **fields}, ensure_ascii=False) + "\n"
+        try:
+            answer = self._exchange(line, rid)
+        except SutFault as exc:
+            self._note(request=line.rstrip("\n"), fault=str(exc))
+            raise
+        self._note(request=line.rstrip("\n"), response=answer)
+        return json.loads(answer)  # type: ignore[no-any-return]
+
+    def _exchange(self, line: str, rid: int) -> str:
+        """Write ``line``, read the answer to ``rid`` and check that it follows the
+        protocol; return the answer's text."""
+        assert self.proc is not None and self.proc.stdin and self.proc.stdout
         try:
             self.proc.stdin.write(line.encode("utf-8"))
             self.proc.stdin.flush()
@@ -109,13 +186,11 @@ class AdapterSut:
             self._kill()
             raise SutFault(f"the adapter's answer does not follow the protocol "
                            f"(id {rid} expected): {str(obj)[:200]}")
-        return obj
+        return answer
 
     def _respawn(self) -> None:
         try:
-            self.proc = subprocess.Popen(
-                self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL, env={**os.environ, **(self.env or {})})
+            self.proc = self._popen()
         except OSError as exc:
             raise HarnessError(f"cannot restart the adapter: {exc}") from exc
 
@@ -123,6 +198,7 @@ class AdapterSut:
         if self.proc is not None:
             self.proc.kill()
             self.proc.wait()
+            self._ended(self.proc)
             if self.proc.stdout:
                 self.proc.stdout.close()
             self.restarts += 1

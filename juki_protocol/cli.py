@@ -2,7 +2,8 @@
 
 Errors go to stderr with a non-zero exit status and never a traceback: bad input
 raises a :class:`~juki_protocol.errors.JukiError` (or ``ValueError``/``OSError``),
-which :func:`main` prints as ``error: [code NAME] message``.
+which :func:`main` prints as ``error: [code NAME] message`` (the tags and exit
+statuses: :mod:`juki_protocol.cli_errors`).
 """
 
 from __future__ import annotations
@@ -17,25 +18,17 @@ from typing import Any, TypeVar
 import click
 
 from juki_protocol import __version__
-from juki_protocol.errors import JukiError
+from juki_protocol.cli_errors import ErrorHandlingGroup
+from juki_protocol.errors import ErrorCode, JukiError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 PROFILE_CHOICE = click.Choice(["current", "2002"])
 
 
-class JukiGroup(click.Group):
-    """A group that turns expected failures into one line on stderr and exit 1."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except JukiError as exc:
-            click.echo(f"error: {exc}", err=True)
-            ctx.exit(1)
-        except (ValueError, OSError, LookupError) as exc:
-            click.echo(f"error: {exc}", err=True)
-            ctx.exit(1)
+class JukiGroup(ErrorHandlingGroup):
+    """The ``juki`` group: errors as one line ``error: [TAG] message`` on stderr
+    (:mod:`juki_protocol.cli_errors`), exit 1, usage errors 2, Ctrl-C 130."""
 
 
 @click.group(cls=JukiGroup)
@@ -52,7 +45,7 @@ def _profile(text: str) -> Any:
 
 # juki code ---------------------------------------------------------------------------
 
-@main.group(cls=JukiGroup)
+@main.group()
 def code() -> None:
     """Check and generate resident codes, local government codes, individual numbers."""
 
@@ -124,19 +117,32 @@ def code_new(kind: str, count: int, seed: str | None) -> None:
 # juki encode / decode / types --------------------------------------------------------
 
 @main.command("encode")
-@click.option("--type", "type_name", required=True, help="Message type (see `juki types`).")
+@click.option("--type", "type_name", default=None,
+              help="Message type (see `juki types`); default: the \"type\" of `juki "
+                   "decode` output.")
 @click.option("--in", "infile", type=click.Path(dir_okay=False, allow_dash=True), default="-",
-              help="JSON input file (default: stdin).")
+              help="JSON input file (default: stdin): a message, or what `juki decode` "
+                   "prints.")
 @click.option("--out", "outfile", type=click.Path(dir_okay=False, allow_dash=True),
               default="-", help="DER output file (default: stdout).")
 @click.option("--profile", type=PROFILE_CHOICE, default="current", show_default=True)
 @click.option("--hex", "as_hex", is_flag=True, help="Write hex text instead of binary.")
-def encode_cmd(type_name: str, infile: str, outfile: str, profile: str, as_hex: bool) -> None:
-    """Encode a JSON message of TYPE to DER."""
-    from juki_protocol import codec
+@click.option("--jer", "as_jer", is_flag=True,
+              help="The value is JER (X.697) rather than the JSON form (spec/json.md "
+                   "section 3).")
+def encode_cmd(type_name: str | None, infile: str, outfile: str, profile: str,
+               as_hex: bool, as_jer: bool) -> None:
+    """Encode a JSON message of TYPE to DER.
+
+    The input is either the message's JSON value, or the output of `juki decode` as it
+    is (an object with "type" and "value"), so that `juki decode X | juki encode`
+    gives X again (`juki decode --jer X | juki encode --jer` too)."""
+    from juki_protocol import codec, jer
 
     text = sys.stdin.read() if infile == "-" else Path(infile).read_text(encoding="utf-8")
-    msg = codec.from_json_text(type_name, text)
+    type_name, text = _unwrap_decoded(type_name, text)
+    msg = jer.from_jer_text(type_name, text) if as_jer \
+        else codec.from_json_text(type_name, text)
     data = codec.encode(msg, _profile(profile))
     payload = (data.hex() + "\n").encode() if as_hex else data
     if outfile == "-":
@@ -146,6 +152,27 @@ def encode_cmd(type_name: str, infile: str, outfile: str, profile: str, as_hex: 
         Path(outfile).write_bytes(payload)
 
 
+def _unwrap_decoded(type_name: str | None, text: str) -> tuple[str, str]:
+    """The type and the JSON value of an ``encode`` input: `juki decode` output is
+    ``{"type": T, "value": V}``, a bare message is V (and needs ``--type``)."""
+    try:
+        obj = json.loads(text)
+    except (ValueError, RecursionError):
+        obj = None                   # from_json_text reports it with its code
+    if isinstance(obj, dict) and set(obj) <= {"type", "value", "unknown_extensions"} \
+            and isinstance(obj.get("type"), str) and isinstance(obj.get("value"), dict):
+        if type_name is not None and type_name != obj["type"]:
+            raise JukiError(f"--type {type_name} but the input is a decoded "
+                            f"{obj['type']}", code=ErrorCode.UNKNOWN_MESSAGE_TYPE)
+        if obj.get("unknown_extensions"):
+            raise JukiError("the decoded message carries unknown extensions, which "
+                            "encode cannot reproduce", code=ErrorCode.INVALID_JSON)
+        return obj["type"], json.dumps(obj["value"], ensure_ascii=False)
+    if type_name is None:
+        raise click.UsageError("give --type, or feed the output of `juki decode`")
+    return type_name, text
+
+
 @main.command("decode")
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True, exists=True))
 @click.option("--type", "type_name", default=None,
@@ -153,15 +180,23 @@ def encode_cmd(type_name: str, infile: str, outfile: str, profile: str, as_hex: 
 @click.option("--profile", type=PROFILE_CHOICE, default=None,
               help="Also check the profile's rules.")
 @click.option("--hex", "from_hex", is_flag=True, help="The input is hex text.")
-def decode_cmd(file: str, type_name: str | None, profile: str | None, from_hex: bool) -> None:
-    """Decode a DER message (strictly) and print it as JSON."""
-    from juki_protocol import codec
+@click.option("--jer", "as_jer", is_flag=True,
+              help="Print the value as JER (X.697) rather than the JSON form.")
+def decode_cmd(file: str, type_name: str | None, profile: str | None, from_hex: bool,
+               as_jer: bool) -> None:
+    """Decode a DER message (strictly) and print it as JSON (its "value" in the JSON
+    form of spec/json.md, or with --jer in JER)."""
+    from juki_protocol import codec, jer
 
     data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
     if from_hex:
-        data = bytes.fromhex(data.decode("ascii", "replace").strip())
+        try:
+            data = bytes.fromhex(data.decode("ascii", "replace").strip())
+        except ValueError as exc:
+            raise JukiError(f"not hex text: {exc}", code=ErrorCode.DER_MALFORMED) from None
     decoded = codec.decode_full(data, type_name, _profile(profile) if profile else None)
-    out: dict[str, Any] = {"type": decoded.type_name, "value": codec.to_json(decoded.message)}
+    value = jer.to_jer(decoded.message) if as_jer else codec.to_json(decoded.message)
+    out: dict[str, Any] = {"type": decoded.type_name, "value": value}
     if decoded.unknown_extensions:
         out["unknown_extensions"] = decoded.unknown_extensions
     click.echo(json.dumps(out, ensure_ascii=False, indent=2, sort_keys=True))
@@ -179,7 +214,7 @@ def types_cmd() -> None:
 
 # juki fixtures -----------------------------------------------------------------------
 
-@main.group(cls=JukiGroup)
+@main.group()
 def fixtures() -> None:
     """Deterministic synthetic fixtures for tests."""
 
@@ -221,7 +256,7 @@ def fixtures_messages(seed: str, outdir: str, profile: str) -> None:
 
 # juki vectors ------------------------------------------------------------------------
 
-@main.group(cls=JukiGroup)
+@main.group()
 def vectors() -> None:
     """Generate and verify the golden test vectors."""
 
@@ -255,7 +290,7 @@ def vectors_verify(directory: str | None) -> None:
 
 # juki spec ---------------------------------------------------------------------------
 
-@main.group(cls=JukiGroup)
+@main.group()
 def spec() -> None:
     """Generated parts of the specification (requirements list, error registry)."""
 

@@ -30,6 +30,7 @@ an issued certificate, and rejects it once it is revoked and ``crl`` has run.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import functools
 import json
@@ -41,14 +42,17 @@ from typing import Any, TypeVar
 
 import click
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
 
 from juki_protocol import PROTOCOL_VERSION, envelope, pki
-from juki_protocol.errors import JukiError, SecurityError
+from juki_protocol.cli_errors import CliError, ErrorHandlingGroup
+from juki_protocol.errors import ErrorCode, JukiError, SecurityError
 from juki_protocol.identifiers import Role, validate_node_id
 from juki_protocol.messages.base import from_form, to_form
 from juki_protocol.messages.common import Profile
 from juki_protocol.messages.pdu import MessageType, PduHeader
-from juki_protocol.schema import identify
+from juki_protocol.schema import APPLICATION_TAGS, identify
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -59,24 +63,107 @@ DEFAULT_CRL_DAYS = 7
 
 
 def _cli_errors(func: F) -> F:
-    """Turn every failure into ``Error: ...`` on stderr and exit status 1."""
+    """Let coded errors, file errors and click's own reach the ``juki`` group, which
+    prints them as one line (:mod:`juki_protocol.cli_errors`); a ``ValueError``,
+    ``TypeError`` or ``KeyError`` from reading a file becomes ``error: [input] ...``
+    without Python's class names."""
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except click.ClickException:
+        except (click.ClickException, JukiError, OSError):
             raise
-        except JukiError as exc:
-            raise click.ClickException(str(exc)) from None
-        except OSError as exc:
-            where = f"{exc.filename}: " if exc.filename else ""
-            raise click.ClickException(f"{where}{exc.strerror or exc}") from None
         except (ValueError, TypeError, KeyError) as exc:
-            raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
-        except Exception as exc:  # the edge: report, never a traceback
-            raise click.ClickException(f"internal error: {type(exc).__name__}: {exc}") \
-                from None
+            raise CliError(str(exc) or type(exc).__name__) from None
     return wrapper  # type: ignore[return-value]
+
+
+#: ``--inform PEM|DER``, as openssl's ``-inform``: the encoding of the certificates,
+#: keys, revocation lists and envelopes a command reads (default: each file's own).
+INFORM = click.option(
+    "--inform", "inform", type=click.Choice(["PEM", "DER"], case_sensitive=False),
+    default=None, help="The encoding of the certificates, keys, CRLs and envelope read "
+    "(openssl's -inform; default: each file's own, PEM or DER).")
+
+
+def _is_pem(data: bytes) -> bool:
+    return data.lstrip().startswith(b"-----BEGIN ")
+
+
+def _check_inform(data: bytes, inform: str | None, path: Path, code: ErrorCode) -> bool:
+    """Whether ``data`` is PEM; refuse it if ``--inform`` says otherwise."""
+    pem = _is_pem(data)
+    if inform is not None and pem != (inform.upper() == "PEM"):
+        raise SecurityError(f"{path}: --inform {inform.upper()}, but the file is "
+                            f"{'PEM' if pem else 'not PEM'}", code=code)
+    return pem
+
+
+def read_certificates_pem(path: Path, inform: str | None = None) -> bytes:
+    """The certificate(s) in ``path`` as PEM text; a DER file holds one certificate."""
+    data = path.read_bytes()
+    if _check_inform(data, inform, path, ErrorCode.CERT_INVALID):
+        return data
+    try:
+        return pki.cert_pem(x509.load_der_x509_certificate(data))
+    except ValueError as exc:
+        raise SecurityError(f"{path}: not a readable DER certificate: {exc}",
+                            code=ErrorCode.CERT_INVALID) from None
+
+
+def read_certificate(path: Path, inform: str | None = None) -> x509.Certificate:
+    """Exactly one certificate from ``path`` (PEM or DER)."""
+    return pki.load_certificate(read_certificates_pem(path, inform))
+
+
+def _read_crl_pem(path: Path, inform: str | None) -> bytes:
+    data = path.read_bytes()
+    if _check_inform(data, inform, path, ErrorCode.CRL_INVALID):
+        return data
+    try:
+        return pki.crl_pem(x509.load_der_x509_crl(data))
+    except ValueError as exc:
+        raise SecurityError(f"{path}: not a readable DER revocation list: {exc}",
+                            code=ErrorCode.CRL_INVALID) from None
+
+
+def _read_key(path: Path, inform: str | None, passphrase: bytes | None
+              ) -> Any:
+    """A private key from ``path`` (PEM, or DER: PKCS #8, encrypted or not, or SEC 1),
+    with the rules of :func:`juki_protocol.pki.load_private_key`."""
+    data = path.read_bytes()
+    if _check_inform(data, inform, path, ErrorCode.CERT_INVALID):
+        return pki.load_private_key(data, passphrase)
+    try:
+        key = serialization.load_der_private_key(data, password=None)
+    except TypeError:            # encrypted: keep it so, load_private_key decrypts it
+        body = base64.encodebytes(data).decode("ascii")
+        pem = f"-----BEGIN ENCRYPTED PRIVATE KEY-----\n{body}" \
+              f"-----END ENCRYPTED PRIVATE KEY-----\n".encode("ascii")
+        return pki.load_private_key(pem, passphrase)
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise SecurityError(f"{path}: not a readable DER private key: {exc}",
+                            code=ErrorCode.CERT_INVALID) from None
+    return pki.load_private_key(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()), passphrase)
+
+
+def _read_envelope(path: Path, inform: str | None) -> bytes:
+    """The envelope's DER from ``path`` (DER, or PEM as ``openssl cms -outform PEM``
+    writes it)."""
+    data = path.read_bytes()
+    if not _check_inform(data, inform, path, ErrorCode.ENVELOPE_MALFORMED):
+        return data
+    lines = data.decode("ascii", "replace").strip().splitlines()
+    if len(lines) < 2 or not lines[-1].startswith("-----END "):
+        raise SecurityError(f"{path}: not a complete PEM block",
+                            code=ErrorCode.ENVELOPE_MALFORMED)
+    try:
+        return base64.b64decode("".join(lines[1:-1]), validate=True)
+    except ValueError as exc:
+        raise SecurityError(f"{path}: the PEM block is not base64: {exc}",
+                            code=ErrorCode.ENVELOPE_MALFORMED) from None
 
 
 def _now(text: str | None) -> dt.datetime:
@@ -148,7 +235,7 @@ _NOW = click.option("--now", "now_text", metavar="ISO-TIME",
 
 # juki pki ------------------------------------------------------------------------------
 
-@click.group("pki")
+@click.group("pki", cls=ErrorHandlingGroup)
 def pki_group() -> None:
     """Network CA: create it, issue and revoke node certificates, publish the CRL."""
 
@@ -278,7 +365,11 @@ def revoke(directory: Path, node_code: str, serial: str | None, reason: str | No
     """Record the revocation of a node's certificates (publish it with `crl`)."""
     db = _load_db(directory)
     revoked = {r["serial"] for r in db["revoked"]}
-    wanted = None if serial is None else f"{int(serial, 16):x}"
+    try:
+        wanted = None if serial is None else f"{int(serial, 16):x}"
+    except ValueError:
+        raise click.BadParameter(f"{serial!r} is not a hexadecimal serial number",
+                                 param_hint="--serial") from None
     targets = [c for c in db["certificates"] if c["node"] == node_code
                and c["serial"] not in revoked and wanted in (None, c["serial"])]
     if not targets:
@@ -326,32 +417,45 @@ _REASONS = {"keyCompromise": "key_compromise", "affiliationChanged": "affiliatio
 
 # juki envelope -------------------------------------------------------------------------
 
-@click.group("envelope")
+@click.group("envelope", cls=ErrorHandlingGroup)
 def envelope_group() -> None:
     """Seal and open end-to-end envelopes (CMS, readable by `openssl cms`)."""
 
 
 def _message_type(text: str | None, message_der: bytes) -> MessageType:
+    """The message type of ``message_der``: its APPLICATION tag's, which ``--type``
+    (when given) must name; a message of another type is refused, naming both."""
+    wanted = None
     if text is not None:
-        for mt in MessageType:
-            if text in (mt.value, mt.type_name):
-                return mt
-        raise click.BadParameter(f"{text!r} is not a message type; known: "
-                                 f"{', '.join(m.value for m in MessageType)}",
-                                 param_hint="--type")
+        wanted = next((mt for mt in MessageType if text in (mt.value, mt.type_name)), None)
+        if wanted is None:
+            raise click.BadParameter(f"{text!r} is not a message type; known: "
+                                     f"{', '.join(m.value for m in MessageType)}",
+                                     param_hint="--type")
     try:
         name = identify(message_der)
-    except JukiError:
-        raise click.ClickException("cannot tell the message type from the input's "
-                                   "APPLICATION tag; give --type") from None
-    return next(mt for mt in MessageType if mt.type_name == name)
+    except JukiError as exc:
+        raise JukiError(f"the message is not a DER message of any type ({exc.args[0]})"
+                        + ("" if wanted is None else f"; --type {wanted.value} expects "
+                           f"[APPLICATION {APPLICATION_TAGS[wanted.type_name]}]"),
+                        code=ErrorCode.DER_UNEXPECTED_TAG) from None
+    found = next((mt for mt in MessageType if mt.type_name == name), None)
+    if found is None:
+        raise JukiError(f"the message is a {name}, which is not sealed in an envelope",
+                        code=ErrorCode.DER_UNEXPECTED_TAG)
+    if wanted is not None and found is not wanted:
+        raise JukiError(f"--type {wanted.value} but the message's tag is "
+                        f"[APPLICATION {APPLICATION_TAGS[name]}], a {found.value}",
+                        code=ErrorCode.DER_UNEXPECTED_TAG)
+    return found
 
 
 def _read_header(path: Path) -> PduHeader:
     try:
         obj = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise click.ClickException(f"{path}: not valid JSON: {exc}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise JukiError(f"{path}: not valid JSON: {exc}", code=ErrorCode.INVALID_JSON) \
+            from None
     return from_form(PduHeader, obj, json=True)
 
 
@@ -379,18 +483,22 @@ def _read_header(path: Path) -> PduHeader:
 @click.option("--profile", "profile_text", default="current", show_default=True,
               type=click.Choice(["current", "2002"]), help="The header's profile.")
 @passphrase_options("key", "the sender's")
+@INFORM
 @_NOW
 @_cli_errors
 def seal_command(key_path: Path, cert_path: Path, to_path: Path, type_text: str | None,
                  in_path: Path, out_path: Path, header_out: Path | None,
                  trust_path: Path | None, sequence: int, profile_text: str,
                  key_passphrase_file: Path | None, key_passphrase_env: str | None,
-                 now_text: str | None) -> None:
-    """Sign MSG.der and encrypt it to the recipient: writes ENV.der."""
-    key = pki.load_private_key(key_path.read_bytes(), read_passphrase(
+                 inform: str | None, now_text: str | None) -> None:
+    """Sign MSG.der and encrypt it to the recipient: writes ENV.der.
+
+    --inform applies to the key and the certificates; the message is always DER, and
+    its APPLICATION tag must be that of --type when --type is given."""
+    key = _read_key(key_path, inform, read_passphrase(
         key_passphrase_file, key_passphrase_env, "--key-passphrase"))
-    cert = pki.load_certificate(cert_path.read_bytes())
-    recipient = pki.load_certificate(to_path.read_bytes())
+    cert = read_certificate(cert_path, inform)
+    recipient = read_certificate(to_path, inform)
     message_der = in_path.read_bytes()
     now = _now(now_text)
     header = from_form(PduHeader, {
@@ -400,7 +508,8 @@ def seal_command(key_path: Path, cert_path: Path, to_path: Path, type_text: str 
         "recipient": to_form(pki.node_of_certificate(recipient), json=True),
         "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "sequence_number": sequence,
         "profile": Profile.parse(profile_text).value}, json=True)
-    trust = pki.TrustStore.from_pem(trust_path.read_bytes()) if trust_path else None
+    trust = pki.TrustStore.from_pem(read_certificates_pem(trust_path, inform)) \
+        if trust_path else None
     sealed = envelope.seal(header, message_der, key, cert, recipient, now, trust=trust)
     out_path.write_bytes(sealed)
     if header_out is not None:
@@ -435,31 +544,31 @@ def seal_command(key_path: Path, cert_path: Path, to_path: Path, type_text: str 
               show_default=True, type=click.IntRange(0),
               help="Accepted distance in seconds between the header's time and now.")
 @passphrase_options("key", "our")
+@INFORM
 @_NOW
 @_cli_errors
 def open_command(key_paths: tuple[Path, ...], cert_paths: tuple[Path, ...], trust_path: Path,
                  crl_paths: tuple[Path, ...], require_crl: bool, in_path: Path,
                  out_path: Path, header_path: Path | None, window: int,
                  key_passphrase_file: Path | None, key_passphrase_env: str | None,
-                 now_text: str | None) -> None:
-    """Decrypt and verify ENV.der: writes MSG.der and prints the signer."""
+                 inform: str | None, now_text: str | None) -> None:
+    """Decrypt and verify ENV.der: writes MSG.der and prints the signer.
+
+    --inform applies to the envelope, the keys, the certificates and the CRLs."""
     if len(key_paths) != len(cert_paths):
         raise click.UsageError("give one --cert for each --key")
     passphrase = read_passphrase(key_passphrase_file, key_passphrase_env,
                                  "--key-passphrase")
-    credentials = [pki.Credential(pki.load_private_key(k.read_bytes(), passphrase),
-                                  pki.load_certificate(c.read_bytes()))
+    credentials = [pki.Credential(_read_key(k, inform, passphrase),
+                                  read_certificate(c, inform))
                    for k, c in zip(key_paths, cert_paths, strict=True)]
-    trust = pki.TrustStore.from_pem(trust_path.read_bytes(),
-                                    crls=[p.read_bytes() for p in crl_paths],
+    trust = pki.TrustStore.from_pem(read_certificates_pem(trust_path, inform),
+                                    crls=[_read_crl_pem(p, inform) for p in crl_paths],
                                     require_crl=require_crl)
     header = _read_header(header_path) if header_path else None
-    try:
-        opened = envelope.open_envelope(in_path.read_bytes(), credentials, trust,
-                                        _now(now_text), header=header,
-                                        time_window=dt.timedelta(seconds=window))
-    except SecurityError as exc:
-        raise click.ClickException(f"envelope rejected: {exc}") from None
+    opened = envelope.open_envelope(_read_envelope(in_path, inform), credentials, trust,
+                                    _now(now_text), header=header,
+                                    time_window=dt.timedelta(seconds=window))
     out_path.write_bytes(opened.message_der)
     click.echo(f"signer: {opened.signer}")
     if opened.bound is not None:
@@ -469,4 +578,5 @@ def open_command(key_paths: tuple[Path, ...], cert_paths: tuple[Path, ...], trus
     click.echo(f"wrote {len(opened.message_der)} octets to {out_path}")
 
 
-__all__ = ["envelope_group", "passphrase_options", "pki_group", "read_passphrase"]
+__all__ = ["INFORM", "envelope_group", "passphrase_options", "pki_group", "read_certificate",
+           "read_certificates_pem", "read_passphrase"]

@@ -25,7 +25,16 @@ from juki_protocol import __version__, codec, der
 from juki_protocol.errors import ErrorCode, JukiError
 from juki_protocol.messages import MESSAGE_TYPES, Profile
 from juki_protocol.messages.base import to_form
-from juki_protocol.samples import PROFILED_TYPES, Sample, edge_cases, samples
+from juki_protocol.samples import (
+    FOREIGN_TYPES,
+    PROFILED_TYPES,
+    VARIATION_TYPES,
+    Sample,
+    edge_cases,
+    foreign_samples,
+    samples,
+    variation_samples,
+)
 from juki_protocol.schema import APPLICATION_TAGS, compiled
 
 DEFAULT_SEED = "juki-vectors-v1"
@@ -70,6 +79,14 @@ NOTES: dict[str, dict[str, str]] = {
                       "description": "A rule of the message's clause is broken."},
     "UnknownEnum": {"bugType": "FUNCTIONALITY",
                     "description": "An ENUMERATED value unknown to this version."},
+    "ForeignResident": {"bugType": "FUNCTIONALITY",
+                        "description": "Foreign residents (Art. 30-45): no family register, "
+                                       "nationality and the items of their category "
+                                       "instead (spec/foreign_residents.md)."},
+    "VariationSequence": {"bugType": "EDGE_CASE",
+                          "description": "Names with ideographic variation sequences and a "
+                                         "compatibility ideograph: carried code point for "
+                                         "code point, never normalised (spec/names.md)."},
     "UnregisteredCode": {"bugType": "FUNCTIONALITY",
                          "description": "An error code in range but not registered: a "
                                         "receiver may accept it or reject it."},
@@ -342,6 +359,67 @@ def _enum_case(type_name: str, data: bytes) -> Iterator[_Case]:
                        ErrorCode.INVALID_FIELD)
 
 
+def _foreign_cases(type_name: str, seed: str) -> list[_Case]:
+    """Foreign residents' messages (R-30-45-0-01 to R-30-45-0-03): valid ones, and one
+    broken rule each, encoded past our validation. They form a group of their own after
+    the type's other groups, so that no earlier tcId moves."""
+    found = foreign_samples(type_name, seed)
+    # The first uses every optional field: the group's Maximal case.
+    cases = [_valid(s, ["Maximal", "ForeignResident"] if i == 0 else ["ForeignResident"])
+             for i, s in enumerate(found)]
+    base = to_form(found[0].message, json=False)
+    flags = "RuleViolation"
+
+    def broken(comment: str, edit: Callable[[dict[str, Any]], None]) -> _Case:
+        v = copy.deepcopy(base)
+        edit(v)
+        case = _invalid(comment, flags, _raw_encode(type_name, v), ErrorCode.INVALID_FIELD)
+        case.flags.append("ForeignResident")
+        return case
+
+    if type_name == "MoveOutCertificate":
+        def both(v: dict[str, Any]) -> None:
+            v["entries"][0]["familyRegister"] = {
+                "permanentDomicile": "大阪府大阪市北区中之島一丁目3番",
+                "headName": v["entries"][0]["name"]["kanji"]}
+
+        def neither(v: dict[str, Any]) -> None:
+            del v["entries"][0]["foreignResident"]
+
+        def special_with_status(v: dict[str, Any]) -> None:
+            items = v["entries"][0]["foreignResident"]
+            items["category"] = "specialPermanentResident"
+            items["residenceStatus"] = "永住者"
+
+        def card_format(v: dict[str, Any]) -> None:
+            v["entries"][0]["foreignResident"]["cardNumber"] = "123456789012"
+
+        cases += [
+            broken("Art. 30-45: an entry with both a family register and a foreign "
+                   "resident's items", both),
+            broken("Art. 30-45: an entry with neither a family register nor a foreign "
+                   "resident's items", neither),
+            broken("Art. 30-45: a special permanent resident with a residence status",
+                   special_with_status),
+            broken("Art. 30-45: a residence card number of twelve digits", card_format),
+        ]
+    else:
+        def card_on_copy(v: dict[str, Any]) -> None:
+            v["outcome"][1][0]["foreignResident"]["cardNumber"] = "AB12345678CD"
+
+        def other_since(v: dict[str, Any]) -> None:
+            copy0 = v["outcome"][1][0]     # the CHOICE outcome: ("copies", [...])
+            copy0["foreignResident"]["foreignResidentSince"] = copy0["birthDate"]
+
+        cases += [
+            broken("Art. 30-45: a wide-area copy carrying the residence card number",
+                   card_on_copy),
+            broken("Art. 30-45: a wide-area copy whose foreign resident date is not "
+                   "residentSince", other_since),
+        ]
+    return cases
+
+
 def cases_for(type_name: str, seed: str) -> list[tuple[str | None, list[_Case]]]:
     """Every group (profile, cases) for ``type_name``."""
     profiles = [Profile.CURRENT, Profile.P2002] if type_name in PROFILED_TYPES \
@@ -371,6 +449,13 @@ def cases_for(type_name: str, seed: str) -> list[tuple[str | None, list[_Case]]]
             cases += list(_rule_cases(type_name, maximal))
             cases += list(_enum_case(type_name, data))
         groups.append((profile.value if type_name in PROFILED_TYPES else None, cases))
+    current = Profile.CURRENT.value if type_name in PROFILED_TYPES else None
+    if type_name in FOREIGN_TYPES:
+        groups.append((current, _foreign_cases(type_name, seed)))
+    if type_name in VARIATION_TYPES:
+        # Their own group after the others, so that no earlier tcId moves (R-NAME-02).
+        groups.append((current, [_valid(s, ["Maximal", "NonAscii", "VariationSequence"])
+                                 for s in variation_samples(type_name, seed)]))
     return groups
 
 

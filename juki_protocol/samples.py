@@ -137,7 +137,9 @@ def _record_copy(p: SyntheticResident, maximal: bool) -> ResidentRecordCopy:
             notification_date=p.address_notification_date,
             previous_address=p.previous_address if maximal else None),
         relationship=p.relationship if maximal else None,
-        resident_code=p.resident_code if maximal else None)
+        resident_code=p.resident_code if maximal else None,
+        foreign_resident=None if p.foreign_resident is None
+        else dataclasses.replace(p.foreign_resident, card_number=None))
 
 
 def _wide_area_response(c: _Ctx, maximal: bool) -> WideAreaIssuanceResponse:
@@ -171,7 +173,8 @@ def _certificate_entry(c: _Ctx, p: SyntheticResident, maximal: bool) -> MoveOutC
         national_pension=PensionStatus(
             category=PensionCategory.CATEGORY1 if adult else PensionCategory.NONE),
         child_allowance=maximal and p.relationship == "世帯主",
-        individual_number=p.individual_number if c.profile is Profile.CURRENT else None)
+        individual_number=p.individual_number if c.profile is Profile.CURRENT else None,
+        foreign_resident=p.foreign_resident)
 
 
 def _move_out_certificate(c: _Ctx, maximal: bool) -> MoveOutCertificate:
@@ -299,6 +302,55 @@ def example(type_name: str, seed: int | str = 0,
     return samples(type_name, seed, profile)[1].message
 
 
+#: The message types that carry register data beyond identity info, and so a foreign
+#: resident's items of Art. 30-45 (spec/foreign_residents.md).
+FOREIGN_TYPES = ("MoveOutCertificate", "WideAreaIssuanceResponse")
+
+
+def foreign_households(seed: int | str = 0) -> list[Household]:
+    """Foreign residents' households of the home municipality (Art. 30-45): the
+    largest, one of special permanent residents if the seed gives one, and one single."""
+    homes = generate_households(40, f"{seed}:foreign", municipalities=[HOME], today=TODAY,
+                                foreign_share=1.0)
+    largest = max(homes, key=lambda h: len(h.members))
+    special = next((h for h in homes if h.head.foreign_resident is not None
+                    and h.head.foreign_resident.category.value
+                    == "specialPermanentResident"), None)
+    single = next(h for h in homes if len(h.members) == 1)
+    return [h for h in (largest, special, single) if h is not None]
+
+
+def foreign_samples(type_name: str, seed: int | str = 0) -> list[Sample]:
+    """Examples of ``type_name`` (one of :data:`FOREIGN_TYPES`) for foreign residents,
+    in profile ``current`` (foreign residents are in the register since 2012)."""
+    c = _Ctx(seed, Profile.CURRENT)
+    out: list[Sample] = []
+    for h in foreign_households(seed):
+        fr = h.head.foreign_resident
+        assert fr is not None
+        n = len(h.members)
+        label = f"foreign residents ({fr.category.value}, {n} person{'s' if n > 1 else ''})"
+        if type_name == "MoveOutCertificate":
+            msg: Any = MoveOutCertificate(
+                former_municipality=HOME, new_municipality=AWAY,
+                entries=tuple(_certificate_entry(c, p, True) for p in h.members))
+        else:
+            msg = WideAreaIssuanceResponse(
+                residence_municipality=HOME, issuing_municipality=AWAY,
+                copies=tuple(_record_copy(p, True) for p in h.members))
+        out.append(Sample(label, msg, Profile.CURRENT))
+    # A Japanese national and a foreign resident on one message.
+    mixed = (c.single.members[0], foreign_households(seed)[-1].members[0])
+    if type_name == "MoveOutCertificate":
+        msg = MoveOutCertificate(former_municipality=HOME, new_municipality=AWAY,
+                                 entries=tuple(_certificate_entry(c, p, False) for p in mixed))
+    else:
+        msg = WideAreaIssuanceResponse(residence_municipality=HOME, issuing_municipality=AWAY,
+                                       copies=tuple(_record_copy(p, False) for p in mixed))
+    out.append(Sample("a Japanese national and a foreign resident", msg, Profile.CURRENT))
+    return out
+
+
 def edge_names() -> list[tuple[str, PersonName]]:
     """Names that stress encoders: 4-byte UTF-8, old forms, alphabet, longest."""
     return [
@@ -312,6 +364,40 @@ def edge_names() -> list[tuple[str, PersonName]]:
          PersonName(kanji="寿" * 100, kana="ジュ" * 100)),
         ("shortest name: one character, no kana", PersonName(kanji="一")),
     ]
+
+
+#: The message types whose vectors carry names with variation sequences (spec/names.md).
+VARIATION_TYPES = ("IdentityInfoUpdate", "MoveInNotice")
+
+
+def variation_names() -> list[tuple[str, PersonName]]:
+    """Names that carry ideographic variation sequences (a base ideograph and a variation
+    selector U+E0100 to U+E01EF) and a compatibility ideograph that NFC would change."""
+    return [
+        ("a variation sequence (U+845B U+E0100)",
+         PersonName(kanji="葛\U000E0100城　一郎", kana="カツラギ　イチロウ")),
+        ("two variation sequences, one on an astral ideograph (U+20BB7 U+E0100)",
+         PersonName(kanji="𠮷\U000E0100田　辻\U000E0101子", kana="ヨシダ　ツジコ")),
+        ("a compatibility ideograph with a canonical decomposition (U+FA19)",
+         PersonName(kanji="\uFA19田　花子", kana="カミタ　ハナコ")),
+    ]
+
+
+def variation_samples(type_name: str, seed: int | str = 0,
+                      profile: Profile = Profile.CURRENT) -> list[Sample]:
+    """The maximal example of ``type_name`` (one of :data:`VARIATION_TYPES`) with each
+    name of :func:`variation_names` in place of the first person's."""
+    maximal = samples(type_name, seed, profile)[1].message
+    out: list[Sample] = []
+    for label, name in variation_names():
+        if isinstance(maximal, IdentityInfoUpdate):
+            info = dataclasses.replace(maximal.identity_info, name=name)
+            msg: Any = dataclasses.replace(maximal, identity_info=info)
+        else:
+            first = dataclasses.replace(maximal.residents[0], name=name)
+            msg = dataclasses.replace(maximal, residents=(first, *maximal.residents[1:]))
+        out.append(Sample(f"{type_name} maximal, {label}", msg, profile))
+    return out
 
 
 def edge_cases(seed: int | str = 0, profile: Profile = Profile.CURRENT) -> list[Sample]:

@@ -32,9 +32,11 @@ one cut to make exactly ``n``. Each household:
    after the event (Art. 22 and the 14-day rule for births), and never after ``today``;
 5. draws a unique resident code and individual number for each member.
 
-The generator makes only current records (``status == "current"``) of Japanese
-nationals; foreign residents are left out because they have no family register and
-:class:`~juki_protocol.messages.special_move.FamilyRegister` is required.
+The generator makes only current records (``status == "current"``). With
+``foreign_share`` above 0 (default 0, which keeps every earlier output), each household
+is, with that probability, one of foreign residents (外国人住民, Art. 30-45): no family
+register, the items of Art. 30-45 instead (:mod:`juki_protocol.synth_foreign`). The
+draw is made only when the share is above 0, so the stream of a share of 0 is unchanged.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ from juki_protocol.identifiers import (
 from juki_protocol.messages.base import require, require_text, to_form
 from juki_protocol.messages.common import (
     Address,
+    ForeignResident,
     IdentityInfo,
     PersonName,
     PersonRef,
@@ -74,6 +77,7 @@ from juki_protocol.synth_data import (
     MUNICIPALITY_TABLE,
     Municipality,
 )
+from juki_protocol.synth_foreign import FOREIGN_REGISTER_START, draw_household
 
 # The message classes use ``messages.base.message``, an alias of ``dataclasses.dataclass``
 # that mypy does not see as a dataclass decorator; hence the ``type: ignore[call-arg]``
@@ -145,10 +149,14 @@ class SyntheticResident:
     """住所を定めた旨の届出の年月日 (Art. 7(8)): on or after resident_since."""
     previous_address: Address | None
     """従前の住所 (Art. 7(8)), in another municipality; None if resident since birth."""
-    family_register: FamilyRegister
-    """戸籍の表示 (Art. 7(5)): 本籍 and 筆頭者; never leaves municipality flows."""
+    family_register: FamilyRegister | None
+    """戸籍の表示 (Art. 7(5)): 本籍 and 筆頭者; never leaves municipality flows. None
+    for a foreign resident."""
     status: str = "current"
     """Record state, one of :data:`STATUSES`."""
+    foreign_resident: ForeignResident | None = None
+    """A foreign resident's items (Art. 30-45), exactly when family_register is None;
+    its ``foreign_resident_since`` is resident_since."""
 
     def __post_init__(self) -> None:
         validate_resident_code(self.resident_code)
@@ -164,6 +172,12 @@ class SyntheticResident:
                     "previous_address.local_gov_code",
                     "must be another municipality than address")
         require(self.status in STATUSES, "status", f"must be one of {', '.join(STATUSES)}")
+        require((self.family_register is None) is not (self.foreign_resident is None),
+                "foreign_resident",
+                "exactly one of family_register and foreign_resident must be given")
+        if self.foreign_resident is not None:
+            require(self.foreign_resident.foreign_resident_since == self.resident_since,
+                    "foreign_resident.foreign_resident_since", "must equal resident_since")
 
     def identity_info(self, profile: Profile) -> IdentityInfo:
         """本人確認情報 (Art. 30-5); the individual number only in ``current``."""
@@ -187,12 +201,17 @@ class SyntheticResident:
                 notification_date=self.address_notification_date,
                 previous_address=self.previous_address),
             relationship=self.relationship if include_relationship else None,
-            resident_code=self.resident_code if include_resident_code else None)
+            resident_code=self.resident_code if include_resident_code else None,
+            foreign_resident=None if self.foreign_resident is None
+            else dataclasses.replace(self.foreign_resident, card_number=None))
 
     def to_json(self) -> dict[str, Any]:
-        """JSON-safe dict: snake_case keys, ISO dates, ``previous_address`` null if none."""
+        """JSON-safe dict: snake_case keys, ISO dates, ``previous_address`` null if none;
+        a foreign resident's ``family_register`` is null and ``foreign_resident`` set (the
+        key is left out for others)."""
         prev = self.previous_address
-        return {
+        reg = self.family_register
+        out = {
             "resident_code": self.resident_code,
             "individual_number": self.individual_number,
             "name": to_form(self.name, json=True),
@@ -204,9 +223,12 @@ class SyntheticResident:
             "resident_since": self.resident_since.isoformat(),
             "address_notification_date": self.address_notification_date.isoformat(),
             "previous_address": None if prev is None else to_form(prev, json=True),
-            "family_register": to_form(self.family_register, json=True),
+            "family_register": None if reg is None else to_form(reg, json=True),
             "status": self.status,
         }
+        if self.foreign_resident is not None:
+            out["foreign_resident"] = to_form(self.foreign_resident, json=True)
+        return out
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -242,23 +264,29 @@ class Household:
 
 def generate_households(count: int, seed: int | str, *,
                         municipalities: Sequence[str] | None = None,
-                        today: dt.date = DEFAULT_TODAY) -> list[Household]:
+                        today: dt.date = DEFAULT_TODAY,
+                        foreign_share: float = 0.0) -> list[Household]:
     """``count`` synthetic households, the same for the same arguments.
 
     municipalities: restrict addresses to these 6-digit codes of :data:`MUNICIPALITIES`
     (previous addresses and permanent domiciles may be anywhere in the table).
     today: the reference date; no date in the output is later.
-    Raises ValueError for a count outside 0..1,000,000, an unknown municipality code or
-    a ``today`` outside 1970..2199; TypeError for arguments of the wrong type.
+    foreign_share: the probability (0 to 1) that a household is one of foreign
+    residents (Art. 30-45); 0 gives exactly the output of earlier versions.
+    Raises ValueError for a count outside 0..1,000,000, an unknown municipality code,
+    a ``today`` outside 1970..2199, or a share outside 0..1 or above 0 with a ``today``
+    before 2012-07-09; TypeError for arguments of the wrong type.
     """
     _check_count(count)
-    households = iter_households(seed, municipalities=municipalities, today=today)
+    households = iter_households(seed, municipalities=municipalities, today=today,
+                                 foreign_share=foreign_share)
     return [next(households) for _ in range(count)]
 
 
 def generate_residents(count: int, seed: int | str, *,
                        municipalities: Sequence[str] | None = None,
-                       today: dt.date = DEFAULT_TODAY) -> list[SyntheticResident]:
+                       today: dt.date = DEFAULT_TODAY,
+                       foreign_share: float = 0.0) -> list[SyntheticResident]:
     """Exactly ``count`` residents: whole households in order, the last one cut short.
 
     The result is the flattened members of :func:`generate_households` with the same
@@ -267,14 +295,16 @@ def generate_residents(count: int, seed: int | str, *,
     """
     _check_count(count)
     out: list[SyntheticResident] = []
-    households = iter_households(seed, municipalities=municipalities, today=today)
+    households = iter_households(seed, municipalities=municipalities, today=today,
+                                 foreign_share=foreign_share)
     while len(out) < count:
         out.extend(next(households).members[:count - len(out)])
     return out
 
 
 def iter_households(seed: int | str, *, municipalities: Sequence[str] | None = None,
-                    today: dt.date = DEFAULT_TODAY) -> Iterator[Household]:
+                    today: dt.date = DEFAULT_TODAY,
+                    foreign_share: float = 0.0) -> Iterator[Household]:
     """An endless stream of households; the first ``n`` are ``generate_households(n)``.
 
     Arguments are checked here, before the first household is asked for. Resident codes
@@ -287,7 +317,14 @@ def iter_households(seed: int | str, *, municipalities: Sequence[str] | None = N
     if not _EARLIEST_TODAY <= today <= _LATEST_TODAY:
         raise ValueError(f"today must be between {_EARLIEST_TODAY} and {_LATEST_TODAY} "
                          f"(birth dates must stay after 1868-01-01), got {today}")
-    gen = _Generator(random.Random(seed), today, _select(municipalities))
+    if isinstance(foreign_share, bool) or not isinstance(foreign_share, (int, float)):
+        raise TypeError(f"foreign_share must be a number, got {type(foreign_share).__name__}")
+    if not 0 <= foreign_share <= 1:
+        raise ValueError(f"foreign_share must be between 0 and 1, got {foreign_share}")
+    if foreign_share and today < FOREIGN_REGISTER_START:
+        raise ValueError(f"foreign residents are in the register from "
+                         f"{FOREIGN_REGISTER_START} (Art. 30-45), got today {today}")
+    gen = _Generator(random.Random(seed), today, _select(municipalities), float(foreign_share))
     return gen.households()
 
 
@@ -391,9 +428,11 @@ class _Generator:
     """The state of one batch: the random stream, the chosen towns, the codes in use."""
 
     def __init__(self, rng: random.Random, today: dt.date,
-                 municipalities: tuple[Municipality, ...]) -> None:
+                 municipalities: tuple[Municipality, ...], foreign_share: float = 0.0) -> None:
         self.rng = rng
         self.today = today
+        self.foreign_share = foreign_share
+        self.card_numbers: set[str] = set()
         self.munis = municipalities
         self.muni_cum = tuple(accumulate(m.weight for m in municipalities))
         self.resident_codes: set[str] = set()
@@ -672,6 +711,8 @@ class _Generator:
     def _household(self, index: int) -> Household:
         home = self._municipality()
         address = self._address(home)
+        if self.foreign_share and self._chance(self.foreign_share):
+            return self._foreign_household(index, home, address)
         drafts: list[_Draft] | None = None
         while drafts is None:
             shape = self.rng.choices(_SHAPES, cum_weights=_SHAPE_CUM)[0]
@@ -681,6 +722,24 @@ class _Generator:
         return Household(household_id=household_id, members=tuple(
             self._resident(d, address, household_id, *dates[i])
             for i, d in enumerate(drafts)))
+
+    def _foreign_household(self, index: int, home: Municipality, address: Address
+                           ) -> Household:
+        """A household of foreign residents (Art. 30-45): no family register."""
+        household_id = f"{home.code}-{index:07d}"
+        members = []
+        for m in draw_household(self.rng, self.today, self.card_numbers, self._birth_aged):
+            since = m.items.foreign_resident_since
+            members.append(SyntheticResident(
+                resident_code=self._unique(new_resident_code, self.resident_codes),
+                individual_number=self._unique(new_individual_number,
+                                               self.individual_numbers),
+                name=m.name, birth_date=m.birth, sex=m.sex, address=address,
+                household_id=household_id, relationship=m.relationship,
+                resident_since=since, address_notification_date=self._notified(since),
+                previous_address=self._previous(home) if m.moved_within_japan else None,
+                family_register=None, foreign_resident=m.items))
+        return Household(household_id=household_id, members=tuple(members))
 
     def _notified(self, event: dt.date) -> dt.date:
         return min(event + dt.timedelta(days=self.rng.randint(0, _NOTIFY_DAYS)), self.today)

@@ -1,7 +1,7 @@
 """A codec adapter with one fault that only the model-based codec cases look for.
 
 Used by ``tests/test_conformance_explore_codec.py`` (run as a script, not collected by
-pytest); ``conformance/selftest/faulty_adapter.py`` holds the faults the whole suite
+pytest); ``juki_conformance/selftest/faulty_adapter.py`` holds the faults the whole suite
 must catch.
 
     python tests/explore_faulty_adapter.py --fault accept-long-form-length

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from benchmarks.node import percentile, run_node_benchmark
 from benchmarks.scale import run_scale_benchmark
 
@@ -21,12 +23,16 @@ def test_node_benchmark_with_a_window_relays_every_update() -> None:
     assert fig.pref_ack_ms[0] <= fig.national_ack_ms[0]
 
 
-def test_scale_benchmark_runs() -> None:
-    fig = run_scale_benchmark(3000, queries=50, four_queries=3)
-    assert fig.residents == 3000 and fig.memory_rows == 3000
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_scale_benchmark_runs(engine: str) -> None:
+    fig = run_scale_benchmark(3000, queries=50, four_queries=3, engine=engine)
+    assert fig.residents == 3000 and fig.engine == engine
     assert fig.load_rows_per_second > 0 and fig.db_bytes > 3000 * 100
+    assert 0 < fig.index_bytes < fig.db_bytes or engine == "sqlite"
     for p50, p99 in (fig.sql_code_ms, fig.sql_four_ms, fig.node_code_ms, fig.node_four_ms):
         assert 0 < p50 <= p99
+    # The node over the loaded store started and listened.
+    assert 0 < fig.start_seconds and fig.start_rss_bytes > 10 * 2**20
 
 
 def test_percentile_nearest_rank() -> None:

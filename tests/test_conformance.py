@@ -13,9 +13,9 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
-from conformance.cli import main
-from conformance.reports import OPERATION_REQUIREMENTS, SUITE_REQUIREMENTS
-from conformance.selftest.faulty_adapter import EXPECTED
+from juki_conformance.cli import main
+from juki_conformance.reports import OPERATION_REQUIREMENTS, SUITE_REQUIREMENTS
+from juki_conformance.selftest.faulty_adapter import EXPECTED
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "vectors"
@@ -27,7 +27,7 @@ def run(*args: str) -> tuple[int, str]:
 
 
 def faulty(name: str) -> str:
-    return f"{sys.executable} -m conformance.selftest.faulty_adapter --fault {name}"
+    return f"{sys.executable} -m juki_conformance.selftest.faulty_adapter --fault {name}"
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def test_reference_passes_everything(reference_report: dict) -> None:
 
 
 def test_report_follows_its_schema(reference_report: dict) -> None:
-    schema = json.loads((ROOT / "conformance" / "report.schema.json").read_text("utf-8"))
+    schema = json.loads((ROOT / "juki_conformance" / "report.schema.json").read_text("utf-8"))
     doc = {k: v for k, v in reference_report.items() if k != "_dir"}
     jsonschema.validate(doc, schema)
     ids = [c["id"] for c in doc["cases"]]
@@ -88,7 +88,7 @@ def test_every_requirement_on_operation_is_named_by_a_node_test() -> None:
     """The requirements no runner can observe (subject ``operation``: start-up, logs,
     files on the node's disk) are checked by the reference's own tests, which name
     them; none is also covered by a case (then it would not need the exemption)."""
-    from conformance.cli import all_node_cases
+    from juki_conformance.cli import all_node_cases
 
     tests = "".join(p.read_text("utf-8") for p in (ROOT / "tests").rglob("test_*.py"))
     unnamed = sorted(r for r in OPERATION_REQUIREMENTS if r not in tests)
@@ -184,11 +184,11 @@ def test_readme_kill_rate_matches_the_faults() -> None:
     gives each module's count, and the first two modules' faults are named one by one."""
     import importlib
 
-    from conformance.selftest.faulty_node import EXPECTED as NODE_FAULTS
+    from juki_conformance.selftest.faulty_node import EXPECTED as NODE_FAULTS
 
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    modules = sorted(p.stem for p in (ROOT / "conformance" / "selftest").glob("faulty_*.py"))
-    counts = {m: len(importlib.import_module(f"conformance.selftest.{m}").EXPECTED)
+    modules = sorted(p.stem for p in (ROOT / "juki_conformance" / "selftest").glob("faulty_*.py"))
+    counts = {m: len(importlib.import_module(f"juki_conformance.selftest.{m}").EXPECTED)
               for m in modules}
     total = sum(counts.values())
     assert "fixed case ids (each module has its own test" in " ".join(text.split())
@@ -203,7 +203,7 @@ def test_readme_kill_rate_matches_the_faults() -> None:
 def test_the_coverage_line_counts_only_requirements_on_implementations() -> None:
     """Requirements on the suite and on a node's operation have no case by design: the
     summary's ratio counts neither, and names the operation ones apart."""
-    from conformance.reports import summary_lines
+    from juki_conformance.reports import summary_lines
 
     def req(rid: str, subject: str, cases: list[str]) -> dict[str, object]:
         return {"id": rid, "level": "MUST", "subject": subject, "cases": cases}

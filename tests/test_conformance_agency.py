@@ -1,18 +1,18 @@
 """juki-conformance in node mode against an agency (AG0001): the reference agency passes
-every agency case, and each faulty agency of ``conformance.selftest.faulty_agency``
+every agency case, and each faulty agency of ``juki_conformance.selftest.faulty_agency``
 fails exactly the cases that should catch it (spec/node.md section 4.4)."""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from conformance import ics as ics_mod
-from conformance.cases_node_agency import agency_cases
-from conformance.ics import REFERENCE_LIMITS, REFERENCE_LOCAL_PURPOSES
-from conformance.model import Verdict
-from conformance.node_sut import NodeSut
-from conformance.runner import run_cases
-from conformance.selftest.faulty_agency import EXPECTED, FAULTS, command
+from juki_conformance import ics as ics_mod
+from juki_conformance.cases_node_agency import agency_cases
+from juki_conformance.ics import REFERENCE_LIMITS, REFERENCE_LOCAL_PURPOSES
+from juki_conformance.model import Verdict
+from juki_conformance.node_sut import NodeSut
+from juki_conformance.runner import run_cases
+from juki_conformance.selftest.faulty_agency import EXPECTED, FAULTS, command
 
 ICS = {"implementation": {"name": "reference node", "version": "0.1.0"},
        "role": "agency", "profiles": ["current"], "modes": ["node"],

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conformance.cli import all_node_cases, main
-from conformance.model import Verdict
+from juki_conformance.cli import all_node_cases, main
+from juki_conformance.model import Verdict
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from conformance.cases_codec_header_edges import header_edge_cases, pdu_with_sequence
-from conformance.cases_codec_tags import appended, identifier, tag_cases
-from conformance.cases_envelope_profile import (
+from juki_conformance.cases_codec_header_edges import header_edge_cases, pdu_with_sequence
+from juki_conformance.cases_codec_tags import appended, identifier, tag_cases
+from juki_conformance.cases_envelope_profile import (
     NOW,
     RECIPIENT,
     auth_enveloped,
@@ -24,9 +24,9 @@ from conformance.cases_envelope_profile import (
     signed_data,
     world,
 )
-from conformance.cases_node_provision_volume import codes
-from conformance.cases_node_wide_area_consistency import sharing
-from conformance.model import Case, Verdict
+from juki_conformance.cases_node_provision_volume import codes
+from juki_conformance.cases_node_wide_area_consistency import sharing
+from juki_conformance.model import Case, Verdict
 from juki_protocol import codec, der, identifiers, pki
 from juki_protocol import envelope as env
 from juki_protocol.adapter import handle_line

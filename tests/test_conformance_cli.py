@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from conformance.cli import main
+from juki_conformance.cli import main
 
 
 @pytest.mark.parametrize("adapter", ["", "   "])

@@ -1,18 +1,18 @@
 """juki-conformance durability cases: the reference prefecture and municipality nodes
 pass every case of their role, and each faulty node of
-``conformance.selftest.faulty_durability`` fails exactly the cases that should catch it."""
+``juki_conformance.selftest.faulty_durability`` fails exactly the cases that should catch it."""
 
 from __future__ import annotations
 
 import pytest
 
-from conformance import ics as ics_mod
-from conformance.cases_node_durability import durability_cases
-from conformance.ics import REFERENCE_LIMITS, REFERENCE_LOCAL_PURPOSES
-from conformance.model import Verdict
-from conformance.node_sut import NodeSut
-from conformance.runner import RunResult, run_cases
-from conformance.selftest.faulty_durability import EXPECTED, FAULT_ROLES, FAULTS, command
+from juki_conformance import ics as ics_mod
+from juki_conformance.cases_node_durability import durability_cases
+from juki_conformance.ics import REFERENCE_LIMITS, REFERENCE_LOCAL_PURPOSES
+from juki_conformance.model import Verdict
+from juki_conformance.node_sut import NodeSut
+from juki_conformance.runner import RunResult, run_cases
+from juki_conformance.selftest.faulty_durability import EXPECTED, FAULT_ROLES, FAULTS, command
 
 
 def _ics(role: str) -> ics_mod.Ics:

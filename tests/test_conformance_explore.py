@@ -7,9 +7,9 @@ import datetime as dt
 
 import pytest
 
-from conformance import cases_node_explore
-from conformance import ics as ics_mod
-from conformance.cases_node_explore import (
+from juki_conformance import cases_node_explore
+from juki_conformance import ics as ics_mod
+from juki_conformance.cases_node_explore import (
     KINDS,
     Step,
     explore,
@@ -17,12 +17,12 @@ from conformance.cases_node_explore import (
     format_steps,
     parse_steps,
 )
-from conformance.explore_model import Sent, SequencedModel
-from conformance.ics import REFERENCE_LIMITS, REFERENCE_LOCAL_PURPOSES
-from conformance.model import CaseResult, Verdict
-from conformance.node_sut import NodeSut
-from conformance.runner import RunResult, run_cases
-from conformance.selftest import (
+from juki_conformance.explore_model import Sent, SequencedModel
+from juki_conformance.ics import REFERENCE_LIMITS, REFERENCE_LOCAL_PURPOSES
+from juki_conformance.model import CaseResult, Verdict
+from juki_conformance.node_sut import NodeSut
+from juki_conformance.runner import RunResult, run_cases
+from juki_conformance.selftest import (
     faulty_durability,
     faulty_national,
     faulty_node,

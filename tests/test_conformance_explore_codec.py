@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from conformance import ics as ics_mod
-from conformance.cases_codec_explore import (
+from juki_conformance import ics as ics_mod
+from juki_conformance.cases_codec_explore import (
     FIRST_MUTATIONS,
     RESIZES,
     _agrees,
@@ -22,10 +22,10 @@ from conformance.cases_codec_explore import (
     mutate,
     valid_vectors,
 )
-from conformance.cli import REFERENCE_ADAPTER
-from conformance.model import Outcome, Verdict
-from conformance.runner import run_cases
-from conformance.sut import AdapterSut
+from juki_conformance.cli import REFERENCE_ADAPTER
+from juki_conformance.model import Outcome, Verdict
+from juki_conformance.runner import run_cases
+from juki_conformance.sut import AdapterSut
 
 HERE = Path(__file__).resolve().parent
 BUDGET, SEED = 60, 1
@@ -34,7 +34,7 @@ ENCODE = "der/codec/explore/encode-edge-values"
 
 
 def selftest_fault(name: str) -> list[str]:
-    return [sys.executable, "-m", "conformance.selftest.faulty_adapter", "--fault", name]
+    return [sys.executable, "-m", "juki_conformance.selftest.faulty_adapter", "--fault", name]
 
 
 def own_fault(name: str) -> list[str]:
@@ -240,7 +240,9 @@ def test_alone_verdicts_that_decode_do_not_crash_the_case() -> None:
 def test_an_answer_of_an_unforeseen_shape_fails_with_its_input() -> None:
     """R-CONF-10: maps where the error code and the DER should be fail both cases with
     the input shown, and end neither in an error."""
-    got = outcomes(own_fault("maps-for-codes-and-der"), budget=10)
+    # A budget of 30: at 10 and 20 every value drawn (seed 1) from today's vectors is
+    # refused on both sides, and a refusal never shows the DER map.
+    got = outcomes(own_fault("maps-for-codes-and-der"), budget=30)
     for case_id, outcome in got.items():
         assert outcome.verdict is Verdict.FAIL, (case_id, outcome)
         assert ("input DER" if case_id == DECODE else "value: ") in outcome.detail
@@ -249,7 +251,7 @@ def test_an_answer_of_an_unforeseen_shape_fails_with_its_input() -> None:
 def _rebuilt(vector_type: str, where: str, change: Any, pick: Any = None) -> bytes:
     """The DER of the first valid vector of ``vector_type`` (``pick`` chooses) whose
     element at path ``where`` has its children list changed by ``change``."""
-    from conformance.cases_codec_explore import _encode, _nodes, _tree
+    from juki_conformance.cases_codec_explore import _encode, _nodes, _tree
 
     vector = next(v for v in valid_vectors() if v.type_name == vector_type
                   and not v.extension and (pick is None or pick(v)))
@@ -303,6 +305,6 @@ def test_structure_against_the_schema(name: str, type_name: str, data: Any,
 
 
 def _children_of(data: bytes) -> list[Any]:
-    from conformance.cases_codec_explore import _tree
+    from juki_conformance.cases_codec_explore import _tree
 
     return [_tree(data)]

@@ -1,20 +1,20 @@
 """juki-conformance in node mode against a municipality (271004) on both sides of the
 flows between municipalities (spec/node.md section 4.5): the reference municipality
 passes every flow case, and each faulty municipality of
-``conformance.selftest.faulty_flows`` fails exactly the cases that should catch it."""
+``juki_conformance.selftest.faulty_flows`` fails exactly the cases that should catch it."""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from conformance import ics as ics_mod
-from conformance.cases_node_flows import flow_cases
-from conformance.cli import all_node_cases
-from conformance.ics import REFERENCE_LIMITS, REFERENCE_LOCAL_PURPOSES
-from conformance.model import Verdict
-from conformance.node_sut import NodeSut
-from conformance.runner import run_cases
-from conformance.selftest.faulty_flows import EXPECTED, FAULTS, command
+from juki_conformance import ics as ics_mod
+from juki_conformance.cases_node_flows import flow_cases
+from juki_conformance.cli import all_node_cases
+from juki_conformance.ics import REFERENCE_LIMITS, REFERENCE_LOCAL_PURPOSES
+from juki_conformance.model import Verdict
+from juki_conformance.node_sut import NodeSut
+from juki_conformance.runner import run_cases
+from juki_conformance.selftest.faulty_flows import EXPECTED, FAULTS, command
 
 ICS = {"implementation": {"name": "reference node", "version": "0.1.0"},
        "role": "municipality", "profiles": ["current"], "modes": ["node"],

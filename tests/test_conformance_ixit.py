@@ -15,13 +15,13 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
-from conformance import ics as ics_mod
-from conformance.cases_node import NodeCase
-from conformance.cli import main
-from conformance.model import Outcome, Verdict
-from conformance.reports import junit_xml, to_json
-from conformance.runner import run_cases
-from conformance.sut import AdapterSut, Inconclusive
+from juki_conformance import ics as ics_mod
+from juki_conformance.cases_node import NodeCase
+from juki_conformance.cli import main
+from juki_conformance.model import Outcome, Verdict
+from juki_conformance.reports import junit_xml, to_json
+from juki_conformance.runner import run_cases
+from juki_conformance.sut import AdapterSut, Inconclusive
 
 ICS: dict[str, Any] = {"implementation": {"name": "vendor node", "version": "1"},
                        "role": "municipality", "profiles": ["current"], "modes": ["node"]}
@@ -128,7 +128,7 @@ def test_an_unreached_preamble_is_inconclusive_in_every_report() -> None:
 
 def test_the_progress_line_has_a_mark_for_every_verdict() -> None:
     """An inconclusive case once crashed the runner's progress line (KeyError)."""
-    from conformance.cli import _MARK
+    from juki_conformance.cli import _MARK
 
     assert set(_MARK) == set(Verdict)
     assert len(set(_MARK.values())) == len(Verdict)

@@ -1,19 +1,19 @@
 """juki-conformance in node mode against the national centre (DC01): the reference
 centre passes every national case, and each faulty centre of
-``conformance.selftest.faulty_national`` fails exactly the cases that should catch it
+``juki_conformance.selftest.faulty_national`` fails exactly the cases that should catch it
 (spec/node.md section 4.3)."""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from conformance import ics as ics_mod
-from conformance.cases_node_national import national_cases
-from conformance.ics import REFERENCE_LIMITS, REFERENCE_LOCAL_PURPOSES
-from conformance.model import Verdict
-from conformance.node_sut import NodeSut
-from conformance.runner import run_cases
-from conformance.selftest.faulty_national import EXPECTED, FAULTS, command
+from juki_conformance import ics as ics_mod
+from juki_conformance.cases_node_national import national_cases
+from juki_conformance.ics import REFERENCE_LIMITS, REFERENCE_LOCAL_PURPOSES
+from juki_conformance.model import Verdict
+from juki_conformance.node_sut import NodeSut
+from juki_conformance.runner import run_cases
+from juki_conformance.selftest.faulty_national import EXPECTED, FAULTS, command
 
 ICS = {"implementation": {"name": "reference node", "version": "0.1.0"},
        "role": "national", "profiles": ["current"], "modes": ["node"],

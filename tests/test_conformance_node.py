@@ -14,15 +14,15 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from conformance import ics as ics_mod
-from conformance.cases_node import node_cases
-from conformance.cases_node_municipality import municipality_cases
-from conformance.cli import all_node_cases, main
-from conformance.ics import REFERENCE_LIMITS, REFERENCE_LOCAL_PURPOSES
-from conformance.model import Verdict
-from conformance.node_sut import NodeSut
-from conformance.runner import RunResult, run_cases
-from conformance.selftest.faulty_node import EXPECTED, FAULT_ROLES, FAULTS, command
+from juki_conformance import ics as ics_mod
+from juki_conformance.cases_node import node_cases
+from juki_conformance.cases_node_municipality import municipality_cases
+from juki_conformance.cli import all_node_cases, main
+from juki_conformance.ics import REFERENCE_LIMITS, REFERENCE_LOCAL_PURPOSES
+from juki_conformance.model import Verdict
+from juki_conformance.node_sut import NodeSut
+from juki_conformance.runner import RunResult, run_cases
+from juki_conformance.selftest.faulty_node import EXPECTED, FAULT_ROLES, FAULTS, command
 from juki_protocol.node.network import Network, create_pki, node_config
 from juki_protocol.node.transport import client_context
 from juki_protocol.node.upper_tester import UpperTester

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import ics as ics_mod
-from conformance.cases_node_peers import peer_cases
-from conformance.model import Verdict
-from conformance.node_sut import NodeSut
-from conformance.runner import run_cases
-from conformance.selftest.faulty_node import command
-from conformance.sut import Inconclusive
+from juki_conformance import ics as ics_mod
+from juki_conformance.cases_node_peers import peer_cases
+from juki_conformance.model import Verdict
+from juki_conformance.node_sut import NodeSut
+from juki_conformance.runner import run_cases
+from juki_conformance.selftest.faulty_node import command
+from juki_conformance.sut import Inconclusive
 
 ICS = {"implementation": {"name": "reference node", "version": "0.1.0"},
        "profiles": ["current"], "modes": ["node"]}

@@ -1,18 +1,18 @@
-"""The register and card desk node cases (conformance/cases_node_register.py) against
+"""The register and card desk node cases (juki_conformance/cases_node_register.py) against
 the reference municipality, which passes them all, and against each faulty municipality
-of conformance/selftest/faulty_register.py, which fails exactly its expected cases."""
+of juki_conformance/selftest/faulty_register.py, which fails exactly its expected cases."""
 
 from __future__ import annotations
 
 import pytest
 
-from conformance import ics as ics_mod
-from conformance.cases_node_register import register_cases
-from conformance.ics import REFERENCE_LIMITS, REFERENCE_LOCAL_PURPOSES
-from conformance.model import Verdict
-from conformance.node_sut import NodeSut
-from conformance.runner import run_cases
-from conformance.selftest.faulty_register import EXPECTED, FAULTS, command
+from juki_conformance import ics as ics_mod
+from juki_conformance.cases_node_register import register_cases
+from juki_conformance.ics import REFERENCE_LIMITS, REFERENCE_LOCAL_PURPOSES
+from juki_conformance.model import Verdict
+from juki_conformance.node_sut import NodeSut
+from juki_conformance.runner import run_cases
+from juki_conformance.selftest.faulty_register import EXPECTED, FAULTS, command
 
 ICS = ics_mod.parse({
     "implementation": {"name": "reference node", "version": "0.1.0"},

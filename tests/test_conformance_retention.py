@@ -1,19 +1,19 @@
 """juki-conformance retention cases: the reference prefecture and national nodes pass
 every case of their role, and each faulty node of
-``conformance.selftest.faulty_retention`` fails exactly the cases that should catch it;
+``juki_conformance.selftest.faulty_retention`` fails exactly the cases that should catch it;
 without a declared test retention the cases are not applicable."""
 
 from __future__ import annotations
 
 import pytest
 
-from conformance import ics as ics_mod
-from conformance.cases_node_retention import retention_cases
-from conformance.ics import REFERENCE_LIMITS, REFERENCE_LOCAL_PURPOSES
-from conformance.model import Verdict
-from conformance.node_sut import REFERENCE_IXIT, NodeSut
-from conformance.runner import RunResult, run_cases
-from conformance.selftest.faulty_retention import EXPECTED, FAULT_ROLES, FAULTS, command
+from juki_conformance import ics as ics_mod
+from juki_conformance.cases_node_retention import retention_cases
+from juki_conformance.ics import REFERENCE_LIMITS, REFERENCE_LOCAL_PURPOSES
+from juki_conformance.model import Verdict
+from juki_conformance.node_sut import REFERENCE_IXIT, NodeSut
+from juki_conformance.runner import RunResult, run_cases
+from juki_conformance.selftest.faulty_retention import EXPECTED, FAULT_ROLES, FAULTS, command
 
 
 def _ics(role: str, ixit: dict[str, object] | None = None) -> ics_mod.Ics:

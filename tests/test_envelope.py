@@ -676,7 +676,7 @@ def test_cli_seal_and_open(w: World, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("args", "needle"), [
     (["--type", "noSuchType"], "noSuchType"),
-    ([], "give --type"),
+    ([], "not a DER message"),
     (["--now", "yesterday"], "ISO 8601"),
     (["--now", "2025-04-01T09:00:00"], "time zone"),
 ])

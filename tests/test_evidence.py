@@ -24,8 +24,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from conformance import SUITE_VERSION, evidence
-from conformance.cli import main
+from juki_conformance import SUITE_VERSION, evidence
+from juki_conformance.cli import main
 from juki_protocol import cms, pki
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -549,14 +549,15 @@ def _usage_error(args: list[str]) -> str:
 def test_cli_usage_errors(tmp_path: Path, body: Body, bundle: Path) -> None:
     ca, key, cert = body.write(tmp_path / "pem")
     err = _usage_error(["run", "--quiet", "--evidence", str(tmp_path / "b.zip")])
-    assert err == "error: --evidence needs --evidence-key and --evidence-cert\n"
+    assert err == "error: [usage] --evidence needs --evidence-key and --evidence-cert\n"
     err = _usage_error(["run", "--quiet", "--evidence-key", str(key)])
     assert err.startswith("error: ") and "need --evidence" in err and err.count("\n") == 1
     err = _usage_error(["run", "--quiet", "--evidence", str(tmp_path / "b.zip"),
                         "--evidence-key", str(ca), "--evidence-cert", str(cert)])
-    assert err.startswith("error: --evidence-key/--evidence-cert: ") and err.count("\n") == 1
+    assert err.startswith("error: [usage] --evidence-key/--evidence-cert: ") \
+        and err.count("\n") == 1
     err = _usage_error(["verify-evidence", str(bundle), "--trust", str(key)])
-    assert err.startswith("error: trust anchor: ") and err.count("\n") == 1
+    assert err.startswith("error: [usage] trust anchor: ") and err.count("\n") == 1
     _usage_error(["verify-evidence", str(bundle)])
     _usage_error(["verify-evidence", str(tmp_path / "missing.zip"), "--trust", str(ca)])
     assert not (tmp_path / "b.zip").exists()
@@ -582,7 +583,8 @@ def test_run_keeps_the_vendor_ics_file_and_reports_a_bad_capture(tmp_path: Path,
                                     "--evidence", str(tmp_path / "c.zip"),
                                     "--capture", str(tmp_path / "x.pcap")])
     assert res.exit_code == 2
-    assert res.stderr == f"error: capture {tmp_path / 'x.pcap'}: not a pcap or pcapng file\n"
+    assert res.stderr == (f"error: [usage] capture {tmp_path / 'x.pcap'}: not a pcap or "
+                          f"pcapng file\n")
     assert (tmp_path / "r2" / "report.json").is_file() and not (tmp_path / "c.zip").exists()
 
 
@@ -595,12 +597,12 @@ def test_a_failing_node_case_puts_its_frames_into_the_bundle(tmp_path: Path,
 
     from scapy.utils import rdpcap
 
-    from conformance.lower_tester import capture_name
+    from juki_conformance.lower_tester import capture_name
     from juki_protocol.scapy_layer import frames_from_pcap
 
     _, key, cert = body.write(tmp_path / "body")
     case = "12-2/node/wide-area/copy-without-family-register"
-    faulty = f"{sys.executable} -m conformance.selftest.faulty_node " \
+    faulty = f"{sys.executable} -m juki_conformance.selftest.faulty_node " \
              "--fault returns-family-register"
     res = CliRunner().invoke(main, [
         "run", "--quiet", "--vectors", str(VECTORS), "--cases", "12-2/node/*",

@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from conformance.cli import main
-from conformance.html import render_html
+from juki_conformance.cli import main
+from juki_conformance.html import render_html
 
 ROOT = Path(__file__).resolve().parent.parent
 VERDICTS = ("pass", "fail", "acceptable", "not_applicable", "error")
@@ -107,7 +107,7 @@ def counts_shown(doc: Node) -> dict[str, int]:
 def bad_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
     """A real run with failures (the lenient-DER faulty adapter), written by write_all."""
     out = tmp_path_factory.mktemp("bad")
-    adapter = f"{sys.executable} -m conformance.selftest.faulty_adapter --fault lenient-der"
+    adapter = f"{sys.executable} -m juki_conformance.selftest.faulty_adapter --fault lenient-der"
     res = CliRunner().invoke(main, ["run", "--quiet", "--vectors", str(ROOT / "vectors"),
                                     "--adapter", adapter, "--out", str(out)])
     assert res.exit_code == 1, res.output

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conformance import mutation
-from conformance.cli import main
+from juki_conformance import mutation
+from juki_conformance.cli import main
 
 MODULE = '''from __future__ import annotations
 

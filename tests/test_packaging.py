@@ -24,8 +24,9 @@ def test_wheel_contains_package_data(tmp_path: Path) -> None:
     for vec in (ROOT / "vectors").glob("*.json"):
         assert f"juki_protocol/_vectors/{vec.name}" in names
     assert "juki_protocol/_spec/requirements.json" in names
-    assert "conformance/templates/report.html.j2" in names
-    assert "conformance/report.schema.json" in names and "conformance/ics.schema.json" in names
+    assert "juki_conformance/templates/report.html.j2" in names
+    assert "juki_conformance/report.schema.json" in names
+    assert "juki_conformance/ics.schema.json" in names
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry).decode()
     assert "juki = juki_protocol.cli:main" in text
@@ -70,7 +71,7 @@ def test_sdist_is_complete_and_its_wheel_passes_tests(tmp_path: Path) -> None:
     assert "License-Expression: Apache-2.0" in meta and "License-File: LICENSE" in meta
     assert "Classifier: Typing :: Typed" in meta
     files = set(zipfile.ZipFile(wheel).namelist())
-    assert {"juki_protocol/py.typed", "conformance/py.typed"} <= files
+    assert {"juki_protocol/py.typed", "juki_conformance/py.typed"} <= files
     assert any(n.endswith("licenses/LICENSE") for n in files)
     # Tests from the sdist, against the wheel built from it.
     res = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q",

@@ -431,7 +431,7 @@ def test_cli_rotation_keeps_previous_pair_and_revoke_by_serial(tmp_path: Path) -
     (["issue", "--role", "agency", "--node", "AG12"], "AGnnnn"),
     (["issue", "--role", "mayor", "--node", "271004"], "mayor"),
     (["revoke", "--node", "131016"], "no unrevoked certificate"),
-    (["revoke", "--node", "271004", "--serial", "zz"], "ValueError"),
+    (["revoke", "--node", "271004", "--serial", "zz"], "not a hexadecimal serial"),
     (["init-ca"], "exists"),
 ])
 def test_cli_errors_are_one_line_without_traceback(tmp_path: Path, args: list[str],

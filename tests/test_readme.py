@@ -62,7 +62,7 @@ def test_envelope_walkthrough(tmp_path: Path) -> None:
 
 
 def test_failure_and_evidence_walkthrough(tmp_path: Path) -> None:
-    env = _shell_env(tmp_path, {"juki-conformance": "-m conformance.cli", "python": ""})
+    env = _shell_env(tmp_path, {"juki-conformance": "-m juki_conformance.cli", "python": ""})
     lines = _block("### Seeing it fail, then evidence")
     assert len(lines) == 4
     results = [subprocess.run(re.sub(r"\s+#.*$", "", line), shell=True, cwd=tmp_path,

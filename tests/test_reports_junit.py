@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from junitparser import Error, Failure, Skipped
 from junitparser.xunit2 import JUnitXml
 
-from conformance.cli import main
+from juki_conformance.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,7 +31,7 @@ def faulty_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Codec cases against an adapter that accepts any resident code: some fail, most
     pass, some are acceptable."""
     out = tmp_path_factory.mktemp("junit")
-    adapter = f"{sys.executable} -m conformance.selftest.faulty_adapter " \
+    adapter = f"{sys.executable} -m juki_conformance.selftest.faulty_adapter " \
               f"--fault accept-any-resident-code"
     code, output = _run("--adapter", adapter, "--cases", "*/codec/*", "--out", str(out))
     assert code == 1, output
@@ -83,7 +83,7 @@ def test_junit_parses_groups_by_clause_and_carries_requirements(faulty_run: Path
 
 def test_report_names_the_sut_exactly(faulty_run: Path) -> None:
     report = json.loads((faulty_run / "report.json").read_text("utf-8"))
-    schema = json.loads((ROOT / "conformance" / "report.schema.json").read_text("utf-8"))
+    schema = json.loads((ROOT / "juki_conformance" / "report.schema.json").read_text("utf-8"))
     jsonschema.validate(report, schema)
     command = report["sutCommands"]["codec"]
     assert "faulty_adapter" in command and "reference" not in command
@@ -96,7 +96,7 @@ def test_report_names_the_sut_exactly(faulty_run: Path) -> None:
 def test_a_failing_node_case_links_its_capture(tmp_path: Path) -> None:
     """A node-mode failure: its pcapng is named in report.json, linked from the HTML and
     attached in JUnit; the report names the node command that was launched."""
-    node = f"{sys.executable} -m conformance.selftest.faulty_node --fault no-replay-check"
+    node = f"{sys.executable} -m juki_conformance.selftest.faulty_node --fault no-replay-check"
     code, output = _run("--cases", "pdu/node/replay/same-id-other-content", "--node-command", node,
                         "--out", str(tmp_path))
     assert code == 1, output
@@ -117,7 +117,7 @@ def test_known_failures_as_json_with_reason_and_expiry(faulty_run: Path,
                                                        tmp_path: Path) -> None:
     report = json.loads((faulty_run / "report.json").read_text("utf-8"))
     failed = [c["id"] for c in report["cases"] if c["verdict"] == "fail"]
-    adapter = f"{sys.executable} -m conformance.selftest.faulty_adapter " \
+    adapter = f"{sys.executable} -m juki_conformance.selftest.faulty_adapter " \
               f"--fault accept-any-resident-code"
     entries = [{"id": cid, "reason": "check digit not validated yet (ticket 42)",
                 "expires": "2999-01-01"} for cid in failed]

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from conformance.cases_codec import adapter_cases, all_cases, header_time_cases, rule_cases
-from conformance.cli import all_node_cases
-from conformance.model import Case, Verdict, strongest_level
-from conformance.sut import AdapterSut
+from juki_conformance.cases_codec import adapter_cases, all_cases, header_time_cases, rule_cases
+from juki_conformance.cli import all_node_cases
+from juki_conformance.model import Case, Verdict, strongest_level
+from juki_conformance.sut import AdapterSut
 from juki_protocol import codec
 from juki_protocol.codec_vectors import find_path, replace_at
 from juki_protocol.errors import ErrorCode, JukiError
@@ -163,7 +163,7 @@ adapter.serve(sys.stdin, sys.stdout)
 
 
 def test_reference_passes_the_precision_cases() -> None:
-    from conformance.cases_codec_precision import precision_cases
+    from juki_conformance.cases_codec_precision import precision_cases
 
     cases = precision_cases(VECTORS)
     assert len(cases) == 55
@@ -194,7 +194,7 @@ def test_reference_passes_the_precision_cases() -> None:
 ])
 def test_precision_cases_fail_the_rejected_reading(cid: str, variant: str) -> None:
     # Checks R-PDU-45, R-DER-11, R-JSON-11, R-DER-15, R-DER-16, R-ID-07, R-ID-08, R-ID-09.
-    from conformance.cases_codec_precision import precision_cases
+    from juki_conformance.cases_codec_precision import precision_cases
 
     case = _case(precision_cases(VECTORS), cid)
     assert _verdict(REFERENCE, case) is Verdict.PASS

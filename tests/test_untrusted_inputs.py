@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conformance import ics as ics_mod
+from juki_conformance import ics as ics_mod
 from juki_protocol import adapter, codec
 from juki_protocol.errors import REGISTRY, ErrorCode, JukiError
 from juki_protocol.messages import MESSAGE_TYPES
@@ -172,7 +172,7 @@ def test_ics_file_that_is_not_json_is_named(tmp_path: Path, content: bytes) -> N
 def test_conformance_cli_names_an_unreadable_file(tmp_path: Path, option: str) -> None:
     path = tmp_path / "input.txt"
     path.write_bytes(b"\xff\xfe not utf-8")
-    done = subprocess.run([sys.executable, "-m", "conformance.cli", "run", option, str(path),
+    done = subprocess.run([sys.executable, "-m", "juki_conformance.cli", "run", option, str(path),
                            "--out", str(tmp_path / "out")],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stderr

@@ -2,7 +2,7 @@
 
 Every capture here is made by the project's own code (``juki fixtures capture``'s
 :func:`~juki_protocol.capture.write_capture`, the conformance runner's
-:func:`~conformance.lower_tester.write_case_captures`, or the TCP crafting of
+:func:`~juki_conformance.lower_tester.write_case_captures`, or the TCP crafting of
 :mod:`juki_protocol.scapy_layer`); tshark, with the Lua dissector loaded, must give back
 the fields that the Python codec put there, and malformed frames must give an expert
 item, never a Lua error.
@@ -21,8 +21,8 @@ from xml.etree import ElementTree
 import pytest
 from scapy.utils import rdpcap
 
-from conformance.lower_tester import Frame, capture_name, write_case_captures
-from conformance.model import Case, CaseResult, Outcome, Verdict
+from juki_conformance.lower_tester import Frame, capture_name, write_case_captures
+from juki_conformance.model import Case, CaseResult, Outcome, Verdict
 from juki_protocol import codec
 from juki_protocol.capture import (
     NOW,
@@ -477,10 +477,10 @@ def test_a_real_conformance_run_capture_names_its_case(tmp_path: Path) -> None:
 
     from click.testing import CliRunner
 
-    from conformance.cli import main
+    from juki_conformance.cli import main
 
     case = "12-2/node/wide-area/copy-without-family-register"
-    faulty = f"{sys.executable} -m conformance.selftest.faulty_node " \
+    faulty = f"{sys.executable} -m juki_conformance.selftest.faulty_node " \
              "--fault returns-family-register"
     res = CliRunner().invoke(main, [
         "run", "--quiet", "--vectors", str(ROOT / "vectors"), "--cases", "12-2/node/*",

@@ -4,7 +4,7 @@ Each fault mimics a real implementation mistake. ``tests/test_conformance.py`` r
 suite against every fault and checks that it fails on the cases named in
 :data:`EXPECTED`; the README reports the kill rate.
 
-    python -m conformance.selftest.faulty_adapter --fault lenient-der
+    python -m juki_conformance.selftest.faulty_adapter --fault lenient-der
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Each fault mimics a real mistake of a provision client (spec/provision.md, Arts.
 against every fault and checks that they fail exactly on the cases named in
 :data:`EXPECTED`. The remaining arguments are those of ``juki node serve``:
 
-    python -m conformance.selftest.faulty_agency --fault reuses-message-id --role agency ...
+    python -m juki_conformance.selftest.faulty_agency --fault reuses-message-id --role agency ...
 """
 
 from __future__ import annotations
@@ -182,7 +182,7 @@ EXPECTED: dict[str, list[str]] = {
 
 def command(fault: str) -> list[str]:
     """The serve command of the agency with ``fault`` (for :class:`NodeSut`)."""
-    return [sys.executable, "-m", "conformance.selftest.faulty_agency", "--fault", fault]
+    return [sys.executable, "-m", "juki_conformance.selftest.faulty_agency", "--fault", fault]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -5,7 +5,7 @@ clock. ``tests/test_conformance_durability.py`` runs the durability cases agains
 fault and checks that they fail exactly on the cases named in :data:`EXPECTED`. The
 remaining arguments are those of ``juki node serve``:
 
-    python -m conformance.selftest.faulty_durability --fault acks-failed-commit ...
+    python -m juki_conformance.selftest.faulty_durability --fault acks-failed-commit ...
 """
 
 from __future__ import annotations
@@ -179,7 +179,7 @@ EXPECTED: dict[str, list[str]] = {
 
 def command(fault: str) -> list[str]:
     """The serve command of the node with ``fault`` (for ``NodeSut``)."""
-    return [sys.executable, "-m", "conformance.selftest.faulty_durability", "--fault",
+    return [sys.executable, "-m", "juki_conformance.selftest.faulty_durability", "--fault",
             fault]
 
 

@@ -7,7 +7,7 @@ on one side of Arts. 12-2, 24-2 and 9(1) (spec/wide_area.md, spec/special_move.m
 that they fail exactly on the cases named in :data:`EXPECTED`. The remaining arguments
 are those of ``juki node serve``:
 
-    python -m conformance.selftest.faulty_flows --fault splits-movers --role municipality ...
+    python -m juki_conformance.selftest.faulty_flows --fault splits-movers --role municipality ...
 """
 
 from __future__ import annotations
@@ -374,7 +374,7 @@ EXPECTED: dict[str, list[str]] = {
 
 def command(fault: str) -> list[str]:
     """The serve command of the municipality with ``fault`` (for :class:`NodeSut`)."""
-    return [sys.executable, "-m", "conformance.selftest.faulty_flows", "--fault", fault]
+    return [sys.executable, "-m", "juki_conformance.selftest.faulty_flows", "--fault", fault]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,7 +7,7 @@ of Art. 30-11 (R-30-11-0-02), in data minimisation (R-30-11-0-03), in the routin
 against every fault and checks that they fail exactly on the cases named in
 :data:`EXPECTED`. The remaining arguments are those of ``juki node serve``:
 
-    python -m conformance.selftest.faulty_national --fault accepts-gaps --role national ...
+    python -m juki_conformance.selftest.faulty_national --fault accepts-gaps --role national ...
 
 A fault is a change to the reference classes made in the faulty node's own process
 (before the node builds its machines, and again in the process a restart starts), so
@@ -40,7 +40,7 @@ from juki_protocol.messages.provision import (
 from juki_protocol.node import cli_node
 from juki_protocol.node.node import Node, NodeConfig
 from juki_protocol.node.roles import CentralRole
-from juki_protocol.node.storage import SqliteStorage
+from juki_protocol.node.storage import NodeStorage
 from juki_protocol.schedule import Purpose, Schedule
 
 _RI = ReceiverInput
@@ -49,7 +49,7 @@ CLASSIFY = NationalReceiver.classify
 RECEIVE = NationalReceiver.receive
 AUTHORISE = Provider._authorise
 LOOKUP = Provider.lookup
-APPLY_IDENTITY = SqliteStorage.apply_identity
+APPLY_IDENTITY = NodeStorage.apply_identity
 RELOAD = CentralRole.reload
 REQUEST_CHECKS = ProvisionRequest.__post_init__
 SCHEDULE_AUTHORISE = Schedule.authorise
@@ -92,12 +92,12 @@ class ReappliesResentRelay(_Faulty):
     def patch(self) -> None:
         _reclassify(lambda r, i, got: _RI.NEXT if got is _RI.DUPLICATE else got)
 
-        def upsert(storage: SqliteStorage, source: str, sequence: int, message_id: bytes,
+        def upsert(storage: NodeStorage, source: str, sequence: int, message_id: bytes,
                    update: Any, now: dt.datetime) -> int:
             storage.conn.execute("DELETE FROM applied WHERE source = ? AND sequence = ?",
                                  (source, sequence))
             return APPLY_IDENTITY(storage, source, sequence, message_id, update, now)
-        setattr(SqliteStorage, "apply_identity", upsert)  # noqa: B010
+        setattr(NodeStorage, "apply_identity", upsert)  # noqa: B010
 
 
 class NumberOnlyDuplicate(_Faulty):
@@ -339,7 +339,7 @@ EXPECTED: dict[str, list[str]] = {
 
 def command(fault: str) -> list[str]:
     """The serve command of the national centre with ``fault`` (for ``NodeSut``)."""
-    return [sys.executable, "-m", "conformance.selftest.faulty_national", "--fault", fault]
+    return [sys.executable, "-m", "juki_conformance.selftest.faulty_national", "--fault", fault]
 
 
 def main(argv: list[str] | None = None) -> None:

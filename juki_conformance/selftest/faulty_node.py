@@ -4,7 +4,7 @@ Each fault mimics a real node mistake. ``tests/test_conformance_node.py`` runs t
 cases against every fault and checks that they fail exactly on the cases named in
 :data:`EXPECTED`. The remaining arguments are those of ``juki node serve``:
 
-    python -m conformance.selftest.faulty_node --fault no-sender-check --role ...
+    python -m juki_conformance.selftest.faulty_node --fault no-sender-check --role ...
 """
 
 from __future__ import annotations
@@ -53,7 +53,8 @@ class NoReplayCheck(Node):
         def mark_processed(sender: str, message_id: bytes, digest: bytes,
                            message_type: str, now: dt.datetime) -> None:
             # Without that memory an id comes again: keep the last digest only.
-            conn.execute("INSERT OR REPLACE INTO processed VALUES (?, ?, ?, ?, ?)",
+            conn.execute("INSERT INTO processed VALUES (?, ?, ?, ?, ?) ON CONFLICT "
+                         "(sender, message_id) DO UPDATE SET digest = excluded.digest",
                          (sender, message_id, digest, message_type, now.isoformat()))
 
         self.storage.seen = seen  # type: ignore[method-assign]
@@ -367,7 +368,7 @@ EXPECTED: dict[str, list[str]] = {
 
 def command(fault: str) -> list[str]:
     """The serve command of the node with ``fault`` (for :class:`NodeSut`)."""
-    return [sys.executable, "-m", "conformance.selftest.faulty_node", "--fault", fault]
+    return [sys.executable, "-m", "juki_conformance.selftest.faulty_node", "--fault", fault]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,6 +1,6 @@
 """Faulty municipality nodes for the register and card desk cases
-(conformance/cases_node_register.py): each a :class:`Node` with one deliberate,
-realistic fault, run through ``python -m conformance.selftest.faulty_register``."""
+(juki_conformance/cases_node_register.py): each a :class:`Node` with one deliberate,
+realistic fault, run through ``python -m juki_conformance.selftest.faulty_register``."""
 
 from __future__ import annotations
 
@@ -192,7 +192,7 @@ EXPECTED: dict[str, list[str]] = {
 
 def command(fault: str) -> list[str]:
     """The serve command of the node with ``fault`` (for NodeSut)."""
-    return [sys.executable, "-m", "conformance.selftest.faulty_register", "--fault", fault]
+    return [sys.executable, "-m", "juki_conformance.selftest.faulty_register", "--fault", fault]
 
 
 def main(argv: list[str] | None = None) -> None:

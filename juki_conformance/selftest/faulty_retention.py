@@ -6,7 +6,7 @@ R-NODE-05). ``tests/test_conformance_retention.py`` runs the retention cases aga
 every fault and checks that they fail exactly on the cases named in :data:`EXPECTED`.
 The remaining arguments are those of ``juki node serve``:
 
-    python -m conformance.selftest.faulty_retention --fault never-purges ...
+    python -m juki_conformance.selftest.faulty_retention --fault never-purges ...
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ EXPECTED: dict[str, list[str]] = {
 
 def command(fault: str) -> list[str]:
     """The serve command of the node with ``fault`` (for ``NodeSut``)."""
-    return [sys.executable, "-m", "conformance.selftest.faulty_retention", "--fault",
+    return [sys.executable, "-m", "juki_conformance.selftest.faulty_retention", "--fault",
             fault]
 
 

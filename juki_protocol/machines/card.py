@@ -55,7 +55,8 @@ from juki_protocol.machines.common import (
 from juki_protocol.messages.wide_area import IdentityCheckMethod
 
 MAX_PIN_TRIES = 3
-VALIDITY = dt.timedelta(days=3652)      # Ten years from issuance.
+#: R-TIME-06 (spec/deadlines.md): a card expires ten years after it was handed over.
+VALIDITY = dt.timedelta(days=3652)
 EXPIRY_TIMER = "validity"
 AID = bytes.fromhex("D392F000260100000001")   # The application id of the resident card.
 KEY_COUNTER, KEY_ADMIN = 1, 2

@@ -58,7 +58,7 @@ from juki_protocol.machines.common import (
     random_ids,
     register,
 )
-from juki_protocol.machines.stores import IdentityStore
+from juki_protocol.machines.stores import IdentityHolder, IdentityStore
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, IdentityInfo
 from juki_protocol.messages.identity import (
     IdentityInfoRelay,
@@ -67,11 +67,12 @@ from juki_protocol.messages.identity import (
 )
 from juki_protocol.messages.pdu import Acknowledgement, AckStatus, ErrorReport
 
-#: How long a sender waits for an acknowledgement before resending (R-PDU-23).
+#: R-TIME-02 (spec/deadlines.md): how long a sender waits for an acknowledgement before
+#: resending (R-PDU-23).
 RETRY_AFTER = dt.timedelta(seconds=60)
 RETRY_TIMER = "retry"
-#: The first back-off after a transient refusal; it doubles up to RETRY_AFTER
-#: (R-30-5-0-10).
+#: R-TIME-03 (spec/deadlines.md): the first back-off after a transient refusal; it
+#: doubles up to RETRY_AFTER (R-30-5-0-10).
 BACK_OFF = dt.timedelta(seconds=1)
 #: Refusals that mean "retry later": the receiver stored nothing of the message
 #: (spec/errors.md; R-NODE-13, R-PDU-22), so a resend of the same message is new to it.
@@ -347,7 +348,7 @@ class _SequencedReceiver(Machine[ReceiverState, ReceiverInput, ReceiverAction]):
     TABLE = RECEIVER_TABLE
     ACCEPTS: type
 
-    def __init__(self, code: str, store: IdentityStore | None = None, *,
+    def __init__(self, code: str, store: IdentityHolder | None = None, *,
                  ids: IdSource = random_ids) -> None:
         super().__init__()
         self.code = code
@@ -416,7 +417,7 @@ class PrefectureReceiver(_SequencedReceiver):
 
     ACCEPTS = IdentityInfoUpdate
 
-    def __init__(self, prefecture: str, store: IdentityStore | None = None, *,
+    def __init__(self, prefecture: str, store: IdentityHolder | None = None, *,
                  national: str = "DC01", ids: IdSource = random_ids,
                  window: int = 1) -> None:
         super().__init__(prefecture, store, ids=ids)

@@ -60,7 +60,8 @@ from juki_protocol.messages.pdu import Acknowledgement, AckStatus, ErrorReport
 from juki_protocol.messages.special_move import MoveInNotice
 from juki_protocol.synth import SyntheticResident
 
-#: How long a sender waits for an acknowledgement before it resends (R-PDU-23).
+#: R-TIME-02 (spec/deadlines.md): how long a sender waits for an acknowledgement before
+#: it resends (R-PDU-23).
 RETRY_AFTER = dt.timedelta(seconds=60)
 RETRY = "retry"
 

@@ -63,7 +63,7 @@ from juki_protocol.machines.common import (
     register,
 )
 from juki_protocol.machines.identity import M2M_TYPES
-from juki_protocol.machines.stores import IdentityStore, four_items
+from juki_protocol.machines.stores import IdentityHolder, four_items
 from juki_protocol.messages.pdu import Acknowledgement, AckStatus, ErrorReport
 from juki_protocol.messages.provision import (
     BodyKind,
@@ -76,8 +76,13 @@ from juki_protocol.messages.provision import (
 )
 from juki_protocol.schedule import Schedule, load_schedule_1
 
+#: R-TIME-02 (spec/deadlines.md): the resend interval of the request and the response.
 RETRY_AFTER = dt.timedelta(seconds=60)
+#: R-TIME-05 (spec/deadlines.md): how long a requesting body waits for the response
+#: (4005 FLOW_TIMED_OUT).
 RESPONSE_DEADLINE = dt.timedelta(minutes=10)
+#: R-TIME-07 (spec/deadlines.md): the default sliding window of the volume limits.
+VOLUME_WINDOW = dt.timedelta(hours=1)
 RETRY, DEADLINE = "retry", "deadline"
 PROVIDED = "provided"
 
@@ -122,6 +127,7 @@ class DisclosureLog:
             raise ValueError("the log key must have at least 16 octets")
         self._key = key
         self._records: list[DisclosureRecord] = []
+        self._last: dt.datetime | None = None
 
     @property
     def records(self) -> tuple[DisclosureRecord, ...]:
@@ -135,9 +141,20 @@ class DisclosureLog:
 
     def append(self, record: DisclosureRecord) -> None:
         """Append ``record``; records are never changed or removed."""
-        if self._records and record.time < self._records[-1].time:
+        last = self._records[-1].time if self._records else self._last
+        if last is not None and record.time < last:
             raise ValueError("disclosure records are appended in time order")
         self._records.append(record)
+
+    def take(self) -> tuple[DisclosureRecord, ...]:
+        """The records appended since the last take, handed over to durable storage
+        (a node's log is its database): this log forgets them, keeping only the time
+        order for the records that follow."""
+        taken = tuple(self._records)
+        if taken:
+            self._last = taken[-1].time
+        self._records.clear()
+        return taken
 
     def for_resident(self, resident_code: str) -> tuple[DisclosureRecord, ...]:
         """Every provision of this resident's identity info: the resident's disclosure
@@ -167,7 +184,7 @@ class DisclosureLog:
 class Limits:
     """Volume limits in a sliding window (R-30-7-3-07), declared in the ICS."""
 
-    window: dt.timedelta = dt.timedelta(hours=1)
+    window: dt.timedelta = VOLUME_WINDOW
     operator_requests: int = 100
     operator_persons: int = 1000
     body_requests: int = 1000
@@ -269,7 +286,7 @@ class Provider(Machine[ProviderState, ProviderInput, ProviderAction]):
 
     TABLE = PROVIDER_TABLE
 
-    def __init__(self, code: str, store: IdentityStore, *,
+    def __init__(self, code: str, store: IdentityHolder, *,
                  operators: Mapping[str, Iterable[str]],
                  local_purposes: Mapping[BodyKind, Iterable[str]] | None = None,
                  schedule: Schedule | None = None, guard: AnomalyGuard | None = None,
@@ -640,7 +657,7 @@ class ProvisionClient(Machine[ClientState, ClientInput, ClientAction]):
 
 
 __all__ = [
-    "CLIENT_TABLE", "PROVIDER_TABLE", "AnomalyGuard", "ClientInput", "ClientState",
-    "DisclosureLog", "DisclosureRecord", "Limits", "Provider", "ProviderInput",
-    "ProviderState", "ProvisionClient", "ReportLine",
+    "CLIENT_TABLE", "PROVIDER_TABLE", "VOLUME_WINDOW", "AnomalyGuard", "ClientInput",
+    "ClientState", "DisclosureLog", "DisclosureRecord", "Limits", "Provider",
+    "ProviderInput", "ProviderState", "ProvisionClient", "ReportLine",
 ]

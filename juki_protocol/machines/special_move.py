@@ -95,12 +95,14 @@ from juki_protocol.messages.special_move import (
 )
 from juki_protocol.messages.wide_area import IdentityCheckMethod
 
-#: Art. 22(1): a move-in is filed within 14 days of the move (R-24-2-1-02).
+#: R-24-2-1-02 (Art. 22(1), spec/deadlines.md): a move-in is filed within 14 days of
+#: the move.
 MOVE_IN_DAYS = 14
-#: How long after its planned move date an uncompleted plan stays on file (configurable,
-#: declared in the ICS; this project's default).
+#: R-24-2-1-04 (spec/deadlines.md): an annotated move-out stays on file for 30 days
+#: after its planned move date, then expires.
 PLAN_VALIDITY = dt.timedelta(days=30)
-#: How long the new municipality waits for the certificate (4005 FLOW_TIMED_OUT).
+#: R-TIME-01 (spec/deadlines.md): how long the new municipality waits for the
+#: certificate before it ends the flow (4005 FLOW_TIMED_OUT).
 CERTIFICATE_DEADLINE = dt.timedelta(hours=1)
 DEADLINE, EXPIRY = "deadline", "expiry"
 
@@ -175,7 +177,9 @@ def build_certificate(register: Register, notice: SpecialMoveInNotice,
             long_term_care_insurance=w.long_term_care_insurance,
             national_pension=w.national_pension, child_allowance=w.child_allowance,
             individual_number=rec.individual_number if profile is Profile.CURRENT
-            else None))
+            else None,
+            # R-30-45-0-01: a foreign resident's entry carries the items of Art. 30-45.
+            foreign_resident=rec.foreign_resident))
     return MoveOutCertificate(former_municipality=notice.former_municipality,
                               new_municipality=notice.new_municipality,
                               entries=tuple(entries))

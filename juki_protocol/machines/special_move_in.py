@@ -25,6 +25,7 @@ former municipality's side and the flow as a whole are described in
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from enum import Enum
 
@@ -297,7 +298,12 @@ class SpecialMoveInCounter(Machine[MoveInState, MoveInInput, MoveInAction]):
             household_id=f"{self.municipality}-sm{mid.hex()[:8]}",
             relationship=e.relationship, resident_since=notice.moved_date,
             address_notification_date=notice.move_in_filed_date,
-            previous_address=e.address, family_register=e.family_register)
+            previous_address=e.address, family_register=e.family_register,
+            # Art. 30-45: a foreign resident becomes a resident of this municipality on
+            # the day of the move, which is then 外国人住民となった年月日
+            # (spec/foreign_residents.md section 3).
+            foreign_resident=None if e.foreign_resident is None else dataclasses.replace(
+                e.foreign_resident, foreign_resident_since=notice.moved_date))
 
     def _act(self, action: MoveInAction, now: dt.datetime, payload: object) -> list[Effect]:
         A = MoveInAction

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Protocol
 
 from juki_protocol.errors import BusinessError, ErrorCode
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, IdentityInfo
@@ -78,6 +79,26 @@ def four_items(info: IdentityInfo | FourItems) -> FourItemsKey:
     (kanji), birth date, sex, and the address's local government code; of a person's
     identity info or of the query itself."""
     return (info.name.kanji, info.birth_date, info.sex, info.address.local_gov_code)
+
+
+class IdentityHolder(Protocol):
+    """What the receivers and the provider need of the identity info they hold: the
+    interface of :class:`IdentityStore` (in memory) and of a node's store in its
+    database (:class:`juki_protocol.node.stored_identity.StoredIdentities`)."""
+
+    retention: dt.timedelta
+
+    @property
+    def current(self) -> Mapping[str, HeldIdentity]: ...
+    @property
+    def history(self) -> list[HeldIdentity]: ...
+    @property
+    def retired(self) -> set[str]: ...
+    def check(self, update: IdentityInfoUpdate) -> None: ...
+    def apply(self, update: IdentityInfoUpdate, now: dt.datetime) -> None: ...
+    def within_retention(self, resident_code: str, now: dt.datetime
+                         ) -> HeldIdentity | None: ...
+    def by_four_items(self, key: FourItemsKey) -> list[str]: ...
 
 
 class IdentityStore:

@@ -51,7 +51,10 @@ from juki_protocol.messages.wide_area import (
 )
 from juki_protocol.synth import SyntheticResident
 
+#: R-TIME-02 (spec/deadlines.md): the resend interval of the request and the response.
 RETRY_AFTER = dt.timedelta(seconds=60)
+#: R-TIME-04 (spec/deadlines.md): how long the issuing municipality waits for the
+#: response (4005 FLOW_TIMED_OUT).
 RESPONSE_DEADLINE = dt.timedelta(minutes=30)
 RETRY, DEADLINE = "retry", "deadline"
 

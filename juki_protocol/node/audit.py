@@ -62,7 +62,6 @@ import hashlib
 import json
 import logging
 import os
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -78,6 +77,7 @@ from juki_protocol import pki
 from juki_protocol.errors import JukiError
 from juki_protocol.identifiers import mask
 from juki_protocol.messages.base import walk
+from juki_protocol.node.sql import Database, StorageError, is_url, open_database
 
 GENESIS = "0" * 64
 #: ``local``: a local action of an operator at the node (spec/node.md section 4.8).
@@ -107,9 +107,9 @@ ACTING_OPERATOR: contextvars.ContextVar[str] = contextvars.ContextVar(
     "juki_acting_operator", default="system")
 
 
-def ensure_schema(conn: sqlite3.Connection) -> None:
+def ensure_schema(conn: Database) -> None:
     """Create the audit tables if they do not exist."""
-    conn.executescript(_SCHEMA)
+    conn.create(_SCHEMA)
 
 
 def masked_subjects(message: object) -> str:
@@ -133,7 +133,7 @@ def _hash(prev: str, row: dict[str, object]) -> str:
     return hashlib.sha256(prev.encode("ascii") + b"\n" + body.encode("utf-8")).hexdigest()
 
 
-def append(conn: sqlite3.Connection, *, at: dt.datetime, direction: str, peer: str,
+def append(conn: Database, *, at: dt.datetime, direction: str, peer: str,
            message_type: str, message_id: bytes | None, result: str,
            subjects: str = "", operator: str = "system") -> int:
     """Append one row; call it inside the transaction that commits what it records.
@@ -151,7 +151,7 @@ def append(conn: sqlite3.Connection, *, at: dt.datetime, direction: str, peer: s
                   operator=operator)
 
 
-def _write(conn: sqlite3.Connection, *, at: dt.datetime, direction: str, peer: str,
+def _write(conn: Database, *, at: dt.datetime, direction: str, peer: str,
            message_type: str, message_id: bytes | None, result: str,
            subjects: str, operator: str) -> int:
     """Append one row as it is (no limiter)."""
@@ -188,7 +188,7 @@ class Verification:
     checkpoints: int | None = None
 
 
-def verify_connection(conn: sqlite3.Connection) -> Verification:
+def verify_connection(conn: Database) -> Verification:
     """Recompute the chain of an open database (see the module docstring)."""
     base = conn.execute("SELECT seq, hash FROM audit_base WHERE id = 1").fetchone()
     first = int(base[0]) if base else 0
@@ -222,22 +222,27 @@ def verify_connection(conn: sqlite3.Connection) -> Verification:
 
 def verify(db_path: str | Path, checkpoints: str | Path | None = None,
            cert: x509.Certificate | None = None) -> Verification:
-    """Verify the audit log of the node database at ``db_path`` (opened read-only), then
-    against its checkpoint file (``checkpoints``, default ``<db>.audit-checkpoints``) if
-    there is one; ``cert``, when given, is the only certificate accepted as signer."""
-    path = Path(db_path)
-    if not path.is_file():
-        raise FileNotFoundError(str(path))
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    """Verify the audit log of the node database ``db_path`` (a SQLite file, opened
+    read-only, or a PostgreSQL URL naming the node's schema, see
+    :func:`~juki_protocol.node.sql.open_database`), then against its checkpoint file
+    (``checkpoints``; for a file, by default ``<db>.audit-checkpoints``) if there is
+    one; ``cert``, when given, is the only certificate accepted as signer."""
+    if not is_url(db_path) and not Path(db_path).is_file():
+        raise FileNotFoundError(str(db_path))
+    try:
+        conn = open_database(db_path, read_only=True)
+    except StorageError as exc:
+        return Verification(False, 0, GENESIS, 1, str(exc))
     try:
         result = verify_connection(conn)
         if not result.ok:
             return result
-        cp_path = Path(checkpoints) if checkpoints is not None else checkpoint_path(path)
-        if not cp_path.is_file():
+        cp_path = (Path(checkpoints) if checkpoints is not None
+                   else None if is_url(db_path) else checkpoint_path(db_path))
+        if cp_path is None or not cp_path.is_file():
             return result
         return _verify_checkpoints(conn, result, read_checkpoints(cp_path, cert))
-    except sqlite3.Error as exc:
+    except StorageError as exc:
         return Verification(False, 0, GENESIS, 1, f"the audit table is unreadable: {exc}")
     except CheckpointError as exc:
         return Verification(False, 0, GENESIS, None, str(exc))
@@ -246,8 +251,9 @@ def verify(db_path: str | Path, checkpoints: str | Path | None = None,
 
 
 def rows(db_path: str | Path) -> list[dict[str, object]]:
-    """Every audit row as a dict (for display and tests)."""
-    conn = sqlite3.connect(f"{Path(db_path).resolve().as_uri()}?mode=ro", uri=True)
+    """Every audit row of the node database ``db_path`` as a dict (for display and
+    tests; a file or a URL as :func:`verify` takes)."""
+    conn = open_database(db_path, read_only=True)
     try:
         cur = conn.execute(f"SELECT {', '.join(_FIELDS)}, prev_hash, hash FROM audit "
                            f"ORDER BY seq")
@@ -257,7 +263,7 @@ def rows(db_path: str | Path) -> list[dict[str, object]]:
         conn.close()
 
 
-def read(conn: sqlite3.Connection, after: int = 0, limit: int = 1000
+def read(conn: Database, after: int = 0, limit: int = 1000
          ) -> list[dict[str, object]]:
     """The rows numbered above ``after``, oldest first, at most ``limit`` (an open
     database; what the upper tester's ``audit_log`` reports)."""
@@ -314,7 +320,7 @@ class RefusalLimiter:
         window.types.add(message_type)
         return False
 
-    def flush(self, conn: sqlite3.Connection, at: dt.datetime, *, all_: bool = False
+    def flush(self, conn: Database, at: dt.datetime, *, all_: bool = False
               ) -> int:
         """Write the summary rows of the intervals that have ended by ``at`` (of every
         interval when ``all_``); returns how many."""
@@ -340,11 +346,11 @@ class RefusalLimiter:
 
 
 #: By id of the connection; the connection is held too, so that its id cannot be taken
-#: by another one while it is registered (sqlite3 connections take no weak references).
-_LIMITERS: dict[int, tuple[sqlite3.Connection, RefusalLimiter]] = {}
+#: by another one while it is registered (connections need take no weak references).
+_LIMITERS: dict[int, tuple[Database, RefusalLimiter]] = {}
 
 
-def limit_refusals(conn: sqlite3.Connection, in_full: int, interval: float
+def limit_refusals(conn: Database, in_full: int, interval: float
                    ) -> RefusalLimiter:
     """Limit the refusal rows appended through ``conn`` (until :func:`unlimit`)."""
     limiter = RefusalLimiter(in_full, interval)
@@ -352,7 +358,7 @@ def limit_refusals(conn: sqlite3.Connection, in_full: int, interval: float
     return limiter
 
 
-def unlimit(conn: sqlite3.Connection) -> None:
+def unlimit(conn: Database) -> None:
     """Forget the limiter of ``conn`` (before it is closed)."""
     _LIMITERS.pop(id(conn), None)
 
@@ -438,7 +444,7 @@ def read_checkpoints(path: Path, cert: x509.Certificate | None = None
     return out
 
 
-def _verify_checkpoints(conn: sqlite3.Connection, chain: Verification,
+def _verify_checkpoints(conn: Database, chain: Verification,
                         checkpoints: list[Checkpoint]) -> Verification:
     """The log of ``conn`` (whose chain is intact) against its checkpoints."""
     def bad(first: int | None, reason: str) -> Verification:
@@ -473,7 +479,7 @@ class Anchor:
     """Keeps one node's audit log: its refusal limiter, its checkpoints, its retention
     (see the module docstring). ``transaction`` is the node's storage transaction."""
 
-    def __init__(self, conn: sqlite3.Connection, transaction: Callable[[], Any],
+    def __init__(self, conn: Database, transaction: Callable[[], Any],
                  db_path: Path, node: str, credential: pki.Credential,
                  policy: AuditPolicy) -> None:
         self.conn = conn
@@ -562,7 +568,7 @@ class Anchor:
                 self.checkpoint(now)
             if not final:
                 self.purge(now)
-        except (sqlite3.Error, OSError, JukiError) as exc:
+        except (OSError, JukiError) as exc:
             logger.error("%s: audit checkpoint failed: %s", self.node, exc)
 
     async def run(self, clock: Callable[[], dt.datetime]) -> None:

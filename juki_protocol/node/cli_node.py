@@ -19,17 +19,20 @@ from pathlib import Path
 
 import click
 
-from juki_protocol import pki
-from juki_protocol.cli_pki import passphrase_options, read_passphrase
+from juki_protocol.cli_errors import CliError, ErrorHandlingGroup
+from juki_protocol.cli_pki import INFORM, passphrase_options, read_certificate, read_passphrase
 from juki_protocol.errors import JukiError
 from juki_protocol.identifiers import Role, validate_node_id
 from juki_protocol.messages.provision import BodyKind
-from juki_protocol.node import audit
+from juki_protocol.node import audit, logjson
 from juki_protocol.node.cli_operators import analyse, operators_group
 from juki_protocol.node.clock import TestClock
+from juki_protocol.node.config import config_option
+from juki_protocol.node.metrics import MetricsServer, NodeMetrics
 from juki_protocol.node.network import network_up
 from juki_protocol.node.node import Node, NodeConfig
 from juki_protocol.node.operators import load_registry
+from juki_protocol.node.sql import is_url, redact_url
 from juki_protocol.node.upper_tester import UpperTester, check_upper_address
 from juki_protocol.synth import generate_households
 
@@ -55,16 +58,22 @@ def load_directory(path: Path) -> dict[str, tuple[str, int]]:
     return {str(k): _address(v, "--directory") for k, v in data.items()}
 
 
-@click.group("node")
+@click.group("node", cls=ErrorHandlingGroup)
 def node_group() -> None:
     """Run a reference node."""
 
 
 @node_group.command("serve")
+@config_option
 @click.option("--role", type=click.Choice(ROLES), required=True, help="The node's role.")
 @click.option("--node", "code", required=True, help="The node id (271004, 270008, DC01...).")
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="The node's SQLite database (created if absent).")
+              help="The node's SQLite database (created if absent); with --database, "
+              "the name its local files are kept beside (audit checkpoints).")
+@click.option("--database", default=None, metavar="URL", envvar="JUKI_DATABASE",
+              help="postgresql://USER@HOST:PORT/DB: keep the node's tables in that "
+              "PostgreSQL database, schema n<node id>, instead of the SQLite file "
+              "(env JUKI_DATABASE).")
 @click.option("--cert", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               required=True, help="The node's certificate (PEM).")
 @click.option("--key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -161,7 +170,13 @@ def node_group() -> None:
               help="Development only: serve the upper tester's local actions WITHOUT "
               "operator sessions (logged; spec/node.md R-NODE-80).")
 @click.option("-v", "--verbose", is_flag=True, help="Log every event.")
-def serve(role: str, code: str, db: Path, cert: Path, key: Path,
+@click.option("--log-format", type=click.Choice(("text", "json")), default="text",
+              show_default=True, help="json: one JSON object a line (event, node, peer, "
+              "messageId, code; personal data masked).")
+@click.option("--metrics", "metrics_at", default=None, metavar="[HOST:]PORT",
+              help="Serve /metrics (Prometheus text) and /health (JSON) on HOST:PORT, "
+              "127.0.0.1 if only PORT is given (port 0: any free port).")
+def serve(role: str, code: str, db: Path, database: str | None, cert: Path, key: Path,
           key_passphrase_file: Path | None, key_passphrase_env: str | None,
           disclosure_key: Path | None, trust: Path, crl: Path | None, no_crl: bool,
           crl_reload_interval: float, listen: str,
@@ -175,10 +190,12 @@ def serve(role: str, code: str, db: Path, cert: Path, key: Path,
           max_inflight: int, handshake_timeout: float, frame_timeout: float,
           idle_timeout: float, send_window: int, test_clock: str | None,
           fault_injection: bool, verbose: bool,
-          operators_file: Path | None = None, no_operators: bool = False) -> None:
+          operators_file: Path | None = None, no_operators: bool = False,
+          log_format: str = "text", metrics_at: str | None = None) -> None:
     """Serve as node ID until interrupted; prints "listening on HOST:PORT" once ready."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(message)s")
+    logjson.configure(logging.INFO if verbose else logging.WARNING, log_format)
+    metrics_address = None if metrics_at is None else _address(
+        metrics_at if ":" in metrics_at else f"127.0.0.1:{metrics_at}", "--metrics")
     try:
         validate_node_id(Role(role), code)
     except JukiError as exc:
@@ -224,7 +241,8 @@ def serve(role: str, code: str, db: Path, cert: Path, key: Path,
                         max_inflight=max_inflight, handshake_timeout=handshake_timeout,
                         frame_timeout=frame_timeout, idle_timeout=idle_timeout or None,
                         send_window=send_window, fault_injection=fault_injection,
-                        operators_file=operators_file,
+                        operators_file=operators_file, database=database,
+                        metrics=NodeMetrics(code, role) if metrics_address else None,
                         residents=tuple(
                             m for h in generate_households(households, f"serve:{code}",
                                                            municipalities=[code])
@@ -263,7 +281,8 @@ def serve(role: str, code: str, db: Path, cert: Path, key: Path,
                                      f"UTC offset: {exc}", param_hint="--test-clock") from None
         clock = TestClock(start)
     try:
-        asyncio.run(_serve(config, upper, clock, upper_remote=upper_tester_remote))
+        asyncio.run(_serve(config, upper, clock, upper_remote=upper_tester_remote,
+                           metrics_at=metrics_address))
     except JukiError as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
@@ -271,16 +290,26 @@ def serve(role: str, code: str, db: Path, cert: Path, key: Path,
 
 
 async def _serve(config: NodeConfig, upper: tuple[str, int] | None = None,
-                 clock: TestClock | None = None, *, upper_remote: bool = False) -> None:
+                 clock: TestClock | None = None, *, upper_remote: bool = False,
+                 metrics_at: tuple[str, int] | None = None) -> None:
     node = Node(config, clock=clock) if clock is not None else Node(config)
     await node.start()
     tester = UpperTester(node, *upper) if upper else None
-    if tester is not None:
-        try:
+    exporter = None
+    if config.metrics is not None and metrics_at is not None:
+        # The node now serving: a restart through the upper tester replaces it.
+        config.metrics.watch(lambda: tester.node if tester is not None else node)
+        exporter = MetricsServer(config.metrics, *metrics_at)
+    try:
+        if tester is not None:
             await tester.start(allow_remote=upper_remote)     # R-NODE-21
-        except BaseException:
-            await node.stop()
-            raise
+        if exporter is not None:
+            await exporter.start()
+    except BaseException:
+        if tester is not None:
+            await tester.stop()
+        await node.stop()
+        raise
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -290,16 +319,20 @@ async def _serve(config: NodeConfig, upper: tuple[str, int] | None = None,
                f"{node.port}", nl=True)
     if tester is not None:
         click.echo(f"upper tester listening on {tester.host}:{tester.port}")
+    if exporter is not None:
+        click.echo(f"metrics listening on {exporter.host}:{exporter.port}")
     try:
         await stop.wait()
     finally:
+        if exporter is not None:
+            await exporter.stop()
         if tester is not None:
             await tester.stop()
             node = tester.node          # a restart through the upper tester replaced it
         await node.stop()
 
 
-@click.group("network")
+@click.group("network", cls=ErrorHandlingGroup)
 def network_group() -> None:
     """Run a whole network of reference nodes."""
 
@@ -310,7 +343,10 @@ def network_group() -> None:
               "(default: a new temporary directory).")
 @click.option("--seed", default="network-up", show_default=True,
               help="Seed of the synthetic residents.")
-def up(directory: Path | None, seed: str) -> None:
+@click.option("--database", default=None, metavar="URL", envvar="JUKI_DATABASE",
+              help="postgresql://...: every node's tables in that PostgreSQL database, "
+              "one schema per node (default: a SQLite file per node in --dir).")
+def up(directory: Path | None, seed: str, database: str | None) -> None:
     """Start a small network on loopback and run every flow of the seeds once.
 
     Nodes: DC01; prefectures 270008 and 130001; municipalities 271004, 272035 (Osaka)
@@ -323,9 +359,10 @@ def up(directory: Path | None, seed: str) -> None:
                                    f"start from fresh registers, so give a new directory")
     click.echo(f"network directory: {target}")
     try:
-        summary = asyncio.run(network_up(target, click.echo, seed=seed))
-    except (JukiError, OSError, TimeoutError) as exc:
-        raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
+        summary = asyncio.run(network_up(target, click.echo, seed=seed,
+                                             database=database))
+    except TimeoutError as exc:     # a JukiError or other OSError reaches the group as is
+        raise CliError(f"a flow timed out: {exc or 'no answer'}") from None
     click.echo("summary:")
     for flow, text in summary.items():
         click.echo(f"  {flow:<16} {text}")
@@ -335,36 +372,55 @@ def up(directory: Path | None, seed: str) -> None:
     click.echo(f"databases and audit logs in {target} (check: juki audit verify DB)")
 
 
-@click.group("audit")
+@click.group("audit", cls=ErrorHandlingGroup)
 def audit_group() -> None:
     """Check a node's audit log."""
 
 
 @audit_group.command("verify")
-@click.argument("db", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("db")
 @click.option("--checkpoints", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="The node's checkpoint file (default: "
-              "DB.audit-checkpoints).")
+              default=None, help="The node's checkpoint file (default for a file: "
+              "DB.audit-checkpoints; give it for a PostgreSQL node).")
 @click.option("--cert", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="The node's certificate (PEM): the only signer accepted "
               "for the checkpoints (default: the certificate each checkpoint carries).")
-def verify(db: Path, checkpoints: Path | None, cert: Path | None) -> None:
+@INFORM
+def verify(db: str, checkpoints: Path | None, cert: Path | None,
+           inform: str | None) -> None:
     """Verify the hash chain of DB's audit log and its signed checkpoints (R-NODE-25):
     exit 0 if intact, 1 if tampered (rows edited, inserted or deleted, or the log
-    shorter than, or different from, what a checkpoint covers)."""
-    signer = pki.load_certificate(cert.read_bytes()) if cert is not None else None
+    shorter than, or different from, what a checkpoint covers). DB is a node's SQLite
+    file or a PostgreSQL URL naming the node's schema (``...?schema=n270008``)."""
+    if not is_url(db):
+        path = Path(db)
+        if not path.is_file():
+            raise click.BadParameter(f"File {db!r} does not exist.", param_hint="'DB'")
+        with path.open("rb") as f:
+            if f.read(16) != b"SQLite format 3\x00":
+                raise CliError(f"{db} is not a node database (not an SQLite database "
+                               f"file)")
+    if is_url(db) and checkpoints is None:
+        click.echo("note: a PostgreSQL node's checkpoints are checked only with "
+                   "--checkpoints", err=True)
+    signer = read_certificate(cert, inform) if cert is not None else None
     result = audit.verify(db, checkpoints, signer)
     if result.ok:
         purged = f" (rows 1 to {result.base} purged)" if result.base else ""
         anchor = (f", {result.checkpoints} signed checkpoints match"
                   if result.checkpoints is not None else
                   ", NOT anchored: no checkpoint file")
-        click.echo(f"{db}: audit log intact, {result.rows} rows{purged}, head "
+        click.echo(f"{_shown(db)}: audit log intact, {result.rows} rows{purged}, head "
                    f"{result.head}{anchor}")
         return
     where = f" at row {result.first_bad}" if result.first_bad is not None else ""
-    click.echo(f"{db}: audit log TAMPERED{where}: {result.reason}", err=True)
+    click.echo(f"{_shown(db)}: audit log TAMPERED{where}: {result.reason}", err=True)
     raise SystemExit(1)
+
+
+def _shown(db: str) -> str:
+    """``db`` as said in output: a URL without its password."""
+    return redact_url(db) if is_url(db) else db
 
 
 # Operators and the analysis of the audit logs (spec/node.md sections 4.8, 4.9).
@@ -372,7 +428,7 @@ node_group.add_command(operators_group)
 audit_group.add_command(analyse)
 
 
-@click.group()
+@click.group(cls=ErrorHandlingGroup)
 def main() -> None:
     """Reference nodes (standalone entry point; normally part of ``juki``)."""
 

@@ -1,19 +1,21 @@
 """``juki node operators issue`` and ``juki audit analyse`` (click commands that
 :mod:`juki_protocol.node.cli_node` adds to its groups).
 
-Every failure is one line on stderr and a non-zero exit status, never a traceback.
+Every failure is one line on stderr and a non-zero exit status, never a traceback
+(:mod:`juki_protocol.cli_errors`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 from pathlib import Path
 
 import click
 
 from juki_protocol import pki
-from juki_protocol.errors import JukiError
+from juki_protocol.cli_errors import CliError
 from juki_protocol.node.audit_analyse import Thresholds, render_text, report
 from juki_protocol.node.operators import (
     DEFAULT_ROLES,
@@ -65,8 +67,8 @@ def issue(path: Path, code: str, cert: Path, key: Path, operator_id: str,
         save_registry(OperatorRegistry(
             node=code, operators={**registry.operators, operator_id: cred},
             roles=registry.roles, session_seconds=registry.session_seconds), path)
-    except (JukiError, ValueError, OSError) as exc:
-        raise click.ClickException(str(exc)) from None
+    except ValueError as exc:       # a JukiError or OSError reaches the group as it is
+        raise CliError(str(exc)) from None
     click.echo(f"operator {operator_id} ({', '.join(sorted(roles))}) issued by {code} "
                f"in {path}")
 
@@ -86,11 +88,13 @@ def analyse(dbs: tuple[Path, ...], config: Path | None, as_json: bool) -> None:
     try:
         thresholds = Thresholds.from_json(json.loads(config.read_text("utf-8"))) \
             if config is not None else Thresholds()
-        rep = report(list(dbs), thresholds)
     except ValueError as exc:
-        raise click.ClickException(f"{config}: {exc}") from None
-    except JukiError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise CliError(f"{config}: {exc}") from None
+    try:
+        rep = report(list(dbs), thresholds)
+    except sqlite3.DatabaseError as exc:
+        raise CliError(f"{', '.join(map(str, dbs))}: not a node database, or one "
+                       f"without an audit log ({exc})") from None
     click.echo(json.dumps(rep, indent=1) if as_json else render_text(rep))
     if rep["findings"]:
         raise SystemExit(1)

@@ -47,6 +47,7 @@ from juki_protocol.messages.wide_area import (
 )
 from juki_protocol.node.node import Node, NodeConfig
 from juki_protocol.node.roles import AgencyRole, CentralRole, MunicipalityRole
+from juki_protocol.node.sql import PostgresDatabase, StorageError, connect, redact_url
 from juki_protocol.synth import Household, SyntheticResident, generate_households
 
 #: The nodes of ``juki network up``: (role, node id).
@@ -97,6 +98,19 @@ def node_config(db_dir: Path, pki_dir: Path, role: str, code: str, **extra: Any
     return NodeConfig(role=role, code=code, db=db_dir / f"{code}.db",
                       cert=pki_dir / f"{code}.pem", key=pki_dir / f"{code}.key",
                       trust=pki_dir / "ca.pem", crl=pki_dir / "crl.pem", **extra)
+
+
+def _used_schemas(url: str) -> list[str]:
+    """The schemas of :data:`NODES` in the database at ``url`` that have tables."""
+    used = []
+    for _, code in NODES:
+        db = connect(url, f"n{code.lower()}")
+        try:
+            if db.tables():
+                used.append(db.schema if isinstance(db, PostgresDatabase) else code)
+        finally:
+            db.close()
+    return used
 
 
 @dataclass
@@ -271,8 +285,17 @@ async def run_flows(net: Network, households: dict[str, list[Household]],
 
 
 async def network_up(directory: Path, say: Callable[[str], None], *,
-                     seed: str = "network-up") -> dict[str, str]:
-    """Create the PKI, start the network, run every flow, stop; returns the summary."""
+                     seed: str = "network-up", database: str | None = None
+                     ) -> dict[str, str]:
+    """Create the PKI, start the network, run every flow, stop; returns the summary.
+    ``database``: a PostgreSQL URL for every node's tables (a schema each), which must
+    not hold them yet (the flows start from fresh registers)."""
+    if database is not None:
+        used = _used_schemas(database)
+        if used:
+            raise StorageError(f"{redact_url(database)} already holds the tables of node "
+                               f"schema {used[0]}; the flows start from fresh registers, "
+                               f"so give a new database")
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     now = dt.datetime.now(dt.UTC)
     pki_dir = directory / "pki"
@@ -285,6 +308,7 @@ async def network_up(directory: Path, say: Callable[[str], None], *,
     residents = tuple(m for houses in households.values() for h in houses
                       for m in h.members)
     configs = [node_config(directory, pki_dir, role, code, residents=residents,
+                           database=database,
                            operators={k: set(v) for k, v in OPERATORS.items()})
                for role, code in NODES]
     net = Network()

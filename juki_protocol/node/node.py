@@ -59,7 +59,6 @@ import contextlib
 import datetime as dt
 import functools
 import logging
-import sqlite3
 import ssl
 import time
 from collections.abc import Callable, Coroutine
@@ -91,9 +90,11 @@ from juki_protocol.node.admission import (
     slot_for,
 )
 from juki_protocol.node.clock import system_clock
+from juki_protocol.node.metrics import NodeMetrics
 from juki_protocol.node.receive import PROTOCOL_VERSION, Receiving, result_text
 from juki_protocol.node.roles import Owned, RoleHandler, is_answer, make_role
-from juki_protocol.node.storage import SqliteStorage, StorageError
+from juki_protocol.node.sql import Database
+from juki_protocol.node.storage import NodeStorage, StorageError, open_storage
 from juki_protocol.node.transport import (
     Connection,
     FrameStalled,
@@ -162,6 +163,8 @@ class NodeConfig:
 
     role: str
     code: str
+    #: The SQLite database, or with ``database`` the stem of the node's local files
+    #: (audit checkpoints, the disclosure log's key).
     db: Path
     cert: Path
     key: Path
@@ -198,6 +201,9 @@ class NodeConfig:
     #: Refusals in a row after which a connection is closed (R-NODE-48).
     max_refusals: int = 64
     max_inflight: int = 256
+    #: A ``postgresql://`` URL: the node's tables are in that database, in schema
+    #: ``n<code>`` (spec/node.md section 2), instead of the SQLite file ``db``.
+    database: str | None = None
     handshake_timeout: float = 10.0
     frame_timeout: float = 30.0
     idle_timeout: float | None = 900.0
@@ -218,6 +224,8 @@ class NodeConfig:
     #: The file of the disclosure log's key (providers), apart from the database
     #: (R-NODE-73); None: ``<key's stem>.disclosure-key`` beside ``key``.
     disclosure_key: Path | None = None
+    #: Counters of the PDUs received, latencies and commit times (``--metrics``).
+    metrics: NodeMetrics | None = field(default=None, repr=False, compare=False)
 
     def disclosure_key_path(self) -> Path:
         """Where the disclosure log's key is kept (:attr:`disclosure_key` or its
@@ -272,8 +280,9 @@ class Node(Receiving):
                                no_crl=config.no_crl, local=self.node,
                                passphrase=config.key_passphrase)
         self._use_trust()
-        self.storage = SqliteStorage(config.db, config.role,
-                                     key_file=config.disclosure_key_path())
+        self.storage: NodeStorage = open_storage(
+            config.database or config.db, config.role, config.code,
+            key_file=config.disclosure_key_path(), local=config.db)
         self.anchor = audit.Anchor(self.storage.conn, self.storage.transaction, config.db,
                                    str(self.node), self.credential, config.audit)
         self.handler: RoleHandler = make_role(
@@ -373,7 +382,7 @@ class Node(Receiving):
         async def resume() -> None:
             try:
                 await self._resume()
-            except (JukiError, sqlite3.Error) as exc:
+            except JukiError as exc:
                 logger.error("%s: could not resume after a reload: %s", self.node, exc)
         self._spawn(resume())
 
@@ -389,7 +398,7 @@ class Node(Receiving):
                 purge(now)                # It reloads the machines if it erased.
                 self._forget_stale(before)
             self.storage.forget_processed(now - self.config.duplicate_window)
-        except (JukiError, sqlite3.Error) as exc:
+        except JukiError as exc:
             logger.error("%s: housekeeping failed: %s", self.node, exc)
 
     async def _housekeeping(self) -> None:
@@ -602,7 +611,7 @@ class Node(Receiving):
                 audit.append(c, at=now, direction=direction, peer=peer, message_type=mtype,
                              message_id=mid, result=result, subjects=subjects,
                              operator=operator)
-        except (StorageError, sqlite3.Error) as exc:
+        except StorageError as exc:
             logger.error("%s: audit write failed: %s", self.node, exc)
 
     # Sending ---------------------------------------------------------------------------
@@ -628,7 +637,7 @@ class Node(Receiving):
             pdu = JukiPdu(header=header, error_report=answer)
         return codec.encode(pdu, profile=None)
 
-    def _audit_sends(self, c: sqlite3.Connection, owned: list[Owned],
+    def _audit_sends(self, c: Database, owned: list[Owned],
                      now: dt.datetime) -> None:
         """R-NODE-06: the audit rows of the messages of ``owned``, in the transaction
         that produced them (``c``), with the result ``sending``; they are sent only once
@@ -764,7 +773,7 @@ class Node(Receiving):
                 self.handler.persist(now)
                 owned = [(owner, e) for e in effects]
                 self._audit_sends(c, owned, now)
-        except (JukiError, sqlite3.Error) as exc:
+        except JukiError as exc:
             logger.warning("%s: timer %s failed: %s", self.node, name, exc)
             return
         await self.dispatch(owned, None)

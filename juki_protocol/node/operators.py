@@ -35,7 +35,6 @@ import datetime as dt
 import hashlib
 import json
 import secrets
-import sqlite3
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -51,6 +50,7 @@ from cryptography.x509.oid import NameOID
 from juki_protocol import pki
 from juki_protocol.errors import ErrorCode, JukiError
 from juki_protocol.machines.card import MAX_PIN_TRIES
+from juki_protocol.node.sql import Database
 
 #: The local actions a role may allow, and the upper tester ops of each.
 ACTIONS: dict[str, tuple[str, ...]] = {
@@ -263,7 +263,7 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-Transaction = Callable[[], AbstractContextManager[sqlite3.Connection]]
+Transaction = Callable[[], AbstractContextManager[Database]]
 
 
 class OperatorDesk:
@@ -271,12 +271,12 @@ class OperatorDesk:
     ``transaction``: the node's database, where the counts and sessions are kept."""
 
     def __init__(self, registry: OperatorRegistry, node: pki.Credential,
-                 conn: sqlite3.Connection, transaction: Transaction) -> None:
+                 conn: Database, transaction: Transaction) -> None:
         self.registry = registry
         self.node_certificate = node.certificate
         self.conn = conn
         self.transaction = transaction
-        conn.executescript(_SCHEMA)
+        conn.create(_SCHEMA)
 
     # State ---------------------------------------------------------------------------
 
@@ -286,7 +286,7 @@ class OperatorDesk:
                                 "operator_id = ?", (operator_id,)).fetchone()
         return (int(row[0]), row[1] is not None) if row else (0, False)
 
-    def _set_failures(self, c: sqlite3.Connection, operator_id: str, failures: int,
+    def _set_failures(self, c: Database, operator_id: str, failures: int,
                       locked: dt.datetime | None) -> None:
         c.execute("INSERT INTO operator_state VALUES (?, ?, ?) ON CONFLICT (operator_id) "
                   "DO UPDATE SET failures = excluded.failures, locked_at = "

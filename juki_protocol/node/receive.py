@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import sqlite3
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -54,9 +54,11 @@ from juki_protocol.messages.pdu import (
     PduHeader,
 )
 from juki_protocol.messages.provision import ProvisionRequest
-from juki_protocol.node import audit
+from juki_protocol.node import audit, logjson
+from juki_protocol.node.metrics import NodeMetrics, timed_commit
 from juki_protocol.node.roles import Owned, RoleHandler
-from juki_protocol.node.storage import SqliteStorage, StorageError, digest_of
+from juki_protocol.node.sql import Database
+from juki_protocol.node.storage import NodeStorage, StorageError, digest_of
 from juki_protocol.node.transport import Connection
 from juki_protocol.schema import decode_raw
 
@@ -171,7 +173,7 @@ class Receiving:
     node: NodeId
     credential: pki.Credential
     trust: pki.TrustStore
-    storage: SqliteStorage
+    storage: NodeStorage
     handler: RoleHandler
     waiting: dict[bytes, Any]
     _operators: dict[bytes, str]
@@ -179,6 +181,42 @@ class Receiving:
 
     def now(self) -> dt.datetime:
         raise NotImplementedError
+
+    @property
+    def metrics(self) -> NodeMetrics | None:
+        """The node's metrics (``juki node serve --metrics``), if any."""
+        metrics: NodeMetrics | None = self.config.metrics
+        return metrics
+
+    def _outcome(self, event: str, peer: str, mtype: str, mid: bytes | None, result: str,
+                 code: int | None = None) -> None:
+        """Log (one structured line, :mod:`logjson`) and count (:mod:`metrics`) what
+        became of one PDU received: ``pdu.taken`` or ``pdu.refused``."""
+        if logger.isEnabledFor(logging.INFO):        # -v: every PDU (R-NODE-49 aside)
+            logger.info("%s: %s %s %s from %s: %s", self.node, event[4:], mtype or "-",
+                        mid.hex() if mid else "-", peer, result,
+                        extra=logjson.fields(event, self.node, peer=peer, message_id=mid,
+                                             code=code))
+        if self.metrics is not None:
+            self.metrics.received(mtype, result if code is None else str(code))
+
+    def _taken(self, peer: str, group: Sequence[_Item],
+               results: list[list[Owned] | _Refusal]) -> None:
+        """:meth:`_outcome` of the messages and answers of a committed group (its
+        refusals are logged and counted as they are sent, by :meth:`_refuse`)."""
+        for item, result in zip(group, results, strict=True):
+            if isinstance(item, _Opened) and not isinstance(result, _Refusal):
+                mid = item.header.message_id
+                status = next((e.message.status.value for _, e in result
+                               if isinstance(e, Send) and isinstance(e.message, Acknowledgement)
+                               and e.message.acknowledged_id == mid), "accepted")
+                self._outcome("pdu.taken", peer, item.header.message_type.value, mid, status)
+            elif isinstance(item, _Answer):
+                answer = item.message
+                code, text = (answer.error_code, item.result) \
+                    if isinstance(answer, ErrorReport) else (None, answer.status.value)
+                self._outcome("pdu.taken", peer, item.header.message_type.value,
+                              item.header.message_id, text, code)
 
     def _answer_pdu(self, peer: NodeId, answer: Acknowledgement | ErrorReport,
                     now: dt.datetime, message_id: bytes | None = None) -> bytes:
@@ -189,7 +227,7 @@ class Receiving:
                operator: str = "system") -> None:
         raise NotImplementedError
 
-    def _audit_sends(self, c: sqlite3.Connection, owned: list[Owned],
+    def _audit_sends(self, c: Database, owned: list[Owned],
                      now: dt.datetime) -> None:
         raise NotImplementedError
 
@@ -213,6 +251,7 @@ class Receiving:
         9002 OVERLOADED referring to its message id, before any other check and without
         a trace in storage but the audit entry, so its sender can retry it; an answer or
         an unreadable frame is handled as usual (it is never answered with 9002)."""
+        started = time.monotonic()
         room = max(0, self.config.max_inflight - self._inflight)
         taken, rest = frames[:room], frames[room:]
         self._inflight += len(taken)
@@ -230,6 +269,8 @@ class Receiving:
             else:
                 shed.append(sealed)
         await self._shed(conn, shed)
+        if self.metrics is not None:
+            self.metrics.handled(len(frames), time.monotonic() - started)
 
     async def _shed(self, conn: Connection, shed: list[tuple[bytes, str]]) -> None:
         """Answer 9002 to each of ``shed``, their audit rows in one transaction."""
@@ -245,7 +286,7 @@ class Receiving:
                 for mid, mtype in shed:
                     audit.append(c, at=now, direction="refused", peer=conn.peer.code,
                                  message_type=mtype, message_id=mid, result=text)
-        except (StorageError, sqlite3.Error) as exc:
+        except StorageError as exc:
             logger.error("%s: audit write failed: %s", self.node, exc)
             audited = False
         for mid, mtype in shed:
@@ -299,6 +340,9 @@ class Receiving:
             else:     # R-PDU-25: never answer an answer; record it only.
                 self._audit("refused", conn.peer.code, header.message_type.value,
                             header.message_id, result_text(exc.error_code), now)
+                self._outcome("pdu.refused", conn.peer.code, header.message_type.value,
+                              header.message_id, result_text(exc.error_code),
+                              int(exc.error_code))
                 conn.refused()                   # R-NODE-48
             return
         await self._commit_group(conn, [self._open_sealed(pdu, now) if sealed
@@ -347,7 +391,7 @@ class Receiving:
         return _Opened(header, decoded.message, decoded.unknown_extensions > 0,
                        digest_of(opened.message_der), now)
 
-    def _apply_opened(self, c: sqlite3.Connection, item: _Opened) -> list[Owned] | _Refusal:
+    def _apply_opened(self, c: Database, item: _Opened) -> list[Owned] | _Refusal:
         """Step 6 and 7 for one message, inside the group's transaction and in a
         savepoint of its own: its effects, processed id and audit row, or nothing."""
         header, now = item.header, item.now
@@ -379,22 +423,22 @@ class Receiving:
             audit.append(c, at=now, direction="received", peer=header.sender.code,
                          message_type=mtype, message_id=mid, result="accepted",
                          subjects=audit.masked_subjects(message), operator=operator)
-        except (StorageError, sqlite3.Error):
+        except StorageError:
             raise                  # The whole group fails (see _commit_group).
         except JukiError as exc:   # The machines refuse before they change anything.
-            c.execute("ROLLBACK TO juki_message")
-            c.execute("RELEASE juki_message")
+            c.execute("ROLLBACK TO SAVEPOINT juki_message")
+            c.execute("RELEASE SAVEPOINT juki_message")
             return _Refusal(exc.error_code, mid, mtype, now)
         except Exception:
             logger.exception("%s: internal error on %s", self.node, mtype)
-            c.execute("ROLLBACK TO juki_message")
-            c.execute("RELEASE juki_message")
+            c.execute("ROLLBACK TO SAVEPOINT juki_message")
+            c.execute("RELEASE SAVEPOINT juki_message")
             self._reload()         # From the database: the group's earlier messages.
             return _Refusal(ErrorCode.INTERNAL_ERROR, mid, mtype, now)
-        c.execute("RELEASE juki_message")
+        c.execute("RELEASE SAVEPOINT juki_message")
         return owned
 
-    def _apply_answer(self, c: sqlite3.Connection, item: _Answer,
+    def _apply_answer(self, c: Database, item: _Answer,
                       taken: list[bytes]) -> list[Owned]:
         """An answer, inside the group's transaction: fed to the machine that sent the
         message it answers (its effects and the audit row), or recorded as not taken."""
@@ -412,17 +456,17 @@ class Receiving:
         c.execute("SAVEPOINT juki_answer")
         try:
             owned = self.handler.answered(owner, inbound, now)
-        except (StorageError, sqlite3.Error):
+        except StorageError:
             raise
         except JukiError as exc:   # The machine refuses before it changes anything.
-            c.execute("ROLLBACK TO juki_answer")
-            c.execute("RELEASE juki_answer")
+            c.execute("ROLLBACK TO SAVEPOINT juki_answer")
+            c.execute("RELEASE SAVEPOINT juki_answer")
             logger.info("%s: %s not taken: %s", self.node, item.result, exc)
             audit.append(c, at=now, direction="received", peer=peer, message_type=mtype,
                          message_id=mid, result=f"{item.result} (not taken: "
                          f"{result_text(exc.error_code)})")
             return []
-        c.execute("RELEASE juki_answer")
+        c.execute("RELEASE SAVEPOINT juki_answer")
         audit.append(c, at=now, direction="received", peer=peer, message_type=mtype,
                      message_id=mid, result=item.result)
         assert item.refers_to is not None
@@ -437,7 +481,7 @@ class Receiving:
         taken: list[bytes] = []
         audited = True
         try:
-            with self.storage.transaction() as c:
+            with timed_commit(self.metrics, self.storage.transaction()) as c:
                 for item in group:
                     if isinstance(item, _Opened):
                         results.append(self._apply_opened(c, item))
@@ -452,7 +496,8 @@ class Receiving:
                                      message_id=result.message_id, result=result.text())
                     else:
                         self._audit_sends(c, result, self.now())
-        except (StorageError, sqlite3.Error) as exc:
+            self._taken(conn.peer.code, group, results)      # committed
+        except StorageError as exc:
             logger.error("%s: storage failed: %s", self.node, exc)
             self._reload()
             audited, taken = False, []
@@ -490,9 +535,10 @@ class Receiving:
                       local: ErrorCode | None = None, audited: bool = False) -> None:
         """Answer with an ErrorReport (R-PDU-26) and record the refusal (unless the
         caller has ``audited`` it already, in the group's transaction)."""
+        text = _Refusal(code, refers_to, mtype, now, local).text()
         if not audited:
-            self._audit("refused", conn.peer.code, mtype, refers_to,
-                        _Refusal(code, refers_to, mtype, now, local).text(), now)
+            self._audit("refused", conn.peer.code, mtype, refers_to, text, now)
+        self._outcome("pdu.refused", conn.peer.code, mtype, refers_to, text, int(code))
         if int(code) not in _NOT_THE_PEERS:
             conn.refused()                       # R-NODE-48
         report = ErrorReport(error_code=int(code), refers_to=refers_to)

@@ -2,7 +2,7 @@
 
 Theory of operation
 -------------------
-A role object holds the sans-I/O machines of one node and its :class:`SqliteStorage`.
+A role object holds the sans-I/O machines of one node and its :class:`NodeStorage`.
 :meth:`RoleHandler.receive` takes an opened, decoded message (an
 :class:`~juki_protocol.machines.common.Inbound`), feeds it to the machine it belongs to,
 writes what changed to the database, and returns the effects, each with the machine
@@ -84,7 +84,8 @@ from juki_protocol.messages.special_move import (
     SpecialMoveInNotice,
 )
 from juki_protocol.messages.wide_area import WideAreaIssuanceRequest, WideAreaIssuanceResponse
-from juki_protocol.node.storage import Pending, SqliteStorage
+from juki_protocol.node.storage import NodeStorage, Pending
+from juki_protocol.node.stored_identity import AppliedUpdates, StoredIdentities
 from juki_protocol.schedule import load_schedule_1
 from juki_protocol.synth import SyntheticResident
 
@@ -128,7 +129,7 @@ class RoleHandler:
 
     role = ""
 
-    def __init__(self, code: str, storage: SqliteStorage) -> None:
+    def __init__(self, code: str, storage: NodeStorage) -> None:
         self.code = code
         self.storage = storage
 
@@ -163,7 +164,7 @@ class MunicipalityRole(RoleHandler):
 
     role = "municipality"
 
-    def __init__(self, code: str, storage: SqliteStorage, *,
+    def __init__(self, code: str, storage: NodeStorage, *,
                  residents: Iterable[SyntheticResident] = (),
                  profile: Profile = Profile.CURRENT, window: int = 1) -> None:
         super().__init__(code, storage)
@@ -308,7 +309,7 @@ class MunicipalityRole(RoleHandler):
 class CentralRole(RoleHandler):
     """A prefecture or the designated centre: identity info only, and provision."""
 
-    def __init__(self, code: str, storage: SqliteStorage, *, national: str = "DC01",
+    def __init__(self, code: str, storage: NodeStorage, *, national: str = "DC01",
                  operators: Mapping[str, Iterable[str]] | None = None,
                  retention: dt.timedelta = DEFAULT_RETENTION, window: int = 1,
                  local_purposes: Mapping[str, Iterable[str]] | None = None) -> None:
@@ -325,7 +326,10 @@ class CentralRole(RoleHandler):
         self.reload()
 
     def reload(self) -> None:
-        store = self.storage.load_identity_store(self.retention)
+        """Build the machines over the database: the identity info and the applied
+        updates are queried, not loaded (juki_protocol.node.stored_identity); only the
+        numbering per sender and the unacknowledged relays are read."""
+        store: Any = StoredIdentities(self.storage, self.retention)
         self.receiver: PrefectureReceiver | NationalReceiver
         if self.role == "prefecture":
             self.receiver = PrefectureReceiver(self.code, store, national=self.national,
@@ -337,16 +341,12 @@ class CentralRole(RoleHandler):
             _restore_sender(self.receiver.relays, last, relays)
         else:
             self.receiver = NationalReceiver(self.code, store)
-        self.receiver.last, applied = self.storage.applied_updates()
-        if self.role == "prefecture":
-            self.receiver.applied = {k: v for k, v in applied.items()}
-        else:
-            self.receiver.applied = {
-                (src, seq): IdentityInfoRelay(prefecture=src, relay_sequence=seq, update=u)
-                for (src, seq), u in applied.items()}
+        self.receiver.last = self.storage.last_sequences()
+        self.receiver.applied = AppliedUpdates(  # type: ignore[assignment]
+            self.storage, relays=self.role == "national")
+        # The disclosure log is in the database (R-30-7-3-12); the provider's log holds
+        # the records of the message being handled until they are stored.
         log = DisclosureLog(self.storage.secret("disclosure-log-key"))
-        for record in self.storage.disclosures():
-            log.append(record)
         self.provider = Provider(self.code, store, operators=self.operators, log=log,
                                  local_purposes=self.local_purposes)
 
@@ -376,10 +376,9 @@ class CentralRole(RoleHandler):
         msg = inbound.message
         owned: list[Owned]
         if isinstance(msg, ProvisionRequest):
-            before = len(self.provider.log.records)
             owned = own(self.provider, self.provider.receive(inbound, now))
             # R-30-7-3-12: the disclosure log is stored before the response is sent.
-            self.storage.log_disclosures(list(self.provider.log.records[before:]))
+            self.storage.log_disclosures(list(self.provider.log.take()))
             return owned
         effects = self.receiver.receive(inbound, now)
         owned = []
@@ -421,7 +420,7 @@ class AgencyRole(RoleHandler):
 
     role = "agency"
 
-    def __init__(self, code: str, storage: SqliteStorage) -> None:
+    def __init__(self, code: str, storage: NodeStorage) -> None:
         super().__init__(code, storage)
         self.clients: dict[bytes, ProvisionClient] = {}
         self.schedule = load_schedule_1()
@@ -462,7 +461,7 @@ class AgencyRole(RoleHandler):
         return owned
 
 
-def make_role(role: str, code: str, storage: SqliteStorage, *,
+def make_role(role: str, code: str, storage: NodeStorage, *,
               residents: Iterable[SyntheticResident] = (),
               operators: Mapping[str, Iterable[str]] | None = None,
               national: str = "DC01", profile: Profile = Profile.CURRENT,

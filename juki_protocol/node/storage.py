@@ -59,15 +59,13 @@ import json
 import logging
 import os
 import secrets
-import sqlite3
 import stat
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from juki_protocol.errors import ErrorCode, JukiError
 from juki_protocol.machines.provision import DisclosureRecord
 from juki_protocol.machines.stores import HeldIdentity, IdentityStore
 from juki_protocol.messages.base import from_form, to_form
@@ -83,17 +81,23 @@ from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
 from juki_protocol.messages.provision import LegalBasis, RequestingBody
 from juki_protocol.messages.special_move import FamilyRegister
 from juki_protocol.node.audit import ensure_schema
+from juki_protocol.node.sql import (
+    DIR_MODE,
+    FILE_MODE,
+    Database,
+    SqliteDatabase,
+    StorageError,
+    connect,
+    is_url,
+    private_directory,
+)
 from juki_protocol.synth import SyntheticResident
 
 logger = logging.getLogger(__name__)
 
-#: The mode of a node database and of its ``-wal`` and ``-shm`` files, and of a
-#: directory the node creates for them (R-NODE-70).
-FILE_MODE, DIR_MODE = 0o600, 0o700
 #: The name of the secret that masks resident codes in the disclosure log
 #: (R-30-7-3-12); given a key file, :class:`SqliteStorage` keeps it there (R-NODE-73).
 DISCLOSURE_LOG_KEY = "disclosure-log-key"
-_SIDE_FILES = ("-wal", "-shm")
 
 #: The columns of a version of identity info (Arts. 30-5, 30-11): identity info, change
 #: info and the update's metadata. Nothing else may be stored at a prefecture or the
@@ -179,60 +183,6 @@ _SCHEMAS = {
 }
 
 
-class StorageError(JukiError):
-    """The node could not commit durably (9003 STORAGE_FAILURE): nothing is
-    acknowledged (R-PDU-22)."""
-
-    error_code = ErrorCode.STORAGE_FAILURE
-
-
-def _private_directory(directory: Path) -> None:
-    """Create ``directory`` (and its missing parents) mode 0700, or check that not
-    every user may write to the existing one (R-NODE-70; other access is logged)."""
-    if not directory.exists():
-        old = os.umask(0o077)                  # the missing parents are made 0700 too
-        try:
-            directory.mkdir(mode=DIR_MODE, parents=True)
-        except FileExistsError:
-            pass
-        else:
-            return
-        finally:
-            os.umask(old)
-    mode = stat.S_IMODE(directory.stat().st_mode)
-    if mode & stat.S_IWOTH:
-        raise StorageError(
-            f"{directory} (mode {mode:04o}) is writable by other users, who could place "
-            f"files there for the database to open; keep node databases in a directory "
-            f"of the node's account, mode 0700 (R-NODE-70)")
-    if mode & 0o077:
-        logger.warning("%s (mode %04o) lets other users see or change the node's files; "
-                       "0700 is recommended (R-NODE-70)", directory, mode)
-
-
-def _tighten(db: Path) -> None:
-    """Set the database and its ``-wal`` and ``-shm`` files that exist to mode 0600,
-    logging each one that was wider (R-NODE-70); a symbolic link is refused."""
-    for path in (db, *(db.with_name(db.name + side) for side in _SIDE_FILES)):
-        try:
-            st = path.lstat()
-        except FileNotFoundError:
-            continue
-        if stat.S_ISLNK(st.st_mode):
-            raise StorageError(f"{path} is a symbolic link; a node's database files "
-                               f"must be regular files (R-NODE-70)")
-        mode = stat.S_IMODE(st.st_mode)
-        if mode != FILE_MODE:
-            try:
-                os.chmod(path, FILE_MODE)
-            except OSError as exc:
-                raise StorageError(f"cannot set {path} to mode 0600: {exc.strerror} "
-                                   f"(R-NODE-70)") from exc
-            if mode & 0o077:
-                logger.warning("%s had mode %04o; tightened to 0600 (R-NODE-70)",
-                               path, mode)
-
-
 def read_key_file(path: Path) -> bytes:
     """A 32-octet key kept as 64 hexadecimal digits in ``path``, which only its owner
     may read (R-NODE-73); StorageError naming the file and the rule otherwise."""
@@ -299,7 +249,8 @@ def resident_from_json(text: str) -> SyntheticResident:
         status=data["status"])
 
 
-def _identity_row(update: IdentityInfoUpdate) -> tuple[object, ...]:
+def identity_row(update: IdentityInfoUpdate) -> tuple[object, ...]:
+    """The values of :data:`IDENTITY_COLUMNS` for ``update`` (e.g. for a bulk load)."""
     info, change = update.identity_info, update.change_info
     return (info.resident_code, info.name.kanji, info.name.kana, info.birth_date.isoformat(),
             info.sex.value, info.address.local_gov_code, info.address.text,
@@ -308,7 +259,7 @@ def _identity_row(update: IdentityInfoUpdate) -> tuple[object, ...]:
             update.operation.value, update.previous_resident_code)
 
 
-def _update_of(row: sqlite3.Row) -> IdentityInfoUpdate:
+def _update_of(row: Any) -> IdentityInfoUpdate:
     info = IdentityInfo(
         resident_code=row["resident_code"],
         name=PersonName(kanji=row["name_kanji"], kana=row["name_kana"]),
@@ -321,6 +272,15 @@ def _update_of(row: sqlite3.Row) -> IdentityInfoUpdate:
         change_info=ChangeInfo(change_reason=ChangeReason(row["change_reason"]),
                                change_date=dt.date.fromisoformat(row["change_date"])),
         previous_resident_code=row["previous_resident_code"])
+
+
+def _held(row: Any) -> HeldIdentity:
+    update = _update_of(row)
+    stored = _time(row["stored_at"])
+    assert stored is not None
+    return HeldIdentity(identity_info=update.identity_info, change_info=update.change_info,
+                        stored_at=stored, erased_at=_time(row["erased_at"]),
+                        superseded_at=_time(row["superseded_at"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,105 +315,49 @@ class StoredCard:
     chip_tries_left: int
 
 
-class NodeStorage(Protocol):
-    """What the node layer needs from a store; :class:`SqliteStorage` implements it."""
+class NodeStorage:
+    """A node's durable state (see the module docstring) in a :class:`Database` of
+    either engine: SQLite (:class:`SqliteStorage`) or PostgreSQL (``postgresql://``
+    URL, :func:`open_storage`). Use :meth:`transaction` around every change; the write
+    methods do not commit."""
 
-    role: str
-
-    def transaction(self) -> Any: ...
-    def close(self) -> None: ...
-    def seen(self, sender: str, message_id: bytes) -> bytes | None: ...
-    def mark_processed(self, sender: str, message_id: bytes, digest: bytes,
-                       message_type: str, now: dt.datetime) -> None: ...
-
-
-class SqliteStorage:
-    """The SQLite implementation of :class:`NodeStorage` (see the module docstring).
-
-    Use :meth:`transaction` around every change; the write methods do not commit.
-    """
-
-    def __init__(self, path: str | Path, role: str, *, key_file: Path | None = None
+    def __init__(self, db: Database, role: str, *, key_file: Path | None = None
                  ) -> None:
         if role not in _SCHEMAS:
             raise ValueError(f"unknown role {role!r}")
         self.role = role
-        self.path = Path(path)
+        self.db = db
+        #: What the database is, for messages (a path, or a URL and schema).
+        self.path: Path | str = getattr(db, "path", db.name)
         #: The file of the disclosure log's key (R-NODE-73); None keeps it in the
         #: ``meta`` table (a database opened by itself, e.g. by a tool or a test).
         self.key_file = key_file
-        #: How many of the next outer commits that write fail as a full disk would (the
-        #: upper tester's ``fail_next_commit``); each is rolled back, raises StorageError.
-        self.fail_commits = 0
-        _private_directory(self.path.parent)
-        _tighten(self.path)
-        # R-NODE-70: SQLite creates the files 0644 less the umask and gives -wal and
-        # -shm the database's mode; the umask covers the creation, the chmod after it
-        # the files that existed (umask is per process: the node is one thread here).
-        old = os.umask(0o077)
-        try:
-            self.conn = sqlite3.connect(self.path, isolation_level=None,
-                                        check_same_thread=False)
-            self.conn.row_factory = sqlite3.Row
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            # A commit returns only once it is on stable storage (R-PDU-22).
-            self.conn.execute("PRAGMA synchronous=FULL")
-            self.conn.execute("PRAGMA foreign_keys=ON")
-            # R-NODE-74: a deleted row (and its index entries) is overwritten with
-            # zeros, not left in a free block of its page.
-            self.conn.execute("PRAGMA secure_delete=ON")
-            self.conn.executescript(_SCHEMAS[role])
-            ensure_schema(self.conn)
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot open {self.path}: {exc}") from exc
-        finally:
-            os.umask(old)
-        _tighten(self.path)
-        self._depth = 0
+        db.create(_SCHEMAS[role])
+        ensure_schema(db)
+
+    @property
+    def conn(self) -> Database:
+        """The database (statements with ``?`` placeholders, either engine)."""
+        return self.db
+
+    @property
+    def fail_commits(self) -> int:
+        """How many of the next outer commits that write fail as a full disk would (the
+        upper tester's ``fail_next_commit``); each is rolled back, raises StorageError."""
+        return self.db.fail_commits
+
+    @fail_commits.setter
+    def fail_commits(self, value: int) -> None:
+        self.db.fail_commits = value
 
     def close(self) -> None:
         """Close the database."""
-        self.conn.close()
+        self.db.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> AbstractContextManager[Database]:
         """One durable transaction: committed on normal exit, rolled back on an
         exception; a failed commit raises :class:`StorageError` (9003)."""
-        if self._depth:
-            self._depth += 1
-            try:
-                yield self.conn
-            finally:
-                self._depth -= 1
-            return
-        try:
-            self.conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot begin a transaction: {exc}") from exc
-        self._depth = 1
-        changes = self.conn.total_changes
-        try:
-            yield self.conn
-        except BaseException:
-            self._depth = 0
-            try:
-                self.conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
-            raise
-        self._depth = 0
-        try:
-            # Fault injection (spec/node.md section 4): the next commit that writes.
-            if self.fail_commits > 0 and self.conn.total_changes != changes:
-                self.fail_commits -= 1
-                raise sqlite3.OperationalError("the commit failed (injected fault)")
-            self.conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            try:
-                self.conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
-            raise StorageError(f"the commit failed: {exc}") from exc
+        return self.db.transaction()
 
     # Every role --------------------------------------------------------------------
 
@@ -474,7 +378,7 @@ class SqliteStorage:
         if value is None:
             value = secrets.token_bytes(32)
             with self.transaction() as c:
-                c.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (key, value))
+                c.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT DO NOTHING", (key, value))
             value = self.meta(key)
         assert value is not None
         return value
@@ -518,23 +422,17 @@ class SqliteStorage:
     def _masked_entries(self) -> int:
         """How many disclosure log entries hold masked resident codes (0 for a role
         without a disclosure log)."""
-        try:
-            row = self.conn.execute("SELECT COUNT(*) FROM provision_log WHERE "
-                                    "resident_keys != ''").fetchone()
-        except sqlite3.OperationalError:      # no such table: not a provider
+        if not self.db.has_table("provision_log"):    # not a provider
             return 0
+        row = self.conn.execute("SELECT COUNT(*) FROM provision_log WHERE "
+                                "resident_keys != ''").fetchone()
         return int(row[0])
 
     def scrub(self) -> bool:
-        """Checkpoint the write-ahead log into the database and truncate it, so that
-        the pages of deleted rows survive in neither file (R-NODE-74); True when the
-        whole log was checkpointed (False if a reader kept part of it: the next scrub
-        or checkpoint completes it)."""
-        try:
-            busy, _, _ = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot checkpoint {self.path}: {exc}") from exc
-        return not busy
+        """Leave deleted rows in no file of the engine (R-NODE-74): SQLite's
+        write-ahead log is checkpointed and truncated; True when done in full (False if
+        a reader kept part of the log: the next scrub or checkpoint completes it)."""
+        return self.db.scrub()
 
     def seen(self, sender: str, message_id: bytes) -> bytes | None:
         """The digest stored for ``sender``'s ``message_id``, or None (R-PDU-24)."""
@@ -564,7 +462,8 @@ class SqliteStorage:
     def save_residents(self, residents: list[SyntheticResident]) -> None:
         """Insert or replace register records (inside a transaction)."""
         self.conn.executemany(
-            "INSERT OR REPLACE INTO residents VALUES (?, ?, ?)",
+            "INSERT INTO residents VALUES (?, ?, ?) ON CONFLICT (resident_code) DO UPDATE "
+            "SET status = excluded.status, record = excluded.record",
             [(r.resident_code, r.status, resident_to_json(r)) for r in residents])
 
     def add_update(self, recipient: str, message_id: bytes,
@@ -605,7 +504,9 @@ class SqliteStorage:
     def record_erasure(self, resident_code: str, reason: ChangeReason, change_date: dt.date,
                        now: dt.datetime) -> None:
         """Record why and when a register record was erased (inside a transaction)."""
-        self.conn.execute("INSERT OR REPLACE INTO erasures VALUES (?, ?, ?, ?)",
+        self.conn.execute("INSERT INTO erasures VALUES (?, ?, ?, ?) ON CONFLICT (resident_code) DO "
+                          "UPDATE SET change_reason = excluded.change_reason, change_date = "
+                          "excluded.change_date, erased_at = excluded.erased_at",
                           (resident_code, reason.value, change_date.isoformat(), _t(now)))
 
     def erasure(self, resident_code: str) -> tuple[ChangeReason, dt.date] | None:
@@ -620,7 +521,11 @@ class SqliteStorage:
     def save_card(self, card: StoredCard) -> None:
         """Insert or replace a resident card (inside a transaction)."""
         self.conn.execute(
-            "INSERT OR REPLACE INTO cards VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO cards VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (serial) DO "
+            "UPDATE SET resident_code = excluded.resident_code, state = excluded.state, "
+            "failures = excluded.failures, issued_at = excluded.issued_at, expires_at = "
+            "excluded.expires_at, chip_pin = excluded.chip_pin, chip_activated = "
+            "excluded.chip_activated, chip_tries_left = excluded.chip_tries_left",
             (card.serial, card.resident_code, card.state, card.failures,
              None if card.issued_at is None else _t(card.issued_at),
              None if card.expires_at is None else _t(card.expires_at),
@@ -639,7 +544,7 @@ class SqliteStorage:
 
     def retire(self, codes: set[str]) -> None:
         """Record retired resident codes (inside a transaction)."""
-        self.conn.executemany("INSERT OR IGNORE INTO retired_codes VALUES (?)",
+        self.conn.executemany("INSERT INTO retired_codes VALUES (?) ON CONFLICT DO NOTHING",
                               [(c,) for c in sorted(codes)])
 
     def retired(self) -> set[str]:
@@ -659,10 +564,9 @@ class SqliteStorage:
         erased = _t(now) if update.operation is UpdateOperation.ERASE else None
         cur = self.conn.execute(
             f"INSERT INTO identity_info ({', '.join(IDENTITY_COLUMNS)}, stored_at, "
-            f"erased_at) VALUES ({', '.join('?' * (len(IDENTITY_COLUMNS) + 2))})",
-            (*_identity_row(update), _t(now), erased))
-        row_id = cur.lastrowid
-        assert row_id is not None
+            f"erased_at) VALUES ({', '.join('?' * (len(IDENTITY_COLUMNS) + 2))}) "
+            f"RETURNING id", (*identity_row(update), _t(now), erased))
+        row_id = cur.fetchone()[0]
         self.conn.execute("INSERT INTO applied VALUES (?, ?, ?, ?, ?)",
                           (source, sequence, message_id, row_id, _t(now)))
         self.conn.execute("INSERT INTO last_sequence VALUES (?, ?) ON CONFLICT (source) "
@@ -716,6 +620,41 @@ class SqliteStorage:
             applied[(r["source"], int(r["sequence"]))] = _update_of(r)
         return last, applied
 
+    def current_held(self, resident_code: str) -> HeldIdentity | None:
+        """The current version of ``resident_code`` as the machines hold it (index
+        ``identity_current``)."""
+        row = self.conn.execute("SELECT * FROM identity_info WHERE resident_code = ? AND "
+                                "superseded_at IS NULL", (resident_code,)).fetchone()
+        return None if row is None else _held(row)
+
+    def current_codes(self) -> list[str]:
+        """Every resident code held as current, in order (a scan)."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT resident_code FROM identity_info WHERE superseded_at IS NULL "
+            "ORDER BY resident_code")]
+
+    def superseded(self) -> list[HeldIdentity]:
+        """Every superseded version still held, oldest first (a scan)."""
+        return [_held(r) for r in self.conn.execute(
+            "SELECT * FROM identity_info WHERE superseded_at IS NOT NULL ORDER BY id")]
+
+    def is_retired(self, resident_code: str) -> bool:
+        """Whether ``resident_code`` was retired (never reused)."""
+        return self.conn.execute("SELECT 1 FROM retired_codes WHERE resident_code = ?",
+                                 (resident_code,)).fetchone() is not None
+
+    def last_sequences(self) -> dict[str, int]:
+        """The last number applied per source (one row per sender)."""
+        return {r[0]: int(r[1]) for r in self.conn.execute("SELECT * FROM last_sequence")}
+
+    def applied_update(self, source: str, sequence: int) -> IdentityInfoUpdate | None:
+        """The update applied under ``source``'s number ``sequence``, while its version
+        is held (R-30-5-0-06)."""
+        row = self.conn.execute(
+            "SELECT i.* FROM applied a JOIN identity_info i ON i.id = a.identity_id "
+            "WHERE a.source = ? AND a.sequence = ?", (source, sequence)).fetchone()
+        return None if row is None else _update_of(row)
+
     def current_identity(self, resident_code: str) -> IdentityInfoUpdate | None:
         """The current version of ``resident_code``'s identity info, if any (index
         ``identity_current``)."""
@@ -738,9 +677,8 @@ class SqliteStorage:
         """Load current identity info in bulk (an initial load, e.g. a migration: no
         numbered update is recorded as applied). ``rows`` hold the values of
         :data:`IDENTITY_COLUMNS`, in that order, already valid. Commits every ``chunk``
-        rows; returns how many were loaded."""
-        sql = (f"INSERT INTO identity_info ({', '.join(IDENTITY_COLUMNS)}, stored_at) "
-               f"VALUES ({', '.join('?' * (len(IDENTITY_COLUMNS) + 1))})")
+        rows (PostgreSQL: COPY); returns how many were loaded."""
+        columns = (*IDENTITY_COLUMNS, "stored_at")
         stamp = _t(now)
         done = 0
         batch: list[tuple[object, ...]] = []
@@ -748,12 +686,12 @@ class SqliteStorage:
             batch.append((*row, stamp))
             if len(batch) >= chunk:
                 with self.transaction() as c:
-                    c.executemany(sql, batch)
+                    c.copy("identity_info", columns, batch)
                 done += len(batch)
                 batch = []
         if batch:
             with self.transaction() as c:
-                c.executemany(sql, batch)
+                c.copy("identity_info", columns, batch)
             done += len(batch)
         return done
 
@@ -821,10 +759,52 @@ class SqliteStorage:
     def record_provision(self, request_id: bytes, provider: str, outcome: str,
                          persons: int, now: dt.datetime) -> None:
         """Record a provision's outcome at the agency (inside a transaction)."""
-        self.conn.execute("INSERT OR REPLACE INTO provisions VALUES (?, ?, ?, ?, ?)",
+        self.conn.execute("INSERT INTO provisions VALUES (?, ?, ?, ?, ?) ON CONFLICT (request_id) "
+                          "DO UPDATE SET provider = excluded.provider, outcome = "
+                          "excluded.outcome, persons = excluded.persons, at = excluded.at",
                           (request_id, provider, outcome, persons, _t(now)))
 
 
-__all__ = ["DIR_MODE", "DISCLOSURE_LOG_KEY", "FILE_MODE", "IDENTITY_COLUMNS", "NodeStorage",
-           "Pending", "SqliteStorage", "StorageError", "StoredCard", "digest_of",
-           "read_key_file", "resident_from_json", "resident_to_json", "write_key_file"]
+class SqliteStorage(NodeStorage):
+    """A node's storage in the SQLite file ``path`` (the embedded default)."""
+
+    def __init__(self, path: str | Path, role: str, *, key_file: Path | None = None
+                 ) -> None:
+        if role not in _SCHEMAS:
+            raise ValueError(f"unknown role {role!r}")
+        super().__init__(SqliteDatabase(path), role, key_file=key_file)
+
+
+def open_storage(target: str | Path, role: str, node: str, *,
+                 key_file: Path | None = None, local: Path | None = None) -> NodeStorage:
+    """The storage of node ``node``: in the PostgreSQL database at ``target`` when it is
+    a ``postgresql://`` URL (schema ``n<node>``), else in the SQLite file ``target``.
+    ``local``: a file of the node's beside the database (e.g. its audit checkpoints),
+    whose directory is made private as a SQLite database's is (R-NODE-70)."""
+    if role not in _SCHEMAS:
+        raise ValueError(f"unknown role {role!r}")
+    if local is not None:
+        private_directory(local.parent)
+    if is_url(target):
+        return NodeStorage(connect(target, f"n{node.lower()}"), role, key_file=key_file)
+    return SqliteStorage(target, role, key_file=key_file)
+
+
+__all__ = [
+    "DIR_MODE",
+    "DISCLOSURE_LOG_KEY",
+    "FILE_MODE",
+    "IDENTITY_COLUMNS",
+    "NodeStorage",
+    "Pending",
+    "SqliteStorage",
+    "StorageError",
+    "StoredCard",
+    "digest_of",
+    "identity_row",
+    "open_storage",
+    "read_key_file",
+    "resident_from_json",
+    "resident_to_json",
+    "write_key_file",
+]

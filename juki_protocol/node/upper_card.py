@@ -39,7 +39,7 @@ from juki_protocol.machines.card import (
 from juki_protocol.machines.common import Timer
 from juki_protocol.messages.wide_area import IdentityCheckMethod
 from juki_protocol.node.node import Node
-from juki_protocol.node.storage import SqliteStorage, StorageError, StoredCard
+from juki_protocol.node.storage import NodeStorage, StorageError, StoredCard
 from juki_protocol.node.upper_ops import municipality, op
 
 #: The ``meta`` key of the card terminal's secure module key (the master key from
@@ -58,7 +58,7 @@ class CardDesk:
     """
 
     def __init__(self, code: str, card_class: type[VirtualCard] = VirtualCard, *,
-                 storage: SqliteStorage | None = None) -> None:
+                 storage: NodeStorage | None = None) -> None:
         self.code = code
         self.card_class = card_class
         self.storage = storage

@@ -12,7 +12,9 @@ import asyncio
 import datetime as dt
 import os
 import secrets
-from collections.abc import Callable, Coroutine
+import sys
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,11 +25,17 @@ from juki_protocol.envelope import seal
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
 from juki_protocol.messages.pdu import JukiPdu, PduHeader
+from juki_protocol.node import audit
 from juki_protocol.node.network import NODES, Network, create_pki, node_config
 from juki_protocol.node.node import message_type_of, node_of_code
+from juki_protocol.node.sql import Database, open_database, with_schema
+from juki_protocol.node.storage import NodeStorage, open_storage
 from juki_protocol.node.transport import client_context
 from juki_protocol.synth import SyntheticResident, generate_households
 from juki_protocol.wire import encode_frame
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # tests/pg.py
+import pg
 
 T = TypeVar("T")
 REVOKED_SERIAL = 9999
@@ -98,9 +106,67 @@ async def start(tmp: Path, pki_root: Path, nodes: list[tuple[str, str]],
                 **extra: Any) -> Network:
     """Start ``nodes`` on 127.0.0.1 with databases in ``tmp``."""
     net = Network()
+    if pg.backend() == "postgresql":       # JUKI_TEST_BACKEND: the nodes' tables in a
+        extra.setdefault("database", database_for(tmp))   # database of the test cluster
     await net.start([node_config(tmp, pki_root, role, code, **extra)
                      for role, code in nodes])
     return net
+
+
+#: The PostgreSQL database of the nodes whose files are in a directory (tests on that
+#: backend); a directory absent here holds SQLite databases.
+_DATABASES: dict[Path, str] = {}
+
+
+def database_for(tmp: Path) -> str:
+    """The database of the nodes of directory ``tmp`` on the PostgreSQL backend (made on
+    first use, the same for every network later started there)."""
+    key = Path(tmp).resolve()
+    if key not in _DATABASES:
+        _DATABASES[key] = pg.database()
+    return _DATABASES[key]
+
+
+def node_db(tmp: Path, code: str) -> str | Path:
+    """Where node ``code`` of directory ``tmp`` keeps its tables: its SQLite file, or on
+    the PostgreSQL backend a URL naming its schema (what ``audit.verify`` and
+    ``open_database`` take)."""
+    key = Path(tmp).resolve()
+    if key in _DATABASES:
+        return with_schema(_DATABASES[key], f"n{code.lower()}")
+    return Path(tmp) / f"{code}.db"
+
+
+def verify_node(tmp: Path, code: str) -> audit.Verification:
+    """Verify node ``code``'s audit log and its checkpoint file, on either backend."""
+    return audit.verify(node_db(tmp, code),
+                        checkpoints=audit.checkpoint_path(Path(tmp) / f"{code}.db"))
+
+
+def node_storage(tmp: Path, code: str, role: str) -> NodeStorage:
+    """Node ``code``'s storage opened again (after its node stopped), on either backend."""
+    key = Path(tmp).resolve()
+    if key in _DATABASES:
+        return open_storage(_DATABASES[key], role, code)
+    return open_storage(Path(tmp) / f"{code}.db", role, code)
+
+
+def dump(tmp: Path, code: str) -> str:
+    """Every row of every table of node ``code``'s database as text (to search for data
+    that must not be there), on either backend."""
+    with node_database(tmp, code) as db:
+        return "\n".join(f"{t}: {tuple(r)!r}" for t in db.tables()
+                         for r in db.execute(f'SELECT * FROM "{t}"'))
+
+
+@contextmanager
+def node_database(tmp: Path, code: str) -> Iterator[Database]:
+    """Node ``code``'s database, opened for a test to read or change (autocommit)."""
+    db = open_database(node_db(tmp, code))
+    try:
+        yield db
+    finally:
+        db.close()
 
 
 class Peer:

@@ -79,7 +79,9 @@ def test_databases_are_created_0600_in_a_0700_directory(
     people = residents(MUNI, 1)
 
     async def body() -> None:
-        net = await start(data, pki_dir, [("prefecture", PREF), ("municipality", MUNI)])
+        # The SQLite engine's files (also on a JUKI_TEST_BACKEND=postgresql run).
+        net = await start(data, pki_dir, [("prefecture", PREF), ("municipality", MUNI)],
+                          database=None)
         try:
             role = net.role(MUNI)
             change = ChangeInfo(change_reason=ChangeReason.BIRTH,
@@ -393,8 +395,9 @@ def test_a_purged_name_is_not_in_the_database_files(
     retention = dt.timedelta(days=1)
 
     async def body() -> None:
+        # What SQLite leaves in its files (also on a JUKI_TEST_BACKEND=postgresql run).
         net = await start(tmp_path, pki_dir, [("national", "DC01"), ("prefecture", PREF)],
-                          retention=retention)
+                          retention=retention, database=None)
         peer = await Peer(pki_dir, MUNI).connect(net.directory[PREF])
         try:
             for update in (first, second):

@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 import stat
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from node_helpers import Peer, residents, run, shared_pki, start, update_of
+from node_helpers import (
+    Peer,
+    node_database,
+    node_db,
+    residents,
+    run,
+    shared_pki,
+    start,
+    update_of,
+    verify_node,
+)
 
 from juki_protocol.node import audit
 from juki_protocol.node.cli_node import audit_group
@@ -33,7 +42,7 @@ def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _node_with_rows(tmp: Path, pki_dir: Path,
                     policy: audit.AuditPolicy | None = None) -> Path:
     """Run a prefecture, have municipality 271004 send UPDATES updates, stop it; the
-    path of its database."""
+    directory of its files (its database: node_db)."""
     async def body() -> None:
         net = await start(tmp, pki_dir, [("prefecture", PREFECTURE)],
                           audit=policy or audit.AuditPolicy())
@@ -52,24 +61,32 @@ def _node_with_rows(tmp: Path, pki_dir: Path,
         finally:
             await net.stop()
     run(body())
-    return tmp / f"{PREFECTURE}.db"
+    return tmp
 
 
-def _verify(db: Path, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(audit_group, ["verify", str(db), *args])
+def _verify(tmp: Path, *args: str) -> tuple[int, str]:
+    """``juki audit verify`` of the prefecture's log (its file, or its schema's URL)."""
+    cp = audit.checkpoint_path(tmp / f"{PREFECTURE}.db")
+    result = CliRunner().invoke(audit_group, ["verify", str(node_db(tmp, PREFECTURE)),
+                                              "--checkpoints", str(cp), *args])
     return result.exit_code, result.output
 
 
-def _head(db: Path) -> tuple[int, str]:
-    with sqlite3.connect(db) as c:
+def _head(tmp: Path) -> tuple[int, str]:
+    with node_database(tmp, PREFECTURE) as c:
         seq, digest = c.execute("SELECT seq, hash FROM audit_head").fetchone()
     return int(seq), str(digest)
+
+
+def _chain_ok(tmp: Path) -> bool:
+    with node_database(tmp, PREFECTURE) as c:
+        return audit.verify_connection(c).ok
 
 
 def test_intact_log_verifies_against_its_checkpoints(tmp_path: Path,
                                                      pki_dir: Path) -> None:
     db = _node_with_rows(tmp_path, pki_dir)
-    cp = audit.checkpoint_path(db)
+    cp = audit.checkpoint_path(db / f"{PREFECTURE}.db")
     assert cp.is_file(), "R-NODE-23: no checkpoint written at shutdown"
     assert stat.S_IMODE(cp.stat().st_mode) == 0o600, "R-NODE-24: not private"
     last = json.loads(cp.read_text().splitlines()[-1])
@@ -84,11 +101,11 @@ def test_cut_tail_with_moved_head_is_tampered(tmp_path: Path, pki_dir: Path) -> 
     db = _node_with_rows(tmp_path, pki_dir)
     last, _ = _head(db)
     keep = last - 3
-    with sqlite3.connect(db) as c:
+    with node_database(db, PREFECTURE) as c:
         digest = c.execute("SELECT hash FROM audit WHERE seq = ?", (keep,)).fetchone()[0]
         c.execute("DELETE FROM audit WHERE seq > ?", (keep,))
         c.execute("UPDATE audit_head SET seq = ?, hash = ?", (keep, digest))
-    assert audit.verify_connection(sqlite3.connect(db)).ok, \
+    assert _chain_ok(db), \
         "the chain alone cannot see this cut (the point of the checkpoints)"
     code, out = _verify(db)
     assert code == 1, out
@@ -97,7 +114,7 @@ def test_cut_tail_with_moved_head_is_tampered(tmp_path: Path, pki_dir: Path) -> 
 
 def test_emptied_log_is_tampered(tmp_path: Path, pki_dir: Path) -> None:
     db = _node_with_rows(tmp_path, pki_dir)
-    with sqlite3.connect(db) as c:
+    with node_database(db, PREFECTURE) as c:
         c.execute("DELETE FROM audit")
         c.execute("DELETE FROM audit_head")
     code, out = _verify(db)
@@ -110,11 +127,11 @@ def test_rewritten_log_with_same_length_is_tampered(tmp_path: Path,
     """A log rebuilt with recomputed hashes and as many rows does not match the hash
     the checkpoint signed."""
     db = _node_with_rows(tmp_path, pki_dir)
-    with sqlite3.connect(db) as c:
+    with node_database(db, PREFECTURE) as c:
         rows = c.execute("SELECT * FROM audit ORDER BY seq").fetchall()
         c.execute("DELETE FROM audit")
         c.execute("DELETE FROM audit_head")
-    with sqlite3.connect(db) as c:
+    with node_database(db, PREFECTURE) as c:
         for r in rows:
             audit.append(c, at=dt.datetime.now(dt.UTC), direction="received",
                          peer=str(r[4]), message_type=str(r[5]), message_id=None,
@@ -126,7 +143,7 @@ def test_rewritten_log_with_same_length_is_tampered(tmp_path: Path,
 
 def test_forged_checkpoint_line_is_tampered(tmp_path: Path, pki_dir: Path) -> None:
     db = _node_with_rows(tmp_path, pki_dir)
-    cp = audit.checkpoint_path(db)
+    cp = audit.checkpoint_path(db / f"{PREFECTURE}.db")
     lines = cp.read_text().splitlines()
     forged = json.loads(lines[-1])
     forged["seq"] = 1
@@ -143,10 +160,10 @@ def test_purge_after_retention_verifies_and_front_cut_does_not(tmp_path: Path,
     log still verifies. Deleting further rows at the front is tampering."""
     db = _node_with_rows(tmp_path, pki_dir, audit.AuditPolicy(
         retention=dt.timedelta(minutes=-1), poll_seconds=0.05))
-    result = audit.verify(db)
+    result = verify_node(db, PREFECTURE)
     assert result.ok, result.reason
     assert result.base > 0 and result.checkpoints, "nothing was purged"
-    with sqlite3.connect(db) as c:
+    with node_database(db, PREFECTURE) as c:
         first = c.execute("SELECT min(seq) FROM audit").fetchone()[0]
         assert first == result.base + 1
         digest = c.execute("SELECT hash FROM audit WHERE seq = ?", (first,)).fetchone()[0]

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
-from node_helpers import Peer, residents, run, shared_pki, start, update_of
+from node_helpers import Peer, node_db, residents, run, shared_pki, start, update_of, verify_node
 
 from juki_protocol.node import audit
 from juki_protocol.wire import encode_frame
@@ -49,8 +49,7 @@ def test_garbage_flood_is_counted_not_written(tmp_path: Path, pki_dir: Path) -> 
         finally:
             await net.stop()
     run(body())
-    db = tmp_path / f"{PREFECTURE}.db"
-    rows = audit.rows(db)
+    rows = audit.rows(node_db(tmp_path, PREFECTURE))
     assert [r["seq"] for r in rows] == list(range(1, len(rows) + 1)), "R-NODE-20: a gap"
     refused = [r for r in rows if r["direction"] == "refused" and r["peer"] == "271004"]
     summaries = [r for r in refused if "more refusals counted" in str(r["result"])]
@@ -60,4 +59,4 @@ def test_garbage_flood_is_counted_not_written(tmp_path: Path, pki_dir: Path) -> 
     assert found is not None
     assert int(found.group(1)) + len(refused) - 1 == FRAMES, "the count is lost"
     assert any(r["direction"] == "received" and r["result"] == "accepted" for r in rows)
-    assert audit.verify(db).ok
+    assert verify_node(tmp_path, PREFECTURE).ok

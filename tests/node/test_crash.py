@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from node_helpers import residents, run, shared_pki
+from node_helpers import node_db, residents, run, shared_pki
 
 from juki_protocol.messages.common import ChangeInfo, ChangeReason
 from juki_protocol.node import audit
@@ -123,7 +123,7 @@ def test_kill_9_during_a_stream_of_updates(tmp_path: Path, pki_dir: Path) -> Non
     assert result.ok, result
     # R-NODE-06 across the crash: every acknowledgement the municipality received is
     # in the prefecture's log (its row is committed before it is sent).
-    acks = {r["message_id"] for r in audit.rows(tmp_path / "271004.db")
+    acks = {r["message_id"] for r in audit.rows(node_db(tmp_path, "271004"))
             if r["direction"] == "received" and r["message_type"] == "acknowledgement"}
     sent = {r["message_id"] for r in audit.rows(db) if r["direction"] == "sent"}
     assert acks and acks <= sent

@@ -7,14 +7,25 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from node_helpers import Peer, residents, run, shared_pki, start, update_of, with_unknown_extension
+from node_helpers import (
+    Peer,
+    node_database,
+    node_db,
+    node_storage,
+    residents,
+    run,
+    shared_pki,
+    start,
+    update_of,
+    verify_node,
+    with_unknown_extension,
+)
 
 from juki_protocol import codec
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
@@ -27,7 +38,7 @@ from juki_protocol.messages.pdu import (
 )
 from juki_protocol.node import audit
 from juki_protocol.node.node import node_of_code
-from juki_protocol.node.storage import SqliteStorage
+from juki_protocol.node.storage import SqliteStorage, StorageError
 from juki_protocol.wire import encode_frame
 
 
@@ -53,7 +64,7 @@ def test_one_read_of_pipelined_frames_is_one_transaction(tmp_path: Path,
 
         @contextmanager
         def counting() -> Iterator[Any]:
-            if not storage._depth:
+            if not storage.db.in_transaction:
                 txn[0] += 1
             with plain_transaction() as c:
                 yield c
@@ -105,7 +116,7 @@ def test_one_read_of_pipelined_frames_is_one_transaction(tmp_path: Path,
             await net.stop()
 
     run(body())
-    with sqlite3.connect(tmp_path / "270008.db") as c:
+    with node_database(tmp_path, "270008") as c:
         assert c.execute("SELECT COUNT(*) FROM processed").fetchone()[0] == 4
         assert {bytes(r[0]) for r in c.execute("SELECT message_id FROM processed")} == \
             {ids[0], ids[1], ids[3], ids[5]}
@@ -115,7 +126,7 @@ def test_one_read_of_pipelined_frames_is_one_transaction(tmp_path: Path,
         assert c.execute("SELECT COUNT(*) FROM relay_outbox").fetchone()[0] == 4
     # The node reloaded from disk holds the same state.
     from juki_protocol.node.roles import CentralRole
-    again = CentralRole("270008", SqliteStorage(tmp_path / "270008.db", "prefecture"))
+    again = CentralRole("270008", node_storage(tmp_path, "270008", "prefecture"))
     assert again.receiver.last == {"271004": 4}
     assert len(again.store.current) == 4
 
@@ -129,12 +140,12 @@ def fail_one_commit(storage: SqliteStorage, when: str, armed: bool) -> list[bool
 
     @contextmanager
     def failing() -> Iterator[Any]:
-        outer = not storage._depth
+        outer = not storage.db.in_transaction
         with plain_transaction() as c:
             yield c
             if outer and fail[0] and c.execute(when).fetchone()[0]:
                 fail[0] = False
-                raise sqlite3.OperationalError("disk I/O error (simulated)")
+                raise StorageError("disk I/O error (simulated)")
 
     storage.transaction = failing  # type: ignore[method-assign]
     return fail
@@ -200,7 +211,7 @@ def test_acknowledgements_of_one_read_are_one_transaction(tmp_path: Path,
 
         @contextmanager
         def counting() -> Iterator[Any]:
-            if not storage._depth:
+            if not storage.db.in_transaction:
                 txn[0] += 1
             with plain_transaction() as c:
                 yield c
@@ -230,13 +241,13 @@ def test_acknowledgements_of_one_read_are_one_transaction(tmp_path: Path,
             await net.stop()
 
     run(body())
-    rows = audit.rows(tmp_path / "271004.db")
+    rows = audit.rows(node_db(tmp_path, "271004"))
     sent = [r for r in rows if r["direction"] == "sent"]
     assert [r["message_type"] for r in sent] == ["identityInfoUpdate"] * 4
     assert all(r["result"] == "sending" for r in sent)
     acks = [r for r in rows if r["direction"] == "received"]
     assert [r["result"] for r in acks] == ["ack accepted"] * 4
-    assert audit.verify(tmp_path / "271004.db").ok
+    assert verify_node(tmp_path, "271004").ok
 
 
 def test_after_a_failed_commit_the_reloaded_sender_goes_on(tmp_path: Path,

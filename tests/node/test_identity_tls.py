@@ -3,11 +3,19 @@ relay (Art. 30-11), acknowledged only once durably stored (R-PDU-22)."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
-from node_helpers import record_all, residents, run, shared_pki, start
+from node_helpers import (
+    node_database,
+    node_db,
+    record_all,
+    residents,
+    run,
+    shared_pki,
+    start,
+    verify_node,
+)
 
 from juki_protocol.messages.common import ChangeReason
 from juki_protocol.node import audit
@@ -45,16 +53,15 @@ def test_update_and_relay_over_mutual_tls(tmp_path: Path, pki_dir: Path) -> None
     run(body())
     codes = {p.resident_code for p in people}
     for node in ("271004", "270008", "DC01"):
-        db = tmp_path / f"{node}.db"
-        assert audit.verify(db).ok
-        rows = audit.rows(db)
+        assert verify_node(tmp_path, node).ok
+        rows = audit.rows(node_db(tmp_path, node))
         assert rows, node
         text = repr(rows)
         assert not any(c in text for c in codes), "the audit log holds a full resident code"
-    received = [r for r in audit.rows(tmp_path / "DC01.db")
+    received = [r for r in audit.rows(node_db(tmp_path, "DC01"))
                 if r["direction"] == "received" and r["message_type"] == "identityInfoRelay"]
     assert len(received) == len(people)
     assert all(str(r["subjects"]).endswith("*********") for r in received)
-    with sqlite3.connect(tmp_path / "270008.db") as c:
+    with node_database(tmp_path, "270008") as c:
         assert c.execute("SELECT COUNT(*), MIN(state), MAX(state) FROM relay_outbox"
                          ).fetchone() == (len(people), "acked", "acked")

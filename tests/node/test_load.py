@@ -10,7 +10,7 @@ import ssl
 from pathlib import Path
 
 import pytest
-from node_helpers import Peer, residents, run, shared_pki, start, update_of
+from node_helpers import Peer, node_db, residents, run, shared_pki, start, update_of, verify_node
 
 from juki_protocol import codec
 from juki_protocol.errors import ErrorCode
@@ -144,9 +144,9 @@ def test_200_connections_and_a_burst_are_served_or_shed_with_9002_then_recover(
         return len(shed_pdus)
 
     shed = run(body(), timeout=50)
-    check = audit.verify(tmp_path / f"{PREFECTURE}.db")
+    check = verify_node(tmp_path, PREFECTURE)
     assert check.ok, f"R-NODE-08: the audit chain broke under load: {check.reason}"
-    refused = [r for r in audit.rows(tmp_path / f"{PREFECTURE}.db")
+    refused = [r for r in audit.rows(node_db(tmp_path, PREFECTURE))
                if r["direction"] == "refused"]
     assert sum(_refusals(str(r["result"])) for r in refused
                if str(r["result"]).startswith(OVERLOADED)) \

@@ -4,12 +4,13 @@ refused on the clear header (R-PDU-20)."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 from node_helpers import (
     Peer,
+    dump,
+    node_database,
     record_all,
     residents,
     run,
@@ -38,11 +39,9 @@ FORBIDDEN = {"relationship", "family", "household", "domicile", "register", "ins
              "pension", "allowance", "record", "der", "json", "content"}
 
 
-def _columns(db: Path) -> dict[str, list[str]]:
-    with sqlite3.connect(db) as c:
-        tables = [r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = "
-                                          "'table' AND name NOT LIKE 'sqlite_%'")]
-        return {t: [r[1] for r in c.execute(f"PRAGMA table_info({t})")] for t in tables}
+def _columns(tmp: Path, code: str) -> dict[str, list[str]]:
+    with node_database(tmp, code) as db:
+        return {t: db.columns(t) for t in db.tables()}
 
 
 def test_central_schemas_have_identity_columns_only_and_hold_no_other_data(
@@ -62,25 +61,22 @@ def test_central_schemas_have_identity_columns_only_and_hold_no_other_data(
 
     run(body())
     for node in ("270008", "DC01"):
-        db = tmp_path / f"{node}.db"
-        schema = _columns(db)
+        schema = _columns(tmp_path, node)
         assert schema["identity_info"] == ["id", *IDENTITY_COLUMNS, "stored_at",
                                            "superseded_at", "erased_at"]
         for table, columns in schema.items():
             for column in columns:
                 assert not FORBIDDEN & set(column.lower().split("_")), (table, column)
-        with sqlite3.connect(db) as c:
-            dump = "\n".join(c.iterdump())
-        assert "世帯主" not in dump               # relationship of the heads
+        text = dump(tmp_path, node)
+        assert "世帯主" not in text               # relationship of the heads
         for p in people:
-            assert p.family_register.permanent_domicile not in dump
-            assert p.household_id not in dump
-        with sqlite3.connect(db) as c:
+            assert p.family_register.permanent_domicile not in text
+            assert p.household_id not in text
+        with node_database(tmp_path, node) as c:
             assert c.execute("SELECT COUNT(*) FROM identity_info").fetchone()[0] == len(people)
     # The municipality's own register does hold the whole record (it never leaves it),
     # so the absence above is not an accident of the test data.
-    with sqlite3.connect(tmp_path / "271004.db") as c:
-        muni_dump = "\n".join(c.iterdump())
+    muni_dump = dump(tmp_path, "271004")
     assert "世帯主" in muni_dump
     assert people[0].family_register.permanent_domicile in muni_dump
 
@@ -106,7 +102,7 @@ def test_municipality_flow_to_a_prefecture_is_refused_before_the_envelope(
             assert answer is not None and answer.error_report is not None
             assert answer.error_report.error_code == 3003          # ROLE_NOT_ALLOWED
             assert net.nodes["270008"].storage.count_identity(False) == 0
-            with sqlite3.connect(tmp_path / "270008.db") as c:
+            with node_database(tmp_path, "270008") as c:
                 assert c.execute("SELECT COUNT(*) FROM processed").fetchone()[0] == 0
         finally:
             await peer.close()

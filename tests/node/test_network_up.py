@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from click.testing import CliRunner
+from node_helpers import node_database
 
 from juki_protocol.node import audit
 from juki_protocol.node.cli_node import network_group
@@ -27,13 +27,13 @@ def test_network_up_runs_every_flow(tmp_path: Path) -> None:
         assert audit.verify(db).ok
     # The special move caused an erase at Osaka's prefecture and a record at Tokyo's,
     # both relayed to the designated centre.
-    with sqlite3.connect(tmp_path / "DC01.db") as c:
+    with node_database(tmp_path, "DC01") as c:
         ops = {r[0] for r in c.execute("SELECT operation FROM identity_info")}
         assert {"record", "erase"} <= ops
-    with sqlite3.connect(tmp_path / "270008.db") as c:
+    with node_database(tmp_path, "270008") as c:
         assert c.execute("SELECT COUNT(*) FROM provision_log WHERE outcome = 'provided'"
                          ).fetchone()[0] == 1
-    with sqlite3.connect(tmp_path / "AG0001.db") as c:
+    with node_database(tmp_path, "AG0001") as c:
         assert c.execute("SELECT COUNT(*) FROM provisions").fetchone()[0] == 2
 
 

@@ -11,7 +11,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from node_helpers import residents, run, shared_pki
+from node_helpers import node_db, residents, run, shared_pki, verify_node
 
 from juki_protocol.machines.identity import SenderState
 from juki_protocol.messages.common import ChangeInfo, ChangeReason
@@ -79,9 +79,9 @@ def test_window_of_8_keeps_a_burst_in_order_over_tls(tmp_path: Path, pki_dir: Pa
 
     run(body(), timeout=90)
     for code in ("DC01", PREF):
-        refused = _results(tmp_path / f"{code}.db", "refused")
+        refused = _results(node_db(tmp_path, code), "refused")
         assert not any(r.startswith("4004") for r in refused), (code, refused[:5])
-        assert audit.verify(tmp_path / f"{code}.db").ok
+        assert verify_node(tmp_path, code).ok
 
 
 def test_a_prefecture_that_sheds_still_gets_every_update_once(
@@ -120,10 +120,10 @@ def test_a_prefecture_that_sheds_still_gets_every_update_once(
             await net.stop()
 
     run(body(), timeout=90)
-    refused = _results(tmp_path / f"{PREF}.db", "refused")
+    refused = _results(node_db(tmp_path, PREF), "refused")
     assert any(r == "9002 OVERLOADED" for r in refused), "the prefecture never shed"
-    accepted = [r for r in audit.rows(tmp_path / f"{PREF}.db")
+    accepted = [r for r in audit.rows(node_db(tmp_path, PREF))
                 if r["direction"] == "received" and r["result"] == "accepted"
                 and r["message_type"] == "identityInfoUpdate"]
     assert len(accepted) == count
-    assert audit.verify(tmp_path / f"{PREF}.db").ok
+    assert verify_node(tmp_path, PREF).ok

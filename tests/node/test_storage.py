@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import socket
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
 from juki_protocol.node.network import Network, node_config
 from juki_protocol.node.node import Node
 from juki_protocol.node.roles import MunicipalityRole
-from juki_protocol.node.storage import SqliteStorage
+from juki_protocol.node.storage import SqliteStorage, StorageError
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +39,7 @@ def test_failed_commit_is_not_acknowledged_and_leaves_nothing(
         real = node.storage.mark_processed
 
         def broken(*args: Any, **kwargs: Any) -> None:
-            raise sqlite3.OperationalError("disk I/O error")
+            raise StorageError("disk I/O error")
         try:
             monkeypatch.setattr(node.storage, "mark_processed", broken)
             pdu = peer.sealed(update_of(person, 1), "270008")

@@ -3,12 +3,11 @@ the header and envelope (R-PDU-11, R-PDU-31, R-PDU-32)."""
 
 from __future__ import annotations
 
-import sqlite3
 import ssl
 from pathlib import Path
 
 import pytest
-from node_helpers import Peer, residents, run, shared_pki, start, update_of
+from node_helpers import Peer, node_database, residents, run, shared_pki, start, update_of
 
 
 @pytest.fixture(scope="module")
@@ -16,8 +15,8 @@ def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return shared_pki(tmp_path_factory)
 
 
-def _received(db: Path) -> int:
-    with sqlite3.connect(db) as c:
+def _received(tmp: Path, code: str) -> int:
+    with node_database(tmp, code) as c:
         return int(c.execute("SELECT COUNT(*) FROM audit WHERE direction = 'received'"
                              ).fetchone()[0])
 
@@ -51,7 +50,7 @@ def test_bad_certificate_is_refused_at_the_handshake(tmp_path: Path, pki_dir: Pa
             await net.stop()
 
     run(body())
-    assert _received(tmp_path / "270008.db") == 0
+    assert _received(tmp_path, "270008") == 0
 
 
 def test_sender_other_than_the_tls_peer_is_refused_2015(tmp_path: Path,
@@ -99,7 +98,7 @@ def test_envelope_signed_by_another_node_is_refused_opaquely_2001(
             await net.stop()
 
     run(body())
-    with sqlite3.connect(tmp_path / "270008.db") as c:
+    with node_database(tmp_path, "270008") as c:
         results = [r[0] for r in c.execute("SELECT result FROM audit WHERE direction = "
                                            "'refused'")]
     assert results == ["2001 ENVELOPE_INVALID (local 2015 CERT_SENDER_MISMATCH)"]
