@@ -54,32 +54,20 @@ the retention purge (R-NODE-74).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
 import os
 import secrets
 import stat
-from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from juki_protocol.machines.provision import DisclosureRecord
-from juki_protocol.machines.stores import HeldIdentity, IdentityStore
 from juki_protocol.messages.base import from_form, to_form
 from juki_protocol.messages.common import (
-    Address,
-    ChangeInfo,
     ChangeReason,
-    IdentityInfo,
-    PersonName,
-    Sex,
 )
-from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
-from juki_protocol.messages.provision import LegalBasis, RequestingBody
-from juki_protocol.messages.special_move import FamilyRegister
+from juki_protocol.messages.identity import IdentityInfoUpdate
 from juki_protocol.node.audit import ensure_schema
 from juki_protocol.node.sql import (
     DIR_MODE,
@@ -91,6 +79,17 @@ from juki_protocol.node.sql import (
     is_url,
     private_directory,
 )
+from juki_protocol.node.storage_central import CentralTables
+from juki_protocol.node.storage_rows import (
+    IDENTITY_COLUMNS,
+    Pending,
+    digest_of,
+    identity_row,
+    parse_stamp,
+    resident_from_json,
+    resident_to_json,
+    stamp,
+)
 from juki_protocol.synth import SyntheticResident
 
 logger = logging.getLogger(__name__)
@@ -99,21 +98,13 @@ logger = logging.getLogger(__name__)
 #: (R-30-7-3-12); given a key file, :class:`SqliteStorage` keeps it there (R-NODE-73).
 DISCLOSURE_LOG_KEY = "disclosure-log-key"
 
-#: The columns of a version of identity info (Arts. 30-5, 30-11): identity info, change
-#: info and the update's metadata. Nothing else may be stored at a prefecture or the
-#: designated centre (R-30-5-0-08); tests inspect the schema against this list.
-IDENTITY_COLUMNS = (
-    "resident_code", "name_kanji", "name_kana", "birth_date", "sex", "address_code",
-    "address_text", "individual_number", "change_reason", "change_date",
-    "municipality", "update_sequence", "operation", "previous_resident_code",
-)
-
 _COMMON = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS processed (
     sender TEXT NOT NULL, message_id BLOB NOT NULL, digest BLOB NOT NULL,
     message_type TEXT NOT NULL, received_at TEXT NOT NULL,
     PRIMARY KEY (sender, message_id));
+CREATE INDEX IF NOT EXISTS processed_age ON processed (received_at);
 """
 
 _MUNICIPALITY = """
@@ -149,6 +140,10 @@ CREATE INDEX IF NOT EXISTS identity_current ON identity_info (resident_code)
 CREATE INDEX IF NOT EXISTS identity_four_items
     ON identity_info (name_kanji, birth_date, sex, address_code)
     WHERE superseded_at IS NULL;
+CREATE INDEX IF NOT EXISTS identity_superseded ON identity_info (superseded_at)
+    WHERE superseded_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS identity_erased ON identity_info (erased_at)
+    WHERE superseded_at IS NULL AND erased_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS applied (
     source TEXT NOT NULL, sequence INTEGER NOT NULL, message_id BLOB NOT NULL,
     identity_id INTEGER REFERENCES identity_info (id) ON DELETE SET NULL,
@@ -212,86 +207,6 @@ def write_key_file(path: Path, value: bytes) -> None:
         os.fsync(f.fileno())
 
 
-def _t(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _time(text: str | None) -> dt.datetime | None:
-    if text is None:
-        return None
-    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
-
-
-def digest_of(message_der: bytes) -> bytes:
-    """The SHA-256 digest of a message's DER (R-PDU-24)."""
-    return hashlib.sha256(message_der).digest()
-
-
-def resident_to_json(resident: SyntheticResident) -> str:
-    """A register record as JSON text (municipality storage only)."""
-    return json.dumps(resident.to_json(), ensure_ascii=False, sort_keys=True)
-
-
-def resident_from_json(text: str) -> SyntheticResident:
-    """The register record stored by :func:`resident_to_json`."""
-    data: dict[str, Any] = json.loads(text)
-    prev = data["previous_address"]
-    return SyntheticResident(
-        resident_code=data["resident_code"], individual_number=data["individual_number"],
-        name=from_form(PersonName, data["name"], json=True),
-        birth_date=dt.date.fromisoformat(data["birth_date"]), sex=Sex(data["sex"]),
-        address=from_form(Address, data["address"], json=True),
-        household_id=data["household_id"], relationship=data["relationship"],
-        resident_since=dt.date.fromisoformat(data["resident_since"]),
-        address_notification_date=dt.date.fromisoformat(data["address_notification_date"]),
-        previous_address=None if prev is None else from_form(Address, prev, json=True),
-        family_register=from_form(FamilyRegister, data["family_register"], json=True),
-        status=data["status"])
-
-
-def identity_row(update: IdentityInfoUpdate) -> tuple[object, ...]:
-    """The values of :data:`IDENTITY_COLUMNS` for ``update`` (e.g. for a bulk load)."""
-    info, change = update.identity_info, update.change_info
-    return (info.resident_code, info.name.kanji, info.name.kana, info.birth_date.isoformat(),
-            info.sex.value, info.address.local_gov_code, info.address.text,
-            info.individual_number, change.change_reason.value,
-            change.change_date.isoformat(), update.municipality, update.update_sequence,
-            update.operation.value, update.previous_resident_code)
-
-
-def _update_of(row: Any) -> IdentityInfoUpdate:
-    info = IdentityInfo(
-        resident_code=row["resident_code"],
-        name=PersonName(kanji=row["name_kanji"], kana=row["name_kana"]),
-        birth_date=dt.date.fromisoformat(row["birth_date"]), sex=Sex(row["sex"]),
-        address=Address(local_gov_code=row["address_code"], text=row["address_text"]),
-        individual_number=row["individual_number"])
-    return IdentityInfoUpdate(
-        municipality=row["municipality"], update_sequence=row["update_sequence"],
-        operation=UpdateOperation(row["operation"]), identity_info=info,
-        change_info=ChangeInfo(change_reason=ChangeReason(row["change_reason"]),
-                               change_date=dt.date.fromisoformat(row["change_date"])),
-        previous_resident_code=row["previous_resident_code"])
-
-
-def _held(row: Any) -> HeldIdentity:
-    update = _update_of(row)
-    stored = _time(row["stored_at"])
-    assert stored is not None
-    return HeldIdentity(identity_info=update.identity_info, change_info=update.change_info,
-                        stored_at=stored, erased_at=_time(row["erased_at"]),
-                        superseded_at=_time(row["superseded_at"]))
-
-
-@dataclass(frozen=True, slots=True)
-class Pending:
-    """An unacknowledged numbered message to resend after a restart."""
-
-    sequence: int
-    message_id: bytes
-    message: object
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StoredCard:
     """One resident card as a municipality stores it (spec/node.md section 4.6).
@@ -315,7 +230,7 @@ class StoredCard:
     chip_tries_left: int
 
 
-class NodeStorage:
+class NodeStorage(CentralTables):
     """A node's durable state (see the module docstring) in a :class:`Database` of
     either engine: SQLite (:class:`SqliteStorage`) or PostgreSQL (``postgresql://``
     URL, :func:`open_storage`). Use :meth:`transaction` around every change; the write
@@ -444,13 +359,13 @@ class NodeStorage:
                        message_type: str, now: dt.datetime) -> None:
         """Remember a processed message (inside a transaction)."""
         self.conn.execute("INSERT INTO processed VALUES (?, ?, ?, ?, ?)",
-                          (sender, message_id, digest, message_type, _t(now)))
+                          (sender, message_id, digest, message_type, stamp(now)))
 
     def forget_processed(self, before: dt.datetime) -> int:
         """Drop processed ids older than the duplicate window."""
         with self.transaction() as c:
             return c.execute("DELETE FROM processed WHERE received_at < ?",
-                             (_t(before),)).rowcount
+                             (stamp(before),)).rowcount
 
     # Municipality ------------------------------------------------------------------
 
@@ -472,7 +387,7 @@ class NodeStorage:
         text = json.dumps(to_form(update, json=True), ensure_ascii=False, sort_keys=True)
         self.conn.execute("INSERT INTO outbox VALUES (?, ?, ?, ?, ?, 'pending', ?)",
                           (message_id, recipient, update.update_sequence,
-                           "IdentityInfoUpdate", text, _t(now)))
+                           "IdentityInfoUpdate", text, stamp(now)))
 
     def settle(self, message_id: bytes, state: str) -> bool:
         """Mark an outbox entry ``acked`` or ``refused``; True if one was pending."""
@@ -507,7 +422,7 @@ class NodeStorage:
         self.conn.execute("INSERT INTO erasures VALUES (?, ?, ?, ?) ON CONFLICT (resident_code) DO "
                           "UPDATE SET change_reason = excluded.change_reason, change_date = "
                           "excluded.change_date, erased_at = excluded.erased_at",
-                          (resident_code, reason.value, change_date.isoformat(), _t(now)))
+                          (resident_code, reason.value, change_date.isoformat(), stamp(now)))
 
     def erasure(self, resident_code: str) -> tuple[ChangeReason, dt.date] | None:
         """The change reason and date of the erasure of ``resident_code``'s record, if
@@ -527,243 +442,19 @@ class NodeStorage:
             "excluded.expires_at, chip_pin = excluded.chip_pin, chip_activated = "
             "excluded.chip_activated, chip_tries_left = excluded.chip_tries_left",
             (card.serial, card.resident_code, card.state, card.failures,
-             None if card.issued_at is None else _t(card.issued_at),
-             None if card.expires_at is None else _t(card.expires_at),
+             None if card.issued_at is None else stamp(card.issued_at),
+             None if card.expires_at is None else stamp(card.expires_at),
              card.chip_pin, int(card.chip_activated), card.chip_tries_left))
 
     def load_cards(self) -> list[StoredCard]:
         """Every resident card the municipality issued, in serial order."""
         return [StoredCard(serial=r["serial"], resident_code=r["resident_code"],
                            state=r["state"], failures=int(r["failures"]),
-                           issued_at=_time(r["issued_at"]), expires_at=_time(r["expires_at"]),
+                           issued_at=parse_stamp(r["issued_at"]),
+                           expires_at=parse_stamp(r["expires_at"]),
                            chip_pin=r["chip_pin"], chip_activated=bool(r["chip_activated"]),
                            chip_tries_left=int(r["chip_tries_left"]))
                 for r in self.conn.execute("SELECT * FROM cards ORDER BY serial")]
-
-    # Retired codes (municipality, prefecture, national) ---------------------------
-
-    def retire(self, codes: set[str]) -> None:
-        """Record retired resident codes (inside a transaction)."""
-        self.conn.executemany("INSERT INTO retired_codes VALUES (?) ON CONFLICT DO NOTHING",
-                              [(c,) for c in sorted(codes)])
-
-    def retired(self) -> set[str]:
-        """Every retired resident code."""
-        return {r[0] for r in self.conn.execute("SELECT resident_code FROM retired_codes")}
-
-    # Prefecture and national -------------------------------------------------------
-
-    def apply_identity(self, source: str, sequence: int, message_id: bytes,
-                       update: IdentityInfoUpdate, now: dt.datetime) -> int:
-        """Store one applied update or relay as a new version of identity info, as
-        :meth:`IdentityStore.apply` does in memory; return the version's row id."""
-        info = update.identity_info
-        old_key = update.previous_resident_code or info.resident_code
-        self.conn.execute("UPDATE identity_info SET superseded_at = ? WHERE resident_code = ?"
-                          " AND superseded_at IS NULL", (_t(now), old_key))
-        erased = _t(now) if update.operation is UpdateOperation.ERASE else None
-        cur = self.conn.execute(
-            f"INSERT INTO identity_info ({', '.join(IDENTITY_COLUMNS)}, stored_at, "
-            f"erased_at) VALUES ({', '.join('?' * (len(IDENTITY_COLUMNS) + 2))}) "
-            f"RETURNING id", (*identity_row(update), _t(now), erased))
-        row_id = cur.fetchone()[0]
-        self.conn.execute("INSERT INTO applied VALUES (?, ?, ?, ?, ?)",
-                          (source, sequence, message_id, row_id, _t(now)))
-        self.conn.execute("INSERT INTO last_sequence VALUES (?, ?) ON CONFLICT (source) "
-                          "DO UPDATE SET last = excluded.last", (source, sequence))
-        if update.change_info.change_reason is ChangeReason.RESIDENT_CODE_CHANGE \
-                and update.previous_resident_code is not None:
-            self.retire({update.previous_resident_code})
-        return int(row_id)
-
-    def add_relay(self, relay_sequence: int, message_id: bytes, identity_id: int) -> None:
-        """Queue the relay of an applied update (prefecture, inside a transaction)."""
-        self.conn.execute("INSERT INTO relay_outbox VALUES (?, ?, ?, 'pending')",
-                          (relay_sequence, message_id, identity_id))
-
-    def pending_relays(self) -> tuple[int, list[Pending]]:
-        """The last relay number used and the unacknowledged relays' updates."""
-        last = self.conn.execute("SELECT COALESCE(MAX(relay_sequence), 0) FROM "
-                                 "relay_outbox").fetchone()[0]
-        rows = self.conn.execute(
-            "SELECT r.relay_sequence, r.message_id, i.* FROM relay_outbox r JOIN "
-            "identity_info i ON i.id = r.identity_id WHERE r.state = 'pending' "
-            "ORDER BY r.relay_sequence")
-        return int(last), [Pending(r["relay_sequence"], bytes(r["message_id"]),
-                                   _update_of(r)) for r in rows]
-
-    def load_identity_store(self, retention: dt.timedelta) -> IdentityStore:
-        """The in-memory :class:`IdentityStore` the machines use, rebuilt."""
-        store = IdentityStore(retention)
-        for r in self.conn.execute("SELECT * FROM identity_info ORDER BY id"):
-            update = _update_of(r)
-            stored = _time(r["stored_at"])
-            assert stored is not None
-            held = HeldIdentity(identity_info=update.identity_info,
-                                change_info=update.change_info, stored_at=stored,
-                                erased_at=_time(r["erased_at"]),
-                                superseded_at=_time(r["superseded_at"]))
-            if held.superseded_at is None:
-                store.put(held)
-            else:
-                store.history.append(held)
-        store.retired = self.retired()
-        return store
-
-    def applied_updates(self) -> tuple[dict[str, int], dict[tuple[str, int],
-                                                             IdentityInfoUpdate]]:
-        """``last`` per source and the update applied under each (source, number)."""
-        last = {r[0]: int(r[1]) for r in self.conn.execute("SELECT * FROM last_sequence")}
-        applied = {}
-        for r in self.conn.execute("SELECT a.source, a.sequence, i.* FROM applied a JOIN "
-                                   "identity_info i ON i.id = a.identity_id"):
-            applied[(r["source"], int(r["sequence"]))] = _update_of(r)
-        return last, applied
-
-    def current_held(self, resident_code: str) -> HeldIdentity | None:
-        """The current version of ``resident_code`` as the machines hold it (index
-        ``identity_current``)."""
-        row = self.conn.execute("SELECT * FROM identity_info WHERE resident_code = ? AND "
-                                "superseded_at IS NULL", (resident_code,)).fetchone()
-        return None if row is None else _held(row)
-
-    def current_codes(self) -> list[str]:
-        """Every resident code held as current, in order (a scan)."""
-        return [r[0] for r in self.conn.execute(
-            "SELECT resident_code FROM identity_info WHERE superseded_at IS NULL "
-            "ORDER BY resident_code")]
-
-    def superseded(self) -> list[HeldIdentity]:
-        """Every superseded version still held, oldest first (a scan)."""
-        return [_held(r) for r in self.conn.execute(
-            "SELECT * FROM identity_info WHERE superseded_at IS NOT NULL ORDER BY id")]
-
-    def is_retired(self, resident_code: str) -> bool:
-        """Whether ``resident_code`` was retired (never reused)."""
-        return self.conn.execute("SELECT 1 FROM retired_codes WHERE resident_code = ?",
-                                 (resident_code,)).fetchone() is not None
-
-    def last_sequences(self) -> dict[str, int]:
-        """The last number applied per source (one row per sender)."""
-        return {r[0]: int(r[1]) for r in self.conn.execute("SELECT * FROM last_sequence")}
-
-    def applied_update(self, source: str, sequence: int) -> IdentityInfoUpdate | None:
-        """The update applied under ``source``'s number ``sequence``, while its version
-        is held (R-30-5-0-06)."""
-        row = self.conn.execute(
-            "SELECT i.* FROM applied a JOIN identity_info i ON i.id = a.identity_id "
-            "WHERE a.source = ? AND a.sequence = ?", (source, sequence)).fetchone()
-        return None if row is None else _update_of(row)
-
-    def current_identity(self, resident_code: str) -> IdentityInfoUpdate | None:
-        """The current version of ``resident_code``'s identity info, if any (index
-        ``identity_current``)."""
-        row = self.conn.execute("SELECT * FROM identity_info WHERE resident_code = ? AND "
-                                "superseded_at IS NULL", (resident_code,)).fetchone()
-        return None if row is None else _update_of(row)
-
-    def find_by_four_items(self, name_kanji: str, birth_date: dt.date, sex: Sex,
-                           address_code: str, limit: int = 100) -> list[IdentityInfoUpdate]:
-        """The current versions matching the four items (name, birth date, sex, address:
-        R-30-7-3-10), in resident code order (index ``identity_four_items``)."""
-        rows = self.conn.execute(
-            "SELECT * FROM identity_info WHERE name_kanji = ? AND birth_date = ? AND "
-            "sex = ? AND address_code = ? AND superseded_at IS NULL ORDER BY resident_code "
-            "LIMIT ?", (name_kanji, birth_date.isoformat(), sex.value, address_code, limit))
-        return [_update_of(r) for r in rows]
-
-    def bulk_load_identity(self, rows: Iterable[tuple[object, ...]], now: dt.datetime,
-                           chunk: int = 50_000) -> int:
-        """Load current identity info in bulk (an initial load, e.g. a migration: no
-        numbered update is recorded as applied). ``rows`` hold the values of
-        :data:`IDENTITY_COLUMNS`, in that order, already valid. Commits every ``chunk``
-        rows (PostgreSQL: COPY); returns how many were loaded."""
-        columns = (*IDENTITY_COLUMNS, "stored_at")
-        stamp = _t(now)
-        done = 0
-        batch: list[tuple[object, ...]] = []
-        for row in rows:
-            batch.append((*row, stamp))
-            if len(batch) >= chunk:
-                with self.transaction() as c:
-                    c.copy("identity_info", columns, batch)
-                done += len(batch)
-                batch = []
-        if batch:
-            with self.transaction() as c:
-                c.copy("identity_info", columns, batch)
-            done += len(batch)
-        return done
-
-    def identity_versions(self, resident_code: str) -> tuple[int, bool]:
-        """How many versions of ``resident_code``'s identity info are held (current,
-        superseded or erased, within retention), and whether the person is held as
-        current and not erased."""
-        rows = self.conn.execute("SELECT superseded_at, erased_at FROM identity_info "
-                                 "WHERE resident_code = ?", (resident_code,)).fetchall()
-        return len(rows), any(r[0] is None and r[1] is None for r in rows)
-
-    def count_identity(self, current_only: bool = True) -> int:
-        """How many versions (or current persons) of identity info are held."""
-        sql = "SELECT COUNT(*) FROM identity_info"
-        if current_only:
-            sql += " WHERE superseded_at IS NULL"
-        return int(self.conn.execute(sql).fetchone()[0])
-
-    def purge(self, now: dt.datetime, retention: dt.timedelta) -> int:
-        """Erase identity info superseded or erased longer ago than ``retention``
-        (R-30-5-0-09), except what an unacknowledged relay still has to carry; returns
-        how many versions went. The numbering (``last_sequence``, the relay numbers) is
-        kept. The rows are overwritten (``secure_delete``) and the write-ahead log is
-        truncated (:meth:`scrub`), so the erased data is in neither file (R-NODE-74)."""
-        limit = _t(now - retention)
-        keep = ("AND id NOT IN (SELECT identity_id FROM relay_outbox WHERE state = "
-                "'pending' AND identity_id IS NOT NULL)" if self.role == "prefecture"
-                else "")
-        with self.transaction() as c:
-            gone = c.execute(
-                "DELETE FROM identity_info WHERE ((superseded_at IS NOT NULL AND "
-                "superseded_at < ?) OR (superseded_at IS NULL AND erased_at IS NOT NULL "
-                f"AND erased_at < ?)) {keep}", (limit, limit)).rowcount
-        if gone:
-            self.scrub()     # R-NODE-74: nor in the write-ahead log
-        return gone
-
-    def log_disclosures(self, records: list[DisclosureRecord]) -> None:
-        """Append disclosure log records (inside a transaction, R-30-7-3-12)."""
-        self.conn.executemany(
-            "INSERT INTO provision_log (time, message_id, body_kind, body_code, "
-            "legal_basis, purpose_code, operator_id, outcome, resident_keys) VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(_t(r.time), r.message_id, r.body.kind.value, r.body.code, r.legal_basis.value,
-              r.purpose_code, r.operator_id, r.outcome, ",".join(r.resident_keys))
-             for r in records])
-
-    def disclosures(self) -> list[DisclosureRecord]:
-        """The disclosure log, in order."""
-        out = []
-        for r in self.conn.execute("SELECT * FROM provision_log ORDER BY id"):
-            when = _time(r["time"])
-            assert when is not None
-            out.append(DisclosureRecord(
-                time=when, message_id=bytes(r["message_id"]),
-                body=from_form(RequestingBody, {"kind": r["body_kind"],
-                                                "code": r["body_code"]}, json=True),
-                legal_basis=LegalBasis(r["legal_basis"]), purpose_code=r["purpose_code"],
-                operator_id=r["operator_id"], outcome=r["outcome"],
-                resident_keys=tuple(k for k in r["resident_keys"].split(",") if k)))
-        return out
-
-    # Agency ------------------------------------------------------------------------
-
-    def record_provision(self, request_id: bytes, provider: str, outcome: str,
-                         persons: int, now: dt.datetime) -> None:
-        """Record a provision's outcome at the agency (inside a transaction)."""
-        self.conn.execute("INSERT INTO provisions VALUES (?, ?, ?, ?, ?) ON CONFLICT (request_id) "
-                          "DO UPDATE SET provider = excluded.provider, outcome = "
-                          "excluded.outcome, persons = excluded.persons, at = excluded.at",
-                          (request_id, provider, outcome, persons, _t(now)))
-
 
 class SqliteStorage(NodeStorage):
     """A node's storage in the SQLite file ``path`` (the embedded default)."""

@@ -87,7 +87,7 @@ async def op_status(node: Node, req: dict[str, Any]) -> dict[str, Any]:
     h = node.handler
     out: dict[str, Any] = {"node": str(node.node), "role": node.config.role}
     if isinstance(h, CentralRole):
-        last, _ = node.storage.applied_updates()
+        last = node.storage.last_sequences()
         out["identityInfo"] = {"current": node.storage.count_identity(),
                                "versions": node.storage.count_identity(False)}
         out["lastSequence"] = dict(sorted(last.items()))

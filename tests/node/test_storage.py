@@ -18,6 +18,7 @@ from juki_protocol.node.network import Network, node_config
 from juki_protocol.node.node import Node
 from juki_protocol.node.roles import MunicipalityRole
 from juki_protocol.node.storage import SqliteStorage, StorageError
+from juki_protocol.node.stored_identity import StoredIdentities
 
 
 @pytest.fixture(scope="module")
@@ -82,10 +83,10 @@ def test_retention_erases_superseded_versions_and_keeps_the_numbering(
     assert store.purge(T0 + dt.timedelta(days=20), retention) == 0
     assert store.purge(T0 + dt.timedelta(days=32), retention) == 1
     assert (store.count_identity(), store.count_identity(False)) == (1, 1)
-    last, applied = store.applied_updates()
-    assert last == {"271004": 2}
-    assert applied == {("271004", 2): second}
-    held = store.load_identity_store(retention)
+    assert store.last_sequences() == {"271004": 2}
+    assert store.applied_update("271004", 2) == second
+    assert store.applied_update("271004", 1) is None          # its version was purged
+    held = StoredIdentities(store, retention)
     assert held.current[person.resident_code].identity_info.name.kanji == "改名　太郎"
     assert held.history == []
     store.close()

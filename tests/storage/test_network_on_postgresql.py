@@ -9,12 +9,12 @@ from pathlib import Path
 from click.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # tests/pg.py
-import pg  # noqa: E402
+import pg
 
-from juki_protocol.node import audit  # noqa: E402
-from juki_protocol.node.cli_node import audit_group, network_group  # noqa: E402
-from juki_protocol.node.network import NODES  # noqa: E402
-from juki_protocol.node.sql import open_database, with_schema  # noqa: E402
+from juki_protocol.node import audit
+from juki_protocol.node.cli_node import audit_group, network_group
+from juki_protocol.node.network import NODES
+from juki_protocol.node.sql import open_database, with_schema
 
 
 def test_network_up_keeps_every_node_in_postgresql(tmp_path: Path) -> None:
