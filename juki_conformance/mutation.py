@@ -69,15 +69,15 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "machines/card.py": ("spec/node.md",),
     "machines/common.py": ("spec/node.md", "spec/pdu.md", *_FLOWS),
     "machines/stores.py": ("spec/node.md", *_FLOWS),
-    "node/": ("spec/node.md", "spec/pdu.md", *_FLOWS),
+    **{p: ("spec/node.md", "spec/pdu.md", *_FLOWS) for p in ("endpoint/", "node/")},
 }
 #: Not rule code: command lines, diagrams, the network launcher; and cms_fast.py, an
 #: optimisation of cms.py's parsing whose every result tests/test_cms_fast.py checks
 #: against cms.py's (a mutant there either gives up to the slow path, which no run can
 #: observe, or returns what cms.py would not, which that test catches).
 _SKIP = ("cms_fast.py", "machines/cli_simulate.py", "machines/diagrams.py", "node/cli_node.py",
-         "node/network.py", "messages/__init__.py", "machines/__init__.py",
-         "node/__init__.py")
+         "node/network.py", *(f"{p}/__init__.py" for p in ("messages", "machines", "node",
+                                                          "endpoint")))
 EQUIVALENTS_FILE = Path(__file__).with_name("mutation_equivalents.txt")
 _LOG_NAMES = frozenset({"log", "logger", "_log", "_LOG", "LOG", "logging", "warnings"})
 _REQ = re.compile(r"R-[0-9A-Z]+(?:-[0-9A-Z]+)+")

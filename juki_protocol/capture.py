@@ -58,6 +58,7 @@ from scapy.utils import PcapWriter
 
 from juki_protocol import codec, pki
 from juki_protocol import envelope as env
+from juki_protocol.endpoint.frames import Numbering, message_type_of
 from juki_protocol.identifiers import is_prefecture_code
 from juki_protocol.machines import cli_simulate
 from juki_protocol.machines.common import Effect, Send
@@ -66,8 +67,6 @@ from juki_protocol.messages.pdu import (
     Acknowledgement,
     ErrorReport,
     JukiPdu,
-    MessageType,
-    PduHeader,
 )
 from juki_protocol.scapy_layer import JUKI_PORT, Endpoint, TcpConnection, frame_bytes, isn_of
 
@@ -189,11 +188,6 @@ class CapturedPdu:
     pdu: JukiPdu
 
 
-def _message_type(msg: object) -> MessageType:
-    name = codec.type_name_of(msg)
-    return MessageType(name[:1].lower() + name[1:])
-
-
 def flow_pdus(flow: str, seed: int) -> tuple[list[CapturedPdu], CaptureWorld]:
     """The PDUs of ``flow`` (sealed deterministically) and the keys that seal them."""
     sent = run_flow(flow, seed)
@@ -203,19 +197,13 @@ def flow_pdus(flow: str, seed: int) -> tuple[list[CapturedPdu], CaptureWorld]:
             if node not in nodes:
                 nodes.append(node)
     world = capture_world(seed, nodes)
-    sequence: dict[tuple[str, str], int] = {}
+    numbering: dict[str, Numbering] = {}    # each sender's, as its endpoint keeps it
     out: list[CapturedPdu] = []
     for index, s in enumerate(sent):
         sender, recipient = node_of(s.sender), node_of(s.send.recipient)
-        pair = (str(sender), str(recipient))
-        number = sequence.get(pair, 0)
-        sequence[pair] = number + 1
         msg = s.send.message
-        header = PduHeader(version=1, message_id=s.send.message_id,
-                           correlation_id=s.send.correlation_id,
-                           message_type=_message_type(msg), sender=sender,
-                           recipient=recipient, time=NOW, sequence_number=number,
-                           profile=PROFILE)
+        header = numbering.setdefault(str(sender), Numbering(sender, PROFILE)).header(
+            message_type_of(msg), recipient, NOW, s.send.message_id, s.send.correlation_id)
         if isinstance(msg, Acknowledgement):
             pdu = JukiPdu(header=header, acknowledgement=msg)
         elif isinstance(msg, ErrorReport):

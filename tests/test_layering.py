@@ -86,3 +86,34 @@ def test_no_module_is_over_the_limit() -> None:
     assert grown == {}
     fixed = sorted(set(BACKLOG["longModules"]) - set(long))
     assert fixed == [], "now within the limit: remove from the backlog"
+
+
+#: What the sans-I/O layers (DESIGN.md section 2) may not import: I/O, clocks' owners,
+#: database drivers, and the node around them.
+_IO = ("asyncio", "socket", "ssl", "sqlite3", "psycopg", "selectors", "threading",
+       "juki_protocol.node", "juki_conformance")
+
+
+def io_imports(path: Path) -> list[str]:
+    """The imports of ``path`` that a sans-I/O module may not have."""
+    import ast
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+            [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+        found += [n for n in names if any(n == p or n.startswith(p + ".") for p in _IO)]
+    return found
+
+
+def test_the_endpoint_and_the_machines_do_no_io() -> None:
+    root = Path(__file__).resolve().parents[1] / "juki_protocol"
+    offenders = {p.relative_to(root).as_posix(): io_imports(p)
+                 for d in ("endpoint", "machines") for p in sorted((root / d).glob("*.py"))}
+    assert {k: v for k, v in offenders.items() if v} == {}
+    assert any(k.startswith("endpoint/") for k in offenders)   # the check saw them
+
+
+def test_the_io_check_sees_an_import(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("import asyncio\nfrom juki_protocol.node.sql import Database\n")
+    assert io_imports(bad) == ["asyncio", "juki_protocol.node.sql"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -11,8 +12,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_wheel_contains_package_data(tmp_path: Path) -> None:
+    # Built from a copy without the checkout's build/ directory, whose leftovers
+    # setuptools would otherwise put in the wheel.
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", "build", "*.egg-info", ".venv", "__pycache__", ".*_cache", "out*"))
     res = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
-                          str(tmp_path), str(ROOT)], capture_output=True, text=True,
+                          str(tmp_path), str(source)], capture_output=True, text=True,
                          timeout=600, check=False)
     assert res.returncode == 0, res.stderr
     wheel = next(tmp_path.glob("juki_protocol-*.whl"))
@@ -27,6 +33,11 @@ def test_wheel_contains_package_data(tmp_path: Path) -> None:
     assert "juki_conformance/templates/report.html.j2" in names
     assert "juki_conformance/report.schema.json" in names
     assert "juki_conformance/ics.schema.json" in names
+    # Every module of both packages, whatever subpackage it is in (a subpackage left out
+    # of pyproject's list would install without its modules).
+    for package in ("juki_protocol", "juki_conformance"):
+        for module in (ROOT / package).rglob("*.py"):
+            assert module.relative_to(ROOT).as_posix() in names, module
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry).decode()
     assert "juki = juki_protocol.cli:main" in text

@@ -14,8 +14,9 @@ import datetime as dt
 import sys
 from typing import Any
 
-from juki_protocol import codec, der
+from juki_protocol import der
 from juki_protocol.codec_vectors import replace_at
+from juki_protocol.endpoint import Answer, Endpoint, Step
 from juki_protocol.errors import ErrorCode, JukiError
 from juki_protocol.machines.card import ChipAction, VirtualCard
 from juki_protocol.machines.common import Effect, Inbound, Send, random_ids
@@ -24,19 +25,21 @@ from juki_protocol.messages.pdu import ErrorReport, PduHeader
 from juki_protocol.messages.provision import ProvisionRequest
 from juki_protocol.messages.wide_area import WideAreaIssuanceResponse
 from juki_protocol.node import cli_node
-from juki_protocol.node import node as node_module
-from juki_protocol.node import receive as receive_module
 from juki_protocol.node.node import Node, NodeConfig
 from juki_protocol.node.transport import Connection
 from juki_protocol.node.upper_tester import CARD_DESKS, CardDesk
 
 
-class NoSenderCheck(Node):
-    """Believes the header sender: never compares it with the TLS peer (R-PDU-11)."""
-
+class _NoSenderCheck(Endpoint):
     def check_header(self, header: PduHeader, peer: NodeId, now: dt.datetime,
                      sealed: bool) -> None:
         super().check_header(header, header.sender, now, sealed)
+
+
+class NoSenderCheck(Node):
+    """Believes the header sender: never compares it with the TLS peer (R-PDU-11)."""
+
+    endpoint_class = _NoSenderCheck
 
 
 class NoReplayCheck(Node):
@@ -70,11 +73,11 @@ class NoTimeWindow(Node):
 
 
 class ClosesOnGarbage(Node):
-    """Ends the connection after a frame it cannot decode (R-NODE-01)."""
+    """Ends the connection after a read with a frame it cannot decode (R-NODE-01)."""
 
-    async def _handle(self, conn: Connection, frame: bytes) -> None:
-        await super()._handle(conn, frame)
-        if not frame.startswith(b"\x7e"):     # not a JukiPdu (APPLICATION 30)
+    async def _take(self, conn: Connection, frames: list[bytes]) -> None:
+        await super()._take(conn, frames)
+        if any(not f.startswith(b"\x7e") for f in frames):  # not a JukiPdu (APPLICATION 30)
             await conn.close()
 
 
@@ -146,34 +149,34 @@ class NoRevocationCheck(Node):
         super().__init__(config, **kw)
 
 
-class IgnoresVersion(Node):
-    """Reads a PDU of any version as version 1 (R-PDU-14)."""
-
+class _IgnoresVersion(Endpoint):
     def check_header(self, header: PduHeader, peer: NodeId, now: dt.datetime,
                      sealed: bool) -> None:
         super().check_header(dataclasses.replace(header, version=1), peer, now, sealed)
 
 
-def _precise_report(exc: JukiError, *, refers_to: bytes | None = None) -> ErrorReport:
-    return ErrorReport(error_code=int(exc.error_code), refers_to=refers_to,
-                       detail=str(exc)[:200])
+class IgnoresVersion(Node):
+    """Reads a PDU of any version as version 1 (R-PDU-14)."""
+
+    endpoint_class = _IgnoresVersion
+
+
+class _TellsEnvelopeCause(Endpoint):
+    def peer_report(self, exc: JukiError, refers_to: bytes) -> ErrorReport:
+        return ErrorReport(error_code=int(exc.error_code), refers_to=refers_to,
+                           detail=str(exc)[:200])
 
 
 class TellsEnvelopeCause(Node):
     """Tells the peer which envelope check failed, with its code and message, instead
     of the opaque 2001 (R-PDU-32)."""
 
-    def __init__(self, config: NodeConfig, **kw: Any) -> None:
-        super().__init__(config, **kw)
-        setattr(receive_module, "peer_error_report", _precise_report)  # noqa: B010
+    endpoint_class = _TellsEnvelopeCause
 
 
-class AnswersAnswers(Node):
-    """Answers an acknowledgement or error report that refers to nothing with an error
-    report of its own (R-PDU-25)."""
-
-    def _apply_answer(self, c: Any, item: Any, taken: list[bytes]) -> list[Any]:
-        owned = super()._apply_answer(c, item, taken)
+class _AnswersAnswers(Endpoint):
+    def apply_answer(self, tx: Any, item: Answer, taken: list[bytes]) -> list[Any]:
+        owned = super().apply_answer(tx, item, taken)
         ref = item.refers_to
         if ref is not None and self.waiting.get(ref) is None:
             owned.append((None, Send(recipient=item.header.sender.code,
@@ -182,6 +185,13 @@ class AnswersAnswers(Node):
                                          error_code=int(ErrorCode.UNKNOWN_CORRELATION),
                                          refers_to=item.header.message_id))))
         return owned
+
+
+class AnswersAnswers(Node):
+    """Answers an acknowledgement or error report that refers to nothing with an error
+    report of its own (R-PDU-25)."""
+
+    endpoint_class = _AnswersAnswers
 
 
 class AnyRequester(Node):
@@ -269,28 +279,23 @@ def _length(n: int) -> bytes:
     return bytes([0x80 | len(raw)]) + raw
 
 
-class _LeakyCodec:
-    """The codec as the node module sees it, appending the family register to every
-    copy of a wide-area issuance response it encodes."""
+class _LeaksFamilyRegister(Endpoint):
+    """Appends the family register to every copy of a wide-area issuance response it
+    encodes."""
 
-    def encode(self, message: Any, **kw: Any) -> bytes:
-        data = codec.encode(message, **kw)
+    def encode(self, message: object) -> bytes:
+        data = super().encode(message)
         if isinstance(message, WideAreaIssuanceResponse) and message.copies:
             for i in range(len(message.copies)):
                 data = replace_at(data, [2, 0, i], _with_family_register)
         return data
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(codec, name)
 
 
 class ReturnsFamilyRegister(Node):
     """Sends the family register (本籍・筆頭者) with each copy of Art. 12-2(3), as an
     element after the eight items (R-12-2-3-03)."""
 
-    def __init__(self, config: NodeConfig, **kw: Any) -> None:
-        super().__init__(config, **kw)
-        setattr(node_module, "codec", _LeakyCodec())  # noqa: B010 (this process only)
+    endpoint_class = _LeaksFamilyRegister
 
 
 class _NeverLockingCard(VirtualCard):
@@ -311,16 +316,21 @@ class NeverLocksCard(Node):
         CARD_DESKS[self] = CardDesk(config.code, card_class=_NeverLockingCard)
 
 
+class _RemembersShed(Endpoint):
+    def shed(self, peer: NodeId, shed: list[tuple[bytes, str]],
+             now: dt.datetime) -> list[Step]:
+        steps = super().shed(peer, shed, now)
+        with self.store.transaction():
+            for mid, mtype in shed:
+                self.store.mark_processed(str(peer), mid, b"shed", mtype, now)
+        return steps
+
+
 class RemembersShed(Node):
     """Marks a PDU it shed for load as processed (R-NODE-13): its retry with the same
     message id is then taken for a replay instead of being processed."""
 
-    async def _shed(self, conn: Connection, shed: list[tuple[bytes, str]]) -> None:
-        await super()._shed(conn, shed)
-        with self.storage.transaction():
-            for mid, mtype in shed:
-                self.storage.mark_processed(str(conn.peer), mid, b"shed", mtype,
-                                             self.now())
+    endpoint_class = _RemembersShed
 
 
 FAULTS: dict[str, type[Node]] = {

@@ -39,6 +39,7 @@ row, so the diagrams show them.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from enum import Enum
 from typing import Generic, TypeVar
 
@@ -173,6 +174,26 @@ class _SequencedSender(Machine[SenderState, SenderInput, SenderAction], Generic[
 
     def _submit(self, message: M, now: dt.datetime) -> list[Effect]:
         return self._step(SenderInput.SUBMIT, now, message)
+
+    def restore(self, last: int, pending: Sequence[tuple[bytes, M]]) -> None:
+        """Take back what a store kept of this sender (at a start, or after a reload):
+        ``last`` is the last number used; ``pending`` the unacknowledged messages
+        (message id, message), in order. None is on the wire until :meth:`resume`."""
+        self.next_sequence = last + 1
+        self.outbox = list(pending)
+        self.in_flight = 0
+        self.state = SenderState.AWAITING_ACK if self.outbox else SenderState.IDLE
+
+    def resume(self, now: dt.datetime) -> list[Effect]:
+        """Resend the first unacknowledged message and arm the retry timer, as at a
+        start (R-PDU-23); the rest follow as the first is acknowledged."""
+        if not self.outbox:
+            return []
+        mid, message = self.outbox[0]
+        timer = Timer(name=RETRY_TIMER, deadline=now + RETRY_AFTER)
+        self.timers[RETRY_TIMER] = timer
+        return [Send(recipient=self.peer, message=message, message_id=mid),
+                ArmTimer(timer=timer)]
 
     def receive(self, inbound: Inbound, now: dt.datetime) -> list[Effect]:
         """An Acknowledgement or ErrorReport from the peer for the outstanding message."""

@@ -2,7 +2,9 @@
 
 This package is the only part of the library with sockets, clocks and databases
 (DESIGN.md section 2): :mod:`~juki_protocol.node.transport` (TLS and frames),
-:mod:`~juki_protocol.node.node` (the receive pipeline and timers),
+:mod:`~juki_protocol.node.node` (connections, timers and the event loop around the
+sans-I/O :class:`~juki_protocol.endpoint.endpoint.Endpoint`, whose store is
+:mod:`~juki_protocol.node.endpoint_store`),
 :mod:`~juki_protocol.node.roles` (the machines of each role),
 :mod:`~juki_protocol.node.storage` (SQLite), :mod:`~juki_protocol.node.audit` (the
 hash-chained audit log), :mod:`~juki_protocol.node.network` (a whole network on

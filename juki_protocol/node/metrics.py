@@ -7,8 +7,8 @@ prometheus_client's global one, so that several nodes in one process, as in the 
 and ``juki network up``, keep theirs apart). ``juki node serve --metrics HOST:PORT``
 makes one and hands it to the node in :class:`~juki_protocol.node.node.NodeConfig`, so
 that a restart through the upper tester keeps counting in the same registry. The node
-calls it at a few points of :mod:`juki_protocol.node.receive`; nothing here decides
-anything about a PDU:
+calls it at a few points of :mod:`juki_protocol.node.node` (as the endpoint's
+observer); nothing here decides anything about a PDU:
 
 ``juki_pdus_received_total{type, result}``
     PDUs received, by the header's message type (``unknown`` when it could not be read)
@@ -72,10 +72,12 @@ class Watched(Protocol):
     node: Any
     config: Any
     storage: Any
-    waiting: dict[bytes, Any]
     gate: Any
     connections: dict[str, Any]
     port: int | None
+
+    @property
+    def waiting(self) -> dict[bytes, Any]: ...
 
 
 class _Timed(AbstractContextManager[T]):

@@ -19,9 +19,12 @@ authentication (:mod:`juki_protocol.node.transport`), reads frames
 
 Group commit: the sealed messages and the answers of one read of a connection are
 applied in ONE transaction (one fsync), each message in a savepoint of its own, and
-answered once it is committed; the steps above and the group live in
-:mod:`juki_protocol.node.receive` (the :class:`~juki_protocol.node.receive.Receiving`
-half of the node). The audit rows of the messages a transaction makes the machines send
+answered once it is committed. The steps above, the group, the header numbering, seal
+and open, correlation and role dispatch are the sans-I/O
+:class:`~juki_protocol.endpoint.endpoint.Endpoint` (``Node.endpoint``): the node hands it
+the frames of each read and acts on the steps it returns; it keeps only sockets, timers,
+the event loop and the storage adapter (:mod:`juki_protocol.node.endpoint_store`).
+The audit rows of the messages a transaction makes the machines send
 are written in that same transaction, with the result ``sending``, so a send costs no
 commit of its own; a send that then fails adds a row ``failed: ...``.
 
@@ -57,32 +60,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import functools
 import logging
 import ssl
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
-from juki_protocol import codec, pki
-from juki_protocol.envelope import TIME_WINDOW, seal
+from juki_protocol import pki
+from juki_protocol.endpoint.endpoint import Endpoint, Refusal, Refused, Reloaded, Step, Taken
+from juki_protocol.endpoint.frames import PROTOCOL_VERSION, message_type_of, result_text
 from juki_protocol.errors import ErrorCode, JukiError, SecurityError
-from juki_protocol.identifiers import is_prefecture_code
-from juki_protocol.machines.common import ArmTimer, CancelTimer, Effect, Event, Send, random_ids
-from juki_protocol.machines.identity import IdentityUpdater, RelaySender
-from juki_protocol.machines.special_move import MoveOutDesk
-from juki_protocol.messages.common import NodeId, NodeRole, Profile
-from juki_protocol.messages.pdu import (
-    Acknowledgement,
-    ErrorReport,
-    JukiPdu,
-    MessageType,
-    PduHeader,
-)
-from juki_protocol.messages.provision import ProvisionResponse
-from juki_protocol.node import audit
+from juki_protocol.machines.common import ArmTimer, CancelTimer, Effect, Event, Send
+from juki_protocol.messages.pdu import ErrorReport
+from juki_protocol.node import audit, logjson
 from juki_protocol.node.admission import (
     HandshakeGate,
     RepeatFilter,
@@ -90,11 +81,11 @@ from juki_protocol.node.admission import (
     slot_for,
 )
 from juki_protocol.node.clock import system_clock
+from juki_protocol.node.endpoint_store import EndpointStore
 from juki_protocol.node.metrics import NodeMetrics
-from juki_protocol.node.receive import PROTOCOL_VERSION, Receiving, result_text
-from juki_protocol.node.roles import Owned, RoleHandler, is_answer, make_role
-from juki_protocol.node.sql import Database
-from juki_protocol.node.storage import NodeStorage, StorageError, open_storage
+from juki_protocol.node.node_config import NodeConfig, node_of_code, role_of_code
+from juki_protocol.node.roles import Owned, RoleHandler, make_role
+from juki_protocol.node.storage import NodeStorage, open_storage
 from juki_protocol.node.transport import (
     Connection,
     FrameStalled,
@@ -102,8 +93,7 @@ from juki_protocol.node.transport import (
     accept_tls,
     connect_tls,
 )
-from juki_protocol.synth import SyntheticResident
-from juki_protocol.wire import DEFAULT_MAX_FRAME, FrameError
+from juki_protocol.wire import FrameError
 
 logger = logging.getLogger(__name__)
 #: Admission refusals (handshakes dropped, connections shed or closed): one line per
@@ -115,125 +105,6 @@ HOUSEKEEPING_EVERY = 3600.0
 #: in one go: with the bounds of section 6 (256 + 64 pending handshakes, 256 slots), a
 #: node stays within a 1,024-descriptor limit under a flood (spec/node.md section 6).
 ACCEPT_BACKLOG = 256
-
-
-def role_of_code(code: str) -> NodeRole:
-    """The role a node id belongs to (spec/README.md section 3)."""
-    if code.startswith("DC"):
-        return NodeRole.NATIONAL
-    if code.startswith("AG"):
-        return NodeRole.AGENCY
-    return NodeRole.PREFECTURE if is_prefecture_code(code) else NodeRole.MUNICIPALITY
-
-
-@functools.lru_cache(maxsize=4096)
-def node_of_code(code: str) -> NodeId:
-    """The validated :class:`NodeId` of a node id (a frozen value, so cached)."""
-    return pki.node_id(role_of_code(code), code)
-
-
-def message_type_of(message: object) -> MessageType:
-    """The header message type of a message object."""
-    name = codec.type_name_of(message)
-    return MessageType(name[:1].lower() + name[1:])
-
-
-@dataclass
-class NodeConfig:
-    """What a node needs to run (``juki node serve`` options).
-
-    directory: node id -> (host, port) of the nodes this node may connect to.
-    retention: the retention period (保存期間) of superseded identity info (R-30-5-0-09);
-    duplicate_window: how long processed message ids are kept (R-PDU-24).
-    residents: the municipality's initial register (only used while it is empty).
-    operators: the operator ids registered per requesting body (providers).
-
-    Limits (spec/node.md section 6): max_connections inbound TLS connections at once,
-    at most max_peer_connections of them from one node; a connection beyond either is
-    answered with one ErrorReport 9002 OVERLOADED and closed (R-NODE-12).
-    max_inflight: PDUs read from the connections and not yet answered; a sealed PDU
-    read beyond it is answered 9002 referring to its id and not processed (R-NODE-13).
-    handshake_timeout: seconds for the TLS handshake (R-NODE-14); frame_timeout:
-    seconds for a begun frame to arrive, or for the peer to take one we send
-    (R-NODE-15); idle_timeout: seconds of silence between frames after which a
-    connection is closed, None for never (R-NODE-16).
-    send_window: how many numbered messages (identity info updates, relays) the
-    node's sequenced sender keeps on the wire at once, in order (1: one at a time).
-    """
-
-    role: str
-    code: str
-    #: The SQLite database, or with ``database`` the stem of the node's local files
-    #: (audit checkpoints, the disclosure log's key).
-    db: Path
-    cert: Path
-    key: Path
-    trust: Path
-    crl: Path | None = None
-    listen: tuple[str, int] | None = ("127.0.0.1", 0)
-    directory: dict[str, tuple[str, int]] = field(default_factory=dict)
-    profile: Profile = Profile.CURRENT
-    max_frame: int = DEFAULT_MAX_FRAME
-    time_window: dt.timedelta = TIME_WINDOW
-    residents: tuple[SyntheticResident, ...] = ()
-    operators: dict[str, set[str]] = field(default_factory=dict)
-    #: The node's own operators (spec/node.md section 4.8, juki_protocol.node.operators):
-    #: with a file, every local action of the upper tester needs an operator session.
-    operators_file: Path | None = None
-    #: Providers: purposes served to municipalities and prefectures, by body kind
-    #: (``municipality``, ``prefecture``, ``prefectureOrgan``; local ordinance).
-    local_purposes: dict[str, set[str]] = field(default_factory=dict)
-    national: str = "DC01"
-    retention: dt.timedelta = dt.timedelta(days=150 * 365)
-    duplicate_window: dt.timedelta = dt.timedelta(hours=24)
-    max_connections: int = 256
-    max_peer_connections: int = 8
-    #: Pending TLS handshakes (R-NODE-46): from addresses that are not known, of them
-    #: from one source address, and the reserve of the known addresses (the hosts of
-    #: ``directory`` and ``known_addresses``); beyond a bound the oldest is dropped.
-    max_handshakes: int = 256
-    max_address_handshakes: int = 32
-    known_reserve: int = 64
-    known_addresses: tuple[str, ...] = ()
-    #: New TLS handshakes a second from one unknown address (bursts of
-    #: ``max_address_handshakes``); beyond it, closed before any TLS work (R-NODE-46).
-    handshake_rate: float = 20.0
-    #: Refusals in a row after which a connection is closed (R-NODE-48).
-    max_refusals: int = 64
-    max_inflight: int = 256
-    #: A ``postgresql://`` URL: the node's tables are in that database, in schema
-    #: ``n<code>`` (spec/node.md section 2), instead of the SQLite file ``db``.
-    database: str | None = None
-    handshake_timeout: float = 10.0
-    frame_timeout: float = 30.0
-    idle_timeout: float | None = 900.0
-    send_window: int = 1
-    #: Whether the upper tester may make commits fail (``fail_next_commit``).
-    fault_injection: bool = False
-    #: The audit log's refusal limit, checkpoints and retention (R-NODE-22..28).
-    audit: audit.AuditPolicy = field(default_factory=audit.AuditPolicy)
-    #: Revocation (spec/pdu.md R-PDU-40, R-PDU-41): ``crl`` is required unless the
-    #: operator opts out with ``no_crl`` (logged); the CRL file is looked at every
-    #: ``crl_reload_interval`` seconds and a new usable list is used at once.
-    no_crl: bool = False
-    crl_reload_interval: float = 60.0
-    # -- Data at rest (spec/node.md section 2.1, R-NODE-70 to R-NODE-74) -----------------
-    #: The passphrase of an encrypted ``key`` (PKCS #8), read by ``juki node serve``
-    #: from a file or an environment variable, never from its command line (R-NODE-72).
-    key_passphrase: bytes | None = field(default=None, repr=False)
-    #: The file of the disclosure log's key (providers), apart from the database
-    #: (R-NODE-73); None: ``<key's stem>.disclosure-key`` beside ``key``.
-    disclosure_key: Path | None = None
-    #: Counters of the PDUs received, latencies and commit times (``--metrics``).
-    metrics: NodeMetrics | None = field(default=None, repr=False, compare=False)
-
-    def disclosure_key_path(self) -> Path:
-        """Where the disclosure log's key is kept (:attr:`disclosure_key` or its
-        default beside the node's key)."""
-        if self.disclosure_key is not None:
-            return self.disclosure_key
-        return self.key.with_name(f"{self.key.stem}.disclosure-key")
-    # -- end of data at rest ---------------------------------------------------------
 
 
 class _Gated(asyncio.StreamReaderProtocol):
@@ -257,8 +128,12 @@ class _Gated(asyncio.StreamReaderProtocol):
         super().connection_made(transport)
 
 
-class Node(Receiving):
+class Node:
     """One running node (see the module docstring)."""
+
+    #: The endpoint the node wraps (a subclass may add or relax a rule, as the
+    #: conformance suite's faulty nodes do).
+    endpoint_class: type[Endpoint] = Endpoint
 
     def __init__(self, config: NodeConfig, *,
                  clock: Callable[[], dt.datetime] = system_clock) -> None:
@@ -279,7 +154,6 @@ class Node(Receiving):
         self.tls = TrustSource(config.cert, config.key, config.trust, config.crl,
                                no_crl=config.no_crl, local=self.node,
                                passphrase=config.key_passphrase)
-        self._use_trust()
         self.storage: NodeStorage = open_storage(
             config.database or config.db, config.role, config.code,
             key_file=config.disclosure_key_path(), local=config.db)
@@ -290,16 +164,19 @@ class Node(Receiving):
             operators=config.operators, national=config.national, profile=config.profile,
             retention=config.retention, window=config.send_window,
             local_purposes=config.local_purposes)
+        self.endpoint = self.endpoint_class(
+            self.node, self.credential, self.tls.store,
+            EndpointStore(self.storage, config.metrics), self.handler,
+            profile=config.profile, time_window=config.time_window, observer=self._outcome)
+        self.endpoint.acting_operator = audit.ACTING_OPERATOR.get
+        self._use_trust()
         self.connections: dict[str, Connection] = {}
-        self.waiting: dict[bytes, Any] = {}
         self.events: list[tuple[Any, Event]] = []
         self.port: int | None = None
         self._server: asyncio.Server | None = None
         self._timers: dict[tuple[int, str], asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._connect_locks: dict[str, asyncio.Lock] = {}
-        self._sequence: dict[str, int] = {}
-        self._operators: dict[bytes, str] = {}
         self._inbound: set[Connection] = set()     # accepted and admitted (R-NODE-12)
         known = {host for host, _ in config.directory.values()} | set(config.known_addresses)
         self.gate = HandshakeGate(config.max_handshakes, config.max_address_handshakes,
@@ -313,13 +190,36 @@ class Node(Receiving):
     def _use_trust(self) -> None:
         """Use the trust store and TLS contexts of the trust source's current CRL (at
         start and after each reload: the next handshake and validation use them)."""
-        self.trust = self.tls.store
+        self.trust = self.endpoint.trust = self.tls.store
         self.server_ctx = self.tls.server
         self.client_ctx = self.tls.client
 
     def now(self) -> dt.datetime:
         """The node's clock (aware UTC)."""
         return self.clock().astimezone(dt.UTC)
+
+    @property
+    def waiting(self) -> dict[bytes, Any]:
+        """The machine waiting for the answer to each message id sent."""
+        return self.endpoint.waiting
+
+    @property
+    def metrics(self) -> NodeMetrics | None:
+        """The node's metrics (``juki node serve --metrics``), if any."""
+        metrics: NodeMetrics | None = self.config.metrics
+        return metrics
+
+    def _outcome(self, event: str, peer: str, mtype: str, mid: bytes | None, result: str,
+                 code: int | None = None) -> None:
+        """The endpoint's observer: log (one structured line, :mod:`logjson`) and count
+        (:mod:`metrics`) what became of one PDU received."""
+        if logger.isEnabledFor(logging.INFO):        # -v: every PDU (R-NODE-49 aside)
+            logger.info("%s: %s %s %s from %s: %s", self.node, event[4:], mtype or "-",
+                        mid.hex() if mid else "-", peer, result,
+                        extra=logjson.fields(event, self.node, peer=peer, message_id=mid,
+                                             code=code))
+        if self.metrics is not None:
+            self.metrics.received(mtype, result if code is None else str(code))
 
     async def start(self) -> None:
         """Purge what the retention allows, listen (if configured) and resend what was
@@ -347,36 +247,21 @@ class Node(Receiving):
     async def _resume(self) -> None:
         """Resend what the machines have outstanding (unacknowledged numbered messages)
         and arm their retry timers, as at a start (R-PDU-23)."""
-        now = self.now()
-        with self.storage.transaction() as c:
-            owned = self.handler.pending(now)
-            self._audit_sends(c, owned, now)
-        await self.dispatch(owned, None)
-
-    def _senders(self) -> list[Any]:
-        """The role's sequenced senders (identity updater, relay sender)."""
-        return [m for m in self.handler.machines()
-                if isinstance(m, (IdentityUpdater, RelaySender))]
+        await self.dispatch(self.endpoint.pending(self.now()), None)
 
     def _reload(self) -> None:
         """Rebuild the machines from the database (after a failed commit), then see to
-        the sequenced senders that were replaced (:meth:`_forget_stale`)."""
-        before = self._senders()
-        self.handler.reload()
-        self._forget_stale(before)
+        the sequenced senders that were replaced (:meth:`_reloaded`)."""
+        self._reloaded(self.endpoint.reload())
 
-    def _forget_stale(self, before: list[Any]) -> None:
-        """After a reload: forget the answers awaited by, and the timers of, the
-        sequenced senders of ``before`` that were replaced (an answer would reach a
-        machine that is no longer stored), and have the new ones resend their first
-        unacknowledged message (R-PDU-23). Other flows keep their machines and timers."""
-        now_live = {id(m) for m in self._senders()}
-        gone = {id(m) for m in before if id(m) not in now_live}
-        if not gone:
+    def _reloaded(self, step: Reloaded) -> None:
+        """After a reload: forget the timers of the sequenced senders replaced (the
+        endpoint has forgotten the answers they awaited), and have the new ones resend
+        their first unacknowledged message (R-PDU-23). Other flows keep their machines
+        and timers."""
+        if not step.stale:
             return
-        for mid in [m for m, owner in self.waiting.items() if id(owner) in gone]:
-            del self.waiting[mid]
-        for key in [k for k in self._timers if k[0] in gone]:
+        for key in [k for k in self._timers if k[0] in step.stale]:
             self._timers.pop(key).cancel()
 
         async def resume() -> None:
@@ -390,14 +275,10 @@ class Node(Receiving):
         """Erase identity info past retention (R-30-5-0-09) and forget processed
         message ids older than the duplicate window (R-PDU-24); hourly, and whenever a
         test clock moves (spec/node.md section 4)."""
-        now = self.now()
         try:
-            purge = getattr(self.handler, "purge", None)
-            if purge is not None:
-                before = self._senders()
-                purge(now)                # It reloads the machines if it erased.
-                self._forget_stale(before)
-            self.storage.forget_processed(now - self.config.duplicate_window)
+            step = self.endpoint.housekeep(self.now(), self.config.duplicate_window)
+            if step is not None:
+                self._reloaded(step)
         except JukiError as exc:
             logger.error("%s: housekeeping failed: %s", self.node, exc)
 
@@ -435,21 +316,14 @@ class Node(Receiving):
     async def local(self, action: Callable[[dt.datetime], list[Owned]]) -> list[Owned]:
         """Run a local event (``action(now)`` returns owned effects) in one transaction,
         then send what it produced."""
-        now = self.now()
-        with self.storage.transaction() as c:
-            owned = action(now)
-            self._audit_sends(c, owned, now)
+        owned = self.endpoint.local(action, self.now())
         await self.dispatch(owned, None)
         return owned
 
     async def fire_due_timers(self) -> None:
         """Fire every machine timer that is due now (also done by the loop's handles)."""
-        for machine in self.handler.machines():
-            if isinstance(machine, MoveOutDesk):
-                await self._fire(machine, "tick")
-            else:
-                for name in machine.due_timers(self.now()):
-                    await self._fire(machine, name)
+        for machine, name in self.endpoint.due_timers(self.now()):
+            await self._fire(machine, name)
 
     async def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
         """Wait until ``predicate()`` holds (TimeoutError after ``timeout`` seconds)."""
@@ -519,7 +393,7 @@ class Node(Receiving):
                         self.config.max_peer_connections)
         if not slot.admit:         # R-NODE-12: one 9002, then the connection closes.
             self._say_refused(f"shed a connection from {conn.peer}: {slot.reason}")
-            await self._refuse(conn, ErrorCode.OVERLOADED, None, "-", self.now())
+            await self._refuse(conn, ErrorCode.OVERLOADED)
             await conn.close()
             return
         if slot.evict is not None:     # R-NODE-47: a fair share; refusers go first
@@ -527,7 +401,7 @@ class Node(Receiving):
             assert isinstance(victim, Connection)
             self._say_refused(f"closed a connection from {victim.peer}: {slot.reason}")
             self._inbound.discard(victim)
-            await self._refuse(victim, ErrorCode.OVERLOADED, None, "-", self.now())
+            await self._refuse(victim, ErrorCode.OVERLOADED)
             await victim.close()
         self._inbound.add(conn)
         self.connections[conn.peer.code] = conn
@@ -589,7 +463,7 @@ class Node(Receiving):
                     logger.warning("%s: %s from %s", self.node, exc, conn.peer)
                     if exc.error_code is ErrorCode.FRAME_TOO_LARGE \
                             or isinstance(exc, FrameStalled):     # R-NODE-15
-                        await self._refuse(conn, exc.error_code, None, "-", self.now())
+                        await self._refuse(conn, exc.error_code)
                     break
                 if frames is None:
                     break
@@ -603,64 +477,61 @@ class Node(Receiving):
             if self.connections.get(conn.peer.code) is conn:
                 del self.connections[conn.peer.code]
 
-    def _audit(self, direction: str, peer: str, mtype: str, mid: bytes | None,
-               result: str, now: dt.datetime, subjects: str = "",
-               operator: str = "system") -> None:
+    # Receiving -----------------------------------------------------------------------
+
+    async def _take(self, conn: Connection, frames: list[bytes]) -> None:
+        """Hand the frames of one read to the endpoint within the node's bound on PDUs
+        in hand (R-NODE-13: the endpoint sheds what does not fit), then act on its
+        steps."""
+        started = time.monotonic()
+        room = max(0, self.config.max_inflight - self._inflight)
+        held = min(room, len(frames))
+        self._inflight += held
         try:
-            with self.storage.transaction() as c:
-                audit.append(c, at=now, direction=direction, peer=peer, message_type=mtype,
-                             message_id=mid, result=result, subjects=subjects,
-                             operator=operator)
-        except StorageError as exc:
-            logger.error("%s: audit write failed: %s", self.node, exc)
+            await self._act(conn, self.endpoint.receive(conn.peer, frames, self.now(), room))
+        finally:
+            self._inflight -= held
+        if self.metrics is not None:
+            self.metrics.handled(len(frames), time.monotonic() - started)
+
+    async def _act(self, conn: Connection, steps: list[Step]) -> None:
+        """Act on the endpoint's steps, in order: error reports, the machines' effects
+        (their places in the per-recipient send order taken at once, before anything
+        yields), reloads."""
+        plans: list[list[_Planned] | Refused | Reloaded] = [
+            self._plan(s.owned) if isinstance(s, Taken) else s for s in steps]
+        try:
+            for plan in plans:
+                if isinstance(plan, Refused):
+                    if plan.counts:
+                        conn.refused()           # R-NODE-48
+                    if plan.report is not None:
+                        await self._report(conn, plan.report)
+                elif isinstance(plan, Reloaded):
+                    self._reloaded(plan)
+                else:
+                    conn.useful()                # R-NODE-48
+                    if plan:
+                        await self._run(plan, conn)
+        finally:
+            for plan in plans:
+                if isinstance(plan, list):
+                    self._release(plan)
+
+    async def _refuse(self, conn: Connection, code: ErrorCode) -> None:
+        """Refuse what ``conn`` sent before any PDU could be read (an admission limit,
+        a frame too large or stalled): an error report referring to nothing."""
+        refusal = Refusal(code, None, "-", self.now())
+        await self._act(conn, [self.endpoint.refusal(conn.peer, refusal)])
+
+    async def _report(self, conn: Connection, report: ErrorReport) -> None:
+        """Send an error report (R-PDU-26); a failure to send it is only logged."""
+        try:
+            await conn.send(self.endpoint.answer_frame(conn.peer, report, self.now()))
+        except (ConnectionError, OSError, JukiError) as exc:
+            logger.info("%s: could not send the error report: %s", self.node, exc)
 
     # Sending ---------------------------------------------------------------------------
-
-    def _header(self, mtype: MessageType, recipient: NodeId, now: dt.datetime,
-                message_id: bytes, correlation_id: bytes | None = None) -> PduHeader:
-        seq = self._sequence.get(recipient.code, 0)
-        self._sequence[recipient.code] = seq + 1
-        return PduHeader(version=PROTOCOL_VERSION, message_id=message_id,
-                         message_type=mtype, sender=self.node, recipient=recipient,
-                         time=now.replace(microsecond=0), sequence_number=seq,
-                         profile=self.config.profile, correlation_id=correlation_id)
-
-    def _answer_pdu(self, peer: NodeId, answer: Acknowledgement | ErrorReport,
-                    now: dt.datetime, message_id: bytes | None = None) -> bytes:
-        if isinstance(answer, Acknowledgement):
-            header = self._header(MessageType.ACKNOWLEDGEMENT, peer, now,
-                                  message_id or random_ids())
-            pdu = JukiPdu(header=header, acknowledgement=answer)
-        else:
-            header = self._header(MessageType.ERROR_REPORT, peer, now,
-                                  message_id or random_ids())
-            pdu = JukiPdu(header=header, error_report=answer)
-        return codec.encode(pdu, profile=None)
-
-    def _audit_sends(self, c: Database, owned: list[Owned],
-                     now: dt.datetime) -> None:
-        """R-NODE-06: the audit rows of the messages of ``owned``, in the transaction
-        that produced them (``c``), with the result ``sending``; they are sent only once
-        it is committed, and a send that fails adds a row of its own."""
-        for _, eff in owned:
-            if not isinstance(eff, Send):
-                continue
-            message = eff.message
-            # The operator of the local action that sends it (section 4.8), or system.
-            direction, operator, subjects = "sent", audit.ACTING_OPERATOR.get(), ""
-            if isinstance(message, Acknowledgement):
-                mtype = MessageType.ACKNOWLEDGEMENT.value
-            elif isinstance(message, ErrorReport):
-                mtype = MessageType.ERROR_REPORT.value
-            else:
-                mtype = message_type_of(message).value
-                subjects = audit.masked_subjects(message)
-                if isinstance(message, ProvisionResponse) and message.provided:
-                    direction = "provided"
-                    operator = self._operators.get(eff.correlation_id or b"", "system")
-            audit.append(c, at=now, direction=direction, peer=eff.recipient,
-                         message_type=mtype, message_id=eff.message_id, result="sending",
-                         subjects=subjects, operator=operator)
 
     def _plan(self, owned: list[Owned]) -> list[_Planned]:
         """Take each message's place in its recipient's send order, now (this does not
@@ -720,31 +591,16 @@ class Node(Receiving):
 
     async def _write(self, owner: Any, send: Send, reply: Connection | None) -> None:
         now = self.now()
-        message = send.message
         try:
             recipient = node_of_code(send.recipient)
             if reply is not None and not reply.closed and reply.peer == recipient:
                 conn = reply
             else:
                 conn = await self.connection(send.recipient)
-            if is_answer(message):
-                assert isinstance(message, (Acknowledgement, ErrorReport))
-                await conn.send(self._answer_pdu(recipient, message, now, send.message_id))
-                return
-            mtype = message_type_of(message)
-            der = codec.encode(message, profile=self.config.profile)
-            header = self._header(mtype, recipient, now, send.message_id,
-                                  send.correlation_id)
-            sealed = seal(header, der, self.credential.key, self.credential.certificate,
-                          conn.peer_cert, now)
-            self.waiting[send.message_id] = owner
-            await conn.send(codec.encode(JukiPdu(header=header, sealed=sealed),
-                                         profile=None))
+            await conn.send(self.endpoint.frame(owner, send, recipient, conn.peer_cert, now))
         except (OSError, TimeoutError, JukiError, ssl.SSLError) as exc:
             logger.warning("%s: could not send to %s: %s", self.node, send.recipient, exc)
-            name = type(message).__name__
-            self._audit("sent", send.recipient, name[:1].lower() + name[1:],
-                        send.message_id, f"failed: {type(exc).__name__}", now)
+            self.endpoint.send_failed(send, type(exc).__name__, now)
 
     # Timers ----------------------------------------------------------------------------
 
@@ -760,19 +616,8 @@ class Node(Receiving):
 
     async def _fire(self, owner: Any, name: str) -> None:
         self._timers.pop((id(owner), name), None)
-        now = self.now()
         try:
-            with self.storage.transaction() as c:
-                if isinstance(owner, MoveOutDesk):
-                    effects = owner.tick(now)
-                else:
-                    timer = owner.timers.get(name)
-                    if timer is None or timer.deadline > now:
-                        return
-                    effects = owner.timeout(name, now)
-                self.handler.persist(now)
-                owned = [(owner, e) for e in effects]
-                self._audit_sends(c, owned, now)
+            owned = self.endpoint.fire(owner, name, self.now())
         except JukiError as exc:
             logger.warning("%s: timer %s failed: %s", self.node, name, exc)
             return

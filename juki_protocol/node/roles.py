@@ -45,15 +45,11 @@ from juki_protocol.machines.common import (
     Event,
     Inbound,
     Send,
-    Timer,
 )
 from juki_protocol.machines.identity import (
-    RETRY_AFTER,
-    RETRY_TIMER,
     IdentityUpdater,
     NationalReceiver,
     PrefectureReceiver,
-    SenderState,
 )
 from juki_protocol.machines.move_in import MoveInNotifier, OrdinaryMoveIn
 from juki_protocol.machines.provision import DisclosureLog, Provider, ProvisionClient
@@ -84,7 +80,7 @@ from juki_protocol.messages.special_move import (
     SpecialMoveInNotice,
 )
 from juki_protocol.messages.wide_area import WideAreaIssuanceRequest, WideAreaIssuanceResponse
-from juki_protocol.node.storage import NodeStorage, Pending
+from juki_protocol.node.storage import NodeStorage
 from juki_protocol.node.stored_identity import AppliedUpdates, StoredIdentities
 from juki_protocol.schedule import load_schedule_1
 from juki_protocol.synth import SyntheticResident
@@ -102,26 +98,6 @@ def own(owner: object, effects: Iterable[Effect]) -> list[Owned]:
 def _unknown_correlation(what: str) -> ProtocolError:
     return ProtocolError(f"the {what} refers to no flow of this node",
                          code=ErrorCode.UNKNOWN_CORRELATION)
-
-
-def _resume(sender: Any, now: dt.datetime) -> list[Owned]:
-    """Resend a restored sender's first unacknowledged message and arm its retry timer
-    (R-PDU-23), as its ``_wire`` would."""
-    if not sender.outbox:
-        return []
-    mid, message = sender.outbox[0]
-    timer = Timer(name=RETRY_TIMER, deadline=now + RETRY_AFTER)
-    sender.timers[RETRY_TIMER] = timer
-    return [(sender, Send(recipient=sender.peer, message=message, message_id=mid)),
-            (sender, ArmTimer(timer=timer))]
-
-
-def _restore_sender(sender: Any, last: int, pending: list[Any]) -> None:
-    """Load a sequenced sender's numbering and its unacknowledged messages (the first
-    is on the wire again once the node resends it)."""
-    sender.next_sequence = last + 1
-    sender.outbox = [(p.message_id, p.message) for p in pending]
-    sender.state = SenderState.AWAITING_ACK if pending else SenderState.IDLE
 
 
 class RoleHandler:
@@ -186,7 +162,7 @@ class MunicipalityRole(RoleHandler):
         self._saved = dict(self.register.records)
         self.updater = IdentityUpdater(self.code, window=self.window)
         last, pending = self.storage.pending_updates()
-        _restore_sender(self.updater, last, pending)
+        self.updater.restore(last, [(p.message_id, p.message) for p in pending])  # type: ignore[misc]
         self.updater.retired = self.storage.retired()
         self._queued = {mid for mid, _ in self.updater.outbox}
         self.desk = MoveOutDesk(self.register, profile=self.profile)
@@ -197,7 +173,7 @@ class MunicipalityRole(RoleHandler):
                 *self.ordinary_move_ins.values()]
 
     def pending(self, now: dt.datetime) -> list[Owned]:
-        return _resume(self.updater, now)
+        return own(self.updater, self.updater.resume(now))
 
     def persist(self, now: dt.datetime) -> None:
         self._persist(now)
@@ -335,10 +311,9 @@ class CentralRole(RoleHandler):
             self.receiver = PrefectureReceiver(self.code, store, national=self.national,
                                                window=self.window)
             last, pending = self.storage.pending_relays()
-            relays = [Pending(p.sequence, p.message_id, IdentityInfoRelay(
+            self.receiver.relays.restore(last, [(p.message_id, IdentityInfoRelay(
                 prefecture=self.code, relay_sequence=p.sequence,
-                update=p.message)) for p in pending]  # type: ignore[arg-type]
-            _restore_sender(self.receiver.relays, last, relays)
+                update=p.message)) for p in pending])  # type: ignore[arg-type]
         else:
             self.receiver = NationalReceiver(self.code, store)
         self.receiver.last = self.storage.last_sequences()
@@ -370,7 +345,7 @@ class CentralRole(RoleHandler):
     def pending(self, now: dt.datetime) -> list[Owned]:
         if not isinstance(self.receiver, PrefectureReceiver):
             return []
-        return _resume(self.receiver.relays, now)
+        return own(self.receiver.relays, self.receiver.relays.resume(now))
 
     def receive(self, inbound: Inbound, now: dt.datetime) -> list[Owned]:
         msg = inbound.message

@@ -14,6 +14,7 @@ from juki_protocol.identifiers import prefecture_of
 from juki_protocol.machines.common import Inbound, Send, counter_ids, sends
 from juki_protocol.machines.identity import (
     RETRY_AFTER,
+    RETRY_TIMER,
     IdentityUpdater,
     PrefectureReceiver,
     SenderState,
@@ -109,9 +110,11 @@ def test_window_after_a_restart_refills_from_the_first() -> None:
     ps = _people()
     sent = [s for p in ps[:5] for s in _record(muni, p)]
     restored = IdentityUpdater(HOME, ids=counter_ids(6), window=3)
-    restored.outbox = list(muni.outbox)
-    restored.next_sequence = muni.next_sequence
-    restored.state = SenderState.AWAITING_ACK
+    restored.restore(muni.next_sequence - 1, muni.outbox)
+    assert restored.state is SenderState.AWAITING_ACK
+    resent = sends(restored.resume(NOW))
+    assert [s.message_id for s in resent] == [sent[0].message_id]
+    assert _numbers(resent) == [1] and RETRY_TIMER in restored.timers
     # A new change while only the first is known to be on the wire: queued, not sent
     # ahead of the others.
     assert _record(restored, ps[5]) == []
