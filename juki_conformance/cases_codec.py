@@ -1,20 +1,30 @@
 """Codec-mode test cases: the golden vectors, identifiers, JSON rules, hostile input.
 
-Every case talks to the SUT only through the adapter protocol (``spec/conformance.md``).
+Every case talks to the SUT only through the adapter protocol (``spec/conformance.md``);
+the cases of that protocol itself are in :mod:`juki_conformance.cases_codec_adapter`,
+the checks the codec cases share in :mod:`juki_conformance.codec_checks`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import random
 import re
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from juki_conformance.cases_codec_adapter import adapter_cases
+from juki_conformance.codec_checks import (
+    code_name,
+    error_of,
+    expect_error,
+    hex_diff,
+    id_slug,
+    json_diff,
+    kebab_case,
+)
 from juki_conformance.model import Case, Outcome, Verdict, strongest_level
 from juki_conformance.sut import AdapterSut
 from juki_protocol.errors import ErrorCode
@@ -94,40 +104,6 @@ REMEDIATION = {
 }
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60]
-
-
-def _kebab(name: str) -> str:
-    return re.sub(r"(?<!^)([A-Z])", r"-\1", name).lower()
-
-
-def _error_of(answer: dict[str, Any]) -> tuple[int | None, str]:
-    err = answer.get("error")
-    if not isinstance(err, dict) or not isinstance(err.get("code"), int):
-        return None, "an error without a numeric code"
-    message = re.sub(r"^\[\d+ [A-Z_]+\] ", "", str(err.get("message", "")))
-    return err["code"], f"{err['code']} {err.get('name', '?')}: {message}"
-
-
-def _code_name(code: int | None) -> str:
-    try:
-        return f"{code} {ErrorCode(code).name}" if code is not None else "none"
-    except ValueError:
-        return f"{code} (unregistered)"
-
-
-def expect_error(answer: dict[str, Any], code: int) -> Outcome:
-    """Verdict for a request that must be refused with ``code``."""
-    expected = f"rejected with {_code_name(code)}"
-    if answer.get("ok"):
-        return Outcome(Verdict.FAIL, expected, "accepted")
-    got, text = _error_of(answer)
-    if got == code:
-        return Outcome(Verdict.PASS, expected, f"rejected with {_code_name(got)}")
-    return Outcome(Verdict.FAIL, expected, f"rejected with {text}")
-
-
 def _vector_run(type_name: str, profile: str | None,
                 t: dict[str, Any]) -> Callable[[AdapterSut], Outcome]:
     fields: dict[str, Any] = {"type": type_name, "der": t["der"]}
@@ -141,21 +117,21 @@ def _vector_run(type_name: str, profile: str | None,
         if t["result"] == "acceptable":
             if answer.get("ok"):
                 return Outcome(Verdict.ACCEPTABLE, "accepted or rejected with "
-                               f"{_code_name(t['errorCode'])}", "accepted")
-            got, text = _error_of(answer)
+                               f"{code_name(t['errorCode'])}", "accepted")
+            got, text = error_of(answer)
             verdict = Verdict.ACCEPTABLE if got == t["errorCode"] else Verdict.FAIL
-            return Outcome(verdict, f"accepted or rejected with {_code_name(t['errorCode'])}",
+            return Outcome(verdict, f"accepted or rejected with {code_name(t['errorCode'])}",
                            f"rejected with {text}")
         expected = "decoded to the vector's value and re-encoded to the same DER"
         if not answer.get("ok"):
-            return Outcome(Verdict.FAIL, expected, f"rejected with {_error_of(answer)[1]}")
+            return Outcome(Verdict.FAIL, expected, f"rejected with {error_of(answer)[1]}")
         if answer.get("value") != t["value"]:
             return Outcome(Verdict.FAIL, expected, "decoded to a different value",
-                           _json_diff(t["value"], answer.get("value")))
+                           json_diff(t["value"], answer.get("value")))
         enc = sut.request("encode", type=type_name, value=t["value"],
                           profile=profile or "current")
         if not enc.get("ok"):
-            return Outcome(Verdict.FAIL, expected, f"encode rejected: {_error_of(enc)[1]}")
+            return Outcome(Verdict.FAIL, expected, f"encode rejected: {error_of(enc)[1]}")
         if "UnknownExtension" in t["flags"]:
             # The JSON value cannot hold the unknown addition: its DER is the vector's
             # without it, which must decode to the same value (R-CONF-20).
@@ -167,29 +143,10 @@ def _vector_run(type_name: str, profile: str | None,
                            "the vector's value")
         if enc.get("der") != t["der"]:
             return Outcome(Verdict.FAIL, expected, "encoded to different DER",
-                           _hex_diff(t["der"], str(enc.get("der"))))
+                           hex_diff(t["der"], str(enc.get("der"))))
         return Outcome(Verdict.PASS, expected, "decoded and re-encoded exactly")
 
     return run
-
-
-def _hex_diff(want: str, got: str) -> str:
-    i = next((k for k in range(0, min(len(want), len(got)), 2) if want[k:k + 2] != got[k:k + 2]),
-             min(len(want), len(got)))
-    return (f"first difference at octet {i // 2}: expected {want[i:i + 32]}..., "
-            f"got {got[i:i + 32]}...")
-
-
-def _json_diff(want: Any, got: Any, path: str = "") -> str:
-    if isinstance(want, dict) and isinstance(got, dict):
-        for k in sorted(set(want) | set(got)):
-            if want.get(k) != got.get(k):
-                return _json_diff(want.get(k), got.get(k), f"{path}.{k}" if path else k)
-    if isinstance(want, list) and isinstance(got, list) and len(want) == len(got):
-        for i, (a, b) in enumerate(zip(want, got, strict=True)):
-            if a != b:
-                return _json_diff(a, b, f"{path}[{i}]")
-    return f"at {path or '(top)'}: expected {str(want)[:80]}, got {str(got)[:80]}"
 
 
 def vector_cases(directory: Path) -> list[Case]:
@@ -217,8 +174,8 @@ def vector_cases(directory: Path) -> list[Case]:
                 elif t["result"] == "valid":
                     reqs.append("R-CONF-20")
                 main = next((f for f in flags if f in REMEDIATION), "Minimal")
-                base = (f"{CLAUSES[type_name]}/codec/{_kebab(type_name)}/"
-                        f"{profile or 'any'}/{_slug(t['comment'])}")
+                base = (f"{CLAUSES[type_name]}/codec/{kebab_case(type_name)}/"
+                        f"{profile or 'any'}/{id_slug(t['comment'])}")
                 cid, n = base, 2
                 while cid in seen:
                     cid, n = f"{base}-{n}", n + 1
@@ -263,7 +220,7 @@ def _code_case(cid: str, title: str, kind: str, code: str, valid: bool, req: str
         if valid:
             if answer.get("ok"):
                 return Outcome(Verdict.PASS, "valid", "valid")
-            return Outcome(Verdict.FAIL, "valid", f"rejected with {_error_of(answer)[1]}")
+            return Outcome(Verdict.FAIL, "valid", f"rejected with {error_of(answer)[1]}")
         return expect_error(answer, error)
 
     return Case(id=cid, title=title, clause="identifiers", requirements=(req,), level="MUST",
@@ -518,14 +475,14 @@ def _accept_case(cid: str, type_name: str, req: str, value: dict[str, Any]) -> C
     def run(sut: AdapterSut) -> Outcome:
         enc = sut.request("encode", type=type_name, value=value, profile="current")
         if not enc.get("ok"):
-            return Outcome(Verdict.FAIL, expected, f"encode rejected: {_error_of(enc)[1]}")
+            return Outcome(Verdict.FAIL, expected, f"encode rejected: {error_of(enc)[1]}")
         dec = sut.request("decode", type=type_name, der=str(enc.get("der")),
                           profile="current")
         if not dec.get("ok"):
-            return Outcome(Verdict.FAIL, expected, f"decode rejected: {_error_of(dec)[1]}")
+            return Outcome(Verdict.FAIL, expected, f"decode rejected: {error_of(dec)[1]}")
         if dec.get("value") != value:
             return Outcome(Verdict.FAIL, expected, "decoded to a different value",
-                           _json_diff(value, dec.get("value")))
+                           json_diff(value, dec.get("value")))
         return Outcome(Verdict.PASS, expected, "encoded and decoded")
 
     return Case(id=cid, title=f"{type_name}: {cid.rsplit('/rule-', 1)[-1].replace('-', ' ')}",
@@ -549,11 +506,11 @@ def rule_cases(directory: Path) -> list[Case]:
             mutated = _set(mutated, one_path,
                            one_value(base) if callable(one_value) else one_value)
         if code is None:
-            out.append(_accept_case(f"{CLAUSES[type_name]}/codec/{_kebab(type_name)}/"
+            out.append(_accept_case(f"{CLAUSES[type_name]}/codec/{kebab_case(type_name)}/"
                                     f"rule-{slug}", type_name, req, mutated))
             continue
         out.append(_request_case(
-            f"{CLAUSES[type_name]}/codec/{_kebab(type_name)}/rule-{slug}",
+            f"{CLAUSES[type_name]}/codec/{kebab_case(type_name)}/rule-{slug}",
             f"{type_name}: {slug.replace('-', ' ')}", CLAUSES[type_name], req, "encode",
             {"type": type_name, "value": mutated, "profile": "current"}, code,
             "Apply the rules of the clause (see the requirement text) before encoding, and "
@@ -637,7 +594,7 @@ def robustness_cases() -> list[Case]:
             expected = "rejected with a registered 1xxx code"
             if answer.get("ok"):
                 return Outcome(Verdict.FAIL, expected, "accepted random bytes")
-            got, text = _error_of(answer)
+            got, text = error_of(answer)
             if got is not None and got in ErrorCode._value2member_map_ and got < 2000:
                 return Outcome(Verdict.PASS, expected, f"rejected with {text}")
             return Outcome(Verdict.FAIL, expected, f"rejected with {text}")
@@ -648,123 +605,6 @@ def robustness_cases() -> list[Case]:
                                     "failure to a registered code; never crash.",
                         mode="codec", ops=("decode",), run=run))
     return out
-
-
-def _raw_exchange(sut: AdapterSut, text: str) -> tuple[list[Any], int | None]:
-    """Run a fresh copy of the adapter on ``text`` with standard input left open: its
-    answer lines (parsed, or the raw text of a line that is not JSON) and its exit
-    status, or None when it is still running after the request timeout."""
-    proc = subprocess.Popen(sut.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, env={**os.environ, **(sut.env or {})})
-    assert proc.stdin is not None and proc.stdout is not None
-    try:
-        proc.stdin.write(text.encode("utf-8"))
-        proc.stdin.flush()
-        try:
-            status: int | None = proc.wait(timeout=sut.timeout)
-        except subprocess.TimeoutExpired:
-            status = None
-            proc.kill()
-            proc.wait()
-        out = proc.stdout.read().decode("utf-8", "replace")
-    finally:
-        if not proc.stdin.closed:
-            proc.stdin.close()
-        proc.stdout.close()
-    answers: list[Any] = []
-    for line in out.splitlines():
-        try:
-            answers.append(json.loads(line))
-        except ValueError:
-            answers.append(line)
-    return answers, status
-
-
-def _ids_and_codes(answers: list[Any]) -> list[tuple[Any, int | None]]:
-    return [(a.get("id"), _error_of(a)[0] if a.get("ok") is False else None)
-            if isinstance(a, dict) else ("not JSON", None) for a in answers]
-
-
-def _blank_and_unparseable(sut: AdapterSut) -> Outcome:
-    text = '\n \t\r\nnot json\n[1, 2]\n{"id": 7}\n{"id": 8, "op": "no-such-op"}\n'
-    answers, _ = _raw_exchange(sut, text + '{"op": "quit"}\n')
-    want = [(None, 1030), (None, 1030), (7, 1030), (8, 1030)]
-    expected = ("no answer to the two blank lines; 1030 with id null for 'not json' and "
-                "'[1, 2]'; 1030 with ids 7 and 8")
-    got = _ids_and_codes(answers)
-    verdict = Verdict.PASS if got == want else Verdict.FAIL
-    return Outcome(verdict, expected, f"answers (id, code): {got}")
-
-
-def _quit_not_answered(sut: AdapterSut) -> Outcome:
-    answers, status = _raw_exchange(
-        sut, '{"id": 1, "op": "hello"}\n{"id": 2, "op": "quit"}\n{"id": 3, "op": "hello"}\n')
-    expected = "one answer (id 1), none to quit or after it, exit status 0 with input open"
-    got = [a.get("id") if isinstance(a, dict) else "not JSON" for a in answers]
-    if status is None:
-        return Outcome(Verdict.FAIL, expected, f"still running after quit; answered ids {got}")
-    ok = got == [1] and status == 0
-    return Outcome(Verdict.PASS if ok else Verdict.FAIL, expected,
-                   f"answered ids {got}, exit status {status}")
-
-
-def _hello_profiles(sut: AdapterSut) -> Outcome:
-    profiles = sut.request("hello").get("profiles")
-    expected = "hello.profiles: a non-empty list of 'current' and 'p2002'"
-    ok = isinstance(profiles, list) and bool(profiles) and \
-        all(p in ("current", "p2002") for p in profiles) and len(set(profiles)) == len(profiles)
-    return Outcome(Verdict.PASS if ok else Verdict.FAIL, expected, f"profiles {profiles!r}")
-
-
-def _profile_2002_refused(sut: AdapterSut) -> Outcome:
-    ack = "7415801057441f5b0e9483e7b2d3c21c71943310810101"  # codec_acknowledgement tcId 1
-    return expect_error(sut.request("decode", type="Acknowledgement", der=ack,
-                                    profile="2002"), 1030)
-
-
-def adapter_cases() -> list[Case]:
-    """The adapter protocol itself (spec/conformance.md section 1)."""
-    def unknown_op(sut: AdapterSut) -> Outcome:
-        return expect_error(sut.request("no-such-op"), 1030)
-
-    def keeps_serving(sut: AdapterSut) -> Outcome:
-        sut.request("no-such-op")
-        answer = sut.request("check_code", kind="resident", code="12345678903")
-        ok = bool(answer.get("ok"))
-        return Outcome(Verdict.PASS if ok else Verdict.FAIL,
-                       "a valid answer after an unknown op",
-                       "answered" if ok else f"refused: {_error_of(answer)[1]}")
-
-    fix = "Follow spec/conformance.md section 1: answer every line, never exit on input."
-    edges = "Follow spec/conformance.md section 1 (R-CONF-16, R-CONF-17) for blank, " \
-            "unparseable and quit lines."
-    return [
-        Case(id="conformance/codec/adapter/blank-and-unparseable-lines",
-             title="blank lines skipped; unparseable lines get 1030 with id null",
-             clause="conformance", requirements=("R-CONF-16",), level="MUST",
-             remediation=edges, mode="codec", ops=(), run=_blank_and_unparseable),
-        Case(id="conformance/codec/adapter/quit-not-answered",
-             title="quit gets no answer, later lines none, exit status 0",
-             clause="conformance", requirements=("R-CONF-17",), level="MUST",
-             remediation=edges, mode="codec", ops=(), run=_quit_not_answered),
-        Case(id="conformance/codec/adapter/hello-profile-names",
-             title="hello lists profiles by their ASN.1 names",
-             clause="conformance", requirements=("R-CONF-18",), level="MUST",
-             remediation="List `current` and/or `p2002` in hello.profiles, nothing else.",
-             mode="codec", ops=(), run=_hello_profiles),
-        Case(id="conformance/codec/adapter/profile-name-2002-refused",
-             title="a request profile '2002' gets 1030 (the name is p2002)",
-             clause="conformance", requirements=("R-CONF-18",), level="MUST",
-             remediation="Accept only `current` and `p2002` as a request's profile.",
-             mode="codec", ops=("decode",), message_type="Acknowledgement",
-             run=_profile_2002_refused),
-        Case(id="conformance/codec/adapter/unknown-op", title="unknown op gets 1030",
-             clause="conformance", requirements=("R-CONF-03", "R-CONF-02"), level="MUST",
-             remediation=fix, mode="codec", ops=(), run=unknown_op),
-        Case(id="conformance/codec/adapter/keeps-serving", title="serves after a bad request",
-             clause="conformance", requirements=("R-CONF-03", "R-CONF-01"), level="MUST",
-             remediation=fix, mode="codec", ops=("check_code",), run=keeps_serving),
-    ]
 
 
 def all_cases(directory: Path) -> list[Case]:
@@ -778,3 +618,9 @@ def all_cases(directory: Path) -> list[Case]:
             *precision_cases(directory), *foreign_cases(directory),
             *open_cases(directory), *seal_cases(),
             *vector_cases(directory)]
+
+
+#: ``expect_error`` and ``adapter_cases`` are re-exported: other modules and the tests
+#: import them from here.
+__all__ = ["CLAUSES", "adapter_cases", "all_cases", "expect_error", "header_time_cases",
+           "identifier_cases", "json_cases", "robustness_cases", "rule_cases", "vector_cases"]

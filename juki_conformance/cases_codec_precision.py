@@ -100,7 +100,7 @@ def _encode_expect(value: dict[str, Any], type_name: str,
 
 def _decode_accepts(data: bytes, type_name: str,
                     value: dict[str, Any] | None = None) -> Callable[[AdapterSut], Outcome]:
-    from juki_conformance.cases_codec import _error_of, _json_diff
+    from juki_conformance.codec_checks import error_of, json_diff
 
     expected = "decoded" + (" to the vector's value" if value is not None else "")
 
@@ -108,10 +108,10 @@ def _decode_accepts(data: bytes, type_name: str,
         answer = sut.request("decode", type=type_name, der=data.hex().upper()
                              if value is not None else data.hex())
         if not answer.get("ok"):
-            return Outcome(Verdict.FAIL, expected, f"rejected with {_error_of(answer)[1]}")
+            return Outcome(Verdict.FAIL, expected, f"rejected with {error_of(answer)[1]}")
         if value is not None and answer.get("value") != value:
             return Outcome(Verdict.FAIL, expected, "decoded to a different value",
-                           _json_diff(value, answer.get("value")))
+                           json_diff(value, answer.get("value")))
         return Outcome(Verdict.PASS, expected, "decoded")
 
     return run
@@ -119,14 +119,14 @@ def _decode_accepts(data: bytes, type_name: str,
 
 def _encode_decode_accepts(value: dict[str, Any],
                            type_name: str) -> Callable[[AdapterSut], Outcome]:
-    from juki_conformance.cases_codec import _error_of
+    from juki_conformance.codec_checks import error_of
 
     expected = "encoded, and its DER decoded to the same value"
 
     def run(sut: AdapterSut) -> Outcome:
         enc = sut.request("encode", type=type_name, value=value, profile="current")
         if not enc.get("ok"):
-            return Outcome(Verdict.FAIL, expected, f"encode rejected: {_error_of(enc)[1]}")
+            return Outcome(Verdict.FAIL, expected, f"encode rejected: {error_of(enc)[1]}")
         dec = sut.request("decode", type=type_name, der=str(enc.get("der")))
         if not dec.get("ok") or dec.get("value") != value:
             return Outcome(Verdict.FAIL, expected, "the DER did not decode to the value")
@@ -137,17 +137,17 @@ def _encode_decode_accepts(value: dict[str, Any],
 
 def _encode_equals(value: dict[str, Any], type_name: str,
                    der_hex: str) -> Callable[[AdapterSut], Outcome]:
-    from juki_conformance.cases_codec import _error_of, _hex_diff
+    from juki_conformance.codec_checks import error_of, hex_diff
 
     expected = "encoded to the vector's DER, written in lowercase hex"
 
     def run(sut: AdapterSut) -> Outcome:
         enc = sut.request("encode", type=type_name, value=value, profile="current")
         if not enc.get("ok"):
-            return Outcome(Verdict.FAIL, expected, f"encode rejected: {_error_of(enc)[1]}")
+            return Outcome(Verdict.FAIL, expected, f"encode rejected: {error_of(enc)[1]}")
         if enc.get("der") != der_hex:
             return Outcome(Verdict.FAIL, expected, "encoded to other hex",
-                           _hex_diff(der_hex, str(enc.get("der"))))
+                           hex_diff(der_hex, str(enc.get("der"))))
         return Outcome(Verdict.PASS, expected, "encoded exactly")
 
     return run
@@ -155,15 +155,15 @@ def _encode_equals(value: dict[str, Any], type_name: str,
 
 def _either(value: dict[str, Any], type_name: str,
             codes: tuple[int, int]) -> Callable[[AdapterSut], Outcome]:
-    from juki_conformance.cases_codec import _code_name, _error_of
+    from juki_conformance.codec_checks import code_name, error_of
 
-    expected = " or ".join(f"rejected with {_code_name(c)}" for c in codes)
+    expected = " or ".join(f"rejected with {code_name(c)}" for c in codes)
 
     def run(sut: AdapterSut) -> Outcome:
         answer = sut.request("encode", type=type_name, value=value, profile="current")
         if answer.get("ok"):
             return Outcome(Verdict.FAIL, expected, "accepted")
-        got, text = _error_of(answer)
+        got, text = error_of(answer)
         verdict = Verdict.ACCEPTABLE if got in codes else Verdict.FAIL
         return Outcome(verdict, expected, f"rejected with {text}")
 

@@ -15,7 +15,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from juki_conformance.cases_codec import _code_name, _error_of, _slug, expect_error
+from juki_conformance.cases_codec import expect_error
+from juki_conformance.codec_checks import code_name, error_of, id_slug
 from juki_conformance.model import Case, Outcome, Verdict
 from juki_conformance.sut import AdapterSut
 from juki_protocol import codec, pki
@@ -47,15 +48,15 @@ def _open_run(group: dict[str, Any], t: dict[str, Any]) -> Any:
         if t["result"] == "invalid":
             return expect_error(answer, t["errorCode"])
         if t["result"] == "acceptable":
-            expected = f"opened, or rejected with {_code_name(t['errorCode'])}"
+            expected = f"opened, or rejected with {code_name(t['errorCode'])}"
             if answer.get("ok"):
                 return Outcome(Verdict.ACCEPTABLE, expected, "opened")
-            got, text = _error_of(answer)
+            got, text = error_of(answer)
             return Outcome(Verdict.ACCEPTABLE if got == t["errorCode"] else Verdict.FAIL,
                            expected, f"rejected with {text}")
         expected = "opened, giving the vector's message"
         if not answer.get("ok"):
-            return Outcome(Verdict.FAIL, expected, f"rejected with {_error_of(answer)[1]}")
+            return Outcome(Verdict.FAIL, expected, f"rejected with {error_of(answer)[1]}")
         if answer.get("message") != t["message"]:
             return Outcome(Verdict.FAIL, expected, "opened to a different message")
         return Outcome(Verdict.PASS, expected, "opened to the vector's message")
@@ -79,7 +80,7 @@ def open_cases(directory: Path) -> list[Case]:
             if t["preceding"]:                # replay checks within the one request
                 reqs.append("R-CONF-12")
             cases.append(Case(
-                id=f"pdu/envelope/open/tc{t['tcId']}-{_slug(t['comment'])}",
+                id=f"pdu/envelope/open/tc{t['tcId']}-{id_slug(t['comment'])}",
                 title=f"open: {t['comment']}", clause="pdu",
                 requirements=tuple(dict.fromkeys(reqs)), level="MUST",
                 remediation=REMEDIATION, mode="codec", ops=("open",),
@@ -163,7 +164,7 @@ def _seal_run(type_name: str, sender: str, recipient: str) -> Any:
                              now=NOW.strftime("%Y-%m-%dT%H:%M:%SZ"))
         expected = "an envelope the recipient opens (reference opener and openssl cms)"
         if not answer.get("ok"):
-            return Outcome(Verdict.FAIL, expected, f"seal refused: {_error_of(answer)[1]}")
+            return Outcome(Verdict.FAIL, expected, f"seal refused: {error_of(answer)[1]}")
         try:
             envelope = bytes.fromhex(str(answer.get("envelope")))
         except ValueError:
@@ -185,7 +186,7 @@ def _seal_run(type_name: str, sender: str, recipient: str) -> Any:
 
 
 def seal_cases() -> list[Case]:
-    return [Case(id=f"pdu/envelope/seal/{_slug(f'{t}-{s}-to-{r}')}", title=f"seal {t} {s} -> {r}",
+    return [Case(id=f"pdu/envelope/seal/{id_slug(f'{t}-{s}-to-{r}')}", title=f"seal {t} {s} -> {r}",
                  clause="pdu", requirements=("R-PDU-29", "R-PDU-31"), level="MUST",
                  remediation="Seal as spec/pdu.md section 7 says and bind the header fields "
                              "in signed attributes; check with openssl cms -decrypt/-verify.",

@@ -1,44 +1,55 @@
 """Node-mode test cases: the runner plays a municipality over mutual TLS (the lower
 tester) against a prefecture node and reads what it stored through the upper tester.
 
-Every case reads the node's ``status`` first and numbers its updates from the last
-sequence the node applied for the municipality, so the cases need no reset and may run
-in any order or alone. "Nothing stored" means the status after the refusal equals the
-status before it (spec/node.md section 4: the status reports committed state).
+The steps the node-mode case modules share (reaching the node, exchanging a PDU,
+reading its status, a fresh update, a refusal case) are in
+:mod:`juki_conformance.node_steps`; :class:`NodeCase` is here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from juki_conformance.ics import Ics
 from juki_conformance.model import Case, Outcome, Verdict
+from juki_conformance.node_steps import (
+    MUNICIPALITY,
+    OTHER_MUNICIPALITY,
+    OTHER_PREFECTURE,
+    birth_update,
+    describe,
+    error_text,
+    exchange,
+    expect_ack,
+    held_state,
+    is_error,
+    last_sequence,
+    node_sut,
+    provision_response,
+    record_resident,
+    refusal_case,
+    stored_one,
+    upper_ok,
+)
 from juki_conformance.node_sut import AGENCY, OPERATORS, UNLISTED_AGENCY, NodeSut, PeerConnection
 from juki_conformance.proforma import supported
-from juki_conformance.sut import AdapterSut, HarnessError, SutFault
+from juki_conformance.sut import AdapterSut, SutFault
 from juki_protocol import codec, der
 from juki_protocol.codec_vectors import replace_at
 from juki_protocol.errors import ErrorCode
-from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
-from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
+from juki_protocol.messages.common import Profile
 from juki_protocol.messages.pdu import AckStatus, JukiPdu
 from juki_protocol.messages.provision import (
     BodyKind,
     LegalBasis,
     ProvisionRefusal,
     ProvisionRequest,
-    ProvisionResponse,
     RequestingBody,
 )
 from juki_protocol.samples import example
-from juki_protocol.synth import generate_households
-
-MUNICIPALITY, OTHER_MUNICIPALITY, OTHER_PREFECTURE = "271004", "272035", "130001"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,152 +79,34 @@ class NodeCase(Case):
         return reason
 
 
-def node_sut(sut: AdapterSut) -> NodeSut:
-    """The node under test of a node-mode case (HarnessError for any other SUT)."""
-    if not isinstance(sut, NodeSut):
-        raise HarnessError("a node-mode case needs a node SUT")
-    return sut
-
-
-_node = node_sut        # the name the older case modules import
-
-
-def upper_ok(node: NodeSut, op: str, **fields: Any) -> dict[str, Any]:
-    """The answer of upper-tester ``op``; SutFault when the node refuses it (a case's
-    preamble the node should have carried out)."""
-    answer = node.request(op, **fields)
-    if not answer.get("ok"):
-        raise SutFault(f"upper tester {op} failed: {answer.get('error')}")
-    return answer
-
-
-def describe(pdu: JukiPdu | None) -> str:
-    """What an answer was, in words, for a case's ``actual``."""
-    if pdu is None:
-        return "the connection closed without an answer"
-    if pdu.acknowledgement is not None:
-        return f"an acknowledgement ({pdu.acknowledgement.status.value})"
-    if pdu.error_report is not None:
-        code = pdu.error_report.error_code
-        try:
-            return f"error {code} {ErrorCode(code).name}"
-        except ValueError:
-            return f"error {code} (unregistered)"
-    return "a sealed message instead of an answer"
-
-
-def _is_error(answer: JukiPdu | None, code: ErrorCode) -> bool:
-    """Whether ``answer`` is an error report with ``code``."""
-    return answer is not None and answer.error_report is not None \
-        and answer.error_report.error_code == int(code)
-
-
-def _exchange(node: NodeSut, peer: str, pdu: bytes, mid: bytes | None) -> JukiPdu | None:
-    """Send ``pdu`` on a new connection as ``peer``; the answer referring to ``mid``
-    (None when the node closed the connection first)."""
-    conn = node.connect(peer)
-    try:
-        conn.send(pdu)
-        return conn.answer_to(mid)
-    finally:
-        conn.close()
-
-
-def _code(name: ErrorCode) -> str:
-    return f"error {int(name)} {name.name}"
-
-
-def _held(status: dict[str, Any]) -> tuple[Any, Any]:
-    return status.get("identityInfo"), status.get("lastSequence")
-
-
-def _last(status: dict[str, Any], code: str = MUNICIPALITY) -> int:
-    return int((status.get("lastSequence") or {}).get(code, 0))
-
-
-def _update(sequence: int, code: str = MUNICIPALITY) -> IdentityInfoUpdate:
-    """A ``record`` update (birth) of a fresh synthetic resident of ``code``."""
-    person = generate_households(1, f"conformance:{secrets.token_hex(8)}",
-                                 municipalities=[code])[0].head
-    return IdentityInfoUpdate(
-        municipality=code, update_sequence=sequence, operation=UpdateOperation.RECORD,
-        identity_info=person.identity_info(Profile.CURRENT),
-        change_info=ChangeInfo(change_reason=ChangeReason.BIRTH,
-                               change_date=person.birth_date))
-
-
-def _expect_ack(answer: JukiPdu | None, status: AckStatus) -> str | None:
-    """None if ``answer`` is an acknowledgement with ``status``, else what it was."""
-    if answer is not None and answer.acknowledgement is not None \
-            and answer.acknowledgement.status is status:
-        return None
-    return describe(answer)
-
-
-def _stored_one(before: dict[str, Any], after: dict[str, Any], seq: int) -> str | None:
-    """None if the status shows exactly the one new update ``seq``, else why not."""
-    b, a = before.get("identityInfo") or {}, after.get("identityInfo") or {}
-    if _last(after) != seq:
-        return f"status lastSequence[{MUNICIPALITY}] is {_last(after)}, not {seq}"
-    if a.get("current") != b.get("current", 0) + 1:
-        return f"status identityInfo.current went {b.get('current')} -> {a.get('current')}"
-    return None
-
-
-def _refusal(send: Callable[[NodeSut, PeerConnection, int], tuple[bytes | None, bytes]],
-             code: ErrorCode, *, peer: str = MUNICIPALITY) -> Callable[[AdapterSut], Outcome]:
-    """A case: ``send`` builds a PDU (given the next sequence number) that the node must
-    refuse with ``code``, referring to its message id, storing nothing."""
-    def run(sut: AdapterSut) -> Outcome:
-        node = _node(sut)
-        expected = f"{_code(code)} referring to the message, nothing stored"
-        before = node.status()
-        conn = node.connect(peer)
-        try:
-            mid, pdu = send(node, conn, _last(before) + 1)
-            conn.send(pdu)
-            answer = conn.answer_to(mid)
-        finally:
-            conn.close()
-        after = node.status()
-        got = describe(answer)
-        if not _is_error(answer, code):
-            return Outcome(Verdict.FAIL, expected, got)
-        if _held(after) != _held(before):
-            return Outcome(Verdict.FAIL, expected, f"{got}, but the status changed",
-                           f"before {_held(before)}, after {_held(after)}")
-        return Outcome(Verdict.PASS, expected, got)
-    return run
-
-
 # Acknowledged updates ---------------------------------------------------------------------
 
 def _accepted(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     expected = "an acknowledgement (accepted), and the status shows the update stored"
     before = node.status()
-    seq = _last(before) + 1
-    mid, pdu = node.sealed(_update(seq), sender=MUNICIPALITY)
-    answer = _exchange(node, MUNICIPALITY, pdu, mid)
-    wrong = _expect_ack(answer, AckStatus.ACCEPTED)
+    seq = last_sequence(before) + 1
+    mid, pdu = node.sealed(birth_update(seq), sender=MUNICIPALITY)
+    answer = exchange(node, MUNICIPALITY, pdu, mid)
+    wrong = expect_ack(answer, AckStatus.ACCEPTED)
     if wrong:
         return Outcome(Verdict.FAIL, expected, wrong)
-    problem = _stored_one(before, node.status(), seq)
+    problem = stored_one(before, node.status(), seq)
     if problem:
         return Outcome(Verdict.FAIL, expected, f"acknowledged, but {problem}")
     return Outcome(Verdict.PASS, expected, f"acknowledged; update {seq} stored")
 
 
 def _duplicate(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     expected = "the resent PDU acknowledged with status duplicate, nothing changed"
-    seq = _last(node.status()) + 1
-    mid, pdu = node.sealed(_update(seq), sender=MUNICIPALITY)
+    seq = last_sequence(node.status()) + 1
+    mid, pdu = node.sealed(birth_update(seq), sender=MUNICIPALITY)
     conn = node.connect(MUNICIPALITY)
     try:
         conn.send(pdu)
         first = conn.answer_to(mid)
-        wrong = _expect_ack(first, AckStatus.ACCEPTED)
+        wrong = expect_ack(first, AckStatus.ACCEPTED)
         if wrong:
             return Outcome(Verdict.FAIL, expected, f"the first sending got {wrong}")
         middle = node.status()
@@ -221,39 +114,39 @@ def _duplicate(sut: AdapterSut) -> Outcome:
         second = conn.answer_to(mid)
     finally:
         conn.close()
-    wrong = _expect_ack(second, AckStatus.DUPLICATE)
+    wrong = expect_ack(second, AckStatus.DUPLICATE)
     if wrong:
         return Outcome(Verdict.FAIL, expected, f"the second sending got {wrong}")
     after = node.status()
-    if _held(after) != _held(middle):
+    if held_state(after) != held_state(middle):
         return Outcome(Verdict.FAIL, expected, "acknowledged as duplicate, but the status "
-                       "changed", f"before {_held(middle)}, after {_held(after)}")
+                       "changed", f"before {held_state(middle)}, after {held_state(after)}")
     return Outcome(Verdict.PASS, expected, "duplicate acknowledgement, nothing changed")
 
 
 def _replay(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
-    expected = f"{_code(ErrorCode.REPLAY)} for the second message, nothing stored"
-    seq = _last(node.status()) + 1
-    mid, pdu = node.sealed(_update(seq), sender=MUNICIPALITY)
+    node = node_sut(sut)
+    expected = f"{error_text(ErrorCode.REPLAY)} for the second message, nothing stored"
+    seq = last_sequence(node.status()) + 1
+    mid, pdu = node.sealed(birth_update(seq), sender=MUNICIPALITY)
     conn = node.connect(MUNICIPALITY)
     try:
         conn.send(pdu)
-        wrong = _expect_ack(conn.answer_to(mid), AckStatus.ACCEPTED)
+        wrong = expect_ack(conn.answer_to(mid), AckStatus.ACCEPTED)
         if wrong:
             return Outcome(Verdict.FAIL, expected, f"the first message got {wrong}")
         middle = node.status()
         # The same message id on other content: the next update, which would be valid.
-        _, replay = node.sealed(_update(seq + 1), sender=MUNICIPALITY, message_id=mid)
+        _, replay = node.sealed(birth_update(seq + 1), sender=MUNICIPALITY, message_id=mid)
         conn.send(replay)
         answer = conn.answer_to(mid)
     finally:
         conn.close()
     after = node.status()
     got = describe(answer)
-    if not _is_error(answer, ErrorCode.REPLAY):
+    if not is_error(answer, ErrorCode.REPLAY):
         return Outcome(Verdict.FAIL, expected, got)
-    if _held(after) != _held(middle):
+    if held_state(after) != held_state(middle):
         return Outcome(Verdict.FAIL, expected, f"{got}, but the status changed")
     return Outcome(Verdict.PASS, expected, got)
 
@@ -261,21 +154,21 @@ def _replay(sut: AdapterSut) -> Outcome:
 # Refusals on the header, the routing table and the flow ---------------------------------
 
 def _stale(node: NodeSut, conn: PeerConnection, seq: int) -> tuple[bytes | None, bytes]:
-    return node.sealed(_update(seq), sender=MUNICIPALITY,
+    return node.sealed(birth_update(seq), sender=MUNICIPALITY,
                        time_offset=dt.timedelta(minutes=-10))
 
 
 def _wrong_recipient(node: NodeSut, conn: PeerConnection, seq: int
                      ) -> tuple[bytes | None, bytes]:
-    return node.sealed(_update(seq), sender=MUNICIPALITY, recipient=OTHER_PREFECTURE)
+    return node.sealed(birth_update(seq), sender=MUNICIPALITY, recipient=OTHER_PREFECTURE)
 
 
 def _not_tls_peer(node: NodeSut, conn: PeerConnection, seq: int
                   ) -> tuple[bytes | None, bytes]:
     # Connected as 271004; the header and the signature are those of 272035, so only
     # the comparison with the TLS peer can catch it.
-    last = _last(node.status(), OTHER_MUNICIPALITY)
-    return node.sealed(_update(last + 1, OTHER_MUNICIPALITY), sender=OTHER_MUNICIPALITY)
+    last = last_sequence(node.status(), OTHER_MUNICIPALITY)
+    return node.sealed(birth_update(last + 1, OTHER_MUNICIPALITY), sender=OTHER_MUNICIPALITY)
 
 
 def _wide_area(node: NodeSut, conn: PeerConnection, seq: int) -> tuple[bytes | None, bytes]:
@@ -290,7 +183,7 @@ def _special_move_in(node: NodeSut, conn: PeerConnection, seq: int
 
 
 def _gap(node: NodeSut, conn: PeerConnection, seq: int) -> tuple[bytes | None, bytes]:
-    return node.sealed(_update(seq + 1), sender=MUNICIPALITY)
+    return node.sealed(birth_update(seq + 1), sender=MUNICIPALITY)
 
 
 #: An extension addition from a later version of the schema ([29] IMPLICIT UTF8String),
@@ -311,7 +204,7 @@ def with_later_field(tlv_bytes: bytes) -> bytes:
 def _extended(node: NodeSut, conn: PeerConnection, seq: int) -> tuple[bytes | None, bytes]:
     # A valid update whose identityInfo ([3], the fourth element) carries the later
     # field.
-    update = _update(seq)
+    update = birth_update(seq)
     return node.sealed(update, sender=MUNICIPALITY,
                        der=replace_at(codec.encode(update), [3], with_later_field))
 
@@ -329,42 +222,6 @@ def _length_size(tlv: der.Tlv) -> int:
 
 # Provision (Art. 30-7(3)) -----------------------------------------------------------------
 
-def _record_resident(node: NodeSut) -> tuple[IdentityInfoUpdate | None, str]:
-    """Store a fresh resident through an update of the municipality; (the update, "")
-    or (None, what went wrong)."""
-    before = node.status()
-    seq = _last(before) + 1
-    update = _update(seq)
-    mid, pdu = node.sealed(update, sender=MUNICIPALITY)
-    wrong = _expect_ack(_exchange(node, MUNICIPALITY, pdu, mid), AckStatus.ACCEPTED)
-    problem = wrong or _stored_one(before, node.status(), seq)
-    return (None, f"recording a resident first failed: {problem}") if problem \
-        else (update, "")
-
-
-def _response(node: NodeSut, conn: PeerConnection, mid: bytes, body: str
-              ) -> ProvisionResponse | str:
-    """The ProvisionResponse correlated with request ``mid`` (acknowledged as ``body``),
-    or what came instead."""
-    deadline = node.timeout
-    while True:
-        try:
-            pdu = conn.read(deadline)
-        except TimeoutError:
-            return f"no ProvisionResponse within {deadline:g} s"
-        if pdu is None:
-            return "the connection closed without a ProvisionResponse"
-        if pdu.error_report is not None and pdu.error_report.refers_to == mid:
-            return f"{describe(pdu)} instead of a ProvisionResponse"
-        if pdu.sealed is None or pdu.header.correlation_id != mid:
-            continue
-        message = node.opened(pdu, body)
-        node.acknowledge(conn, pdu, body)
-        if not isinstance(message, ProvisionResponse):
-            return f"a {type(message).__name__} instead of a ProvisionResponse"
-        return message
-
-
 def _provision(*, body: str = AGENCY, purpose: str = "S1-KENCHIKUSHI",
                basis: LegalBasis = LegalBasis.PREF_TO_AGENCY, operator: str | None = None,
                refusal: ProvisionRefusal | None = None) -> Callable[[AdapterSut], Outcome]:
@@ -372,11 +229,11 @@ def _provision(*, body: str = AGENCY, purpose: str = "S1-KENCHIKUSHI",
     that resident's identity info (``refusal`` None) or refuse with ``refusal``
     (R-30-7-3-05: a ProvisionResponse, not an error report)."""
     def run(sut: AdapterSut) -> Outcome:
-        node = _node(sut)
+        node = node_sut(sut)
         expected = (f"a ProvisionResponse refusing with {refusal.value} "
-                    f"({_code(refusal.error_code)}), nothing provided" if refusal
+                    f"({error_text(refusal.error_code)}), nothing provided" if refusal
                     else "a ProvisionResponse providing the resident's identity info")
-        update, problem = _record_resident(node)
+        update, problem = record_resident(node)
         if update is None:
             return Outcome(Verdict.FAIL, expected, problem)
         info = update.identity_info
@@ -388,7 +245,7 @@ def _provision(*, body: str = AGENCY, purpose: str = "S1-KENCHIKUSHI",
         conn = node.connect(body)
         try:
             conn.send(pdu)
-            answer = _response(node, conn, mid, body)
+            answer = provision_response(node, conn, mid, body)
         finally:
             conn.close()
         if isinstance(answer, str):
@@ -410,8 +267,8 @@ def _provision(*, body: str = AGENCY, purpose: str = "S1-KENCHIKUSHI",
 # Frames -----------------------------------------------------------------------------------
 
 def _too_large(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
-    expected = f"{_code(ErrorCode.FRAME_TOO_LARGE)}, then the connection closed"
+    node = node_sut(sut)
+    expected = f"{error_text(ErrorCode.FRAME_TOO_LARGE)}, then the connection closed"
     conn = node.connect(MUNICIPALITY)
     try:
         conn.send_raw((0x7FFFFFFF).to_bytes(4, "big") + b"\x7e" * 64)
@@ -436,7 +293,7 @@ def _too_large(sut: AdapterSut) -> Outcome:
 
 
 def _garbage(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     expected = "an error report with a 1xxx code and no refersTo; then a valid update " \
                "on the same connection acknowledged"
     conn = node.connect(MUNICIPALITY)
@@ -450,8 +307,8 @@ def _garbage(sut: AdapterSut) -> Outcome:
         if answer is None or answer.error_report is None \
                 or not 1000 <= answer.error_report.error_code < 2000:
             return Outcome(Verdict.FAIL, expected, got)
-        seq = _last(node.status()) + 1
-        mid, pdu = node.sealed(_update(seq), sender=MUNICIPALITY)
+        seq = last_sequence(node.status()) + 1
+        mid, pdu = node.sealed(birth_update(seq), sender=MUNICIPALITY)
         try:
             conn.send(pdu)
             after = conn.answer_to(mid)
@@ -460,7 +317,7 @@ def _garbage(sut: AdapterSut) -> Outcome:
                            f"{exc}")
     finally:
         conn.close()
-    wrong = _expect_ack(after, AckStatus.ACCEPTED)
+    wrong = expect_ack(after, AckStatus.ACCEPTED)
     if wrong:
         return Outcome(Verdict.FAIL, expected, f"{got}; then the valid update got {wrong}")
     return Outcome(Verdict.PASS, expected, f"{got}; then the update was acknowledged")
@@ -469,10 +326,10 @@ def _garbage(sut: AdapterSut) -> Outcome:
 # TLS and the upper tester -----------------------------------------------------------------
 
 def _foreign_ca(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     expected = "the TLS handshake refused (no PDU answered), nothing stored"
     before = node.status()
-    _, pdu = node.sealed(_update(_last(before) + 1), sender=MUNICIPALITY)
+    _, pdu = node.sealed(birth_update(last_sequence(before) + 1), sender=MUNICIPALITY)
     answer: JukiPdu | None = None
     try:
         conn = node.connect(MUNICIPALITY, cert=node.rogue_dir / f"{MUNICIPALITY}.pem",
@@ -488,13 +345,13 @@ def _foreign_ca(sut: AdapterSut) -> Outcome:
         answer = None          # refused during or right after the handshake
     if answer is not None:
         return Outcome(Verdict.FAIL, expected, f"the node answered: {describe(answer)}")
-    if _held(node.status()) != _held(before):
+    if held_state(node.status()) != held_state(before):
         return Outcome(Verdict.FAIL, expected, "refused, but the status changed")
     return Outcome(Verdict.PASS, expected, "refused at the handshake")
 
 
 def _revoked(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     peer = node.revoked_peer
     expected = ("the TLS handshake aborted (pass), or every PDU refused with an error "
                 "report (acceptable); nothing stored")
@@ -503,7 +360,7 @@ def _revoked(sut: AdapterSut) -> Outcome:
         return Outcome(Verdict.NOT_APPLICABLE, expected, "",
                        f"the PKI directory has no revoked/{peer}.pem and .key")
     before = node.status()
-    mid, pdu = node.sealed(_update(_last(before) + 1, peer), sender=peer)
+    mid, pdu = node.sealed(birth_update(last_sequence(before) + 1, peer), sender=peer)
     answer: JukiPdu | None = None
     try:
         conn = node.connect(peer, cert=cert, key=key)
@@ -516,7 +373,7 @@ def _revoked(sut: AdapterSut) -> Outcome:
         return Outcome(Verdict.FAIL, expected, "the connection stayed open, unanswered")
     except (ssl.SSLError, ConnectionError, OSError):
         answer = None          # refused during or right after the handshake
-    if _held(node.status()) != _held(before):
+    if held_state(node.status()) != held_state(before):
         return Outcome(Verdict.FAIL, expected, f"{describe(answer)}, and the status "
                        "changed: the update was stored")
     if answer is None:
@@ -529,7 +386,7 @@ def _revoked(sut: AdapterSut) -> Outcome:
 
 
 def _upper_tester(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     expected = "hello names the node and lists status; an unknown op gets error 1030 " \
                "and the interface keeps serving"
     hello = node.request("hello")
@@ -592,43 +449,43 @@ def node_cases() -> list[Case]:
              "a header time 10 minutes off is refused with 2020", "pdu",
              ("R-PDU-16", "R-PDU-34"),
              "Compare the header time with your clock; more than 300 s apart is 2020.",
-             _refusal(_stale, ErrorCode.STALE_TIME)),
+             refusal_case(_stale, ErrorCode.STALE_TIME)),
         case("pdu/node/header/wrong-recipient",
              "a PDU addressed to another node is refused with 3002", "pdu",
              ("R-PDU-17",), "Refuse a PDU whose header recipient is not you with 3002, "
-             "before opening it.", _refusal(_wrong_recipient, ErrorCode.WRONG_RECIPIENT)),
+             "before opening it.", refusal_case(_wrong_recipient, ErrorCode.WRONG_RECIPIENT)),
         case("pdu/node/header/sender-not-tls-peer",
              "a header sender other than the TLS peer is refused with 2015", "pdu",
              ("R-PDU-11",), "Compare the header sender with the node named in the TLS "
              "peer certificate of the connection, even when the envelope's signer "
              "matches the header.",
-             _refusal(_not_tls_peer, ErrorCode.CERT_SENDER_MISMATCH)),
+             refusal_case(_not_tls_peer, ErrorCode.CERT_SENDER_MISMATCH)),
         case("pdu/node/routing/wide-area-request-to-prefecture",
              "an Art. 12-2 message sent to a prefecture is refused with 3003, nothing "
              "stored", "pdu", ("R-PDU-20", "R-12-2-2-02"),
              "Check the routing table of spec/pdu.md section 4 on the clear header, "
              "before opening the envelope, and store nothing of a refused PDU.",
-             _refusal(_wide_area, ErrorCode.ROLE_NOT_ALLOWED)),
+             refusal_case(_wide_area, ErrorCode.ROLE_NOT_ALLOWED)),
         case("pdu/node/routing/special-move-in-to-prefecture",
              "an Art. 24-2 notice sent to a prefecture is refused with 3003, nothing "
              "stored", "pdu", ("R-PDU-20", "R-24-2-4-03"),
              "Check the routing table of spec/pdu.md section 4 on the clear header: "
              "municipality-to-municipality messages never go to a prefecture; refuse "
              "them with 3003 before opening the envelope and store nothing.",
-             _refusal(_special_move_in, ErrorCode.ROLE_NOT_ALLOWED)),
+             refusal_case(_special_move_in, ErrorCode.ROLE_NOT_ALLOWED)),
         case("30-5/node/update/sequence-gap",
              "an update that skips a sequence number is refused with 4004, nothing "
              "stored", "30-5", ("R-30-5-0-06",),
              "Apply only the update numbered one more than the last applied for the "
              "municipality; refuse any other with 4004 and store nothing.",
-             _refusal(_gap, ErrorCode.OUT_OF_ORDER)),
+             refusal_case(_gap, ErrorCode.OUT_OF_ORDER)),
         case("30-5/node/minimisation/unknown-extension-refused",
              "an update whose identity info carries an unknown extension addition is "
              "refused with 5010, nothing stored", "30-5", ("R-30-5-0-08", "R-NODE-04"),
              "A prefecture must not skip an unknown extension addition in an identity "
              "info update as other receivers do (R-DER-08): it cannot know the element "
              "is not personal data. Refuse the update with 5010 DATA_MINIMISATION and "
-             "store nothing of it.", _refusal(_extended, ErrorCode.DATA_MINIMISATION)),
+             "store nothing of it.", refusal_case(_extended, ErrorCode.DATA_MINIMISATION)),
         case("30-7/node/provision/agency-provided",
              "a schedule 1 agency asking for an allowed purpose with a registered "
              "operator is provided the identity info", "30-7",
@@ -684,4 +541,7 @@ def node_cases() -> list[Case]:
     ], *pdu_node_cases(), *limit_cases()]
 
 
-__all__ = ["NodeCase", "describe", "node_cases"]
+#: ``describe``, ``node_sut``, ``upper_ok`` and the node codes are re-exported: the case
+#: modules import them from here.
+__all__ = ["LATER_FIELD", "MUNICIPALITY", "OTHER_MUNICIPALITY", "OTHER_PREFECTURE",
+           "NodeCase", "describe", "node_cases", "node_sut", "upper_ok", "with_later_field"]

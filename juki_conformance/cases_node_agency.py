@@ -14,9 +14,10 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from juki_conformance.cases_node import NodeCase, _code, _is_error, _node, describe
+from juki_conformance.cases_node import NodeCase, describe
 from juki_conformance.lower_tester import PeerConnection
 from juki_conformance.model import Case, Outcome, Verdict
+from juki_conformance.node_steps import error_text, is_error, node_sut
 from juki_conformance.node_sut import NodeSut
 from juki_conformance.sut import AdapterSut, SutFault
 from juki_protocol.errors import ErrorCode
@@ -150,7 +151,7 @@ def _request_problem(node: NodeSut, got: Got, provider: str, mid: str,
 
 
 def _well_formed(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     expected = ("each request from the agency to the provider asked, naming the agency as "
                 "requesting body, with the purpose, legal basis (by default the provider's "
                 "one), operator and query asked, and a fresh 16-octet message id")
@@ -180,7 +181,7 @@ def _well_formed(sut: AdapterSut) -> Outcome:
 # The response ----------------------------------------------------------------------------
 
 def _provided_recorded(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     expected = ("pending until the response; the response acknowledged (accepted) and "
                 "recorded as provided with 2 persons")
     persons = _persons(2)
@@ -206,7 +207,7 @@ def _provided_recorded(sut: AdapterSut) -> Outcome:
 
 
 def _refusal_recorded(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     expected = "the refusal acknowledged (accepted) and recorded as refused:3011"
     mid = _ask(node, PREFECTURE, _persons(1))
     got = _next_request(node, PREFECTURE)
@@ -227,8 +228,8 @@ def _refused_response(sender: str | None, what: str) -> Callable[[AdapterSut], O
     provider, with a correlation of no request) or with the open request but from
     ``sender``, another node, must be refused with 4002 and change nothing."""
     def run(sut: AdapterSut) -> Outcome:
-        node = _node(sut)
-        expected = (f"{_code(ErrorCode.UNKNOWN_CORRELATION)} for {what}; the request "
+        node = node_sut(sut)
+        expected = (f"{error_text(ErrorCode.UNKNOWN_CORRELATION)} for {what}; the request "
                     "still pending, then completed by its provider")
         persons = _persons(1)
         mid = _ask(node, PREFECTURE, persons)
@@ -251,7 +252,7 @@ def _refused_response(sender: str | None, what: str) -> Callable[[AdapterSut], O
         middle = _result(node, mid)
         final = _respond(node, conn, request_id, PREFECTURE, _response(persons))
         got_text = f"{describe(answer)}; then the outcome was {middle.get('outcome')!r}"
-        if not _is_error(answer, ErrorCode.UNKNOWN_CORRELATION):
+        if not is_error(answer, ErrorCode.UNKNOWN_CORRELATION):
             return Outcome(Verdict.FAIL, expected, got_text)
         if middle.get("outcome") != "pending":
             return Outcome(Verdict.FAIL, expected, got_text)
@@ -265,8 +266,8 @@ def _refused_response(sender: str | None, what: str) -> Callable[[AdapterSut], O
 # R-30-7-3-20: only schedule 1 purposes ---------------------------------------------------
 
 def _unlisted_purpose(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
-    expected = (f"provision_request refused with {_code(ErrorCode.PURPOSE_NOT_ALLOWED)}, "
+    node = node_sut(sut)
+    expected = (f"provision_request refused with {error_text(ErrorCode.PURPOSE_NOT_ALLOWED)}, "
                 "nothing sent to the provider")
     node.drain()
     answer = node.request("provision_request", provider=PREFECTURE,
@@ -287,7 +288,7 @@ def _unlisted_purpose(sut: AdapterSut) -> Outcome:
 # R-30-7-3-23: 9002 means retry later -----------------------------------------------------
 
 def _overloaded(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     expected = ("the error report left unanswered; after the retry period the same request "
                 "resent with the same message id (pass), or the request ended failed:9002 "
                 "(acceptable); never sent again under a new message id")

@@ -28,25 +28,43 @@ run in any order against one node.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import secrets
-import time
 from collections.abc import Callable
 from typing import Any
 
-from juki_conformance.cases_node import NodeCase, _code, _exchange, _is_error, _node, describe
+from juki_conformance.cases_node import NodeCase, describe
+from juki_conformance.cases_node_ordinary_move import ordinary_move_cases
+from juki_conformance.flow_steps import (
+    CLOSE_CODE,
+    Got,
+    address_of,
+    answer_of,
+    as_json,
+    gather,
+    header_problem,
+    is_accepted,
+    listening,
+    node_today,
+    peer_household,
+    poll_flow,
+    reading_on,
+    registered_household,
+    sealed_of,
+    sent_nothing,
+    settle_updates,
+    updates_reported,
+)
 from juki_conformance.lower_tester import PeerConnection
 from juki_conformance.model import Case, Outcome, Verdict
+from juki_conformance.node_steps import error_text, is_error, node_sut, upper_ok
 from juki_conformance.node_sut import NodeSut
 from juki_conformance.sut import AdapterSut, SutFault
-from juki_protocol import codec
 from juki_protocol.errors import ErrorCode
 from juki_protocol.machines.special_move import build_certificate
 from juki_protocol.machines.stores import Register
-from juki_protocol.messages.common import Address, ChangeReason, PersonRef
-from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
-from juki_protocol.messages.pdu import AckStatus, JukiPdu, MessageType
+from juki_protocol.messages.common import ChangeReason
+from juki_protocol.messages.identity import UpdateOperation
+from juki_protocol.messages.pdu import MessageType
 from juki_protocol.messages.special_move import (
     MoveInNotice,
     MoveOutCertificate,
@@ -59,166 +77,7 @@ from juki_protocol.messages.wide_area import (
     WideAreaIssuanceRequest,
     WideAreaIssuanceResponse,
 )
-from juki_protocol.synth import SyntheticResident, generate_households
-
-#: A SUT's new address for a special move-in, and the runner's (272035) for a move-out.
-ADDRESS_TEXT = {"271004": "大阪府大阪市北区中之島一丁目3番20号",
-                "272035": "大阪府豊中市中桜塚三丁目1番1号"}
-#: How long the runner listens to be sure the node sent nothing.
-QUIET = 1.0
-#: The code with which the runner, as former municipality, closes a notice it does not
-#: want to follow (a mover without an annotated move-out on file, R-24-2-3-03).
-CLOSE_CODE = ErrorCode.UNEXPECTED_MESSAGE
-Got = tuple[PeerConnection, JukiPdu]
-Reader = Callable[[float], Got | None]
-
-
-# Helpers -----------------------------------------------------------------------------------
-
-def _ok(node: NodeSut, op: str, **fields: Any) -> dict[str, Any]:
-    """An op whose success the case needs past its preamble (SutFault otherwise)."""
-    answer = node.request(op, **fields)
-    if not answer.get("ok"):
-        raise SutFault(f"upper tester {op} failed: {answer.get('error')}")
-    return answer
-
-
-def _today(node: NodeSut) -> dt.date:
-    """The node's date (its test clock when the IXIT declares one)."""
-    return node.clock_now().date() if node.offers("clock") else dt.date.today()
-
-
-def _seed_with(code: str, minimum: int) -> tuple[str, tuple[SyntheticResident, ...]]:
-    """A fresh seed whose household at ``code`` has at least ``minimum`` members."""
-    while True:
-        seed = f"conformance:flows:{secrets.token_hex(8)}"
-        members = generate_households(1, seed, municipalities=[code])[0].members
-        if len(members) >= minimum:
-            return seed, members
-
-
-def _registered(node: NodeSut, minimum: int = 1) -> tuple[SyntheticResident, ...]:
-    """A fresh household put into the node's register (``register_resident``)."""
-    seed, members = _seed_with(node.code, minimum)
-    answer = node.ok("register_resident", seed=seed)
-    if answer.get("residentCodes") != [m.resident_code for m in members]:
-        raise SutFault("register_resident did not register the household that "
-                       f"generate_households makes from seed {seed!r}")
-    return members
-
-
-def _peer_household(node: NodeSut, minimum: int = 1) -> tuple[SyntheticResident, ...]:
-    """A fresh household of the municipality the runner plays (not in the node)."""
-    return _seed_with(node.peer_municipality, minimum)[1]
-
-
-def _address(code: str) -> Address:
-    return Address(local_gov_code=code, text=ADDRESS_TEXT.get(code, "大阪府内"))
-
-
-def _json(obj: object) -> dict[str, Any]:
-    return codec.to_json(obj)
-
-
-def _listening(node: NodeSut, peer: str) -> Reader:
-    """Read what the node sends to ``peer`` (a peer the runner listens as)."""
-    return lambda timeout: node.sent_to_peer(timeout, peer=peer)
-
-
-def _on(conn: PeerConnection) -> Reader:
-    """Read what the node sends on the runner's connection ``conn``."""
-    def read(timeout: float) -> Got | None:
-        try:
-            pdu = conn.read(timeout)
-        except TimeoutError:
-            return None
-        return None if pdu is None else (conn, pdu)
-    return read
-
-
-def _sealed(mtype: MessageType, mid: bytes | None = None) -> Callable[[JukiPdu], bool]:
-    """Matches a sealed message of ``mtype`` (with message id ``mid``)."""
-    return lambda p: p.sealed is not None and p.header.message_type is mtype and (
-        mid is None or p.header.message_id == mid)
-
-
-def _answer(mid: bytes) -> Callable[[JukiPdu], bool]:
-    """Matches the acknowledgement or error report of message ``mid``."""
-    return lambda p: (p.acknowledgement is not None
-                      and p.acknowledgement.acknowledged_id == mid) or (
-        p.error_report is not None and p.error_report.refers_to == mid)
-
-
-def _gather(read: Reader, wanted: dict[str, Callable[[JukiPdu], bool]],
-            timeout: float) -> dict[str, Got]:
-    """The first PDU matching each of ``wanted``, in any order, read until all came or
-    ``timeout`` seconds passed; what matches nothing is skipped."""
-    found: dict[str, Got] = {}
-    deadline = time.monotonic() + timeout
-    while len(found) < len(wanted):
-        left = deadline - time.monotonic()
-        got = read(left) if left > 0 else None
-        if got is None:
-            break
-        for name, match in wanted.items():
-            if name not in found and match(got[1]):
-                found[name] = got
-                break
-    return found
-
-
-def _nothing(node: NodeSut, peer: str, mtype: MessageType) -> str | None:
-    """None when the node sends no ``mtype`` to ``peer`` for :data:`QUIET` seconds;
-    else what it sent (refused by the runner, so that the flow ends)."""
-    got = _gather(_listening(node, peer), {"x": _sealed(mtype)}, QUIET).get("x")
-    if got is None:
-        return None
-    node.report_error(got[0], got[1], peer, int(CLOSE_CODE))
-    return f"a {mtype.value} was sent to {peer}"
-
-
-def _header_problem(node: NodeSut, pdu: JukiPdu, to: str) -> str | None:
-    h = pdu.header
-    if (h.sender.role.value, h.sender.code, h.recipient.role.value, h.recipient.code) != (
-            "municipality", node.code, "municipality", to):
-        return (f"the {h.message_type.value} went from {h.sender.role.value}:"
-                f"{h.sender.code} to {h.recipient.role.value}:{h.recipient.code}, not "
-                f"from municipality:{node.code} to municipality:{to}")
-    return None
-
-
-def _accepted(pdu: JukiPdu | None) -> bool:
-    return pdu is not None and pdu.acknowledgement is not None \
-        and pdu.acknowledgement.status is AckStatus.ACCEPTED
-
-
-def _poll(node: NodeSut, op: str, mid: str, outcome: str) -> dict[str, Any]:
-    """Read ``op`` of flow ``mid`` until its outcome is ``outcome`` (an answer the
-    runner sent is taken in the node's own time) or the timeout passes; the last."""
-    deadline = time.monotonic() + node.timeout
-    while True:
-        result = _ok(node, op, messageId=mid)
-        if result.get("outcome") == outcome or time.monotonic() > deadline:
-            return result
-        time.sleep(0.05)
-
-
-def _settle(node: NodeSut) -> int:
-    """Acknowledge what the node sends its prefecture until nothing is unacknowledged;
-    the last update number."""
-    deadline = time.monotonic() + node.timeout
-    while True:
-        updates = node.status().get("updates")
-        if not isinstance(updates, dict):
-            raise SutFault("status has no updates object")
-        if not updates.get("unacknowledged"):
-            return int(updates.get("lastSequence", 0))
-        got = node.sent_to_peer(0.2, peer=node.prefecture)
-        if got is not None and got[1].sealed is not None:
-            node.acknowledge(got[0], got[1], node.prefecture)
-        if time.monotonic() > deadline:
-            raise SutFault(f"{updates.get('unacknowledged')} update(s) stay unacknowledged")
-
+from juki_protocol.synth import SyntheticResident
 
 # Art. 12-2: the node as issuing municipality --------------------------------------------
 
@@ -231,25 +90,25 @@ def _application(node: NodeSut, people: tuple[SyntheticResident, ...], *,
                           identity_check=IdentityCheckMethod.RESIDENT_CARD_WITH_PIN,
                           resident_code=head.resident_code)
     return {"residenceMunicipality": node.peer_municipality, "applicant": applicant,
-            "identityConfirmed": confirmed, "requester": _json(requester),
-            "targets": [_json(TargetPerson(name=p.name, birth_date=p.birth_date))
+            "identityConfirmed": confirmed, "requester": as_json(requester),
+            "targets": [as_json(TargetPerson(name=p.name, birth_date=p.birth_date))
                         for p in people],
             "includeRelationship": True}
 
 
 def _no_request_unconfirmed(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     code = ErrorCode.IDENTITY_CHECK_FAILED
     expected = (f"a failed identity check, a proxy and a third party each answered "
-                f"{_code(code)}, and no WideAreaIssuanceRequest sent to "
+                f"{error_text(code)}, and no WideAreaIssuanceRequest sent to "
                 f"{node.peer_municipality}")
     node.drain(node.peer_municipality)
-    people = _peer_household(node)
+    people = peer_household(node)
     for label, fields in (("a failed identity check", {"confirmed": False}),
                           ("a proxy", {"applicant": "proxy"}),
                           ("a third party", {"applicant": "thirdParty"})):
         answer = node.request("wide_area_request", **_application(node, people, **fields))
-        sent = _nothing(node, node.peer_municipality, MessageType.WIDE_AREA_ISSUANCE_REQUEST)
+        sent = sent_nothing(node, node.peer_municipality, MessageType.WIDE_AREA_ISSUANCE_REQUEST)
         if sent is not None:
             return Outcome(Verdict.FAIL, expected, f"for {label}: {sent}")
         error = answer.get("error") or {}
@@ -260,23 +119,23 @@ def _no_request_unconfirmed(sut: AdapterSut) -> Outcome:
 
 
 def _request_and_response(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     peer = node.peer_municipality
     expected = (f"the request sent from {node.code} to {peer} with the applicant and "
                 "targets asked; pending until the response; the response acknowledged "
                 "(accepted) and the application issued with one copy per target")
     node.drain(peer)
-    people = _peer_household(node, 2)[:2]
-    mid = str(_ok(node, "wide_area_request", **_application(node, people))["messageId"])
-    got = _gather(_listening(node, peer), {
-        "request": _sealed(MessageType.WIDE_AREA_ISSUANCE_REQUEST, bytes.fromhex(mid))},
+    people = peer_household(node, 2)[:2]
+    mid = str(upper_ok(node, "wide_area_request", **_application(node, people))["messageId"])
+    got = gather(listening(node, peer), {
+        "request": sealed_of(MessageType.WIDE_AREA_ISSUANCE_REQUEST, bytes.fromhex(mid))},
         node.timeout).get("request")
     if got is None:
         return Outcome(Verdict.FAIL, expected,
                        f"no WideAreaIssuanceRequest {mid[:8]}... reached {peer}")
     conn, pdu = got
     request = node.opened(pdu, peer)
-    problem = _header_problem(node, pdu, peer)
+    problem = header_problem(node, pdu, peer)
     if problem is None and not (
             isinstance(request, WideAreaIssuanceRequest)
             and request.issuing_municipality == node.code
@@ -287,20 +146,20 @@ def _request_and_response(sut: AdapterSut) -> Outcome:
     node.acknowledge(conn, pdu, peer)
     if problem is not None:
         return Outcome(Verdict.FAIL, expected, problem)
-    pending = _ok(node, "wide_area_result", messageId=mid)
+    pending = upper_ok(node, "wide_area_result", messageId=mid)
     response = WideAreaIssuanceResponse(
         residence_municipality=peer, issuing_municipality=node.code,
         copies=tuple(p.record_copy(include_relationship=True) for p in people))
     rid, rpdu = node.sealed(response, sender=peer,
                             header_changes={"correlation_id": pdu.header.message_id})
     conn.send(rpdu)
-    answer = _gather(_listening(node, peer), {"answer": _answer(rid)}, node.timeout)
+    answer = gather(listening(node, peer), {"answer": answer_of(rid)}, node.timeout)
     ack = answer["answer"][1] if "answer" in answer else None
-    result = _ok(node, "wide_area_result", messageId=mid)
+    result = upper_ok(node, "wide_area_result", messageId=mid)
     got_text = (f"before the response {pending.get('outcome')!r}; the response got "
                 f"{describe(ack) if ack else 'no answer'}; then {result.get('outcome')!r} "
                 f"with {result.get('copies')} copies")
-    if pending.get("outcome") != "pending" or not _accepted(ack) \
+    if pending.get("outcome") != "pending" or not is_accepted(ack) \
             or result.get("outcome") != "issued" or result.get("copies") != len(people):
         return Outcome(Verdict.FAIL, expected, got_text)
     return Outcome(Verdict.PASS, expected, got_text)
@@ -314,16 +173,16 @@ def _move_in_fields(node: NodeSut, people: tuple[SyntheticResident, ...],
     the first holding the card."""
     return {"cardHolder": people[0].resident_code,
             "formerMunicipality": node.peer_municipality,
-            "movers": [_json(p.person_ref()) for p in people],
+            "movers": [as_json(p.person_ref()) for p in people],
             "movedDate": moved.isoformat(), "filedDate": filed.isoformat(),
-            "newAddress": _json(_address(node.code))}
+            "newAddress": as_json(address_of(node.code))}
 
 
 def _notice(node: NodeSut, mid: str) -> tuple[Got, SpecialMoveInNotice] | str:
     """The SpecialMoveInNotice ``mid`` the node sent to the runner's municipality."""
     peer = node.peer_municipality
-    got = _gather(_listening(node, peer), {
-        "notice": _sealed(MessageType.SPECIAL_MOVE_IN_NOTICE, bytes.fromhex(mid))},
+    got = gather(listening(node, peer), {
+        "notice": sealed_of(MessageType.SPECIAL_MOVE_IN_NOTICE, bytes.fromhex(mid))},
         node.timeout).get("notice")
     if got is None:
         return f"no SpecialMoveInNotice {mid[:8]}... reached {peer}"
@@ -334,23 +193,23 @@ def _notice(node: NodeSut, mid: str) -> tuple[Got, SpecialMoveInNotice] | str:
 
 
 def _late_move_in_not_sent(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     code = ErrorCode.DEADLINE_PASSED
-    expected = (f"a move-in filed 15 days after the move answered {_code(code)} with "
+    expected = (f"a move-in filed 15 days after the move answered {error_text(code)} with "
                 f"nothing sent; one filed 14 days after sent to {node.peer_municipality}")
     node.drain(node.peer_municipality)
-    people = _peer_household(node)
-    today = _today(node)
+    people = peer_household(node)
+    today = node_today(node)
     late = node.request("special_move_in", **_move_in_fields(
         node, people, today - dt.timedelta(days=16), today - dt.timedelta(days=1)))
-    sent = _nothing(node, node.peer_municipality, MessageType.SPECIAL_MOVE_IN_NOTICE)
+    sent = sent_nothing(node, node.peer_municipality, MessageType.SPECIAL_MOVE_IN_NOTICE)
     if sent is not None:
         return Outcome(Verdict.FAIL, expected, f"15 days late: {sent}")
     error = late.get("error") or {}
     if late.get("ok") or error.get("code") != int(code):
         return Outcome(Verdict.FAIL, expected, f"15 days late: special_move_in answered "
                        f"{late}")
-    mid = str(_ok(node, "special_move_in", **_move_in_fields(
+    mid = str(upper_ok(node, "special_move_in", **_move_in_fields(
         node, people, today - dt.timedelta(days=15), today - dt.timedelta(days=1)))[
         "messageId"])
     got = _notice(node, mid)
@@ -362,23 +221,23 @@ def _late_move_in_not_sent(sut: AdapterSut) -> Outcome:
 
 
 def _notice_with_household(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     peer = node.peer_municipality
     expected = (f"one SpecialMoveInNotice from municipality:{node.code} to "
                 f"municipality:{peer}, naming both municipalities, the dates, the new "
                 "address and every mover of the move-in (card holder and household)")
     node.drain(peer)
-    people = _peer_household(node, 2)
-    today = _today(node)
+    people = peer_household(node, 2)
+    today = node_today(node)
     moved = today - dt.timedelta(days=3)
-    mid = str(_ok(node, "special_move_in",
-                  **_move_in_fields(node, people, moved, today))["messageId"])
+    mid = str(upper_ok(node, "special_move_in",
+                       **_move_in_fields(node, people, moved, today))["messageId"])
     got = _notice(node, mid)
     if isinstance(got, str):
         return Outcome(Verdict.FAIL, expected, got)
     (conn, pdu), notice = got
     node.report_error(conn, pdu, peer, int(CLOSE_CODE))
-    problem = _header_problem(node, pdu, peer)
+    problem = header_problem(node, pdu, peer)
     want = {p.resident_code: p.person_ref() for p in people}
     have = {m.resident_code: m for m in notice.movers}
     if problem is None and (notice.new_municipality, notice.former_municipality) != (
@@ -388,7 +247,7 @@ def _notice_with_household(sut: AdapterSut) -> Outcome:
         problem = (f"the notice lists {len(have)} mover(s), {len(set(have) & set(want))} "
                    f"of the {len(want)} who moved in together")
     if problem is None and (notice.moved_date, notice.move_in_filed_date,
-                            notice.new_address) != (moved, today, _address(node.code)):
+                            notice.new_address) != (moved, today, address_of(node.code)):
         problem = "the dates or the new address are not those of the move-in"
     if problem is not None:
         return Outcome(Verdict.FAIL, expected, problem)
@@ -396,17 +255,17 @@ def _notice_with_household(sut: AdapterSut) -> Outcome:
 
 
 def _move_in_notice_after_recording(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     peer = node.peer_municipality
     expected = ("the certificate acknowledged (accepted), the movers recorded, and a "
                 f"MoveInNotice sent to {peer} correlated with the special move-in notice, "
                 "naming the recorded movers; completed once acknowledged")
     node.drain(peer)
-    today = _today(node)
+    today = node_today(node)
     moved = today - dt.timedelta(days=2)
-    people = _peer_household(node, 2)
-    mid = str(_ok(node, "special_move_in",
-                  **_move_in_fields(node, people, moved, today))["messageId"])
+    people = peer_household(node, 2)
+    mid = str(upper_ok(node, "special_move_in",
+                       **_move_in_fields(node, people, moved, today))["messageId"])
     got = _notice(node, mid)
     if isinstance(got, str):
         return Outcome(Verdict.FAIL, expected, got)
@@ -418,14 +277,14 @@ def _move_in_notice_after_recording(sut: AdapterSut) -> Outcome:
     cid, cpdu = node.sealed(cert, sender=peer,
                             header_changes={"correlation_id": pdu.header.message_id})
     conn.send(cpdu)
-    found = _gather(_listening(node, peer), {
-        "ack": _answer(cid), "moveIn": _sealed(MessageType.MOVE_IN_NOTICE)}, node.timeout)
+    found = gather(listening(node, peer), {
+        "ack": answer_of(cid), "moveIn": sealed_of(MessageType.MOVE_IN_NOTICE)}, node.timeout)
     try:
         ack = found["ack"][1] if "ack" in found else None
-        if not _accepted(ack):
+        if not is_accepted(ack):
             return Outcome(Verdict.FAIL, expected, f"the certificate got "
                            f"{describe(ack) if ack else 'no answer'}")
-        result = _ok(node, "move_in_result", messageId=mid)
+        result = upper_ok(node, "move_in_result", messageId=mid)
         codes = [m.resident_code for m in notice.movers]
         if result.get("recorded") is not True or result.get("residents") != codes:
             return Outcome(Verdict.FAIL, expected,
@@ -436,7 +295,7 @@ def _move_in_notice_after_recording(sut: AdapterSut) -> Outcome:
         mconn, mpdu = found["moveIn"]
         move_in = node.opened(mpdu, peer)
         node.acknowledge(mconn, mpdu, peer)
-        problem = _header_problem(node, mpdu, peer)
+        problem = header_problem(node, mpdu, peer)
         if problem is None and mpdu.header.correlation_id != pdu.header.message_id:
             problem = "the MoveInNotice is not correlated with the special move-in notice"
         if problem is None and not (
@@ -448,12 +307,12 @@ def _move_in_notice_after_recording(sut: AdapterSut) -> Outcome:
             problem = "the MoveInNotice does not name the recorded movers and move"
         if problem is not None:
             return Outcome(Verdict.FAIL, expected, problem)
-        done = _poll(node, "move_in_result", mid, "completed")
+        done = poll_flow(node, "move_in_result", mid, "completed")
         if done.get("outcome") != "completed":
             return Outcome(Verdict.FAIL, expected,
                            f"after the acknowledgement the outcome is {done.get('outcome')!r}")
     finally:
-        _settle(node)
+        settle_updates(node)
     return Outcome(Verdict.PASS, expected,
                    f"{len(codes)} recorded, MoveInNotice sent and completed")
 
@@ -465,14 +324,14 @@ def _special_notice(node: NodeSut, people: tuple[SyntheticResident, ...],
     return SpecialMoveInNotice(
         new_municipality=node.peer_municipality, former_municipality=node.code,
         movers=tuple(p.person_ref() for p in people), moved_date=moved,
-        move_in_filed_date=filed, new_address=_address(node.peer_municipality))
+        move_in_filed_date=filed, new_address=address_of(node.peer_municipality))
 
 
 def _annotated(node: NodeSut, people: tuple[SyntheticResident, ...],
                planned: dt.date) -> None:
     """Put the annotated move-out of ``people`` on file at the node (preamble)."""
     node.ok("annotated_move_out", movers=[p.resident_code for p in people],
-            destination=_json(_address(node.peer_municipality)),
+            destination=as_json(address_of(node.peer_municipality)),
             plannedMoveDate=planned.isoformat())
 
 
@@ -482,18 +341,18 @@ def _send_notice(node: NodeSut, conn: PeerConnection, notice: SpecialMoveInNotic
     the MoveOutCertificate it sent back on ``conn`` (what came)."""
     mid, pdu = node.sealed(notice, sender=node.peer_municipality)
     conn.send(pdu)
-    return mid, _gather(_on(conn), {"answer": _answer(mid),
-                                    "cert": _sealed(MessageType.MOVE_OUT_CERTIFICATE)},
-                        node.timeout)
+    return mid, gather(reading_on(conn), {"answer": answer_of(mid),
+                                          "cert": sealed_of(MessageType.MOVE_OUT_CERTIFICATE)},
+                       node.timeout)
 
 
 def _late_notice_refused(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     code = ErrorCode.DEADLINE_PASSED
-    expected = (f"a notice filed 15 days after the move refused with {_code(code)} and "
+    expected = (f"a notice filed 15 days after the move refused with {error_text(code)} and "
                 "no certificate; the same move-in filed after 14 days acknowledged")
-    people = _registered(node)
-    today = _today(node)
+    people = registered_household(node)
+    today = node_today(node)
     moved = today - dt.timedelta(days=16)
     _annotated(node, people, moved)
     conn = node.connect(node.peer_municipality)
@@ -501,7 +360,7 @@ def _late_notice_refused(sut: AdapterSut) -> Outcome:
         _, late = _send_notice(node, conn, _special_notice(
             node, people, moved, moved + dt.timedelta(days=15)))
         answer = late["answer"][1] if "answer" in late else None
-        if "cert" in late or not _is_error(answer, code):
+        if "cert" in late or not is_error(answer, code):
             return Outcome(Verdict.FAIL, expected, f"15 days late: "
                            f"{describe(answer) if answer else 'no answer'}"
                            + (", and a certificate was sent" if "cert" in late else ""))
@@ -510,7 +369,7 @@ def _late_notice_refused(sut: AdapterSut) -> Outcome:
         answer = in_time["answer"][1] if "answer" in in_time else None
         if "cert" in in_time:
             node.acknowledge(conn, in_time["cert"][1], node.peer_municipality)
-        if not _accepted(answer):
+        if not is_accepted(answer):
             return Outcome(Verdict.FAIL, expected, "after 14 days: "
                            f"{describe(answer) if answer else 'no answer'}")
     finally:
@@ -519,13 +378,13 @@ def _late_notice_refused(sut: AdapterSut) -> Outcome:
 
 
 def _certificate_per_mover(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     peer = node.peer_municipality
     expected = (f"the notice acknowledged (accepted) and a MoveOutCertificate sent from "
                 f"{node.code} to {peer}, correlated with the notice, with one entry per "
                 "mover and the same resident codes")
-    people = _registered(node, 2)
-    today = _today(node)
+    people = registered_household(node, 2)
+    today = node_today(node)
     moved = today - dt.timedelta(days=3)
     _annotated(node, people, moved)
     conn = node.connect(peer)
@@ -534,7 +393,7 @@ def _certificate_per_mover(sut: AdapterSut) -> Outcome:
         answer = got["answer"][1] if "answer" in got else None
         if "cert" in got:
             node.acknowledge(conn, got["cert"][1], peer)
-        if not _accepted(answer):
+        if not is_accepted(answer):
             return Outcome(Verdict.FAIL, expected, "the notice got "
                            f"{describe(answer) if answer else 'no answer'}")
         if "cert" not in got:
@@ -542,7 +401,7 @@ def _certificate_per_mover(sut: AdapterSut) -> Outcome:
                            f"{node.timeout:g} s")
         pdu = got["cert"][1]
         cert = node.opened(pdu, peer)
-        problem = _header_problem(node, pdu, peer)
+        problem = header_problem(node, pdu, peer)
         if problem is None and pdu.header.correlation_id != mid:
             problem = ("the certificate's correlationId is "
                        f"{(pdu.header.correlation_id or b'').hex() or 'absent'}, not the "
@@ -561,44 +420,15 @@ def _certificate_per_mover(sut: AdapterSut) -> Outcome:
     return Outcome(Verdict.PASS, expected, f"one entry for each of {len(people)} movers")
 
 
-def _reported(node: NodeSut, people: tuple[SyntheticResident, ...], first: int,
-              moved: dt.date, *, operation: UpdateOperation, reason: ChangeReason,
-              address: Address | None = None) -> str | None:
-    """Read, check and acknowledge the updates ``first``, ``first`` + 1... the node
-    sends its prefecture for ``people``: each with ``operation``, ``reason`` and the
-    move's date (and ``address``, when given); None if all were right."""
-    what = "erasures" if operation is UpdateOperation.ERASE else "records"
-    left = {p.resident_code for p in people}
-    for seq in range(first, first + len(people)):
-        got = _gather(_listening(node, node.prefecture),
-                      {"u": _sealed(MessageType.IDENTITY_INFO_UPDATE)}, node.timeout)
-        if "u" not in got:
-            return f"{len(left)} of {len(people)} {what} never reported to {node.prefecture}"
-        conn, pdu = got["u"]
-        update = node.opened(pdu, node.prefecture)
-        node.acknowledge(conn, pdu, node.prefecture)
-        if not isinstance(update, IdentityInfoUpdate) or update.update_sequence != seq \
-                or update.operation is not operation \
-                or update.change_info.change_reason is not reason \
-                or update.change_info.change_date != moved \
-                or update.identity_info.resident_code not in left \
-                or (address is not None and update.identity_info.address != address):
-            return (f"update {seq} is not the {operation.value} (reason {reason.value}, "
-                    f"the move's date{', the new address' if address else ''}) of a "
-                    "resident still to report")
-        left.discard(update.identity_info.resident_code)
-    return None
-
-
 def _finalised_and_reported(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     peer = node.peer_municipality
     expected = (f"the MoveInNotice acknowledged (accepted), then one IdentityInfoUpdate "
                 f"to {node.prefecture} per resident, numbered on from the last, with "
                 "operation erase, reason moveOut and the move's date")
-    last = _settle(node)
-    people = _registered(node, 2)
-    today = _today(node)
+    last = settle_updates(node)
+    people = registered_household(node, 2)
+    today = node_today(node)
     moved = today - dt.timedelta(days=4)
     _annotated(node, people, moved)
     notice = _special_notice(node, people, moved, today)
@@ -617,294 +447,15 @@ def _finalised_and_reported(sut: AdapterSut) -> Outcome:
         answer = conn.answer_to(mid)
     finally:
         conn.close()
-    if not _accepted(answer):
+    if not is_accepted(answer):
         return Outcome(Verdict.FAIL, expected, f"the MoveInNotice got {describe(answer)}")
-    problem = _reported(node, people, last + 1, moved,
-                        operation=UpdateOperation.ERASE, reason=ChangeReason.MOVE_OUT)
-    _settle(node)
+    problem = updates_reported(node, people, last + 1, moved,
+                               operation=UpdateOperation.ERASE, reason=ChangeReason.MOVE_OUT)
+    settle_updates(node)
     if problem is not None:
         return Outcome(Verdict.FAIL, expected, problem)
     return Outcome(Verdict.PASS, expected,
                    f"updates {last + 1}..{last + len(people)} erase, moveOut")
-
-
-# Art. 9(1), an ordinary move: the node as former municipality ---------------------------
-
-#: A municipality that is neither the node nor the runner's: the destination a move-out
-#: named (the resident moved elsewhere, R-MOVE-02) and the wrong former municipality.
-ELSEWHERE = "011002"
-#: The retry interval of R-PDU-23 when the ICS limits declare none.
-RETRY_INTERVAL = 60.0
-
-
-def _ordinary_notice(node: NodeSut, refs: tuple[PersonRef, ...], moved: dt.date, *,
-                     former: str | None = None, new: str | None = None) -> MoveInNotice:
-    """An ordinary move's MoveInNotice from the runner's municipality (or ``new``)."""
-    to = new or node.peer_municipality
-    return MoveInNotice(new_municipality=to, former_municipality=former or node.code,
-                        residents=refs, moved_date=moved, recorded_date=_today(node),
-                        new_address=_address(to))
-
-
-def _refs(people: tuple[SyntheticResident, ...]) -> tuple[PersonRef, ...]:
-    return tuple(p.person_ref() for p in people)
-
-
-def _send_ordinary(node: NodeSut, notice: MoveInNotice, message_id: bytes | None = None
-                   ) -> tuple[bytes, bytes, JukiPdu | None]:
-    """Send ``notice`` with no correlationId as the runner's municipality; its message
-    id, its PDU and the node's answer."""
-    mid, pdu = node.sealed(notice, sender=node.peer_municipality, message_id=message_id)
-    return mid, pdu, _exchange(node, node.peer_municipality, pdu, mid)
-
-
-def _moved_out(node: NodeSut, minimum: int, moved: dt.date) -> tuple[SyntheticResident, ...]:
-    """A fresh household of the node whose move-outs were filed at its counter
-    (``record_move_out``, to another municipality than the runner's), each erasure
-    acknowledged (preamble)."""
-    people = _registered(node, minimum)
-    for p in people:
-        node.ok("record_move_out", residentCode=p.resident_code,
-                destination=_json(_address(ELSEWHERE)), date=moved.isoformat())
-    _settle(node)
-    return people
-
-
-def _no_update(node: NodeSut) -> str | None:
-    """None when the node sends its prefecture no update for :data:`QUIET` seconds;
-    else what it sent (acknowledged, so that its numbering goes on)."""
-    got = _gather(_listening(node, node.prefecture),
-                  {"u": _sealed(MessageType.IDENTITY_INFO_UPDATE)}, QUIET).get("u")
-    if got is None:
-        return None
-    update = node.opened(got[1], node.prefecture)
-    node.acknowledge(got[0], got[1], node.prefecture)
-    _settle(node)
-    if isinstance(update, IdentityInfoUpdate):
-        return (f"an IdentityInfoUpdate ({update.operation.value}, "
-                f"{update.change_info.change_reason.value}) was sent to {node.prefecture}")
-    return f"a {type(update).__name__} was sent to {node.prefecture}"
-
-
-def _ordinary_accepted(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
-    expected = ("an ordinary MoveInNotice (no correlationId) naming residents whose "
-                "move-out was filed at the node's counter and their records erased "
-                "(moveOut), to another destination than the new municipality, "
-                f"acknowledged (accepted), with no second erasure sent to {node.prefecture}")
-    moved = _today(node) - dt.timedelta(days=5)
-    people = _moved_out(node, 2, moved)
-    _, _, answer = _send_ordinary(node, _ordinary_notice(node, _refs(people), moved))
-    if not _accepted(answer):
-        return Outcome(Verdict.FAIL, expected, f"the notice got {describe(answer)}")
-    extra = _no_update(node)
-    if extra is not None:
-        return Outcome(Verdict.FAIL, expected, f"accepted, but {extra}")
-    for p in people:
-        state = _ok(node, "resident", residentCode=p.resident_code)
-        if (state.get("state"), state.get("reason")) != ("erased", "moveOut"):
-            return Outcome(Verdict.FAIL, expected, f"accepted, but a record is now {state}")
-    return Outcome(Verdict.PASS, expected, f"accepted for {len(people)} erased records, "
-                   "no update")
-
-
-def _ordinary_refusals(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
-    E = ErrorCode
-    expected = (f"{_code(E.WRONG_RECIPIENT)} for another formerMunicipality, "
-                f"{_code(E.INVALID_FIELD)} for a newMunicipality that is not the sender, "
-                f"{_code(E.NO_SUCH_RESIDENT)} for an unknown resident, another name or "
-                f"birth date, {_code(E.RECORD_DECEASED)} for a deceased resident and "
-                f"{_code(E.UNEXPECTED_MESSAGE)} for a current record with no move-out; "
-                "nothing erased, no update sent, and the matched residents' notice then "
-                "accepted")
-    moved = _today(node) - dt.timedelta(days=5)
-    good = _refs(_moved_out(node, 1, moved))
-    current = _registered(node)[0]
-    dead = _registered(node)[0]
-    node.ok("record_death", residentCode=dead.resident_code)
-    _settle(node)
-    stranger = _peer_household(node)[0]
-    head = good[0]
-    tries: tuple[tuple[str, ErrorCode, MoveInNotice], ...] = (
-        ("another formerMunicipality", E.WRONG_RECIPIENT,
-         _ordinary_notice(node, good, moved, former=ELSEWHERE)),
-        ("a newMunicipality that is not the sender", E.INVALID_FIELD,
-         _ordinary_notice(node, good, moved, new=ELSEWHERE)),
-        ("an unknown resident", E.NO_SUCH_RESIDENT,
-         _ordinary_notice(node, (*good, stranger.person_ref()), moved)),
-        ("another name", E.NO_SUCH_RESIDENT, _ordinary_notice(
-            node, (dataclasses.replace(head, name=stranger.name),), moved)),
-        ("another birth date", E.NO_SUCH_RESIDENT, _ordinary_notice(node, (
-            dataclasses.replace(head, birth_date=head.birth_date - dt.timedelta(days=1)),),
-            moved)),
-        ("a deceased resident", E.RECORD_DECEASED,
-         _ordinary_notice(node, (*good, dead.person_ref()), moved)),
-        ("a current record with no move-out", E.UNEXPECTED_MESSAGE,
-         _ordinary_notice(node, (*good, current.person_ref()), moved)))
-    for label, code, notice in tries:
-        _, _, answer = _send_ordinary(node, notice)
-        if not _is_error(answer, code):
-            _settle(node)
-            return Outcome(Verdict.FAIL, expected, f"for {label} the notice got "
-                           f"{describe(answer)}")
-    extra = _no_update(node)
-    if extra is not None:
-        return Outcome(Verdict.FAIL, expected, f"refused each time, but {extra}")
-    state = _ok(node, "resident", residentCode=current.resident_code)
-    if state.get("state") != "current":
-        return Outcome(Verdict.FAIL, expected, "refused each time, but the current "
-                       f"record is now {state}")
-    _, _, answer = _send_ordinary(node, _ordinary_notice(node, good, moved))
-    if not _accepted(answer):
-        return Outcome(Verdict.FAIL, expected, "refused each time, but then the matched "
-                       f"residents' own notice got {describe(answer)}")
-    extra = _no_update(node)
-    if extra is not None:
-        return Outcome(Verdict.FAIL, expected, f"the matched notice accepted, but {extra}")
-    return Outcome(Verdict.PASS, expected, f"{len(tries)} refusals with their codes, "
-                   "nothing changed, then accepted")
-
-
-def _ordinary_duplicate(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
-    expected = ("an accepted ordinary MoveInNotice sent again acknowledged as duplicate "
-                f"with no update to {node.prefecture}; its message id with other content "
-                f"refused with {_code(ErrorCode.REPLAY)}")
-    moved = _today(node) - dt.timedelta(days=5)
-    people = _moved_out(node, 1, moved)
-    notice = _ordinary_notice(node, _refs(people), moved)
-    mid, pdu, first = _send_ordinary(node, notice)
-    if not _accepted(first):
-        return Outcome(Verdict.FAIL, expected, f"the notice got {describe(first)}")
-    _settle(node)
-    again = _exchange(node, node.peer_municipality, pdu, mid)
-    if again is None or again.acknowledgement is None or \
-            again.acknowledgement.status is not AckStatus.DUPLICATE:
-        return Outcome(Verdict.FAIL, expected, f"sent again it got {describe(again)}")
-    extra = _no_update(node)
-    if extra is not None:
-        return Outcome(Verdict.FAIL, expected, f"duplicate, but {extra}")
-    other = dataclasses.replace(notice, new_address=Address(
-        local_gov_code=node.peer_municipality, text="大阪府豊中市岡上の町二丁目1番1号"))
-    _, _, replay = _send_ordinary(node, other, mid)
-    if not _is_error(replay, ErrorCode.REPLAY):
-        return Outcome(Verdict.FAIL, expected, "duplicate; then the same id with other "
-                       f"content got {describe(replay)}")
-    extra = _no_update(node)
-    if extra is not None:
-        return Outcome(Verdict.FAIL, expected, f"2021 REPLAY, but {extra}")
-    return Outcome(Verdict.PASS, expected, "duplicate, then 2021 REPLAY; no update")
-
-
-# Art. 9(1), an ordinary move: the node as new municipality ------------------------------
-
-def _ordinary_move_in(node: NodeSut, minimum: int, moved: dt.date
-                      ) -> tuple[str, tuple[SyntheticResident, ...]]:
-    """Start an ordinary move-in at the node of a fresh household of the runner's
-    municipality (``ordinary_move_in``); its notice's message id and the household."""
-    peer = node.peer_municipality
-    seed, people = _seed_with(peer, minimum)
-    answer = _ok(node, "ordinary_move_in", formerMunicipality=peer, seed=seed,
-                 movedDate=moved.isoformat(), newAddress=_json(_address(node.code)))
-    if answer.get("residentCodes") != [p.resident_code for p in people]:
-        raise SutFault("ordinary_move_in did not record the household that "
-                       f"generate_households makes from seed {seed!r}")
-    return str(answer["messageId"]), people
-
-
-def _move_in_notice(node: NodeSut, mid: str) -> Got | None:
-    """The MoveInNotice ``mid`` the node sends to the runner's municipality."""
-    return _gather(_listening(node, node.peer_municipality), {
-        "n": _sealed(MessageType.MOVE_IN_NOTICE, bytes.fromhex(mid))},
-        node.timeout).get("n")
-
-
-def _ordinary_notice_sent(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
-    peer = node.peer_municipality
-    expected = (f"a MoveInNotice from municipality:{node.code} to municipality:{peer} "
-                "with no correlationId, naming both municipalities, the move's date and "
-                "each resident with the certificate's resident code, name and birth date; "
-                f"one record update (moveIn) per resident to {node.prefecture}; completed "
-                "once acknowledged")
-    last = _settle(node)
-    node.drain(peer)
-    moved = _today(node) - dt.timedelta(days=2)
-    mid, people = _ordinary_move_in(node, 2, moved)
-    try:
-        got = _move_in_notice(node, mid)
-        if got is None:
-            return Outcome(Verdict.FAIL, expected, f"no MoveInNotice {mid[:8]}... reached "
-                           f"{peer}")
-        conn, pdu = got
-        notice = node.opened(pdu, peer)
-        node.acknowledge(conn, pdu, peer)
-        problem = _header_problem(node, pdu, peer)
-        if problem is None and pdu.header.correlation_id is not None:
-            problem = "the ordinary move's MoveInNotice carries a correlationId"
-        want = {p.resident_code: (p.name, p.birth_date) for p in people}
-        if problem is None and not (
-                isinstance(notice, MoveInNotice)
-                and (notice.new_municipality, notice.former_municipality) == (node.code,
-                                                                              peer)
-                and notice.moved_date == moved
-                and {r.resident_code: (r.name, r.birth_date)
-                     for r in notice.residents} == want
-                and len(notice.residents) == len(want)):
-            problem = ("the MoveInNotice does not name the municipalities, the move's date "
-                       "or each resident with the certificate's code, name and birth date")
-        if problem is None:
-            problem = _reported(node, people, last + 1, moved,
-                                operation=UpdateOperation.RECORD,
-                                reason=ChangeReason.MOVE_IN, address=_address(node.code))
-        if problem is not None:
-            return Outcome(Verdict.FAIL, expected, problem)
-        done = _poll(node, "move_in_result", mid, "completed")
-        if done.get("outcome") != "completed":
-            return Outcome(Verdict.FAIL, expected,
-                           f"after the acknowledgement the outcome is {done.get('outcome')!r}")
-    finally:
-        _settle(node)
-    return Outcome(Verdict.PASS, expected, f"notice with {len(people)} residents, "
-                   f"updates {last + 1}..{last + len(people)} record, moveIn")
-
-
-def _ordinary_notice_resent(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
-    peer = node.peer_municipality
-    retry = float(node.limits.get("retryIntervalSeconds", RETRY_INTERVAL))
-    expected = (f"the unanswered MoveInNotice sent again to {peer} after the retry "
-                f"interval ({retry:g} s) under the same message id and with the same "
-                "content; completed once acknowledged")
-    _settle(node)
-    node.drain(peer)
-    mid, _ = _ordinary_move_in(node, 1, _today(node) - dt.timedelta(days=1))
-    first = _move_in_notice(node, mid)
-    if first is None:
-        _settle(node)
-        return Outcome(Verdict.FAIL, expected, f"no MoveInNotice {mid[:8]}... reached {peer}")
-    conn, pdu = first
-    again: Got | None = None
-    try:
-        _settle(node)
-        node.clock_advance(retry + 1)
-        again = _move_in_notice(node, mid)
-        if again is None:
-            return Outcome(Verdict.FAIL, expected, f"not sent again {retry + 1:g} s after "
-                           "the first, unanswered")
-        if node.opened(again[1], peer) != node.opened(pdu, peer) or \
-                again[1].header.correlation_id != pdu.header.correlation_id:
-            return Outcome(Verdict.FAIL, expected, "sent again with other content")
-    finally:
-        last_conn, last_pdu = again if again is not None else (conn, pdu)
-        node.acknowledge(last_conn, last_pdu, peer)
-        _settle(node)
-    done = _poll(node, "move_in_result", mid, "completed")
-    if done.get("outcome") != "completed":
-        return Outcome(Verdict.FAIL, expected,
-                       f"after the acknowledgement the outcome is {done.get('outcome')!r}")
-    return Outcome(Verdict.PASS, expected, "sent again under the same id, then completed")
 
 
 # The cases -------------------------------------------------------------------------------
@@ -927,31 +478,6 @@ REM_CERT = ("Answer an accepted SpecialMoveInNotice with a MoveOutCertificate wh
 REM_MOVE_IN = ("After recording the movers from the certificate, send the MoveInNotice "
                "to the former municipality without delay, correlated with the special "
                "move-in notice and naming the recorded residents (R-9-1-01).")
-REM_ORDINARY_FORMER = (
-    "Take a MoveInNotice without a correlationId as an ordinary move's: match each "
-    "resident by resident code, name and birth date to a move-out filed at your counter "
-    "or a record you erased for it (whatever destination the move-out named), and "
-    "acknowledge it, erasing and reporting only records still current (R-MOVE-02, "
-    "R-9-1-04).")
-REM_ORDINARY_REFUSE = (
-    "Check the whole ordinary MoveInNotice before changing anything: refuse another "
-    "formerMunicipality (3002), a newMunicipality that is not the sender (1024), an "
-    "unknown resident or one whose name or birth date differ (5001), a deceased "
-    "resident (5003) and a current record with no move-out on file (4001), erasing "
-    "nothing and reporting nothing (R-MOVE-03).")
-REM_ORDINARY_DUP = (
-    "Keep the message id and digest of an accepted ordinary MoveInNotice: the same "
-    "notice again is acknowledged duplicate and changes and reports nothing; the same "
-    "id with other content is 2021 REPLAY (R-MOVE-04, R-PDU-24).")
-REM_ORDINARY_NEW = (
-    "On recording an ordinary move-in, report each new record (record, moveIn) and send "
-    "the former municipality a MoveInNotice with no correlationId, each resident with "
-    "the certificate's resident code and the new record's name and birth date "
-    "(R-MOVE-01, R-MOVE-05, R-9-1-01).")
-REM_ORDINARY_RESEND = (
-    "Keep the ordinary MoveInNotice until it is acknowledged or refused, and resend it "
-    "under the same message id with the same content whenever the retry interval "
-    "passes (R-MOVE-05, R-PDU-23).")
 REM_ERASE = ("On a MoveInNotice, finalise the move-out: erase each resident's record and "
              "report each erasure to the prefecture as an IdentityInfoUpdate with "
              "operation erase and change reason moveOut (R-9-1-04, Art. 30-5).")
@@ -1002,28 +528,7 @@ def flow_cases() -> list[Case]:
              "on the MoveInNotice the former municipality reports each resident's "
              "erasure (moveOut) to its prefecture", "9/1",
              ("R-9-1-04", "R-30-5-0-05"), REM_ERASE, _finalised_and_reported),
-        case("9/1/node/ordinary-move/former/erased-records-matched",
-             "an ordinary MoveInNotice for residents whose move-out was filed at the "
-             "counter and their records erased is accepted with no second erasure",
-             "9/1", ("R-MOVE-02", "R-9-1-04"), REM_ORDINARY_FORMER, _ordinary_accepted),
-        case("9/1/node/ordinary-move/former/refusals-change-nothing",
-             "an ordinary MoveInNotice for another municipality, from another sender, for "
-             "an unknown, mismatched, deceased or current resident is refused with its "
-             "code, erasing and reporting nothing", "9/1", ("R-MOVE-03", "R-MOVE-02"),
-             REM_ORDINARY_REFUSE, _ordinary_refusals),
-        case("9/1/node/ordinary-move/former/duplicate-and-replay",
-             "an accepted ordinary MoveInNotice sent again is acknowledged duplicate with "
-             "no update; its id with other content is 2021", "9/1",
-             ("R-MOVE-04", "R-PDU-24"), REM_ORDINARY_DUP, _ordinary_duplicate),
-        case("9/1/node/ordinary-move/new/notice-without-correlation",
-             "an ordinary move-in sends the former municipality a MoveInNotice with no "
-             "correlationId naming the residents, and reports each record (moveIn)",
-             "9/1", ("R-MOVE-01", "R-MOVE-05", "R-9-1-01"), REM_ORDINARY_NEW,
-             _ordinary_notice_sent),
-        case("9/1/node/ordinary-move/new/notice-resent-until-acknowledged",
-             "an unanswered ordinary MoveInNotice is sent again under the same message id "
-             "after the retry interval", "9/1", ("R-MOVE-05", "R-PDU-23"),
-             REM_ORDINARY_RESEND, _ordinary_notice_resent, needs="ixit.clock"),
+        *ordinary_move_cases(),
         *deadline_cases(),
     ]
 

@@ -17,22 +17,20 @@ import socket
 import time
 from collections.abc import Callable
 
-from juki_conformance.cases_node import (
-    MUNICIPALITY,
-    NodeCase,
-    _code,
-    _exchange,
-    _expect_ack,
-    _is_error,
-    _last,
-    _node,
-    _record_resident,
-    _response,
-    _update,
-    describe,
-)
+from juki_conformance.cases_node import MUNICIPALITY, NodeCase, describe
 from juki_conformance.lower_tester import PeerConnection
 from juki_conformance.model import Case, Outcome, Verdict
+from juki_conformance.node_steps import (
+    birth_update,
+    error_text,
+    exchange,
+    expect_ack,
+    is_error,
+    last_sequence,
+    node_sut,
+    provision_response,
+    record_resident,
+)
 from juki_conformance.node_sut import AGENCY, OPERATORS
 from juki_conformance.sut import AdapterSut, Inconclusive, SutFault
 from juki_protocol.errors import ErrorCode
@@ -49,7 +47,7 @@ SLACK = 2.0
 
 
 def _declared(sut: AdapterSut, name: str) -> float:
-    node = _node(sut)
+    node = node_sut(sut)
     value = node.limits.get(name)
     if not isinstance(value, (int, float)):
         raise SutFault(f"the node declares no limits.{name}")
@@ -74,13 +72,13 @@ def _closed_by_peer(sock: socket.socket, timeout: float) -> bool:
 def _serves(sut: AdapterSut) -> str | None:
     """None if the node acknowledges a valid update on a new connection, else what
     happened instead."""
-    node = _node(sut)
-    mid, pdu = node.sealed(_update(_last(node.status()) + 1), sender=MUNICIPALITY)
-    return _expect_ack(_exchange(node, MUNICIPALITY, pdu, mid), AckStatus.ACCEPTED)
+    node = node_sut(sut)
+    mid, pdu = node.sealed(birth_update(last_sequence(node.status()) + 1), sender=MUNICIPALITY)
+    return expect_ack(exchange(node, MUNICIPALITY, pdu, mid), AckStatus.ACCEPTED)
 
 
 def _handshake_timeout(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     limit = _declared(sut, "handshakeTimeoutSeconds")
     expected = (f"a TCP connection that starts no TLS handshake closed within the declared "
                 f"{limit:g} s, while the node keeps serving")
@@ -98,10 +96,10 @@ def _handshake_timeout(sut: AdapterSut) -> Outcome:
 
 
 def _stalled_frame(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     limit = _declared(sut, "frameTimeoutSeconds")
     code = ErrorCode.FRAME_TRUNCATED
-    expected = (f"{_code(code)} without refersTo, then the connection closed, within the "
+    expected = (f"{error_text(code)} without refersTo, then the connection closed, within the "
                 f"declared {limit:g} s of a frame that stops arriving; the node keeps "
                 f"serving")
     conn = node.connect(MUNICIPALITY)
@@ -116,7 +114,7 @@ def _stalled_frame(sut: AdapterSut) -> Outcome:
     finally:
         conn.close()
     got = describe(answer)
-    if not _is_error(answer, code):
+    if not is_error(answer, code):
         return Outcome(Verdict.FAIL, expected, got)
     if not closed:
         return Outcome(Verdict.FAIL, expected, f"{got}, but the connection stayed open")
@@ -127,11 +125,11 @@ def _stalled_frame(sut: AdapterSut) -> Outcome:
 
 
 def _peer_connections(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     limit = int(_declared(sut, "maxPeerConnections"))
     code = ErrorCode.OVERLOADED
     expected = (f"{limit} connections from one peer served; one more answered "
-                f"{_code(code)} without refersTo and closed; the first still served")
+                f"{error_text(code)} without refersTo and closed; the first still served")
     time.sleep(0.3)                 # let the node see earlier cases' connections close
     held: list[PeerConnection] = []
     try:
@@ -145,13 +143,13 @@ def _peer_connections(sut: AdapterSut) -> Outcome:
             return Outcome(Verdict.FAIL, expected, f"connection {limit + 1} got no answer "
                            f"within {node.timeout:g} s")
         got = describe(answer)
-        if not _is_error(answer, code):
+        if not is_error(answer, code):
             return Outcome(Verdict.FAIL, expected, f"connection {limit + 1} got {got}")
         if not extra.closed_within(SLACK):
             return Outcome(Verdict.FAIL, expected, f"{got}, but the connection stayed open")
-        mid, pdu = node.sealed(_update(_last(node.status()) + 1), sender=MUNICIPALITY)
+        mid, pdu = node.sealed(birth_update(last_sequence(node.status()) + 1), sender=MUNICIPALITY)
         held[0].send(pdu)
-        wrong = _expect_ack(held[0].answer_to(mid), AckStatus.ACCEPTED)
+        wrong = expect_ack(held[0].answer_to(mid), AckStatus.ACCEPTED)
         if wrong:
             return Outcome(Verdict.FAIL, expected, f"{got}; then the first connection's "
                            f"update got {wrong}")
@@ -167,13 +165,13 @@ def _shed(sut: AdapterSut) -> Outcome:
     node declares it holds in hand; each must be answered, a shed one with 9002
     referring to it, and a shed one resent with the same message id must be processed
     as new (it left no processed id and no disclosure)."""
-    node = _node(sut)
+    node = node_sut(sut)
     limit = int(_declared(sut, "maxInflight"))
     count = max(4 * limit, 16)
     expected = (f"{count} requests in one write: each answered, those beyond "
                 f"{limit} in hand shed with 9002 referring to them; each shed one, "
                 "resent with the same message id, provided as a new request")
-    update, problem = _record_resident(node)
+    update, problem = record_resident(node)
     if update is None:
         raise Inconclusive(f"no resident to ask for: {problem}")
     request = ProvisionRequest(
@@ -202,7 +200,7 @@ def _shed(sut: AdapterSut) -> Outcome:
     if len(answers) < count:
         return Outcome(Verdict.FAIL, expected, f"{count - len(answers)} of {count} "
                        "requests got no answer")
-    wrong = {a for a in answers.values() if a not in ("provided", _code(ErrorCode.OVERLOADED))}
+    wrong = {a for a in answers.values() if a not in ("provided", error_text(ErrorCode.OVERLOADED))}
     if wrong:
         return Outcome(Verdict.FAIL, expected, f"answers {sorted(wrong)}")
     shed = [(mid, der) for mid, der in sealed if answers[mid] != "provided"]
@@ -212,7 +210,7 @@ def _shed(sut: AdapterSut) -> Outcome:
         conn = node.connect(AGENCY)
         try:
             conn.send(der)
-            again = _response(node, conn, mid, AGENCY)
+            again = provision_response(node, conn, mid, AGENCY)
         finally:
             conn.close()
         if isinstance(again, str) or again.provided is None:
@@ -223,7 +221,7 @@ def _shed(sut: AdapterSut) -> Outcome:
 
 
 def _refusals_close(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     limit = int(_declared(sut, "maxRefusals"))
     expected = (f"each of {limit} refused frames in a row answered, then the connection "
                 f"closed (the declared maxRefusals); a valid PDU before them resets the "
@@ -237,9 +235,9 @@ def _refusals_close(sut: AdapterSut) -> Outcome:
             if conn.answer_to(None) is None:
                 return Outcome(Verdict.FAIL, expected, f"closed after {i + 1} refusals, "
                                f"before the declared {limit}")
-        mid, pdu = node.sealed(_update(_last(node.status()) + 1), sender=MUNICIPALITY)
+        mid, pdu = node.sealed(birth_update(last_sequence(node.status()) + 1), sender=MUNICIPALITY)
         conn.send(pdu)
-        wrong = _expect_ack(conn.answer_to(mid), AckStatus.ACCEPTED)
+        wrong = expect_ack(conn.answer_to(mid), AckStatus.ACCEPTED)
         if wrong:
             return Outcome(Verdict.FAIL, expected, f"after {limit - 1} refusals a valid "
                            f"update got {wrong}")
@@ -264,7 +262,7 @@ def _refusals_close(sut: AdapterSut) -> Outcome:
 
 
 def _half_open_bounded(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     limit = int(_declared(sut, "maxAddressHandshakes"))
     extra = 4
     expected = (f"of {limit + extra} TCP connections from one address the node does not "

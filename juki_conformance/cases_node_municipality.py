@@ -18,9 +18,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from juki_conformance.cases_node import NodeCase, _code, _exchange, _is_error, _node, describe
+from juki_conformance.cases_node import NodeCase, describe
 from juki_conformance.lower_tester import PeerConnection
 from juki_conformance.model import Case, Outcome, Verdict
+from juki_conformance.node_steps import error_text, exchange, is_error, node_sut
 from juki_conformance.node_sut import NodeSut
 from juki_conformance.sut import AdapterSut, SutFault
 from juki_protocol.errors import ErrorCode
@@ -128,7 +129,7 @@ def _wide_area_answer(node: NodeSut, request: WideAreaIssuanceRequest
 
 
 def _copy_without_family_register(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     expected = ("the request acknowledged, then a response correlated with it holding "
                 "one copy per target in order, with the eight items only (relationship "
                 "as requested, no resident code) and no other element: no family register")
@@ -159,9 +160,9 @@ def _copy_without_family_register(sut: AdapterSut) -> Outcome:
 
 
 def _unknown_resident(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     refusal = WideAreaRefusal.NO_SUCH_RECORD
-    expected = (f"a response refusing with {refusal.value} ({_code(refusal.error_code)}), "
+    expected = (f"a response refusing with {refusal.value} ({error_text(refusal.error_code)}), "
                 "no copy")
     person = _stranger(node)
     response, _, problem = _wide_area_answer(node, _request(node, person, (person,)))
@@ -202,7 +203,7 @@ LOCK = [(WRONG_PIN, "63C2", False), (WRONG_PIN, "63C1", False), (WRONG_PIN, "63C
 
 
 def _three_wrong_lock(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     expected = "wrong PINs answered 63C2, 63C1, 63C0; then the right PIN 6983, refused"
     problem = _pins(node, _card(node), [*LOCK, (PIN, "6983", False)])
     if problem:
@@ -211,7 +212,7 @@ def _three_wrong_lock(sut: AdapterSut) -> Outcome:
 
 
 def _unlock_by_municipality(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     expected = ("a locked card: the holder's reset refused and the card still locked "
                 "(6983); the municipality's reset 9000, then the right PIN confirmed")
     serial = _card(node)
@@ -236,7 +237,7 @@ def _unlock_by_municipality(sut: AdapterSut) -> Outcome:
 
 
 def _right_pin_resets(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     expected = "63C2, 63C1, then the right PIN 9000 (confirmed) and a wrong one 63C2"
     problem = _pins(node, _card(node), [LOCK[0], LOCK[1], (PIN, "9000", True), LOCK[0]])
     if problem:
@@ -306,7 +307,7 @@ def _check_update(node: NodeSut, update: IdentityInfoUpdate, pdu: JukiPdu,
 
 
 def _sent_in_order(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     expected = ("two recorded changes reported to the prefecture as updates m + 1 and "
                 "m + 2 with the recorded identity info; nothing unacknowledged after the "
                 "acknowledgements")
@@ -339,8 +340,8 @@ def _resent_after(code: ErrorCode) -> Callable[[AdapterSut], Outcome]:
 
 
 def _resent(sut: AdapterSut, code: ErrorCode) -> Outcome:
-    node = _node(sut)
-    expected = (f"after {_code(code)} the same update resent with the same message id and "
+    node = node_sut(sut)
+    expected = (f"after {error_text(code)} the same update resent with the same message id and "
                 "content")
     last = _settled(node)
     resident = _household(node)[0]
@@ -386,14 +387,14 @@ def _refused(node: NodeSut, message: object, code: ErrorCode, *,
              correlation_id: bytes | None = None) -> Outcome:
     """Send ``message`` from the peer municipality; the node must answer ``code``
     referring to it, send nothing else and change nothing it reports."""
-    expected = f"{_code(code)} referring to the message; nothing changed"
+    expected = f"{error_text(code)} referring to the message; nothing changed"
     peer = node.peer_municipality
     before = node.status()
     mid, pdu = node.sealed(message, sender=peer, header_changes={
         "correlation_id": correlation_id} if correlation_id else None)
-    answer = _exchange(node, peer, pdu, mid)
+    answer = exchange(node, peer, pdu, mid)
     got = describe(answer)
-    if not _is_error(answer, code):
+    if not is_error(answer, code):
         return Outcome(Verdict.FAIL, expected, got)
     after = node.status()
     before, after = ({k: v for k, v in x.items() if k != "id"} for x in (before, after))
@@ -409,7 +410,7 @@ def _refs(people: tuple[SyntheticResident, ...]) -> tuple[PersonRef, ...]:
 
 
 def _issuer_not_sender(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     head = _household(node)[0]
     request = dataclasses.replace(_request(node, head, (head,)),
                                   issuing_municipality=OTHER_PEER)
@@ -427,7 +428,7 @@ def _special_move_in(node: NodeSut, movers: tuple[SyntheticResident, ...]
 
 
 def _move_in_unknown_flow(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     people = _household(node)[:1]
     moved = dt.date.today() - dt.timedelta(days=3)
     notice = MoveInNotice(
@@ -440,13 +441,13 @@ def _move_in_unknown_flow(sut: AdapterSut) -> Outcome:
 
 
 def _special_no_such_resident(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     return _refused(node, _special_move_in(node, (_stranger(node),)),
                     ErrorCode.NO_SUCH_RESIDENT)
 
 
 def _special_without_annotated_move_out(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     return _refused(node, _special_move_in(node, _household(node)[:1]),
                     ErrorCode.UNEXPECTED_MESSAGE)
 

@@ -19,20 +19,18 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from juki_conformance.cases_node import (
-    NodeCase,
-    _code,
-    _exchange,
-    _expect_ack,
-    _held,
-    _is_error,
-    _last,
-    _node,
-    describe,
-    with_later_field,
-)
+from juki_conformance.cases_node import NodeCase, describe, with_later_field
 from juki_conformance.lower_tester import PeerConnection
 from juki_conformance.model import Case, Outcome, Verdict
+from juki_conformance.node_steps import (
+    error_text,
+    exchange,
+    expect_ack,
+    held_state,
+    is_error,
+    last_sequence,
+    node_sut,
+)
 from juki_conformance.node_sut import AGENCY, OPERATORS, NodeSut
 from juki_conformance.sut import AdapterSut, SutFault
 from juki_protocol import codec
@@ -94,7 +92,7 @@ def _relay(sequence: int, prefecture: str = PREFECTURE,
 
 
 def _numbers(status: dict[str, Any]) -> dict[str, int]:
-    return {p: _last(status, p) for p in (PREFECTURE, OTHER_PREFECTURE)}
+    return {p: last_sequence(status, p) for p in (PREFECTURE, OTHER_PREFECTURE)}
 
 
 def _counts(status: dict[str, Any]) -> tuple[int, int]:
@@ -109,7 +107,7 @@ def _applied(node: NodeSut, relay: IdentityInfoRelay, *, new_person: bool = True
     before = node.status()
     pref, seq = relay.prefecture, relay.relay_sequence
     mid, pdu = node.sealed(relay, sender=pref)
-    wrong = _expect_ack(_exchange(node, pref, pdu, mid), AckStatus.ACCEPTED)
+    wrong = expect_ack(exchange(node, pref, pdu, mid), AckStatus.ACCEPTED)
     if wrong:
         return mid, pdu, f"relay {seq} of {pref} got {wrong}"
     after = node.status()
@@ -129,24 +127,24 @@ def _refused(build: Build, code: ErrorCode, *, peer: str = PREFECTURE
     """A case: ``build`` makes a PDU (given the status) that the centre must refuse with
     ``code``, referring to its message id, storing nothing."""
     def run(sut: AdapterSut) -> Outcome:
-        node = _node(sut)
-        expected = f"{_code(code)} referring to the message, nothing stored"
+        node = node_sut(sut)
+        expected = f"{error_text(code)} referring to the message, nothing stored"
         before = node.status()
         mid, pdu = build(node, before)
-        answer = _exchange(node, peer, pdu, mid)
+        answer = exchange(node, peer, pdu, mid)
         after = node.status()
         got = describe(answer)
-        if not _is_error(answer, code):
+        if not is_error(answer, code):
             return Outcome(Verdict.FAIL, expected, got)
-        if _held(after) != _held(before):
+        if held_state(after) != held_state(before):
             return Outcome(Verdict.FAIL, expected, f"{got}, but the status changed",
-                           f"before {_held(before)}, after {_held(after)}")
+                           f"before {held_state(before)}, after {held_state(after)}")
         return Outcome(Verdict.PASS, expected, got)
     return run
 
 
 def _per_prefecture(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     expected = ("relay m + 1 of 270008, then relay n + 1 of 130001, each acknowledged "
                 "(accepted) and stored under its own prefecture's number")
     first = _numbers(node.status())
@@ -160,37 +158,37 @@ def _per_prefecture(sut: AdapterSut) -> Outcome:
 
 
 def _duplicate(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     expected = ("the same PDU again and the same relay under a new message id both "
                 "acknowledged duplicate; nothing changed")
-    relay = _relay(_last(node.status(), PREFECTURE) + 1)
+    relay = _relay(last_sequence(node.status(), PREFECTURE) + 1)
     mid, pdu, problem = _applied(node, relay)
     if problem:
         return Outcome(Verdict.FAIL, expected, problem)
     middle = node.status()
-    again = _exchange(node, PREFECTURE, pdu, mid)
-    wrong = _expect_ack(again, AckStatus.DUPLICATE)
+    again = exchange(node, PREFECTURE, pdu, mid)
+    wrong = expect_ack(again, AckStatus.DUPLICATE)
     if wrong:
         return Outcome(Verdict.FAIL, expected, f"the same PDU again got {wrong}")
     # A prefecture may reseal a retry (spec/identity.md section 2): the relay is what
     # makes it the same, not the message id.
     mid2, pdu2 = node.sealed(relay, sender=PREFECTURE)
-    wrong = _expect_ack(_exchange(node, PREFECTURE, pdu2, mid2), AckStatus.DUPLICATE)
+    wrong = expect_ack(exchange(node, PREFECTURE, pdu2, mid2), AckStatus.DUPLICATE)
     if wrong:
         return Outcome(Verdict.FAIL, expected,
                        f"the same relay under a new message id got {wrong}")
     after = node.status()
-    if _held(after) != _held(middle):
+    if held_state(after) != held_state(middle):
         return Outcome(Verdict.FAIL, expected, "acknowledged as duplicate, but the status "
-                       "changed", f"before {_held(middle)}, after {_held(after)}")
+                       "changed", f"before {held_state(middle)}, after {held_state(after)}")
     return Outcome(Verdict.PASS, expected, "both acknowledged duplicate, nothing changed")
 
 
 def _conflict(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
-    expected = (f"a relay numbered m (applied) with other content: {_code(ErrorCode.OUT_OF_ORDER)}"
-                ", nothing stored")
-    seq = _last(node.status(), PREFECTURE) + 1
+    node = node_sut(sut)
+    expected = ("a relay numbered m (applied) with other content: "
+                f"{error_text(ErrorCode.OUT_OF_ORDER)}, nothing stored")
+    seq = last_sequence(node.status(), PREFECTURE) + 1
     _, _, problem = _applied(node, _relay(seq))
     if problem:
         return Outcome(Verdict.FAIL, expected, problem)
@@ -199,27 +197,27 @@ def _conflict(sut: AdapterSut) -> Outcome:
 
 
 def _gap(node: NodeSut, status: dict[str, Any]) -> tuple[bytes, bytes]:
-    return node.sealed(_relay(_last(status, PREFECTURE) + 2), sender=PREFECTURE)
+    return node.sealed(_relay(last_sequence(status, PREFECTURE) + 2), sender=PREFECTURE)
 
 
 def _not_sender(node: NodeSut, status: dict[str, Any]) -> tuple[bytes, bytes]:
     # R-30-11-0-01: 270008 (header sender and TLS peer) relays as if it were 130001,
     # numbered as 130001's next relay, so that only the sender check can refuse it.
-    relay = _relay(_last(status, OTHER_PREFECTURE) + 1, OTHER_PREFECTURE)
+    relay = _relay(last_sequence(status, OTHER_PREFECTURE) + 1, OTHER_PREFECTURE)
     return node.sealed(relay, sender=PREFECTURE)
 
 
 # R-30-11-0-03: data minimisation -----------------------------------------------------------
 
 def _extended_relay(node: NodeSut, status: dict[str, Any]) -> tuple[bytes, bytes]:
-    relay = _relay(_last(status, PREFECTURE) + 1)
+    relay = _relay(last_sequence(status, PREFECTURE) + 1)
     return node.sealed(relay, sender=PREFECTURE,
                        der=with_later_field(codec.encode(relay)))
 
 
 def _extended_identity(node: NodeSut, status: dict[str, Any]) -> tuple[bytes, bytes]:
     # The relay's update ([2]) whose identityInfo (its [3]) carries the later field.
-    relay = _relay(_last(status, PREFECTURE) + 1)
+    relay = _relay(last_sequence(status, PREFECTURE) + 1)
     return node.sealed(relay, sender=PREFECTURE,
                        der=replace_at(codec.encode(relay), [2, 3], with_later_field))
 
@@ -227,7 +225,7 @@ def _extended_identity(node: NodeSut, status: dict[str, Any]) -> tuple[bytes, by
 # R-PDU-20: the routing table ----------------------------------------------------------------
 
 def _relay_from_municipality(node: NodeSut, status: dict[str, Any]) -> tuple[bytes, bytes]:
-    return node.sealed(_relay(_last(status, PREFECTURE) + 1), sender=MUNICIPALITY)
+    return node.sealed(_relay(last_sequence(status, PREFECTURE) + 1), sender=MUNICIPALITY)
 
 
 def _update_to_centre(node: NodeSut, status: dict[str, Any]) -> tuple[bytes, bytes]:
@@ -281,20 +279,20 @@ def _request(body: RequestingBody, basis: LegalBasis, purpose: str,
 def _held_person(node: NodeSut) -> tuple[SyntheticResident | None, str]:
     """A fresh person the centre holds (relayed by 270008): (person, "") or (None, why)."""
     person = _person()
-    relay = _relay(_last(node.status(), PREFECTURE) + 1, update=_recorded(person))
+    relay = _relay(last_sequence(node.status(), PREFECTURE) + 1, update=_recorded(person))
     problem = _applied(node, relay)[2]
     return (None, f"relaying a person first failed: {problem}") if problem \
         else (person, "")
 
 
 def _provided(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     expected = ("for a person recorded then corrected, and a code never held: one "
                 "ProvidedIdentity, the person's identity info after the correction with "
                 "the correction's change info")
     person = _person()
     record = _recorded(person)
-    first = _last(node.status(), PREFECTURE) + 1
+    first = last_sequence(node.status(), PREFECTURE) + 1
     _, _, problem = _applied(node, _relay(first, update=record))
     if problem:
         return Outcome(Verdict.FAIL, expected, f"recording the person failed: {problem}")
@@ -340,9 +338,9 @@ def _refusal(body: RequestingBody | Callable[[NodeSut], RequestingBody],
     the message classes would refuse to build; an error report with the refusal's code
     is then acceptable (the mismatch is found while decoding)."""
     def run(sut: AdapterSut) -> Outcome:
-        node = _node(sut)
+        node = node_sut(sut)
         expected = (f"a ProvisionResponse refusing with {refusal.value} "
-                    f"({_code(refusal.error_code)}), nothing provided")
+                    f"({error_text(refusal.error_code)}), nothing provided")
         who = body(node) if callable(body) else body
         what = purpose(node) if callable(purpose) else purpose
         person, problem = _held_person(node)
@@ -358,7 +356,7 @@ def _refusal(body: RequestingBody | Callable[[NodeSut], RequestingBody],
             return Outcome(Verdict.FAIL, expected, answer)
         if isinstance(answer, JukiPdu):
             got = describe(answer)
-            if as_basis is not None and _is_error(answer, refusal.error_code):
+            if as_basis is not None and is_error(answer, refusal.error_code):
                 return Outcome(Verdict.ACCEPTABLE, expected, got, "found while decoding "
                                "and answered with an error report (spec/node.md 4.3)")
             return Outcome(Verdict.FAIL, expected, got)
@@ -395,19 +393,19 @@ def _municipality_purpose(node: NodeSut) -> str:
 # R-NODE-03: restart ----------------------------------------------------------------------------
 
 def _after_restart(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     expected = ("after a restart: the last relay before it (same PDU, and resealed) "
                 "acknowledged duplicate, the next relay applied")
-    relay = _relay(_last(node.status(), PREFECTURE) + 1)
+    relay = _relay(last_sequence(node.status(), PREFECTURE) + 1)
     mid, pdu, problem = _applied(node, relay)
     if problem:
         return Outcome(Verdict.FAIL, expected, problem)
     node.restart()
-    wrong = _expect_ack(_exchange(node, PREFECTURE, pdu, mid), AckStatus.DUPLICATE)
+    wrong = expect_ack(exchange(node, PREFECTURE, pdu, mid), AckStatus.DUPLICATE)
     if wrong:
         return Outcome(Verdict.FAIL, expected, f"the same PDU after the restart got {wrong}")
     mid2, pdu2 = node.sealed(relay, sender=PREFECTURE)
-    wrong = _expect_ack(_exchange(node, PREFECTURE, pdu2, mid2), AckStatus.DUPLICATE)
+    wrong = expect_ack(exchange(node, PREFECTURE, pdu2, mid2), AckStatus.DUPLICATE)
     if wrong:
         return Outcome(Verdict.FAIL, expected,
                        f"the last relay resealed after the restart got {wrong}")

@@ -14,23 +14,21 @@ import datetime as dt
 import secrets
 from collections.abc import Callable
 
-from juki_conformance.cases_node import (
-    MUNICIPALITY,
-    NodeCase,
-    _code,
-    _exchange,
-    _expect_ack,
-    _held,
-    _is_error,
-    _last,
-    _node,
-    _record_resident,
-    _refusal,
-    _response,
-    _update,
-    describe,
-)
+from juki_conformance.cases_node import MUNICIPALITY, NodeCase, describe
 from juki_conformance.model import Case, Outcome, Verdict
+from juki_conformance.node_steps import (
+    birth_update,
+    error_text,
+    exchange,
+    expect_ack,
+    held_state,
+    is_error,
+    last_sequence,
+    node_sut,
+    provision_response,
+    record_resident,
+    refusal_case,
+)
 from juki_conformance.node_sut import AGENCY, OPERATORS, NodeSut, PeerConnection
 from juki_conformance.sut import AdapterSut, SutFault
 from juki_protocol import codec
@@ -61,14 +59,14 @@ QUIET = 1.0
 # Header and envelope (spec/pdu.md section 8) ---------------------------------------------
 
 def _version_2(node: NodeSut, conn: PeerConnection, seq: int) -> tuple[bytes | None, bytes]:
-    return node.sealed(_update(seq), sender=MUNICIPALITY, header_changes={"version": 2})
+    return node.sealed(birth_update(seq), sender=MUNICIPALITY, header_changes={"version": 2})
 
 
 def _profile_2002(node: NodeSut, conn: PeerConnection, seq: int
                   ) -> tuple[bytes | None, bytes]:
     # The update carries the individual number (profile current) but the header says
     # p2002, whose messages have none.
-    return node.sealed(_update(seq), sender=MUNICIPALITY,
+    return node.sealed(birth_update(seq), sender=MUNICIPALITY,
                        header_changes={"profile": Profile.P2002})
 
 
@@ -79,7 +77,7 @@ def _type_mismatch(node: NodeSut, conn: PeerConnection, seq: int
         requester=RequestingBody(kind=BodyKind.AGENCY, code=AGENCY),
         legal_basis=LegalBasis.PREF_TO_AGENCY, purpose_code="S1-KENCHIKUSHI",
         operator_id=OPERATORS[AGENCY], by_resident_code=(_fresh_code(),))
-    return node.sealed(_update(seq), sender=MUNICIPALITY, der=codec.encode(request))
+    return node.sealed(birth_update(seq), sender=MUNICIPALITY, der=codec.encode(request))
 
 
 def _requester_not_sender(node: NodeSut, conn: PeerConnection, seq: int
@@ -101,21 +99,21 @@ def _fresh_code() -> str:
 def _opaque_envelope_refusal(sut: AdapterSut) -> Outcome:
     """Sealed by 271004's peer 272035 (a valid network certificate), sent as 271004:
     the envelope fails (signer is not the sender), and the peer may learn only 2001."""
-    node = _node(sut)
+    node = node_sut(sut)
     code = ErrorCode.ENVELOPE_INVALID
-    expected = f"{_code(code)} referring to the message, with no detail; nothing stored"
+    expected = f"{error_text(code)} referring to the message, with no detail; nothing stored"
     before = node.status()
-    mid, pdu = node.sealed(_update(_last(before) + 1), sender=MUNICIPALITY,
+    mid, pdu = node.sealed(birth_update(last_sequence(before) + 1), sender=MUNICIPALITY,
                            signer=OTHER_MUNICIPALITY)
-    answer = _exchange(node, MUNICIPALITY, pdu, mid)
+    answer = exchange(node, MUNICIPALITY, pdu, mid)
     got = describe(answer)
-    if answer is None or answer.error_report is None or not _is_error(answer, code):
+    if answer is None or answer.error_report is None or not is_error(answer, code):
         return Outcome(Verdict.FAIL, expected, got,
                        "a precise 2xxx code tells a forger which check caught it")
     if answer.error_report.detail:
         return Outcome(Verdict.FAIL, expected, f"{got} with detail "
                        f"{answer.error_report.detail[:80]!r}")
-    if _held(node.status()) != _held(before):
+    if held_state(node.status()) != held_state(before):
         return Outcome(Verdict.FAIL, expected, f"{got}, but the status changed")
     return Outcome(Verdict.PASS, expected, f"{got}, no detail")
 
@@ -127,7 +125,7 @@ def _answer_pdu(node: NodeSut, answer: Acknowledgement | ErrorReport) -> bytes:
 
 
 def _answers_not_answered(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     expected = ("no PDU in answer to an acknowledgement or an error report that refer "
                 "to nothing; then a valid update acknowledged on the same connection")
     conn = node.connect(MUNICIPALITY)
@@ -146,15 +144,15 @@ def _answers_not_answered(sut: AdapterSut) -> Outcome:
                                f"the node answered an answer with {describe(early)}")
             return Outcome(Verdict.FAIL, expected,
                            "the node closed the connection after an answer")
-        seq = _last(node.status()) + 1
-        mid, pdu = node.sealed(_update(seq), sender=MUNICIPALITY)
+        seq = last_sequence(node.status()) + 1
+        mid, pdu = node.sealed(birth_update(seq), sender=MUNICIPALITY)
         conn.send(pdu)
         answer = conn.read(node.timeout)
     except TimeoutError:
         return Outcome(Verdict.FAIL, expected, "the valid update got no answer")
     finally:
         conn.close()
-    wrong = _expect_ack(answer, AckStatus.ACCEPTED)
+    wrong = expect_ack(answer, AckStatus.ACCEPTED)
     if wrong or answer is None or answer.acknowledgement is None \
             or answer.acknowledgement.acknowledged_id != mid:
         return Outcome(Verdict.FAIL, expected, f"the next PDU was {describe(answer)}, not "
@@ -163,20 +161,20 @@ def _answers_not_answered(sut: AdapterSut) -> Outcome:
 
 
 def _fresh_ids(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     count = 3
     expected = f"{count} acknowledgements, each with its own new 16-octet message id"
-    seq = _last(node.status())
+    seq = last_sequence(node.status())
     sent: list[bytes] = []
     answer_ids: list[bytes] = []
     conn = node.connect(MUNICIPALITY)
     try:
         for i in range(count):
-            mid, pdu = node.sealed(_update(seq + 1 + i), sender=MUNICIPALITY)
+            mid, pdu = node.sealed(birth_update(seq + 1 + i), sender=MUNICIPALITY)
             sent.append(mid)
             conn.send(pdu)
             answer = conn.answer_to(mid)
-            wrong = _expect_ack(answer, AckStatus.ACCEPTED)
+            wrong = expect_ack(answer, AckStatus.ACCEPTED)
             if wrong or answer is None:
                 return Outcome(Verdict.FAIL, expected, f"update {i + 1} got {wrong}")
             answer_ids.append(answer.header.message_id)
@@ -197,13 +195,13 @@ def _personal_items(update: IdentityInfoUpdate) -> list[str]:
 
 
 def _details_without_personal_data(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     expected = ("error reports for refused updates (sequence gap, profile violation, "
                 "replay) whose detail holds no name, address, birth date, resident code "
                 "or individual number")
-    seq = _last(node.status())
-    replay_of = _update(seq + 1)               # accepted first
-    update = _update(seq + 3)                  # then a gap: 4004
+    seq = last_sequence(node.status())
+    replay_of = birth_update(seq + 1)               # accepted first
+    update = birth_update(seq + 3)                  # then a gap: 4004
     tries = [node.sealed(update, sender=MUNICIPALITY),
              node.sealed(update, sender=MUNICIPALITY,
                          header_changes={"profile": Profile.P2002})]
@@ -212,7 +210,7 @@ def _details_without_personal_data(sut: AdapterSut) -> Outcome:
     try:
         first_mid, first = node.sealed(replay_of, sender=MUNICIPALITY)
         conn.send(first)
-        wrong = _expect_ack(conn.answer_to(first_mid), AckStatus.ACCEPTED)
+        wrong = expect_ack(conn.answer_to(first_mid), AckStatus.ACCEPTED)
         if wrong:
             return Outcome(Verdict.FAIL, expected, f"a valid update got {wrong}")
         tries.append(node.sealed(dataclasses.replace(
@@ -245,7 +243,7 @@ def _ask(node: NodeSut, request: ProvisionRequest, sender: str = AGENCY
     conn = node.connect(sender)
     try:
         conn.send(pdu)
-        return _response(node, conn, mid, sender)
+        return provision_response(node, conn, mid, sender)
     finally:
         conn.close()
 
@@ -259,11 +257,11 @@ def _request(*, codes: tuple[str, ...] | None = None, four: FourItems | None = N
 
 
 def _four_items(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     expected = ("the query by the resident's four items provides the resident and only "
                 "persons with the same four items; a birth date one day off provides "
                 "nobody")
-    update, problem = _record_resident(node)
+    update, problem = record_resident(node)
     if update is None:
         return Outcome(Verdict.FAIL, expected, problem)
     info = update.identity_info
@@ -296,7 +294,7 @@ def _four_items(sut: AdapterSut) -> Outcome:
 
 
 def _unknown_code(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     expected = ("a ProvisionResponse with an empty provided list for a resident code the "
                 "node never held (no refusal, no error: nothing is revealed)")
     try:
@@ -318,15 +316,15 @@ def _local_body(kind: BodyKind, code: str, basis: LegalBasis, *, provided: bool
     node holds, for the purpose the ICS gives its kind; the node must provide the
     resident (``provided``) or refuse with legalBasisMismatch."""
     def run(sut: AdapterSut) -> Outcome:
-        node = _node(sut)
+        node = node_sut(sut)
         refusal = ProvisionRefusal.LEGAL_BASIS_MISMATCH
         expected = ("a ProvisionResponse providing the resident" if provided else
                     f"a ProvisionResponse refusing with {refusal.value} "
-                    f"({_code(refusal.error_code)})")
+                    f"({error_text(refusal.error_code)})")
         purpose = node.local_purposes.get(kind.value)
         if purpose is None:
             raise SutFault(f"the node declares no local purpose for {kind.value}")
-        update, problem = _record_resident(node)
+        update, problem = record_resident(node)
         if update is None:
             return Outcome(Verdict.FAIL, expected, problem)
         info = update.identity_info
@@ -364,19 +362,19 @@ def pdu_node_cases() -> list[Case]:
              ("R-PDU-14",),
              "Check the header version before anything else of the PDU and refuse any "
              "version other than 1 with 1016 UNSUPPORTED_VERSION.",
-             _refusal(_version_2, ErrorCode.UNSUPPORTED_VERSION)),
+             refusal_case(_version_2, ErrorCode.UNSUPPORTED_VERSION)),
         case("pdu/node/header/profile-violation",
              "an update with an individual number under a p2002 header is refused with "
              "1025, nothing stored", "pdu", ("R-PDU-01",),
              "Check the opened message against the profile the header names before "
              "acting on it; a p2002 message carries no individual number (1025).",
-             _refusal(_profile_2002, ErrorCode.PROFILE_VIOLATION)),
+             refusal_case(_profile_2002, ErrorCode.PROFILE_VIOLATION)),
         case("pdu/node/envelope/content-of-another-type",
              "a sealed provision request under an identityInfoUpdate header is refused "
              "with 1013, nothing stored", "pdu", ("R-PDU-33",),
              "After opening, compare the message's APPLICATION tag with the header's "
              "messageType and refuse a mismatch with 1013 DER_UNEXPECTED_TAG.",
-             _refusal(_type_mismatch, ErrorCode.DER_UNEXPECTED_TAG)),
+             refusal_case(_type_mismatch, ErrorCode.DER_UNEXPECTED_TAG)),
         case("pdu/node/envelope/failure-is-opaque",
              "an envelope signed by another node than the sender is refused with 2001 "
              "and no detail, nothing stored", "pdu", ("R-PDU-32", "R-PDU-31"),
@@ -404,7 +402,7 @@ def pdu_node_cases() -> list[Case]:
              "1024, nothing stored", "30-7", ("R-30-7-3-04",),
              "Compare the requesting body's code with the header sender (the TLS peer) "
              "and refuse a request that names another body with 1024 INVALID_FIELD.",
-             _refusal(_requester_not_sender, ErrorCode.INVALID_FIELD, peer=AGENCY)),
+             refusal_case(_requester_not_sender, ErrorCode.INVALID_FIELD, peer=AGENCY)),
         case("30-7/node/provision/four-items-match-only",
              "a query by the four items provides exactly the persons who match them",
              "30-7", ("R-30-7-3-10", "R-30-7-3-05"),

@@ -23,17 +23,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from juki_conformance.cases_node import (
-    NodeCase,
-    _code,
-    _held,
-    _is_error,
-    _last,
-    _node,
-    _update,
-    describe,
-)
+from juki_conformance.cases_node import NodeCase, describe
 from juki_conformance.model import Case, Outcome, Verdict
+from juki_conformance.node_steps import (
+    birth_update,
+    error_text,
+    held_state,
+    is_error,
+    last_sequence,
+    node_sut,
+)
 from juki_conformance.node_sut import NodeSut
 from juki_conformance.sut import AdapterSut, Inconclusive, SutFault
 from juki_protocol.errors import ErrorCode
@@ -55,10 +54,10 @@ KINDS = {"revoked": "revoked by the CRL the node holds", "expired": "expired",
 def _message(node: NodeSut, peer: str, status: dict[str, Any]) -> object:
     """What ``peer`` would send the node, and a good peer would have accepted."""
     if node.role == "prefecture":
-        return _update(_last(status, peer) + 1, peer)
+        return birth_update(last_sequence(status, peer) + 1, peer)
     if node.role == "national":
-        inner = _update(1, "271004")
-        return IdentityInfoRelay(prefecture=peer, relay_sequence=_last(status, peer) + 1,
+        inner = birth_update(1, "271004")
+        return IdentityInfoRelay(prefecture=peer, relay_sequence=last_sequence(status, peer) + 1,
                                  update=inner)
     seed = f"conformance:{secrets.token_hex(8)}"
     answer = node.ok("register_resident", seed=seed)
@@ -104,7 +103,7 @@ def _send(node: NodeSut, peer: str, pdu: bytes, mid: bytes,
 
 def _at_handshake(kind: str) -> Callable[[AdapterSut], Outcome]:
     def run(sut: AdapterSut) -> Outcome:
-        node = _node(sut)
+        node = node_sut(sut)
         peer = node.revoked_peer
         expected = (f"a client certificate {KINDS[kind]}: the TLS handshake refused "
                     "(pass), or every PDU refused with an error report (acceptable); "
@@ -115,7 +114,7 @@ def _at_handshake(kind: str) -> Callable[[AdapterSut], Outcome]:
         answer = _send(node, peer, pdu, mid, files)
         if isinstance(answer, str):
             return Outcome(Verdict.FAIL, expected, answer)
-        if _held(node.status()) != _held(before):
+        if held_state(node.status()) != held_state(before):
             return Outcome(Verdict.FAIL, expected, f"{describe(answer)}, and the status "
                            "changed: the message was stored")
         if answer is None:
@@ -130,10 +129,10 @@ def _at_handshake(kind: str) -> Callable[[AdapterSut], Outcome]:
 
 def _as_signer(kind: str) -> Callable[[AdapterSut], Outcome]:
     def run(sut: AdapterSut) -> Outcome:
-        node = _node(sut)
+        node = node_sut(sut)
         peer = node.revoked_peer
         expected = (f"an envelope signed with a certificate {KINDS[kind]}: "
-                    f"{_code(ErrorCode.ENVELOPE_INVALID)} referring to it, nothing stored")
+                    f"{error_text(ErrorCode.ENVELOPE_INVALID)} referring to it, nothing stored")
         files = _files(node, kind)
         before = node.status()
         mid, pdu = node.sealed(_message(node, peer, before), sender=peer,
@@ -142,10 +141,10 @@ def _as_signer(kind: str) -> Callable[[AdapterSut], Outcome]:
         if isinstance(answer, str) or answer is None:
             return Outcome(Verdict.FAIL, expected, answer or "the handshake was refused "
                            "with the peer's valid certificate")
-        if _held(node.status()) != _held(before):
+        if held_state(node.status()) != held_state(before):
             return Outcome(Verdict.FAIL, expected, f"{describe(answer)}, and the status "
                            "changed: the message was stored")
-        if not _is_error(answer, ErrorCode.ENVELOPE_INVALID):
+        if not is_error(answer, ErrorCode.ENVELOPE_INVALID):
             return Outcome(Verdict.FAIL, expected, describe(answer))
         return Outcome(Verdict.PASS, expected, describe(answer))
     return run
@@ -153,18 +152,18 @@ def _as_signer(kind: str) -> Callable[[AdapterSut], Outcome]:
 
 def _other_prefecture(sut: AdapterSut) -> Outcome:
     """R-30-5-0-02: municipality 131016 (Tokyo) reporting to prefecture 270008."""
-    node = _node(sut)
+    node = node_sut(sut)
     peer = "131016"
-    expected = f"{_code(ErrorCode.INVALID_FIELD)} referring to the update, nothing stored"
+    expected = f"{error_text(ErrorCode.INVALID_FIELD)} referring to the update, nothing stored"
     before = node.status()
-    mid, pdu = node.sealed(_update(_last(before, peer) + 1, peer), sender=peer)
+    mid, pdu = node.sealed(birth_update(last_sequence(before, peer) + 1, peer), sender=peer)
     answer = _send(node, peer, pdu, mid, None)
     if isinstance(answer, str) or answer is None:
         return Outcome(Verdict.FAIL, expected, answer or "the handshake was refused")
-    if _held(node.status()) != _held(before):
+    if held_state(node.status()) != held_state(before):
         return Outcome(Verdict.FAIL, expected, f"{describe(answer)}, and the update was "
                        "stored")
-    if not _is_error(answer, ErrorCode.INVALID_FIELD):
+    if not is_error(answer, ErrorCode.INVALID_FIELD):
         return Outcome(Verdict.FAIL, expected, describe(answer))
     return Outcome(Verdict.PASS, expected, describe(answer))
 

@@ -22,8 +22,9 @@ import dataclasses
 import secrets
 from collections.abc import Callable
 
-from juki_conformance.cases_node import NodeCase, _node, describe
+from juki_conformance.cases_node import NodeCase, describe
 from juki_conformance.model import Case, Outcome, Verdict
+from juki_conformance.node_steps import node_sut
 from juki_conformance.node_sut import NodeSut
 from juki_conformance.sut import AdapterSut, Inconclusive, SutFault
 from juki_protocol.messages.common import Address, ChangeInfo, ChangeReason, Profile
@@ -170,7 +171,7 @@ def settle_relays(node: NodeSut) -> None:
 # Cases ------------------------------------------------------------------------------------
 
 def _purged_after_retention(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     period = _period(node)
     expected = (f"a superseded and an erased version kept until the retention period "
                 f"({period} s) has passed on the node's clock, then erased, the current "
@@ -213,7 +214,7 @@ def _purged_after_retention(sut: AdapterSut) -> Outcome:
 
 
 def _pinned_by_relay(sut: AdapterSut) -> Outcome:
-    node = _node(sut)
+    node = node_sut(sut)
     period = _period(node)
     expected = ("the superseded version that an unacknowledged relay carries kept past "
                 f"the retention period ({period} s)")

@@ -46,38 +46,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-#: Modules mutated, relative to the ``juki_protocol`` package, with the spec files whose
-#: requirements they implement (the "right clause" of a kill).
-_FLOWS = ("spec/special_move.md", "spec/wide_area.md", "spec/identity.md",
-          "spec/provision.md")
-TARGETS: dict[str, tuple[str, ...]] = {
-    "identifiers.py": ("spec/identifiers.md",),
-    "der.py": ("spec/README.md", "spec/pdu.md"),
-    "codec.py": ("spec/README.md", "spec/pdu.md", "spec/json.md"),
-    "schema.py": ("spec/README.md", "spec/pdu.md", *_FLOWS),
-    "messages/": ("spec/README.md", "spec/pdu.md", "spec/json.md", *_FLOWS),
-    "envelope.py": ("spec/pdu.md",),
-    "cms.py": ("spec/pdu.md",),
-    "pki.py": ("spec/pdu.md", "spec/node.md"),
-    "schedule.py": ("spec/node.md", *_FLOWS),
-    "machines/special_move.py": ("spec/special_move.md",),
-    "machines/special_move_in.py": ("spec/special_move.md",),
-    "machines/move_in.py": ("spec/special_move.md",),
-    "machines/wide_area.py": ("spec/wide_area.md",),
-    "machines/identity.py": ("spec/identity.md",),
-    "machines/provision.py": ("spec/provision.md",),
-    "machines/card.py": ("spec/node.md",),
-    "machines/common.py": ("spec/node.md", "spec/pdu.md", *_FLOWS),
-    "machines/stores.py": ("spec/node.md", *_FLOWS),
-    **{p: ("spec/node.md", "spec/pdu.md", *_FLOWS) for p in ("endpoint/", "node/")},
-}
-#: Not rule code: command lines, diagrams, the network launcher; and cms_fast.py, an
-#: optimisation of cms.py's parsing whose every result tests/test_cms_fast.py checks
-#: against cms.py's (a mutant there either gives up to the slow path, which no run can
-#: observe, or returns what cms.py would not, which that test catches).
-_SKIP = ("cms_fast.py", "machines/cli_simulate.py", "machines/diagrams.py", "node/cli_node.py",
-         "node/network.py", *(f"{p}/__init__.py" for p in ("messages", "machines", "node",
-                                                          "endpoint")))
+from juki_conformance.mutation_targets import SKIPPED, TARGETS
+
 EQUIVALENTS_FILE = Path(__file__).with_name("mutation_equivalents.txt")
 _LOG_NAMES = frozenset({"log", "logger", "_log", "_LOG", "LOG", "logging", "warnings"})
 _REQ = re.compile(r"R-[0-9A-Z]+(?:-[0-9A-Z]+)+")
@@ -123,7 +93,7 @@ def target_modules(root: Path, only: tuple[str, ...] = ()) -> list[str]:
             else [root / prefix]
         for path in paths:
             rel = path.relative_to(root).as_posix()
-            if path.is_file() and rel not in _SKIP:
+            if path.is_file() and rel not in SKIPPED:
                 found.append(rel)
     if only:
         found = [m for m in found if any(m.startswith(p) for p in only)]

@@ -111,7 +111,10 @@ def _pems(req: dict[str, Any], key: str) -> list[str]:
     return value
 
 
-def _time(req: dict[str, Any]) -> dt.datetime:
+def request_time(req: dict[str, Any]) -> dt.datetime:
+    """The request's ``now`` as an aware datetime (1030 naming the field when it is
+    missing or not a UTC time YYYY-MM-DDTHH:MM:SSZ). Public for handlers that replace an op
+    (the selftest's faulty adapter) and must read time exactly as the real ones do."""
     value = _require(req, "now", str)
     return from_form(_Now, {"now": value}, json=True).now
 
@@ -143,7 +146,7 @@ def op_open(req: dict[str, Any]) -> dict[str, Any]:
     trust = pki.TrustStore(
         anchors=tuple(pki.load_certificate(p.encode()) for p in _pems(req, "trustAnchors")),
         crls=tuple(pki.load_crl(p.encode()) for p in _pems(req, "crls")))
-    now = _time(req)
+    now = request_time(req)
     window = dt.timedelta(seconds=int(req.get("timeWindowSeconds", 300)))
     cache = env.ReplayCache(window)
     items = [*req.get("preceding", []), {"envelope": _require(req, "envelope", str),
@@ -177,7 +180,7 @@ def op_seal(req: dict[str, Any]) -> dict[str, Any]:
                       pki.load_private_key(_require(req, "senderKey", str).encode()),
                       pki.load_certificate(_require(req, "senderCert", str).encode()),
                       pki.load_certificate(_require(req, "recipientCert", str).encode()),
-                      _time(req))
+                      request_time(req))
     return {"envelope": sealed.hex()}
 
 

@@ -59,6 +59,7 @@ from scapy.utils import PcapWriter
 from juki_protocol import codec, pki
 from juki_protocol import envelope as env
 from juki_protocol.endpoint.frames import Numbering, message_type_of
+from juki_protocol.envelope_parts import seal_from_parts
 from juki_protocol.identifiers import is_prefecture_code
 from juki_protocol.machines import cli_simulate
 from juki_protocol.machines.common import Effect, Send
@@ -210,7 +211,7 @@ def flow_pdus(flow: str, seed: int) -> tuple[list[CapturedPdu], CaptureWorld]:
             pdu = JukiPdu(header=header, error_report=msg)
         else:
             signer = world.credentials[str(sender)]
-            sealed = env._seal_from_parts(
+            sealed = seal_from_parts(
                 header, codec.encode(msg, profile=PROFILE), signer.key, signer.certificate,
                 world.credentials[str(recipient)].certificate,
                 ephemeral_key=_key(seed, f"ephemeral/{flow}/{index}"),

@@ -25,7 +25,7 @@ from typing import Any
 from asn1crypto import cms
 
 from juki_protocol import der
-from juki_protocol.cms import (
+from juki_protocol.cms_values import (
     DH_STD_SHA1KDF,
     DH_STD_SHA256KDF,
     ID_AES256_GCM,
@@ -54,7 +54,7 @@ class Slow(Exception):
 class _Node:
     """A TLV of strict DER whose children are read when first asked for, so that the
     parsers never walk the parts they only slice (certificates, names). Headers are read
-    by :func:`juki_protocol.der._read_header`, with all its DER checks."""
+    by :func:`juki_protocol.der.read_header`, with all its DER checks."""
 
     __slots__ = ("_data", "_kids", "constructed", "content_start", "end", "start")
 
@@ -67,7 +67,7 @@ class _Node:
             self.content_start = pos + 2
             self.end = pos + 2 + data[pos + 1]
         else:
-            _, self.constructed, _, self.content_start, length = der._read_header(
+            _, self.constructed, _, self.content_start, length = der.read_header(
                 data, pos, limit)
             self.end = self.content_start + length
         self._data = data

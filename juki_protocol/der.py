@@ -40,9 +40,11 @@ class Tlv:
         return (self.tag_class, self.constructed, self.number)
 
 
-def _read_header(data: bytes, pos: int, limit: int) -> tuple[int, bool, int, int, int]:
-    """Read identifier and length at ``pos``; return class, constructed, number,
-    content start and content length."""
+def read_header(data: bytes, pos: int, limit: int) -> tuple[int, bool, int, int, int]:
+    """Read identifier and length at ``pos`` (not past ``limit``) with every DER check
+    of this module; return class, constructed, number, content start and content
+    length. Public for the parsers that walk TLVs their own way (the fast CMS parser,
+    the schema's tag keys) and must not check headers differently."""
     start = pos
     if pos >= limit:
         raise DecodeError("expected a tag, found end of data",
@@ -124,7 +126,7 @@ def _parse(data: bytes, pos: int, limit: int, depth: int) -> Tlv:
         node = Tlv(first >> 6, constructed, first & 0x1F, pos, pos + 2,
                    pos + 2 + data[pos + 1])
     else:
-        tag_class, constructed, number, cstart, length = _read_header(data, pos, limit)
+        tag_class, constructed, number, cstart, length = read_header(data, pos, limit)
         node = Tlv(tag_class, constructed, number, pos, cstart, cstart + length)
     if constructed:
         p, end, children = node.content_start, node.end, node.children

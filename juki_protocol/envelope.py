@@ -65,10 +65,13 @@ Algorithms opened beyond the profile: the X9.63 KDF with SHA-1
 -encrypt`` uses unless told ``-keyopt ecdh_kdf_md:sha256``; the KDF needs no collision
 resistance. Everything else outside the profile is ALGORITHM_UNSUPPORTED.
 
-Reproducibility: :func:`_seal_from_parts` takes the ephemeral key, content key and nonce
-as arguments and signs with RFC 6979 deterministic ECDSA, so fixed inputs give fixed
-bytes (used only by :mod:`juki_protocol.envelope_vectors`); :func:`seal` draws them from
-the operating system and signs with randomised ECDSA.
+Reproducibility: :func:`juki_protocol.envelope_parts.seal_from_parts` takes the
+ephemeral key, content key and nonce as arguments and signs with RFC 6979 deterministic
+ECDSA, so fixed inputs give fixed bytes (the vectors, the lower tester, the capture
+tool); :func:`seal` draws them from the operating system and signs with randomised
+ECDSA. The building blocks both sides share (the binding attributes' OIDs, the sizes,
+:class:`BoundHeader`) live in :mod:`juki_protocol.envelope_parts` and are re-exported
+here.
 """
 
 from __future__ import annotations
@@ -84,16 +87,34 @@ from typing import TypeVar, cast
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, InvalidTag
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.x963kdf import X963KDF
-from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
+from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap
 
 from juki_protocol import cms
+from juki_protocol.envelope_parts import (
+    BINDING_OIDS,
+    CEK_SIZE,
+    ID_JUKI_MESSAGE_ID,
+    ID_JUKI_MESSAGE_TYPE,
+    ID_JUKI_RECIPIENT,
+    ID_JUKI_SENDER,
+    ID_JUKI_TIME,
+    JUKI_ARC,
+    KDF_HASHES,
+    NONCE_SIZE,
+    TAG_SIZE,
+    TYPE_BY_NUMBER,
+    BoundHeader,
+    cert_der,
+    encrypt_from_parts,
+    key_encryption_key,
+    seal_from_parts,
+)
 from juki_protocol.errors import ErrorCode, JukiError, ProtocolError, SecurityError
 from juki_protocol.messages.common import NodeId
-from juki_protocol.messages.pdu import MAX_SEALED, ErrorReport, MessageType, PduHeader
+from juki_protocol.messages.pdu import MAX_SEALED, ErrorReport, PduHeader
 from juki_protocol.pki import (
     Credential,
     KeyPurpose,
@@ -109,36 +130,11 @@ from juki_protocol.pki import (
     require_p256,
     validate_certificate,
 )
-from juki_protocol.schema import APPLICATION_TAGS
 
 logger = logging.getLogger(__name__)
 
-#: The UUID arc of our attribute types: UUID 17e75bab-a43c-4a13-a5cb-99eeb31d395c.
-JUKI_ARC = "2.25.31773523775492759477620565196970735964"
-ID_JUKI_MESSAGE_ID = JUKI_ARC + ".1.1"
-ID_JUKI_MESSAGE_TYPE = JUKI_ARC + ".1.2"
-ID_JUKI_SENDER = JUKI_ARC + ".1.3"
-ID_JUKI_RECIPIENT = JUKI_ARC + ".1.4"
-ID_JUKI_TIME = JUKI_ARC + ".1.5"
-BINDING_OIDS = (ID_JUKI_MESSAGE_ID, ID_JUKI_MESSAGE_TYPE, ID_JUKI_SENDER,
-                ID_JUKI_RECIPIENT, ID_JUKI_TIME)
-
 #: Default accepted distance between the header's time and the receiver's clock.
 TIME_WINDOW = dt.timedelta(seconds=300)
-CEK_SIZE = 32          # AES-256
-NONCE_SIZE = 12        # RFC 5084 section 3.2 recommends 12 octets
-TAG_SIZE = 16          # what openssl and we produce; shorter tags are not accepted
-
-_KDF_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    cms.DH_STD_SHA256KDF: hashes.SHA256,
-    cms.DH_STD_SHA1KDF: hashes.SHA1,      # openssl's default; see the module docstring
-}
-_DIGESTS: dict[str, tuple[str, str, type[hashes.HashAlgorithm]]] = {
-    "sha256": (cms.ID_SHA256, cms.ECDSA_WITH_SHA256, hashes.SHA256),
-    "sha384": (cms.ID_SHA384, cms.ECDSA_WITH_SHA384, hashes.SHA384),  # vectors only
-}
-_TYPE_NUMBER = {mt: APPLICATION_TAGS[mt.type_name] for mt in MessageType}
-_TYPE_BY_NUMBER = {n: mt for mt, n in _TYPE_NUMBER.items()}
 _T = TypeVar("_T")
 
 
@@ -147,29 +143,6 @@ def _fail(code: ErrorCode, text: str) -> SecurityError:
 
 
 # Values -------------------------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class BoundHeader:
-    """The header fields carried in the signed attributes (see the module docstring)."""
-
-    message_id: bytes
-    message_type: MessageType
-    sender: NodeId
-    recipient: NodeId
-    time: dt.datetime
-
-    @classmethod
-    def of(cls, header: PduHeader) -> BoundHeader:
-        """The bound fields of ``header``."""
-        return cls(message_id=header.message_id, message_type=header.message_type,
-                   sender=header.sender, recipient=header.recipient, time=header.time)
-
-    def differences(self, header: PduHeader) -> list[str]:
-        """Names of the fields where ``header`` differs from the bound values."""
-        other = BoundHeader.of(header)
-        return [name for name in ("message_id", "message_type", "sender", "recipient",
-                                  "time") if getattr(self, name) != getattr(other, name)]
-
 
 @dataclass(frozen=True, slots=True)
 class OpenedEnvelope:
@@ -231,23 +204,8 @@ class ReplayCache:
 
 # Sealing ------------------------------------------------------------------------------
 
-def _binding_attributes(bound: BoundHeader) -> list[bytes]:
-    return [
-        cms.attribute(ID_JUKI_MESSAGE_ID, cms.der_octets(bound.message_id)),
-        cms.attribute(ID_JUKI_MESSAGE_TYPE, cms.der_enum(_TYPE_NUMBER[bound.message_type])),
-        cms.attribute(ID_JUKI_SENDER, cms.der_utf8(str(bound.sender))),
-        cms.attribute(ID_JUKI_RECIPIENT, cms.der_utf8(str(bound.recipient))),
-        cms.attribute(ID_JUKI_TIME, cms.der_generalized_time(bound.time)),
-    ]
-
-
 # Certificates are immutable, equal and hashed by their DER: what is derived from one
 # is cached by the certificate (bounded), never by anything mutable.
-
-@lru_cache(maxsize=256)
-def _cert_der(cert: x509.Certificate) -> bytes:
-    return cert.public_bytes(serialization.Encoding.DER)
-
 
 @lru_cache(maxsize=256)
 def _load_certificate(cert_der: bytes) -> x509.Certificate:
@@ -264,66 +222,6 @@ def _node_profile(cert: x509.Certificate) -> NodeId:
     return check_node_profile(cert)
 
 
-def _sign(header: PduHeader | None, message_der: bytes, sender_key: ec.EllipticCurvePrivateKey,
-          sender_cert: x509.Certificate, now: dt.datetime, *,
-          chain: Sequence[x509.Certificate] = (), deterministic: bool = True,
-          digest: str = "sha256") -> bytes:
-    """The DER of ContentInfo(SignedData) over ``message_der`` (RFC 5652 section 5)."""
-    digest_oid, signature_oid, hash_cls = _DIGESTS[digest]
-    h = hashes.Hash(hash_cls())
-    h.update(message_der)
-    signing_time = as_utc(now).replace(microsecond=0)
-    attributes = [
-        cms.attribute(cms.ID_CONTENT_TYPE, cms.der_oid(cms.ID_DATA)),
-        cms.attribute(cms.ID_SIGNING_TIME, cms.der_time(signing_time)),
-        cms.attribute(cms.ID_MESSAGE_DIGEST, cms.der_octets(h.finalize())),
-    ]
-    if header is not None:
-        attributes += _binding_attributes(BoundHeader.of(header))
-    cert_der = _cert_der(sender_cert)
-    sid = cms.issuer_and_serial(cms.certificate_issuer_der(cert_der),
-                                sender_cert.serial_number)
-
-    def sign(data: bytes) -> bytes:
-        return sender_key.sign(data, ec.ECDSA(hash_cls(), deterministic_signing=deterministic))
-
-    return cms.build_signed_data(message_der, attributes, sid=sid, sign=sign,
-                                 certificates=[cert_der, *map(_cert_der, chain)],
-                                 digest_oid=digest_oid, signature_oid=signature_oid)
-
-
-def _kek(shared_secret: bytes, kdf_oid: str, wrap_alg_der: bytes, ukm: bytes | None) -> bytes:
-    # RFC 5753 section 3.1.1 and 7.2: KEK = X9.63-KDF(Z, ECC-CMS-SharedInfo).
-    return X963KDF(algorithm=_KDF_HASHES[kdf_oid](), length=CEK_SIZE,
-                   sharedinfo=cms.ecc_cms_shared_info(wrap_alg_der, ukm, CEK_SIZE * 8)
-                   ).derive(shared_secret)
-
-
-def _encrypt(inner: bytes, recipient_cert: x509.Certificate, *,
-             ephemeral_key: ec.EllipticCurvePrivateKey, cek: bytes, iv: bytes,
-             kdf_oid: str = cms.DH_STD_SHA256KDF) -> bytes:
-    """The DER of ContentInfo(AuthEnvelopedData) around ``inner`` (RFC 5083, 5753).
-
-    A 16-octet ``cek`` selects AES-128-GCM (used by vectors of a wrong algorithm).
-    """
-    cipher_oid = {32: cms.ID_AES256_GCM, 16: cms.ID_AES128_GCM}[len(cek)]
-    recipient_key = recipient_cert.public_key()
-    require_p256(recipient_key, "the recipient's key")
-    assert isinstance(recipient_key, ec.EllipticCurvePublicKey)
-    require_p256(ephemeral_key, "the ephemeral key")
-    shared = ephemeral_key.exchange(ec.ECDH(), recipient_key)
-    wrapped = aes_key_wrap(_kek(shared, kdf_oid, cms.alg_id(cms.ID_AES256_WRAP), None), cek)
-    sealed = AESGCM(cek).encrypt(iv, inner, None)     # no authAttrs: the AAD is empty
-    rid = cms.issuer_and_serial(cms.certificate_issuer_der(_cert_der(recipient_cert)),
-                                recipient_cert.serial_number)
-    point = ephemeral_key.public_key().public_bytes(
-        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
-    return cms.build_auth_enveloped(
-        originator_point=point, kdf_oid=kdf_oid, wrap_oid=cms.ID_AES256_WRAP,
-        recipients=[(rid, wrapped)], cipher_oid=cipher_oid, nonce=iv,
-        ciphertext=sealed[:-TAG_SIZE], mac=sealed[-TAG_SIZE:])
-
-
 def encrypt_content(inner: bytes, recipient_cert: x509.Certificate) -> bytes:
     """The encryption layer alone: ContentInfo(AuthEnvelopedData) to ``recipient_cert``
     around any octets ``inner``, with fresh randomness and no check of what it holds.
@@ -331,7 +229,7 @@ def encrypt_content(inner: bytes, recipient_cert: x509.Certificate) -> bytes:
     :func:`seal` puts a SignedData here; tests and the fuzz target (``fuzz/``) put a
     crafted or mutated one, so that the opener's checks after decryption are reached.
     """
-    return _encrypt(inner, recipient_cert, ephemeral_key=ec.generate_private_key(
+    return encrypt_from_parts(inner, recipient_cert, ephemeral_key=ec.generate_private_key(
         ec.SECP256R1()), cek=os.urandom(CEK_SIZE), iv=os.urandom(NONCE_SIZE))
 
 
@@ -341,24 +239,6 @@ def decrypt_content(envelope: bytes, credentials: Sequence[Credential]) -> bytes
     only; failures raise SecurityError as :func:`open_envelope` does. For tests and
     the fuzz target's seeds; a receiver opens with :func:`open_envelope`."""
     return _guarded(lambda: _decrypt(envelope, credentials)[0])
-
-
-def _seal_from_parts(header: PduHeader | None, message_der: bytes,
-                     sender_key: ec.EllipticCurvePrivateKey, sender_cert: x509.Certificate,
-                     recipient_cert: x509.Certificate, *,
-                     ephemeral_key: ec.EllipticCurvePrivateKey, cek: bytes, iv: bytes,
-                     now: dt.datetime, chain: Sequence[x509.Certificate] = (),
-                     deterministic: bool = True,
-                     kdf_oid: str = cms.DH_STD_SHA256KDF) -> bytes:
-    """Seal with fixed randomness and no policy checks (vectors and tests only).
-
-    With ``deterministic`` the signature is RFC 6979 ECDSA, so equal inputs give equal
-    bytes. ``header`` None seals without the binding attributes, as another tool would.
-    """
-    inner = _sign(header, message_der, sender_key, sender_cert, now, chain=chain,
-                  deterministic=deterministic)
-    return _encrypt(inner, recipient_cert, ephemeral_key=ephemeral_key, cek=cek, iv=iv,
-                    kdf_oid=kdf_oid)
 
 
 def seal(header: PduHeader, message_der: bytes, sender_key: ec.EllipticCurvePrivateKey,
@@ -393,10 +273,10 @@ def seal(header: PduHeader, message_der: bytes, sender_key: ec.EllipticCurvePriv
     if recipient != header.recipient:
         raise _fail(ErrorCode.HEADER_BINDING_MISMATCH, f"the recipient certificate names "
                     f"{recipient}, the header's recipient is {header.recipient}")
-    return _seal_from_parts(header, message_der, sender_key, sender_cert, recipient_cert,
-                            ephemeral_key=ec.generate_private_key(ec.SECP256R1()),
-                            cek=os.urandom(CEK_SIZE), iv=os.urandom(NONCE_SIZE), now=now,
-                            chain=chain, deterministic=False)
+    return seal_from_parts(header, message_der, sender_key, sender_cert, recipient_cert,
+                           ephemeral_key=ec.generate_private_key(ec.SECP256R1()),
+                           cek=os.urandom(CEK_SIZE), iv=os.urandom(NONCE_SIZE), now=now,
+                           chain=chain, deterministic=False)
 
 
 # Opening ------------------------------------------------------------------------------
@@ -411,7 +291,7 @@ def cert_id_matches(cid: cms.CertId, cert: x509.Certificate) -> bool:
             return False
         return ski.value.digest == cid.ski
     return (cid.serial == cert.serial_number
-            and cid.issuer_der == cms.certificate_issuer_der(_cert_der(cert)))
+            and cid.issuer_der == cms.certificate_issuer_der(cert_der(cert)))
 
 
 def _check_key_agree_profile(kari: cms.KeyAgreeRecipient) -> None:
@@ -422,7 +302,7 @@ def _check_key_agree_profile(kari: cms.KeyAgreeRecipient) -> None:
     if kari.originator_kind != "originator_key" or kari.originator_alg != cms.ID_EC_PUBLIC_KEY:
         raise _fail(ErrorCode.ALGORITHM_UNSUPPORTED, "the originator must be an ephemeral "
                     "id-ecPublicKey (ephemeral-static ECDH)")
-    if kari.kdf_oid not in _KDF_HASHES:
+    if kari.kdf_oid not in KDF_HASHES:
         raise _fail(ErrorCode.ALGORITHM_UNSUPPORTED, f"key agreement scheme {kari.kdf_oid} "
                     f"is not dhSinglePass-stdDH-sha256kdf-scheme")
     if kari.wrap_oid != cms.ID_AES256_WRAP or kari.wrap_alg_der is None:
@@ -441,7 +321,8 @@ def _unwrap(kari: cms.KeyAgreeRecipient, wrapped: bytes,
         raise _fail(ErrorCode.DECRYPTION_FAILED, "the originator key is not a valid "
                     "P-256 point") from None
     try:
-        cek = aes_key_unwrap(_kek(shared, kari.kdf_oid, kari.wrap_alg_der, kari.ukm), wrapped)
+        kek = key_encryption_key(shared, kari.kdf_oid, kari.wrap_alg_der, kari.ukm)
+        cek = aes_key_unwrap(kek, wrapped)
     except (InvalidUnwrap, ValueError):
         raise _fail(ErrorCode.DECRYPTION_FAILED, "the content key did not unwrap") from None
     if len(cek) != CEK_SIZE:
@@ -522,9 +403,9 @@ def _read_binding(attrs: dict[str, tuple[bytes, ...]]) -> BoundHeader | None:
     mid, mtype, sender, recipient, time = (v for v in values if v is not None)
     message_id = cms.read_octets(mid)
     number = cms.read_enum(mtype)
-    if len(message_id) != 16 or number not in _TYPE_BY_NUMBER:
+    if len(message_id) != 16 or number not in TYPE_BY_NUMBER:
         raise _fail(ErrorCode.ENVELOPE_MALFORMED, "a bound message id or type is not valid")
-    return BoundHeader(message_id=message_id, message_type=_TYPE_BY_NUMBER[number],
+    return BoundHeader(message_id=message_id, message_type=TYPE_BY_NUMBER[number],
                        sender=_node(sender), recipient=_node(recipient),
                        time=cms.read_time(time))
 
@@ -707,3 +588,12 @@ def peer_error_report(exc: JukiError, *, refers_to: bytes | None = None) -> Erro
     make = cast("Callable[..., ErrorReport]", ErrorReport)   # see pki.node_id
     return make(error_code=int(peer_error_code(exc, message_id=refers_to)),
                 refers_to=refers_to)
+
+
+__all__ = [
+    "BINDING_OIDS", "CEK_SIZE", "ID_JUKI_MESSAGE_ID", "ID_JUKI_MESSAGE_TYPE",
+    "ID_JUKI_RECIPIENT", "ID_JUKI_SENDER", "ID_JUKI_TIME", "JUKI_ARC", "NONCE_SIZE",
+    "TAG_SIZE", "TIME_WINDOW", "BoundHeader", "OpenedEnvelope", "ReplayCache",
+    "cert_id_matches", "decrypt_content", "encrypt_content", "open_envelope",
+    "peer_error_code", "peer_error_report", "seal",
+]

@@ -16,7 +16,7 @@ Byte-identical generation: there is no randomness at all.
 * certificates, the CRL and every SignedData are signed with RFC 6979 deterministic
   ECDSA (``cryptography``'s ``ecdsa_deterministic`` / ``deterministic_signing``);
 * each envelope's ephemeral key, content key and nonce are derived from its label and
-  passed to :func:`juki_protocol.envelope._seal_from_parts`'s building blocks;
+  passed to :func:`juki_protocol.envelope_parts.seal_from_parts`'s building blocks;
 * serial numbers and times are constants, and dict order is fixed by the code.
 
 :func:`verify_envelope_vectors` checks a document against this implementation's
@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from juki_protocol import cms, codec, pki
 from juki_protocol import envelope as env
+from juki_protocol import envelope_parts as parts
 from juki_protocol.errors import ErrorCode, JukiError
 from juki_protocol.messages.base import from_form
 from juki_protocol.messages.common import NodeId, Profile
@@ -234,13 +235,16 @@ def _seal(label: str, header: PduHeader, message: bytes, sender: pki.Credential,
           chain: tuple[x509.Certificate, ...] = (), kdf_oid: str = cms.DH_STD_SHA256KDF,
           cek_size: int = env.CEK_SIZE, digest: str = "sha256",
           tamper: Callable[[bytes], bytes] | None = None) -> bytes:
-    inner = env._sign(header if bind else None, message, sender.key, sender.certificate,
-                      header.time, chain=chain, deterministic=True, digest=digest)
+    inner = parts.sign_message(header if bind else None, message, sender.key,
+                               sender.certificate, header.time, chain=chain,
+                               deterministic=True, digest=digest)
     if tamper is not None:
         inner = tamper(inner)
-    return env._encrypt(inner, recipient, ephemeral_key=_key(f"ephemeral/{label}"),
-                        cek=_derive(f"cek/{label}", cek_size),
-                        iv=_derive(f"iv/{label}", env.NONCE_SIZE), kdf_oid=kdf_oid)
+    return parts.encrypt_from_parts(inner, recipient,
+                                    ephemeral_key=_key(f"ephemeral/{label}"),
+                                    cek=_derive(f"cek/{label}", cek_size),
+                                    iv=_derive(f"iv/{label}", env.NONCE_SIZE),
+                                    kdf_oid=kdf_oid)
 
 
 def _flip(data: bytes, index: int) -> bytes:

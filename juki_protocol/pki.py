@@ -42,28 +42,45 @@ Key rotation: a node holds several :class:`Credential` objects during a changeov
 envelope opener tries each one whose certificate the RecipientIdentifier names.
 
 Everything here is sans-I/O: times are explicit arguments; nothing reads a clock or a file.
+
+Keys and PEM (:mod:`juki_protocol.keys`) and the routing table (:data:`ROUTES` and its
+checks, :mod:`juki_protocol.routes`) are re-exported here; revocation lists in service
+are :mod:`juki_protocol.revocation`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from itertools import pairwise
-from pathlib import Path
 from typing import cast
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtensionOID, NameOID
 
 from juki_protocol.errors import ErrorCode, JukiError, SecurityError
+from juki_protocol.keys import cert_pem as cert_pem
+from juki_protocol.keys import crl_pem as crl_pem
+from juki_protocol.keys import generate_key as generate_key
+from juki_protocol.keys import key_pem as key_pem
+from juki_protocol.keys import load_certificate as load_certificate
+from juki_protocol.keys import load_certificates as load_certificates
+from juki_protocol.keys import load_crl as load_crl
+from juki_protocol.keys import load_private_key as load_private_key
+from juki_protocol.keys import load_received_certificate as load_received_certificate
+from juki_protocol.keys import require_p256 as require_p256
+from juki_protocol.keys import write_private_file as write_private_file
 from juki_protocol.messages.common import NodeId, NodeRole
-from juki_protocol.messages.pdu import MessageType, PduHeader
+from juki_protocol.messages.pdu import PduHeader
+from juki_protocol.routes import ROUTES as ROUTES
+from juki_protocol.routes import Route as Route
+from juki_protocol.routes import check_route as check_route
+from juki_protocol.routes import check_sender as check_sender
 
 NODE_URN_PREFIX = "urn:juki:node:"
 ORGANIZATION = "Juki Network"
@@ -81,140 +98,6 @@ class KeyPurpose(StrEnum):
 
     SIGNING = "digitalSignature"
     KEY_AGREEMENT = "keyAgreement"
-
-
-# Keys and PEM --------------------------------------------------------------------------
-
-def generate_key() -> ec.EllipticCurvePrivateKey:
-    """A new ECDSA/ECDH P-256 private key."""
-    return ec.generate_private_key(ec.SECP256R1())
-
-
-def require_p256(key: object, what: str) -> None:
-    """Raise ALGORITHM_UNSUPPORTED unless ``key`` is a P-256 public or private key."""
-    if not isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)) \
-            or not isinstance(key.curve, ec.SECP256R1):
-        raise SecurityError(f"{what} is not an ECDSA P-256 key",
-                            code=ErrorCode.ALGORITHM_UNSUPPORTED)
-
-
-def load_private_key(pem: bytes, passphrase: bytes | None = None
-                     ) -> ec.EllipticCurvePrivateKey:
-    """Load a PEM private key (PKCS #8 or SEC 1); it must be P-256.
-
-    An encrypted key (PKCS #8 ``ENCRYPTED PRIVATE KEY``, as :func:`key_pem` writes it
-    with a passphrase) needs ``passphrase``; an unencrypted one must be given none, so
-    that a key left unencrypted by mistake is noticed (spec/node.md R-NODE-72). Every
-    failure is CERT_INVALID, and its message never contains the passphrase.
-    """
-    try:
-        key = serialization.load_pem_private_key(pem, password=passphrase)
-    except TypeError:
-        # cryptography tells the two mismatches apart with TypeError only.
-        if passphrase is None:
-            raise SecurityError("the private key is encrypted: give its passphrase "
-                                "(--key-passphrase-file FILE or --key-passphrase-env "
-                                "NAME)", code=ErrorCode.CERT_INVALID) from None
-        raise SecurityError("a passphrase was given, but the private key is not "
-                            "encrypted", code=ErrorCode.CERT_INVALID) from None
-    except (ValueError, UnsupportedAlgorithm) as exc:
-        what = ("cannot decrypt the private key: wrong passphrase, or not a readable "
-                "PEM private key" if passphrase is not None else
-                f"not a readable PEM private key: {exc}")
-        raise SecurityError(what, code=ErrorCode.CERT_INVALID) from None
-    require_p256(key, "the private key")
-    assert isinstance(key, ec.EllipticCurvePrivateKey)
-    return key
-
-
-def load_certificates(pem: bytes) -> tuple[x509.Certificate, ...]:
-    """Load one or more PEM certificates."""
-    try:
-        certs = tuple(x509.load_pem_x509_certificates(pem))
-    except ValueError as exc:
-        raise SecurityError(f"not a readable PEM certificate: {exc}",
-                            code=ErrorCode.CERT_INVALID) from None
-    return certs
-
-
-def load_certificate(pem: bytes) -> x509.Certificate:
-    """Load exactly one PEM certificate."""
-    certs = load_certificates(pem)
-    if len(certs) != 1:
-        raise SecurityError(f"expected one PEM certificate, found {len(certs)}",
-                            code=ErrorCode.CERT_INVALID)
-    return certs[0]
-
-
-def load_received_certificate(der: bytes) -> x509.Certificate:
-    """Load a DER certificate received from a peer (one included in a SignedData) and
-    read every part that the checks of this module and of the envelope use.
-
-    ``cryptography`` parses some parts only when asked (the public key, the names, the
-    extensions) and raises for them then, with exceptions of several kinds
-    (InvalidVersion, UnsupportedAlgorithm, DuplicateExtension, ValueError, KeyError for
-    a name value of a non-string type). Reading them all here, once, means a certificate
-    that loads can be validated, named and formatted in a log line without raising
-    anything but SecurityError. Raises ENVELOPE_MALFORMED (spec/errors.md: an envelope
-    whose certificates are not well formed) naming only the kind of failure.
-    """
-    try:
-        cert = x509.load_der_x509_certificate(der)
-        cert.issuer.rfc4514_string()
-        cert.subject.rfc4514_string()
-        cert.public_key()
-        for _ in cert.extensions:
-            pass
-        _ = (cert.serial_number, cert.not_valid_before_utc, cert.not_valid_after_utc)
-    except Exception as exc:     # the library's exceptions are not a closed set
-        raise SecurityError(f"an included certificate is not readable: "
-                            f"{type(exc).__name__}", code=ErrorCode.ENVELOPE_MALFORMED) \
-            from None
-    return cert
-
-
-def load_crl(pem: bytes) -> x509.CertificateRevocationList:
-    """Load a PEM certificate revocation list."""
-    try:
-        return x509.load_pem_x509_crl(pem)
-    except ValueError as exc:
-        raise SecurityError(f"not a readable PEM revocation list: {exc}",
-                            code=ErrorCode.CRL_INVALID) from None
-
-
-def key_pem(key: ec.EllipticCurvePrivateKey, passphrase: bytes | None = None) -> bytes:
-    """PKCS #8 PEM of a private key: unencrypted (what ``openssl cms -inkey`` reads
-    without ``-passin``), or, with ``passphrase``, encrypted with the library's best
-    available encryption (PBES2: PBKDF2-HMAC-SHA256 with 2,048 rounds and AES-256-CBC,
-    which ``openssl pkey -passin`` reads; R-NODE-72). The rounds are few, so the
-    protection rests on the passphrase: use a long random one (e.g. 32 random octets,
-    base64, in a file readable by the node's account only)."""
-    if passphrase is not None and not passphrase:
-        raise ValueError("the passphrase of a private key must not be empty")
-    encryption: serialization.KeySerializationEncryption = (
-        serialization.NoEncryption() if passphrase is None
-        else serialization.BestAvailableEncryption(passphrase))
-    return key.private_bytes(serialization.Encoding.PEM,
-                             serialization.PrivateFormat.PKCS8, encryption)
-
-
-def write_private_file(path: Path, data: bytes) -> None:
-    """Write a private key (or any secret) readable by its owner only (mode 0600), also
-    when the file already existed with a wider mode."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        os.fchmod(f.fileno(), 0o600)
-        f.write(data)
-
-
-def cert_pem(cert: x509.Certificate) -> bytes:
-    """PEM of a certificate."""
-    return cert.public_bytes(serialization.Encoding.PEM)
-
-
-def crl_pem(crl: x509.CertificateRevocationList) -> bytes:
-    """PEM of a revocation list."""
-    return crl.public_bytes(serialization.Encoding.PEM)
 
 
 # Issuing -------------------------------------------------------------------------------
@@ -680,64 +563,7 @@ class _ValidationCache:
 _VALIDATIONS = _ValidationCache()
 
 
-# Roles per message type ----------------------------------------------------------------
-
-_M, _P, _N, _A = NodeRole.MUNICIPALITY, NodeRole.PREFECTURE, NodeRole.NATIONAL, NodeRole.AGENCY
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    """Which roles may send a message type to which roles, and the article."""
-
-    senders: frozenset[NodeRole]
-    recipients: frozenset[NodeRole]
-    article: str
-
-
-#: DESIGN.md section 3. Acknowledgements and error reports are never sealed.
-ROUTES: Mapping[MessageType, Route] = {
-    MessageType.MOVE_IN_NOTICE: Route(frozenset({_M}), frozenset({_M}), "Art. 9(1)"),
-    MessageType.WIDE_AREA_ISSUANCE_REQUEST: Route(frozenset({_M}), frozenset({_M}),
-                                                  "Art. 12-2(1)(2)"),
-    MessageType.WIDE_AREA_ISSUANCE_RESPONSE: Route(frozenset({_M}), frozenset({_M}),
-                                                   "Art. 12-2(3)"),
-    MessageType.SPECIAL_MOVE_IN_NOTICE: Route(frozenset({_M}), frozenset({_M}),
-                                              "Art. 24-2(3)"),
-    MessageType.MOVE_OUT_CERTIFICATE: Route(frozenset({_M}), frozenset({_M}),
-                                            "Art. 24-2(4)"),
-    MessageType.IDENTITY_INFO_UPDATE: Route(frozenset({_M}), frozenset({_P}), "Art. 30-5"),
-    MessageType.IDENTITY_INFO_RELAY: Route(frozenset({_P}), frozenset({_N}), "Art. 30-11"),
-    MessageType.PROVISION_REQUEST: Route(frozenset({_A, _M, _P}), frozenset({_P, _N}),
-                                         "Arts. 30-7(3)-(6), 30-10(1)(iii)-(vi)"),
-    MessageType.PROVISION_RESPONSE: Route(frozenset({_P, _N}), frozenset({_A, _M, _P}),
-                                          "Arts. 30-7(3)-(6), 30-10(1)(iii)-(vi)"),
-}
-
-
-def check_route(message_type: MessageType, sender: NodeId, recipient: NodeId) -> None:
-    """Raise CERT_ROLE_NOT_ALLOWED unless ``sender``'s role may send ``message_type``
-    to ``recipient``'s role (:data:`ROUTES`)."""
-    route = ROUTES.get(message_type)
-    if route is None:
-        raise SecurityError(f"{message_type.value} is never sealed",
-                            code=ErrorCode.CERT_ROLE_NOT_ALLOWED)
-    if sender.role not in route.senders:
-        raise SecurityError(f"{route.article}: role {sender.role.value} may not send "
-                            f"{message_type.value}", code=ErrorCode.CERT_ROLE_NOT_ALLOWED)
-    if recipient.role not in route.recipients:
-        raise SecurityError(f"{route.article}: {message_type.value} may not be sent to role "
-                            f"{recipient.role.value}", code=ErrorCode.CERT_ROLE_NOT_ALLOWED)
-
-
-def check_sender(node: NodeId, *, sender: NodeId, recipient: NodeId,
-                 message_type: MessageType) -> None:
-    """Raise CERT_SENDER_MISMATCH unless the certificate's ``node`` is the claimed
-    ``sender``, then CERT_ROLE_NOT_ALLOWED unless :func:`check_route` allows it."""
-    if node != sender:
-        raise SecurityError(f"the certificate names {node}, the sender is {sender}",
-                            code=ErrorCode.CERT_SENDER_MISMATCH)
-    check_route(message_type, node, recipient)
-
+# Roles per message type (:mod:`juki_protocol.routes`) ----------------------------------
 
 def validate_sender(cert: x509.Certificate, header: PduHeader, trust: TrustStore,
                     now: dt.datetime, *, extra: Sequence[x509.Certificate] = ()) -> NodeId:
@@ -747,89 +573,3 @@ def validate_sender(cert: x509.Certificate, header: PduHeader, trust: TrustStore
     check_sender(node, sender=header.sender, recipient=header.recipient,
                  message_type=header.message_type)
     return node
-
-
-# Revocation lists in service (spec/pdu.md section 1, R-PDU-40 to R-PDU-44) --------------
-
-#: The reason a refusal of a peer's certificate is logged with, by error code.
-REFUSAL_REASONS: Mapping[ErrorCode, str] = {
-    ErrorCode.CERT_REVOKED: "revoked",
-    ErrorCode.CERT_EXPIRED: "expired",
-    ErrorCode.CERT_NOT_YET_VALID: "not yet valid",
-    ErrorCode.CERT_UNTRUSTED: "unknown CA",
-    ErrorCode.CRL_INVALID: "CRL invalid",
-    ErrorCode.CERT_KEY_USAGE: "key usage",
-    ErrorCode.CERT_INVALID: "not a node certificate",
-}
-
-
-def refusal_reason(exc: JukiError) -> str:
-    """The reason a refused certificate is logged with: "revoked", "expired", "not yet
-    valid", "unknown CA", "CRL lapsed"... (R-PDU-44)."""
-    if isinstance(exc, CrlLapsed):
-        return "CRL lapsed"
-    code = exc.error_code
-    return REFUSAL_REASONS.get(code, "refused") if isinstance(code, ErrorCode) \
-        else "refused"
-
-
-def crl_signer(crl: x509.CertificateRevocationList,
-               cas: Sequence[x509.Certificate]) -> x509.Certificate:
-    """The CA among ``cas`` that issued and signed ``crl`` (RFC 5280 section 6.3.3);
-    CRL_INVALID when none did. A node checks a new CRL this way before it uses it."""
-    for ca in cas:
-        key = ca.public_key()
-        try:
-            if crl.issuer == ca.subject and isinstance(key, ec.EllipticCurvePublicKey) \
-                    and crl.is_signature_valid(key):
-                return ca
-        except (TypeError, ValueError, UnsupportedAlgorithm):
-            continue
-    raise SecurityError(f"the revocation list issued by {crl.issuer.rfc4514_string()} "
-                        f"is not signed by a trusted CA", code=ErrorCode.CRL_INVALID)
-
-
-def _crl_number(crl: x509.CertificateRevocationList) -> int | None:
-    try:
-        return crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
-    except (x509.ExtensionNotFound, ValueError):
-        return None
-
-
-def check_crl_replaces(new: x509.CertificateRevocationList,
-                       old: x509.CertificateRevocationList) -> None:
-    """Raise CRL_INVALID when ``new`` is older than ``old`` (an earlier thisUpdate or a
-    lower CRL number, RFC 5280 section 5.2.3): a list is never replaced by an older one
-    of the same CA, which could un-revoke a certificate (R-PDU-41)."""
-    if new.issuer != old.issuer:
-        return
-    a, b = _crl_number(new), _crl_number(old)
-    if new.last_update_utc < old.last_update_utc or (a is not None and b is not None
-                                                     and a < b):
-        raise SecurityError(f"the revocation list number {a} of "
-                            f"{new.last_update_utc.isoformat()} is older than the one in "
-                            f"use (number {b} of {old.last_update_utc.isoformat()})",
-                            code=ErrorCode.CRL_INVALID)
-
-
-def crl_lapse_warning(crl: x509.CertificateRevocationList, now: dt.datetime, *,
-                      fraction: float = 0.1,
-                      minimum: dt.timedelta = dt.timedelta(hours=1)) -> str | None:
-    """What to warn of about ``crl`` at ``now``: that it has lapsed (after its
-    nextUpdate every peer is refused), that it is not yet current, or that it lapses
-    soon (less than ``fraction`` of its validity or less than ``minimum`` remains);
-    None while it is comfortably current (R-PDU-42, R-PDU-43)."""
-    now = as_utc(now, "now")
-    this, nxt = crl.last_update_utc, crl.next_update_utc
-    if now < this:
-        return f"the revocation list is not current before {this.isoformat()}"
-    if nxt is None:
-        return None
-    if now > nxt:
-        return (f"the revocation list lapsed at {nxt.isoformat()}: every peer's "
-                f"certificate is refused until a current one is installed")
-    left = nxt - now
-    if left < max((nxt - this) * fraction, minimum):
-        return (f"the revocation list lapses at {nxt.isoformat()} (in "
-                f"{int(left.total_seconds())} s): install its successor")
-    return None

@@ -541,7 +541,7 @@ _Check = Callable[[der.Tlv, Any, bytes], bool]
 
 
 def _tag_key(tag: bytes | bytearray) -> tuple[int, bool, int]:
-    tag_class, constructed, number, _, _ = der._read_header(bytes(tag) + b"\x00", 0,
+    tag_class, constructed, number, _, _ = der.read_header(bytes(tag) + b"\x00", 0,
                                                             len(tag) + 1)
     return tag_class, constructed, number
 

@@ -12,17 +12,14 @@ import pytest
 
 from juki_conformance import ics as ics_mod
 from juki_conformance.cases_codec_explore import (
-    FIRST_MUTATIONS,
-    RESIZES,
     _agrees,
-    _length_octets,
     _model,
     codec_explore_cases,
     decode_others,
-    mutate,
     valid_vectors,
 )
 from juki_conformance.cli import REFERENCE_ADAPTER
+from juki_conformance.der_mutations import FIRST_MUTATIONS, RESIZES, length_octets, mutate
 from juki_conformance.model import Outcome, Verdict
 from juki_conformance.runner import run_cases
 from juki_conformance.sut import AdapterSut
@@ -126,14 +123,14 @@ def test_the_tree_rebuilds_every_vector_exactly() -> None:
 
 
 def test_length_forms() -> None:
-    assert _length_octets(127) == b"\x7f"
-    assert _length_octets(127, "long") == b"\x81\x7f"
-    assert _length_octets(128) == b"\x81\x80"
-    assert _length_octets(128, "long") == b"\x82\x00\x80"
-    assert _length_octets(5, "zero") == b"\x82\x00\x05"
-    assert _length_octets(5, "five") == b"\x85\x00\x00\x00\x00\x05"
-    assert _length_octets(5, "plus") == b"\x06"
-    assert _length_octets(5, "minus") == b"\x04"
+    assert length_octets(127) == b"\x7f"
+    assert length_octets(127, "long") == b"\x81\x7f"
+    assert length_octets(128) == b"\x81\x80"
+    assert length_octets(128, "long") == b"\x82\x00\x80"
+    assert length_octets(5, "zero") == b"\x82\x00\x05"
+    assert length_octets(5, "five") == b"\x85\x00\x00\x00\x00\x05"
+    assert length_octets(5, "plus") == b"\x06"
+    assert length_octets(5, "minus") == b"\x04"
 
 
 @pytest.mark.parametrize("mutation,code", [
@@ -251,14 +248,14 @@ def test_an_answer_of_an_unforeseen_shape_fails_with_its_input() -> None:
 def _rebuilt(vector_type: str, where: str, change: Any, pick: Any = None) -> bytes:
     """The DER of the first valid vector of ``vector_type`` (``pick`` chooses) whose
     element at path ``where`` has its children list changed by ``change``."""
-    from juki_conformance.cases_codec_explore import _encode, _nodes, _tree
+    from juki_conformance.der_mutations import encode_tree, tlv_tree, tree_nodes
 
     vector = next(v for v in valid_vectors() if v.type_name == vector_type
                   and not v.extension and (pick is None or pick(v)))
-    root = _tree(vector.der)
-    node = next(n for n in _nodes(root) if n.path == where)
+    root = tlv_tree(vector.der)
+    node = next(n for n in tree_nodes(root) if n.path == where)
     node.children = change(node.children)
-    return _encode(root)
+    return encode_tree(root)
 
 
 
@@ -305,6 +302,6 @@ def test_structure_against_the_schema(name: str, type_name: str, data: Any,
 
 
 def _children_of(data: bytes) -> list[Any]:
-    from juki_conformance.cases_codec_explore import _tree
+    from juki_conformance.der_mutations import tlv_tree
 
-    return [_tree(data)]
+    return [tlv_tree(data)]

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from juki_protocol import cms, codec, pki
 from juki_protocol import envelope as env
+from juki_protocol import envelope_parts as parts
 from juki_protocol.cli_pki import envelope_group
 from juki_protocol.errors import ErrorCode, JukiError, ProtocolError, SecurityError
 from juki_protocol.messages.base import from_form
@@ -92,10 +93,10 @@ def raw(w: World, h: PduHeader | None, msg: bytes = MSG, *, sender: pki.Credenti
         to: pki.Credential | None = None, **kw: Any) -> bytes:
     """Seal without policy checks, to make envelopes that must be refused."""
     sender = sender or w.m1
-    return env._seal_from_parts(h, msg, sender.key, sender.certificate,
-                                (to or w.pref).certificate,
-                                ephemeral_key=pki.generate_key(), cek=os.urandom(32),
-                                iv=os.urandom(12), now=T0, **kw)
+    return parts.seal_from_parts(h, msg, sender.key, sender.certificate,
+                                 (to or w.pref).certificate,
+                                 ephemeral_key=pki.generate_key(), cek=os.urandom(32),
+                                 iv=os.urandom(12), now=T0, **kw)
 
 
 def open_(w: World, data: bytes, h: PduHeader | None = None, *,
@@ -156,7 +157,7 @@ def test_structure_follows_the_profile(w: World) -> None:
 
 def test_inner_signed_data_follows_the_profile(w: World) -> None:
     h = header()
-    inner = env._sign(h, MSG, w.m1.key, w.m1.certificate, T0)
+    inner = parts.sign_message(h, MSG, w.m1.key, w.m1.certificate, T0)
     sd = cms.parse_signed_data(inner)
     assert (sd.version, sd.digest_oids, sd.content_type, sd.content) == \
         (1, (cms.ID_SHA256,), cms.ID_DATA, MSG)
@@ -196,8 +197,9 @@ def test_der_writer_matches_asn1crypto() -> None:
 def test_fixed_parts_give_identical_bytes_and_seal_does_not(w: World) -> None:
     h = header()
     eph, cek, iv = pki.generate_key(), os.urandom(32), os.urandom(12)
-    a, b = (env._seal_from_parts(h, MSG, w.m1.key, w.m1.certificate, w.pref.certificate,
-                                 ephemeral_key=eph, cek=cek, iv=iv, now=T0) for _ in range(2))
+    a, b = (parts.seal_from_parts(h, MSG, w.m1.key, w.m1.certificate, w.pref.certificate,
+                                  ephemeral_key=eph, cek=cek, iv=iv, now=T0)
+            for _ in range(2))
     assert a == b
     assert seal(w, h) != seal(w, h)
 
@@ -264,7 +266,7 @@ def test_malformed(w: World, data: bytes) -> None:
 
 def test_malformed_shapes(w: World) -> None:
     h = header()
-    inner = env._sign(h, MSG, w.m1.key, w.m1.certificate, T0)
+    inner = parts.sign_message(h, MSG, w.m1.key, w.m1.certificate, T0)
     # A SignedData where the AuthEnvelopedData belongs.
     refused(ErrorCode.ENVELOPE_MALFORMED, lambda: open_(w, inner, h))
     # Trailing octets after the envelope.
@@ -275,8 +277,9 @@ def test_malformed_shapes(w: World) -> None:
 
 
 def _encrypt_inner(w: World, inner: bytes) -> bytes:
-    return env._encrypt(inner, w.pref.certificate, ephemeral_key=pki.generate_key(),
-                        cek=os.urandom(32), iv=os.urandom(12))
+    return parts.encrypt_from_parts(inner, w.pref.certificate,
+                                    ephemeral_key=pki.generate_key(),
+                                    cek=os.urandom(32), iv=os.urandom(12))
 
 
 def _modify_inner(inner: bytes, change: Callable[[Any], None]) -> bytes:
@@ -287,7 +290,7 @@ def _modify_inner(inner: bytes, change: Callable[[Any], None]) -> bytes:
 
 def test_inner_content_malformed(w: World) -> None:
     h = header()
-    inner = env._sign(h, MSG, w.m1.key, w.m1.certificate, T0)
+    inner = parts.sign_message(h, MSG, w.m1.key, w.m1.certificate, T0)
 
     def detached(sd: Any) -> None:
         sd["encap_content_info"] = acms.ContentInfo({"content_type": "data"})
@@ -299,7 +302,7 @@ def test_inner_content_malformed(w: World) -> None:
         sd["certificates"] = None
 
     def other_certificate(sd: Any) -> None:
-        sd["certificates"] = [acms.CertificateChoices.load(env._cert_der(w.m2.certificate))]
+        sd["certificates"] = [acms.CertificateChoices.load(parts.cert_der(w.m2.certificate))]
 
     def no_signed_attributes(sd: Any) -> None:
         sd["signer_infos"][0]["signed_attrs"] = None
@@ -333,11 +336,12 @@ def test_algorithm_unsupported(w: World) -> None:
         "kdf": _swap(data, cms.der_oid(cms.DH_STD_SHA256KDF), sha384kdf),
         "wrap": _swap(data, cms.der_oid(cms.ID_AES256_WRAP), aes128wrap),
         "cipher": _swap(data, cms.der_oid(cms.ID_AES256_GCM), cms.der_oid(cms.ID_AES128_GCM)),
-        "aes128": env._encrypt(env._sign(h, MSG, w.m1.key, w.m1.certificate, T0),
-                               w.pref.certificate, ephemeral_key=pki.generate_key(),
-                               cek=os.urandom(16), iv=os.urandom(12)),
-        "sha384": _encrypt_inner(w, env._sign(h, MSG, w.m1.key, w.m1.certificate, T0,
-                                              digest="sha384")),
+        "aes128": parts.encrypt_from_parts(
+            parts.sign_message(h, MSG, w.m1.key, w.m1.certificate, T0),
+            w.pref.certificate, ephemeral_key=pki.generate_key(),
+            cek=os.urandom(16), iv=os.urandom(12)),
+        "sha384": _encrypt_inner(w, parts.sign_message(h, MSG, w.m1.key, w.m1.certificate,
+                                                       T0, digest="sha384")),
     }
     for name, case in cases.items():
         assert refused(ErrorCode.ALGORITHM_UNSUPPORTED, functools.partial(open_, w, case, h)), \
@@ -388,13 +392,13 @@ def _x962() -> tuple[Any, Any]:
 
 def test_signature_invalid(w: World) -> None:
     h, h2 = header(), header()
-    inner = env._sign(h, MSG, w.m1.key, w.m1.certificate, T0)
+    inner = parts.sign_message(h, MSG, w.m1.key, w.m1.certificate, T0)
     attribute = _swap(inner, h.message_id, h2.message_id)
     refused(ErrorCode.SIGNATURE_INVALID, lambda: open_(w, _encrypt_inner(w, attribute), h2))
     content = _swap(inner, MSG, MSG[::-1])
     refused(ErrorCode.SIGNATURE_INVALID, lambda: open_(w, _encrypt_inner(w, content), h))
     # Signed by another key under the right certificate.
-    forged = env._sign(h, MSG, w.m2.key, w.m1.certificate, T0)
+    forged = parts.sign_message(h, MSG, w.m2.key, w.m1.certificate, T0)
     refused(ErrorCode.SIGNATURE_INVALID, lambda: open_(w, _encrypt_inner(w, forged), h))
 
 

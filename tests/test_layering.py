@@ -1,5 +1,6 @@
 """The layering rules a newcomer relies on: no module of the project reaches into
-another module's private (underscore) names, and none is over 700 lines."""
+another module's private (underscore) names, none is over 700 lines, and no two modules
+import each other (directly or round a longer loop) when they are loaded."""
 
 from __future__ import annotations
 
@@ -86,6 +87,123 @@ def test_no_module_is_over_the_limit() -> None:
     assert grown == {}
     fixed = sorted(set(BACKLOG["longModules"]) - set(long))
     assert fixed == [], "now within the limit: remove from the backlog"
+
+
+def _runs_on_import(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
+    """The import statements a module runs when it is loaded: those of its body and of
+    the ``if``, ``try`` and ``with`` blocks there, but not under ``if TYPE_CHECKING``
+    and not inside functions (an import there runs later, when the cycle is closed)."""
+    found: list[ast.Import | ast.ImportFrom] = []
+    todo: list[ast.stmt] = list(tree.body)
+    while todo:
+        node = todo.pop(0)
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            found.append(node)
+        elif isinstance(node, ast.If):
+            test = node.test
+            checking = (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or \
+                (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+            todo += node.orelse if checking else [*node.body, *node.orelse]
+        elif isinstance(node, ast.Try):
+            todo += [*node.body, *node.orelse, *node.finalbody,
+                     *(s for h in node.handlers for s in h.body)]
+        elif isinstance(node, ast.With):
+            todo += node.body
+    return found
+
+
+def import_graph(paths: dict[str, Path]) -> dict[str, set[str]]:
+    """Module -> the modules of ``paths`` (dotted name -> file) it imports when loaded;
+    ``from package import name`` counts as importing the submodule when ``name`` is one."""
+    graph: dict[str, set[str]] = {}
+    for me, path in paths.items():
+        package = me if path.name == "__init__.py" else me.rpartition(".")[0]
+        found: set[str] = set()
+        for node in _runs_on_import(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found |= {a.name for a in node.names if a.name in paths}
+                continue
+            base = package.split(".")[:len(package.split(".")) - node.level + 1] \
+                if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            for alias in node.names:
+                sub = f"{module}.{alias.name}"
+                found |= {sub} if sub in paths else {module} if module in paths else set()
+        graph[me] = found - {me}
+    return graph
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan, iterative):
+    each is a set of modules that import one another when loaded."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph.get(child, ())))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    cycles.append(sorted(component))
+    return cycles
+
+
+def test_no_import_cycle() -> None:
+    """No module imports, when it is loaded, one that imports it back: such a pair
+    works only in one import order (as cms and cms_fast did, the second imported at
+    the end of the first); what both need belongs in a third module."""
+    graph = import_graph({_dotted(p): p for p in _modules()})
+    assert "juki_protocol.cms_values" in graph["juki_protocol.cms_fast"]
+    assert import_cycles(graph) == []
+
+
+def test_the_check_sees_an_import_cycle(tmp_path: Path) -> None:
+    pkg = tmp_path / "juki_protocol"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("", encoding="utf-8")
+    (pkg / "a.py").write_text("from juki_protocol import b\n", encoding="utf-8")
+    (pkg / "b.py").write_text("import datetime\n\ndef f() -> None:\n    pass\n\n"
+                              "from juki_protocol.c import g  # noqa: E402\n",
+                              encoding="utf-8")
+    (pkg / "c.py").write_text("from typing import TYPE_CHECKING\n"
+                              "from . import a\nif TYPE_CHECKING:\n    from . import d\n"
+                              "def g() -> None:\n    from juki_protocol import d\n",
+                              encoding="utf-8")
+    (pkg / "d.py").write_text("from juki_protocol.c import g\n", encoding="utf-8")
+    paths = {f"juki_protocol.{p.stem}" if p.stem != "__init__" else "juki_protocol": p
+             for p in pkg.glob("*.py")}
+    graph = import_graph(paths)
+    assert graph["juki_protocol.c"] == {"juki_protocol.a"}
+    assert import_cycles(graph) == [["juki_protocol.a", "juki_protocol.b", "juki_protocol.c"]]
+    assert import_cycles({**graph, "juki_protocol.c": set()}) == []
 
 
 #: What the sans-I/O layers (DESIGN.md section 2) may not import: I/O, clocks' owners,

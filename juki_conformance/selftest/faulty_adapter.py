@@ -101,15 +101,15 @@ def _seal_without_binding(req: dict[str, Any]) -> dict[str, Any]:
     """Seals like a generic CMS tool: no header-binding signed attributes."""
     import os
 
-    from juki_protocol import envelope as env
     from juki_protocol import pki
+    from juki_protocol.envelope_parts import seal_from_parts
 
-    sealed = env._seal_from_parts(
+    sealed = seal_from_parts(
         None, bytes.fromhex(req["message"]), pki.load_private_key(req["senderKey"].encode()),
         pki.load_certificate(req["senderCert"].encode()),
         pki.load_certificate(req["recipientCert"].encode()),
         ephemeral_key=pki.generate_key(), cek=os.urandom(32), iv=os.urandom(12),
-        now=adapter._time(req))
+        now=adapter.request_time(req))
     return {"envelope": sealed.hex()}
 
 

@@ -47,7 +47,7 @@ _RI = ReceiverInput
 #: The reference methods, kept before a fault replaces them.
 CLASSIFY = NationalReceiver.classify
 RECEIVE = NationalReceiver.receive
-AUTHORISE = Provider._authorise
+AUTHORISE = Provider.authorise
 LOOKUP = Provider.lookup
 APPLY_IDENTITY = NodeStorage.apply_identity
 RELOAD = CentralRole.reload
@@ -230,7 +230,7 @@ class ServesPrefOwnUse(_Faulty):
                     and req.purpose_code in p.local_purposes.get(BodyKind.PREFECTURE, ()):
                 return
             AUTHORISE(p, req)
-        setattr(Provider, "_authorise", authorise)  # noqa: B010
+        setattr(Provider, "authorise", authorise)  # noqa: B010
 
 
 def _mismatch(exc: JukiError) -> bool:
@@ -249,7 +249,7 @@ class IgnoresProviderOfBasis(_Faulty):
                 if not (_mismatch(exc)
                         and req.requester.kind in req.legal_basis.body_kinds):
                     raise
-        setattr(Provider, "_authorise", authorise)  # noqa: B010
+        setattr(Provider, "authorise", authorise)  # noqa: B010
 
 
 class CentreBasesOnly(_Faulty):
@@ -272,7 +272,7 @@ class CentreBasesOnly(_Faulty):
                         and req.legal_basis.by_center == p.national):
                     raise
         setattr(ProvisionRequest, "__post_init__", checks)  # noqa: B010
-        setattr(Provider, "_authorise", authorise)  # noqa: B010
+        setattr(Provider, "authorise", authorise)  # noqa: B010
 
 
 class AnySchedulePurpose(_Faulty):

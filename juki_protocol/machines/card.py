@@ -474,8 +474,12 @@ def apdu(ins: int, p2: int = 0, data: bytes = b"", le: int | None = None) -> byt
     return out
 
 
-def _mutual_auth(card: VirtualCard, master: bytes, key_ref: int, rng: random.Random,
-                 now: dt.datetime) -> bool:
+def mutual_auth(card: VirtualCard, master: bytes, key_ref: int, rng: random.Random,
+                now: dt.datetime) -> bool:
+    """The terminal's half of mutual authentication with key ``key_ref`` (SELECT, GET
+    CHALLENGE, EXTERNAL then INTERNAL AUTHENTICATE): True only if every step answered
+    90 00 and the card proved it holds the key derived from ``master``. Public for
+    terminals that run their own steps after it (the upper tester's card operations)."""
     key = derive_key(master, card.serial, key_ref)
     if card.process(apdu(0xA4, data=AID), now) != SW_OK:
         return False
@@ -509,7 +513,7 @@ def identify_with_card(card: VirtualCard, pin: str, master: bytes, now: dt.datet
             record.require_active()
         except ProtocolError as exc:
             return fail(exc.error_code)
-    if not _mutual_auth(card, master, KEY_COUNTER, rng, now):
+    if not mutual_auth(card, master, KEY_COUNTER, rng, now):
         return fail(ErrorCode.IDENTITY_CHECK_FAILED)
     sw = card.process(apdu(0x20, 0x81, pin.encode("ascii")), now)
     if record is not None and sw != b"\x69\x83":
@@ -528,7 +532,7 @@ def identify_with_card(card: VirtualCard, pin: str, master: bytes, now: dt.datet
 def set_password(card: VirtualCard, transport_key: str, new_pin: str, master: bytes,
                  now: dt.datetime, *, rng: random.Random) -> bool:
     """Replace the transport key with the holder's PIN (CHANGE REFERENCE DATA)."""
-    if not _mutual_auth(card, master, KEY_COUNTER, rng, now):
+    if not mutual_auth(card, master, KEY_COUNTER, rng, now):
         return False
     old = transport_key.encode("ascii")
     data = bytes([len(old)]) + old + new_pin.encode("ascii")
@@ -538,6 +542,6 @@ def set_password(card: VirtualCard, transport_key: str, new_pin: str, master: by
 def unblock(card: VirtualCard, master: bytes, now: dt.datetime, *,
             rng: random.Random) -> bool:
     """The municipality resets the retry counter (administration key only)."""
-    if not _mutual_auth(card, master, KEY_ADMIN, rng, now):
+    if not mutual_auth(card, master, KEY_ADMIN, rng, now):
         return False
     return card.process(apdu(0x2C, 0x81), now) == SW_OK

@@ -239,7 +239,7 @@ class Machine(Generic[S, I, A]):
     def snapshot(self) -> object:
         """A deep, comparable copy of everything the machine holds (and the stores it
         was given), to compare before and after an input."""
-        return _plain(self)
+        return plain_copy(self)
 
     @property
     def finished(self) -> bool:
@@ -247,18 +247,22 @@ class Machine(Generic[S, I, A]):
         return self.state in self.TABLE.terminal_states()
 
 
-def _plain(obj: object) -> object:
+def plain_copy(obj: object) -> object:
+    """A deep copy of ``obj`` made of plain values (dicts, lists, states of random
+    generators; sets as sorted reprs; no callables), comparable with ``==``: what
+    :meth:`Machine.snapshot` returns, public for machines that snapshot only part of
+    themselves (the provider leaves out its read-only schedule)."""
     if isinstance(obj, random.Random):
         return obj.getstate()
     if isinstance(obj, dict):
-        return {k: _plain(v) for k, v in obj.items() if not callable(v)}
+        return {k: plain_copy(v) for k, v in obj.items() if not callable(v)}
     if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
+        return [plain_copy(v) for v in obj]
     if isinstance(obj, (set, frozenset)):
         return sorted(repr(v) for v in obj)
     if hasattr(obj, "__dict__") and not isinstance(obj, (Enum, type)) and \
             not is_dataclass(obj):
-        return {k: _plain(v) for k, v in vars(obj).items() if not callable(v)}
+        return {k: plain_copy(v) for k, v in vars(obj).items() if not callable(v)}
     return copy.deepcopy(obj)
 
 

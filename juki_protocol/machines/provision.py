@@ -57,8 +57,8 @@ from juki_protocol.machines.common import (
     Send,
     Table,
     Timer,
-    _plain,
     answered_id,
+    plain_copy,
     random_ids,
     register,
 )
@@ -309,7 +309,7 @@ class Provider(Machine[ProviderState, ProviderInput, ProviderAction]):
 
     def snapshot(self) -> object:
         """As :meth:`Machine.snapshot`, leaving out the read-only schedule."""
-        return {k: _plain(v) for k, v in vars(self).items()
+        return {k: plain_copy(v) for k, v in vars(self).items()
                 if k != "schedule" and not callable(v)}
 
     def receive(self, inbound: Inbound, now: dt.datetime) -> list[Effect]:
@@ -348,7 +348,7 @@ class Provider(Machine[ProviderState, ProviderInput, ProviderAction]):
     def refusal(self, req: ProvisionRequest, now: dt.datetime) -> ProvisionRefusal | None:
         """The first refusal of spec/provision.md section 2 that applies, or None."""
         try:
-            self._authorise(req)
+            self.authorise(req)
             body, op = req.requester.code, req.operator_id
             if op not in self.operators.get(body, frozenset()):    # R-30-7-3-06
                 raise BusinessError("the operator is not registered for the body",
@@ -360,7 +360,11 @@ class Provider(Machine[ProviderState, ProviderInput, ProviderAction]):
             return _REFUSAL_OF[exc.error_code]
         return None
 
-    def _authorise(self, req: ProvisionRequest) -> None:
+    def authorise(self, req: ProvisionRequest) -> None:
+        """Raise BusinessError with the refusal's code unless the body, the purpose and
+        the legal basis of ``req`` are allowed to this provider (spec/provision.md
+        section 2, the steps before the operator); :meth:`refusal` runs it first.
+        Public so that a faulty node can replace this one decision."""
         body, basis = req.requester, req.legal_basis
         if body.kind is BodyKind.AGENCY:                          # R-30-7-3-01
             self.schedule.body(body.code)

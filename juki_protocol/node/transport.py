@@ -43,7 +43,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from juki_protocol import pki
+from juki_protocol import pki, revocation
 from juki_protocol.errors import ErrorCode, JukiError, SecurityError
 from juki_protocol.messages.common import NodeId
 from juki_protocol.wire import (
@@ -167,7 +167,7 @@ class Connection:
         try:
             node = pki.validate_certificate(cert, trust, now, pki.KeyPurpose.SIGNING)
         except SecurityError as exc:
-            (refusals or _REFUSALS).refused(pki.refusal_reason(exc), peer=_claimed(cert),
+            (refusals or _REFUSALS).refused(revocation.refusal_reason(exc), peer=_claimed(cert),
                                             serial=cert.serial_number, detail=str(exc))
             raise
         return cls(reader, writer, node, cert, max_frame=max_frame,
@@ -449,9 +449,9 @@ class TrustSource:
         """The list in ``data`` if a node may use it: PEM, signed by the network CA,
         not older than the one in use. Raises CRL_INVALID."""
         crl = pki.load_crl(data)
-        pki.crl_signer(crl, self.cas)
+        revocation.crl_signer(crl, self.cas)
         if self.crl is not None:
-            pki.check_crl_replaces(crl, self.crl)
+            revocation.check_crl_replaces(crl, self.crl)
         return crl
 
     def _install(self, crl: x509.CertificateRevocationList | None, data: bytes) -> None:
@@ -517,7 +517,7 @@ class TrustSource:
         if self.crl is None:
             self._say("no-crl", logging.WARNING, NO_CRL_WARNING)
             return
-        message = pki.crl_lapse_warning(self.crl, now)
+        message = revocation.crl_lapse_warning(self.crl, now)
         if message is None:
             self._said.pop("lapsing", None)
             self._said.pop("lapsed", None)

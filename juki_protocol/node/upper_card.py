@@ -31,8 +31,8 @@ from juki_protocol.machines.card import (
     CardState,
     IdentityCheck,
     VirtualCard,
-    _mutual_auth,
     apdu,
+    mutual_auth,
     set_password,
     unblock,
 )
@@ -152,7 +152,7 @@ class CardDesk:
         """The counter's PIN check: mutual authentication, then VERIFY; the record
         learns the result unless the chip is blocked."""
         card, record = self.get(serial)
-        if not _mutual_auth(card, self.master, KEY_COUNTER, self.rng, now):
+        if not mutual_auth(card, self.master, KEY_COUNTER, self.rng, now):
             return {"sw": "6982", "confirmed": False, "cardState": record.state.value}
         sw = card.process(apdu(0x20, 0x81, pin.encode("ascii")), now)
         if sw != b"\x69\x83":
@@ -171,7 +171,7 @@ class CardDesk:
         card, record = self.get(serial)
         if by is Actor.MUNICIPALITY:
             sw = SW_OK if unblock(card, self.master, now, rng=self.rng) else b"\x69\x82"
-        elif _mutual_auth(card, self.master, KEY_COUNTER, self.rng, now):
+        elif mutual_auth(card, self.master, KEY_COUNTER, self.rng, now):
             sw = card.process(apdu(0x2C, 0x81), now)
         else:
             sw = b"\x69\x82"

@@ -255,13 +255,13 @@ def with_unknown_extension(der: bytes) -> bytes:
 def _seal_unchecked(header: PduHeader, der: bytes, key: Any, cert: Any, to: Any,
                     now: dt.datetime) -> bytes:
     """Seal even what the recipient must refuse (a lower tester forges on purpose)."""
-    from juki_protocol.envelope import _seal_from_parts
+    from juki_protocol.envelope_parts import seal_from_parts
     try:
         return seal(header, der, key, cert, to, now)
     except Exception:
-        return _seal_from_parts(header, der, key, cert, to,
-                                ephemeral_key=pki.generate_key(), cek=os.urandom(32),
-                                iv=os.urandom(12), now=now, deterministic=False)
+        return seal_from_parts(header, der, key, cert, to,
+                               ephemeral_key=pki.generate_key(), cek=os.urandom(32),
+                               iv=os.urandom(12), now=now, deterministic=False)
 
 
 Checker = Callable[[], bool]

@@ -1,0 +1,50 @@
+"""Which modules of the reference ``juki-conformance mutation`` mutates
+(:mod:`juki_conformance.mutation`), with the spec files whose requirements each
+implements: a kill *cites the right clause* when a failing case checks one of them.
+A module moved or split keeps its entry (and its new modules get one), so that the
+measured power stays comparable.
+"""
+
+from __future__ import annotations
+
+#: Modules mutated, relative to the ``juki_protocol`` package, with the spec files whose
+#: requirements they implement (the "right clause" of a kill).
+_FLOWS = ("spec/special_move.md", "spec/wide_area.md", "spec/identity.md",
+          "spec/provision.md")
+TARGETS: dict[str, tuple[str, ...]] = {
+    "identifiers.py": ("spec/identifiers.md",),
+    "der.py": ("spec/README.md", "spec/pdu.md"),
+    "codec.py": ("spec/README.md", "spec/pdu.md", "spec/json.md"),
+    "schema.py": ("spec/README.md", "spec/pdu.md", *_FLOWS),
+    "messages/": ("spec/README.md", "spec/pdu.md", "spec/json.md", *_FLOWS),
+    "envelope.py": ("spec/pdu.md",),
+    "envelope_parts.py": ("spec/pdu.md",),
+    "cms.py": ("spec/pdu.md",),
+    "cms_values.py": ("spec/pdu.md",),
+    "pki.py": ("spec/pdu.md", "spec/node.md"),
+    "keys.py": ("spec/pdu.md", "spec/node.md"),
+    "routes.py": ("spec/pdu.md", "spec/node.md"),
+    "revocation.py": ("spec/pdu.md", "spec/node.md"),
+    "schedule.py": ("spec/node.md", *_FLOWS),
+    "machines/special_move.py": ("spec/special_move.md",),
+    "machines/special_move_in.py": ("spec/special_move.md",),
+    "machines/move_in.py": ("spec/special_move.md",),
+    "machines/wide_area.py": ("spec/wide_area.md",),
+    "machines/identity.py": ("spec/identity.md",),
+    "machines/provision.py": ("spec/provision.md",),
+    "machines/card.py": ("spec/node.md",),
+    "machines/common.py": ("spec/node.md", "spec/pdu.md", *_FLOWS),
+    "machines/stores.py": ("spec/node.md", *_FLOWS),
+    "endpoint/": ("spec/node.md", "spec/pdu.md", *_FLOWS),
+    "node/": ("spec/node.md", "spec/pdu.md", *_FLOWS),
+}
+#: Not rule code: command lines, diagrams, the network launcher; and cms_fast.py, an
+#: optimisation of cms.py's parsing whose every result tests/test_cms_fast.py checks
+#: against cms.py's (a mutant there either gives up to the slow path, which no run can
+#: observe, or returns what cms.py would not, which that test catches).
+SKIPPED = ("cms_fast.py", "machines/cli_simulate.py", "machines/diagrams.py", "node/cli_node.py",
+           "node/network.py", "messages/__init__.py", "machines/__init__.py",
+           "node/__init__.py", "endpoint/__init__.py")
+
+
+__all__ = ["SKIPPED", "TARGETS"]
