@@ -26,6 +26,7 @@ from juki_conformance import ics as ics_mod
 from juki_conformance import known as known_mod
 from juki_conformance.cases_codec import all_cases
 from juki_conformance.cases_codec_explore import codec_explore_cases
+from juki_conformance.cases_codec_family_register import family_register_codec_cases
 from juki_conformance.cases_codec_header_edges import header_edge_cases
 from juki_conformance.cases_codec_tags import tag_cases
 from juki_conformance.cases_envelope_profile import envelope_profile_cases
@@ -34,6 +35,7 @@ from juki_conformance.cases_node_agency import agency_cases
 from juki_conformance.cases_node_card_pin import card_pin_cases
 from juki_conformance.cases_node_durability import durability_cases
 from juki_conformance.cases_node_explore import DEFAULT_EXPLORE, explore_cases, parse_steps
+from juki_conformance.cases_node_family_register import family_register_cases
 from juki_conformance.cases_node_flow_closure import closure_cases
 from juki_conformance.cases_node_flows import flow_cases
 from juki_conformance.cases_node_header_numbers import header_number_cases
@@ -111,7 +113,8 @@ def all_node_cases(explore: int = DEFAULT_EXPLORE, seed: int = 1,
     municipality flows, the register, restart, clock and audit cases of every role,
     then the model-based ones (``explore`` sequences from ``seed``, or ``replay``)."""
     return (node_cases() + municipality_cases() + national_cases() + agency_cases()
-            + flow_cases() + register_cases() + durability_cases() + operator_cases() + peer_cases()
+            + flow_cases() + family_register_cases() + register_cases() + durability_cases()
+            + operator_cases() + peer_cases()
             + retention_cases() + backlog_node_cases() + explore_cases(explore, seed, replay))
 
 
@@ -124,7 +127,8 @@ def backlog_node_cases() -> list[Case]:
 def more_codec_cases() -> list[Case]:
     """The codec-mode cases of the modules written from the mutation backlog
     (issue 12): whole families of inputs per rule, after :func:`all_cases`."""
-    return envelope_profile_cases() + tag_cases() + header_edge_cases()
+    return (envelope_profile_cases() + tag_cases() + header_edge_cases()
+            + family_register_codec_cases())
 
 
 @main.command("run")

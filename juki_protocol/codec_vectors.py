@@ -31,6 +31,7 @@ from juki_protocol.samples import (
     VARIATION_TYPES,
     Sample,
     edge_cases,
+    family_register_notices,
     foreign_samples,
     samples,
     variation_samples,
@@ -87,6 +88,10 @@ NOTES: dict[str, dict[str, str]] = {
                           "description": "Names with ideographic variation sequences and a "
                                          "compatibility ideograph: carried code point for "
                                          "code point, never normalised (spec/names.md)."},
+    "FamilyRegisterEvent": {"bugType": "FUNCTIONALITY",
+                            "description": "A family register notice (Art. 9(2)) of each "
+                                           "event with the items the event carries "
+                                           "(spec/family_register.md)."},
     "UnregisteredCode": {"bugType": "FUNCTIONALITY",
                          "description": "An error code in range but not registered: a "
                                         "receiver may accept it or reject it."},
@@ -340,6 +345,10 @@ def _rule_cases(type_name: str, sample: Sample) -> Iterator[_Case]:
         v["newMunicipality"] = v["formerMunicipality"]
         yield _invalid("new municipality equals former municipality", "RuleViolation",
                        _raw_encode(type_name, v), ErrorCode.INVALID_FIELD)
+    elif type_name == "FamilyRegisterNotice":
+        v["residenceMunicipality"] = v["registerMunicipality"]
+        yield _invalid("Art. 9(2): residence municipality equals register municipality",
+                       "RuleViolation", _raw_encode(type_name, v), ErrorCode.INVALID_FIELD)
     elif type_name == "ErrorReport":
         v["errorCode"] = 1999
         yield _Case("error code 1999: in range, not registered", ["UnregisteredCode"],
@@ -420,6 +429,42 @@ def _foreign_cases(type_name: str, seed: str) -> list[_Case]:
     return cases
 
 
+def _family_register_cases(seed: str) -> list[_Case]:
+    """A notice of each event (spec/family_register.md), and one broken rule of R-9-2-02
+    each, encoded past our validation: a group of its own after the type's others."""
+    found = family_register_notices(seed)
+    # The birth carries every item and the household: the group's Maximal case.
+    cases = [_valid(s, ["Maximal", "FamilyRegisterEvent"] if i == 0
+                    else ["FamilyRegisterEvent"]) for i, s in enumerate(found)]
+    birth, death = (to_form(s.message, json=False) for s in found[:2])
+    edits: list[tuple[str, dict[str, Any], Callable[[dict[str, Any]], None], ErrorCode]] = [
+        ("a death that carries a name", death,
+         lambda v: v["items"].update(name={"kanji": "山田　花子"}), ErrorCode.INVALID_FIELD),
+        ("a birth without the household", birth, lambda v: v.pop("household"),
+         ErrorCode.INVALID_FIELD),
+        ("a birth that names a person", birth, lambda v: v.update(person={
+            "residentCode": v["household"], "name": v["items"]["name"],
+            "birthDate": v["items"]["birthDate"]}), ErrorCode.INVALID_FIELD),
+        ("an entry date before the event date", death,
+         lambda v: v.update(entryDate=v["eventDate"][:4] + "0101"), ErrorCode.INVALID_DATE),
+        ("a birth whose birth date is not the event date", birth,
+         lambda v: v["items"].update(birthDate=v["entryDate"]), ErrorCode.INVALID_DATE),
+    ]
+    for comment, base, edit, code in edits:
+        v = copy.deepcopy(base)
+        edit(v)
+        case = _invalid(f"Art. 9(2): {comment}", "RuleViolation",
+                        _raw_encode("FamilyRegisterNotice", v), code)
+        case.flags.append("FamilyRegisterEvent")
+        cases.append(case)
+    data = codec.encode(found[1].message)          # event death (2) -> 11, unknown
+    at = find_path(data, 0x82, 1)
+    cases.append(_invalid("event 11, unknown to this version", "UnknownEnum",
+                          replace_at(data, at, lambda old: old[:2] + b"\x0b"),
+                          ErrorCode.INVALID_FIELD))
+    return cases
+
+
 def cases_for(type_name: str, seed: str) -> list[tuple[str | None, list[_Case]]]:
     """Every group (profile, cases) for ``type_name``."""
     profiles = [Profile.CURRENT, Profile.P2002] if type_name in PROFILED_TYPES \
@@ -452,6 +497,8 @@ def cases_for(type_name: str, seed: str) -> list[tuple[str | None, list[_Case]]]
     current = Profile.CURRENT.value if type_name in PROFILED_TYPES else None
     if type_name in FOREIGN_TYPES:
         groups.append((current, _foreign_cases(type_name, seed)))
+    if type_name == "FamilyRegisterNotice":
+        groups.append((None, _family_register_cases(seed)))
     if type_name in VARIATION_TYPES:
         # Their own group after the others, so that no earlier tcId moves (R-NAME-02).
         groups.append((current, [_valid(s, ["Maximal", "NonAscii", "VariationSequence"])

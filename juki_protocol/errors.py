@@ -100,6 +100,8 @@ class ErrorCode(IntEnum):
     DEADLINE_PASSED = 5020
     RESIDENT_CODE_RETIRED = 5021
     IDENTITY_CHECK_FAILED = 5022
+    FOREIGN_RESIDENT_NO_FAMILY_REGISTER = 5025
+    ALREADY_RECORDED = 5026
 
     # 9xxx internal
     INTERNAL_ERROR = 9001
@@ -352,6 +354,16 @@ REGISTRY: dict[ErrorCode, CodeInfo] = {
     ErrorCode.IDENTITY_CHECK_FAILED: _C(
         "The applicant's identity could not be confirmed at the counter.",
         "Before a wide-area issuance request or special move-in is sent."),
+    ErrorCode.FOREIGN_RESIDENT_NO_FAMILY_REGISTER: _C(
+        "The person is a foreign resident (Art. 30-45), whose record has no family "
+        "register, so no family register entry applies to it.",
+        "On a family register notice (Art. 9(2)) for a foreign resident's record; "
+        "nothing is changed (spec/family_register.md R-9-2-05)."),
+    ErrorCode.ALREADY_RECORDED: _C(
+        "The register already holds the record the message would make.",
+        "On a family register notice of a birth (Art. 9(2)) whose child the household "
+        "already holds, recorded from a notification filed at the residence "
+        "municipality; nothing is changed (spec/family_register.md R-9-2-04)."),
     ErrorCode.INTERNAL_ERROR: _C(
         "The node failed to process a valid message.",
         "On an unexpected local failure; nothing is stored."),

@@ -38,6 +38,7 @@ ROUTES: Mapping[MessageType, Route] = {
                                               "Art. 24-2(3)"),
     MessageType.MOVE_OUT_CERTIFICATE: Route(frozenset({_M}), frozenset({_M}),
                                             "Art. 24-2(4)"),
+    MessageType.FAMILY_REGISTER_NOTICE: Route(frozenset({_M}), frozenset({_M}), "Art. 9(2)"),
     MessageType.IDENTITY_INFO_UPDATE: Route(frozenset({_M}), frozenset({_P}), "Art. 30-5"),
     MessageType.IDENTITY_INFO_RELAY: Route(frozenset({_P}), frozenset({_N}), "Art. 30-11"),
     MessageType.PROVISION_REQUEST: Route(frozenset({_A, _M, _P}), frozenset({_P, _N}),

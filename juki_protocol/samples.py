@@ -25,6 +25,10 @@ from juki_protocol.messages import (
     ChangeInfo,
     ChangeReason,
     ErrorReport,
+    FamilyRegister,
+    FamilyRegisterEvent,
+    FamilyRegisterItems,
+    FamilyRegisterNotice,
     FourItems,
     IdentityCheckMethod,
     IdentityInfoRelay,
@@ -42,6 +46,7 @@ from juki_protocol.messages import (
     PensionCategory,
     PensionStatus,
     PersonName,
+    PersonRef,
     Profile,
     ProvidedIdentity,
     ProvisionRefusal,
@@ -50,6 +55,7 @@ from juki_protocol.messages import (
     Requester,
     RequestingBody,
     ResidentRecordCopy,
+    Sex,
     SpecialMoveInNotice,
     TargetPerson,
     UpdateOperation,
@@ -231,6 +237,79 @@ def _provision_response(c: _Ctx, maximal: bool) -> ProvisionResponse:
         for p in c.household.members))
 
 
+#: The permanent domicile (本籍) of the examples' new family registers: in AWAY, the
+#: municipality of the family register that sends the Art. 9(2) notice.
+AWAY_DOMICILE = "東京都千代田区千代田一丁目1番"
+
+
+def _renamed(name: PersonName, *, family: tuple[str, str] | None = None,
+             given: tuple[str, str] | None = None) -> PersonName:
+    """``name`` with another family name (氏) or given name (名), kanji and kana."""
+    kanji = name.kanji.split("\u3000")
+    kana = name.kana.split("\u3000") if name.kana else None
+    for i, part in ((0, family), (1, given)):
+        if part is not None:
+            kanji[i] = part[0]
+            if kana is not None:
+                kana[i] = part[1]
+    return PersonName(kanji="\u3000".join(kanji),
+                      kana="\u3000".join(kana) if kana is not None else None)
+
+
+def family_register_notices(seed: int | str = 0) -> list[Sample]:
+    """One Art. 9(2) notice of each event, from AWAY (the family register) to HOME (the
+    residence), for the residents of ``seed`` (spec/family_register.md)."""
+    c = _Ctx(seed, Profile.CURRENT)
+    E, head, one = FamilyRegisterEvent, c.head, c.single.members[0]
+    born, entered = TODAY - dt.timedelta(days=9), TODAY - dt.timedelta(days=2)
+    spouse = _renamed(one.name, family=("佐藤", "サトウ"))
+    new_register = FamilyRegister(permanent_domicile=AWAY_DOMICILE,
+                                  head_name=_renamed(head.name, family=("佐藤", "サトウ")).kanji)
+    other_sex = Sex.FEMALE if one.sex is Sex.MALE else Sex.MALE
+    items: dict[FamilyRegisterEvent, FamilyRegisterItems] = {
+        E.BIRTH: FamilyRegisterItems(
+            name=_renamed(head.name, given=("陽向", "ヒナタ")), birth_date=born,
+            sex=Sex.FEMALE, relationship="子", family_register=head.family_register),
+        E.DEATH: FamilyRegisterItems(),
+        E.MARRIAGE: FamilyRegisterItems(name=spouse, relationship="妻",
+                                        family_register=new_register),
+        E.DIVORCE: FamilyRegisterItems(relationship="同居人", family_register=new_register),
+        E.ADOPTION: FamilyRegisterItems(relationship="子", family_register=new_register),
+        E.ADOPTION_DISSOLUTION: FamilyRegisterItems(family_register=new_register),
+        E.NAME_CHANGE: FamilyRegisterItems(name=_renamed(one.name, given=("一真", "カズマ"))),
+        E.SEX_CHANGE: FamilyRegisterItems(sex=other_sex),
+        E.DOMICILE_CHANGE: FamilyRegisterItems(family_register=new_register),
+        E.CORRECTION: FamilyRegisterItems(birth_date=one.birth_date + dt.timedelta(days=1)),
+    }
+    out = []
+    for event, got in items.items():
+        birth = event is E.BIRTH
+        out.append(Sample(f"event {event.value}", FamilyRegisterNotice(
+            register_municipality=AWAY, residence_municipality=HOME, event=event,
+            event_date=born if birth else TODAY - dt.timedelta(days=5),
+            entry_date=entered, person=None if birth else one.person_ref(),
+            household=head.resident_code if birth else None, items=got), Profile.CURRENT))
+    return out
+
+
+def _family_register_notice(c: _Ctx, maximal: bool) -> FamilyRegisterNotice:
+    """Minimal: a death (no items). Maximal: a correction of every item (Art. 9(2))."""
+    p = c.head if maximal else c.single.members[0]
+    ref = PersonRef(resident_code=p.resident_code, name=p.name, birth_date=p.birth_date)
+    items = FamilyRegisterItems()
+    if maximal:
+        items = FamilyRegisterItems(
+            name=_renamed(p.name, given=("正和", "マサカズ")),
+            birth_date=p.birth_date - dt.timedelta(days=1), sex=p.sex,
+            relationship=p.relationship, family_register=FamilyRegister(
+                permanent_domicile=AWAY_DOMICILE, head_name=p.name.kanji))
+    return FamilyRegisterNotice(
+        register_municipality=AWAY, residence_municipality=HOME,
+        event=FamilyRegisterEvent.CORRECTION if maximal else FamilyRegisterEvent.DEATH,
+        event_date=TODAY - dt.timedelta(days=6), entry_date=TODAY - dt.timedelta(days=1),
+        person=ref, items=items)
+
+
 def _ack(c: _Ctx, maximal: bool) -> Acknowledgement:
     return Acknowledgement(acknowledged_id=c.msg_id(),
                            status=AckStatus.DUPLICATE if maximal else AckStatus.ACCEPTED)
@@ -277,6 +356,7 @@ BUILDERS: dict[str, Callable[[_Ctx, bool], Any]] = {
     "IdentityInfoRelay": _identity_relay,
     "ProvisionRequest": _provision_request,
     "ProvisionResponse": _provision_response,
+    "FamilyRegisterNotice": _family_register_notice,
     "Acknowledgement": _ack,
     "ErrorReport": _error_report,
     "JukiPdu": _pdu,

@@ -48,6 +48,7 @@ APPLICATION_TAGS: dict[str, int] = {
     "IdentityInfoRelay": 7,
     "ProvisionRequest": 8,
     "ProvisionResponse": 9,
+    "FamilyRegisterNotice": 12,
     "Acknowledgement": 20,
     "ErrorReport": 21,
     "JukiPdu": 30,

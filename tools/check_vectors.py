@@ -33,7 +33,7 @@ LOCAL_GOV = {"localGovCode", "issuingMunicipality", "residenceMunicipality",
              "newMunicipality", "formerMunicipality", "municipality", "prefecture"}
 DATES = {"birthDate", "changeDate", "movedDate", "recordedDate", "moveInFiledDate",
          "residentSince", "notificationDate", "plannedMoveDate", "qualifiedSince",
-         "foreignResidentSince", "periodExpiry"}
+         "foreignResidentSince", "periodExpiry", "eventDate", "entryDate"}
 
 
 def mod11(body: str) -> int:
@@ -169,6 +169,7 @@ def check_test(schema: Any, type_name: str, t: dict[str, Any]) -> str | None:
 _TAGS = {"MoveInNotice": 1, "WideAreaIssuanceRequest": 2, "WideAreaIssuanceResponse": 3,
          "SpecialMoveInNotice": 4, "MoveOutCertificate": 5, "IdentityInfoUpdate": 6,
          "IdentityInfoRelay": 7, "ProvisionRequest": 8, "ProvisionResponse": 9,
+         "FamilyRegisterNotice": 12,
          "Acknowledgement": 20, "ErrorReport": 21, "JukiPdu": 30}
 
 

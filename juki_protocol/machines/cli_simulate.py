@@ -26,6 +26,11 @@ from juki_protocol.machines.card import (
     unblock,
 )
 from juki_protocol.machines.common import Effect, Event, Inbound, Send, counter_ids, sends
+from juki_protocol.machines.family_register import (
+    APPLIED,
+    FamilyRegisterNotifier,
+    FamilyRegisterReceiver,
+)
 from juki_protocol.machines.identity import IdentityUpdater, NationalReceiver, PrefectureReceiver
 from juki_protocol.machines.move_in import MoveInNotifier, OrdinaryMoveIn
 from juki_protocol.machines.provision import DisclosureLog, Provider, ProvisionClient
@@ -39,6 +44,7 @@ from juki_protocol.machines.special_move_in import SpecialMoveInCounter
 from juki_protocol.machines.stores import IdentityStore, Register
 from juki_protocol.machines.wide_area import IssuingCounter, ResidenceResponder
 from juki_protocol.messages.common import Address, ChangeInfo, ChangeReason, Profile
+from juki_protocol.messages.family_register import FamilyRegisterNotice
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
 from juki_protocol.messages.pdu import Acknowledgement, ErrorReport
 from juki_protocol.messages.provision import (
@@ -60,14 +66,14 @@ from juki_protocol.messages.wide_area import (
     WideAreaIssuanceRequest,
     WideAreaIssuanceResponse,
 )
-from juki_protocol.samples import AWAY, HOME
+from juki_protocol.samples import AWAY, HOME, family_register_notices
 from juki_protocol.synth import generate_households
 
 NOW = dt.datetime(2026, 4, 1, 9, 0, tzinfo=dt.UTC)
 #: The flows ``juki fixtures capture`` also captures (:mod:`juki_protocol.capture`).
 FLOWS = ("wide-area", "special-move", "identity-update", "provision", "card")
 #: Every flow ``juki simulate`` runs: :data:`FLOWS` and those not captured yet.
-SIMULATED = (*FLOWS, "ordinary-move")
+SIMULATED = (*FLOWS, "ordinary-move", "family-register")
 #: The articles of the Act each flow carries out (``juki simulate --list``).
 ARTICLES = {
     "wide-area": "Art. 12-2 (wide-area issuance of resident record copies)",
@@ -76,6 +82,8 @@ ARTICLES = {
     "identity-update": "Arts. 30-5, 30-11 (identity info updates and their relay)",
     "provision": "Arts. 30-7(3)-(6), 30-8, 30-10 (provision of identity info)",
     "card": "Art. 30-44 (the resident card: issue, password, lock)",
+    "family-register": "Art. 9(2) (notice of family register entries to the residence "
+                       "municipality)",
 }
 NOT_YET: tuple[str, ...] = ()
 
@@ -104,6 +112,12 @@ def describe(msg: object) -> str:
                 f"{msg.former_municipality}, ["
                 + ", ".join(f"{mask(p.name.kanji, 1)}/{mask(p.resident_code)}"
                             for p in people) + "])")
+    if isinstance(msg, FamilyRegisterNotice):
+        who = mask(msg.person.resident_code) if msg.person else \
+            f"household of {mask(msg.household or '')}"
+        return (f"FamilyRegisterNotice({msg.residence_municipality} <- "
+                f"{msg.register_municipality}, {msg.event.value}, {who}, "
+                f"items={list(msg.items.given())})")
     if isinstance(msg, MoveOutCertificate):
         return "MoveOutCertificate([" + ", ".join(
             f"{mask(e.name.kanji, 1)}/{mask(e.resident_code)}" for e in msg.entries) + "])"
@@ -296,6 +310,46 @@ def ordinary_move(seed: int) -> None:
                f"former municipality: {receipt}")
 
 
+def family_register(seed: int) -> None:
+    """Entries in a family register kept at AWAY (本籍地) for residents of HOME (住所地):
+    a birth, a marriage and a death, each notified under Art. 9(2); HOME records,
+    changes or erases the record and reports the identity changes (Art. 30-5), which
+    its prefecture acknowledges."""
+    by_event = {s.message.event.value: s.message for s in family_register_notices(seed)}
+    homes = generate_households(4, f"{seed}:home", municipalities=[HOME], today=NOW.date())
+    register = Register(HOME, [m for h in homes for m in h.members])
+    updater = IdentityUpdater(HOME, ids=counter_ids(seed + 2))
+    pref_code = prefecture_of(HOME)
+    pref = PrefectureReceiver(pref_code, ids=counter_ids(seed + 3))
+    for i, event in enumerate(("birth", "marriage", "death")):
+        notice = by_event[event]
+        if notice.person is not None:     # as the record stands after the earlier ones
+            notice = dataclasses.replace(
+                notice, person=register.get(notice.person.resident_code).person_ref())
+        click.echo(f"  {event} entered in the family register at {AWAY} (local event)")
+        notifier = FamilyRegisterNotifier(AWAY, ids=counter_ids(seed + 10 + i))
+        out = notifier.notify(notice, NOW)
+        show(AWAY, out)
+        receiver = FamilyRegisterReceiver(register, ids=counter_ids(seed + 20 + i),
+                                          rng=random.Random(seed + i))
+        got = receiver.receive(_in(sends(out)[0], AWAY), NOW)
+        show(HOME, got)
+        for ack in sends(got):
+            show(AWAY, notifier.receive(_in(ack, HOME), NOW))
+        pending = [s for e in got if isinstance(e, Event) and e.name == APPLIED
+                   for s in sends(report_identity_changes(updater, e.data, NOW))]
+        for s in pending:
+            show(HOME, [s])
+            answer = pref.receive(_in(s, HOME), NOW)
+            show(pref_code, [a for a in answer if isinstance(a, Send)
+                             and isinstance(a.message, Acknowledgement)])
+            for a in sends(answer):
+                if isinstance(a.message, Acknowledgement):
+                    updater.receive(_in(a, pref_code), NOW)
+        click.echo(f"  register municipality: {notifier.state.value}; residence "
+                   f"municipality: {receiver.state.value}")
+
+
 def provision(seed: int) -> None:
     people = generate_households(2, f"sim:{seed}", municipalities=[HOME])[0].members
     pref_code = prefecture_of(HOME)
@@ -376,4 +430,4 @@ def simulate(flow: str | None, seed: int, list_flows: bool) -> None:
     click.echo(f"simulate {flow} (seed {seed}, personal data masked)")
     {"wide-area": wide_area, "identity-update": identity_update, "card": card,
      "special-move": special_move, "ordinary-move": ordinary_move,
-     "provision": provision}[flow](seed)
+     "provision": provision, "family-register": family_register}[flow](seed)

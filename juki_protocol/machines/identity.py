@@ -80,9 +80,9 @@ BACK_OFF = dt.timedelta(seconds=1)
 TRANSIENT_CODES = frozenset({ErrorCode.INTERNAL_ERROR, ErrorCode.OVERLOADED,
                              ErrorCode.STORAGE_FAILURE})
 
-#: Message types that only municipalities exchange (Arts. 9, 12-2, 24-2).
+#: Message types that only municipalities exchange (Arts. 9(1)(2), 12-2, 24-2).
 M2M_TYPES = frozenset({"MoveInNotice", "WideAreaIssuanceRequest", "WideAreaIssuanceResponse",
-                       "SpecialMoveInNotice", "MoveOutCertificate"})
+                       "SpecialMoveInNotice", "MoveOutCertificate", "FamilyRegisterNotice"})
 
 
 # The sending side (IdentityUpdater, RelaySender) ----------------------------------------

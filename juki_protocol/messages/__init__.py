@@ -16,6 +16,11 @@ from juki_protocol.messages.common import (
     Profile,
     Sex,
 )
+from juki_protocol.messages.family_register import (
+    FamilyRegisterEvent,
+    FamilyRegisterItems,
+    FamilyRegisterNotice,
+)
 from juki_protocol.messages.identity import IdentityInfoRelay, IdentityInfoUpdate, UpdateOperation
 from juki_protocol.messages.pdu import (
     Acknowledgement,
@@ -67,6 +72,7 @@ MESSAGE_TYPES: dict[str, type] = {
     "IdentityInfoRelay": IdentityInfoRelay,
     "ProvisionRequest": ProvisionRequest,
     "ProvisionResponse": ProvisionResponse,
+    "FamilyRegisterNotice": FamilyRegisterNotice,
     "Acknowledgement": Acknowledgement,
     "ErrorReport": ErrorReport,
     "JukiPdu": JukiPdu,
@@ -83,6 +89,7 @@ ARTICLES: dict[str, str] = {
     "IdentityInfoRelay": "Art. 30-11",
     "ProvisionRequest": "Arts. 30-7(3)-(6), 30-8, 30-10(1)(iii)-(vi)",
     "ProvisionResponse": "Arts. 30-7(3)-(6), 30-8, 30-10(1)(iii)-(vi)",
+    "FamilyRegisterNotice": "Art. 9(2)",
     "Acknowledgement": "protocol (spec/pdu.md)",
     "ErrorReport": "protocol (spec/pdu.md)",
     "JukiPdu": "protocol (spec/pdu.md)",
@@ -91,7 +98,8 @@ ARTICLES: dict[str, str] = {
 __all__ = [
     "ARTICLES", "MESSAGE_TYPES", "AckStatus", "Acknowledgement", "Address",
     "AddressNotification", "BodyKind", "ChangeInfo", "ChangeReason", "ErrorReport",
-    "FamilyRegister", "ForeignResident", "ForeignResidentCategory", "FourItems",
+    "FamilyRegister", "FamilyRegisterEvent", "FamilyRegisterItems", "FamilyRegisterNotice",
+    "ForeignResident", "ForeignResidentCategory", "FourItems",
     "IdentityCheckMethod", "IdentityInfo",
     "IdentityInfoRelay", "IdentityInfoUpdate", "InsuranceStatus", "JukiPdu",
     "LegalBasis", "MessageType", "MoveInNotice", "MoveOutCertificate",

@@ -32,6 +32,7 @@ class MessageType(StrEnum):
     PROVISION_RESPONSE = "provisionResponse"
     ACKNOWLEDGEMENT = "acknowledgement"
     ERROR_REPORT = "errorReport"
+    FAMILY_REGISTER_NOTICE = "familyRegisterNotice"   # an extension addition (12)
 
     @property
     def type_name(self) -> str:

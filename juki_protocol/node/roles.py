@@ -15,7 +15,9 @@ role           machines
 =============  ============================================================================
 municipality   IdentityUpdater (Art. 30-5); IssuingCounter and ResidenceResponder
                (Art. 12-2); MoveOutDesk and SpecialMoveInCounter (Arts. 24-2, 9);
-               MoveInNotifier, one per ordinary move-in (Art. 9(1))
+               MoveInNotifier, one per ordinary move-in (Art. 9(1));
+               FamilyRegisterReceiver and FamilyRegisterNotifier, one per notice
+               (Art. 9(2))
 prefecture     PrefectureReceiver with its RelaySender (Arts. 30-5, 30-11); Provider
                (Arts. 30-7, 30-8)
 national       NationalReceiver (Art. 30-11); Provider (Art. 30-10)
@@ -46,6 +48,11 @@ from juki_protocol.machines.common import (
     Inbound,
     Send,
 )
+from juki_protocol.machines.family_register import (
+    APPLIED,
+    FamilyRegisterNotifier,
+    FamilyRegisterReceiver,
+)
 from juki_protocol.machines.identity import (
     IdentityUpdater,
     NationalReceiver,
@@ -62,6 +69,7 @@ from juki_protocol.machines.special_move_in import SpecialMoveInCounter
 from juki_protocol.machines.stores import Register
 from juki_protocol.machines.wide_area import IssuingCounter, ResidenceResponder
 from juki_protocol.messages.common import ChangeInfo, Profile
+from juki_protocol.messages.family_register import FamilyRegisterNotice
 from juki_protocol.messages.identity import (
     IdentityInfoRelay,
     IdentityInfoUpdate,
@@ -136,7 +144,7 @@ class RoleHandler:
 # Municipality ---------------------------------------------------------------------------
 
 class MunicipalityRole(RoleHandler):
-    """A municipality (市区町村): register, Art. 30-5 updates, Arts. 12-2, 24-2, 9."""
+    """A municipality (市区町村): register, Art. 30-5 updates, Arts. 12-2, 24-2, 9(1)(2)."""
 
     role = "municipality"
 
@@ -155,6 +163,9 @@ class MunicipalityRole(RoleHandler):
         self.move_ins: dict[bytes, SpecialMoveInCounter] = {}
         #: Ordinary move-ins at this (new) municipality, by their MoveInNotice's id.
         self.ordinary_move_ins: dict[bytes, MoveInNotifier] = {}
+        #: Art. 9(2) notices: received (by message id) and sent (by message id).
+        self.family_register_receipts: dict[bytes, FamilyRegisterReceiver] = {}
+        self.family_register_notices: dict[bytes, FamilyRegisterNotifier] = {}
         self.reload()
 
     def reload(self) -> None:
@@ -170,7 +181,8 @@ class MunicipalityRole(RoleHandler):
     def machines(self) -> list[Any]:
         return [self.updater, self.desk, *self.counters.values(),
                 *self.responders.values(), *self.move_ins.values(),
-                *self.ordinary_move_ins.values()]
+                *self.ordinary_move_ins.values(),
+                *self.family_register_notices.values()]
 
     def pending(self, now: dt.datetime) -> list[Owned]:
         return own(self.updater, self.updater.resume(now))
@@ -193,8 +205,16 @@ class MunicipalityRole(RoleHandler):
         out = list(owned)
         for _, eff in owned:
             if isinstance(eff, Event) and eff.name in ("move_out_finalised",
-                                                       "residents_recorded"):
+                                                       "residents_recorded", APPLIED):
                 out += own(self.updater, report_identity_changes(self.updater, eff.data, now))
+            if isinstance(eff, Event) and eff.name == APPLIED:
+                assert isinstance(eff.data, tuple)
+                for change in eff.data:           # Art. 9(2): a death's erasure
+                    if change.operation is UpdateOperation.ERASE:
+                        self.storage.record_erasure(
+                            change.identity_info.resident_code,
+                            change.change_info.change_reason,
+                            change.change_info.change_date, now)
         return out
 
     def receive(self, inbound: Inbound, now: dt.datetime) -> list[Owned]:
@@ -212,6 +232,12 @@ class MunicipalityRole(RoleHandler):
             owned = own(counter, counter.receive(inbound, now))
         elif isinstance(msg, (SpecialMoveInNotice, MoveInNotice)):
             owned = own(self.desk, self.desk.receive(inbound, now))
+        elif isinstance(msg, FamilyRegisterNotice):
+            receipt = self.family_register_receipts.get(inbound.message_id) or \
+                FamilyRegisterReceiver(self.register, retired=self.updater.retired,
+                                       profile=self.profile)
+            owned = own(receipt, receipt.receive(inbound, now))
+            self.family_register_receipts[inbound.message_id] = receipt
         elif isinstance(msg, MoveOutCertificate):
             move_in = self.move_ins.get(inbound.correlation_id or b"")
             if move_in is None:
@@ -277,6 +303,17 @@ class MunicipalityRole(RoleHandler):
         assert notifier.notice is not None
         self.ordinary_move_ins[notifier.notice.message_id] = notifier
         self._persist(now)
+        return notifier, owned
+
+    def family_register_notice(self, notice: FamilyRegisterNotice, now: dt.datetime
+                               ) -> tuple[FamilyRegisterNotifier, list[Owned]]:
+        """An entry in a family register kept at this municipality for a person living
+        in another: the ``FamilyRegisterNotice`` sent to the residence municipality
+        (Art. 9(2), R-9-2-01)."""
+        notifier = FamilyRegisterNotifier(self.code)
+        owned = own(notifier, notifier.notify(notice, now))
+        assert notifier.notice is not None
+        self.family_register_notices[notifier.notice.message_id] = notifier
         return notifier, owned
 
 

@@ -16,6 +16,7 @@ from juki_protocol.messages.common import (
     Address,
     ChangeInfo,
     ChangeReason,
+    ForeignResident,
     IdentityInfo,
     PersonName,
     Sex,
@@ -58,7 +59,8 @@ def resident_to_json(resident: SyntheticResident) -> str:
 def resident_from_json(text: str) -> SyntheticResident:
     """The register record stored by :func:`resident_to_json`."""
     data: dict[str, Any] = json.loads(text)
-    prev = data["previous_address"]
+    prev, reg, foreign = data["previous_address"], data["family_register"], \
+        data.get("foreign_resident")
     return SyntheticResident(
         resident_code=data["resident_code"], individual_number=data["individual_number"],
         name=from_form(PersonName, data["name"], json=True),
@@ -68,8 +70,10 @@ def resident_from_json(text: str) -> SyntheticResident:
         resident_since=dt.date.fromisoformat(data["resident_since"]),
         address_notification_date=dt.date.fromisoformat(data["address_notification_date"]),
         previous_address=None if prev is None else from_form(Address, prev, json=True),
-        family_register=from_form(FamilyRegister, data["family_register"], json=True),
-        status=data["status"])
+        family_register=None if reg is None else from_form(FamilyRegister, reg, json=True),
+        status=data["status"],
+        foreign_resident=None if foreign is None else from_form(ForeignResident, foreign,
+                                                                json=True))
 
 
 def identity_row(update: IdentityInfoUpdate) -> tuple[object, ...]:

@@ -159,10 +159,15 @@ def _address(req: dict[str, Any], name: str) -> Address:
 @op("register_resident")
 async def op_register_resident(node: Node, req: dict[str, Any]) -> dict[str, Any]:
     """Put one synthetic household, generated from ``seed``, into the register without
-    reporting it (as if it had been registered before the node joined the network)."""
+    reporting it (as if it had been registered before the node joined the network); with
+    ``foreignResident`` true, a household of foreign residents (Art. 30-45)."""
     role = municipality(node)
     seed = text(req, "seed")
-    members = generate_households(1, seed, municipalities=[role.code])[0].members
+    foreign = req.get("foreignResident", False)
+    if not isinstance(foreign, bool):
+        raise bad("foreignResident must be true or false")
+    members = generate_households(1, seed, municipalities=[role.code],
+                                  foreign_share=1.0 if foreign else 0.0)[0].members
 
     def action(now: dt.datetime) -> list[Owned]:
         node.storage.save_residents(list(members))

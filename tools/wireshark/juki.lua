@@ -41,6 +41,7 @@ local MESSAGE_TYPE = {
     [9] = "provisionResponse",
     [20] = "acknowledgement",
     [21] = "errorReport",
+    [12] = "familyRegisterNotice",
 }
 -- JukiPdu.AckStatus (ENUMERATED): value -> name
 local ACK_STATUS = {
@@ -184,6 +185,8 @@ local ERRORS = {
     [5020] = "DEADLINE_PASSED",
     [5021] = "RESIDENT_CODE_RETIRED",
     [5022] = "IDENTITY_CHECK_FAILED",
+    [5025] = "FOREIGN_RESIDENT_NO_FAMILY_REGISTER",
+    [5026] = "ALREADY_RECORDED",
     [9001] = "INTERNAL_ERROR",
     [9002] = "OVERLOADED",
     [9003] = "STORAGE_FAILURE",
