@@ -29,9 +29,12 @@ from juki_conformance.cases_codec_explore import codec_explore_cases
 from juki_conformance.cases_codec_family_register import family_register_codec_cases
 from juki_conformance.cases_codec_header_edges import header_edge_cases
 from juki_conformance.cases_codec_tags import tag_cases
+from juki_conformance.cases_envelope_backlog import envelope_backlog_cases
 from juki_conformance.cases_envelope_profile import envelope_profile_cases
 from juki_conformance.cases_node import node_cases
 from juki_conformance.cases_node_agency import agency_cases
+from juki_conformance.cases_node_audit_anchor import audit_anchor_cases
+from juki_conformance.cases_node_backlog import node_backlog_cases
 from juki_conformance.cases_node_card_pin import card_pin_cases
 from juki_conformance.cases_node_durability import durability_cases
 from juki_conformance.cases_node_explore import DEFAULT_EXPLORE, explore_cases, parse_steps
@@ -121,14 +124,15 @@ def all_node_cases(explore: int = DEFAULT_EXPLORE, seed: int = 1,
 def backlog_node_cases() -> list[Case]:
     """The node-mode cases of the modules written from the mutation backlog (issue 12)."""
     return (volume_cases() + wide_area_consistency_cases() + closure_cases()
-            + card_pin_cases() + header_number_cases() + move_in_field_cases())
+            + card_pin_cases() + header_number_cases() + move_in_field_cases()
+            + node_backlog_cases() + audit_anchor_cases())
 
 
 def more_codec_cases() -> list[Case]:
     """The codec-mode cases of the modules written from the mutation backlog
     (issue 12): whole families of inputs per rule, after :func:`all_cases`."""
     return (envelope_profile_cases() + tag_cases() + header_edge_cases()
-            + family_register_codec_cases())
+            + family_register_codec_cases() + envelope_backlog_cases())
 
 
 @main.command("run")

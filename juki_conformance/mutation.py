@@ -322,7 +322,7 @@ def _run_suite(tree: Path, out: Path, extra: list[str], timeout: float
     timeout, the failing cases)."""
     cwd = tree / "cwd"
     cwd.mkdir(exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}  # this checkout
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     cmd = [sys.executable, "-m", "juki_conformance.cli", "run", "--quiet",
            "--sut-env", f"PYTHONPATH={tree}", "--out", str(out), *extra]

@@ -180,3 +180,25 @@ def test_rescoring_applies_the_hand_classification_after_a_run(tmp_path: Path) -
                                        "--out", str(tmp_path / "again")])
     assert result.exit_code == 0, result.output
     assert "mutation score: 1 of" in result.output
+
+
+def test_the_equivalents_follow_the_code(tmp_path: Path) -> None:
+    """Every hand-classified equivalent still names its mutant where the code is now: an
+    entry whose line moved (code above it changed) is followed with
+    ``python tools/mutant_check.py --reanchor``; a stale one must be judged again."""
+    from juki_conformance.mutant_check import reanchor
+    copy = tmp_path / "equivalents.txt"
+    copy.write_text(mutation.EQUIVALENTS_FILE.read_text(encoding="utf-8"), encoding="utf-8")
+    moved, stale = reanchor(copy)
+    assert (moved, stale) == ([], []), "run: python tools/mutant_check.py --reanchor"
+
+
+def test_reanchoring_follows_a_moved_line(tmp_path: Path) -> None:
+    entry = next(iter(mutation.load_equivalents().values()))
+    module, line, column, operator = entry.mutant_id.rsplit(":", 3)
+    shifted = f"{module}:{int(line) + 7}:{column}:{operator}"
+    copy = tmp_path / "equivalents.txt"
+    copy.write_text(f"{shifted} {entry.digest}  {entry.reason}\n", encoding="utf-8")
+    from juki_conformance.mutant_check import reanchor
+    assert reanchor(copy) == ([shifted], [])
+    assert copy.read_text(encoding="utf-8").startswith(entry.mutant_id + " ")

@@ -69,8 +69,8 @@ ACTIONS: dict[str, tuple[str, ...]] = {
 ACTION_OF_OP: dict[str, str] = {o: a for a, ops in ACTIONS.items() for o in ops}
 #: Ops of the test interface and of the session itself, served without a session.
 OPEN_OPS = frozenset({"hello", "status", "identity_versions", "fire_timers", "clock",
-                      "audit_log", "fail_next_commit", "restart", "operator_login",
-                      "operator_logout"})
+                      "audit_log", "audit_checkpoints", "fail_next_commit", "restart",
+                      "operator_login", "operator_logout"})
 #: The roles of a node whose operators file does not define its own.
 DEFAULT_ROLES: dict[str, frozenset[str]] = {
     "clerk": frozenset({"record", "wide_area", "card"}),

@@ -36,6 +36,7 @@ from juki_protocol import __version__, pki
 from juki_protocol.errors import ErrorCode, JukiError
 from juki_protocol.node import audit
 from juki_protocol.node import upper_agency as _agency
+from juki_protocol.node import upper_audit as _audit
 from juki_protocol.node import upper_card as _card
 from juki_protocol.node import upper_family_register as _family_register
 from juki_protocol.node import upper_flows as _flows
@@ -52,7 +53,7 @@ logger = logging.getLogger(__name__)
 #: The longest request line the upper tester reads.
 MAX_LINE = 1024 * 1024
 #: The op modules, imported for their registrations.
-OP_MODULES = (_agency, _card, _flows, _operators, _register, _family_register)
+OP_MODULES = (_agency, _audit, _card, _flows, _operators, _register, _family_register)
 #: Restart the node on its own storage and keys (see :meth:`UpperTester.restart`).
 Restart = Callable[[], Awaitable[Node]]
 
