@@ -1,7 +1,6 @@
 """Codec-mode test cases: the golden vectors, identifiers, JSON rules, hostile input.
 
-Every case talks to the SUT only through the adapter protocol (``spec/conformance.md``).
-"""
+Every case talks to the SUT only through the adapter protocol (``spec/conformance.md``)."""
 
 from __future__ import annotations
 
@@ -23,10 +22,10 @@ from juki_protocol.errors import ErrorCode
 CLAUSES = {
     "MoveInNotice": "9/1", "WideAreaIssuanceRequest": "12-2/1",
     "WideAreaIssuanceResponse": "12-2/3", "SpecialMoveInNotice": "24-2/3",
-    "MoveOutCertificate": "24-2/4", "IdentityInfoUpdate": "30-5",
-    "IdentityInfoRelay": "30-11", "ProvisionRequest": "30-7/3",
-    "ProvisionResponse": "30-7/3", "Acknowledgement": "pdu", "ErrorReport": "pdu",
-    "JukiPdu": "pdu",
+    "MoveOutCertificate": "24-2/4", "IdentityInfoUpdate": "30-5", "IdentityInfoRelay": "30-11",
+    "ProvisionRequest": "30-7/3", "ProvisionResponse": "30-7/3", "Acknowledgement": "pdu",
+    "ErrorReport": "pdu", "JukiPdu": "pdu", "CodeDesignationRequest": "30-7/1",
+    "CodeDesignation": "30-7/1",
 }
 
 #: The requirement a type's own rules (RuleViolation vectors) check.
@@ -35,7 +34,8 @@ RULE_REQUIREMENT = {
     "SpecialMoveInNotice": "R-24-2-3-02", "MoveOutCertificate": "R-24-2-4-02",
     "IdentityInfoUpdate": "R-30-5-0-03", "IdentityInfoRelay": "R-30-11-0-01",
     "ProvisionRequest": "R-30-7-3-03", "ErrorReport": "R-PDU-28", "JukiPdu": "R-PDU-19",
-    "WideAreaIssuanceResponse": "R-30-45-0-03",
+    "WideAreaIssuanceResponse": "R-30-45-0-03", "CodeDesignationRequest": "R-30-7-1-02",
+    "CodeDesignation": "R-30-7-2-01",
 }
 
 #: Vectors whose rule a later requirement states more precisely than the type's own

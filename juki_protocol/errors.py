@@ -100,6 +100,8 @@ class ErrorCode(IntEnum):
     DEADLINE_PASSED = 5020
     RESIDENT_CODE_RETIRED = 5021
     IDENTITY_CHECK_FAILED = 5022
+    RESIDENT_CODE_NOT_DESIGNATED = 5023
+    CODE_POOL_EXHAUSTED = 5024
 
     # 9xxx internal
     INTERNAL_ERROR = 9001
@@ -352,6 +354,17 @@ REGISTRY: dict[ErrorCode, CodeInfo] = {
     ErrorCode.IDENTITY_CHECK_FAILED: _C(
         "The applicant's identity could not be confirmed at the counter.",
         "Before a wide-area issuance request or special move-in is sent."),
+    ErrorCode.RESIDENT_CODE_NOT_DESIGNATED: _C(
+        "A new resident code is not one designated to the municipality (Art. 30-7(1)).",
+        "By a prefecture on an identity info update of a municipality it has designated "
+        "codes to, whose birth or resident code change carries a code it did not "
+        "designate to that municipality, or one already recorded; by a municipality "
+        "with designated codes asked to record such a code (spec/designation.md)."),
+    ErrorCode.CODE_POOL_EXHAUSTED: _C(
+        "No designated resident code is left to give.",
+        "By a municipality whose designated codes are all recorded, when a new code is "
+        "needed; by a prefecture whose allotment cannot cover a code designation "
+        "request (spec/designation.md)."),
     ErrorCode.INTERNAL_ERROR: _C(
         "The node failed to process a valid message.",
         "On an unexpected local failure; nothing is stored."),

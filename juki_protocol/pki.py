@@ -695,23 +695,21 @@ class Route:
 
 
 #: DESIGN.md section 3. Acknowledgements and error reports are never sealed.
-ROUTES: Mapping[MessageType, Route] = {
-    MessageType.MOVE_IN_NOTICE: Route(frozenset({_M}), frozenset({_M}), "Art. 9(1)"),
-    MessageType.WIDE_AREA_ISSUANCE_REQUEST: Route(frozenset({_M}), frozenset({_M}),
-                                                  "Art. 12-2(1)(2)"),
-    MessageType.WIDE_AREA_ISSUANCE_RESPONSE: Route(frozenset({_M}), frozenset({_M}),
-                                                   "Art. 12-2(3)"),
-    MessageType.SPECIAL_MOVE_IN_NOTICE: Route(frozenset({_M}), frozenset({_M}),
-                                              "Art. 24-2(3)"),
-    MessageType.MOVE_OUT_CERTIFICATE: Route(frozenset({_M}), frozenset({_M}),
-                                            "Art. 24-2(4)"),
-    MessageType.IDENTITY_INFO_UPDATE: Route(frozenset({_M}), frozenset({_P}), "Art. 30-5"),
-    MessageType.IDENTITY_INFO_RELAY: Route(frozenset({_P}), frozenset({_N}), "Art. 30-11"),
-    MessageType.PROVISION_REQUEST: Route(frozenset({_A, _M, _P}), frozenset({_P, _N}),
-                                         "Arts. 30-7(3)-(6), 30-10(1)(iii)-(vi)"),
-    MessageType.PROVISION_RESPONSE: Route(frozenset({_P, _N}), frozenset({_A, _M, _P}),
-                                          "Arts. 30-7(3)-(6), 30-10(1)(iii)-(vi)"),
-}
+ROUTES: Mapping[MessageType, Route] = {t: Route(frozenset(s), frozenset(r), a) for t, s, r, a in (
+    (MessageType.MOVE_IN_NOTICE, {_M}, {_M}, "Art. 9(1)"),
+    (MessageType.WIDE_AREA_ISSUANCE_REQUEST, {_M}, {_M}, "Art. 12-2(1)(2)"),
+    (MessageType.WIDE_AREA_ISSUANCE_RESPONSE, {_M}, {_M}, "Art. 12-2(3)"),
+    (MessageType.SPECIAL_MOVE_IN_NOTICE, {_M}, {_M}, "Art. 24-2(3)"),
+    (MessageType.MOVE_OUT_CERTIFICATE, {_M}, {_M}, "Art. 24-2(4)"),
+    (MessageType.IDENTITY_INFO_UPDATE, {_M}, {_P}, "Art. 30-5"),
+    (MessageType.IDENTITY_INFO_RELAY, {_P}, {_N}, "Art. 30-11"),
+    (MessageType.PROVISION_REQUEST, {_A, _M, _P}, {_P, _N},
+     "Arts. 30-7(3)-(6), 30-10(1)(iii)-(vi)"),
+    (MessageType.PROVISION_RESPONSE, {_P, _N}, {_A, _M, _P},
+     "Arts. 30-7(3)-(6), 30-10(1)(iii)-(vi)"),
+    (MessageType.CODE_DESIGNATION_REQUEST, {_M}, {_P}, "Art. 30-7(1)"),
+    (MessageType.CODE_DESIGNATION, {_P}, {_M}, "Art. 30-7(1)"),
+)}
 
 
 def check_route(message_type: MessageType, sender: NodeId, recipient: NodeId) -> None:

@@ -48,6 +48,8 @@ APPLICATION_TAGS: dict[str, int] = {
     "IdentityInfoRelay": 7,
     "ProvisionRequest": 8,
     "ProvisionResponse": 9,
+    "CodeDesignationRequest": 14,
+    "CodeDesignation": 15,
     "Acknowledgement": 20,
     "ErrorReport": 21,
     "JukiPdu": 30,

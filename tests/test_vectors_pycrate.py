@@ -35,8 +35,8 @@ import pytest
 from juki_protocol.resources import asn1_files
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
-MODULES = ("JukiCommon", "JukiIdentity", "JukiPdu", "JukiProvision", "JukiSpecialMove",
-           "JukiWideArea")
+MODULES = ("JukiCommon", "JukiDesignation", "JukiIdentity", "JukiPdu", "JukiProvision",
+           "JukiSpecialMove", "JukiWideArea")
 
 #: Flags of invalid vectors whose DER the ASN.1 modules and X.690 refuse on their own.
 DER_FLAGS = {"Truncated", "OverlongLength", "TrailingData", "LongFormLength",

@@ -16,6 +16,7 @@ from juki_protocol.messages.common import (
     Profile,
     Sex,
 )
+from juki_protocol.messages.designation import CodeDesignation, CodeDesignationRequest
 from juki_protocol.messages.identity import IdentityInfoRelay, IdentityInfoUpdate, UpdateOperation
 from juki_protocol.messages.pdu import (
     Acknowledgement,
@@ -67,6 +68,8 @@ MESSAGE_TYPES: dict[str, type] = {
     "IdentityInfoRelay": IdentityInfoRelay,
     "ProvisionRequest": ProvisionRequest,
     "ProvisionResponse": ProvisionResponse,
+    "CodeDesignationRequest": CodeDesignationRequest,
+    "CodeDesignation": CodeDesignation,
     "Acknowledgement": Acknowledgement,
     "ErrorReport": ErrorReport,
     "JukiPdu": JukiPdu,
@@ -83,6 +86,8 @@ ARTICLES: dict[str, str] = {
     "IdentityInfoRelay": "Art. 30-11",
     "ProvisionRequest": "Arts. 30-7(3)-(6), 30-8, 30-10(1)(iii)-(vi)",
     "ProvisionResponse": "Arts. 30-7(3)-(6), 30-8, 30-10(1)(iii)-(vi)",
+    "CodeDesignationRequest": "Art. 30-7(1) (protocol design: the request)",
+    "CodeDesignation": "Art. 30-7(1)(2)",
     "Acknowledgement": "protocol (spec/pdu.md)",
     "ErrorReport": "protocol (spec/pdu.md)",
     "JukiPdu": "protocol (spec/pdu.md)",
@@ -90,7 +95,8 @@ ARTICLES: dict[str, str] = {
 
 __all__ = [
     "ARTICLES", "MESSAGE_TYPES", "AckStatus", "Acknowledgement", "Address",
-    "AddressNotification", "BodyKind", "ChangeInfo", "ChangeReason", "ErrorReport",
+    "AddressNotification", "BodyKind", "ChangeInfo", "ChangeReason", "CodeDesignation",
+    "CodeDesignationRequest", "ErrorReport",
     "FamilyRegister", "ForeignResident", "ForeignResidentCategory", "FourItems",
     "IdentityCheckMethod", "IdentityInfo",
     "IdentityInfoRelay", "IdentityInfoUpdate", "InsuranceStatus", "JukiPdu",

@@ -32,6 +32,8 @@ class MessageType(StrEnum):
     PROVISION_RESPONSE = "provisionResponse"
     ACKNOWLEDGEMENT = "acknowledgement"
     ERROR_REPORT = "errorReport"
+    CODE_DESIGNATION_REQUEST = "codeDesignationRequest"
+    CODE_DESIGNATION = "codeDesignation"
 
     @property
     def type_name(self) -> str:

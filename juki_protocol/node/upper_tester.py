@@ -37,6 +37,7 @@ from juki_protocol.errors import ErrorCode, JukiError
 from juki_protocol.node import audit
 from juki_protocol.node import upper_agency as _agency
 from juki_protocol.node import upper_card as _card
+from juki_protocol.node import upper_designation as _designation
 from juki_protocol.node import upper_flows as _flows
 from juki_protocol.node import upper_operators as _operators
 from juki_protocol.node import upper_register as _register
@@ -51,7 +52,7 @@ logger = logging.getLogger(__name__)
 #: The longest request line the upper tester reads.
 MAX_LINE = 1024 * 1024
 #: The op modules, imported for their registrations.
-OP_MODULES = (_agency, _card, _flows, _operators, _register)
+OP_MODULES = (_agency, _card, _designation, _flows, _operators, _register)
 #: Restart the node on its own storage and keys (see :meth:`UpperTester.restart`).
 Restart = Callable[[], Awaitable[Node]]
 

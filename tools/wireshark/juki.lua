@@ -41,6 +41,8 @@ local MESSAGE_TYPE = {
     [9] = "provisionResponse",
     [20] = "acknowledgement",
     [21] = "errorReport",
+    [14] = "codeDesignationRequest",
+    [15] = "codeDesignation",
 }
 -- JukiPdu.AckStatus (ENUMERATED): value -> name
 local ACK_STATUS = {
@@ -184,6 +186,8 @@ local ERRORS = {
     [5020] = "DEADLINE_PASSED",
     [5021] = "RESIDENT_CODE_RETIRED",
     [5022] = "IDENTITY_CHECK_FAILED",
+    [5023] = "RESIDENT_CODE_NOT_DESIGNATED",
+    [5024] = "CODE_POOL_EXHAUSTED",
     [9001] = "INTERNAL_ERROR",
     [9002] = "OVERLOADED",
     [9003] = "STORAGE_FAILURE",
