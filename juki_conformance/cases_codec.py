@@ -36,7 +36,8 @@ CLAUSES = {
     "MoveOutCertificate": "24-2/4", "IdentityInfoUpdate": "30-5",
     "IdentityInfoRelay": "30-11", "ProvisionRequest": "30-7/3",
     "ProvisionResponse": "30-7/3", "Acknowledgement": "pdu", "ErrorReport": "pdu",
-    "JukiPdu": "pdu", "FamilyRegisterNotice": "9/2",
+    "JukiPdu": "pdu", "FamilyRegisterNotice": "9/2", "CodeDesignationRequest": "30-7/1",
+    "CodeDesignation": "30-7/1",
 }
 
 #: The requirement a type's own rules (RuleViolation vectors) check.
@@ -46,6 +47,7 @@ RULE_REQUIREMENT = {
     "IdentityInfoUpdate": "R-30-5-0-03", "IdentityInfoRelay": "R-30-11-0-01",
     "ProvisionRequest": "R-30-7-3-03", "ErrorReport": "R-PDU-28", "JukiPdu": "R-PDU-19",
     "WideAreaIssuanceResponse": "R-30-45-0-03", "FamilyRegisterNotice": "R-9-2-02",
+    "CodeDesignationRequest": "R-30-7-1-02", "CodeDesignation": "R-30-7-2-01",
 }
 
 #: Vectors whose rule a later requirement states more precisely than the type's own

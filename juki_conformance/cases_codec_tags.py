@@ -32,7 +32,7 @@ from juki_protocol.samples import example
 TYPES = ("MoveInNotice", "WideAreaIssuanceRequest", "WideAreaIssuanceResponse",
          "SpecialMoveInNotice", "MoveOutCertificate", "IdentityInfoUpdate",
          "IdentityInfoRelay", "ProvisionRequest", "ProvisionResponse", "Acknowledgement",
-         "ErrorReport", "FamilyRegisterNotice")
+         "ErrorReport", "FamilyRegisterNotice", "CodeDesignationRequest", "CodeDesignation")
 
 
 def identifier(number: int, *, constructed: bool = False, leading_zero: bool = False,

@@ -107,8 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         argv = sys.argv[1:]
     if argv[:1] == ["--reanchor"]:     # after code moved: follow the equivalents' lines
         from juki_conformance.mutation import EQUIVALENTS_FILE
-        moved, stale = reanchor(EQUIVALENTS_FILE)
-        print(f"{len(moved)} entries followed their line; stale (judge again): "
+        followed, stale = reanchor(EQUIVALENTS_FILE)
+        print(f"{len(followed)} entries followed their line; stale (judge again): "
               f"{', '.join(stale) or 'none'}")
         return 1 if stale else 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -27,7 +27,7 @@ SUT_ROLE, SUT_CODE = "prefecture", "270008"
 SUT_CODES = {"prefecture": SUT_CODE, "municipality": "271004", "national": "DC01",
              "agency": "AG0001"}
 PEERS: tuple[tuple[str, str], ...] = (("municipality", "271004"),
-                                      ("municipality", "272035"),
+                                      ("municipality", "272035"), ("municipality", "272051"),
                                       ("municipality", "131016"),
                                       ("prefecture", "130001"), ("national", "DC01"),
                                       ("agency", "AG0001"), ("agency", "AG9999"))

@@ -349,6 +349,12 @@ def _rule_cases(type_name: str, sample: Sample) -> Iterator[_Case]:
         v["residenceMunicipality"] = v["registerMunicipality"]
         yield _invalid("Art. 9(2): residence municipality equals register municipality",
                        "RuleViolation", _raw_encode(type_name, v), ErrorCode.INVALID_FIELD)
+    elif type_name == "CodeDesignationRequest":
+        v["municipality"] = "270008"
+        yield _invalid("Art. 30-7(1): a request naming a prefecture's own code",
+                       "RuleViolation", _raw_encode(type_name, v), ErrorCode.INVALID_FIELD)
+    elif type_name == "CodeDesignation":
+        yield from _designation_cases(v)
     elif type_name == "ErrorReport":
         v["errorCode"] = 1999
         yield _Case("error code 1999: in range, not registered", ["UnregisteredCode"],
@@ -359,6 +365,23 @@ def _rule_cases(type_name: str, sample: Sample) -> Iterator[_Case]:
         header["messageType"] = "errorReport"
         yield _invalid(f"header type errorReport with a {v['body'][0]} body",
                        "RuleViolation", _raw_encode(type_name, v), ErrorCode.INVALID_FIELD)
+
+
+def _designation_cases(v: dict[str, Any]) -> Iterator[_Case]:
+    """Art. 30-7(1)(2): a code with a wrong check digit, a code of another prefecture's
+    allotment, a code listed twice (spec/designation.md, R-30-7-2-01)."""
+    codes = list(v["codes"])
+    for comment, flag, edited, code in (
+            ("a designated code with a wrong check digit", "BadCheckDigit",
+             [_flip_last_digit(codes[0]), *codes[1:]], ErrorCode.INVALID_RESIDENT_CODE),
+            ("Art. 30-7(2): a code of another prefecture's allotment (44, not 27)",
+             "RuleViolation", [*codes[:-1], "12345678903"], ErrorCode.INVALID_FIELD),
+            ("Art. 30-7(2): a code listed twice", "RuleViolation",
+             [*codes, codes[0]], ErrorCode.INVALID_FIELD),
+            ("no code (SIZE (1..1000))", "ConstraintViolation", [],
+             ErrorCode.CONSTRAINT_VIOLATION)):
+        yield _invalid(comment, flag, _raw_encode("CodeDesignation", {**v, "codes": edited}),
+                       code)
 
 
 def _enum_case(type_name: str, data: bytes) -> Iterator[_Case]:

@@ -102,6 +102,8 @@ class ErrorCode(IntEnum):
     IDENTITY_CHECK_FAILED = 5022
     FOREIGN_RESIDENT_NO_FAMILY_REGISTER = 5025
     ALREADY_RECORDED = 5026
+    RESIDENT_CODE_NOT_DESIGNATED = 5023
+    CODE_POOL_EXHAUSTED = 5024
 
     # 9xxx internal
     INTERNAL_ERROR = 9001
@@ -364,6 +366,17 @@ REGISTRY: dict[ErrorCode, CodeInfo] = {
         "On a family register notice of a birth (Art. 9(2)) whose child the household "
         "already holds, recorded from a notification filed at the residence "
         "municipality; nothing is changed (spec/family_register.md R-9-2-04)."),
+    ErrorCode.RESIDENT_CODE_NOT_DESIGNATED: _C(
+        "A new resident code is not one designated to the municipality (Art. 30-7(1)).",
+        "By a prefecture on an identity info update of a municipality it has designated "
+        "codes to, whose birth or resident code change carries a code it did not "
+        "designate to that municipality, or one already recorded; by a municipality "
+        "with designated codes asked to record such a code (spec/designation.md)."),
+    ErrorCode.CODE_POOL_EXHAUSTED: _C(
+        "No designated resident code is left to give.",
+        "By a municipality whose designated codes are all recorded, when a new code is "
+        "needed; by a prefecture whose allotment cannot cover a code designation "
+        "request (spec/designation.md)."),
     ErrorCode.INTERNAL_ERROR: _C(
         "The node failed to process a valid message.",
         "On an unexpected local failure; nothing is stored."),

@@ -63,6 +63,12 @@ from juki_protocol.messages import (
     WideAreaIssuanceResponse,
     WideAreaRefusal,
 )
+from juki_protocol.messages.designation import (
+    MAX_CODES,
+    CodeDesignation,
+    CodeDesignationRequest,
+    new_designated_code,
+)
 from juki_protocol.synth import Household, SyntheticResident, generate_households
 
 #: The two municipalities of the examples: Osaka city (former / residence) and
@@ -322,6 +328,18 @@ def _error_report(c: _Ctx, maximal: bool) -> ErrorReport:
                        detail="prefecture nodes hold identity info only (Art. 30-5)")
 
 
+def _code_request(c: _Ctx, maximal: bool) -> CodeDesignationRequest:
+    return CodeDesignationRequest(municipality=HOME, count=MAX_CODES if maximal else 1)
+
+
+def _code_designation(c: _Ctx, maximal: bool) -> CodeDesignation:
+    """Codes of Osaka's allotment (spec/designation.md section 3), from the seed."""
+    codes: dict[str, None] = {}
+    while len(codes) < (8 if maximal else 1):
+        codes[new_designated_code(c.rng, HOME)] = None
+    return CodeDesignation(municipality=HOME, codes=tuple(codes))
+
+
 def header(c: _Ctx | None, mtype: MessageType, sender: NodeId, recipient: NodeId, *,
            seq: int = 0, correlation: bytes | None = None, profile: Profile,
            rng: random.Random | None = None) -> PduHeader:
@@ -357,6 +375,8 @@ BUILDERS: dict[str, Callable[[_Ctx, bool], Any]] = {
     "ProvisionRequest": _provision_request,
     "ProvisionResponse": _provision_response,
     "FamilyRegisterNotice": _family_register_notice,
+    "CodeDesignationRequest": _code_request,
+    "CodeDesignation": _code_designation,
     "Acknowledgement": _ack,
     "ErrorReport": _error_report,
     "JukiPdu": _pdu,

@@ -49,6 +49,8 @@ APPLICATION_TAGS: dict[str, int] = {
     "ProvisionRequest": 8,
     "ProvisionResponse": 9,
     "FamilyRegisterNotice": 12,
+    "CodeDesignationRequest": 14,
+    "CodeDesignation": 15,
     "Acknowledgement": 20,
     "ErrorReport": 21,
     "JukiPdu": 30,

@@ -28,7 +28,7 @@ import asn1tools
 ROOT = Path(__file__).resolve().parent.parent
 
 # Fields holding identifiers, by ASN.1 name.
-RESIDENT = {"residentCode", "previousResidentCode"}
+RESIDENT = {"residentCode", "previousResidentCode", "codes"}
 LOCAL_GOV = {"localGovCode", "issuingMunicipality", "residenceMunicipality",
              "newMunicipality", "formerMunicipality", "municipality", "prefecture"}
 DATES = {"birthDate", "changeDate", "movedDate", "recordedDate", "moveInFiledDate",
@@ -169,7 +169,7 @@ def check_test(schema: Any, type_name: str, t: dict[str, Any]) -> str | None:
 _TAGS = {"MoveInNotice": 1, "WideAreaIssuanceRequest": 2, "WideAreaIssuanceResponse": 3,
          "SpecialMoveInNotice": 4, "MoveOutCertificate": 5, "IdentityInfoUpdate": 6,
          "IdentityInfoRelay": 7, "ProvisionRequest": 8, "ProvisionResponse": 9,
-         "FamilyRegisterNotice": 12,
+         "FamilyRegisterNotice": 12, "CodeDesignationRequest": 14, "CodeDesignation": 15,
          "Acknowledgement": 20, "ErrorReport": 21, "JukiPdu": 30}
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from juki_protocol.machines import (
     card,
+    designation,
     family_register,
     identity,
     provision,
@@ -18,5 +19,6 @@ from juki_protocol.machines import (
 )
 from juki_protocol.machines.common import MACHINES, Effect, Inbound, Machine, Table
 
-__all__ = ["MACHINES", "Effect", "Inbound", "Machine", "Table", "card", "family_register",
-           "identity", "provision", "special_move", "special_move_in", "wide_area"]
+__all__ = ["MACHINES", "Effect", "Inbound", "Machine", "Table", "card", "designation",
+           "family_register", "identity", "provision", "special_move", "special_move_in",
+           "wide_area"]

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 import click
 
+from juki_protocol.errors import JukiError
 from juki_protocol.identifiers import mask, prefecture_of
 from juki_protocol.machines.card import (
     Actor,
@@ -26,6 +27,13 @@ from juki_protocol.machines.card import (
     unblock,
 )
 from juki_protocol.machines.common import Effect, Event, Inbound, Send, counter_ids, sends
+from juki_protocol.machines.designation import (
+    DesignationCheckedStore,
+    MemoryLedger,
+    MemoryPool,
+    MunicipalityCodes,
+    PrefectureDesignations,
+)
 from juki_protocol.machines.family_register import (
     APPLIED,
     FamilyRegisterNotifier,
@@ -44,6 +52,7 @@ from juki_protocol.machines.special_move_in import SpecialMoveInCounter
 from juki_protocol.machines.stores import IdentityStore, Register
 from juki_protocol.machines.wide_area import IssuingCounter, ResidenceResponder
 from juki_protocol.messages.common import Address, ChangeInfo, ChangeReason, Profile
+from juki_protocol.messages.designation import CodeDesignation, CodeDesignationRequest
 from juki_protocol.messages.family_register import FamilyRegisterNotice
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
 from juki_protocol.messages.pdu import Acknowledgement, ErrorReport
@@ -73,7 +82,7 @@ NOW = dt.datetime(2026, 4, 1, 9, 0, tzinfo=dt.UTC)
 #: The flows ``juki fixtures capture`` also captures (:mod:`juki_protocol.capture`).
 FLOWS = ("wide-area", "special-move", "identity-update", "provision", "card")
 #: Every flow ``juki simulate`` runs: :data:`FLOWS` and those not captured yet.
-SIMULATED = (*FLOWS, "ordinary-move", "family-register")
+SIMULATED = (*FLOWS, "ordinary-move", "family-register", "code-designation")
 #: The articles of the Act each flow carries out (``juki simulate --list``).
 ARTICLES = {
     "wide-area": "Art. 12-2 (wide-area issuance of resident record copies)",
@@ -84,6 +93,7 @@ ARTICLES = {
     "card": "Art. 30-44 (the resident card: issue, password, lock)",
     "family-register": "Art. 9(2) (notice of family register entries to the residence "
                        "municipality)",
+    "code-designation": "Art. 30-7(1)(2) (resident codes designated to a municipality)",
 }
 NOT_YET: tuple[str, ...] = ()
 
@@ -121,6 +131,11 @@ def describe(msg: object) -> str:
     if isinstance(msg, MoveOutCertificate):
         return "MoveOutCertificate([" + ", ".join(
             f"{mask(e.name.kanji, 1)}/{mask(e.resident_code)}" for e in msg.entries) + "])"
+    if isinstance(msg, CodeDesignationRequest):
+        return f"CodeDesignationRequest({msg.municipality}, count={msg.count})"
+    if isinstance(msg, CodeDesignation):
+        return (f"CodeDesignation({msg.municipality}, codes=["
+                + ", ".join(mask(c) for c in msg.codes) + "])")
     if isinstance(msg, ProvisionRequest):
         codes = ", ".join(mask(c) for c in msg.by_resident_code or ())
         return (f"ProvisionRequest({msg.requester.code}, {msg.legal_basis.value}, "
@@ -234,6 +249,52 @@ def identity_update(seed: int) -> None:
                 pending += sends(nxt)
     click.echo(f"  prefecture holds {len(pref.store.current)}, national holds "
                f"{len(nat.store.current)} identity records")
+
+
+def code_designation(seed: int) -> None:
+    """A municipality asks its prefecture for codes (our design), the prefecture
+    designates them from its allotment (Art. 30-7(1)(2)), a birth takes one, and the
+    prefecture refuses an update whose new code it did not designate (5023)."""
+    pref_code = prefecture_of(HOME)
+    receiver = PrefectureReceiver(pref_code, ids=counter_ids(seed + 1))
+    ledger = MemoryLedger(holds=lambda c: c in receiver.store.current
+                          or c in receiver.store.retired)
+    receiver.store = DesignationCheckedStore(receiver.store, ledger)
+    desk = PrefectureDesignations(pref_code, ledger, ids=counter_ids(seed + 2),
+                                  rng=random.Random(f"sim:{seed}"))
+    codes = MunicipalityCodes(HOME, MemoryPool(), ids=counter_ids(seed + 3))
+    updater = IdentityUpdater(HOME, ids=counter_ids(seed))
+    out = codes.request(3, NOW)
+    show(HOME, out)
+    answer = desk.receive(_in(sends(out)[0], HOME), NOW)
+    show(pref_code, answer)
+    for s in sends(answer):
+        back = codes.receive(_in(s, pref_code), NOW)
+        show(HOME, back)
+        for a in sends(back):
+            show(pref_code, desk.receive(_in(a, HOME), NOW))
+    people = generate_households(2, f"sim:{seed}", municipalities=[HOME])[0].members
+    newborn = dataclasses.replace(people[0], resident_code=codes.next_code() or "")
+    stray = people[-1]
+    for person in (newborn, stray):
+        if person is newborn:
+            codes.consume(person.resident_code, NOW)
+        out = updater.change(UpdateOperation.RECORD, person.identity_info(Profile.CURRENT),
+                             ChangeInfo(change_reason=ChangeReason.BIRTH,
+                                        change_date=person.birth_date), NOW)
+        show(HOME, out)
+        try:
+            got = receiver.receive(_in(sends(out)[0], HOME), NOW)
+        except JukiError as exc:
+            show(pref_code, [Send(recipient=HOME, message_id=b"\0" * 16, message=ErrorReport(
+                error_code=int(exc.error_code), refers_to=sends(out)[0].message_id))])
+            break
+        show(pref_code, [e for e in got if not (isinstance(e, Send)
+                                                and e.recipient == "DC01")])
+        show(HOME, updater.receive(_in(next(s for s in sends(got) if s.recipient == HOME),
+                                       pref_code), NOW))
+    click.echo(f"  municipality: {codes.pool.designated()} codes designated, "
+               f"{codes.pool.free()} free; the stray birth was refused")
 
 
 def special_move(seed: int) -> None:
@@ -430,4 +491,5 @@ def simulate(flow: str | None, seed: int, list_flows: bool) -> None:
     click.echo(f"simulate {flow} (seed {seed}, personal data masked)")
     {"wide-area": wide_area, "identity-update": identity_update, "card": card,
      "special-move": special_move, "ordinary-move": ordinary_move,
-     "provision": provision, "family-register": family_register}[flow](seed)
+     "provision": provision, "family-register": family_register,
+     "code-designation": code_designation}[flow](seed)

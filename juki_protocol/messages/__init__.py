@@ -16,6 +16,7 @@ from juki_protocol.messages.common import (
     Profile,
     Sex,
 )
+from juki_protocol.messages.designation import CodeDesignation, CodeDesignationRequest
 from juki_protocol.messages.family_register import (
     FamilyRegisterEvent,
     FamilyRegisterItems,
@@ -73,6 +74,8 @@ MESSAGE_TYPES: dict[str, type] = {
     "ProvisionRequest": ProvisionRequest,
     "ProvisionResponse": ProvisionResponse,
     "FamilyRegisterNotice": FamilyRegisterNotice,
+    "CodeDesignationRequest": CodeDesignationRequest,
+    "CodeDesignation": CodeDesignation,
     "Acknowledgement": Acknowledgement,
     "ErrorReport": ErrorReport,
     "JukiPdu": JukiPdu,
@@ -90,6 +93,8 @@ ARTICLES: dict[str, str] = {
     "ProvisionRequest": "Arts. 30-7(3)-(6), 30-8, 30-10(1)(iii)-(vi)",
     "ProvisionResponse": "Arts. 30-7(3)-(6), 30-8, 30-10(1)(iii)-(vi)",
     "FamilyRegisterNotice": "Art. 9(2)",
+    "CodeDesignationRequest": "Art. 30-7(1) (protocol design: the request)",
+    "CodeDesignation": "Art. 30-7(1)(2)",
     "Acknowledgement": "protocol (spec/pdu.md)",
     "ErrorReport": "protocol (spec/pdu.md)",
     "JukiPdu": "protocol (spec/pdu.md)",
@@ -97,7 +102,8 @@ ARTICLES: dict[str, str] = {
 
 __all__ = [
     "ARTICLES", "MESSAGE_TYPES", "AckStatus", "Acknowledgement", "Address",
-    "AddressNotification", "BodyKind", "ChangeInfo", "ChangeReason", "ErrorReport",
+    "AddressNotification", "BodyKind", "ChangeInfo", "ChangeReason", "CodeDesignation",
+    "CodeDesignationRequest", "ErrorReport",
     "FamilyRegister", "FamilyRegisterEvent", "FamilyRegisterItems", "FamilyRegisterNotice",
     "ForeignResident", "ForeignResidentCategory", "FourItems",
     "IdentityCheckMethod", "IdentityInfo",

@@ -33,6 +33,8 @@ class MessageType(StrEnum):
     ACKNOWLEDGEMENT = "acknowledgement"
     ERROR_REPORT = "errorReport"
     FAMILY_REGISTER_NOTICE = "familyRegisterNotice"   # an extension addition (12)
+    CODE_DESIGNATION_REQUEST = "codeDesignationRequest"
+    CODE_DESIGNATION = "codeDesignation"
 
     @property
     def type_name(self) -> str:

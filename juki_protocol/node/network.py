@@ -14,13 +14,16 @@ with synthetic residents:
 3. a special move (Arts. 24-2, 9) from Osaka (271004) to Tokyo (131016), with the
    identity updates it causes at both ends;
 4. provision of identity info to the agency AG0001 by the prefecture 270008
-   (Art. 30-7(3)) and by the designated centre DC01 (Art. 30-10(1)(iii)).
+   (Art. 30-7(3)) and by the designated centre DC01 (Art. 30-10(1)(iii));
+5. a designation of resident codes (Art. 30-7(1)(2)): Toyonaka (272035) asks Osaka
+   prefecture for codes and a newborn is recorded under one of them.
 
 The databases stay in the directory for inspection (``juki audit verify``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -46,7 +49,7 @@ from juki_protocol.messages.wide_area import (
     WideAreaIssuanceRequest,
 )
 from juki_protocol.node.node import Node, NodeConfig
-from juki_protocol.node.roles import AgencyRole, CentralRole, MunicipalityRole
+from juki_protocol.node.roles import AgencyRole, CentralRole, MunicipalityRole, own
 from juki_protocol.node.sql import PostgresDatabase, StorageError, connect, redact_url
 from juki_protocol.synth import Household, SyntheticResident, generate_households
 
@@ -281,7 +284,36 @@ async def run_flows(net: Network, households: dict[str, list[Household]],
     summary["provision"] = "; ".join(results)
     say(f"      {summary['provision']}")
     say(f"      persons asked about: {', '.join(mask(c) for c in codes)}")
+    summary["code-designation"] = await designation_flow(net, say)
     return summary
+
+
+async def designation_flow(net: Network, say: Callable[[str], None]) -> str:
+    """Art. 30-7(1)(2): Toyonaka (272035) asks Osaka prefecture for codes, the
+    prefecture designates them from its allotment, and a newborn is recorded under the
+    first, which the prefecture accepts as designated (spec/designation.md)."""
+    say("[*] code designation (Art. 30-7(1)(2)): 270008 -> 272035")
+    code = "272035"
+    role: MunicipalityRole = net.role(code)
+    await net.nodes[code].local(lambda now: own(role.codes, role.codes.request(5, now)))
+    await net.nodes[code].wait_until(lambda: role.codes.pool.free() >= 5, 20)
+    newborn = generate_households(1, "network-up:newborn", municipalities=[code])[0].head
+    given = role.codes.next_code()
+    assert given is not None
+    newborn = dataclasses.replace(newborn, resident_code=given)
+
+    def born(now: dt.datetime) -> list[Any]:
+        role.codes.consume(given, now)
+        return role.record(newborn, ChangeInfo(change_reason=ChangeReason.BIRTH,
+                                               change_date=newborn.birth_date), now)
+    await net.nodes[code].local(born)
+    await net.quiet()
+    held = net.nodes[OSAKA_PREF].storage.current_held(given) is not None
+    text = (f"5 codes designated to {code}, a birth recorded under {mask(given)}, "
+            f"{'accepted' if held else 'NOT accepted'} by {OSAKA_PREF}; "
+            f"{role.codes.pool.free()} codes left")
+    say(f"      {text}")
+    return text
 
 
 async def network_up(directory: Path, say: Callable[[str], None], *,
@@ -326,4 +358,5 @@ async def network_up(directory: Path, say: Callable[[str], None], *,
     return summary
 
 
-__all__ = ["NODES", "Network", "create_pki", "network_up", "node_config", "run_flows"]
+__all__ = ["NODES", "Network", "create_pki", "designation_flow", "network_up", "node_config",
+           "run_flows"]

@@ -58,7 +58,8 @@ ACTIONS: dict[str, tuple[str, ...]] = {
                "record_move_out", "erase", "change_resident_code", "resident",
                "annotated_move_out", "ordinary_move_in", "special_move_in",
                "move_in_result", "family_register_notice", "family_register_result",
-               "record_items"),
+               "record_items", "request_codes", "code_pool", "designate_codes",
+               "designations"),
     "wide_area": ("wide_area_request", "wide_area_result"),
     "card": ("card_issue", "card_verify", "card_unlock", "card_suspend", "card_resume",
              "card_state"),
@@ -70,7 +71,7 @@ ACTION_OF_OP: dict[str, str] = {o: a for a, ops in ACTIONS.items() for o in ops}
 #: Ops of the test interface and of the session itself, served without a session.
 OPEN_OPS = frozenset({"hello", "status", "identity_versions", "fire_timers", "clock",
                       "audit_log", "audit_checkpoints", "fail_next_commit", "restart",
-                      "operator_login", "operator_logout"})
+                      "operator_login", "operator_logout", "code_allotment"})
 #: The roles of a node whose operators file does not define its own.
 DEFAULT_ROLES: dict[str, frozenset[str]] = {
     "clerk": frozenset({"record", "wide_area", "card"}),

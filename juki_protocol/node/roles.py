@@ -17,9 +17,9 @@ municipality   IdentityUpdater (Art. 30-5); IssuingCounter and ResidenceResponde
                (Art. 12-2); MoveOutDesk and SpecialMoveInCounter (Arts. 24-2, 9);
                MoveInNotifier, one per ordinary move-in (Art. 9(1));
                FamilyRegisterReceiver and FamilyRegisterNotifier, one per notice
-               (Art. 9(2))
+               (Art. 9(2)); MunicipalityCodes (Art. 30-7(1))
 prefecture     PrefectureReceiver with its RelaySender (Arts. 30-5, 30-11); Provider
-               (Arts. 30-7, 30-8)
+               (Arts. 30-7, 30-8); PrefectureDesignations (Art. 30-7(1)(2))
 national       NationalReceiver (Art. 30-11); Provider (Art. 30-10)
 agency         ProvisionClient, one per request (Arts. 30-7(3), 30-10(1)(iii))
 =============  ============================================================================
@@ -48,6 +48,11 @@ from juki_protocol.machines.common import (
     Inbound,
     Send,
 )
+from juki_protocol.machines.designation import (
+    DesignationCheckedStore,
+    MunicipalityCodes,
+    PrefectureDesignations,
+)
 from juki_protocol.machines.family_register import (
     APPLIED,
     FamilyRegisterNotifier,
@@ -69,6 +74,7 @@ from juki_protocol.machines.special_move_in import SpecialMoveInCounter
 from juki_protocol.machines.stores import Register
 from juki_protocol.machines.wide_area import IssuingCounter, ResidenceResponder
 from juki_protocol.messages.common import ChangeInfo, Profile
+from juki_protocol.messages.designation import CodeDesignation, CodeDesignationRequest
 from juki_protocol.messages.family_register import FamilyRegisterNotice
 from juki_protocol.messages.identity import (
     IdentityInfoRelay,
@@ -88,6 +94,7 @@ from juki_protocol.messages.special_move import (
     SpecialMoveInNotice,
 )
 from juki_protocol.messages.wide_area import WideAreaIssuanceRequest, WideAreaIssuanceResponse
+from juki_protocol.node.designation_store import SqlLedger, SqlPool
 from juki_protocol.node.storage import NodeStorage
 from juki_protocol.node.stored_identity import AppliedUpdates, StoredIdentities
 from juki_protocol.schedule import load_schedule_1
@@ -166,6 +173,8 @@ class MunicipalityRole(RoleHandler):
         #: Art. 9(2) notices: received (by message id) and sent (by message id).
         self.family_register_receipts: dict[bytes, FamilyRegisterReceiver] = {}
         self.family_register_notices: dict[bytes, FamilyRegisterNotifier] = {}
+        #: The codes designated to it (Art. 30-7(1)); all its data in the database.
+        self.codes = MunicipalityCodes(code, SqlPool(storage))
         self.reload()
 
     def reload(self) -> None:
@@ -179,13 +188,14 @@ class MunicipalityRole(RoleHandler):
         self.desk = MoveOutDesk(self.register, profile=self.profile)
 
     def machines(self) -> list[Any]:
-        return [self.updater, self.desk, *self.counters.values(),
+        return [self.updater, self.desk, self.codes, *self.counters.values(),
                 *self.responders.values(), *self.move_ins.values(),
                 *self.ordinary_move_ins.values(),
                 *self.family_register_notices.values()]
 
     def pending(self, now: dt.datetime) -> list[Owned]:
-        return own(self.updater, self.updater.resume(now))
+        return own(self.updater, self.updater.resume(now)) + own(self.codes,
+                                                                  self.codes.resume(now))
 
     def persist(self, now: dt.datetime) -> None:
         self._persist(now)
@@ -243,6 +253,8 @@ class MunicipalityRole(RoleHandler):
             if move_in is None:
                 raise _unknown_correlation("certificate")
             owned = own(move_in, move_in.receive(inbound, now))
+        elif isinstance(msg, CodeDesignation):
+            owned = own(self.codes, self.codes.receive(inbound, now))
         else:
             raise ProtocolError(f"{type(msg).__name__} is not for a municipality",
                                 code=ErrorCode.ROLE_NOT_ALLOWED)
@@ -336,6 +348,9 @@ class CentralRole(RoleHandler):
         self.national = national
         self.operators = {k: set(v) for k, v in (operators or {}).items()}
         self.retention = retention
+        #: Art. 30-7(1)(2): a prefecture's designations (all their data in the database).
+        self.designations = PrefectureDesignations(code, SqlLedger(storage)) \
+            if self.role == "prefecture" else None
         self.reload()
 
     def reload(self) -> None:
@@ -343,6 +358,8 @@ class CentralRole(RoleHandler):
         updates are queried, not loaded (juki_protocol.node.stored_identity); only the
         numbering per sender and the unacknowledged relays are read."""
         store: Any = StoredIdentities(self.storage, self.retention)
+        if self.designations is not None:       # R-30-7-1-05
+            store = DesignationCheckedStore(store, self.designations.ledger)
         self.receiver: PrefectureReceiver | NationalReceiver
         if self.role == "prefecture":
             self.receiver = PrefectureReceiver(self.code, store, national=self.national,
@@ -377,16 +394,21 @@ class CentralRole(RoleHandler):
     def machines(self) -> list[Any]:
         relays = [self.receiver.relays] if isinstance(self.receiver, PrefectureReceiver) \
             else []
-        return [self.receiver, *relays, self.provider]
+        designations = [self.designations] if self.designations is not None else []
+        return [self.receiver, *relays, self.provider, *designations]
 
     def pending(self, now: dt.datetime) -> list[Owned]:
         if not isinstance(self.receiver, PrefectureReceiver):
             return []
-        return own(self.receiver.relays, self.receiver.relays.resume(now))
+        assert self.designations is not None
+        return own(self.receiver.relays, self.receiver.relays.resume(now)) + own(
+            self.designations, self.designations.resume(now))
 
     def receive(self, inbound: Inbound, now: dt.datetime) -> list[Owned]:
         msg = inbound.message
         owned: list[Owned]
+        if isinstance(msg, CodeDesignationRequest) and self.designations is not None:
+            return own(self.designations, self.designations.receive(inbound, now))
         if isinstance(msg, ProvisionRequest):
             owned = own(self.provider, self.provider.receive(inbound, now))
             # R-30-7-3-12: the disclosure log is stored before the response is sent.

@@ -48,8 +48,13 @@ class RegisterDesk:
         self.rng = rng if rng is not None else random.SystemRandom()
 
     def new_code(self, role: MunicipalityRole) -> str:
-        """A new resident code: ten random data digits and the check digit (R-ID-02),
-        never one that is in the register or retired (R-ID-03)."""
+        """A new resident code: the next code designated to the municipality (Art.
+        30-7(1), R-30-7-1-04; 5024 when none is left); before any designation, ten
+        random data digits and the check digit (R-ID-02), never one that is in the
+        register or retired (R-ID-03)."""
+        designated = role.codes.next_code()
+        if designated is not None:
+            return designated
         while True:
             code = new_resident_code(self.rng)
             if code not in role.register.records and code not in role.updater.retired:
@@ -66,10 +71,18 @@ class RegisterDesk:
             raise JukiError("the resident code is held by another record",
                             code=ErrorCode.INVALID_FIELD)
 
+    def take_new(self, role: MunicipalityRole, code: str, now: dt.datetime) -> None:
+        """``code`` is written into a record as a new code (a birth, a code change):
+        with designated codes, it must be a free one, which leaves the pool (5023
+        otherwise, R-30-7-1-04)."""
+        role.codes.consume(code, now)
+
     def record(self, role: MunicipalityRole, resident: SyntheticResident,
                change: ChangeInfo, now: dt.datetime) -> list[Owned]:
-        """Record ``resident`` and report it (Art. 30-5)."""
+        """Record ``resident`` and report it (Art. 30-5); a birth's code is a new one."""
         self.check_recordable(role, resident.resident_code)
+        if change.change_reason is ChangeReason.BIRTH:
+            self.take_new(role, resident.resident_code, now)
         return role.record(resident, change, now)
 
     def current(self, role: MunicipalityRole, code: object) -> SyntheticResident:
@@ -104,6 +117,7 @@ class RegisterDesk:
         old one; report the correction with ``previousResidentCode`` (R-30-5-0-04)."""
         found = self.current(role, code)
         moved = dataclasses.replace(found, resident_code=self.new_code(role))
+        self.take_new(role, moved.resident_code, now)
         owned = own(role.updater, role.updater.change(
             UpdateOperation.CORRECT, moved.identity_info(role.profile),
             ChangeInfo(change_reason=ChangeReason.RESIDENT_CODE_CHANGE,
@@ -202,13 +216,18 @@ async def op_record_change(node: Node, req: dict[str, Any]) -> dict[str, Any]:
 async def op_record_resident(node: Node, req: dict[str, Any]) -> dict[str, Any]:
     """Record the head of the household generated from ``seed`` (birth or move-in),
     under ``residentCode`` when given, and report it (Art. 30-5); a retired code is
-    refused with 5021 (R-ID-03)."""
+    refused with 5021 (R-ID-03). A birth at a municipality with designated codes takes
+    the next of them (``residentCode`` absent) or must name a free one (5023; 5024 when
+    none is left: R-30-7-1-04)."""
     role = municipality(node)
     desk = _register_desk(node)
     head = generate_households(1, text(req, "seed"), municipalities=[role.code])[0].head
+    reason = _reason(req, RECORD_REASONS, ChangeReason.MOVE_IN)
     if "residentCode" in req:
         head = dataclasses.replace(head, resident_code=text(req, "residentCode"))
-    reason = _reason(req, RECORD_REASONS, ChangeReason.MOVE_IN)
+    elif reason is ChangeReason.BIRTH and role.codes.designated():
+        # Art. 30-7(1): a newborn's code is one designated to the municipality.
+        head = dataclasses.replace(head, resident_code=desk.new_code(role))
     change = ChangeInfo(change_reason=reason,
                         change_date=date(req, "changeDate", head.resident_since))
     desk.check_recordable(role, head.resident_code)

@@ -21,6 +21,7 @@ def test_network_up_runs_every_flow(tmp_path: Path) -> None:
     assert "issued:" in out                           # Art. 12-2
     assert "new municipality done, former municipality finalised" in out   # Arts. 24-2, 9
     assert "270008: done (" in out and "DC01: done (" in out                # Art. 30-7, 30-10
+    assert "5 codes designated to 272035" in out and "accepted by 270008" in out  # 30-7(1)
     for _, code in NODES:
         db = tmp_path / f"{code}.db"
         assert db.is_file()

@@ -42,6 +42,8 @@ local MESSAGE_TYPE = {
     [20] = "acknowledgement",
     [21] = "errorReport",
     [12] = "familyRegisterNotice",
+    [14] = "codeDesignationRequest",
+    [15] = "codeDesignation",
 }
 -- JukiPdu.AckStatus (ENUMERATED): value -> name
 local ACK_STATUS = {
@@ -185,6 +187,8 @@ local ERRORS = {
     [5020] = "DEADLINE_PASSED",
     [5021] = "RESIDENT_CODE_RETIRED",
     [5022] = "IDENTITY_CHECK_FAILED",
+    [5023] = "RESIDENT_CODE_NOT_DESIGNATED",
+    [5024] = "CODE_POOL_EXHAUSTED",
     [5025] = "FOREIGN_RESIDENT_NO_FAMILY_REGISTER",
     [5026] = "ALREADY_RECORDED",
     [9001] = "INTERNAL_ERROR",
