@@ -82,8 +82,7 @@ PEERS: tuple[tuple[str, str], ...] = (("municipality", "271004"),
 AGENCY, UNLISTED_AGENCY = "AG0001", "AG9999"
 OPERATORS: dict[str, str] = {AGENCY: "op-conformance", UNLISTED_AGENCY: "op-conformance",
                              "271004": "op-conformance", "130001": "op-conformance"}
-#: The purposes the launched prefecture serves to local bodies (set by local ordinance,
-#: Arts. 30-7(4) to (6)): ``--local-purpose KIND=PURPOSE``.
+#: The purposes a launched provider serves local bodies (ordinance): ``--local-purpose``.
 LOCAL_PURPOSES: dict[str, str] = REFERENCE_LOCAL_PURPOSES
 START_TIMEOUT = 20.0
 
@@ -219,6 +218,8 @@ def serve_options(role: str, code: str, pki_dir: Path, *, listen: str, upper_tes
             args += ["--operator", f"{body}={operator}"]
         for kind, purpose in LOCAL_PURPOSES.items():
             args += ["--local-purpose", f"{kind}={purpose}"]
+    for pref in REFERENCE_IXIT["delegatingPrefectures"] if role == "national" else ():
+        args += ["--delegated-by", pref]      # spec/provision.md section 6
     if directory is not None:
         args += ["--directory", str(directory)]
     return args
@@ -777,5 +778,4 @@ class NodeSut(AdapterSut):
 
 
 __all__ = ["AGENCY", "OPERATORS", "REFERENCE_IXIT", "REFERENCE_NODE", "SUT_CODES",
-           "UNLISTED_AGENCY", "NodeSut", "PeerConnection", "listened_as",
-           "other_municipality"]
+           "UNLISTED_AGENCY", "NodeSut", "PeerConnection", "listened_as", "other_municipality"]

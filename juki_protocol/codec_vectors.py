@@ -14,6 +14,7 @@ package's codec.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Iterator
@@ -25,6 +26,11 @@ from juki_protocol import __version__, codec, der
 from juki_protocol.errors import ErrorCode, JukiError
 from juki_protocol.messages import MESSAGE_TYPES, Profile
 from juki_protocol.messages.base import to_form
+from juki_protocol.messages.provision import (
+    LegalBasis,
+    ProvisionRefusal,
+    ProvisionResponse,
+)
 from juki_protocol.samples import (
     FOREIGN_TYPES,
     PROFILED_TYPES,
@@ -87,6 +93,13 @@ NOTES: dict[str, dict[str, str]] = {
                           "description": "Names with ideographic variation sequences and a "
                                          "compatibility ideograph: carried code point for "
                                          "code point, never normalised (spec/names.md)."},
+    "Delegation": {"bugType": "FUNCTIONALITY",
+                   "description": "The centre on a prefecture's delegation (Art. 30-10(1)): "
+                                  "a delegated legal basis with the delegating prefecture, "
+                                  "extension additions (spec/provision.md section 6)."},
+    "Suspension": {"bugType": "FUNCTIONALITY",
+                   "description": "The refusal suspended (3030), an extension addition "
+                                  "(spec/suspension.md)."},
     "UnregisteredCode": {"bugType": "FUNCTIONALITY",
                          "description": "An error code in range but not registered: a "
                                         "receiver may accept it or reject it."},
@@ -420,6 +433,45 @@ def _foreign_cases(type_name: str, seed: str) -> list[_Case]:
     return cases
 
 
+def _provision_control_cases(type_name: str, seed: str) -> list[_Case]:
+    """The additions of issue 13 to provision, in a group of their own after the others
+    (no earlier tcId moves): a request on a prefecture's delegation, valid and broken
+    (R-30-10-1-01), and the refusal ``suspended`` (R-SUSP-01)."""
+    if type_name == "ProvisionResponse":
+        sample = Sample("refusal suspended (3030, spec/suspension.md)",
+                        ProvisionResponse(refusal=ProvisionRefusal.SUSPENDED), Profile.CURRENT)
+        return [_valid(sample, ["Minimal", "Suspension"])]
+    base = samples(type_name, seed, Profile.CURRENT)[0].message
+    delegated = dataclasses.replace(base, legal_basis=LegalBasis.DELEGATED_TO_AGENCY,
+                                    delegating_prefecture="270008")
+    cases = [_valid(Sample("delegatedToAgency on the delegation of 270008 (Art. 30-10(1))",
+                           delegated, Profile.CURRENT), ["Maximal", "Delegation"])]
+    value = to_form(delegated, json=False)
+
+    def broken(comment: str, flag: str, edit: Callable[[dict[str, Any]], None],
+               error: ErrorCode) -> _Case:
+        v = copy.deepcopy(value)
+        edit(v)
+        case = _invalid(comment, flag, _raw_encode(type_name, v), error)
+        case.flags.append("Delegation")
+        return case
+    cases += [
+        broken("Art. 30-10(1): a delegated basis without delegatingPrefecture",
+               "RuleViolation", lambda v: v.pop("delegatingPrefecture"),
+               ErrorCode.INVALID_FIELD),
+        broken("Art. 30-10(1): delegatingPrefecture with the centre's own basis",
+               "RuleViolation", lambda v: v.update(legalBasis="centerToAgency"),
+               ErrorCode.INVALID_FIELD),
+        broken("Art. 30-10(1): delegatingPrefecture a municipality's code",
+               "RuleViolation", lambda v: v.update(delegatingPrefecture="271004"),
+               ErrorCode.INVALID_FIELD),
+        broken("delegatingPrefecture with a wrong check digit", "BadCheckDigit",
+               lambda v: v.update(delegatingPrefecture="270009"),
+               ErrorCode.INVALID_LOCAL_GOV_CODE),
+    ]
+    return cases
+
+
 def cases_for(type_name: str, seed: str) -> list[tuple[str | None, list[_Case]]]:
     """Every group (profile, cases) for ``type_name``."""
     profiles = [Profile.CURRENT, Profile.P2002] if type_name in PROFILED_TYPES \
@@ -456,6 +508,8 @@ def cases_for(type_name: str, seed: str) -> list[tuple[str | None, list[_Case]]]
         # Their own group after the others, so that no earlier tcId moves (R-NAME-02).
         groups.append((current, [_valid(s, ["Maximal", "NonAscii", "VariationSequence"])
                                  for s in variation_samples(type_name, seed)]))
+    if type_name in ("ProvisionRequest", "ProvisionResponse"):
+        groups.append((current, _provision_control_cases(type_name, seed)))
     return groups
 
 

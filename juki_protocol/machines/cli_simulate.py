@@ -29,6 +29,8 @@ from juki_protocol.machines.common import Effect, Event, Inbound, Send, counter_
 from juki_protocol.machines.identity import IdentityUpdater, NationalReceiver, PrefectureReceiver
 from juki_protocol.machines.move_in import MoveInNotifier, OrdinaryMoveIn
 from juki_protocol.machines.provision import DisclosureLog, Provider, ProvisionClient
+from juki_protocol.machines.simulate_suspension import ARTICLE as SUSPENSION_ARTICLE
+from juki_protocol.machines.simulate_suspension import suspension
 from juki_protocol.machines.special_move import (
     AnnotatedMoveOut,
     MoveOutDesk,
@@ -67,7 +69,7 @@ NOW = dt.datetime(2026, 4, 1, 9, 0, tzinfo=dt.UTC)
 #: The flows ``juki fixtures capture`` also captures (:mod:`juki_protocol.capture`).
 FLOWS = ("wide-area", "special-move", "identity-update", "provision", "card")
 #: Every flow ``juki simulate`` runs: :data:`FLOWS` and those not captured yet.
-SIMULATED = (*FLOWS, "ordinary-move")
+SIMULATED = (*FLOWS, "ordinary-move", "suspension")
 #: The articles of the Act each flow carries out (``juki simulate --list``).
 ARTICLES = {
     "wide-area": "Art. 12-2 (wide-area issuance of resident record copies)",
@@ -76,6 +78,7 @@ ARTICLES = {
     "identity-update": "Arts. 30-5, 30-11 (identity info updates and their relay)",
     "provision": "Arts. 30-7(3)-(6), 30-8, 30-10 (provision of identity info)",
     "card": "Art. 30-44 (the resident card: issue, password, lock)",
+    "suspension": SUSPENSION_ARTICLE,
 }
 NOT_YET: tuple[str, ...] = ()
 
@@ -376,4 +379,4 @@ def simulate(flow: str | None, seed: int, list_flows: bool) -> None:
     click.echo(f"simulate {flow} (seed {seed}, personal data masked)")
     {"wide-area": wide_area, "identity-update": identity_update, "card": card,
      "special-move": special_move, "ordinary-move": ordinary_move,
-     "provision": provision}[flow](seed)
+     "provision": provision, "suspension": suspension}[flow](seed)

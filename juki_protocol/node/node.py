@@ -145,8 +145,7 @@ class NodeConfig:
     directory: node id -> (host, port) of the nodes this node may connect to.
     retention: the retention period (保存期間) of superseded identity info (R-30-5-0-09);
     duplicate_window: how long processed message ids are kept (R-PDU-24).
-    residents: the municipality's initial register (only used while it is empty).
-    operators: the operator ids registered per requesting body (providers).
+    residents: a municipality's first register; operators: per requesting body.
 
     Limits (spec/node.md section 6): max_connections inbound TLS connections at once,
     at most max_peer_connections of them from one node; a connection beyond either is
@@ -183,6 +182,7 @@ class NodeConfig:
     #: Providers: purposes served to municipalities and prefectures, by body kind
     #: (``municipality``, ``prefecture``, ``prefectureOrgan``; local ordinance).
     local_purposes: dict[str, set[str]] = field(default_factory=dict)
+    delegations: tuple[str, ...] = ()    # the centre: delegating prefectures, Art. 30-10(1)
     national: str = "DC01"
     retention: dt.timedelta = dt.timedelta(days=150 * 365)
     duplicate_window: dt.timedelta = dt.timedelta(hours=24)
@@ -289,7 +289,7 @@ class Node(Receiving):
             config.role, config.code, self.storage, residents=config.residents,
             operators=config.operators, national=config.national, profile=config.profile,
             retention=config.retention, window=config.send_window,
-            local_purposes=config.local_purposes)
+            local_purposes=config.local_purposes, delegations=config.delegations)
         self.connections: dict[str, Connection] = {}
         self.waiting: dict[bytes, Any] = {}
         self.events: list[tuple[Any, Event]] = []

@@ -40,6 +40,7 @@ from juki_protocol.node import upper_card as _card
 from juki_protocol.node import upper_flows as _flows
 from juki_protocol.node import upper_operators as _operators
 from juki_protocol.node import upper_register as _register
+from juki_protocol.node import upper_suspension as _suspension
 from juki_protocol.node.clock import TestClock
 from juki_protocol.node.node import Node
 from juki_protocol.node.roles import CentralRole, MunicipalityRole
@@ -51,7 +52,7 @@ logger = logging.getLogger(__name__)
 #: The longest request line the upper tester reads.
 MAX_LINE = 1024 * 1024
 #: The op modules, imported for their registrations.
-OP_MODULES = (_agency, _card, _flows, _operators, _register)
+OP_MODULES = (_agency, _card, _flows, _operators, _register, _suspension)
 #: Restart the node on its own storage and keys (see :meth:`UpperTester.restart`).
 Restart = Callable[[], Awaitable[Node]]
 
