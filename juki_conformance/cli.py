@@ -36,6 +36,7 @@ from juki_conformance.cases_node_agency import agency_cases
 from juki_conformance.cases_node_audit_anchor import audit_anchor_cases
 from juki_conformance.cases_node_backlog import node_backlog_cases
 from juki_conformance.cases_node_card_pin import card_pin_cases
+from juki_conformance.cases_node_delegation import delegation_cases
 from juki_conformance.cases_node_designation import designation_cases
 from juki_conformance.cases_node_durability import durability_cases
 from juki_conformance.cases_node_explore import DEFAULT_EXPLORE, explore_cases, parse_steps
@@ -51,6 +52,7 @@ from juki_conformance.cases_node_peers import peer_cases
 from juki_conformance.cases_node_provision_volume import volume_cases
 from juki_conformance.cases_node_register import register_cases
 from juki_conformance.cases_node_retention import retention_cases
+from juki_conformance.cases_node_suspension import suspension_cases
 from juki_conformance.cases_node_wide_area_consistency import wide_area_consistency_cases
 from juki_conformance.lower_tester import write_case_captures
 from juki_conformance.model import Case, CaseResult, Verdict
@@ -120,7 +122,14 @@ def all_node_cases(explore: int = DEFAULT_EXPLORE, seed: int = 1,
             + flow_cases() + family_register_cases() + designation_cases() + register_cases()
             + durability_cases()
             + operator_cases() + peer_cases()
-            + retention_cases() + backlog_node_cases() + explore_cases(explore, seed, replay))
+            + retention_cases() + backlog_node_cases() + issue_13_node_cases()
+            + explore_cases(explore, seed, replay))
+
+
+def issue_13_node_cases() -> list[Case]:
+    """The node-mode cases of the notices of issue 13: the centre on a prefecture's
+    delegation (Art. 30-10(1)) and stopping provision (spec/suspension.md)."""
+    return delegation_cases() + suspension_cases()
 
 
 def backlog_node_cases() -> list[Case]:
@@ -517,7 +526,9 @@ def prepare_node_cmd(role: str, code: str | None, out_path: str, address: str, u
             "faultInjection": {"method": "upperTester"}, "operator": operator,
             **({"retentionSeconds": ics_mod.TEST_RETENTION_SECONDS,
                 "provisionLimits": ics_mod.REFERENCE_IXIT["provisionLimits"]}
-               if role in ("prefecture", "national") else {})}
+               if role in ("prefecture", "national") else {}),
+            **({"delegatingPrefectures": ics_mod.REFERENCE_IXIT["delegatingPrefectures"]}
+               if role == "national" else {})}
     ics_mod.parse_ixit(ixit, "the IXIT template")
     ics = {"implementation": {"name": "FILL IN", "version": "FILL IN"}, "role": role,
            "profiles": ["current"], "modes": ["node"], "ixit": "ixit.json",

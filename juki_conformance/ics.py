@@ -172,6 +172,9 @@ REFERENCE_IXIT: dict[str, Any] = {"restart": {"method": "process"},
                                   "clock": {"method": "upperTester"},
                                   "faultInjection": {"method": "upperTester"},
                                   "retentionSeconds": TEST_RETENTION_SECONDS,
+                                  # A launched centre acts on the delegation of 270008
+                                  # (juki node serve --delegated-by, spec/provision.md 6).
+                                  "delegatingPrefectures": ["270008"],
                                   # The reference's defaults (machines/provision.py Limits).
                                   "provisionLimits": {"windowSeconds": 3600,
                                                       "operatorRequests": 100,

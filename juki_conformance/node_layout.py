@@ -13,7 +13,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from juki_conformance.ics import REFERENCE_LOCAL_PURPOSES, TEST_RETENTION_SECONDS
+from juki_conformance.ics import (
+    REFERENCE_IXIT,
+    REFERENCE_LOCAL_PURPOSES,
+    TEST_RETENTION_SECONDS,
+)
 from juki_protocol import pki
 from juki_protocol.identifiers import prefecture_of
 from juki_protocol.node.network import create_pki
@@ -174,6 +178,8 @@ def serve_options(role: str, code: str, pki_dir: Path, *, listen: str, upper_tes
             args += ["--operator", f"{body}={operator}"]
         for kind, purpose in LOCAL_PURPOSES.items():
             args += ["--local-purpose", f"{kind}={purpose}"]
+    for pref in REFERENCE_IXIT["delegatingPrefectures"] if role == "national" else ():
+        args += ["--delegated-by", pref]      # spec/provision.md section 6
     if directory is not None:
         args += ["--directory", str(directory)]
     return args

@@ -40,6 +40,9 @@ PROFORMA: tuple[Capability, ...] = (
                "Provision of identity info (Arts. 30-7, 30-10)."),
     Capability("localBodyProvision", "optional", ("prefecture",),
                "Provision to local bodies under Arts. 30-7(4)-(6) (ICS localPurposes)."),
+    Capability("suspension", "mandatory", ("municipality", "prefecture", "national"),
+               "Stopping provision (spec/suspension.md): a provider suspends a body, a "
+               "municipality stops its feed; the ops of spec/node.md section 4.11."),
     Capability("auditLog", "mandatory", ALL,
                "The audit log of spec/node.md section 3, readable through the upper "
                "tester's audit_log."),

@@ -14,6 +14,7 @@ package's codec.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Iterator
@@ -25,6 +26,11 @@ from juki_protocol import __version__, codec, der
 from juki_protocol.errors import ErrorCode, JukiError
 from juki_protocol.messages import MESSAGE_TYPES, Profile
 from juki_protocol.messages.base import to_form
+from juki_protocol.messages.provision import (
+    LegalBasis,
+    ProvisionRefusal,
+    ProvisionResponse,
+)
 from juki_protocol.samples import (
     FOREIGN_TYPES,
     PROFILED_TYPES,
@@ -37,6 +43,7 @@ from juki_protocol.samples import (
     variation_samples,
 )
 from juki_protocol.schema import APPLICATION_TAGS, compiled
+from juki_protocol.vector_schema import VECTOR_SCHEMA
 
 DEFAULT_SEED = "juki-vectors-v1"
 SCHEMA_FILE = "vectors.schema.json"
@@ -92,6 +99,13 @@ NOTES: dict[str, dict[str, str]] = {
                             "description": "A family register notice (Art. 9(2)) of each "
                                            "event with the items the event carries "
                                            "(spec/family_register.md)."},
+    "Delegation": {"bugType": "FUNCTIONALITY",
+                   "description": "The centre on a prefecture's delegation (Art. 30-10(1)): "
+                                  "a delegated legal basis with the delegating prefecture, "
+                                  "extension additions (spec/provision.md section 6)."},
+    "Suspension": {"bugType": "FUNCTIONALITY",
+                   "description": "The refusal suspended (3030), an extension addition "
+                                  "(spec/suspension.md)."},
     "UnregisteredCode": {"bugType": "FUNCTIONALITY",
                          "description": "An error code in range but not registered: a "
                                         "receiver may accept it or reject it."},
@@ -488,6 +502,45 @@ def _family_register_cases(seed: str) -> list[_Case]:
     return cases
 
 
+def _provision_control_cases(type_name: str, seed: str) -> list[_Case]:
+    """The additions of issue 13 to provision, in a group of their own after the others
+    (no earlier tcId moves): a request on a prefecture's delegation, valid and broken
+    (R-30-10-1-01), and the refusal ``suspended`` (R-SUSP-01)."""
+    if type_name == "ProvisionResponse":
+        sample = Sample("refusal suspended (3030, spec/suspension.md)",
+                        ProvisionResponse(refusal=ProvisionRefusal.SUSPENDED), Profile.CURRENT)
+        return [_valid(sample, ["Minimal", "Suspension"])]
+    base = samples(type_name, seed, Profile.CURRENT)[0].message
+    delegated = dataclasses.replace(base, legal_basis=LegalBasis.DELEGATED_TO_AGENCY,
+                                    delegating_prefecture="270008")
+    cases = [_valid(Sample("delegatedToAgency on the delegation of 270008 (Art. 30-10(1))",
+                           delegated, Profile.CURRENT), ["Maximal", "Delegation"])]
+    value = to_form(delegated, json=False)
+
+    def broken(comment: str, flag: str, edit: Callable[[dict[str, Any]], None],
+               error: ErrorCode) -> _Case:
+        v = copy.deepcopy(value)
+        edit(v)
+        case = _invalid(comment, flag, _raw_encode(type_name, v), error)
+        case.flags.append("Delegation")
+        return case
+    cases += [
+        broken("Art. 30-10(1): a delegated basis without delegatingPrefecture",
+               "RuleViolation", lambda v: v.pop("delegatingPrefecture"),
+               ErrorCode.INVALID_FIELD),
+        broken("Art. 30-10(1): delegatingPrefecture with the centre's own basis",
+               "RuleViolation", lambda v: v.update(legalBasis="centerToAgency"),
+               ErrorCode.INVALID_FIELD),
+        broken("Art. 30-10(1): delegatingPrefecture a municipality's code",
+               "RuleViolation", lambda v: v.update(delegatingPrefecture="271004"),
+               ErrorCode.INVALID_FIELD),
+        broken("delegatingPrefecture with a wrong check digit", "BadCheckDigit",
+               lambda v: v.update(delegatingPrefecture="270009"),
+               ErrorCode.INVALID_LOCAL_GOV_CODE),
+    ]
+    return cases
+
+
 def cases_for(type_name: str, seed: str) -> list[tuple[str | None, list[_Case]]]:
     """Every group (profile, cases) for ``type_name``."""
     profiles = [Profile.CURRENT, Profile.P2002] if type_name in PROFILED_TYPES \
@@ -526,6 +579,8 @@ def cases_for(type_name: str, seed: str) -> list[tuple[str | None, list[_Case]]]
         # Their own group after the others, so that no earlier tcId moves (R-NAME-02).
         groups.append((current, [_valid(s, ["Maximal", "NonAscii", "VariationSequence"])
                                  for s in variation_samples(type_name, seed)]))
+    if type_name in ("ProvisionRequest", "ProvisionResponse"):
+        groups.append((current, _provision_control_cases(type_name, seed)))
     return groups
 
 
@@ -637,58 +692,3 @@ def index(directory: Path) -> dict[str, Any]:
             entry["source"] = "JSON Schema of the vector files"
         files[path.name] = entry
     return {"generator": "juki vectors generate", "files": files}
-
-
-VECTOR_SCHEMA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "$id": "urn:juki:vectors:codec:v1",
-    "title": "Juki codec test vectors",
-    "type": "object",
-    "required": ["algorithm", "generatorVersion", "seed", "messageType", "numberOfTests",
-                 "header", "notes", "testGroups"],
-    "properties": {
-        "algorithm": {"const": "JukiCodec"},
-        "schema": {"type": "string"},
-        "generatorVersion": {"type": "string"},
-        "seed": {"type": "string"},
-        "messageType": {"type": "string"},
-        "numberOfTests": {"type": "integer", "minimum": 1},
-        "header": {"type": "array", "items": {"type": "string"}},
-        "notes": {"type": "object", "additionalProperties": {
-            "type": "object", "required": ["bugType", "description"],
-            "properties": {"bugType": {"type": "string"},
-                           "description": {"type": "string"}}}},
-        "testGroups": {"type": "array", "minItems": 1, "items": {
-            "type": "object", "required": ["type", "messageType", "profile", "tests"],
-            "properties": {
-                "type": {"const": "CodecTest"},
-                "messageType": {"type": "string"},
-                "profile": {"enum": ["p2002", "current", None]},
-                "tests": {"type": "array", "minItems": 1, "items": {
-                    "type": "object",
-                    "required": ["tcId", "comment", "flags", "value", "der", "result",
-                                 "errorCode", "errorName"],
-                    "additionalProperties": False,
-                    "properties": {
-                        "tcId": {"type": "integer", "minimum": 1},
-                        "comment": {"type": "string"},
-                        "flags": {"type": "array", "items": {"type": "string"}},
-                        "value": {"type": ["object", "null"]},
-                        "der": {"type": "string", "pattern": "^([0-9a-f]{2})*$"},
-                        "result": {"enum": ["valid", "invalid", "acceptable"]},
-                        "errorCode": {"type": ["integer", "null"],
-                                      "minimum": 1000, "maximum": 9999},
-                        "errorName": {"type": ["string", "null"]},
-                    },
-                    "allOf": [
-                        {"if": {"properties": {"result": {"const": "valid"}}},
-                         "then": {"properties": {"value": {"type": "object"},
-                                                 "errorCode": {"type": "null"}}}},
-                        {"if": {"properties": {"result": {"const": "invalid"}}},
-                         "then": {"properties": {"value": {"type": "null"},
-                                                 "errorCode": {"type": "integer"}}}},
-                    ],
-                }},
-            }}},
-    },
-}

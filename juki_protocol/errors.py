@@ -76,6 +76,7 @@ class ErrorCode(IntEnum):
     OPERATOR_SESSION_REQUIRED = 3022
     OPERATOR_ROLE_NOT_ALLOWED = 3023
     OPERATOR_CREDENTIAL_REFUSED = 3024
+    PROVISION_SUSPENDED = 3030
 
     # 4xxx state
     UNEXPECTED_MESSAGE = 4001
@@ -293,6 +294,12 @@ REGISTRY: dict[ErrorCode, CodeInfo] = {
         "An operator login failed: unknown operator, wrong PIN (the message gives the "
         "tries left) or a credential the node did not issue or that is not valid now.",
         "By a node's upper tester at operator_login (spec/node.md R-NODE-82)."),
+    ErrorCode.PROVISION_SUSPENDED: _C(
+        "The provider has suspended provision to the requesting body (for example "
+        "after its audit found misuse); nothing is provided until the suspension is "
+        "lifted.",
+        "On a provision request of a suspended body, in a ProvisionResponse refusing "
+        "with suspended (spec/suspension.md R-SUSP-01)."),
     ErrorCode.UNEXPECTED_MESSAGE: _C(
         "The message is not valid in the current state of its flow.",
         "By a state machine for any (state, input) pair not in its table."),

@@ -107,7 +107,9 @@ class Schedule:
 
         The checks run in the order of ``spec/provision.md`` section 2: the body
         (UNKNOWN_BODY), the purpose and whether it is that body's (PURPOSE_NOT_ALLOWED),
-        then the legal basis (LEGAL_BASIS_MISMATCH).
+        then the legal basis (LEGAL_BASIS_MISMATCH). A delegated basis (Art. 30-10(1))
+        serves the purposes that list the prefecture's basis it performs: the centre
+        acting on a delegation serves the affairs the prefecture serves (R-30-10-1-04).
         """
         body = self.body(body_code)
         purpose = self._purposes_by_code.get(purpose_code)
@@ -116,6 +118,8 @@ class Schedule:
                                   f"body {body.code}", code=ErrorCode.PURPOSE_NOT_ALLOWED,
                                   field="purpose_code")
         basis = _as_legal_basis(legal_basis)
+        if basis is not None and basis.performs is not None:
+            basis = basis.performs
         if basis is None or basis not in purpose.legal_bases:
             allowed = ", ".join(b.value for b in purpose.legal_bases)
             raise ValidationError(f"legal basis {_basis_text(legal_basis)!r} does not serve "

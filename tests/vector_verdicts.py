@@ -77,7 +77,10 @@ def judged_vectors() -> list[JudgedVector]:
         doc = json.loads(path.read_text(encoding="utf-8"))
         for group in doc["testGroups"]:
             tests = group["tests"]
-            maximal = next(bytes.fromhex(t["der"]) for t in tests if "Maximal" in t["flags"])
+            # The re-encoding of an unknown extension case (a group of one addition,
+            # such as the refusal suspended, has no maximal case and no such case).
+            maximal = next((bytes.fromhex(t["der"]) for t in tests
+                            if "Maximal" in t["flags"]), None)
             for t in tests:
                 flags = set(t["flags"])
                 data = bytes.fromhex(t["der"])

@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Fields holding identifiers, by ASN.1 name.
 RESIDENT = {"residentCode", "previousResidentCode", "codes"}
 LOCAL_GOV = {"localGovCode", "issuingMunicipality", "residenceMunicipality",
-             "newMunicipality", "formerMunicipality", "municipality", "prefecture"}
+             "newMunicipality", "formerMunicipality", "municipality", "prefecture",
+             "delegatingPrefecture"}
 DATES = {"birthDate", "changeDate", "movedDate", "recordedDate", "moveInFiledDate",
          "residentSince", "notificationDate", "plannedMoveDate", "qualifiedSince",
          "foreignResidentSince", "periodExpiry", "eventDate", "entryDate"}

@@ -42,6 +42,8 @@ from juki_protocol.machines.family_register import (
 from juki_protocol.machines.identity import IdentityUpdater, NationalReceiver, PrefectureReceiver
 from juki_protocol.machines.move_in import MoveInNotifier, OrdinaryMoveIn
 from juki_protocol.machines.provision import DisclosureLog, Provider, ProvisionClient
+from juki_protocol.machines.simulate_suspension import ARTICLE as SUSPENSION_ARTICLE
+from juki_protocol.machines.simulate_suspension import suspension
 from juki_protocol.machines.special_move import (
     AnnotatedMoveOut,
     MoveOutDesk,
@@ -82,7 +84,7 @@ NOW = dt.datetime(2026, 4, 1, 9, 0, tzinfo=dt.UTC)
 #: The flows ``juki fixtures capture`` also captures (:mod:`juki_protocol.capture`).
 FLOWS = ("wide-area", "special-move", "identity-update", "provision", "card")
 #: Every flow ``juki simulate`` runs: :data:`FLOWS` and those not captured yet.
-SIMULATED = (*FLOWS, "ordinary-move", "family-register", "code-designation")
+SIMULATED = (*FLOWS, "ordinary-move", "family-register", "code-designation", "suspension")
 #: The articles of the Act each flow carries out (``juki simulate --list``).
 ARTICLES = {
     "wide-area": "Art. 12-2 (wide-area issuance of resident record copies)",
@@ -94,6 +96,7 @@ ARTICLES = {
     "family-register": "Art. 9(2) (notice of family register entries to the residence "
                        "municipality)",
     "code-designation": "Art. 30-7(1)(2) (resident codes designated to a municipality)",
+    "suspension": SUSPENSION_ARTICLE,
 }
 NOT_YET: tuple[str, ...] = ()
 
@@ -492,4 +495,4 @@ def simulate(flow: str | None, seed: int, list_flows: bool) -> None:
     {"wide-area": wide_area, "identity-update": identity_update, "card": card,
      "special-move": special_move, "ordinary-move": ordinary_move,
      "provision": provision, "family-register": family_register,
-     "code-designation": code_designation}[flow](seed)
+     "code-designation": code_designation, "suspension": suspension}[flow](seed)

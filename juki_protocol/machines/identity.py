@@ -20,6 +20,11 @@ Three machines, both ends of both hops (spec/identity.md):
   and acknowledges them in order; a retry or 4004 resends every update on the wire
   from the first unacknowledged one (R-30-5-0-05), and an answer to any but the first
   is not taken (the first is answered first).
+  A municipality that stops feeding the network (spec/suspension.md) puts its updater
+  in state ``held``: it sends nothing, not even a resend; a change is still numbered
+  and queued (and so stored by the node); an answer to an update that was on the wire
+  before the stop is taken as usual. On resumption it puts its queue on the wire from
+  the first unacknowledged update, in order (R-SUSP-05).
 * :class:`PrefectureReceiver` (prefecture) applies update m + 1, acknowledges an
   identical update numbered m or less as ``duplicate`` and changes nothing, and rejects
   anything else with 4004 OUT_OF_ORDER (R-30-5-0-06). Each applied update is relayed
@@ -88,11 +93,13 @@ M2M_TYPES = frozenset({"MoveInNotice", "WideAreaIssuanceRequest", "WideAreaIssua
 # The sending side (IdentityUpdater, RelaySender) ----------------------------------------
 
 class SenderState(Enum):
-    """A sequenced sender: nothing outstanding, one message unacknowledged, or stopped."""
+    """A sequenced sender: nothing outstanding, one message unacknowledged, stopped by
+    a refusal, or held by its operator (spec/suspension.md)."""
 
     IDLE = "idle"
     AWAITING_ACK = "awaiting_ack"
     STALLED = "stalled"
+    HELD = "held"
 
 
 class SenderInput(Enum):
@@ -105,6 +112,9 @@ class SenderInput(Enum):
     BUSY = "busy"                  # the peer answered 9001, 9002 or 9003: retry later
     REFUSED = "refused"            # the peer refused with any other code
     RETRY_DUE = "retry_due"        # the retry timer fired
+    HOLD = "hold"                  # the operator stopped the feed (local)
+    RELEASE = "release"            # the feed resumed, messages queued (local)
+    RELEASE_EMPTY = "release_empty"  # the feed resumed, nothing queued (local)
 
 
 class SenderAction(Enum):
@@ -117,6 +127,8 @@ class SenderAction(Enum):
     RESEND = "resend"
     BACK_OFF = "back_off"
     STALL = "stall"
+    HOLD = "hold"
+    RETIRE = "retire"
 
 
 _SS, _SI, _SA = SenderState, SenderInput, SenderAction
@@ -134,6 +146,23 @@ SENDER_TABLE: Table[SenderState, SenderInput, SenderAction] = Table(
         (_SS.AWAITING_ACK, _SI.BUSY): (_SA.BACK_OFF, _SS.AWAITING_ACK),
         (_SS.AWAITING_ACK, _SI.REFUSED): (_SA.STALL, _SS.STALLED),
         (_SS.STALLED, _SI.SUBMIT): (_SA.QUEUE, _SS.STALLED),
+        # spec/suspension.md: the feed stopped and resumed (R-SUSP-05).
+        (_SS.IDLE, _SI.HOLD): (_SA.HOLD, _SS.HELD),
+        (_SS.AWAITING_ACK, _SI.HOLD): (_SA.HOLD, _SS.HELD),
+        (_SS.HELD, _SI.HOLD): (None, _SS.HELD),
+        (_SS.HELD, _SI.SUBMIT): (_SA.QUEUE, _SS.HELD),
+        (_SS.HELD, _SI.ACK_LAST): (_SA.RETIRE, _SS.HELD),
+        (_SS.HELD, _SI.ACK_MORE): (_SA.RETIRE, _SS.HELD),
+        (_SS.HELD, _SI.OUT_OF_ORDER): (None, _SS.HELD),
+        (_SS.HELD, _SI.BUSY): (None, _SS.HELD),
+        (_SS.HELD, _SI.REFUSED): (_SA.STALL, _SS.STALLED),
+        (_SS.HELD, _SI.RETRY_DUE): (None, _SS.HELD),
+        (_SS.HELD, _SI.RELEASE): (_SA.RESEND, _SS.AWAITING_ACK),
+        (_SS.HELD, _SI.RELEASE_EMPTY): (None, _SS.IDLE),
+        # A stalled sender waits for its operator, held or not.
+        (_SS.STALLED, _SI.HOLD): (None, _SS.STALLED),
+        (_SS.STALLED, _SI.RELEASE): (None, _SS.STALLED),
+        (_SS.STALLED, _SI.RELEASE_EMPTY): (None, _SS.STALLED),
     },
     errors={_SI.ACK_LAST: ErrorCode.UNKNOWN_CORRELATION,
             _SI.ACK_MORE: ErrorCode.UNKNOWN_CORRELATION,
@@ -175,25 +204,40 @@ class _SequencedSender(Machine[SenderState, SenderInput, SenderAction], Generic[
     def _submit(self, message: M, now: dt.datetime) -> list[Effect]:
         return self._step(SenderInput.SUBMIT, now, message)
 
-    def restore(self, last: int, pending: Sequence[tuple[bytes, M]]) -> None:
+    def restore(self, last: int, pending: Sequence[tuple[bytes, M]], *,
+                held: bool = False) -> None:
         """Take back what a store kept of this sender (at a start, or after a reload):
         ``last`` is the last number used; ``pending`` the unacknowledged messages
-        (message id, message), in order. None is on the wire until :meth:`resume`."""
+        (message id, message), in order. None is on the wire until :meth:`resume` or a
+        :meth:`release`; ``held``: the feed was stopped (R-SUSP-06)."""
         self.next_sequence = last + 1
         self.outbox = list(pending)
         self.in_flight = 0
-        self.state = SenderState.AWAITING_ACK if self.outbox else SenderState.IDLE
+        self.state = SenderState.HELD if held else \
+            SenderState.AWAITING_ACK if self.outbox else SenderState.IDLE
 
     def resume(self, now: dt.datetime) -> list[Effect]:
         """Resend the first unacknowledged message and arm the retry timer, as at a
-        start (R-PDU-23); the rest follow as the first is acknowledged."""
-        if not self.outbox:
+        start (R-PDU-23); the rest follow as the first is acknowledged. Nothing while
+        the sender is held (spec/suspension.md)."""
+        if not self.outbox or self.state is SenderState.HELD:
             return []
         mid, message = self.outbox[0]
         timer = Timer(name=RETRY_TIMER, deadline=now + RETRY_AFTER)
         self.timers[RETRY_TIMER] = timer
         return [Send(recipient=self.peer, message=message, message_id=mid),
                 ArmTimer(timer=timer)]
+
+    def hold(self, now: dt.datetime) -> list[Effect]:
+        """Stop sending (the feed stopped, spec/suspension.md): nothing more goes on
+        the wire, not even a resend, until :meth:`release`."""
+        return self._step(SenderInput.HOLD, now)
+
+    def release(self, now: dt.datetime) -> list[Effect]:
+        """The feed resumed: put the queue on the wire from the first unacknowledged
+        message, in order (R-SUSP-05)."""
+        return self._step(SenderInput.RELEASE if self.outbox else SenderInput.RELEASE_EMPTY,
+                          now)
 
     def receive(self, inbound: Inbound, now: dt.datetime) -> list[Effect]:
         """An Acknowledgement or ErrorReport from the peer for the outstanding message."""
@@ -216,6 +260,9 @@ class _SequencedSender(Machine[SenderState, SenderInput, SenderAction], Generic[
         else:
             raise ProtocolError(f"{type(msg).__name__} is not an answer to this sender",
                                 code=ErrorCode.UNEXPECTED_MESSAGE)
+        if self.state is SenderState.HELD and not self.in_flight:
+            raise ProtocolError("an answer while held, with nothing on the wire",
+                                code=ErrorCode.UNKNOWN_CORRELATION)
         return self._step(inp, now, msg)
 
     def timeout(self, name: str, now: dt.datetime) -> list[Effect]:
@@ -250,6 +297,16 @@ class _SequencedSender(Machine[SenderState, SenderInput, SenderAction], Generic[
             return []
         if action is SenderAction.RESEND:
             return self._wire(now)
+        if action is SenderAction.HOLD:
+            if self.state is SenderState.AWAITING_ACK:
+                self.in_flight = max(self.in_flight, 1)   # the first is on the wire
+            return [CancelTimer(name=RETRY_TIMER)]
+        if action is SenderAction.RETIRE:
+            # Held: an update sent before the stop is answered; nothing else is sent.
+            self.outbox.pop(0)
+            self.in_flight -= 1
+            self.busy = 0
+            return []
         if action is SenderAction.BACK_OFF:
             # R-30-5-0-10: kept, same id and content; resent when the timer fires.
             delay = min(self.backoff * 2 ** min(self.busy, 16), RETRY_AFTER)

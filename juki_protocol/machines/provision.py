@@ -5,42 +5,38 @@ Theory of operation
 Two machines (spec/provision.md):
 
 * :class:`Provider` (a prefecture or the designated centre) is always ``ready``; its data
-  are the answered requests, the pending responses, the :class:`DisclosureLog` and the
-  :class:`AnomalyGuard`. A received message is classified before the table: a
-  municipality-to-municipality message is 3003 ROLE_NOT_ALLOWED (R-24-2-4-03,
-  R-12-2-2-02); a request naming a body other than the header sender is 1024
-  INVALID_FIELD (R-30-7-3-04); a request already answered (same sender and message id)
-  is acknowledged as ``duplicate`` and its stored response resent, with other content
-  it is 2021 REPLAY (R-PDU-24). Every other request is checked in the order of
+  are the answered requests, the pending responses, the :class:`DisclosureLog`, the
+  :class:`AnomalyGuard`, the bodies whose provision it suspended and, at the centre, the
+  prefectures that delegated their provision to it. A received message is classified
+  before the table: a municipality-to-municipality message is 3003 ROLE_NOT_ALLOWED
+  (R-24-2-4-03, R-12-2-2-02); a request naming a body other than the header sender is
+  1024 INVALID_FIELD (R-30-7-3-04); a request already answered (same sender and message
+  id) is acknowledged as ``duplicate`` and its stored response resent, with other
+  content it is 2021 REPLAY (R-PDU-24). Every other request is checked in the order of
   spec/provision.md section 2 and answered with the first refusal that applies, as a
-  ``ProvisionResponse`` (R-30-7-3-05): the body (3010), the purpose (3011), the legal
-  basis against the body's kind, the provider and the purpose (3012, R-30-7-4-01,
-  R-30-7-5-01, R-30-8-2-01), the operator (3020, R-30-7-3-06), the volume limits (3021,
-  R-30-7-3-07). An authorised request is looked up in the :class:`IdentityStore` by
-  resident code (in the query's order, R-30-7-3-09) or by the four items
+  ``ProvisionResponse`` (R-30-7-3-05): the body (3010), its suspension (3030,
+  R-SUSP-01), the purpose (3011), the legal basis against the body's kind, the provider,
+  the delegation and the purpose (3012, R-30-7-4-01, R-30-7-5-01, R-30-8-2-01,
+  R-30-10-1-03, R-30-10-1-04), the operator (3020, R-30-7-3-06), the volume limits
+  (3021, R-30-7-3-07). An authorised request is looked up in the :class:`IdentityStore`
+  by resident code (in the query's order, R-30-7-3-09) or by the four items
   (R-30-7-3-10); only identity info within the retention period is provided, and an
-  answer reveals nothing of what is past it (R-30-7-3-11). Each request, provided or
-  refused, is appended to the disclosure log *before* its response is returned
-  (R-30-7-3-12). Responses are resent until acknowledged (R-PDU-23).
+  answer reveals nothing of what is past it (R-30-7-3-11); on a delegation, only the
+  persons of the delegating prefecture (R-30-10-1-05). Each request, provided or
+  refused, is appended to the disclosure log (:mod:`juki_protocol.machines.disclosure`)
+  *before* its response is returned (R-30-7-3-12). Responses are resent until
+  acknowledged (R-PDU-23).
 * :class:`ProvisionClient` (the requesting body: an agency, municipality or
   prefecture) sends one request, resends it until acknowledged, and ends ``done``
   (persons provided, checked against the query), ``refused``, ``failed`` (an
   ``ErrorReport``) or ``timed_out`` (4005 FLOW_TIMED_OUT).
-
-The disclosure log is append-only and holds frozen :class:`DisclosureRecord` values. It
-does not hold resident codes in the clear: each provided code is stored as a keyed
-digest (HMAC-SHA256 under the log's key), so the log answers the resident's disclosure
-request (:meth:`DisclosureLog.for_resident`) and the yearly report
-(:meth:`DisclosureLog.yearly_report`) without listing codes to whoever reads it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 
@@ -61,6 +57,12 @@ from juki_protocol.machines.common import (
     plain_copy,
     random_ids,
     register,
+)
+from juki_protocol.machines.disclosure import (
+    PROVIDED,
+    DisclosureLog,
+    DisclosureRecord,
+    ReportLine,
 )
 from juki_protocol.machines.identity import M2M_TYPES
 from juki_protocol.machines.stores import IdentityHolder, four_items
@@ -84,98 +86,6 @@ RESPONSE_DEADLINE = dt.timedelta(minutes=10)
 #: R-TIME-07 (spec/deadlines.md): the default sliding window of the volume limits.
 VOLUME_WINDOW = dt.timedelta(hours=1)
 RETRY, DEADLINE = "retry", "deadline"
-PROVIDED = "provided"
-
-
-# The disclosure log ----------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DisclosureRecord:
-    """One provision request as logged (R-30-7-3-12).
-
-    time: when it was answered; message_id: the request's message id; body: the
-    requesting body; legal_basis, purpose_code, operator_id: as requested; outcome:
-    ``provided`` or the refusal's value; resident_keys: the keyed digests of the resident
-    codes provided (masked: the codes themselves are not in the log).
-    """
-
-    time: dt.datetime
-    message_id: bytes
-    body: RequestingBody
-    legal_basis: LegalBasis
-    purpose_code: str
-    operator_id: str
-    outcome: str
-    resident_keys: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReportLine:
-    """One line of the yearly report: per body and purpose."""
-
-    requests: int
-    persons: int
-    refusals: int
-
-
-class DisclosureLog:
-    """The provider's append-only disclosure log (R-30-7-3-12); kept at least as long as
-    the identity info it describes (this in-memory log never drops a record)."""
-
-    def __init__(self, key: bytes) -> None:
-        if len(key) < 16:
-            raise ValueError("the log key must have at least 16 octets")
-        self._key = key
-        self._records: list[DisclosureRecord] = []
-        self._last: dt.datetime | None = None
-
-    @property
-    def records(self) -> tuple[DisclosureRecord, ...]:
-        """Every record, oldest first."""
-        return tuple(self._records)
-
-    def key_of(self, resident_code: str) -> str:
-        """The masked form of ``resident_code`` stored in the log."""
-        return hmac.new(self._key, resident_code.encode("ascii"),
-                        hashlib.sha256).hexdigest()[:32]
-
-    def append(self, record: DisclosureRecord) -> None:
-        """Append ``record``; records are never changed or removed."""
-        last = self._records[-1].time if self._records else self._last
-        if last is not None and record.time < last:
-            raise ValueError("disclosure records are appended in time order")
-        self._records.append(record)
-
-    def take(self) -> tuple[DisclosureRecord, ...]:
-        """The records appended since the last take, handed over to durable storage
-        (a node's log is its database): this log forgets them, keeping only the time
-        order for the records that follow."""
-        taken = tuple(self._records)
-        if taken:
-            self._last = taken[-1].time
-        self._records.clear()
-        return taken
-
-    def for_resident(self, resident_code: str) -> tuple[DisclosureRecord, ...]:
-        """Every provision of this resident's identity info: the resident's disclosure
-        request (which bodies received my info, when, for what)."""
-        key = self.key_of(resident_code)
-        return tuple(r for r in self._records
-                     if r.outcome == PROVIDED and key in r.resident_keys)
-
-    def yearly_report(self, year: int) -> dict[tuple[str, str], ReportLine]:
-        """Counts per (body code, purpose code) of the requests of ``year`` (UTC)."""
-        out: dict[tuple[str, str], ReportLine] = {}
-        for r in self._records:
-            if r.time.year != year:
-                continue
-            key = (r.body.code, r.purpose_code)
-            line = out.get(key, ReportLine(requests=0, persons=0, refusals=0))
-            refused = r.outcome != PROVIDED
-            out[key] = ReportLine(requests=line.requests + 1,
-                                  persons=line.persons + len(r.resident_keys),
-                                  refusals=line.refusals + int(refused))
-        return out
 
 
 # The anomaly guard -------------------------------------------------------------------
@@ -281,7 +191,10 @@ class Provider(Machine[ProviderState, ProviderInput, ProviderAction]):
 
     operators: the operator ids registered per requesting body code; local_purposes: the
     purpose codes this provider serves per non-agency body kind (other schedules and the
-    ordinance, declared in the ICS).
+    ordinance, declared in the ICS); suspended: the codes of the bodies whose provision
+    is suspended (spec/suspension.md; a node passes its stored list, queried at each
+    request); delegations: at the centre, the prefectures that delegated their
+    provision of Art. 30-7(3)-(6) to it (Art. 30-10(1), spec/provision.md section 6).
     """
 
     TABLE = PROVIDER_TABLE
@@ -290,8 +203,8 @@ class Provider(Machine[ProviderState, ProviderInput, ProviderAction]):
                  operators: Mapping[str, Iterable[str]],
                  local_purposes: Mapping[BodyKind, Iterable[str]] | None = None,
                  schedule: Schedule | None = None, guard: AnomalyGuard | None = None,
-                 log: DisclosureLog | None = None,
-                 ids: IdSource = random_ids) -> None:
+                 log: DisclosureLog | None = None, suspended: Container[str] = (),
+                 delegations: Iterable[str] = (), ids: IdSource = random_ids) -> None:
         super().__init__()
         self.national = code.startswith("DC")
         if not self.national and not is_prefecture_code(code):
@@ -303,6 +216,8 @@ class Provider(Machine[ProviderState, ProviderInput, ProviderAction]):
         self.schedule = schedule if schedule is not None else load_schedule_1()
         self.guard = guard if guard is not None else AnomalyGuard()
         self.log = log if log is not None else DisclosureLog(secrets.token_bytes(32))
+        self.suspended = suspended
+        self.delegations = frozenset(delegations) if self.national else frozenset()
         self.ids = ids
         self.answered: dict[tuple[str, bytes], tuple[ProvisionRequest, Send]] = {}
         self.pending: dict[bytes, Send] = {}
@@ -361,47 +276,59 @@ class Provider(Machine[ProviderState, ProviderInput, ProviderAction]):
         return None
 
     def authorise(self, req: ProvisionRequest) -> None:
-        """Raise BusinessError with the refusal's code unless the body, the purpose and
-        the legal basis of ``req`` are allowed to this provider (spec/provision.md
-        section 2, the steps before the operator); :meth:`refusal` runs it first.
-        Public so that a faulty node can replace this one decision."""
+        """Raise BusinessError with the first refusal of the body, its suspension, the
+        legal basis, the delegation and the purpose of ``req`` (spec/provision.md
+        section 2, the steps before the operator), or return; :meth:`refusal` runs it
+        first. Public so that a faulty node can replace this one decision."""
         body, basis = req.requester, req.legal_basis
         if body.kind is BodyKind.AGENCY:                          # R-30-7-3-01
             self.schedule.body(body.code)
+        if body.code in self.suspended:                           # R-SUSP-01
+            raise BusinessError("provision to the body is suspended",
+                                code=ErrorCode.PROVISION_SUSPENDED)
         if basis.by_center != self.national:        # a basis this provider never serves
             raise BusinessError("the legal basis is not one this provider serves",
                                 code=ErrorCode.LEGAL_BASIS_MISMATCH)
+        delegator = req.delegating_prefecture                     # R-30-10-1-03
+        if basis.performs is not None and delegator not in self.delegations:
+            raise BusinessError("the prefecture named has not delegated its provision to "
+                                "this centre", code=ErrorCode.LEGAL_BASIS_MISMATCH)
         if body.kind is BodyKind.AGENCY:                          # R-30-7-3-02, -03
             self.schedule.authorise(body.code, req.purpose_code, basis)
         elif req.purpose_code not in self.local_purposes.get(body.kind, frozenset()):
             raise BusinessError("the purpose is not served for this body",
                                 code=ErrorCode.PURPOSE_NOT_ALLOWED)
         fits = body.kind in basis.body_kinds and basis.by_center == self.national
-        if fits and not self.national:
+        # A prefecture's own bases, or the centre's delegated ones with the delegating
+        # prefecture in the provider's place (R-30-10-1-04).
+        home = self.code if not self.national else delegator
+        if fits and home is not None:
             own_pref = (prefecture_of(body.code) if body.kind is BodyKind.MUNICIPALITY
-                        else body.code) == self.code
+                        else body.code) == home
             fits = {LegalBasis.PREF_TO_OWN_MUNICIPALITY: own_pref,        # R-30-7-4-01
                     LegalBasis.PREF_TO_OTHER_MUNICIPALITY: not own_pref,
                     LegalBasis.PREF_TO_OTHER_PREFECTURE: not own_pref,    # R-30-7-5-01
                     LegalBasis.PREF_OWN_USE: own_pref,                    # R-30-8-2-01
-                    }.get(basis, True)
+                    }.get(basis.performs or basis, True)
         if not fits:
             raise BusinessError("the legal basis does not fit the body or the provider",
                                 code=ErrorCode.LEGAL_BASIS_MISMATCH)
 
     def lookup(self, req: ProvisionRequest, now: dt.datetime) -> tuple[ProvidedIdentity, ...]:
-        """The identity info within retention that answers ``req`` (R-30-7-3-09..11)."""
+        """The identity info within retention that answers ``req`` (R-30-7-3-09..11);
+        on a delegation, only the persons of the delegating prefecture, as if the
+        centre held no other (R-30-10-1-05)."""
         if req.by_resident_code is not None:
-            held = [self.store.within_retention(c, now) for c in req.by_resident_code]
-            return tuple(ProvidedIdentity(identity_info=h.identity_info,
-                                          change_info=h.change_info)
-                         for h in held if h is not None)
-        q = req.by_four_items
-        assert q is not None
+            codes: Iterable[str] = req.by_resident_code
+        else:
+            assert req.by_four_items is not None                   # R-30-7-3-10
+            codes = self.store.by_four_items(four_items(req.by_four_items))
+        scope = req.delegating_prefecture
         found = []
-        for code in self.store.by_four_items(four_items(q)):       # R-30-7-3-10
+        for code in codes:
             h = self.store.within_retention(code, now)
-            if h is not None:
+            if h is not None and (scope is None or prefecture_of(
+                    h.identity_info.address.local_gov_code) == scope):
                 found.append(ProvidedIdentity(identity_info=h.identity_info,
                                               change_info=h.change_info))
         return tuple(found[:100])
@@ -424,7 +351,8 @@ class Provider(Machine[ProviderState, ProviderInput, ProviderAction]):
             operator_id=req.operator_id,
             outcome=PROVIDED if refusal is None else refusal.value,
             resident_keys=tuple(self.log.key_of(p.identity_info.resident_code)
-                                for p in provided)))
+                                for p in provided),
+            delegating_prefecture=req.delegating_prefecture))
         if refusal is None:
             self.guard.record(req.requester.code, req.operator_id, _persons(req), now)
         self.answered[(inbound.sender, inbound.message_id)] = (req, send)

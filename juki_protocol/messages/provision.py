@@ -1,5 +1,6 @@
-"""Provision of identity info, Arts. 30-7(3)-(6), 30-8, 30-10(1)(iii)-(vi)
-(``spec/asn1/provision.asn``)."""
+"""Provision of identity info, Arts. 30-7(3)-(6), 30-8, 30-10(1)
+(``spec/asn1/provision.asn``): the centre's own provision (iii)-(vi) and the provision it
+performs on a prefecture's delegation (spec/provision.md section 6)."""
 
 from __future__ import annotations
 
@@ -78,10 +79,18 @@ class LegalBasis(StrEnum):
     CENTER_TO_MUNICIPALITY = "centerToMunicipality"          # Art. 30-10(1)(iv)
     CENTER_TO_PREFECTURE = "centerToPrefecture"              # Art. 30-10(1)(v)
     CENTER_TO_OTHER_MUNICIPALITY = "centerToOtherMunicipality"  # Art. 30-10(1)(vi)
+    # Art. 30-10(1): the centre performing a prefecture's provision on its delegation.
+    DELEGATED_TO_AGENCY = "delegatedToAgency"                    # for Art. 30-7(3)
+    DELEGATED_TO_OWN_MUNICIPALITY = "delegatedToOwnMunicipality"  # for Art. 30-7(4)
+    DELEGATED_TO_OTHER_PREFECTURE = "delegatedToOtherPrefecture"  # for Art. 30-7(5)
+    DELEGATED_TO_OTHER_MUNICIPALITY = "delegatedToOtherMunicipality"  # for Art. 30-7(6)
 
     @property
     def body_kinds(self) -> frozenset[BodyKind]:
         """The kinds of requesting body this basis can serve."""
+        performed = self.performs
+        if performed is not None:
+            return performed.body_kinds
         by_value = {
             "prefToAgency": {BodyKind.AGENCY},
             "prefToOwnMunicipality": {BodyKind.MUNICIPALITY},
@@ -98,7 +107,15 @@ class LegalBasis(StrEnum):
     @property
     def by_center(self) -> bool:
         """True if the designated centre provides (Art. 30-10), else the prefecture."""
-        return self.value.startswith("center")
+        return self.value.startswith(("center", "delegated"))
+
+    @property
+    def performs(self) -> LegalBasis | None:
+        """For a delegated basis, the prefecture's basis of Art. 30-7(3)-(6) that the
+        centre performs on the prefecture's delegation (Art. 30-10(1)); else None."""
+        if not self.value.startswith("delegated"):
+            return None
+        return LegalBasis("pref" + self.value.removeprefix("delegated"))
 
 
 @message
@@ -120,7 +137,9 @@ class ProvisionRequest:
 
     requester: the body; legal_basis: the article relied on, which must fit the body's
     kind; purpose_code: the schedule purpose id; operator_id: the authenticated
-    operator; exactly one of by_resident_code (1 to 100 codes) or by_four_items.
+    operator; exactly one of by_resident_code (1 to 100 codes) or by_four_items;
+    delegating_prefecture: the prefecture (PP000C) on whose delegation the centre
+    provides, given exactly with a delegated legal basis (Art. 30-10(1), R-30-10-1-01).
     """
 
     requester: RequestingBody
@@ -129,6 +148,7 @@ class ProvisionRequest:
     operator_id: str
     by_resident_code: tuple[str, ...] | None = choice("query")
     by_four_items: FourItems | None = choice("query")
+    delegating_prefecture: str | None = None
 
     def __post_init__(self) -> None:
         require(self.requester.kind in self.legal_basis.body_kinds, "legal_basis",
@@ -145,6 +165,15 @@ class ProvisionRequest:
             for i, code in enumerate(self.by_resident_code):
                 validate_resident_code(code, f"by_resident_code[{i}]")
             require_unique(self.by_resident_code, "by_resident_code")
+        # R-30-10-1-01: the delegating prefecture exactly with a delegated basis.
+        delegated = self.legal_basis.performs is not None
+        require((self.delegating_prefecture is not None) == delegated,
+                "delegating_prefecture", f"{'required' if delegated else 'not allowed'} "
+                f"with legal basis {self.legal_basis.value}")
+        if self.delegating_prefecture is not None:
+            validate_local_gov_code(self.delegating_prefecture, "delegating_prefecture")
+            require(is_prefecture_code(self.delegating_prefecture), "delegating_prefecture",
+                    "must be a prefecture's own code (PP000C)")
 
 
 @message
@@ -163,6 +192,7 @@ class ProvisionRefusal(StrEnum):
     LEGAL_BASIS_MISMATCH = "legalBasisMismatch"
     OPERATOR_UNAUTHENTICATED = "operatorUnauthenticated"
     THROTTLED = "throttled"
+    SUSPENDED = "suspended"   # spec/suspension.md (an extension addition)
 
     @property
     def error_code(self) -> ErrorCode:
@@ -172,6 +202,7 @@ class ProvisionRefusal(StrEnum):
             "legalBasisMismatch": ErrorCode.LEGAL_BASIS_MISMATCH,
             "operatorUnauthenticated": ErrorCode.OPERATOR_UNAUTHENTICATED,
             "throttled": ErrorCode.OPERATOR_THROTTLED,
+            "suspended": ErrorCode.PROVISION_SUSPENDED,
         }[self.value]
 
 

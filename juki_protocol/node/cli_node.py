@@ -22,10 +22,16 @@ import click
 from juki_protocol.cli_errors import CliError, ErrorHandlingGroup
 from juki_protocol.cli_pki import INFORM, passphrase_options, read_certificate, read_passphrase
 from juki_protocol.errors import JukiError
-from juki_protocol.identifiers import Role, validate_node_id
+from juki_protocol.identifiers import (
+    Role,
+    is_prefecture_code,
+    validate_local_gov_code,
+    validate_node_id,
+)
 from juki_protocol.messages.provision import BodyKind
 from juki_protocol.node import audit, logjson
 from juki_protocol.node.cli_operators import analyse, operators_group
+from juki_protocol.node.cli_suspension import SUSPENSION_COMMANDS
 from juki_protocol.node.clock import TestClock
 from juki_protocol.node.config import config_option
 from juki_protocol.node.metrics import MetricsServer, NodeMetrics
@@ -105,6 +111,9 @@ def node_group() -> None:
 @click.option("--local-purpose", "local_purposes", multiple=True, metavar="KIND=PURPOSE",
               help="A purpose served to a local body of KIND (municipality, prefecture, "
               "prefectureOrgan) under Arts. 30-7(4)-(6), 30-8 (providers; repeatable).")
+@click.option("--delegated-by", "delegations", multiple=True, metavar="PREFECTURE",
+              help="National: a prefecture (PP000C) that delegated its provision of Art. "
+              "30-7(3)-(6) to the centre (Art. 30-10(1); repeatable).")
 @click.option("--households", default=0, show_default=True, type=click.IntRange(0, 10_000),
               help="Municipalities: synthetic households to register while the register "
               "is empty.")
@@ -181,7 +190,8 @@ def serve(role: str, code: str, db: Path, database: str | None, cert: Path, key:
           disclosure_key: Path | None, trust: Path, crl: Path | None, no_crl: bool,
           crl_reload_interval: float, listen: str,
           directory: Path | None,
-          operators: tuple[str, ...], local_purposes: tuple[str, ...], households: int,
+          operators: tuple[str, ...], local_purposes: tuple[str, ...],
+          delegations: tuple[str, ...], households: int,
           retention_days: int, retention_seconds: int | None,
           upper_tester: str | None, upper_tester_remote: bool, max_connections: int,
           max_peer_connections: int, max_handshakes: int, max_address_handshakes: int,
@@ -215,6 +225,17 @@ def serve(role: str, code: str, db: Path, database: str | None, cert: Path, key:
                                      "municipality, prefecture, prefectureOrgan",
                                      param_hint="--local-purpose")
         purposes.setdefault(kind, set()).add(purpose)
+    for pref in delegations:
+        if role != "national":
+            raise click.BadParameter("only the national centre acts on a delegation",
+                                     param_hint="--delegated-by")
+        try:
+            validate_local_gov_code(pref, "--delegated-by")
+        except JukiError as exc:
+            raise click.BadParameter(str(exc), param_hint="--delegated-by") from None
+        if not is_prefecture_code(pref):
+            raise click.BadParameter(f"{pref!r} is not a prefecture's own code (PP000C)",
+                                     param_hint="--delegated-by")
     if crl is None and not no_crl:        # R-PDU-40: revocation data or an explicit opt-out
         raise click.UsageError("no revocation data: give --crl FILE (the network CA's "
                                "revocation list), or --no-crl to run without revocation "
@@ -229,6 +250,7 @@ def serve(role: str, code: str, db: Path, database: str | None, cert: Path, key:
                         listen=_address(listen, "--listen"),
                         directory=load_directory(directory) if directory else {},
                         operators=ops, local_purposes=purposes,
+                        delegations=tuple(sorted(set(delegations))),
                         retention=dt.timedelta(seconds=retention_seconds)
                         if retention_seconds else dt.timedelta(days=retention_days),
                         max_connections=max_connections,
@@ -423,8 +445,11 @@ def _shown(db: str) -> str:
     return redact_url(db) if is_url(db) else db
 
 
-# Operators and the analysis of the audit logs (spec/node.md sections 4.8, 4.9).
+# Operators and the analysis of the audit logs (spec/node.md sections 4.8, 4.9), and the
+# suspension of provision and of a municipality's feed (spec/suspension.md).
 node_group.add_command(operators_group)
+for _command in SUSPENSION_COMMANDS:
+    node_group.add_command(_command)
 audit_group.add_command(analyse)
 
 

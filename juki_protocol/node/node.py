@@ -163,7 +163,7 @@ class Node:
             config.role, config.code, self.storage, residents=config.residents,
             operators=config.operators, national=config.national, profile=config.profile,
             retention=config.retention, window=config.send_window,
-            local_purposes=config.local_purposes)
+            local_purposes=config.local_purposes, delegations=config.delegations)
         self.endpoint = self.endpoint_class(
             self.node, self.credential, self.tls.store,
             EndpointStore(self.storage, config.metrics), self.handler,

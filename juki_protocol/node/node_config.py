@@ -78,6 +78,8 @@ class NodeConfig:
     #: Providers: purposes served to municipalities and prefectures, by body kind
     #: (``municipality``, ``prefecture``, ``prefectureOrgan``; local ordinance).
     local_purposes: dict[str, set[str]] = field(default_factory=dict)
+    #: The centre: the prefectures that delegated their provision to it (Art. 30-10(1)).
+    delegations: tuple[str, ...] = ()
     national: str = "DC01"
     retention: dt.timedelta = dt.timedelta(days=150 * 365)
     duplicate_window: dt.timedelta = dt.timedelta(hours=24)

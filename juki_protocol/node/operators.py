@@ -65,18 +65,21 @@ ACTIONS: dict[str, tuple[str, ...]] = {
              "card_state"),
     "provision": ("provision_request", "provision_result"),
     "operator_admin": ("operator_unlock",),
+    # spec/suspension.md: stopping provision to a body and a municipality's feed.
+    "suspension": ("suspend_provision", "resume_provision", "stop_feed", "resume_feed"),
 }
 #: The action of each op (ops not listed need no session: see :data:`OPEN_OPS`).
 ACTION_OF_OP: dict[str, str] = {o: a for a, ops in ACTIONS.items() for o in ops}
 #: Ops of the test interface and of the session itself, served without a session.
 OPEN_OPS = frozenset({"hello", "status", "identity_versions", "fire_timers", "clock",
                       "audit_log", "audit_checkpoints", "fail_next_commit", "restart",
-                      "operator_login", "operator_logout", "code_allotment"})
+                      "operator_login", "operator_logout", "code_allotment",
+                      "provision_suspensions", "feed_state"})
 #: The roles of a node whose operators file does not define its own.
 DEFAULT_ROLES: dict[str, frozenset[str]] = {
     "clerk": frozenset({"record", "wide_area", "card"}),
     "inquirer": frozenset({"provision"}),
-    "admin": frozenset({"operator_admin"}),
+    "admin": frozenset({"operator_admin", "suspension"}),
 }
 DEFAULT_SESSION_SECONDS = 8 * 3600
 #: Operator ids: what may name an operator in the audit log (no personal data).

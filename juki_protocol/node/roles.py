@@ -13,14 +13,17 @@ that transaction is committed (R-PDU-22, R-30-5-0-07).
 =============  ============================================================================
 role           machines
 =============  ============================================================================
-municipality   IdentityUpdater (Art. 30-5); IssuingCounter and ResidenceResponder
+municipality   IdentityUpdater (Art. 30-5, held while the feed is stopped:
+               spec/suspension.md); IssuingCounter and ResidenceResponder
                (Art. 12-2); MoveOutDesk and SpecialMoveInCounter (Arts. 24-2, 9);
                MoveInNotifier, one per ordinary move-in (Art. 9(1));
                FamilyRegisterReceiver and FamilyRegisterNotifier, one per notice
                (Art. 9(2)); MunicipalityCodes (Art. 30-7(1))
 prefecture     PrefectureReceiver with its RelaySender (Arts. 30-5, 30-11); Provider
-               (Arts. 30-7, 30-8); PrefectureDesignations (Art. 30-7(1)(2))
-national       NationalReceiver (Art. 30-11); Provider (Art. 30-10)
+               (Arts. 30-7, 30-8), with the suspended bodies (spec/suspension.md);
+               PrefectureDesignations (Art. 30-7(1)(2))
+national       NationalReceiver (Art. 30-11); Provider (Art. 30-10, also on the
+               prefectures' delegation), with the suspended bodies
 agency         ProvisionClient, one per request (Arts. 30-7(3), 30-10(1)(iii))
 =============  ============================================================================
 
@@ -37,7 +40,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from juki_protocol.errors import ErrorCode, ProtocolError
+from juki_protocol.errors import BusinessError, ErrorCode, ProtocolError
 from juki_protocol.identifiers import prefecture_of
 from juki_protocol.machines.card import IdentityCheck
 from juki_protocol.machines.common import (
@@ -62,6 +65,7 @@ from juki_protocol.machines.identity import (
     IdentityUpdater,
     NationalReceiver,
     PrefectureReceiver,
+    SenderState,
 )
 from juki_protocol.machines.move_in import MoveInNotifier, OrdinaryMoveIn
 from juki_protocol.machines.provision import DisclosureLog, Provider, ProvisionClient
@@ -97,6 +101,7 @@ from juki_protocol.messages.wide_area import WideAreaIssuanceRequest, WideAreaIs
 from juki_protocol.node.designation_store import SqlLedger, SqlPool
 from juki_protocol.node.storage import NodeStorage
 from juki_protocol.node.stored_identity import AppliedUpdates, StoredIdentities
+from juki_protocol.node.suspension import Suspensions
 from juki_protocol.schedule import load_schedule_1
 from juki_protocol.synth import SyntheticResident
 
@@ -165,6 +170,8 @@ class MunicipalityRole(RoleHandler):
         if seed and not storage.load_register():
             with storage.transaction():
                 storage.save_residents(seed)
+        #: Whether the feed to the prefecture is stopped (spec/suspension.md).
+        self.suspensions = Suspensions(storage.conn, storage.transaction, code)
         self.counters: dict[bytes, IssuingCounter] = {}
         self.responders: dict[bytes, ResidenceResponder] = {}
         self.move_ins: dict[bytes, SpecialMoveInCounter] = {}
@@ -182,7 +189,8 @@ class MunicipalityRole(RoleHandler):
         self._saved = dict(self.register.records)
         self.updater = IdentityUpdater(self.code, window=self.window)
         last, pending = self.storage.pending_updates()
-        self.updater.restore(last, [(p.message_id, p.message) for p in pending])  # type: ignore[misc]
+        self.updater.restore(last, [(p.message_id, p.message) for p in pending],  # type: ignore[misc]
+                             held=self.suspensions.feed_stop() is not None)   # R-SUSP-06
         self.updater.retired = self.storage.retired()
         self._queued = {mid for mid, _ in self.updater.outbox}
         self.desk = MoveOutDesk(self.register, profile=self.profile)
@@ -281,6 +289,22 @@ class MunicipalityRole(RoleHandler):
         self._persist(now)
         return owned
 
+    def stop_feed(self, reason: str, operator: str, now: dt.datetime) -> list[Owned]:
+        """Stop feeding the network (spec/suspension.md): the updates of Art. 30-5 are
+        held, numbered and stored, and nothing is sent to the prefecture (R-SUSP-05)."""
+        self.suspensions.stop_feed(self.updater.peer, reason, operator, now)
+        if self.updater.state is SenderState.HELD:
+            return []
+        return own(self.updater, self.updater.hold(now))
+
+    def resume_feed(self, operator: str, now: dt.datetime) -> list[Owned]:
+        """Resume the feed: the held updates are sent, in order (R-SUSP-05)."""
+        held = len(self.updater.outbox)
+        self.suspensions.resume_feed(self.updater.peer, held, operator, now)
+        if self.updater.state is not SenderState.HELD:
+            return []
+        return own(self.updater, self.updater.release(now))
+
     def apply_wide_area(self, check: IdentityCheck, request: WideAreaIssuanceRequest,
                         now: dt.datetime) -> tuple[IssuingCounter, list[Owned]]:
         """An application for a wide-area copy at this (issuing) municipality."""
@@ -337,8 +361,13 @@ class CentralRole(RoleHandler):
     def __init__(self, code: str, storage: NodeStorage, *, national: str = "DC01",
                  operators: Mapping[str, Iterable[str]] | None = None,
                  retention: dt.timedelta = DEFAULT_RETENTION, window: int = 1,
-                 local_purposes: Mapping[str, Iterable[str]] | None = None) -> None:
+                 local_purposes: Mapping[str, Iterable[str]] | None = None,
+                 delegations: Iterable[str] = ()) -> None:
         super().__init__(code, storage)
+        #: The prefectures that delegated their provision to the centre (Art. 30-10(1))
+        #: and the bodies whose provision is suspended (spec/suspension.md).
+        self.delegations = frozenset(delegations)
+        self.suspensions = Suspensions(storage.conn, storage.transaction, code)
         #: The purposes (事務, set by local ordinance) served to municipalities and
         #: prefectures, by body kind (Arts. 30-7(4) to (6), 30-8).
         self.local_purposes = {BodyKind(k): frozenset(v)
@@ -377,7 +406,8 @@ class CentralRole(RoleHandler):
         # the records of the message being handled until they are stored.
         log = DisclosureLog(self.storage.secret("disclosure-log-key"))
         self.provider = Provider(self.code, store, operators=self.operators, log=log,
-                                 local_purposes=self.local_purposes)
+                                 local_purposes=self.local_purposes,
+                                 suspended=self.suspensions, delegations=self.delegations)
 
     @property
     def store(self) -> Any:
@@ -469,6 +499,10 @@ class AgencyRole(RoleHandler):
             # R-30-7-3-20: an agency asks only for the purposes schedule 1 lists for it,
             # under their legal bases; anything else is refused here and not sent.
             self.schedule.authorise(body.code, request.purpose_code, request.legal_basis)
+        if request.legal_basis.performs is not None and not provider.startswith("DC"):
+            # R-30-10-1-07: only the centre acts on a prefecture's delegation.
+            raise BusinessError("a delegated legal basis is sent to the national centre "
+                                "only", code=ErrorCode.LEGAL_BASIS_MISMATCH)
         client = ProvisionClient(body, provider)
         owned = own(client, client.submit(request, now))
         assert client.request_id is not None
@@ -500,10 +534,12 @@ def make_role(role: str, code: str, storage: NodeStorage, *,
               operators: Mapping[str, Iterable[str]] | None = None,
               national: str = "DC01", profile: Profile = Profile.CURRENT,
               retention: dt.timedelta = DEFAULT_RETENTION, window: int = 1,
-              local_purposes: Mapping[str, Iterable[str]] | None = None) -> RoleHandler:
+              local_purposes: Mapping[str, Iterable[str]] | None = None,
+              delegations: Iterable[str] = ()) -> RoleHandler:
     """The handler of ``role`` for node ``code``; ``window``: how many numbered
     messages its sequenced sender (identity updater, relay sender) keeps on the wire;
-    ``local_purposes``: a provider's purposes for other local bodies, by body kind."""
+    ``local_purposes``: a provider's purposes for other local bodies, by body kind;
+    ``delegations``: the prefectures that delegated their provision to the centre."""
     if role == "municipality":
         prefecture_of(code)
         return MunicipalityRole(code, storage, residents=residents, profile=profile,
@@ -511,7 +547,7 @@ def make_role(role: str, code: str, storage: NodeStorage, *,
     if role in ("prefecture", "national"):
         return CentralRole(code, storage, national=national, operators=operators,
                            retention=retention, window=window,
-                           local_purposes=local_purposes)
+                           local_purposes=local_purposes, delegations=delegations)
     if role == "agency":
         return AgencyRole(code, storage)
     raise ValueError(f"unknown role {role!r}")

@@ -29,7 +29,9 @@ What each role stores (and nothing else):
   erased, for the retention period of R-30-5-0-09), ``applied`` (which numbered update
   or relay produced each version, R-30-5-0-06), ``last_sequence``, ``retired_codes`` and
   ``provision_log`` (the disclosure log, R-30-7-3-12, with keyed digests instead of
-  resident codes); the prefecture also ``relay_outbox`` (Art. 30-11). These tables have
+  resident codes, and in ``provision_delegation`` the delegating prefecture of each
+  entry of the centre acting on a delegation, R-30-10-1-06); the prefecture also
+  ``relay_outbox`` (Art. 30-11). These tables have
   columns for identity info only: there is no column for relationship, family register,
   household or any other item, so such data cannot be stored there at all
   (R-30-5-0-08, R-30-11-0-03);
@@ -155,6 +157,8 @@ CREATE TABLE IF NOT EXISTS provision_log (
     body_kind TEXT NOT NULL, body_code TEXT NOT NULL, legal_basis TEXT NOT NULL,
     purpose_code TEXT NOT NULL, operator_id TEXT NOT NULL, outcome TEXT NOT NULL,
     resident_keys TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS provision_delegation (
+    log_id INTEGER PRIMARY KEY, prefecture TEXT NOT NULL);
 """
 
 _PREFECTURE = """

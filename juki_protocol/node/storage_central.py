@@ -209,19 +209,30 @@ class CentralTables:
         return gone
 
     def log_disclosures(self, records: list[DisclosureRecord]) -> None:
-        """Append disclosure log records (inside a transaction, R-30-7-3-12)."""
-        self.conn.executemany(
-            "INSERT INTO provision_log (time, message_id, body_kind, body_code, "
-            "legal_basis, purpose_code, operator_id, outcome, resident_keys) VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(stamp(r.time), r.message_id, r.body.kind.value, r.body.code, r.legal_basis.value,
-              r.purpose_code, r.operator_id, r.outcome, ",".join(r.resident_keys))
-             for r in records])
+        """Append disclosure log records (inside a transaction, R-30-7-3-12), with the
+        delegating prefecture of a delegated one (R-30-10-1-06)."""
+        insert = ("INSERT INTO provision_log (time, message_id, body_kind, body_code, "
+                  "legal_basis, purpose_code, operator_id, outcome, resident_keys) VALUES "
+                  "(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        rows = [(stamp(r.time), r.message_id, r.body.kind.value, r.body.code,
+                 r.legal_basis.value, r.purpose_code, r.operator_id, r.outcome,
+                 ",".join(r.resident_keys)) for r in records]
+        if all(r.delegating_prefecture is None for r in records):
+            self.conn.executemany(insert, rows)
+            return
+        for r, row in zip(records, rows, strict=True):
+            log_id = self.conn.execute(insert + " RETURNING id", row).fetchone()[0]
+            if r.delegating_prefecture is not None:
+                self.conn.execute("INSERT INTO provision_delegation VALUES (?, ?)",
+                                  (log_id, r.delegating_prefecture))
 
     def disclosures(self) -> list[DisclosureRecord]:
         """The disclosure log, in order."""
         out = []
-        for r in self.conn.execute("SELECT * FROM provision_log ORDER BY id"):
+        for r in self.conn.execute(
+                "SELECT provision_log.*, provision_delegation.prefecture AS delegation "
+                "FROM provision_log LEFT JOIN provision_delegation ON "
+                "provision_delegation.log_id = provision_log.id ORDER BY provision_log.id"):
             when = parse_stamp(r["time"])
             assert when is not None
             out.append(DisclosureRecord(
@@ -230,7 +241,8 @@ class CentralTables:
                                                 "code": r["body_code"]}, json=True),
                 legal_basis=LegalBasis(r["legal_basis"]), purpose_code=r["purpose_code"],
                 operator_id=r["operator_id"], outcome=r["outcome"],
-                resident_keys=tuple(k for k in r["resident_keys"].split(",") if k)))
+                resident_keys=tuple(k for k in r["resident_keys"].split(",") if k),
+                delegating_prefecture=r["delegation"]))
         return out
 
     # Agency ------------------------------------------------------------------------

@@ -63,6 +63,8 @@ def _request(node: Node, req: dict[str, Any], kind: str) -> ProvisionRequest:
         form["by_resident_code"] = by_code
     else:
         form["by_four_items"] = by_items
+    if "delegatingPrefecture" in req:       # Art. 30-10(1), R-30-10-1-01
+        form["delegating_prefecture"] = req["delegatingPrefecture"]
     try:
         built = codec.from_json("ProvisionRequest", form)
     except JukiError as exc:
@@ -78,8 +80,9 @@ def _request(node: Node, req: dict[str, Any], kind: str) -> ProvisionRequest:
 
 @op("provision_request")
 async def op_provision_request(node: Node, req: dict[str, Any]) -> dict[str, Any]:
-    """Send a ProvisionRequest to ``provider`` (Arts. 30-7(3), 30-10(1)(iii)); the
-    answer's ``messageId`` is the request's."""
+    """Send a ProvisionRequest to ``provider`` (Arts. 30-7(3), 30-10(1)); the answer's
+    ``messageId`` is the request's. ``delegatingPrefecture``: with a delegated legal
+    basis, the prefecture on whose delegation the centre is asked (R-30-10-1-01)."""
     role = agency(node)
     provider, kind = _provider(req)
     request = _request(node, req, kind)

@@ -43,6 +43,7 @@ from juki_protocol.node import upper_family_register as _family_register
 from juki_protocol.node import upper_flows as _flows
 from juki_protocol.node import upper_operators as _operators
 from juki_protocol.node import upper_register as _register
+from juki_protocol.node import upper_suspension as _suspension
 from juki_protocol.node.clock import TestClock
 from juki_protocol.node.node import Node
 from juki_protocol.node.roles import CentralRole, MunicipalityRole
@@ -55,7 +56,7 @@ logger = logging.getLogger(__name__)
 MAX_LINE = 1024 * 1024
 #: The op modules, imported for their registrations.
 OP_MODULES = (_agency, _audit, _card, _designation, _flows, _operators, _register,
-              _family_register)
+              _family_register, _suspension)
 #: Restart the node on its own storage and keys (see :meth:`UpperTester.restart`).
 Restart = Callable[[], Awaitable[Node]]
 

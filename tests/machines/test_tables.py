@@ -337,12 +337,20 @@ HARNESS: dict[str, tuple[Callable[[], Machine[Any, Any, Any]],
 def admissible(m: Any, inp: Enum) -> bool:
     """False for an input the machine's classifier can never produce from its data
     (the sender calls an acknowledgement ACK_MORE only with more than one queued)."""
+    if m.state.name == "HELD" and inp in (SenderInput.ACK_LAST, SenderInput.ACK_MORE,
+                                          SenderInput.OUT_OF_ORDER, SenderInput.BUSY,
+                                          SenderInput.REFUSED) and not m.in_flight:
+        return False                    # held: only what was on the wire is answered
     if inp is SenderInput.ACK_MORE:
         return len(m.outbox) > 1
     if inp is SenderInput.ACK_LAST:
         return len(m.outbox) <= 1
     if inp is ProviderInput.REPLAY:
         return bool(m.answered)
+    if inp is SenderInput.RELEASE:
+        return bool(m.outbox)
+    if inp is SenderInput.RELEASE_EMPTY:
+        return not m.outbox
     return True
 
 
