@@ -15,7 +15,12 @@ with synthetic residents:
    identity updates it causes at both ends;
 4. provision of identity info to the agency AG0001 by the prefecture 270008
    (Art. 30-7(3)) and by the designated centre DC01 (Art. 30-10(1)(iii));
-5. a designation of resident codes (Art. 30-7(1)(2)): Toyonaka (272035) asks Osaka
+5. an ordinary move (Art. 9(1)): a household of Minato (131041) moves to Toyonaka
+   (272035) with a paper move-out certificate; Toyonaka records it and sends the move-in
+   notice, and Minato finalises the move-out and reports the erasures;
+6. a special move of a household of foreign residents (Arts. 24-2, 9, 30-45) from Osaka
+   (271004) to Tokyo (131016): no family register, the items of Art. 30-45 instead;
+7. a designation of resident codes (Art. 30-7(1)(2)): Toyonaka (272035) asks Osaka
    prefecture for codes and a newborn is recorded under one of them.
 
 The databases stay in the directory for inspection (``juki audit verify``).
@@ -33,7 +38,8 @@ from typing import Any
 from juki_protocol import pki
 from juki_protocol.identifiers import mask
 from juki_protocol.machines.card import IdentityCheck
-from juki_protocol.machines.special_move import AnnotatedMoveOut
+from juki_protocol.machines.move_in import OrdinaryMoveIn
+from juki_protocol.machines.special_move import AnnotatedMoveOut, OrdinaryMoveOut
 from juki_protocol.messages.common import Address, ChangeInfo, ChangeReason
 from juki_protocol.messages.provision import (
     BodyKind,
@@ -200,7 +206,7 @@ async def run_flows(net: Network, households: dict[str, list[Household]],
 
     # 2. Art. 12-2: Tokyo issues a copy of an Osaka household's record.
     say("[2/4] wide-area issuance (Art. 12-2): 131016 <- 271004")
-    house = max(households[OSAKA], key=lambda h: len(h.members))
+    house = max(_nationals(households[OSAKA]), key=lambda h: len(h.members))
     head = house.head
     check = IdentityCheck(method=IdentityCheckMethod.PHOTO_ID_DOCUMENT, confirmed=True)
     request = WideAreaIssuanceRequest(
@@ -227,7 +233,7 @@ async def run_flows(net: Network, households: dict[str, list[Household]],
 
     # 3. Arts. 24-2 and 9: the other Osaka household moves to Tokyo.
     say("[3/4] special move (Arts. 24-2, 9): 271004 -> 131016")
-    movers = min(households[OSAKA], key=lambda h: len(h.members))
+    movers = min(_nationals(households[OSAKA]), key=lambda h: len(h.members))
     moved = today - dt.timedelta(days=3)
     new_address = Address(local_gov_code=TOKYO, text="東京都千代田区千代田一丁目1番1号")
     osaka: MunicipalityRole = net.role(OSAKA)
@@ -284,8 +290,98 @@ async def run_flows(net: Network, households: dict[str, list[Household]],
     summary["provision"] = "; ".join(results)
     say(f"      {summary['provision']}")
     say(f"      persons asked about: {', '.join(mask(c) for c in codes)}")
+    summary["ordinary-move"] = await ordinary_move_flow(net, households, say)
+    summary["foreign-special-move"] = await foreign_special_move_flow(net, households, say)
     summary["code-designation"] = await designation_flow(net, say)
     return summary
+
+
+def _nationals(houses: list[Household]) -> list[Household]:
+    """The households with a family register (not of foreign residents, Art. 30-45)."""
+    return [h for h in houses if h.head.foreign_resident is None]
+
+
+async def ordinary_move_flow(net: Network, households: dict[str, list[Household]],
+                             say: Callable[[str], None]) -> str:
+    """Art. 9(1): a household of Minato (131041) moves to Toyonaka (272035) with a paper
+    move-out certificate: Toyonaka records the move-in (Art. 30-5 updates to 270008) and
+    sends the MoveInNotice, with no correlation; Minato finalises the move-out and
+    reports the erasures to 130001."""
+    former, new = "131041", "272035"
+    say(f"[*] ordinary move (Art. 9(1)): {former} -> {new}; the move-out filed at "
+        f"{former}'s counter, the paper certificate brought to {new}")
+    house = min(_nationals(households[former]), key=lambda h: len(h.members))
+    today = net.nodes[new].now().date()
+    moved = today - dt.timedelta(days=2)
+    address = Address(local_gov_code=new, text="大阪府豊中市中桜塚三丁目1番1号")
+    move_in = OrdinaryMoveIn(residents=tuple(dataclasses.replace(
+        m, address=address, resident_since=moved, address_notification_date=today,
+        previous_address=m.address, status="current") for m in house.members))
+    was: MunicipalityRole = net.role(former)
+    await net.nodes[former].local(lambda now: own(was.desk, was.desk.record_move_out(
+        OrdinaryMoveOut(movers=tuple(m.resident_code for m in house.members),
+                        destination=address, planned_move_date=moved), now)))
+    role: MunicipalityRole = net.role(new)
+    holder: list[Any] = []
+
+    def action(now: dt.datetime) -> list[Any]:
+        notifier, owned = role.ordinary_move_in(move_in, now)
+        holder.append(notifier)
+        return owned
+    await net.nodes[new].local(action)
+    await net.nodes[former].wait_until(
+        lambda: "move_out_finalised" in net.nodes[former].event_names(), 20)
+    await net.quiet()
+    held = [net.nodes["130001"].storage.current_held(m.resident_code)
+             for m in house.members]
+    erased = [h is not None and h.erased_at is not None for h in held]
+    text = (f"new municipality {holder[0].state.value}, former municipality finalised; "
+            f"{len(house.members)} person(s) moved, "
+            f"{'erased' if all(erased) else 'NOT erased'} at 130001")
+    say(f"      {text}")
+    return text
+
+
+async def foreign_special_move_flow(net: Network, households: dict[str, list[Household]],
+                                    say: Callable[[str], None]) -> str:
+    """Arts. 24-2, 9 and 30-45: a household of foreign residents moves from Osaka
+    (271004) to Tokyo (131016) with the card: the move-out certificate carries the
+    items of Art. 30-45 and no family register."""
+    say(f"[*] special move of foreign residents (Arts. 24-2, 9, 30-45): {OSAKA} -> {TOKYO}")
+    movers = next(h for h in households[OSAKA] if h.head.foreign_resident is not None)
+    today = net.nodes[TOKYO].now().date()
+    moved = today - dt.timedelta(days=1)
+    new_address = Address(local_gov_code=TOKYO, text="東京都千代田区千代田一丁目2番1号")
+    osaka: MunicipalityRole = net.role(OSAKA)
+    tokyo: MunicipalityRole = net.role(TOKYO)
+    await net.nodes[OSAKA].local(lambda now: osaka.annotated_move_out(AnnotatedMoveOut(
+        movers=tuple(m.resident_code for m in movers.members), destination=new_address,
+        planned_move_date=moved), now))
+    card = IdentityCheck(method=IdentityCheckMethod.RESIDENT_CARD_WITH_PIN, confirmed=True,
+                         resident_code=movers.head.resident_code)
+    notice = SpecialMoveInNotice(
+        new_municipality=TOKYO, former_municipality=OSAKA,
+        movers=tuple(m.person_ref() for m in movers.members), moved_date=moved,
+        move_in_filed_date=today, new_address=new_address)
+    holder: list[Any] = []
+
+    def move_in(now: dt.datetime) -> list[Any]:
+        mover, owned = tokyo.special_move_in(card, notice, now)
+        holder.append(mover)
+        return owned
+    await net.nodes[TOKYO].local(move_in)
+    mover = holder[0]
+    await net.nodes[TOKYO].wait_until(lambda: mover.state.value in (
+        "done", "refused", "failed", "timed_out", "identity_failed"), 20)
+    await net.quiet()
+    recorded = [tokyo.register.records.get(m.resident_code) for m in movers.members]
+    foreign = all(r is not None and r.foreign_resident is not None
+                  and r.family_register is None for r in recorded)
+    text = (f"new municipality {mover.state.value}; {len(movers.members)} foreign "
+            f"resident(s) recorded at {TOKYO} "
+            f"{'with' if foreign else 'WITHOUT'} the items of Art. 30-45")
+    say(f"      {text}")
+    return text
 
 
 async def designation_flow(net: Network, say: Callable[[str], None]) -> str:
@@ -337,6 +433,8 @@ async def network_up(directory: Path, say: Callable[[str], None], *,
         say(f"created the network CA in {directory / 'ca'} and {len(NODES)} node "
             f"certificates in {pki_dir}")
     households = households_for(seed)
+    households[OSAKA] = [*households[OSAKA], *generate_households(   # Art. 30-45
+        1, f"{seed}:foreign", municipalities=[OSAKA], foreign_share=1.0)]
     residents = tuple(m for houses in households.values() for h in houses
                       for m in h.members)
     configs = [node_config(directory, pki_dir, role, code, residents=residents,

@@ -22,6 +22,10 @@ def test_network_up_runs_every_flow(tmp_path: Path) -> None:
     assert "new municipality done, former municipality finalised" in out   # Arts. 24-2, 9
     assert "270008: done (" in out and "DC01: done (" in out                # Art. 30-7, 30-10
     assert "5 codes designated to 272035" in out and "accepted by 270008" in out  # 30-7(1)
+    # Art. 9(1): the ordinary move finalised and erased at the former's prefecture.
+    assert "3 person(s) moved, erased at 130001" in out
+    # Arts. 24-2 and 30-45: foreign residents keep their items, with no family register.
+    assert "foreign resident(s) recorded at 131016 with the items of Art. 30-45" in out
     for _, code in NODES:
         db = tmp_path / f"{code}.db"
         assert db.is_file()
