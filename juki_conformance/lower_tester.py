@@ -103,8 +103,10 @@ class PeerConnection:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError
-            self.sock.settimeout(left)
             try:
+                # Inside the try: a connection a case closed (its socket gone) reads
+                # as closed, so that the next case takes the node's next connection.
+                self.sock.settimeout(left)
                 chunk = self.sock.recv(65536)
             except (ConnectionError, ssl.SSLError, OSError) as exc:
                 if isinstance(exc, (socket.timeout, TimeoutError)):

@@ -50,3 +50,16 @@ def test_missing_bad_certificates_make_the_case_inconclusive() -> None:
             case.run(sut)
     finally:
         sut.stop()
+
+
+def test_a_connection_a_case_closed_reads_as_closed() -> None:
+    """A lower tester connection whose socket an earlier case closed is taken for
+    closed (None), not a harness error, so the listener moves on to the node's next."""
+    import socket as socket_module
+
+    from juki_conformance.lower_tester import PeerConnection
+    left, right = socket_module.socketpair()
+    conn = PeerConnection(left, 1.0)  # type: ignore[arg-type]
+    conn.close()
+    right.close()
+    assert conn.read(0.5) is None

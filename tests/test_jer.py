@@ -32,7 +32,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 # The second toolchain is compiled the way test_vectors_pycrate.py compiles it.
-from test_vectors_pycrate import MODULES, compile_modules
+from test_vectors_pycrate import compile_modules
+from vector_verdicts import module_names
 
 from juki_protocol import codec, jer
 from juki_protocol.errors import ErrorCode, JukiError
@@ -223,7 +224,7 @@ def pycrate_jer(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
 
 
 def _pycrate_type(mod: ModuleType, name: str) -> Any:
-    for module_name in MODULES:
+    for module_name in module_names():
         found = getattr(getattr(mod, module_name), name, None)
         if found is not None:
             return found
