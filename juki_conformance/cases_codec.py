@@ -56,6 +56,12 @@ VECTOR_REQUIREMENT = {
     ("MoveOutCertificate", 19): "R-24-2-4-04",
     ("MoveOutCertificate", 28): "R-30-45-0-01", ("MoveOutCertificate", 29): "R-30-45-0-01",
     ("MoveOutCertificate", 30): "R-30-45-0-02", ("MoveOutCertificate", 31): "R-30-45-0-02",
+    # A municipality field holding a prefecture's own code: R-ID-10 decides it from the
+    # message alone (R-30-7-1-02 is the prefecture's check against the header).
+    ("CodeDesignationRequest", 11): "R-ID-10", ("CodeDesignation", 15): "R-ID-10",
+    # The delegation's own rule (spec/provision.md section 6), not the legal basis's.
+    **{("ProvisionRequest", tc): "R-30-10-1-01" for tc in (16, 17, 18)},
+    ("ErrorReport", 11): "R-PDU-47",     # the MAY that makes both verdicts conform
 }
 
 FLAG_REQUIREMENTS: dict[str, tuple[str, ...]] = {
@@ -69,6 +75,8 @@ FLAG_REQUIREMENTS: dict[str, tuple[str, ...]] = {
     "NonCanonicalBoolean": ("R-DER-02",), "WrongTag": ("R-DER-06",),
     "ProfileViolation": ("R-PDU-02", "R-PDU-03"), "InvalidDate": ("R-JSON-03",),
     "UnknownEnum": ("R-DER-09",), "VariationSequence": ("R-NAME-02",),
+    # The additions of spec/provision.md section 6 and spec/suspension.md.
+    "Delegation": ("R-30-10-1-01",), "Suspension": ("R-SUSP-01",),
 }
 CODE_REQUIREMENT = {1020: "R-ID-01", 1021: "R-ID-04", 1022: "R-ID-05"}
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +26,13 @@ from juki_protocol import __version__, codec, der
 from juki_protocol.errors import ErrorCode, JukiError
 from juki_protocol.messages import MESSAGE_TYPES, Profile
 from juki_protocol.messages.base import to_form
+from juki_protocol.messages.family_register import FamilyRegisterNotice
 from juki_protocol.messages.provision import (
+    BodyKind,
     LegalBasis,
     ProvisionRefusal,
     ProvisionResponse,
+    RequestingBody,
 )
 from juki_protocol.samples import (
     FOREIGN_TYPES,
@@ -42,7 +45,12 @@ from juki_protocol.samples import (
     samples,
     variation_samples,
 )
-from juki_protocol.schema import APPLICATION_TAGS, compiled
+from juki_protocol.schema import APPLICATION_TAGS
+from juki_protocol.vector_cases import VectorCase as _Case
+from juki_protocol.vector_cases import find_path, identifier_octets, length_octets, replace_at
+from juki_protocol.vector_cases import invalid_case as _invalid
+from juki_protocol.vector_cases import raw_encode as _raw_encode
+from juki_protocol.vector_cases import valid_case as _valid
 from juki_protocol.vector_schema import VECTOR_SCHEMA
 
 DEFAULT_SEED = "juki-vectors-v1"
@@ -117,84 +125,6 @@ def file_name(type_name: str) -> str:
     return f"codec{snake}.json"
 
 
-# DER surgery -------------------------------------------------------------------------
-
-def _length_octets(n: int) -> bytes:
-    if n < 0x80:
-        return bytes([n])
-    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(raw)]) + raw
-
-
-def _identifier(data: bytes, node: der.Tlv) -> bytes:
-    i = node.start + 1
-    if data[node.start] & 0x1F == 0x1F:
-        while data[i] & 0x80:
-            i += 1
-        i += 1
-    return data[node.start:i]
-
-
-def replace_at(data: bytes, path: list[int], fn: Callable[[bytes], bytes]) -> bytes:
-    """Replace the element at ``path`` (child indices from the root) by ``fn(old)``,
-    recomputing the lengths of every ancestor."""
-    root = der.parse(data)
-
-    def rebuild(node: der.Tlv, rest: list[int]) -> bytes:
-        if not rest:
-            return fn(data[node.start:node.end])
-        parts = [rebuild(ch, rest[1:]) if i == rest[0] else data[ch.start:ch.end]
-                 for i, ch in enumerate(node.children)]
-        content = b"".join(parts)
-        return _identifier(data, node) + _length_octets(len(content)) + content
-
-    return rebuild(root, path)
-
-
-def find_path(data: bytes, tag_byte: int, length: int | None = None) -> list[int]:
-    """Path of the first primitive element (depth first) with identifier ``tag_byte``."""
-    def search(node: der.Tlv, path: list[int]) -> list[int] | None:
-        for i, ch in enumerate(node.children):
-            if not ch.constructed and data[ch.start] == tag_byte and (
-                    length is None or ch.end - ch.content_start == length):
-                return [*path, i]
-            if ch.constructed:
-                found = search(ch, [*path, i])
-                if found is not None:
-                    return found
-        return None
-
-    found = search(der.parse(data), [])
-    if found is None:
-        raise LookupError(f"no element with tag {tag_byte:#x}")
-    return found
-
-
-# Case construction -------------------------------------------------------------------
-
-@dataclass
-class _Case:
-    comment: str
-    flags: list[str]
-    der: bytes
-    result: str
-    value: dict[str, Any] | None = None
-    error: ErrorCode | None = None
-
-
-def _valid(sample: Sample, flags: list[str]) -> _Case:
-    data = codec.encode(sample.message, sample.profile)
-    return _Case(f"{sample.label}", flags, data, "valid", codec.to_json(sample.message))
-
-
-def _invalid(comment: str, flag: str, data: bytes, error: ErrorCode) -> _Case:
-    return _Case(comment, [flag], data, "invalid", None, error)
-
-
-def _raw_encode(type_name: str, value: dict[str, Any]) -> bytes:
-    return bytes(compiled().encode(type_name, value, check_constraints=False))
-
-
 def _walk_dicts(value: Any) -> Iterator[dict[str, Any]]:
     if isinstance(value, dict):
         yield value
@@ -253,10 +183,10 @@ def _der_mutations(data: bytes, type_name: str) -> Iterator[_Case]:
     """Invalid cases made by changing the octets of a valid encoding."""
     yield _invalid("last octet missing", "Truncated", data[:-1], ErrorCode.DER_MALFORMED)
     root = der.parse(data)
-    ident = _identifier(data, root)
+    ident = identifier_octets(data, root)
     content = data[root.content_start:root.end]
     yield _invalid("outer length one more than the octets given", "OverlongLength",
-                   ident + _length_octets(len(content) + 1) + content,
+                   ident + length_octets(len(content) + 1) + content,
                    ErrorCode.DER_MALFORMED)
     yield _invalid("one octet after the value", "TrailingData", data + b"\x00",
                    ErrorCode.DER_TRAILING_DATA)
@@ -308,12 +238,12 @@ def _integer_mutation(data: bytes, type_name: str) -> Iterator[_Case]:
 def _extension_case(sample: Sample) -> _Case:
     data = codec.encode(sample.message, sample.profile)
     root = der.parse(data)
-    ident = _identifier(data, root)
+    ident = identifier_octets(data, root)
     # [29] IMPLICIT UTF8String: a field added by a later version of the schema.
     extra = b"\x9d\x05later"
     content = data[root.content_start:root.end] + extra
     return _Case("extension addition [29] from a later version, skipped",
-                 ["UnknownExtension"], ident + _length_octets(len(content)) + content,
+                 ["UnknownExtension"], ident + length_octets(len(content)) + content,
                  "valid", codec.to_json(sample.message))
 
 
@@ -396,6 +326,9 @@ def _designation_cases(v: dict[str, Any]) -> Iterator[_Case]:
              ErrorCode.CONSTRAINT_VIOLATION)):
         yield _invalid(comment, flag, _raw_encode("CodeDesignation", {**v, "codes": edited}),
                        code)
+    yield _invalid("R-ID-10: a prefecture's own code as the municipality", "RuleViolation",
+                   _raw_encode("CodeDesignation", {**v, "municipality": "270008"}),
+                   ErrorCode.INVALID_FIELD)
 
 
 def _enum_case(type_name: str, data: bytes) -> Iterator[_Case]:
@@ -499,6 +432,36 @@ def _family_register_cases(seed: str) -> list[_Case]:
     cases.append(_invalid("event 11, unknown to this version", "UnknownEnum",
                           replace_at(data, at, lambda old: old[:2] + b"\x0b"),
                           ErrorCode.INVALID_FIELD))
+    return cases + _family_register_rows(found)
+
+
+def _family_register_rows(found: list[Sample]) -> list[_Case]:
+    """More rows of R-9-2-02's table, after the group's earlier cases (their tcIds
+    stay): a required item missing, a correction with no item, and a correction whose
+    event date precedes the person's birth date, which the rule exempts."""
+    by_event = {s.message.event.value: s for s in found
+                if isinstance(s.message, FamilyRegisterNotice)}
+    birth, sex_change, correction = (to_form(by_event[e].message, json=False)
+                                     for e in ("birth", "sexChange", "correction"))
+    cases = []
+    rows: list[tuple[str, dict[str, Any], Callable[[dict[str, Any]], None]]] = [
+        ("a sex change without the sex", sex_change, lambda v: v["items"].pop("sex")),
+        ("a birth without the sex", birth, lambda v: v["items"].pop("sex")),
+        ("a correction with no item", correction, lambda v: v.update(items={}))]
+    for comment, base, edit in rows:
+        v = copy.deepcopy(base)
+        edit(v)
+        case = _invalid(f"Art. 9(2): {comment}", "RuleViolation",
+                        _raw_encode("FamilyRegisterNotice", v), ErrorCode.INVALID_FIELD)
+        case.flags.append("FamilyRegisterEvent")
+        cases.append(case)
+    notice = by_event["correction"].message
+    assert isinstance(notice, FamilyRegisterNotice) and notice.person is not None
+    early = dataclasses.replace(notice, event_date=notice.person.birth_date
+                                - dt.timedelta(days=1))
+    cases.append(_valid(Sample("a correction whose event date precedes the person's "
+                               "birth date (exempt from R-9-2-02's date rule)", early,
+                               Profile.CURRENT), ["FamilyRegisterEvent"]))
     return cases
 
 
@@ -538,6 +501,20 @@ def _provision_control_cases(type_name: str, seed: str) -> list[_Case]:
                lambda v: v.update(delegatingPrefecture="270009"),
                ErrorCode.INVALID_LOCAL_GOV_CODE),
     ]
+    # Each other delegated basis from a body of its kind (R-30-10-1-01, section 1's
+    # table), and one from a body of another kind (3012 while decoding, R-CONF-19).
+    for basis, body in ((LegalBasis.DELEGATED_TO_OWN_MUNICIPALITY, "271004"),
+                        (LegalBasis.DELEGATED_TO_OTHER_MUNICIPALITY, "131016"),
+                        (LegalBasis.DELEGATED_TO_OTHER_PREFECTURE, "130001")):
+        kind = BodyKind.PREFECTURE if basis is LegalBasis.DELEGATED_TO_OTHER_PREFECTURE \
+            else BodyKind.MUNICIPALITY
+        request = dataclasses.replace(delegated, legal_basis=basis,
+                                      requester=RequestingBody(kind=kind, code=body))
+        cases.append(_valid(Sample(f"{basis.value} from {body} on the delegation of 270008",
+                                   request, Profile.CURRENT), ["Delegation"]))
+    cases.append(broken("delegatedToOwnMunicipality from an agency", "RuleViolation",
+                        lambda v: v.update(legalBasis="delegatedToOwnMunicipality"),
+                        ErrorCode.LEGAL_BASIS_MISMATCH))
     return cases
 
 
