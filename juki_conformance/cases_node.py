@@ -38,7 +38,6 @@ from juki_conformance.node_sut import AGENCY, OPERATORS, UNLISTED_AGENCY, NodeSu
 from juki_conformance.proforma import supported
 from juki_conformance.sut import AdapterSut, SutFault
 from juki_protocol import codec, der
-from juki_protocol.codec_vectors import replace_at
 from juki_protocol.errors import ErrorCode
 from juki_protocol.messages.common import Profile
 from juki_protocol.messages.pdu import AckStatus, JukiPdu
@@ -50,6 +49,7 @@ from juki_protocol.messages.provision import (
     RequestingBody,
 )
 from juki_protocol.samples import example
+from juki_protocol.vector_cases import replace_at
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -42,7 +42,6 @@ from juki_conformance.model import Case, Outcome, Verdict
 from juki_conformance.node_sut import NodeSut
 from juki_conformance.sut import AdapterSut, HarnessError, Inconclusive, SutFault
 from juki_protocol import codec, pki
-from juki_protocol.codec_vectors import replace_at
 from juki_protocol.identifiers import prefecture_of
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
 from juki_protocol.messages.identity import (
@@ -52,6 +51,7 @@ from juki_protocol.messages.identity import (
 )
 from juki_protocol.messages.pdu import JukiPdu
 from juki_protocol.synth import generate_households
+from juki_protocol.vector_cases import replace_at
 
 #: The default budget of the main job: examples (sequences) per run.
 DEFAULT_EXPLORE = 30

@@ -38,8 +38,9 @@ is, with that probability, one of foreign residents (外国人住民, Art. 30-45
 register, the items of Art. 30-45 instead (:mod:`juki_protocol.synth_foreign`). The
 draw is made only when the share is above 0, so the stream of a share of 0 is unchanged.
 
-The records (:class:`SyntheticResident`, :class:`Household`) and their vocabulary
-(relationships, record states) are :mod:`juki_protocol.synth_records`, re-exported here.
+The records (:class:`~juki_protocol.record.ResidentRecord`, alias ``SyntheticResident``,
+and :class:`Household`) and their vocabulary (relationships, record states) are the
+register's domain types of :mod:`juki_protocol.record`, re-exported here.
 """
 
 from __future__ import annotations
@@ -59,17 +60,7 @@ from juki_protocol.identifiers import (
 )
 from juki_protocol.messages.common import Address, PersonName, Sex
 from juki_protocol.messages.special_move import FamilyRegister
-from juki_protocol.synth_data import (
-    BUILDINGS,
-    ERA_STARTS,
-    FAMILY_NAMES,
-    FEMALE_GIVEN_NAMES,
-    MALE_GIVEN_NAMES,
-    MUNICIPALITY_TABLE,
-    Municipality,
-)
-from juki_protocol.synth_foreign import FOREIGN_REGISTER_START, draw_household
-from juki_protocol.synth_records import (
+from juki_protocol.record import (
     CHILD,
     CHILDS_HUSBAND,
     CHILDS_WIFE,
@@ -85,6 +76,16 @@ from juki_protocol.synth_records import (
     Household,
     SyntheticResident,
 )
+from juki_protocol.synth_data import (
+    BUILDINGS,
+    ERA_STARTS,
+    FAMILY_NAMES,
+    FEMALE_GIVEN_NAMES,
+    MALE_GIVEN_NAMES,
+    MUNICIPALITY_TABLE,
+    Municipality,
+)
+from juki_protocol.synth_foreign import FOREIGN_REGISTER_START, draw_household
 
 # The message classes use ``messages.base.message``, an alias of ``dataclasses.dataclass``
 # that mypy does not see as a dataclass decorator; hence the ``type: ignore[call-arg]``

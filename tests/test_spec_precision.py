@@ -17,8 +17,8 @@ from juki_conformance.cli import all_node_cases
 from juki_conformance.model import Case, Verdict, strongest_level
 from juki_conformance.sut import AdapterSut
 from juki_protocol import codec
-from juki_protocol.codec_vectors import find_path, replace_at
 from juki_protocol.errors import ErrorCode, JukiError
+from juki_protocol.vector_cases import find_path, replace_at
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
 REFERENCE = [sys.executable, "-m", "juki_protocol.adapter"]

@@ -15,7 +15,6 @@ import sys
 from typing import Any
 
 from juki_protocol import der
-from juki_protocol.codec_vectors import replace_at
 from juki_protocol.endpoint import Answer, Endpoint, Step
 from juki_protocol.errors import ErrorCode, JukiError
 from juki_protocol.machines.card import ChipAction, VirtualCard
@@ -28,6 +27,7 @@ from juki_protocol.node import cli_node
 from juki_protocol.node.node import Node, NodeConfig
 from juki_protocol.node.transport import Connection
 from juki_protocol.node.upper_tester import CARD_DESKS, CardDesk
+from juki_protocol.vector_cases import replace_at
 
 
 class _NoSenderCheck(Endpoint):

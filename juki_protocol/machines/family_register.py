@@ -67,7 +67,7 @@ from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
 from juki_protocol.messages.family_register import FamilyRegisterEvent, FamilyRegisterNotice
 from juki_protocol.messages.identity import UpdateOperation
 from juki_protocol.messages.pdu import Acknowledgement, AckStatus, ErrorReport
-from juki_protocol.synth import SyntheticResident
+from juki_protocol.record import ResidentRecord
 
 #: The change reason of an update (Art. 30-5) that reports a changed name, birth date
 #: or sex (operation ``correct``), by the notice's event (R-9-2-06).
@@ -85,7 +85,7 @@ IDENTITY_ITEMS = ("name", "birth_date", "sex")
 APPLIED = "family_register_applied"
 
 
-def current_record(register: Register, resident_code: str, what: str) -> SyntheticResident:
+def current_record(register: Register, resident_code: str, what: str) -> ResidentRecord:
     """The current record of ``resident_code``: 5001 if none, 5002 or 5003 if erased."""
     rec = register.get(resident_code)                     # 5001 NO_SUCH_RESIDENT
     if rec.status == "deceased":
@@ -190,7 +190,7 @@ class FamilyRegisterReceiver(Machine[ReceiptState, ReceiptInput, ReceiptAction])
         if msg.register_municipality != inbound.sender:                  # R-PDU-21
             raise ValidationError("register_municipality is not the header sender",
                                   field="register_municipality")
-        new: SyntheticResident | None
+        new: ResidentRecord | None
         change: IdentityChange | None
         if msg.event is FamilyRegisterEvent.BIRTH:
             new, change = self._birth(msg)
@@ -208,7 +208,7 @@ class FamilyRegisterReceiver(Machine[ReceiptState, ReceiptInput, ReceiptAction])
                 Event(name=APPLIED, data=changes)]
 
     def _birth(self, msg: FamilyRegisterNotice
-               ) -> tuple[SyntheticResident, IdentityChange]:
+               ) -> tuple[ResidentRecord, IdentityChange]:
         """The child's new record, in the household of ``msg.household`` (R-9-2-04)."""
         assert msg.household is not None
         member = current_record(self.register, msg.household, "household")
@@ -220,7 +220,7 @@ class FamilyRegisterReceiver(Machine[ReceiptState, ReceiptInput, ReceiptAction])
                     (rec.name, rec.birth_date) == (items.name, items.birth_date):
                 raise BusinessError("the household already holds the child's record",
                                     code=ErrorCode.ALREADY_RECORDED)
-        child = SyntheticResident(
+        child = ResidentRecord(
             resident_code=self._new_code(), individual_number=self._new_number(),
             name=items.name, birth_date=items.birth_date, sex=items.sex,
             address=member.address, household_id=member.household_id,
@@ -233,7 +233,7 @@ class FamilyRegisterReceiver(Machine[ReceiptState, ReceiptInput, ReceiptAction])
                                    change_date=msg.event_date))
 
     def _change(self, msg: FamilyRegisterNotice
-                ) -> tuple[SyntheticResident | None, IdentityChange | None]:
+                ) -> tuple[ResidentRecord | None, IdentityChange | None]:
         """The changed record of ``msg.person`` and its update, if any (R-9-2-04 to
         R-9-2-06)."""
         person = msg.person

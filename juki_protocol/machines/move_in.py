@@ -58,7 +58,7 @@ from juki_protocol.messages.common import Address, ChangeInfo, ChangeReason, Ide
 from juki_protocol.messages.identity import UpdateOperation
 from juki_protocol.messages.pdu import Acknowledgement, AckStatus, ErrorReport
 from juki_protocol.messages.special_move import MoveInNotice
-from juki_protocol.synth import SyntheticResident
+from juki_protocol.record import ResidentRecord
 
 #: R-TIME-02 (spec/deadlines.md): how long a sender waits for an acknowledgement before
 #: it resends (R-PDU-23).
@@ -257,7 +257,7 @@ class OrdinaryMoveIn:
     ``previous_address`` in the former municipality.
     """
 
-    residents: tuple[SyntheticResident, ...]
+    residents: tuple[ResidentRecord, ...]
 
     def __post_init__(self) -> None:
         people = self.residents

@@ -28,8 +28,9 @@ from juki_protocol.messages.provision import (
     ProvisionRequest,
     RequestingBody,
 )
+from juki_protocol.record import ResidentRecord
 from juki_protocol.samples import HOME
-from juki_protocol.synth import SyntheticResident, generate_households
+from juki_protocol.synth import generate_households
 
 NOW = dt.datetime(2026, 4, 1, 9, 0, tzinfo=dt.UTC)
 ARTICLE = ("Arts. 30-5, 30-7, 30-10 (suspension of provision to a body and of a "
@@ -55,7 +56,7 @@ def suspension(seed: int) -> None:
     updater = IdentityUpdater(HOME, ids=counter_ids(seed))
     pref = PrefectureReceiver(pref_code, ids=counter_ids(seed + 1))
 
-    def record(p: SyntheticResident) -> list[Send]:
+    def record(p: ResidentRecord) -> list[Send]:
         return step(HOME, updater.change(
             UpdateOperation.RECORD, p.identity_info(Profile.CURRENT),
             ChangeInfo(change_reason=ChangeReason.BIRTH, change_date=p.birth_date), NOW))

@@ -63,7 +63,7 @@ from juki_protocol.messages.special_move import (
     MoveOutCertificateEntry,
     SpecialMoveInNotice,
 )
-from juki_protocol.synth import SyntheticResident
+from juki_protocol.record import ResidentRecord
 
 # The counter --------------------------------------------------------------------
 
@@ -160,7 +160,7 @@ class SpecialMoveInCounter(Machine[MoveInState, MoveInInput, MoveInAction]):
     """One special move-in at the new municipality's counter.
 
     register: the new municipality's register; the residents are recorded in it when
-    the certificate carries their individual numbers (a :class:`SyntheticResident`
+    the certificate carries their individual numbers (a :class:`ResidentRecord`
     record needs one), and always reported in the ``residents_recorded`` event.
     """
 
@@ -289,10 +289,10 @@ class SpecialMoveInCounter(Machine[MoveInState, MoveInInput, MoveInAction]):
                 Event(name="residents_recorded", data=changes), self.move_in,
                 ArmTimer(timer=Timer(name=RETRY, deadline=now + RETRY_AFTER))]
 
-    def _resident(self, e: MoveOutCertificateEntry, mid: bytes) -> SyntheticResident:
+    def _resident(self, e: MoveOutCertificateEntry, mid: bytes) -> ResidentRecord:
         notice = self.notice
         assert notice is not None and e.individual_number is not None
-        return SyntheticResident(
+        return ResidentRecord(
             resident_code=e.resident_code, individual_number=e.individual_number,
             name=e.name, birth_date=e.birth_date, sex=e.sex, address=notice.new_address,
             household_id=f"{self.municipality}-sm{mid.hex()[:8]}",

@@ -16,7 +16,7 @@ from juki_protocol.errors import BusinessError, ErrorCode
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, IdentityInfo
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
 from juki_protocol.messages.provision import FourItems
-from juki_protocol.synth import SyntheticResident
+from juki_protocol.record import ResidentRecord
 
 
 class Register:
@@ -25,13 +25,13 @@ class Register:
     restricted: codes under a protective restriction (R-12-2-3-07).
     """
 
-    def __init__(self, local_gov_code: str, residents: Iterable[SyntheticResident] = (),
+    def __init__(self, local_gov_code: str, residents: Iterable[ResidentRecord] = (),
                  *, restricted: Iterable[str] = ()) -> None:
         self.local_gov_code = local_gov_code
-        self.records: dict[str, SyntheticResident] = {r.resident_code: r for r in residents}
+        self.records: dict[str, ResidentRecord] = {r.resident_code: r for r in residents}
         self.restricted: set[str] = set(restricted)
 
-    def get(self, resident_code: str) -> SyntheticResident:
+    def get(self, resident_code: str) -> ResidentRecord:
         """The record of ``resident_code``; 5001 NO_SUCH_RESIDENT if there is none."""
         found = self.records.get(resident_code)
         if found is None:
@@ -39,14 +39,14 @@ class Register:
                                 code=ErrorCode.NO_SUCH_RESIDENT)
         return found
 
-    def find(self, name: object, birth_date: dt.date) -> SyntheticResident | None:
+    def find(self, name: object, birth_date: dt.date) -> ResidentRecord | None:
         """The record with this name and birth date, current ones first."""
         hits = [r for r in self.records.values()
                 if r.name == name and r.birth_date == birth_date]
         hits.sort(key=lambda r: r.status != "current")
         return hits[0] if hits else None
 
-    def add(self, resident: SyntheticResident) -> None:
+    def add(self, resident: ResidentRecord) -> None:
         """Record ``resident`` (a move-in or birth)."""
         self.records[resident.resident_code] = resident
 

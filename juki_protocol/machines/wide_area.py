@@ -49,7 +49,7 @@ from juki_protocol.messages.wide_area import (
     WideAreaIssuanceResponse,
     WideAreaRefusal,
 )
-from juki_protocol.synth import SyntheticResident
+from juki_protocol.record import ResidentRecord
 
 #: R-TIME-02 (spec/deadlines.md): the resend interval of the request and the response.
 RETRY_AFTER = dt.timedelta(seconds=60)
@@ -336,7 +336,7 @@ def decide(register: Register, request: WideAreaIssuanceRequest
         applicant = None
     copies: list[ResidentRecordCopy] = []
     for target in request.targets:
-        rec: SyntheticResident | None = (
+        rec: ResidentRecord | None = (
             register.records.get(target.resident_code) if target.resident_code
             else register.find(target.name, target.birth_date))
         if rec is None or (rec.name, rec.birth_date) != (target.name, target.birth_date):

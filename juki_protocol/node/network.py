@@ -57,7 +57,8 @@ from juki_protocol.messages.wide_area import (
 from juki_protocol.node.node import Node, NodeConfig
 from juki_protocol.node.roles import AgencyRole, CentralRole, MunicipalityRole, own
 from juki_protocol.node.sql import PostgresDatabase, StorageError, connect, redact_url
-from juki_protocol.synth import Household, SyntheticResident, generate_households
+from juki_protocol.record import Household, ResidentRecord
+from juki_protocol.synth import generate_households
 
 #: The nodes of ``juki network up``: (role, node id).
 NODES: tuple[tuple[str, str], ...] = (
@@ -171,7 +172,7 @@ def households_for(seed: str, nodes: Iterable[tuple[str, str]] = NODES,
             for role, code in nodes if role == "municipality"}
 
 
-def _recorder(role: MunicipalityRole, person: SyntheticResident, change: ChangeInfo
+def _recorder(role: MunicipalityRole, person: ResidentRecord, change: ChangeInfo
               ) -> Callable[[dt.datetime], list[Any]]:
     return lambda now: role.record(person, change, now)
 

@@ -14,7 +14,7 @@ from juki_protocol.identifiers import is_prefecture_code
 from juki_protocol.messages.common import NodeId, NodeRole, Profile
 from juki_protocol.node import audit
 from juki_protocol.node.metrics import NodeMetrics
-from juki_protocol.synth import SyntheticResident
+from juki_protocol.record import ResidentRecord
 from juki_protocol.wire import DEFAULT_MAX_FRAME
 
 
@@ -70,7 +70,7 @@ class NodeConfig:
     profile: Profile = Profile.CURRENT
     max_frame: int = DEFAULT_MAX_FRAME
     time_window: dt.timedelta = TIME_WINDOW
-    residents: tuple[SyntheticResident, ...] = ()
+    residents: tuple[ResidentRecord, ...] = ()
     operators: dict[str, set[str]] = field(default_factory=dict)
     #: The node's own operators (spec/node.md section 4.8, juki_protocol.node.operators):
     #: with a file, every local action of the upper tester needs an operator session.

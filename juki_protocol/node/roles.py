@@ -102,8 +102,8 @@ from juki_protocol.node.designation_store import SqlLedger, SqlPool
 from juki_protocol.node.storage import NodeStorage
 from juki_protocol.node.stored_identity import AppliedUpdates, StoredIdentities
 from juki_protocol.node.suspension import Suspensions
+from juki_protocol.record import ResidentRecord
 from juki_protocol.schedule import load_schedule_1
-from juki_protocol.synth import SyntheticResident
 
 #: An effect and the machine (or desk) that owns it.
 Owned = tuple[Any, Effect]
@@ -161,7 +161,7 @@ class MunicipalityRole(RoleHandler):
     role = "municipality"
 
     def __init__(self, code: str, storage: NodeStorage, *,
-                 residents: Iterable[SyntheticResident] = (),
+                 residents: Iterable[ResidentRecord] = (),
                  profile: Profile = Profile.CURRENT, window: int = 1) -> None:
         super().__init__(code, storage)
         self.profile = profile
@@ -280,7 +280,7 @@ class MunicipalityRole(RoleHandler):
 
     # Local events (the upper tester of spec/node.md) ------------------------------
 
-    def record(self, resident: SyntheticResident, change: ChangeInfo,
+    def record(self, resident: ResidentRecord, change: ChangeInfo,
                now: dt.datetime) -> list[Owned]:
         """Record a resident (birth or move-in) and report it (Art. 30-5)."""
         self.register.add(resident)
@@ -530,7 +530,7 @@ class AgencyRole(RoleHandler):
 
 
 def make_role(role: str, code: str, storage: NodeStorage, *,
-              residents: Iterable[SyntheticResident] = (),
+              residents: Iterable[ResidentRecord] = (),
               operators: Mapping[str, Iterable[str]] | None = None,
               national: str = "DC01", profile: Profile = Profile.CURRENT,
               retention: dt.timedelta = DEFAULT_RETENTION, window: int = 1,

@@ -92,7 +92,7 @@ from juki_protocol.node.storage_rows import (
     resident_to_json,
     stamp,
 )
-from juki_protocol.synth import SyntheticResident
+from juki_protocol.record import ResidentRecord
 
 logger = logging.getLogger(__name__)
 
@@ -373,12 +373,12 @@ class NodeStorage(CentralTables):
 
     # Municipality ------------------------------------------------------------------
 
-    def load_register(self) -> dict[str, SyntheticResident]:
+    def load_register(self) -> dict[str, ResidentRecord]:
         """The resident register."""
         rows = self.conn.execute("SELECT record FROM residents ORDER BY resident_code")
         return {r.resident_code: r for r in (resident_from_json(x["record"]) for x in rows)}
 
-    def save_residents(self, residents: list[SyntheticResident]) -> None:
+    def save_residents(self, residents: list[ResidentRecord]) -> None:
         """Insert or replace register records (inside a transaction)."""
         self.conn.executemany(
             "INSERT INTO residents VALUES (?, ?, ?) ON CONFLICT (resident_code) DO UPDATE "

@@ -23,7 +23,7 @@ from juki_protocol.messages.common import (
 )
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
 from juki_protocol.messages.special_move import FamilyRegister
-from juki_protocol.synth import SyntheticResident
+from juki_protocol.record import ResidentRecord
 
 #: The columns of a version of identity info (Arts. 30-5, 30-11): identity info, change
 #: info and the update's metadata. Nothing else may be stored at a prefecture or the
@@ -51,17 +51,17 @@ def digest_of(message_der: bytes) -> bytes:
     return hashlib.sha256(message_der).digest()
 
 
-def resident_to_json(resident: SyntheticResident) -> str:
+def resident_to_json(resident: ResidentRecord) -> str:
     """A register record as JSON text (municipality storage only)."""
     return json.dumps(resident.to_json(), ensure_ascii=False, sort_keys=True)
 
 
-def resident_from_json(text: str) -> SyntheticResident:
+def resident_from_json(text: str) -> ResidentRecord:
     """The register record stored by :func:`resident_to_json`."""
     data: dict[str, Any] = json.loads(text)
     prev, reg, foreign = data["previous_address"], data["family_register"], \
         data.get("foreign_resident")
-    return SyntheticResident(
+    return ResidentRecord(
         resident_code=data["resident_code"], individual_number=data["individual_number"],
         name=from_form(PersonName, data["name"], json=True),
         birth_date=dt.date.fromisoformat(data["birth_date"]), sex=Sex(data["sex"]),

@@ -53,7 +53,8 @@ from juki_protocol.messages.wide_area import (
 from juki_protocol.node.node import Node
 from juki_protocol.node.roles import MunicipalityRole, Owned
 from juki_protocol.node.upper_ops import bad, municipality, op, text
-from juki_protocol.synth import SyntheticResident, generate_households
+from juki_protocol.record import ResidentRecord
+from juki_protocol.synth import generate_households
 
 #: Who applies at the counter (Art. 12-2(1)): the person recorded at the residence
 #: municipality, for themselves or members of their household, may; a proxy with a
@@ -306,7 +307,7 @@ async def op_move_in_result(node: Node, req: dict[str, Any]) -> dict[str, Any]:
 # Art. 9(1), an ordinary move: the new municipality ---------------------------------------
 
 def _newcomers(req: dict[str, Any], role: MunicipalityRole, former: str,
-               moved: dt.date, filed: dt.date) -> tuple[SyntheticResident, ...]:
+               moved: dt.date, filed: dt.date) -> tuple[ResidentRecord, ...]:
     """The new records of an ordinary move-in: the first ``members`` persons of the
     household ``generate_households(1, seed, municipalities=[former])`` makes, as the
     paper certificate names them (same resident codes, names and birth dates), now at

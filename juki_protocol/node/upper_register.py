@@ -28,7 +28,8 @@ from juki_protocol.messages.identity import UpdateOperation
 from juki_protocol.node.node import Node
 from juki_protocol.node.roles import MunicipalityRole, Owned, own
 from juki_protocol.node.upper_ops import bad, date, municipality, op, text
-from juki_protocol.synth import SyntheticResident, generate_households
+from juki_protocol.record import ResidentRecord
+from juki_protocol.synth import generate_households
 
 #: The change reasons of each operation (spec/identity.md section 1, R-30-5-0-03).
 RECORD_REASONS = frozenset({ChangeReason.BIRTH, ChangeReason.MOVE_IN,
@@ -77,7 +78,7 @@ class RegisterDesk:
         otherwise, R-30-7-1-04)."""
         role.codes.consume(code, now)
 
-    def record(self, role: MunicipalityRole, resident: SyntheticResident,
+    def record(self, role: MunicipalityRole, resident: ResidentRecord,
                change: ChangeInfo, now: dt.datetime) -> list[Owned]:
         """Record ``resident`` and report it (Art. 30-5); a birth's code is a new one."""
         self.check_recordable(role, resident.resident_code)
@@ -85,7 +86,7 @@ class RegisterDesk:
             self.take_new(role, resident.resident_code, now)
         return role.record(resident, change, now)
 
-    def current(self, role: MunicipalityRole, code: object) -> SyntheticResident:
+    def current(self, role: MunicipalityRole, code: object) -> ResidentRecord:
         """The current record of ``code``: 5001 if none, 5002 or 5003 if erased."""
         found = role.register.records.get(code) if isinstance(code, str) else None
         if found is None:

@@ -1,7 +1,9 @@
-"""The records the synthetic-resident generator (:mod:`juki_protocol.synth`) makes: a
-resident record (住民票) of a municipality and a household (世帯), validated in their
-constructors, with the relationships (続柄) and record states they may carry.
-:mod:`juki_protocol.synth` re-exports every name here.
+"""The register's domain types: a resident record (住民票, :class:`ResidentRecord`) of a
+municipality and a household (世帯), validated in their constructors, with the
+relationships (続柄) and record states they may carry. A municipality's register, its
+machines and its storage hold these; the synthetic-resident generator
+(:mod:`juki_protocol.synth`) makes them for fixtures and re-exports every name here
+(``SyntheticResident`` is its older name for :class:`ResidentRecord`).
 """
 
 from __future__ import annotations
@@ -42,13 +44,14 @@ RELATIONSHIPS: Final[tuple[str, ...]] = (
 )
 
 STATUSES: Final[tuple[str, ...]] = ("current", "moved_out", "deceased")
-"""Record states a :class:`SyntheticResident` may carry; the generator makes only
+"""Record states a :class:`ResidentRecord` may carry; the generator makes only
 ``current`` (tests derive the others with :func:`dataclasses.replace`)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class SyntheticResident:
-    """One synthetic resident record (住民票) of a municipality."""
+class ResidentRecord:
+    """One resident record (住民票) of a municipality: the items of Art. 7 that the
+    flows carry, and its state."""
 
     resident_code: str
     """住民票コード (Art. 7(13)), unique in the batch."""
@@ -160,7 +163,7 @@ class Household:
 
     household_id: str
     """Shared by every member's ``household_id``."""
-    members: tuple[SyntheticResident, ...]
+    members: tuple[ResidentRecord, ...]
     """1 to 6 residents; ``members[0]`` is the only one with relationship 世帯主."""
 
     def __post_init__(self) -> None:
@@ -173,7 +176,7 @@ class Household:
                 "members", "must all carry the household_id")
 
     @property
-    def head(self) -> SyntheticResident:
+    def head(self) -> ResidentRecord:
         """The head of household (世帯主)."""
         return self.members[0]
 
@@ -183,7 +186,12 @@ class Household:
                 "members": [m.to_json() for m in self.members]}
 
 
+#: The generator's name for a record, kept for fixtures and existing code.
+SyntheticResident = ResidentRecord
+
+
 __all__ = [
     "CHILD", "CHILDS_HUSBAND", "CHILDS_WIFE", "FATHER", "GRANDCHILD", "HEAD", "HUSBAND",
-    "LODGER", "MOTHER", "RELATIONSHIPS", "STATUSES", "WIFE", "Household", "SyntheticResident",
+    "LODGER", "MOTHER", "RELATIONSHIPS", "STATUSES", "WIFE", "Household", "ResidentRecord",
+    "SyntheticResident",
 ]
