@@ -292,7 +292,9 @@ async def run_flows(net: Network, households: dict[str, list[Household]],
     say(f"      {summary['provision']}")
     say(f"      persons asked about: {', '.join(mask(c) for c in codes)}")
     summary["ordinary-move"] = await ordinary_move_flow(net, households, say)
-    summary["foreign-special-move"] = await foreign_special_move_flow(net, households, say)
+    if any(h.head.foreign_resident is not None for h in households[OSAKA]):
+        summary["foreign-special-move"] = await foreign_special_move_flow(net, households,
+                                                                          say)
     summary["code-designation"] = await designation_flow(net, say)
     return summary
 
