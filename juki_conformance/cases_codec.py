@@ -175,8 +175,9 @@ def vector_cases(directory: Path) -> list[Case]:
                 if "BadCheckDigit" in flags:
                     reqs.append(CODE_REQUIREMENT[t["errorCode"]])
                 if "RuleViolation" in flags or "UnregisteredCode" in flags:
-                    reqs.append(VECTOR_REQUIREMENT.get((type_name, t["tcId"]),
-                                                       RULE_REQUIREMENT[type_name]))
+                    reqs.append(VECTOR_REQUIREMENT.get((type_name, t["tcId"]), "R-ID-10"
+                                                       if "PrefectureAsMunicipality" in flags
+                                                       else RULE_REQUIREMENT[type_name]))
                 # The adapter contract: decode applies the message's rules (an invalid
                 # vector); encode gives the unique DER (a valid vector it re-encodes).
                 if t["result"] == "invalid":

@@ -46,8 +46,15 @@ from juki_protocol.samples import (
     variation_samples,
 )
 from juki_protocol.schema import APPLICATION_TAGS
+from juki_protocol.vector_cases import (
+    MUNICIPALITY_FIELDS,
+    find_path,
+    identifier_octets,
+    length_octets,
+    prefecture_as_municipality,
+    replace_at,
+)
 from juki_protocol.vector_cases import VectorCase as _Case
-from juki_protocol.vector_cases import find_path, identifier_octets, length_octets, replace_at
 from juki_protocol.vector_cases import invalid_case as _invalid
 from juki_protocol.vector_cases import raw_encode as _raw_encode
 from juki_protocol.vector_cases import valid_case as _valid
@@ -107,6 +114,10 @@ NOTES: dict[str, dict[str, str]] = {
                             "description": "A family register notice (Art. 9(2)) of each "
                                            "event with the items the event carries "
                                            "(spec/family_register.md)."},
+    "PrefectureAsMunicipality": {"bugType": "EDGE_CASE",
+                                 "description": "A field that names a municipality holding "
+                                                "a prefecture's own code (PP000C): 1024 "
+                                                "by R-ID-10, the code itself being valid."},
     "Delegation": {"bugType": "FUNCTIONALITY",
                    "description": "The centre on a prefecture's delegation (Art. 30-10(1)): "
                                   "a delegated legal basis with the delegating prefecture, "
@@ -558,6 +569,9 @@ def cases_for(type_name: str, seed: str) -> list[tuple[str | None, list[_Case]]]
                                  for s in variation_samples(type_name, seed)]))
     if type_name in ("ProvisionRequest", "ProvisionResponse"):
         groups.append((current, _provision_control_cases(type_name, seed)))
+    if type_name in MUNICIPALITY_FIELDS:       # R-ID-10, a group of its own after the others
+        groups.append((current, prefecture_as_municipality(
+            type_name, samples(type_name, seed, Profile.CURRENT)[1].message)))
     return groups
 
 

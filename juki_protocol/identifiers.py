@@ -109,6 +109,17 @@ def validate_local_gov_code(value: object, field: str = "local_gov_code") -> str
     return v
 
 
+def validate_municipality_code(value: object, field: str = "local_gov_code") -> str:
+    """Return ``value`` if it is a valid local government code of a municipality: 1021
+    for a code that is not valid, 1024 for a prefecture's own code (R-ID-10)."""
+    code = validate_local_gov_code(value, field)
+    if is_prefecture_code(code):
+        raise ValidationError(f"{field} holds a prefecture's own code where a municipality "
+                              f"is required (R-ID-10)", code=ErrorCode.INVALID_FIELD,
+                              field=field)
+    return code
+
+
 def is_prefecture_code(value: str) -> bool:
     """True if ``value`` (already valid) is a prefecture's own code (PP000C)."""
     return value[2:5] == "000"

@@ -10,6 +10,8 @@ from typing import Any
 
 from juki_protocol import codec, der
 from juki_protocol.errors import ErrorCode
+from juki_protocol.identifiers import prefecture_of
+from juki_protocol.messages.base import to_form
 from juki_protocol.samples import Sample
 from juki_protocol.schema import compiled
 
@@ -97,5 +99,32 @@ def raw_encode(type_name: str, value: dict[str, Any]) -> bytes:
     return bytes(compiled().encode(type_name, value, check_constraints=False))
 
 
-__all__ = ["VectorCase", "find_path", "identifier_octets", "invalid_case", "length_octets",
-           "raw_encode", "replace_at", "valid_case"]
+#: The fields of the messages between municipalities that name a municipality.
+MUNICIPALITY_FIELDS: dict[str, tuple[str, ...]] = {
+    "MoveInNotice": ("newMunicipality", "formerMunicipality"),
+    "SpecialMoveInNotice": ("newMunicipality", "formerMunicipality"),
+    "MoveOutCertificate": ("formerMunicipality", "newMunicipality"),
+    "WideAreaIssuanceRequest": ("issuingMunicipality", "residenceMunicipality"),
+    "WideAreaIssuanceResponse": ("residenceMunicipality", "issuingMunicipality"),
+    "FamilyRegisterNotice": ("registerMunicipality", "residenceMunicipality"),
+}
+
+
+def prefecture_as_municipality(type_name: str, message: object) -> list[VectorCase]:
+    """``message`` with each field of :data:`MUNICIPALITY_FIELDS` in turn holding the
+    code of that municipality's own prefecture: 1024 by R-ID-10."""
+    value = to_form(message, json=False)
+    cases = []
+    for name in MUNICIPALITY_FIELDS[type_name]:
+        prefecture = prefecture_of(value[name])
+        case = invalid_case(f"R-ID-10: {name} holding the prefecture's own code {prefecture}",
+                        "RuleViolation", raw_encode(type_name, {**value, name: prefecture}),
+                        ErrorCode.INVALID_FIELD)
+        case.flags.append("PrefectureAsMunicipality")
+        cases.append(case)
+    return cases
+
+
+__all__ = ["MUNICIPALITY_FIELDS", "VectorCase", "find_path", "identifier_octets",
+           "invalid_case", "length_octets", "prefecture_as_municipality", "raw_encode",
+           "replace_at", "valid_case"]

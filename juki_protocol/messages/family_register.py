@@ -13,7 +13,7 @@ import datetime as dt
 from enum import StrEnum
 
 from juki_protocol.errors import ErrorCode
-from juki_protocol.identifiers import validate_local_gov_code, validate_resident_code
+from juki_protocol.identifiers import validate_municipality_code, validate_resident_code
 from juki_protocol.messages.base import message, require, require_text
 from juki_protocol.messages.common import PersonName, PersonRef, Sex, require_date
 from juki_protocol.messages.special_move import FamilyRegister
@@ -107,8 +107,8 @@ class FamilyRegisterNotice:
     items: FamilyRegisterItems
 
     def __post_init__(self) -> None:
-        validate_local_gov_code(self.register_municipality, "register_municipality")
-        validate_local_gov_code(self.residence_municipality, "residence_municipality")
+        validate_municipality_code(self.register_municipality, "register_municipality")
+        validate_municipality_code(self.residence_municipality, "residence_municipality")
         require(self.register_municipality != self.residence_municipality,
                 "residence_municipality", "must differ from register_municipality (a "
                 "municipality records its own residents' entries itself)")

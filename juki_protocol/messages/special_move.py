@@ -8,7 +8,7 @@ from enum import StrEnum
 from juki_protocol.errors import ErrorCode
 from juki_protocol.identifiers import (
     validate_individual_number,
-    validate_local_gov_code,
+    validate_municipality_code,
     validate_resident_code,
 )
 from juki_protocol.messages.base import message, require, require_text, require_unique
@@ -23,8 +23,8 @@ from juki_protocol.messages.common import (
 
 
 def _municipalities(new: str, former: str) -> None:
-    validate_local_gov_code(new, "new_municipality")
-    validate_local_gov_code(former, "former_municipality")
+    validate_municipality_code(new, "new_municipality")
+    validate_municipality_code(former, "former_municipality")
     require(new != former, "new_municipality",
             "must differ from former_municipality (a move within one municipality is "
             "not a special move)")

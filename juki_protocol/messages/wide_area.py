@@ -6,7 +6,7 @@ import datetime as dt
 from enum import StrEnum
 
 from juki_protocol.errors import ErrorCode
-from juki_protocol.identifiers import validate_local_gov_code, validate_resident_code
+from juki_protocol.identifiers import validate_municipality_code, validate_resident_code
 from juki_protocol.messages.base import (
     choice,
     message,
@@ -76,8 +76,8 @@ class WideAreaIssuanceRequest:
     include_resident_code: bool = False
 
     def __post_init__(self) -> None:
-        validate_local_gov_code(self.issuing_municipality, "issuing_municipality")
-        validate_local_gov_code(self.residence_municipality, "residence_municipality")
+        validate_municipality_code(self.issuing_municipality, "issuing_municipality")
+        validate_municipality_code(self.residence_municipality, "residence_municipality")
         require(self.issuing_municipality != self.residence_municipality,
                 "issuing_municipality", "Art. 12-2(1): must differ from the residence "
                 "municipality")
@@ -169,8 +169,8 @@ class WideAreaIssuanceResponse:
     refusal: WideAreaRefusal | None = choice("outcome")
 
     def __post_init__(self) -> None:
-        validate_local_gov_code(self.residence_municipality, "residence_municipality")
-        validate_local_gov_code(self.issuing_municipality, "issuing_municipality")
+        validate_municipality_code(self.residence_municipality, "residence_municipality")
+        validate_municipality_code(self.issuing_municipality, "issuing_municipality")
         require_exactly_one(self, ("copies", "refusal"), "outcome")
         if self.copies is not None:
             require(1 <= len(self.copies) <= 20, "copies", "must hold 1 to 20 copies")
