@@ -268,7 +268,7 @@ def test_wrong_recipient_and_sender(homes: list[Household], register: Register) 
     family = homes[0].members
     desk = MoveOutDesk(register, ids=counter_ids(1))
     desk.record_move_out(move_out(family), NOW)
-    other = dataclasses.replace(notice_of(family), former_municipality="130001")
+    other = dataclasses.replace(notice_of(family), former_municipality="131041")
     with pytest.raises(JukiError) as exc:
         desk.receive(Inbound(message=other, message_id=b"o" * 16, sender=AWAY), NOW)
     assert exc.value.error_code is ErrorCode.WRONG_RECIPIENT

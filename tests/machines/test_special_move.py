@@ -195,10 +195,10 @@ def test_wrong_recipient_and_sender(homes: list[Household], register: Register) 
     desk = MoveOutDesk(register, ids=counter_ids(1))
     desk.annotated_move_out(annotated(family), NOW)
     other = dataclasses.replace(notice(family), former_municipality="131016",
-                                new_municipality="130001",
-                                new_address=Address(local_gov_code="130001", text="東京都"))
+                                new_municipality="131041",
+                                new_address=Address(local_gov_code="131041", text="東京都"))
     with pytest.raises(ProtocolError) as exc:
-        desk.receive(Inbound(message=other, message_id=b"o" * 16, sender="130001"), NOW)
+        desk.receive(Inbound(message=other, message_id=b"o" * 16, sender="131041"), NOW)
     assert code_of(exc) is ErrorCode.WRONG_RECIPIENT
     with pytest.raises(JukiError) as exc:     # R-PDU-21: the sender is the new municipality.
         desk.receive(Inbound(message=notice(family), message_id=b"s" * 16,
