@@ -18,6 +18,7 @@ from typing import Any
 
 from juki_conformance.cases_node import NodeCase, describe, node_sut
 from juki_conformance.model import Case, Outcome, Verdict
+from juki_conformance.node_steps import provision_response
 from juki_conformance.node_sut import AGENCY, OPERATORS, NodeSut
 from juki_conformance.sut import AdapterSut, Inconclusive, SutFault
 from juki_protocol import codec
@@ -98,21 +99,7 @@ def _ask(node: NodeSut, request: ProvisionRequest, *, der: bytes | None = None) 
     conn = node.connect(body)
     try:
         conn.send(pdu)
-        while True:
-            try:
-                got = conn.read(node.timeout)
-            except TimeoutError:
-                return f"no ProvisionResponse within {node.timeout:g} s"
-            if got is None:
-                return "the connection closed without a ProvisionResponse"
-            if got.error_report is not None and got.error_report.refers_to == mid:
-                return describe(got)
-            if got.sealed is None or got.header.correlation_id != mid:
-                continue
-            message = node.opened(got, body)
-            node.acknowledge(conn, got, body)
-            return message if isinstance(message, ProvisionResponse) else \
-                f"a {type(message).__name__} instead of a ProvisionResponse"
+        return provision_response(node, conn, mid, body)
     finally:
         conn.close()
 
@@ -217,7 +204,9 @@ def _missing_delegator(sut: AdapterSut) -> Outcome:
     raw = decode_raw("ProvisionRequest", codec.encode(request)).value
     raw.pop("delegatingPrefecture")
     answer = _ask(node, request, der=encode_raw("ProvisionRequest", raw))
-    wanted = f"error {int(ErrorCode.INVALID_FIELD)} {ErrorCode.INVALID_FIELD.name}"
+    # An error report referring to the request, as node_steps.provision_response says it.
+    wanted = (f"error {int(ErrorCode.INVALID_FIELD)} {ErrorCode.INVALID_FIELD.name} "
+              "instead of a ProvisionResponse")
     if answer != wanted:
         return Outcome(Verdict.FAIL, EXPECT_MISSING, _what(answer))
     return Outcome(Verdict.PASS, EXPECT_MISSING, answer)

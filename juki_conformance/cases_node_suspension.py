@@ -27,6 +27,7 @@ from typing import Any
 
 from juki_conformance.cases_node import NodeCase, describe, node_sut
 from juki_conformance.model import Case, Outcome, Verdict
+from juki_conformance.node_steps import provision_response
 from juki_conformance.node_sut import AGENCY, OPERATORS, NodeSut
 from juki_conformance.sut import AdapterSut, SutFault
 from juki_protocol.messages.identity import IdentityInfoUpdate
@@ -70,22 +71,7 @@ def _ask(node: NodeSut) -> ProvisionResponse | str:
     conn = node.connect(AGENCY)
     try:
         conn.send(pdu)
-        while True:
-            try:
-                got = conn.read(node.timeout)
-            except TimeoutError:
-                return f"no ProvisionResponse within {node.timeout:g} s"
-            if got is None:
-                return "the connection closed without a ProvisionResponse"
-            if got.error_report is not None and got.error_report.refers_to == mid:
-                return describe(got)
-            if got.sealed is None or got.header.correlation_id != mid:
-                continue
-            message = node.opened(got, AGENCY)
-            node.acknowledge(conn, got, AGENCY)
-            if not isinstance(message, ProvisionResponse):
-                return f"a {type(message).__name__} instead of a ProvisionResponse"
-            return message
+        return provision_response(node, conn, mid, AGENCY)
     finally:
         conn.close()
 
