@@ -5,11 +5,11 @@ format both engines share): times and dates as ISO text, identity info as the co
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
 
+from juki_protocol.endpoint.endpoint import digest_of  # the endpoint's (R-PDU-24)
 from juki_protocol.machines.stores import HeldIdentity
 from juki_protocol.messages.base import from_form
 from juki_protocol.messages.common import (
@@ -44,11 +44,6 @@ def parse_stamp(text: str | None) -> dt.datetime | None:
     if text is None:
         return None
     return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
-
-
-def digest_of(message_der: bytes) -> bytes:
-    """The SHA-256 digest of a message's DER (R-PDU-24)."""
-    return hashlib.sha256(message_der).digest()
 
 
 def resident_to_json(resident: ResidentRecord) -> str:
