@@ -74,10 +74,10 @@ def test_no_module_uses_another_modules_private_names() -> None:
 def test_the_check_sees_a_private_import(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
     sample.write_text("from juki_protocol.node.sql import _first_line, connect\n"
-                      "from juki_protocol import codec\nx = codec._private\n"
+                      "from juki_protocol.codec import codec\nx = codec._private\n"
                       "y = codec.public\n", encoding="utf-8")
     assert sorted(private_uses(sample, "juki_protocol.machines.sample")) == [
-        "juki_protocol.codec._private", "juki_protocol.node.sql._first_line"]
+        "juki_protocol.codec.codec._private", "juki_protocol.node.sql._first_line"]
 
 
 def test_no_module_is_over_the_limit() -> None:
@@ -181,7 +181,7 @@ def test_no_import_cycle() -> None:
     works only in one import order (as cms and cms_fast did, the second imported at
     the end of the first); what both need belongs in a third module."""
     graph = import_graph({_dotted(p): p for p in _modules()})
-    assert "juki_protocol.cms_values" in graph["juki_protocol.cms_fast"]
+    assert "juki_protocol.envelope.cms_values" in graph["juki_protocol.envelope.cms_fast"]
     assert import_cycles(graph) == []
 
 
@@ -235,3 +235,63 @@ def test_the_io_check_sees_an_import(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("import asyncio\nfrom juki_protocol.node.sql import Database\n")
     assert io_imports(bad) == ["asyncio", "juki_protocol.node.sql"]
+
+
+#: The layers of DESIGN.md section 2, bottom up, as the packages that hold them. A
+#: module may import (anywhere, also inside a function) only its own layer and the
+#: layers below it; the longest matching prefix decides a module's layer.
+LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("foundation", ("juki_protocol", "juki_protocol.errors", "juki_protocol.identifiers",
+                    "juki_protocol.resources", "juki_protocol.cli_errors")),
+    ("codec rules", ("juki_protocol.codec", "juki_protocol.codec.der",
+                     "juki_protocol.codec.schema", "juki_protocol.codec.wire")),
+    ("messages", ("juki_protocol.messages",)),
+    ("codec boundary", ("juki_protocol.codec.codec", "juki_protocol.codec.jer")),
+    ("fixtures", ("juki_protocol.fixtures",)),
+    ("envelope", ("juki_protocol.envelope",)),
+    ("machines", ("juki_protocol.machines",)),
+    ("endpoint", ("juki_protocol.endpoint",)),
+    ("node", ("juki_protocol.node",)),
+    ("tools", ("juki_protocol.tools",)),
+    ("conformance", ("juki_conformance",)),
+)
+
+
+def layer_of(module: str) -> int | None:
+    """The index in :data:`LAYERS` of the layer holding ``module``."""
+    found = [(len(prefix), index) for index, (_, prefixes) in enumerate(LAYERS)
+             for prefix in prefixes if module == prefix or module.startswith(prefix + ".")]
+    return max(found)[1] if found else None
+
+
+def upward_imports(path: Path, me: str) -> list[str]:
+    """``importer -> imported`` for each import in ``path`` of a higher layer's module."""
+    mine = layer_of(me)
+    found: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        else:
+            continue
+        for name in names:
+            theirs = layer_of(name)
+            if mine is not None and theirs is not None and theirs > mine:
+                found.append(f"{me} ({LAYERS[mine][0]}) -> {name} ({LAYERS[theirs][0]})")
+    return found
+
+
+def test_each_layer_imports_only_itself_and_the_layers_below() -> None:
+    assert all(layer_of(_dotted(p)) is not None for p in _modules())
+    assert [u for p in _modules() for u in upward_imports(p, _dotted(p))] == []
+
+
+def test_the_check_sees_an_upward_import(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text("from juki_protocol.messages.pdu import PduHeader\n"
+                      "def f() -> None:\n    from juki_protocol.node import node\n",
+                      encoding="utf-8")
+    assert upward_imports(sample, "juki_protocol.machines.sample") == [
+        "juki_protocol.machines.sample (machines) -> juki_protocol.node.node (node)"]
+    assert upward_imports(sample, "juki_protocol.tools.sample") == []
