@@ -33,10 +33,10 @@ from juki_conformance.codec_checks import error_of
 from juki_conformance.der_mutations import TlvNode, encode_tree, tlv_tree, tree_nodes
 from juki_conformance.model import Case, Outcome, Verdict
 from juki_conformance.sut import AdapterSut
-from juki_protocol import codec, der, schema
+from juki_protocol.codec import codec, der, schema
 from juki_protocol.errors import ErrorCode
+from juki_protocol.fixtures.samples import example
 from juki_protocol.messages import MESSAGE_TYPES, Profile
-from juki_protocol.samples import example
 
 #: Every registered message type and the PDU (a type added later gets its cases too).
 TYPES = tuple(dict.fromkeys((*MESSAGE_TYPES, "JukiPdu")))

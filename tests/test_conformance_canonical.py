@@ -15,11 +15,11 @@ from juki_conformance.cases_codec_canonical import KINDS, canonical_cases, mutan
 from juki_conformance.cli import more_codec_cases
 from juki_conformance.model import Verdict
 from juki_conformance.sut import AdapterSut
-from juki_protocol import codec, der
+from juki_protocol.codec import codec, der
 from juki_protocol.errors import DecodeError, ErrorCode
-from juki_protocol.samples import example
+from juki_protocol.fixtures.samples import example
 
-REFERENCE = [sys.executable, "-m", "juki_protocol.adapter"]
+REFERENCE = [sys.executable, "-m", "juki_protocol.tools.adapter"]
 LENIENT = [sys.executable, "-m", "juki_conformance.selftest.faulty_adapter",
            "--fault", "lenient-der"]
 
@@ -84,9 +84,9 @@ def test_the_reference_passes_and_a_lenient_decoder_fails() -> None:
 
 #: Mutants of the ENUMERATED check of schema.is_canonical that every other case of
 #: the suite lets pass (checked with the whole suite, these cases excluded).
-KILLED = [("schema.py:641:45:core/ReplaceComparisonOperator_Eq_GtE 18f00aa7cfaa",
+KILLED = [("codec/schema.py:641:45:core/ReplaceComparisonOperator_Eq_GtE 18f00aa7cfaa",
            "der/codec/move-out-certificate/non-canonical-enumerated-at-every-position"),
-          ("schema.py:640:36:core/ReplaceAndWithOr 99655b6ca74e",
+          ("codec/schema.py:640:36:core/ReplaceAndWithOr 99655b6ca74e",
            "der/codec/wide-area-issuance-request/non-canonical-enumerated-at-every-position")]
 
 
