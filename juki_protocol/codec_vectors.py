@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from juki_protocol import __version__, codec, der
+from juki_protocol.card_vectors import CARD_RULES
 from juki_protocol.errors import ErrorCode, JukiError
 from juki_protocol.messages import MESSAGE_TYPES, Profile
 from juki_protocol.messages.base import to_form
@@ -310,6 +311,8 @@ def _rule_cases(type_name: str, sample: Sample) -> Iterator[_Case]:
                        "RuleViolation", _raw_encode(type_name, v), ErrorCode.INVALID_FIELD)
     elif type_name == "CodeDesignation":
         yield from _designation_cases(v)
+    elif type_name in CARD_RULES:
+        yield from CARD_RULES[type_name](v)
     elif type_name == "ErrorReport":
         v["errorCode"] = 1999
         yield _Case("error code 1999: in range, not registered", ["UnregisteredCode"],

@@ -63,6 +63,15 @@ from juki_protocol.messages import (
     WideAreaIssuanceResponse,
     WideAreaRefusal,
 )
+from juki_protocol.messages.card import (
+    CardApplication,
+    CardIssueNotice,
+    CardStatus,
+    CardStatusAnswer,
+    CardStatusChange,
+    CardStatusNotice,
+    CardStatusQuery,
+)
 from juki_protocol.messages.designation import (
     MAX_CODES,
     CodeDesignation,
@@ -340,6 +349,42 @@ def _code_designation(c: _Ctx, maximal: bool) -> CodeDesignation:
     return CodeDesignation(municipality=HOME, codes=tuple(codes))
 
 
+def _serial(maximal: bool) -> str:
+    """A card serial of the home municipality (spec/card_register.md section 2)."""
+    return f"{HOME}-{'0' * 11 + '17' if maximal else '000017'}"
+
+
+def _card_application(c: _Ctx, maximal: bool) -> CardApplication:
+    return CardApplication(municipality=HOME, card_serial=_serial(maximal),
+                           resident_code=c.head.resident_code, application_date=TODAY)
+
+
+def _card_issue(c: _Ctx, maximal: bool) -> CardIssueNotice:
+    until = dt.date(2036, 4, 1) if maximal else dt.date(2031, 4, 1)
+    return CardIssueNotice(municipality=HOME, card_serial=_serial(maximal),
+                           resident_code=c.head.resident_code, issue_date=TODAY,
+                           valid_until=until)
+
+
+def _card_status(c: _Ctx, maximal: bool) -> CardStatusNotice:
+    return CardStatusNotice(municipality=HOME, card_serial=_serial(maximal),
+                            resident_code=c.head.resident_code,
+                            change=CardStatusChange.LOST if maximal
+                            else CardStatusChange.SUSPENDED, change_date=TODAY)
+
+
+def _card_query(c: _Ctx, maximal: bool) -> CardStatusQuery:
+    return CardStatusQuery(municipality=AWAY, card_serial=_serial(maximal),
+                           resident_code=c.head.resident_code)
+
+
+def _card_answer(c: _Ctx, maximal: bool) -> CardStatusAnswer:
+    if not maximal:
+        return CardStatusAnswer(card_serial=_serial(False), status=CardStatus.UNKNOWN)
+    return CardStatusAnswer(card_serial=_serial(True), status=CardStatus.SUSPENDED,
+                            issuing_municipality=HOME, valid_until=dt.date(2036, 4, 1))
+
+
 def header(c: _Ctx | None, mtype: MessageType, sender: NodeId, recipient: NodeId, *,
            seq: int = 0, correlation: bytes | None = None, profile: Profile,
            rng: random.Random | None = None) -> PduHeader:
@@ -377,6 +422,11 @@ BUILDERS: dict[str, Callable[[_Ctx, bool], Any]] = {
     "FamilyRegisterNotice": _family_register_notice,
     "CodeDesignationRequest": _code_request,
     "CodeDesignation": _code_designation,
+    "CardApplication": _card_application,
+    "CardIssueNotice": _card_issue,
+    "CardStatusNotice": _card_status,
+    "CardStatusQuery": _card_query,
+    "CardStatusAnswer": _card_answer,
     "Acknowledgement": _ack,
     "ErrorReport": _error_report,
     "JukiPdu": _pdu,
