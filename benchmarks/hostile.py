@@ -39,8 +39,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from juki_protocol import codec, pki
-from juki_protocol.envelope import seal
+from juki_protocol.codec import codec
+from juki_protocol.codec.wire import encode_frame
+from juki_protocol.envelope import pki
+from juki_protocol.envelope.envelope import seal
+from juki_protocol.fixtures.synth import SyntheticResident, generate_households
 from juki_protocol.identifiers import local_gov_code_check_digit
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
@@ -48,8 +51,6 @@ from juki_protocol.messages.pdu import JukiPdu, MessageType, PduHeader
 from juki_protocol.node.network import create_pki
 from juki_protocol.node.node import node_of_code
 from juki_protocol.node.transport import client_context
-from juki_protocol.synth import SyntheticResident, generate_households
-from juki_protocol.wire import encode_frame
 
 PREFECTURE, VALID = "270008", "271004"
 GARBAGE = encode_frame(b"\x30\x03bad")
@@ -255,7 +256,7 @@ async def _tls_attacker(root: Path, code: str, address: tuple[str, int],
 
 def _start_node(tmp: Path, root: Path, admission: bool, nofile: int) -> tuple[
         subprocess.Popen[str], tuple[str, int]]:
-    args = [sys.executable, "-m", "juki_protocol.cli", "node", "serve",
+    args = [sys.executable, "-m", "juki_protocol.tools.cli", "node", "serve",
             "--role", "prefecture", "--node", PREFECTURE, "--db", str(tmp / "p.db"),
             "--cert", str(root / f"{PREFECTURE}.pem"),
             "--key", str(root / f"{PREFECTURE}.key"), "--trust", str(root / "ca.pem"),

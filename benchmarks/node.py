@@ -42,6 +42,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from juki_protocol.codec.schema import compiled
+from juki_protocol.fixtures.synth import SyntheticResident, generate_residents
 from juki_protocol.identifiers import prefecture_of
 from juki_protocol.messages.common import ChangeInfo, ChangeReason
 from juki_protocol.messages.identity import IdentityInfoRelay, IdentityInfoUpdate
@@ -49,8 +51,6 @@ from juki_protocol.messages.pdu import Acknowledgement
 from juki_protocol.node.network import Network, create_pki, node_config
 from juki_protocol.node.node import Node
 from juki_protocol.node.roles import CentralRole, MunicipalityRole
-from juki_protocol.schema import compiled
-from juki_protocol.synth import SyntheticResident, generate_residents
 
 #: Municipalities by prefecture, in the order the benchmark takes them.
 MUNICIPALITIES = ("271004", "272035", "131016", "131041", "141003", "141305",

@@ -5,7 +5,7 @@
     python -m benchmarks.run --quick    # a few seconds
 
 Codec: for each message type, encode+decode of the maximal sample through
-``juki_protocol.codec`` (strict DER walk, constraints, canonical re-encoding check,
+``juki_protocol.codec.codec`` (strict DER walk, constraints, canonical re-encoding check,
 dataclass validation) against raw asn1tools on the same compiled schema with constraint
 checks. The ratio is the price of the strictness and validation; the breakdown shows
 where it goes. Timing uses the best of several repeats (noisy machines make the minimum
@@ -29,11 +29,11 @@ import statistics
 import time
 from collections.abc import Callable
 
-from juki_protocol import codec, der
+from juki_protocol.codec import codec, der
+from juki_protocol.codec.schema import compiled
+from juki_protocol.fixtures.samples import samples
 from juki_protocol.messages import MESSAGE_TYPES, Profile
 from juki_protocol.messages.base import from_form, to_form
-from juki_protocol.samples import samples
-from juki_protocol.schema import compiled
 
 
 def best_us(fn: Callable[[], object], number: int, repeat: int) -> float:
@@ -92,10 +92,10 @@ def envelope_rows(number: int, repeat: int) -> list[tuple[str, int, float, float
     from cryptography.hazmat.primitives.kdf.x963kdf import X963KDF
     from cryptography.hazmat.primitives.keywrap import aes_key_unwrap, aes_key_wrap
 
-    from juki_protocol import envelope as env
-    from juki_protocol import pki
+    from juki_protocol.envelope import envelope as env
+    from juki_protocol.envelope import pki
+    from juki_protocol.fixtures.samples import BASE_TIME, header
     from juki_protocol.messages import MessageType, NodeId, NodeRole
-    from juki_protocol.samples import BASE_TIME, header
 
     now = BASE_TIME
     ca = pki.create_root_ca(pki.generate_key(), common_name="bench CA",

@@ -2,7 +2,7 @@
 identity info, on SQLite (a file in a temporary directory) or PostgreSQL (a database of
 a throwaway cluster, or ``--database URL``), deleted afterwards.
 
-Data: a pool of synthetic residents from :mod:`juki_protocol.synth` (names, kana, sexes,
+Data: a pool of synthetic residents from :mod:`juki_protocol.fixtures.synth` (names, kana, sexes,
 birth dates, addresses of its municipality table), expanded cheaply and deterministically
 to ``n`` records: record ``i`` takes the name and sex of pool member ``i % P``, the
 address of another member, a birth date shifted by a multiple of 37 days per round
@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from juki_protocol.fixtures.synth import SyntheticResident, generate_residents
 from juki_protocol.identifiers import individual_number_check_digit, resident_code_check_digit
 from juki_protocol.machines.provision import Provider
 from juki_protocol.messages.common import ChangeReason, Sex
@@ -53,7 +54,6 @@ from juki_protocol.node.pg_cluster import Cluster
 from juki_protocol.node.sql import StorageError
 from juki_protocol.node.storage import NodeStorage, open_storage
 from juki_protocol.node.stored_identity import StoredIdentities
-from juki_protocol.synth import SyntheticResident, generate_residents
 
 POOL = 20_000
 NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
@@ -156,7 +156,7 @@ def _node_start(tmp: Path, database: str | None) -> tuple[float, int]:
     until it listens and its resident memory then."""
     pki = create_pki(tmp / "pki", [("national", "DC01")], dt.datetime.now(dt.UTC),
                      ca_dir=tmp / "ca")
-    args = [sys.executable, "-m", "juki_protocol.node.cli_node", "node", "serve",
+    args = [sys.executable, "-m", "juki_protocol.tools.cli_node", "node", "serve",
             "--role", "national", "--node", "DC01", "--db", str(tmp / "DC01.db"),
             "--cert", str(pki / "DC01.pem"), "--key", str(pki / "DC01.key"),
             "--trust", str(pki / "ca.pem"), "--crl", str(pki / "crl.pem"),

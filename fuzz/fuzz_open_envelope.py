@@ -1,4 +1,4 @@
-"""Fuzz target: :func:`juki_protocol.envelope.open_envelope` must raise nothing but a
+"""Fuzz target: :func:`juki_protocol.envelope.envelope.open_envelope` must raise nothing but a
 JukiError, whatever it is given (issue 16 item 1; fuzz/README.md).
 
 Two ways to run it, both counting inputs and stopping at the first exception that is
@@ -31,7 +31,7 @@ import warnings
 from pathlib import Path
 
 from fuzz import der_tree, inputs
-from juki_protocol import envelope as env
+from juki_protocol.envelope import envelope as env
 from juki_protocol.errors import JukiError
 
 

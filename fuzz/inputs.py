@@ -1,6 +1,6 @@
 """Inputs for the envelope opener: vector seeds, crafted envelopes, and fuzz cases.
 
-Three sources feed :func:`juki_protocol.envelope.open_envelope` (issue 16 item 1):
+Three sources feed :func:`juki_protocol.envelope.envelope.open_envelope` (issue 16 item 1):
 
 * **Vector seeds** (``vectors/envelope.json``): the envelopes of each test group with
   the group's recipient credentials, trust anchors and CRLs, and the inner
@@ -39,11 +39,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from fuzz import der_tree
-from juki_protocol import cms, pki
-from juki_protocol import envelope as env
+from juki_protocol.envelope import cms, pki
+from juki_protocol.envelope import envelope as env
 from juki_protocol.errors import JukiError
 from juki_protocol.messages.pdu import MessageType
-from juki_protocol.schema import APPLICATION_TAGS
+from juki_protocol.codec.schema import APPLICATION_TAGS
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "envelope.json"
 NOW = dt.datetime(2025, 4, 1, 9, 0, 0, tzinfo=dt.UTC)
@@ -194,7 +194,7 @@ def signed_data(cert_der: bytes, key: ec.EllipticCurvePrivateKey, message: bytes
                 attributes: list[bytes] | None = None, extra: tuple[bytes, ...] = (),
                 sign_set: Callable[[bytes], bytes] | None = None) -> bytes:
     """ContentInfo(SignedData) over ``message`` signed by ``key``, naming and including
-    ``cert_der`` whatever it holds (the layout of :func:`juki_protocol.cms.
+    ``cert_der`` whatever it holds (the layout of :func:`juki_protocol.envelope.cms.
     build_signed_data`). ``sign_set`` may change the DER of the signed SET OF
     attributes before it is signed and stored: a mutated set, still correctly signed."""
     signed_set = cms.der_set(*(signed_attributes(message) if attributes is None

@@ -552,7 +552,7 @@ def _time_tlv(text: bytes) -> Callable[[bytes], bytes]:
 def header_time_cases(directory: Path) -> list[Case]:
     """The header time from DER (R-PDU-35, issue 17 point 11): the rejected readings
     give 1010 for all of them, or 1023 for all of them."""
-    from juki_protocol.vector_cases import find_path, replace_at
+    from juki_protocol.tools.vectors.vector_cases import find_path, replace_at
 
     doc = json.loads((directory / "codec_juki_pdu.json").read_text(encoding="utf-8"))
     der = next(bytes.fromhex(t["der"]) for g in doc["testGroups"] for t in g["tests"]

@@ -3,7 +3,7 @@
 The fixed codec cases (:mod:`juki_conformance.cases_codec`) send the inputs their authors
 thought of. Here hypothesis generates them, and the verdict the SUT's adapter gives is
 compared with the verdict of the MODEL: the pristine reference adapter
-(:func:`juki_protocol.adapter.handle_line`) run inside the runner's own process.
+(:func:`juki_protocol.tools.adapter.handle_line`) run inside the runner's own process.
 
 ``der/codec/explore/decode-mutated-der`` draws a valid golden vector (any message type,
 its profile as the vector's group names it, only profiles the SUT's ``hello`` lists)
@@ -55,7 +55,7 @@ Leniencies (where the spec lets implementations differ, a divergence is not fail
   1024 of R-DER-09, R-DER-11, R-DER-12, R-DER-15, R-DER-16, R-DER-18; a GeneralizedTime's
   contents) unordered, and R-CONF-21 the rules of the message. When the model's fault
   is of one of these phases, the SUT may report any other fault of that phase the input
-  holds: every structural fault :func:`juki_protocol.schema.structure_faults` finds, and,
+  holds: every structural fault :func:`juki_protocol.codec.schema.structure_faults` finds, and,
   for an input made by two or more mutations, the model's code for one mutation applied
   alone when it is of the same phase. The TLV walk (R-DER-10, in the order of the
   octets), the outer tag, the canonical form of the primitives, the constraints and the
@@ -84,10 +84,10 @@ from typing import TYPE_CHECKING, Any
 from juki_conformance.der_mutations import FIRST_MUTATIONS, KINDS, RESIZES, Mutation, mutate
 from juki_conformance.model import Case, Outcome, Verdict, strongest_level
 from juki_conformance.sut import AdapterSut, HarnessError, SutFault
-from juki_protocol import schema
-from juki_protocol.adapter import handle_line
+from juki_protocol.codec import schema
 from juki_protocol.errors import ErrorCode
 from juki_protocol.resources import vectors_dir
+from juki_protocol.tools.adapter import handle_line
 
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
@@ -183,7 +183,7 @@ def _group(code: int) -> int:
 def decode_phase(type_name: str, data: bytes, verdict: Verdict_) -> str:
     """The phase of spec/README.md section 6 and spec/pdu.md section 8 (step 9) in which
     the model found the fault it reports for ``data``: one of
-    :data:`juki_protocol.schema.PHASES`, "profile" (1025), or "rules" (the rules of the
+    :data:`juki_protocol.codec.schema.PHASES`, "profile" (1025), or "rules" (the rules of the
     message, and the header checks of a ``JukiPdu``)."""
     if verdict[0] != "error":
         return ""
@@ -205,7 +205,7 @@ def decode_others(type_name: str, data: bytes, want: Verdict_,
     """The codes a SUT may report for ``data`` instead of the model's ``want``: when the
     model's fault is of an unordered phase, the code of any other fault of that phase
     the input holds. For the structure that is every fault
-    :func:`juki_protocol.schema.structure_codes` finds, and for both phases the code the
+    :func:`juki_protocol.codec.schema.structure_codes` finds, and for both phases the code the
     model gives for each mutation applied alone (``alone``: its input and verdict) when
     its fault is of the same phase."""
     phase = decode_phase(type_name, data, want)

@@ -15,11 +15,11 @@ from collections.abc import Callable
 from juki_conformance.cases_codec import expect_error
 from juki_conformance.model import Case, Outcome, Verdict
 from juki_conformance.sut import AdapterSut
-from juki_protocol import codec, der
+from juki_protocol.codec import codec, der
 from juki_protocol.errors import ErrorCode
+from juki_protocol.fixtures.samples import example
 from juki_protocol.messages import Profile
-from juki_protocol.samples import example
-from juki_protocol.vector_cases import replace_at
+from juki_protocol.tools.vectors.vector_cases import replace_at
 
 TOP = 2**63 - 1
 EDGES = (2**31, 2**32, 2**62, TOP)

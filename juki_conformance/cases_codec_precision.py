@@ -45,7 +45,7 @@ def _tlv(ident: bytes, content: bytes) -> bytes:
 
 def _children(data: bytes) -> tuple[bytes, list[bytes]]:
     """The identifier octets of ``data``'s outer TLV and its children's encodings."""
-    from juki_protocol import der
+    from juki_protocol.codec import der
 
     root = der.parse(data)
     return data[:root.content_start - _length_size(data, root.start)], \
@@ -63,7 +63,7 @@ def _length_size(data: bytes, start: int) -> int:
 
 
 def _at(data: bytes, path: list[int], fn: Callable[[bytes], bytes]) -> bytes:
-    from juki_protocol.vector_cases import replace_at
+    from juki_protocol.tools.vectors.vector_cases import replace_at
 
     return replace_at(data, path, fn)
 
@@ -184,8 +184,8 @@ def _case(cid: str, title: str, reqs: tuple[str, ...], remediation: str, ops: tu
 
 def _non_canonical_too_long(directory: Path) -> bytes:
     """The vector of a 101-character name with its BOOLEAN TRUE written 01."""
-    from juki_protocol import der
-    from juki_protocol.vector_cases import find_path
+    from juki_protocol.codec import der
+    from juki_protocol.tools.vectors.vector_cases import find_path
 
     doc = json.loads((directory / "codec_wide_area_issuance_request.json")
                      .read_text(encoding="utf-8"))

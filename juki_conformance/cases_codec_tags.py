@@ -23,10 +23,10 @@ from typing import Any
 from juki_conformance.cases_codec import CLAUSES, expect_error
 from juki_conformance.model import Case, Outcome, Verdict
 from juki_conformance.sut import AdapterSut
-from juki_protocol import codec, der
+from juki_protocol.codec import codec, der
 from juki_protocol.errors import ErrorCode
+from juki_protocol.fixtures.samples import example
 from juki_protocol.messages import Profile
-from juki_protocol.samples import example
 
 #: The message types with an extensible outermost SEQUENCE (every registered type).
 TYPES = ("MoveInNotice", "WideAreaIssuanceRequest", "WideAreaIssuanceResponse",

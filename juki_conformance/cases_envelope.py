@@ -19,10 +19,11 @@ from juki_conformance.cases_codec import expect_error
 from juki_conformance.codec_checks import code_name, error_of, id_slug
 from juki_conformance.model import Case, Outcome, Verdict
 from juki_conformance.sut import AdapterSut
-from juki_protocol import codec, pki
-from juki_protocol import envelope as env
+from juki_protocol.codec import codec
+from juki_protocol.envelope import envelope as env
+from juki_protocol.envelope import pki
+from juki_protocol.fixtures.samples import example, header
 from juki_protocol.messages import MessageType, NodeId, NodeRole, Profile
-from juki_protocol.samples import example, header
 
 FLAG_REQUIREMENTS: dict[str, tuple[str, ...]] = {
     "StaleTime": ("R-PDU-16",), "Replay": ("R-PDU-24",), "Duplicate": ("R-PDU-24",),

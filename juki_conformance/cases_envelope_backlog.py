@@ -28,7 +28,8 @@ from juki_conformance.cases_envelope_profile import (
 )
 from juki_conformance.model import Case, Outcome, Verdict
 from juki_conformance.sut import AdapterSut
-from juki_protocol import codec, pki
+from juki_protocol.codec import codec
+from juki_protocol.envelope import pki
 from juki_protocol.errors import ErrorCode
 from juki_protocol.messages.pdu import PduHeader
 

@@ -37,15 +37,17 @@ from cryptography.hazmat.primitives.keywrap import aes_key_wrap
 from juki_conformance.cases_codec import expect_error
 from juki_conformance.model import Case, Outcome, Verdict
 from juki_conformance.sut import AdapterSut
-from juki_protocol import PROTOCOL_VERSION, cms, codec, der, pki
-from juki_protocol import envelope as env
+from juki_protocol import PROTOCOL_VERSION
+from juki_protocol.codec import codec, der
+from juki_protocol.codec.schema import APPLICATION_TAGS
+from juki_protocol.envelope import cms, pki
+from juki_protocol.envelope import envelope as env
 from juki_protocol.errors import DecodeError, ErrorCode
+from juki_protocol.fixtures.samples import example
 from juki_protocol.messages import MessageType, NodeId, NodeRole, Profile
 from juki_protocol.messages.common import ChangeInfo, ChangeReason
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
 from juki_protocol.messages.pdu import PduHeader
-from juki_protocol.samples import example
-from juki_protocol.schema import APPLICATION_TAGS
 
 NOW = dt.datetime(2026, 4, 1, 9, 0, 0, tzinfo=dt.UTC)
 SENDER, RECIPIENT = "271004", "270008"

@@ -37,8 +37,9 @@ from juki_conformance.node_steps import (
 from juki_conformance.node_sut import AGENCY, OPERATORS, UNLISTED_AGENCY, NodeSut, PeerConnection
 from juki_conformance.proforma import supported
 from juki_conformance.sut import AdapterSut, SutFault
-from juki_protocol import codec, der
+from juki_protocol.codec import codec, der
 from juki_protocol.errors import ErrorCode
+from juki_protocol.fixtures.samples import example
 from juki_protocol.messages.common import Profile
 from juki_protocol.messages.pdu import AckStatus, JukiPdu
 from juki_protocol.messages.provision import (
@@ -48,8 +49,7 @@ from juki_protocol.messages.provision import (
     ProvisionRequest,
     RequestingBody,
 )
-from juki_protocol.samples import example
-from juki_protocol.vector_cases import replace_at
+from juki_protocol.tools.vectors.vector_cases import replace_at
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

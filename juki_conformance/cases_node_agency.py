@@ -21,6 +21,7 @@ from juki_conformance.node_steps import error_text, is_error, node_sut
 from juki_conformance.node_sut import NodeSut
 from juki_conformance.sut import AdapterSut, SutFault
 from juki_protocol.errors import ErrorCode
+from juki_protocol.fixtures.synth import SyntheticResident, generate_households
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
 from juki_protocol.messages.pdu import AckStatus, JukiPdu, MessageType
 from juki_protocol.messages.provision import (
@@ -32,7 +33,6 @@ from juki_protocol.messages.provision import (
     ProvisionResponse,
     RequestingBody,
 )
-from juki_protocol.synth import SyntheticResident, generate_households
 
 PREFECTURE, CENTRE = "270008", "DC01"
 #: A schedule 1 purpose of AG0001, and one of another body (AG0002, 恩給).

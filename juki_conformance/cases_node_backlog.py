@@ -27,8 +27,9 @@ from juki_conformance.lower_tester import PeerConnection
 from juki_conformance.model import Case, Outcome, Verdict
 from juki_conformance.node_sut import NodeSut
 from juki_conformance.sut import AdapterSut, Inconclusive, SutFault
-from juki_protocol import codec
+from juki_protocol.codec import codec
 from juki_protocol.errors import ErrorCode
+from juki_protocol.fixtures.synth import SyntheticResident, generate_households
 from juki_protocol.messages.common import Address, ChangeInfo, ChangeReason, Profile
 from juki_protocol.messages.identity import (
     IdentityInfoRelay,
@@ -38,7 +39,6 @@ from juki_protocol.messages.identity import (
 from juki_protocol.messages.pdu import AckStatus, JukiPdu, MessageType
 from juki_protocol.messages.provision import ProvidedIdentity, ProvisionResponse
 from juki_protocol.messages.special_move import MoveInNotice, SpecialMoveInNotice
-from juki_protocol.synth import SyntheticResident, generate_households
 
 MUNICIPALITY, NATIONAL, PREFECTURE = "271004", "DC01", "270008"
 #: The reference sender's retry interval (spec/deadlines.md R-TIME-02), unless the ICS

@@ -22,7 +22,7 @@ from juki_conformance.cases_node import node_sut as _sut
 from juki_conformance.model import Case, Outcome, Verdict
 from juki_conformance.node_sut import NodeSut
 from juki_conformance.sut import AdapterSut, SutFault
-from juki_protocol.synth import generate_households
+from juki_protocol.fixtures.synth import generate_households
 
 PIN, WRONG_PIN = "5273", "9999"
 REMEDIATION = (

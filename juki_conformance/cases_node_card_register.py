@@ -31,6 +31,7 @@ from juki_conformance.model import Case, Outcome, Verdict
 from juki_conformance.node_sut import NodeSut
 from juki_conformance.sut import AdapterSut
 from juki_protocol.errors import ErrorCode
+from juki_protocol.fixtures.synth import generate_households
 from juki_protocol.identifiers import new_resident_code
 from juki_protocol.messages.card import (
     CardApplication,
@@ -42,7 +43,6 @@ from juki_protocol.messages.card import (
     CardStatusQuery,
 )
 from juki_protocol.messages.pdu import JukiPdu, MessageType
-from juki_protocol.synth import generate_households
 
 ISSUER, ELSEWHERE, CENTRE = "271004", "131016", "DC01"
 #: The validity the runner gives the cards it issues as the issuing municipality.

@@ -24,12 +24,12 @@ from juki_conformance.lower_tester import PeerConnection
 from juki_conformance.model import Case, Outcome, Verdict
 from juki_conformance.node_sut import NodeSut
 from juki_conformance.sut import AdapterSut, SutFault
-from juki_protocol import codec
+from juki_protocol.codec import codec
 from juki_protocol.errors import ErrorCode
+from juki_protocol.fixtures.synth import SyntheticResident, generate_households
 from juki_protocol.messages.common import Address
 from juki_protocol.messages.pdu import JukiPdu, MessageType
 from juki_protocol.messages.wide_area import IdentityCheckMethod, Requester, TargetPerson
-from juki_protocol.synth import SyntheticResident, generate_households
 
 #: Seconds kept between "just before a deadline" and the deadline (real time runs on).
 MARGIN = 60.0

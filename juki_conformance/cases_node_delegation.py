@@ -21,8 +21,10 @@ from juki_conformance.model import Case, Outcome, Verdict
 from juki_conformance.node_steps import provision_response
 from juki_conformance.node_sut import AGENCY, OPERATORS, NodeSut
 from juki_conformance.sut import AdapterSut, Inconclusive, SutFault
-from juki_protocol import codec
+from juki_protocol.codec import codec
+from juki_protocol.codec.schema import decode_raw, encode_raw
 from juki_protocol.errors import ErrorCode
+from juki_protocol.fixtures.synth import SyntheticResident, generate_households
 from juki_protocol.identifiers import prefecture_of
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
 from juki_protocol.messages.identity import (
@@ -40,8 +42,6 @@ from juki_protocol.messages.provision import (
     ProvisionResponse,
     RequestingBody,
 )
-from juki_protocol.schema import decode_raw, encode_raw
-from juki_protocol.synth import SyntheticResident, generate_households
 
 #: The prefectures the runner relays as, each with a municipality of its own.
 RESIDENCE = {"270008": "271004", "130001": "131016"}

@@ -35,6 +35,7 @@ from juki_conformance.model import Case, Outcome, Verdict
 from juki_conformance.node_sut import NodeSut
 from juki_conformance.sut import AdapterSut, Inconclusive, SutFault
 from juki_protocol.errors import ErrorCode
+from juki_protocol.fixtures.synth import generate_households
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
 from juki_protocol.messages.designation import (
     CodeDesignation,
@@ -44,7 +45,6 @@ from juki_protocol.messages.designation import (
 )
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
 from juki_protocol.messages.pdu import AckStatus, JukiPdu, MessageType
-from juki_protocol.synth import generate_households
 
 #: The municipality the runner plays beside a prefecture under test (only these cases).
 PEER = "272051"

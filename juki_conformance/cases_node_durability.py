@@ -27,6 +27,7 @@ from juki_conformance.model import Case, Outcome, Verdict
 from juki_conformance.node_sut import AGENCY, OPERATORS, NodeSut
 from juki_conformance.sut import AdapterSut, HarnessError, SutFault
 from juki_protocol.errors import ErrorCode
+from juki_protocol.fixtures.synth import SyntheticResident, generate_households
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
 from juki_protocol.messages.pdu import AckStatus, JukiPdu, MessageType
@@ -37,7 +38,6 @@ from juki_protocol.messages.provision import (
     ProvisionResponse,
     RequestingBody,
 )
-from juki_protocol.synth import SyntheticResident, generate_households
 
 MUNICIPALITY = "271004"
 #: R-PDU-16: the header time window, in seconds.

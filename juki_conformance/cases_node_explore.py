@@ -41,7 +41,9 @@ from juki_conformance.explore_model import Answer, Sent, SequencedModel
 from juki_conformance.model import Case, Outcome, Verdict
 from juki_conformance.node_sut import NodeSut
 from juki_conformance.sut import AdapterSut, HarnessError, Inconclusive, SutFault
-from juki_protocol import codec, pki
+from juki_protocol.codec import codec
+from juki_protocol.envelope import pki
+from juki_protocol.fixtures.synth import generate_households
 from juki_protocol.identifiers import prefecture_of
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
 from juki_protocol.messages.identity import (
@@ -50,8 +52,7 @@ from juki_protocol.messages.identity import (
     UpdateOperation,
 )
 from juki_protocol.messages.pdu import JukiPdu
-from juki_protocol.synth import generate_households
-from juki_protocol.vector_cases import replace_at
+from juki_protocol.tools.vectors.vector_cases import replace_at
 
 #: The default budget of the main job: examples (sequences) per run.
 DEFAULT_EXPLORE = 30

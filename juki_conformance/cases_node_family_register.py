@@ -33,8 +33,9 @@ from juki_conformance.lower_tester import PeerConnection
 from juki_conformance.model import Case, Outcome, Verdict
 from juki_conformance.node_sut import NodeSut
 from juki_conformance.sut import AdapterSut, SutFault
-from juki_protocol import codec
+from juki_protocol.codec import codec
 from juki_protocol.errors import ErrorCode
+from juki_protocol.fixtures.synth import SyntheticResident, generate_households
 from juki_protocol.messages.common import ChangeReason, PersonName, Sex
 from juki_protocol.messages.family_register import (
     FamilyRegisterEvent,
@@ -44,7 +45,6 @@ from juki_protocol.messages.family_register import (
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
 from juki_protocol.messages.pdu import AckStatus, JukiPdu, MessageType
 from juki_protocol.messages.special_move import FamilyRegister
-from juki_protocol.synth import SyntheticResident, generate_households
 
 E = FamilyRegisterEvent
 #: A municipality that is neither the node nor the runner's, and one the runner plays.

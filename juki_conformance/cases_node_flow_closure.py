@@ -35,8 +35,9 @@ from juki_conformance.lower_tester import PeerConnection
 from juki_conformance.model import Case, Outcome, Verdict, strongest_level
 from juki_conformance.node_sut import AGENCY, OPERATORS, NodeSut
 from juki_conformance.sut import AdapterSut, Inconclusive, SutFault
-from juki_protocol import codec
+from juki_protocol.codec import codec
 from juki_protocol.errors import ErrorCode
+from juki_protocol.fixtures.synth import generate_households
 from juki_protocol.messages.common import Profile
 from juki_protocol.messages.pdu import (
     Acknowledgement,
@@ -58,7 +59,6 @@ from juki_protocol.messages.wide_area import (
     WideAreaIssuanceRequest,
 )
 from juki_protocol.node.node import node_of_code
-from juki_protocol.synth import generate_households
 
 #: Seconds the clock moves to let any retry fall due: past R-NODE-63's 60 s.
 RETRY_WAIT = 65.0

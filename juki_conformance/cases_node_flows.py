@@ -60,6 +60,7 @@ from juki_conformance.node_steps import error_text, is_error, node_sut, upper_ok
 from juki_conformance.node_sut import NodeSut
 from juki_conformance.sut import AdapterSut, SutFault
 from juki_protocol.errors import ErrorCode
+from juki_protocol.fixtures.synth import SyntheticResident
 from juki_protocol.machines.special_move import build_certificate
 from juki_protocol.machines.stores import Register
 from juki_protocol.messages.common import ChangeReason
@@ -77,7 +78,6 @@ from juki_protocol.messages.wide_area import (
     WideAreaIssuanceRequest,
     WideAreaIssuanceResponse,
 )
-from juki_protocol.synth import SyntheticResident
 
 # Art. 12-2: the node as issuing municipality --------------------------------------------
 

@@ -18,8 +18,8 @@ from juki_conformance.cases_node import upper_ok as _ok
 from juki_conformance.model import Case, Outcome, Verdict, strongest_level
 from juki_conformance.node_sut import NodeSut
 from juki_conformance.sut import AdapterSut, SutFault
+from juki_protocol.fixtures.synth import generate_households
 from juki_protocol.messages.pdu import MessageType
-from juki_protocol.synth import generate_households
 
 COUNT = 3
 

@@ -31,12 +31,12 @@ from juki_conformance.lower_tester import PeerConnection
 from juki_conformance.model import Case, Outcome, Verdict
 from juki_conformance.node_sut import NodeSut
 from juki_conformance.sut import AdapterSut, SutFault
-from juki_protocol import codec
+from juki_protocol.codec import codec
 from juki_protocol.errors import ErrorCode
+from juki_protocol.fixtures.synth import SyntheticResident, generate_households
 from juki_protocol.messages.common import Address
 from juki_protocol.messages.pdu import AckStatus, JukiPdu, MessageType
 from juki_protocol.messages.special_move import MoveInNotice, SpecialMoveInNotice
-from juki_protocol.synth import SyntheticResident, generate_households
 
 #: Valid municipality codes other than the SUT (271004) and the runner (272035): one
 #: sorting below both, one above both; THIRD is a municipality the runner can play.

@@ -3,7 +3,7 @@
 counter and card terminal through the upper tester (spec/node.md section 4).
 
 Residents come from the upper tester's ``register_resident``, whose household is the
-one :func:`juki_protocol.synth.generate_households` makes from the seed for the node's
+one :func:`juki_protocol.fixtures.synth.generate_households` makes from the seed for the node's
 code (spec/node.md section 4.1): the runner regenerates it to know every item the
 node holds. Every case uses fresh residents and cards and reads the update numbering
 from ``status``, so the cases need no reset and may run in any order or alone.
@@ -25,6 +25,7 @@ from juki_conformance.node_steps import error_text, exchange, is_error, node_sut
 from juki_conformance.node_sut import NodeSut
 from juki_conformance.sut import AdapterSut, SutFault
 from juki_protocol.errors import ErrorCode
+from juki_protocol.fixtures.synth import SyntheticResident, generate_households
 from juki_protocol.messages.common import Address, PersonRef, Profile
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
 from juki_protocol.messages.pdu import AckStatus, JukiPdu, MessageType
@@ -37,7 +38,6 @@ from juki_protocol.messages.wide_area import (
     WideAreaIssuanceResponse,
     WideAreaRefusal,
 )
-from juki_protocol.synth import SyntheticResident, generate_households
 
 PIN, WRONG_PIN = "4321", "9999"
 #: A municipality that is neither the node nor the peer the runner plays.

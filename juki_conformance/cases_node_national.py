@@ -33,8 +33,10 @@ from juki_conformance.node_steps import (
 )
 from juki_conformance.node_sut import AGENCY, OPERATORS, NodeSut
 from juki_conformance.sut import AdapterSut, SutFault
-from juki_protocol import codec
+from juki_protocol.codec import codec
+from juki_protocol.codec.schema import decode_raw, encode_raw
 from juki_protocol.errors import ErrorCode
+from juki_protocol.fixtures.synth import SyntheticResident, generate_households
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
 from juki_protocol.messages.identity import (
     IdentityInfoRelay,
@@ -51,9 +53,7 @@ from juki_protocol.messages.provision import (
     ProvisionResponse,
     RequestingBody,
 )
-from juki_protocol.schema import decode_raw, encode_raw
-from juki_protocol.synth import SyntheticResident, generate_households
-from juki_protocol.vector_cases import replace_at
+from juki_protocol.tools.vectors.vector_cases import replace_at
 
 #: The prefectures the runner plays, each with a municipality of its own.
 PREFECTURE, OTHER_PREFECTURE = "270008", "130001"

@@ -41,11 +41,11 @@ from juki_conformance.node_steps import error_text, exchange, is_error, node_sut
 from juki_conformance.node_sut import NodeSut
 from juki_conformance.sut import AdapterSut, SutFault
 from juki_protocol.errors import ErrorCode
+from juki_protocol.fixtures.synth import SyntheticResident
 from juki_protocol.messages.common import Address, ChangeReason, PersonRef
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
 from juki_protocol.messages.pdu import AckStatus, JukiPdu, MessageType
 from juki_protocol.messages.special_move import MoveInNotice
-from juki_protocol.synth import SyntheticResident
 
 # The node as former municipality --------------------------------------------------------
 

@@ -31,7 +31,7 @@ from juki_conformance.node_steps import (
 )
 from juki_conformance.node_sut import AGENCY, OPERATORS, NodeSut, PeerConnection
 from juki_conformance.sut import AdapterSut, SutFault
-from juki_protocol import codec
+from juki_protocol.codec import codec
 from juki_protocol.errors import ErrorCode
 from juki_protocol.identifiers import resident_code_check_digit
 from juki_protocol.messages.common import Profile

@@ -36,6 +36,7 @@ from juki_conformance.node_steps import (
 from juki_conformance.node_sut import NodeSut
 from juki_conformance.sut import AdapterSut, Inconclusive, SutFault
 from juki_protocol.errors import ErrorCode
+from juki_protocol.fixtures.synth import generate_households
 from juki_protocol.messages.identity import IdentityInfoRelay
 from juki_protocol.messages.pdu import JukiPdu
 from juki_protocol.messages.wide_area import (
@@ -44,7 +45,6 @@ from juki_protocol.messages.wide_area import (
     TargetPerson,
     WideAreaIssuanceRequest,
 )
-from juki_protocol.synth import generate_households
 
 #: What each kind of bad certificate is, for people.
 KINDS = {"revoked": "revoked by the CRL the node holds", "expired": "expired",

@@ -5,7 +5,7 @@ again (spec/identifiers.md), and cards that are after a restart as they were bef
 
 The runner plays the prefecture (270008): it reads each update the node sends, checks
 it against the household it registered (``register_resident`` with a fresh seed, which
-it regenerates with :func:`juki_protocol.synth.generate_households`) and acknowledges
+it regenerates with :func:`juki_protocol.fixtures.synth.generate_households`) and acknowledges
 it. As every node case, each starts by acknowledging what earlier cases left
 unacknowledged and numbers from the node's ``status``, so the cases run in any order
 against one long-running node. The restart cases need ``ixit.restart``.
@@ -27,11 +27,11 @@ from juki_conformance.model import Case, Outcome, Verdict
 from juki_conformance.node_sut import NodeSut
 from juki_conformance.sut import AdapterSut, HarnessError, SutFault
 from juki_protocol.errors import ErrorCode, JukiError
+from juki_protocol.fixtures.synth import SyntheticResident, generate_households
 from juki_protocol.identifiers import validate_resident_code
 from juki_protocol.messages.common import ChangeReason, Profile
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
 from juki_protocol.messages.pdu import JukiPdu, MessageType
-from juki_protocol.synth import SyntheticResident, generate_households
 
 PIN, WRONG_PIN = "4821", "9999"
 #: Where the move-out case's resident moves to (Tokyo, Chiyoda: another municipality).

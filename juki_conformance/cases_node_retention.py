@@ -27,6 +27,7 @@ from juki_conformance.model import Case, Outcome, Verdict
 from juki_conformance.node_steps import node_sut
 from juki_conformance.node_sut import NodeSut
 from juki_conformance.sut import AdapterSut, Inconclusive, SutFault
+from juki_protocol.fixtures.synth import SyntheticResident, generate_households
 from juki_protocol.messages.common import Address, ChangeInfo, ChangeReason, Profile
 from juki_protocol.messages.identity import (
     IdentityInfoRelay,
@@ -34,7 +35,6 @@ from juki_protocol.messages.identity import (
     UpdateOperation,
 )
 from juki_protocol.messages.pdu import AckStatus
-from juki_protocol.synth import SyntheticResident, generate_households
 
 MUNICIPALITY = "271004"
 PREFECTURE = "270008"

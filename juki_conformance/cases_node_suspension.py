@@ -30,6 +30,7 @@ from juki_conformance.model import Case, Outcome, Verdict
 from juki_conformance.node_steps import provision_response
 from juki_conformance.node_sut import AGENCY, OPERATORS, NodeSut
 from juki_conformance.sut import AdapterSut, SutFault
+from juki_protocol.fixtures.synth import generate_households
 from juki_protocol.messages.identity import IdentityInfoUpdate
 from juki_protocol.messages.pdu import MessageType
 from juki_protocol.messages.provision import (
@@ -40,7 +41,6 @@ from juki_protocol.messages.provision import (
     ProvisionResponse,
     RequestingBody,
 )
-from juki_protocol.synth import generate_households
 
 PURPOSE, REASON = "S1-KENCHIKUSHI", "conformance"
 BASIS = {"prefecture": LegalBasis.PREF_TO_AGENCY, "national": LegalBasis.CENTER_TO_AGENCY}

@@ -31,8 +31,9 @@ from juki_conformance.lower_tester import PeerConnection
 from juki_conformance.model import Case, Outcome, Verdict
 from juki_conformance.node_sut import NodeSut
 from juki_conformance.sut import AdapterSut, HarnessError, SutFault
-from juki_protocol import codec
+from juki_protocol.codec import codec
 from juki_protocol.errors import ErrorCode
+from juki_protocol.fixtures.synth import SyntheticResident, generate_households
 from juki_protocol.messages.common import Address
 from juki_protocol.messages.pdu import AckStatus, JukiPdu, MessageType
 from juki_protocol.messages.wide_area import (
@@ -43,7 +44,6 @@ from juki_protocol.messages.wide_area import (
     WideAreaIssuanceRequest,
     WideAreaIssuanceResponse,
 )
-from juki_protocol.synth import SyntheticResident, generate_households
 
 #: Valid municipality codes that are neither the SUT nor the runner's peer: one sorting
 #: below both, one above both (a check done with an ordering instead of equality

@@ -71,15 +71,15 @@ from juki_conformance.proforma import PROFORMA
 from juki_conformance.reports import summary_lines, to_json, write_all
 from juki_conformance.runner import merge, run_cases, select
 from juki_conformance.sut import AdapterSut, HarnessError
-from juki_protocol import pki
 from juki_protocol.cli_errors import EXIT_INTERRUPTED, ErrorHandlingGroup
 from juki_protocol.cli_errors import report as report_error
-from juki_protocol.cli_pki import INFORM, read_certificates_pem
+from juki_protocol.envelope import pki
 from juki_protocol.errors import JukiError
 from juki_protocol.resources import spec_dir, vectors_dir
-from juki_protocol.vector_set import set_hash
+from juki_protocol.tools.cli_pki import INFORM, read_certificates_pem
+from juki_protocol.tools.vectors.vector_set import set_hash
 
-REFERENCE_ADAPTER = [sys.executable, "-m", "juki_protocol.adapter"]
+REFERENCE_ADAPTER = [sys.executable, "-m", "juki_protocol.tools.adapter"]
 
 _MARK = {Verdict.PASS: ".", Verdict.FAIL: "F", Verdict.ACCEPTABLE: "a",
          Verdict.NOT_APPLICABLE: "-", Verdict.ERROR: "E", Verdict.INCONCLUSIVE: "I"}
@@ -551,7 +551,7 @@ def prepare_node_cmd(role: str, code: str | None, out_path: str, address: str, u
     args += ["--operators-file", str(operators)]
     # Absolute paths and the juki this Python runs: the command runs as pasted, from
     # any directory, in a shell where the virtual environment is not activated.
-    juki = ["juki"] if shutil.which("juki") else [sys.executable, "-m", "juki_protocol.cli"]
+    juki = ["juki"] if shutil.which("juki") else [sys.executable, "-m", "juki_protocol.tools.cli"]
     command = [*juki, "node", "serve", "--db", str(out.resolve() / f"{code}.db"),
                *_absolute(args)]
     lines: list[list[str]] = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterator
 
-from juki_protocol import der
+from juki_protocol.codec import der
 
 # The mutable TLV tree ------------------------------------------------------------------
 

@@ -27,8 +27,8 @@ manifest's creation time: the bundle carries no time-stamp token), then every fi
 size and hash, then that the reports agree with the manifest. Every problem is named;
 nothing in a hostile archive makes it raise.
 
-Reuse: the DER writer and the SignedData parser are :mod:`juki_protocol.cms`; keys,
-certificates, path building and validity checks are :mod:`juki_protocol.pki`. The
+Reuse: the DER writer and the SignedData parser are :mod:`juki_protocol.envelope.cms`; keys,
+certificates, path building and validity checks are :mod:`juki_protocol.envelope.pki`. The
 detached signature, its signer's certificate and their checks are
 :mod:`juki_conformance.evidence_signature` (:func:`sign_detached` and
 :func:`issue_signer_certificate` are re-exported here).
@@ -64,7 +64,7 @@ from juki_conformance.evidence_signature import (
     sign_detached,
     verify_detached,
 )
-from juki_protocol import pki
+from juki_protocol.envelope import pki
 from juki_protocol.errors import JukiError
 
 FORMAT = "juki-evidence/1"

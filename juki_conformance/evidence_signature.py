@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from juki_protocol import cms, pki
-from juki_protocol import envelope as env
+from juki_protocol.envelope import cms, pki
+from juki_protocol.envelope import envelope as env
 from juki_protocol.errors import JukiError
 
 
@@ -64,7 +64,7 @@ def issue_signer_certificate(issuer: pki.CertificateAuthority,
                              deterministic: bool = False) -> x509.Certificate:
     """An end-entity certificate for a certifying body's evidence-signing key.
 
-    Node certificates (:func:`juki_protocol.pki.issue_node_certificate`) name a network
+    Node certificates (:func:`juki_protocol.envelope.pki.issue_node_certificate`) name a network
     node and a role, which a certifying body is not, and carry keyAgreement; this one
     has basicConstraints CA:FALSE and keyUsage digitalSignature and nonRepudiation
     (both critical, RFC 5280 section 4.2.1.3) and no extendedKeyUsage, which is what

@@ -23,7 +23,7 @@ import datetime as dt
 import hashlib
 from typing import Any
 
-from juki_protocol import codec
+from juki_protocol.codec import codec
 from juki_protocol.errors import ErrorCode, JukiError
 from juki_protocol.identifiers import is_prefecture_code
 from juki_protocol.machines.common import Inbound, Send

@@ -18,12 +18,12 @@ from juki_conformance.lower_tester import PeerConnection
 from juki_conformance.node_steps import upper_ok
 from juki_conformance.node_sut import NodeSut
 from juki_conformance.sut import SutFault
-from juki_protocol import codec
+from juki_protocol.codec import codec
 from juki_protocol.errors import ErrorCode
+from juki_protocol.fixtures.synth import SyntheticResident, generate_households
 from juki_protocol.messages.common import Address, ChangeReason
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
 from juki_protocol.messages.pdu import AckStatus, JukiPdu, MessageType
-from juki_protocol.synth import SyntheticResident, generate_households
 
 #: A SUT's new address for a special move-in, and the runner's (272035) for a move-out.
 ADDRESS_TEXT = {"271004": "大阪府大阪市北区中之島一丁目3番20号",

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from juki_conformance.sut import SutFault
-from juki_protocol import codec
+from juki_protocol.codec import codec
 from juki_protocol.errors import JukiError
 from juki_protocol.messages.pdu import JukiPdu
 
@@ -278,11 +278,11 @@ def write_pcap(path: Path, frames: tuple[Frame, ...] | list[Frame], *,
     """Write ``frames`` as a pcapng (a classic pcap if ``path`` ends in ``.pcap``): one
     TCP connection per lower tester connection (three-way handshake, the frames in
     order, FIN exchange), between documentation addresses, the node on
-    :data:`~juki_protocol.scapy_layer.JUKI_PORT` when the runner opened the connection.
+    :data:`~juki_protocol.tools.capture.scapy_layer.JUKI_PORT` when the runner opened the connection.
     The frames are shown as they were inside TLS. ``case_id``, when given, is the
     comment of the section and of the first packet (``conformance case <id>``)."""
-    from juki_protocol.capture import write_packets as write
-    from juki_protocol.scapy_layer import JUKI_PORT, Endpoint, TcpConnection, isn_of
+    from juki_protocol.tools.capture.capture import write_packets as write
+    from juki_protocol.tools.capture.scapy_layer import JUKI_PORT, Endpoint, TcpConnection, isn_of
 
     now = [frames[0].at if frames else dt.datetime.now(dt.UTC).timestamp()]
 

@@ -10,7 +10,7 @@ column and mutated line's digest, the nearest line), and :func:`check` runs it t
 the copy, ``juki-conformance run --cases ...`` with the copy as the SUT only, a kill
 confirmed by running the failing cases again.
 
-``python tools/mutant_check.py 'der.py:58:14:core/AddNot 6b450cdd8a41' --cases 'der/*'``
+``python tools/mutant_check.py 'codec/der.py:58:14:core/AddNot 6b450cdd8a41' --cases 'der/*'``
 """
 
 from __future__ import annotations

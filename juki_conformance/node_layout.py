@@ -18,13 +18,13 @@ from juki_conformance.ics import (
     REFERENCE_LOCAL_PURPOSES,
     TEST_RETENTION_SECONDS,
 )
-from juki_protocol import pki
+from juki_protocol.envelope import pki
 from juki_protocol.identifiers import prefecture_of
 from juki_protocol.node.network import create_pki
 from juki_protocol.node.operators import DEFAULT_ROLES, write_operators_file
 
 #: The reference node's ``serve`` command; the runner appends the node's options.
-REFERENCE_NODE = [sys.executable, "-m", "juki_protocol.node.cli_node", "node", "serve"]
+REFERENCE_NODE = [sys.executable, "-m", "juki_protocol.tools.cli_node", "node", "serve"]
 #: The SUT (a prefecture by default) and the peers the lower tester plays.
 SUT_ROLE, SUT_CODE = "prefecture", "270008"
 #: The node the runner launches for each role it can test.

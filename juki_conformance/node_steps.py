@@ -20,11 +20,11 @@ from juki_conformance.model import Outcome, Verdict
 from juki_conformance.node_sut import NodeSut, PeerConnection
 from juki_conformance.sut import AdapterSut, HarnessError, SutFault
 from juki_protocol.errors import ErrorCode
+from juki_protocol.fixtures.synth import generate_households
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
 from juki_protocol.messages.pdu import AckStatus, JukiPdu
 from juki_protocol.messages.provision import ProvisionResponse
-from juki_protocol.synth import generate_households
 
 #: The municipality the lower tester plays, another municipality of the same
 #: prefecture, and a node of another prefecture.

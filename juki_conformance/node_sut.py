@@ -60,9 +60,10 @@ from juki_conformance.node_layout import (
     write_test_operators,
 )
 from juki_conformance.sut import AdapterSut, HarnessError, Inconclusive, SutFault
-from juki_protocol import codec, pki
-from juki_protocol.envelope import open_envelope, seal
-from juki_protocol.envelope_parts import seal_from_parts
+from juki_protocol.codec import codec
+from juki_protocol.envelope import pki
+from juki_protocol.envelope.envelope import open_envelope, seal
+from juki_protocol.envelope.envelope_parts import seal_from_parts
 from juki_protocol.errors import JukiError
 from juki_protocol.identifiers import prefecture_of
 from juki_protocol.messages.common import Profile

@@ -1,6 +1,6 @@
 """The system under test in codec mode: an adapter process speaking JSON lines.
 
-The protocol is specified in ``spec/conformance.md``; :mod:`juki_protocol.adapter` is
+The protocol is specified in ``spec/conformance.md``; :mod:`juki_protocol.tools.adapter` is
 the reference. Each request has a timeout; a SUT that hangs or dies is restarted and the
 case that caused it fails (the SUT's fault). A SUT that cannot be started at all is a
 harness error.

@@ -13,11 +13,11 @@ import argparse
 import sys
 from typing import Any
 
-from juki_protocol import adapter
-from juki_protocol.codec import message_class
+from juki_protocol.codec.codec import message_class
+from juki_protocol.codec.schema import compiled
 from juki_protocol.errors import ErrorCode, JukiError
 from juki_protocol.messages.base import json_to_raw
-from juki_protocol.schema import compiled
+from juki_protocol.tools import adapter
 
 
 def _minimal(data: bytes, pos: int = 0) -> tuple[bytes, int]:

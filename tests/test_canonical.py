@@ -13,12 +13,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from juki_protocol import codec, der, schema
+from juki_protocol.codec import codec, der, schema
 from juki_protocol.errors import ErrorCode, JukiError
+from juki_protocol.fixtures.samples import edge_cases, samples
 from juki_protocol.messages import MESSAGE_TYPES, Profile
 from juki_protocol.messages.base import from_form, from_form_generic, to_form, to_form_generic
-from juki_protocol.samples import edge_cases, samples
-from juki_protocol.vector_cases import find_path, replace_at
+from juki_protocol.tools.vectors.vector_cases import find_path, replace_at
 
 ENCODINGS = [(name, codec.encode(s.message, s.profile))
              for name in MESSAGE_TYPES for p in Profile for s in samples(name, "c", p)]

@@ -16,9 +16,9 @@ from click.testing import CliRunner
 from scapy.layers.inet import IP, TCP
 from scapy.utils import rdpcap
 
-from juki_protocol import codec
-from juki_protocol import envelope as env
-from juki_protocol.capture import (
+from juki_protocol.codec import codec
+from juki_protocol.envelope import envelope as env
+from juki_protocol.tools.capture.capture import (
     FLOWS,
     NOW,
     capture,
@@ -27,7 +27,7 @@ from juki_protocol.capture import (
     pcapng_bytes,
     write_capture,
 )
-from juki_protocol.scapy_layer import (
+from juki_protocol.tools.capture.scapy_layer import (
     JUKI_PORT,
     NO_FRAME_START_NOTE,
     JukiFrame,
@@ -141,7 +141,7 @@ def test_output_names_no_personal_data(tmp_path: Path) -> None:
     assert not re.search(r"\d{11}", res.output)     # no resident code or number
 
 
-_RUN = "from juki_protocol.capture import capture; capture(sys.argv[1:])"
+_RUN = "from juki_protocol.tools.capture.capture import capture; capture(sys.argv[1:])"
 
 
 def test_byte_identical_across_processes(tmp_path: Path) -> None:

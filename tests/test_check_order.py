@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from juki_protocol import codec
+from juki_protocol.codec import codec
 from juki_protocol.errors import ErrorCode, JukiError
-from juki_protocol.vector_cases import find_path, replace_at
+from juki_protocol.tools.vectors.vector_cases import find_path, replace_at
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
 

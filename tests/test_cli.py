@@ -13,7 +13,7 @@ from juki_protocol.messages import MESSAGE_TYPES
 
 
 def juki(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([sys.executable, "-m", "juki_protocol.cli", *args],
+    return subprocess.run([sys.executable, "-m", "juki_protocol.tools.cli", *args],
                           input=stdin, capture_output=True, timeout=120, check=False)
 
 

@@ -24,15 +24,15 @@ import pytest
 from click.testing import CliRunner, Result
 
 from juki_conformance.cli import main as conformance_main
-from juki_protocol.cli import main as juki_main
 from juki_protocol.cli_errors import ERROR_LINE
 from juki_protocol.node.operators import DEFAULT_ROLES
 from juki_protocol.resources import vectors_dir
+from juki_protocol.tools.cli import main as juki_main
 
 ROOT = Path(__file__).resolve().parents[1]
 LINE = re.compile(ERROR_LINE)
 MAINS: dict[str, click.Group] = {"juki": juki_main, "juki-conformance": conformance_main}
-JUKI = [sys.executable, "-m", "juki_protocol.cli"]
+JUKI = [sys.executable, "-m", "juki_protocol.tools.cli"]
 CONFORMANCE = [sys.executable, "-m", "juki_conformance.cli"]
 
 

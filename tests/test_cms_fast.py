@@ -1,6 +1,6 @@
 """The fast CMS parsers agree with the asn1crypto parsers wherever they answer.
 
-juki_protocol.cms parses the profile's layout directly from strict DER and leaves
+juki_protocol.envelope.cms parses the profile's layout directly from strict DER and leaves
 everything else to asn1crypto. Whenever the fast parser returns, its result must be
 exactly what the asn1crypto parser returns; whenever asn1crypto refuses an input, the
 fast parser must not have accepted it.
@@ -18,7 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from juki_protocol import cms, cms_fast, der, envelope, pki
+from juki_protocol.codec import der
+from juki_protocol.envelope import cms, cms_fast, envelope, pki
 from juki_protocol.errors import SecurityError
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "envelope.json"

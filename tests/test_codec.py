@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from juki_protocol import codec
+from juki_protocol.codec import codec
+from juki_protocol.codec.schema import APPLICATION_TAGS
 from juki_protocol.errors import ErrorCode, JukiError
+from juki_protocol.fixtures.samples import PROFILED_TYPES, edge_cases, samples
 from juki_protocol.messages import MESSAGE_TYPES, PersonName, Profile
-from juki_protocol.samples import PROFILED_TYPES, edge_cases, samples
-from juki_protocol.schema import APPLICATION_TAGS
 
 ALL_TYPES = list(MESSAGE_TYPES)
 
@@ -206,7 +206,7 @@ def test_encode_rejects_constraint_violation_with_code() -> None:
 
 def test_prefecture_never_receives_family_register_field() -> None:
     """Data minimisation by construction: identity messages have no such field."""
-    import juki_protocol.schema as schema
+    import juki_protocol.codec.schema as schema
 
     text = (schema.asn1_files()[0].parent / "identity.asn").read_text(encoding="utf-8")
     common = (schema.asn1_files()[0].parent / "common.asn").read_text(encoding="utf-8")

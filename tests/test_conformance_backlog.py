@@ -27,12 +27,14 @@ from juki_conformance.cases_envelope_profile import (
 from juki_conformance.cases_node_provision_volume import codes
 from juki_conformance.cases_node_wide_area_consistency import sharing
 from juki_conformance.model import Case, Verdict
-from juki_protocol import codec, der, identifiers, pki
-from juki_protocol import envelope as env
-from juki_protocol.adapter import handle_line
+from juki_protocol import identifiers
+from juki_protocol.codec import codec, der
+from juki_protocol.envelope import envelope as env
+from juki_protocol.envelope import pki
 from juki_protocol.errors import DecodeError, ErrorCode, JukiError
+from juki_protocol.fixtures.samples import example
 from juki_protocol.messages import Profile
-from juki_protocol.samples import example
+from juki_protocol.tools.adapter import handle_line
 
 
 class InProcessAdapter:
@@ -106,7 +108,7 @@ def test_codes_are_distinct_and_valid() -> None:
 
 
 def test_sharing_finds_two_persons() -> None:
-    from juki_protocol.synth import generate_households
+    from juki_protocol.fixtures.synth import generate_households
     first, second, index = sharing("271004", "t", lambda p: p.birth_date)
     a = generate_households(1, first, municipalities=["271004"])[0].members
     b = generate_households(1, second, municipalities=["271004"])[0].members[index]

@@ -41,7 +41,7 @@ def test_a_backlog_line_names_a_mutant_that_moved_with_its_code() -> None:
     with pytest.raises(ValueError, match="no such mutant"):
         mutant_check.find(mutant_id, "000000000000")
     with pytest.raises(ValueError, match="not a mutant line"):
-        mutant_check.parse_line("der.py AddNot")
+        mutant_check.parse_line("codec/der.py AddNot")
 
 
 def test_every_kill_line_names_a_case_of_the_suite() -> None:

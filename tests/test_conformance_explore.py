@@ -29,9 +29,9 @@ from juki_conformance.selftest import (
     faulty_retention,
 )
 from juki_protocol.errors import ErrorCode
+from juki_protocol.fixtures.synth import generate_households
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
-from juki_protocol.synth import generate_households
 
 PREF, MUNI, OTHER = "270008", "271004", "272035"
 NOW = dt.datetime(2030, 4, 1, 12, 0, tzinfo=dt.UTC)

@@ -288,7 +288,7 @@ def test_structure_against_the_schema(name: str, type_name: str, data: Any,
                                        codes: set[int]) -> None:
     """spec/README.md section 6 (R-DER-08, R-DER-11, R-DER-15, R-DER-17): the model's
     verdict is one of the codes the text allows, and the explore case accepts each."""
-    from juki_protocol import der, schema
+    from juki_protocol.codec import der, schema
 
     der_bytes = data()
     root = der.parse(der_bytes)

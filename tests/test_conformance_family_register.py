@@ -15,7 +15,7 @@ from juki_conformance.model import Verdict
 from juki_conformance.node_sut import NodeSut
 from juki_conformance.runner import run_cases
 from juki_conformance.selftest.faulty_family_register import EXPECTED, FAULTS, command
-from juki_protocol.spec_tools import extract_requirements
+from juki_protocol.tools.spec_tools import extract_requirements
 
 ICS = {"implementation": {"name": "reference node", "version": "0.1.0"},
        "role": "municipality", "profiles": ["current"], "modes": ["node"],

@@ -69,7 +69,7 @@ def test_default_run_includes_and_passes_every_node_case(tmp_path: Path) -> None
 def test_an_adapter_without_an_ics_runs_no_node_case(tmp_path: Path) -> None:
     import sys
     res = CliRunner().invoke(main, ["run", "--quiet", "--vectors", str(ROOT / "vectors"),
-                                    "--adapter", f"{sys.executable} -m juki_protocol.adapter",
+                                    "--adapter", f"{sys.executable} -m juki_protocol.tools.adapter",
                                     "--out", str(tmp_path), "--cases", "pdu/*"])
     assert res.exit_code == 0, res.output
     report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 
 from juki_protocol.errors import ErrorCode, JukiError
+from juki_protocol.fixtures.samples import AWAY, HOME
+from juki_protocol.fixtures.synth import generate_households
 from juki_protocol.machines.common import counter_ids
 from juki_protocol.machines.special_move import PLAN_VALIDITY, AnnotatedMoveOut, MoveOutDesk
 from juki_protocol.machines.stores import Register
 from juki_protocol.messages.common import Address
-from juki_protocol.samples import AWAY, HOME
-from juki_protocol.spec_tools import extract_requirements
-from juki_protocol.synth import generate_households
+from juki_protocol.tools.spec_tools import extract_requirements
 
 SPEC = Path(__file__).resolve().parent.parent / "spec"
 ROW = re.compile(r"\| (?P<id>R-[0-9A-Z-]+) \| (?P<n>[0-9]+) (?P<unit>day|hour|minute|second)s? "

@@ -11,16 +11,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from juki_protocol import codec
+from juki_protocol.codec import codec
 from juki_protocol.errors import ErrorCode, JukiError
+from juki_protocol.machines.schedule import load_schedule_1
 from juki_protocol.messages.provision import (
     BodyKind,
     LegalBasis,
     ProvisionRequest,
     RequestingBody,
 )
-from juki_protocol.node.cli_node import main
-from juki_protocol.schedule import load_schedule_1
+from juki_protocol.tools.cli_node import main
 
 ROOT = Path(__file__).resolve().parents[1]
 AGENCY = RequestingBody(kind=BodyKind.AGENCY, code="AG0001")

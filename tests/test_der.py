@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from juki_protocol import der
+from juki_protocol.codec import der
 from juki_protocol.errors import DecodeError, ErrorCode
 
 

@@ -18,10 +18,12 @@ from juki_conformance.node_layout import PEERS
 from juki_conformance.node_sut import NodeSut
 from juki_conformance.runner import run_cases
 from juki_conformance.selftest.faulty_designation import EXPECTED, FAULT_ROLES, FAULTS, command
-from juki_protocol import codec, pki
+from juki_protocol.codec import codec
+from juki_protocol.codec.schema import APPLICATION_TAGS
+from juki_protocol.envelope import pki
 from juki_protocol.errors import REGISTRY, ErrorCode, JukiError
+from juki_protocol.fixtures.samples import HOME
 from juki_protocol.identifiers import is_prefecture_code, resident_code_check_digit
-from juki_protocol.machines.cli_simulate import ARTICLES, SIMULATED, simulate
 from juki_protocol.messages import ARTICLES as TYPE_ARTICLES
 from juki_protocol.messages import MESSAGE_TYPES, MessageType
 from juki_protocol.messages.designation import (
@@ -34,9 +36,8 @@ from juki_protocol.messages.designation import (
     new_designated_code,
 )
 from juki_protocol.resources import spec_dir
-from juki_protocol.samples import HOME
-from juki_protocol.schema import APPLICATION_TAGS
-from juki_protocol.spec_tools import extract_requirements
+from juki_protocol.tools.cli_simulate import ARTICLES, SIMULATED, simulate
+from juki_protocol.tools.spec_tools import extract_requirements
 
 
 def _code(n: int) -> str:

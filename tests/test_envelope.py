@@ -18,14 +18,15 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from juki_protocol import cms, codec, pki
-from juki_protocol import envelope as env
-from juki_protocol import envelope_parts as parts
-from juki_protocol.cli_pki import envelope_group
+from juki_protocol.codec import codec
+from juki_protocol.envelope import cms, pki
+from juki_protocol.envelope import envelope as env
+from juki_protocol.envelope import envelope_parts as parts
 from juki_protocol.errors import ErrorCode, JukiError, ProtocolError, SecurityError
 from juki_protocol.messages.base import from_form
 from juki_protocol.messages.common import Profile
 from juki_protocol.messages.pdu import MessageType, PduHeader
+from juki_protocol.tools.cli_pki import envelope_group
 
 T0 = dt.datetime(2025, 4, 1, 9, 0, 0, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
@@ -151,7 +152,7 @@ def test_structure_follows_the_profile(w: World) -> None:
                                           .dump())
     assert (len(nonce), icv, len(aed["mac"].native)) == (12, 16, 16)
     # The whole output is DER: the strict walker of the PDU codec accepts it.
-    from juki_protocol import der
+    from juki_protocol.codec import der
     der.parse(data)
 
 
@@ -531,7 +532,7 @@ def test_peer_sees_one_opaque_code_and_the_log_has_the_reason(
     secret = b"\xe5\xb1\xb1\xe7\x94\xb0 personal data"
     data = seal(w, h, secret)
     bad = data[:-1] + bytes((data[-1] ^ 1,))
-    with caplog.at_level(logging.WARNING, logger="juki_protocol.envelope"):
+    with caplog.at_level(logging.WARNING, logger="juki_protocol.envelope.envelope"):
         with pytest.raises(SecurityError) as e:
             open_(w, bad, h)
         assert env.peer_error_code(e.value, message_id=h.message_id) is \

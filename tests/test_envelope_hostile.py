@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fuzz import inputs
-from juki_protocol import envelope as env
-from juki_protocol import pki
+from juki_protocol.envelope import envelope as env
+from juki_protocol.envelope import pki
 from juki_protocol.errors import REGISTRY, ErrorCode, SecurityError
 from juki_protocol.messages.common import Profile
 from juki_protocol.messages.pdu import MessageType, PduHeader
@@ -142,7 +142,7 @@ def test_an_exception_no_check_foresaw_is_refused_as_malformed_and_logged(
                                inputs.MESSAGE)
     envelope = env.encrypt_content(inner, w.recipient.certificate)
     broken = pki.TrustStore(anchors=("not a certificate",))  # type: ignore[arg-type]
-    with caplog.at_level("ERROR", logger="juki_protocol.envelope"), \
+    with caplog.at_level("ERROR", logger="juki_protocol.envelope.envelope"), \
             pytest.raises(SecurityError) as caught:
         env.open_envelope(envelope, w.recipient.credentials, broken, inputs.NOW)
     assert caught.value.error_code is ErrorCode.ENVELOPE_MALFORMED

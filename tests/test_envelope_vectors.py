@@ -11,12 +11,12 @@ from typing import Any
 import jsonschema
 import pytest
 
-from juki_protocol.envelope_vectors import (
+from juki_protocol.errors import ErrorCode
+from juki_protocol.tools.vectors.envelope_vectors import (
     ENVELOPE_VECTORS_SCHEMA,
     generate_envelope_vectors,
     verify_envelope_vectors,
 )
-from juki_protocol.errors import ErrorCode
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +111,7 @@ def test_acceptable_case_allows_refusal_with_the_named_code(doc: dict[str, Any])
     assert case["errorName"] == "ALGORITHM_UNSUPPORTED"
 
 
-_DUMP = ("import json, sys; from juki_protocol.envelope_vectors import "
+_DUMP = ("import json, sys; from juki_protocol.tools.vectors.envelope_vectors import "
          "generate_envelope_vectors as g; "
          "sys.stdout.write(json.dumps(g(), ensure_ascii=False, indent=1))")
 

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from juki_conformance import SUITE_VERSION, evidence
 from juki_conformance.cli import main
-from juki_protocol import cms, pki
+from juki_protocol.envelope import cms, pki
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "vectors"
@@ -56,7 +56,7 @@ class Body:
 
 
 def make_body(name: str, serial: int = 1) -> Body:
-    # The root CA comes from juki_protocol.pki. Node certificates name a network node
+    # The root CA comes from juki_protocol.envelope.pki. Node certificates name a network node
     # and role, which a certifying body is not, so the signer gets the plain end-entity
     # certificate of evidence.issue_signer_certificate.
     ca = pki.create_root_ca(pki.generate_key(), common_name=f"{name} CA",
@@ -598,7 +598,7 @@ def test_a_failing_node_case_puts_its_frames_into_the_bundle(tmp_path: Path,
     from scapy.utils import rdpcap
 
     from juki_conformance.lower_tester import capture_name
-    from juki_protocol.scapy_layer import frames_from_pcap
+    from juki_protocol.tools.capture.scapy_layer import frames_from_pcap
 
     _, key, cert = body.write(tmp_path / "body")
     case = "12-2/node/wide-area/copy-without-family-register"

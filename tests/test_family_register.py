@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from juki_protocol import codec, pki
-from juki_protocol.codec_vectors import generate_type
+from juki_protocol.codec import codec
+from juki_protocol.codec.schema import APPLICATION_TAGS, compiled
+from juki_protocol.envelope import pki
 from juki_protocol.errors import REGISTRY, ErrorCode, JukiError
-from juki_protocol.machines.cli_simulate import ARTICLES, SIMULATED, simulate
+from juki_protocol.fixtures.samples import AWAY, HOME, family_register_notices, samples
 from juki_protocol.machines.identity import M2M_TYPES
 from juki_protocol.messages import ARTICLES as TYPE_ARTICLES
 from juki_protocol.messages import MESSAGE_TYPES, MessageType, NodeId, NodeRole, PersonName
@@ -31,9 +32,9 @@ from juki_protocol.messages.family_register import (
     FamilyRegisterNotice,
 )
 from juki_protocol.resources import spec_dir, vectors_dir
-from juki_protocol.samples import AWAY, HOME, family_register_notices, samples
-from juki_protocol.schema import APPLICATION_TAGS, compiled
-from juki_protocol.spec_tools import extract_requirements
+from juki_protocol.tools.cli_simulate import ARTICLES, SIMULATED, simulate
+from juki_protocol.tools.spec_tools import extract_requirements
+from juki_protocol.tools.vectors.codec_vectors import generate_type
 
 E = FamilyRegisterEvent
 NOTICES = {s.message.event: s.message for s in family_register_notices()}
@@ -166,7 +167,7 @@ def test_requirements_are_extracted_and_listed() -> None:
 
 def test_vectors_are_generated_byte_for_byte() -> None:
     path = vectors_dir() / "codec_family_register_notice.json"
-    from juki_protocol.codec_vectors import DEFAULT_SEED, dumps
+    from juki_protocol.tools.vectors.codec_vectors import DEFAULT_SEED, dumps
     assert path.read_text(encoding="utf-8") == dumps(generate_type("FamilyRegisterNotice",
                                                                    DEFAULT_SEED))
     index = json.loads((vectors_dir() / "index.json").read_text(encoding="utf-8"))
@@ -193,7 +194,7 @@ def test_simulate_family_register_runs_masked_and_is_listed() -> None:
 
 
 def test_fixtures_messages_writes_the_notice(tmp_path: Path) -> None:
-    res = subprocess.run([sys.executable, "-m", "juki_protocol.cli", "fixtures", "messages",
+    res = subprocess.run([sys.executable, "-m", "juki_protocol.tools.cli", "fixtures", "messages",
                           "--seed", "5", "--out", str(tmp_path)], capture_output=True,
                          timeout=120, check=False)
     assert res.returncode == 0, res.stderr

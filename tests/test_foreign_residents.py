@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from juki_protocol import codec
+from juki_protocol.codec import codec
 from juki_protocol.errors import ErrorCode, JukiError
+from juki_protocol.fixtures.samples import AWAY, FOREIGN_TYPES, HOME, foreign_samples
+from juki_protocol.fixtures.synth import generate_households, generate_residents
 from juki_protocol.machines.card import IdentityCheck
 from juki_protocol.machines.common import Inbound, Send, counter_ids, sends
 from juki_protocol.machines.special_move import AnnotatedMoveOut, MoveOutDesk
@@ -28,8 +30,6 @@ from juki_protocol.messages import (
 from juki_protocol.messages.common import Address
 from juki_protocol.messages.special_move import FamilyRegister, SpecialMoveInNotice
 from juki_protocol.messages.wide_area import IdentityCheckMethod
-from juki_protocol.samples import AWAY, FOREIGN_TYPES, HOME, foreign_samples
-from juki_protocol.synth import generate_households, generate_residents
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = dt.datetime(2026, 4, 1, 9, 0, tzinfo=dt.UTC)
@@ -141,7 +141,7 @@ def test_wide_area_copy_omits_the_card_number_and_dates_from_30_45() -> None:
 
 @pytest.mark.parametrize("type_name", FOREIGN_TYPES)
 def test_vectors_hold_valid_and_invalid_foreign_cases(type_name: str) -> None:
-    from juki_protocol.codec_vectors import file_name
+    from juki_protocol.tools.vectors.codec_vectors import file_name
 
     doc = json.loads((ROOT / "vectors" / file_name(type_name)).read_text("utf-8"))
     tests = [t for g in doc["testGroups"] for t in g["tests"]

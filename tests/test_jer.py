@@ -35,11 +35,11 @@ from hypothesis import strategies as st
 from test_vectors_pycrate import compile_modules
 from vector_verdicts import module_names
 
-from juki_protocol import codec, jer
+from juki_protocol.codec import codec, jer
 from juki_protocol.errors import ErrorCode, JukiError
+from juki_protocol.fixtures.samples import samples
 from juki_protocol.messages import MESSAGE_TYPES, Profile
 from juki_protocol.resources import asn1_files
-from juki_protocol.samples import samples
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
 
@@ -462,7 +462,7 @@ def test_mutated_jer_gives_a_message_or_a_registered_error(data: st.DataObject) 
 # The command line ------------------------------------------------------------------------
 
 def juki(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([sys.executable, "-m", "juki_protocol.cli", *args],
+    return subprocess.run([sys.executable, "-m", "juki_protocol.tools.cli", *args],
                           input=stdin, capture_output=True, timeout=120, check=False)
 
 

@@ -40,13 +40,13 @@ def grow(value: int) -> int:
 def package(tmp_path: Path) -> Path:
     root = tmp_path / "pkg"
     root.mkdir()
-    (root / "der.py").write_text(MODULE, encoding="utf-8")
+    (root / "codec/der.py").write_text(MODULE, encoding="utf-8")
     return root
 
 
 def test_annotations_logging_dataclass_flags_and_pragmas_are_not_mutated(
         package: Path) -> None:
-    mutants = mutation.enumerate_mutants(package, ["der.py"])
+    mutants = mutation.enumerate_mutants(package, ["codec/der.py"])
     lines = {m.line for m in mutants}
     text = MODULE.splitlines()
     by_text = {text[line - 1].strip() for line in lines}
@@ -69,22 +69,22 @@ def test_a_mutant_names_its_function_its_citations_and_its_statement(package: Pa
     return (a
             + 1 > 300)
 '''
-    (package / "der.py").write_text(source, encoding="utf-8")
-    [plus, *_] = [m for m in mutation.enumerate_mutants(package, ["der.py"])
+    (package / "codec/der.py").write_text(source, encoding="utf-8")
+    [plus, *_] = [m for m in mutation.enumerate_mutants(package, ["codec/der.py"])
                   if m.operator.startswith("core/ReplaceBinaryOperator_Add")]
     assert plus.function == "rule" and plus.cites == ("R-PDU-16",)
     assert (plus.line, plus.statement) == (4, 3)   # coverage.py records line 3
 
 
 def test_the_sample_is_seeded_and_skips_mutants_that_do_not_compile(package: Path) -> None:
-    mutants = mutation.enumerate_mutants(package, ["der.py"])
+    mutants = mutation.enumerate_mutants(package, ["codec/der.py"])
     first, invalid = mutation.sample(mutants, 5, 7, package)
     again, _ = mutation.sample(mutants, 5, 7, package)
     other, _ = mutation.sample(mutants, 5, 8, package)
     assert [m.id for m in first] == [m.id for m in again] != [m.id for m in other]
     assert invalid >= 0 and len(first) == 5
     for m in first:
-        compile(mutation.mutated_source(package, m), "der.py", "exec")
+        compile(mutation.mutated_source(package, m), "codec/der.py", "exec")
 
 
 @pytest.mark.parametrize(("killed", "total", "low", "high"), [
@@ -102,7 +102,7 @@ def test_equivalents_name_the_line_they_judged(tmp_path: Path) -> None:
                     encoding="utf-8")
     [entry] = mutation.load_equivalents(path).values()
     assert entry.digest == "0123456789ab" and entry.reason == "the flag is never read"
-    path.write_text("der.py:3:4:core/AddNot no-digest reason\n", encoding="utf-8")
+    path.write_text("codec/der.py:3:4:core/AddNot no-digest reason\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"eq\.txt:1"):
         mutation.load_equivalents(path)
 
@@ -121,19 +121,19 @@ def test_every_target_module_has_a_clause() -> None:
 
 def test_a_kill_cites_the_right_clause_by_spec_file_or_by_the_function() -> None:
     files = {"R-DER-03": "spec/README.md", "R-NODE-05": "spec/node.md"}
-    m = mutation.Mutant("der.py", "core/AddNot", 0, 1, 0, "x", "f", ("R-NODE-05",), 1)
+    m = mutation.Mutant("codec/der.py", "core/AddNot", 0, 1, 0, "x", "f", ("R-NODE-05",), 1)
     assert mutation.right_clause(m, [{"requirements": ["R-DER-03"]}], files) is True
     assert mutation.right_clause(m, [{"requirements": ["R-NODE-05"]}], files) is True
-    other = mutation.Mutant("der.py", "core/AddNot", 0, 1, 0, "x", "f", (), 1)
+    other = mutation.Mutant("codec/der.py", "core/AddNot", 0, 1, 0, "x", "f", (), 1)
     assert mutation.right_clause(other, [{"requirements": ["R-NODE-05"]}], files) is False
     assert mutation.right_clause(other, [{"requirements": []}], files) is None
 
 
 def test_a_small_real_run_scores_and_reports(tmp_path: Path) -> None:
-    """The CI sample: a few mutants of der.py judged by the DER and PDU codec cases."""
+    """The CI sample: a few mutants of codec/der.py judged by the DER and PDU codec cases."""
     out = tmp_path / "report"
     result = CliRunner().invoke(main, [
-        "mutation", "--sample", "4", "--seed", "3", "--module", "der.py", "--jobs", "2",
+        "mutation", "--sample", "4", "--seed", "3", "--module", "codec/der.py", "--jobs", "2",
         "--cases", "der/*", "--cases", "pdu/codec/*", "--out", str(out)])
     assert result.exit_code == 0, result.output
     report = json.loads((out / "mutation.json").read_text(encoding="utf-8"))
@@ -151,7 +151,7 @@ def test_a_small_real_run_scores_and_reports(tmp_path: Path) -> None:
 
 
 def test_a_module_that_is_not_mutated_is_a_usage_error(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["mutation", "--module", "adapter.py",
+    result = CliRunner().invoke(main, ["mutation", "--module", "tools/adapter.py",
                                        "--out", str(tmp_path / "r")])
     assert result.exit_code == 2
     assert "no mutated module matches" in result.output
@@ -159,7 +159,7 @@ def test_a_module_that_is_not_mutated_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_rescoring_applies_the_hand_classification_after_a_run(tmp_path: Path) -> None:
     def row(mid: str, status: str, digest: str = "0123456789ab") -> dict[str, object]:
-        return {"id": mid, "digest": digest, "module": "der.py", "status": status,
+        return {"id": mid, "digest": digest, "module": "codec/der.py", "status": status,
                 "function": "f", "diff": "- a\n+ b",
                 "rightClause": True if status == "killed" else None, "note": ""}
     report = {"mutants": [row("a", "killed"), row("b", "survived"), row("c", "survived"),

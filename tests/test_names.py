@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from juki_protocol import codec
-from juki_protocol.codec_vectors import file_name
+from juki_protocol.codec import codec
+from juki_protocol.fixtures.samples import VARIATION_TYPES, variation_names, variation_samples
 from juki_protocol.machines.stores import four_items
 from juki_protocol.messages import IdentityInfoUpdate, Profile
-from juki_protocol.samples import VARIATION_TYPES, variation_names, variation_samples
+from juki_protocol.tools.vectors.codec_vectors import file_name
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
 

@@ -1,6 +1,6 @@
 """Interoperability with the OpenSSL command line (the acceptance test that matters).
 
-Both directions, several message sizes: what :func:`juki_protocol.envelope.seal` makes,
+Both directions, several message sizes: what :func:`juki_protocol.envelope.envelope.seal` makes,
 ``openssl cms -decrypt`` decrypts and ``openssl cms -verify`` verifies; what ``openssl
 cms -sign | openssl cms -encrypt -aes-256-gcm`` makes (ECDH to an EC recipient), our
 ``open_envelope`` and the ``juki envelope open`` command open. The certificates come
@@ -18,12 +18,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from juki_protocol import envelope as env
-from juki_protocol import envelope_vectors, pki
-from juki_protocol.cli_pki import envelope_group, pki_group
+from juki_protocol.envelope import envelope as env
+from juki_protocol.envelope import pki
 from juki_protocol.errors import ErrorCode, SecurityError
 from juki_protocol.messages.base import from_form
 from juki_protocol.messages.pdu import PduHeader
+from juki_protocol.tools.cli_pki import envelope_group, pki_group
+from juki_protocol.tools.vectors import envelope_vectors
 
 pytestmark = [pytest.mark.openssl,
               pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")]
@@ -210,7 +211,7 @@ def test_we_open_what_openssl_seals(ca_dir: Path, tmp_path: Path, size: int, kdf
 
 
 def test_openssl_sha256_kdf_is_the_profile_scheme(ca_dir: Path, tmp_path: Path) -> None:
-    from juki_protocol import cms
+    from juki_protocol.envelope import cms
     path = openssl_seal(ca_dir, tmp_path, b"x", "-keyopt", "ecdh_kdf_md:sha256")
     kari = cms.parse_auth_enveloped(path.read_bytes()).key_agree[0]
     assert (kari.kdf_oid, kari.wrap_oid) == (cms.DH_STD_SHA256KDF, cms.ID_AES256_WRAP)

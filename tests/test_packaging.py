@@ -40,7 +40,7 @@ def test_wheel_contains_package_data(tmp_path: Path) -> None:
             assert module.relative_to(ROOT).as_posix() in names, module
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry).decode()
-    assert "juki = juki_protocol.cli:main" in text
+    assert "juki = juki_protocol.tools.cli:main" in text
 
 
 def _metadata(wheel: Path) -> str:

@@ -14,11 +14,11 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from juki_protocol import pki
-from juki_protocol.cli_pki import pki_group
+from juki_protocol.envelope import pki
 from juki_protocol.errors import ErrorCode, SecurityError
 from juki_protocol.messages.common import NodeId, NodeRole
 from juki_protocol.messages.pdu import MessageType
+from juki_protocol.tools.cli_pki import pki_group
 
 T0 = dt.datetime(2025, 4, 1, 9, 0, 0, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)

@@ -1,4 +1,4 @@
-"""The pytest plugin (juki_protocol.pytest_plugin), run the way another project's suite
+"""The pytest plugin (juki_protocol.tools.pytest_plugin), run the way another project's suite
 runs it: a small test file in an inner pytest session (``pytester``), in this process
 so that a node left listening or a thread left running would still be visible here."""
 
@@ -23,7 +23,7 @@ from juki_protocol.node.network import NODES, create_pki
 
 pytest_plugins = ["pytester"]
 
-PLUGIN = "juki_protocol.pytest_plugin"
+PLUGIN = "juki_protocol.tools.pytest_plugin"
 
 
 def _plugin_args() -> list[str]:
@@ -51,9 +51,9 @@ def _run(pytester: pytest.Pytester, source: str, *args: str) -> tuple[pytest.Run
 RESIDENTS = """
 import json, threading
 from pathlib import Path
-from juki_protocol import codec
-from juki_protocol.pytest_plugin import identity_update
-from juki_protocol.synth import generate_residents
+from juki_protocol.codec import codec
+from juki_protocol.tools.pytest_plugin import identity_update
+from juki_protocol.fixtures.synth import generate_residents
 
 def test_same_seed_same_residents(juki_residents):
     first = juki_residents(12, seed=7, municipalities=["131016", "271004"])
@@ -94,8 +94,7 @@ def test_residents_are_deterministic_and_valid(pytester: pytest.Pytester) -> Non
 PKI = """
 import json
 from pathlib import Path
-from juki_protocol import pki
-
+from juki_protocol.envelope import pki
 def test_issue(juki_pki):
     creds = juki_pki.issue("municipality", "131016")
     assert juki_pki.issue("municipality", "131016") is creds
@@ -141,7 +140,7 @@ NETWORK = """
 import json, socket
 from pathlib import Path
 from juki_protocol.messages.pdu import AckStatus
-from juki_protocol.pytest_plugin import identity_update
+from juki_protocol.tools.pytest_plugin import identity_update
 
 def test_every_node_listens(juki_network):
     Path(OUT, "nodes.json").write_text(json.dumps(

@@ -37,7 +37,7 @@ def _shell_env(tmp_path: Path, commands: dict[str, str]) -> dict[str, str]:
 @pytest.mark.openssl
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl CLI missing")
 def test_envelope_walkthrough(tmp_path: Path) -> None:
-    env = _shell_env(tmp_path, {"juki": "-m juki_protocol.cli"})
+    env = _shell_env(tmp_path, {"juki": "-m juki_protocol.tools.cli"})
     work = tmp_path / "w"
     work.mkdir()
     outcomes = []

@@ -26,8 +26,7 @@ SCHEMA = json.loads((ROOT / "juki_conformance" / "report.schema.json").read_text
 #: IdentityInfoUpdate, writes more than the kept tail on stderr and then dies (exit 7).
 NOISY_CRASHER = '''
 import os, sys
-from juki_protocol import adapter
-
+from juki_protocol.tools import adapter
 def decode(req):
     if req.get("type") == "IdentityInfoUpdate":
         sys.stderr.write("noise " * 2000 + "\\n")

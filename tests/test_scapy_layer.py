@@ -15,7 +15,7 @@ from scapy.sendrecv import sniff
 from scapy.sessions import TCPSession
 from scapy.utils import wrpcap
 
-from juki_protocol import codec
+from juki_protocol.codec import codec
 from juki_protocol.messages.base import from_form
 from juki_protocol.messages.pdu import (
     Acknowledgement,
@@ -24,7 +24,7 @@ from juki_protocol.messages.pdu import (
     JukiPdu,
     PduHeader,
 )
-from juki_protocol.scapy_layer import (
+from juki_protocol.tools.capture.scapy_layer import (
     DEFAULT_MAX_FRAME,
     INTERNAL_ERROR_NOTE,
     JUKI_PORT,

@@ -11,6 +11,13 @@ from typing import Any
 import pytest
 
 from juki_protocol.errors import ErrorCode, ValidationError
+from juki_protocol.machines.schedule import (
+    Body,
+    Purpose,
+    Schedule,
+    _integrity_errors,
+    load_schedule_1,
+)
 from juki_protocol.messages.provision import (
     BodyKind,
     LegalBasis,
@@ -18,7 +25,6 @@ from juki_protocol.messages.provision import (
     RequestingBody,
 )
 from juki_protocol.resources import table_path
-from juki_protocol.schedule import Body, Purpose, Schedule, _integrity_errors, load_schedule_1
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +179,7 @@ def test_integrity_rejects_a_basis_that_cannot_serve_the_body_kind() -> None:
 
 def test_sample_provision_requests_are_authorised_by_the_table() -> None:
     """The fixtures use a body and purpose that schedule 1 actually lists."""
-    from juki_protocol.samples import samples as make_samples
+    from juki_protocol.fixtures.samples import samples as make_samples
 
     table = load_schedule_1()
     for sample in make_samples("ProvisionRequest", "s"):

@@ -11,7 +11,7 @@ import pytest
 
 from juki_protocol.errors import REGISTRY, ErrorCode, band_of
 from juki_protocol.resources import spec_dir, table_path
-from juki_protocol.spec_tools import (
+from juki_protocol.tools.spec_tools import (
     GENERATED,
     LEVELS,
     Requirement,
@@ -63,7 +63,7 @@ def test_generated_files_are_in_sync() -> None:
 def test_check_reports_drift_and_generate_repairs_it(tmp_path: Path) -> None:
     root = _spec_copy(tmp_path)
     assert sorted(check(root)) == sorted(
-        f"spec/{n} is missing; run `python -m juki_protocol.spec_tools generate`"
+        f"spec/{n} is missing; run `python -m juki_protocol.tools.spec_tools generate`"
         for n in GENERATED)
     written = generate(root)
     assert sorted(p.name for p in written) == sorted(GENERATED)

@@ -16,18 +16,18 @@ from juki_conformance.cases_codec import adapter_cases, all_cases, header_time_c
 from juki_conformance.cli import all_node_cases
 from juki_conformance.model import Case, Verdict, strongest_level
 from juki_conformance.sut import AdapterSut
-from juki_protocol import codec
+from juki_protocol.codec import codec
 from juki_protocol.errors import ErrorCode, JukiError
-from juki_protocol.vector_cases import find_path, replace_at
+from juki_protocol.tools.vectors.vector_cases import find_path, replace_at
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
-REFERENCE = [sys.executable, "-m", "juki_protocol.adapter"]
+REFERENCE = [sys.executable, "-m", "juki_protocol.tools.adapter"]
 
 #: Rejected readings of R-CONF-16 and R-CONF-17: every line, blank or quit, is answered
 #: and the adapter keeps reading after quit.
 ANSWERS_EVERY_LINE = """
 import json, sys
-from juki_protocol import adapter
+from juki_protocol.tools import adapter
 for line in sys.stdin:
     print(json.dumps(adapter.handle_line(line)), flush=True)
 """
@@ -35,7 +35,7 @@ for line in sys.stdin:
 #: Rejected reading of R-CONF-18: the profile name "2002" accepted beside "p2002".
 ACCEPTS_2002 = """
 import sys
-from juki_protocol import adapter
+from juki_protocol.tools import adapter
 from juki_protocol.messages import Profile
 adapter._profile = lambda req: Profile.parse(req["profile"]) if "profile" in req else None
 adapter.serve(sys.stdin, sys.stdout)
@@ -117,46 +117,49 @@ def test_case_level_is_that_of_its_strongest_requirement() -> None:
 #: Rejected readings of the second clean-room run's guesses (spec/README.md section 7.1).
 NO_VERSION_CHECK = """
 import sys
-from juki_protocol import adapter, codec
+from juki_protocol.tools import adapter
+from juki_protocol.codec import codec
 codec.PROTOCOL_VERSIONS = None
 adapter.serve(sys.stdin, sys.stdout)
 """
 PRIMITIVE_IS_1013 = """
 import sys
-from juki_protocol import adapter, schema
+from juki_protocol.tools import adapter
+from juki_protocol.codec import schema
 schema._differs_in_form_only = lambda a, b: False
 adapter.serve(sys.stdin, sys.stdout)
 """
 WRITES_UPPERCASE = """
 import sys
-from juki_protocol import adapter
+from juki_protocol.tools import adapter
 encode = adapter.OPS["encode"]
 adapter.OPS["encode"] = lambda req: {"der": encode(req)["der"].upper()}
 adapter.serve(sys.stdin, sys.stdout)
 """
 NO_STRUCTURE_CHECK = """
 import sys
-from juki_protocol import adapter, schema
+from juki_protocol.tools import adapter
+from juki_protocol.codec import schema
 schema.check_structure = lambda *args: None
 adapter.serve(sys.stdin, sys.stdout)
 """
 ANY_KANA = """
 import re, sys
-from juki_protocol import adapter
+from juki_protocol.tools import adapter
 from juki_protocol.messages import common
 common._KANA = re.compile(".*")
 adapter.serve(sys.stdin, sys.stdout)
 """
 ANY_CONTROL = """
 import re, sys
-from juki_protocol import adapter
+from juki_protocol.tools import adapter
 from juki_protocol.messages import base
 base._CONTROL = re.compile("(?!)")
 adapter.serve(sys.stdin, sys.stdout)
 """
 NO_EARLIEST_DATE = """
 import datetime, sys
-from juki_protocol import adapter
+from juki_protocol.tools import adapter
 from juki_protocol.messages import common
 common.EARLIEST_DATE = datetime.date(1, 1, 1)
 adapter.serve(sys.stdin, sys.stdout)

@@ -13,20 +13,20 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from juki_protocol import codec
+from juki_protocol.codec import codec
 from juki_protocol.errors import REGISTRY, ErrorCode, JukiError
-from juki_protocol.machines.cli_simulate import ARTICLES, SIMULATED, simulate
+from juki_protocol.fixtures.samples import HOME
+from juki_protocol.fixtures.synth import generate_households
 from juki_protocol.messages.provision import ProvisionRefusal, ProvisionResponse
 from juki_protocol.node import audit
-from juki_protocol.node.cli_node import node_group
 from juki_protocol.node.operators import ACTION_OF_OP, DEFAULT_ROLES, OPEN_OPS
 from juki_protocol.node.sql import with_schema
 from juki_protocol.node.storage import NodeStorage, open_storage
 from juki_protocol.node.suspension import Suspensions, check_body, check_reason
 from juki_protocol.node.upper_tester import OPS
 from juki_protocol.resources import spec_dir
-from juki_protocol.samples import HOME
-from juki_protocol.synth import generate_households
+from juki_protocol.tools.cli_node import node_group
+from juki_protocol.tools.cli_simulate import ARTICLES, SIMULATED, simulate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))   # tests/pg.py
 import pg

@@ -1,4 +1,4 @@
-"""The synthetic resident generator (juki_protocol.synth) and its tables."""
+"""The synthetic resident generator (juki_protocol.fixtures.synth) and its tables."""
 
 from __future__ import annotations
 
@@ -19,17 +19,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from juki_protocol.errors import ValidationError
-from juki_protocol.identifiers import (
-    PREFECTURES,
-    prefecture_name,
-    validate_individual_number,
-    validate_local_gov_code,
-    validate_resident_code,
-)
-from juki_protocol.messages.base import from_form
-from juki_protocol.messages.common import Address, PersonName, Profile, Sex
-from juki_protocol.messages.special_move import FamilyRegister
-from juki_protocol.synth import (
+from juki_protocol.fixtures.synth import (
     MUNICIPALITIES,
     RELATIONSHIPS,
     Household,
@@ -40,12 +30,22 @@ from juki_protocol.synth import (
     generate_residents,
     iter_households,
 )
-from juki_protocol.synth_data import (
+from juki_protocol.fixtures.synth_data import (
     FAMILY_NAMES,
     FEMALE_GIVEN_NAMES,
     MALE_GIVEN_NAMES,
     MUNICIPALITY_TABLE,
 )
+from juki_protocol.identifiers import (
+    PREFECTURES,
+    prefecture_name,
+    validate_individual_number,
+    validate_local_gov_code,
+    validate_resident_code,
+)
+from juki_protocol.messages.base import from_form
+from juki_protocol.messages.common import Address, PersonName, Profile, Sex
+from juki_protocol.messages.special_move import FamilyRegister
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = dt.date(2026, 4, 1)
@@ -135,7 +135,7 @@ def test_same_seed_same_output_and_different_seed_differs() -> None:
 
 _SCRIPT = """
 import hashlib, json, sys
-from juki_protocol.synth import generate_residents
+from juki_protocol.fixtures.synth import generate_residents
 seed = sys.argv[1]
 rs = generate_residents(400, int(seed) if seed.isdigit() else seed)
 blob = json.dumps([r.to_json() for r in rs], ensure_ascii=False, sort_keys=True)

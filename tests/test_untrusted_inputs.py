@@ -21,9 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from juki_conformance import ics as ics_mod
-from juki_protocol import adapter, codec
+from juki_protocol.codec import codec
 from juki_protocol.errors import REGISTRY, ErrorCode, JukiError
 from juki_protocol.messages import MESSAGE_TYPES
+from juki_protocol.tools import adapter
 
 JSON_LEAVES = (st.none() | st.booleans() | st.integers(-2**70, 2**70)
                | st.floats(allow_nan=False) | st.text(max_size=20))

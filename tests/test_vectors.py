@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from juki_protocol import codec_vectors, vector_set
 from juki_protocol.messages import MESSAGE_TYPES
+from juki_protocol.tools.vectors import codec_vectors, vector_set
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "vectors"
@@ -27,7 +27,7 @@ def test_checked_in_vectors_verify() -> None:
 
 def test_regeneration_is_byte_identical(tmp_path: Path) -> None:
     out = tmp_path / "v"
-    res = subprocess.run([sys.executable, "-m", "juki_protocol.cli", "vectors", "generate",
+    res = subprocess.run([sys.executable, "-m", "juki_protocol.tools.cli", "vectors", "generate",
                           "--out", str(out)], capture_output=True, timeout=300, check=False,
                          env={"PYTHONHASHSEED": "12345", "PATH": "/usr/bin:/bin"})
     assert res.returncode == 0, res.stderr

@@ -1,9 +1,9 @@
 """tools/wireshark/juki.lua: tshark shows our own captures' frames and PDUs by name.
 
 Every capture here is made by the project's own code (``juki fixtures capture``'s
-:func:`~juki_protocol.capture.write_capture`, the conformance runner's
+:func:`~juki_protocol.tools.capture.capture.write_capture`, the conformance runner's
 :func:`~juki_conformance.lower_tester.write_case_captures`, or the TCP crafting of
-:mod:`juki_protocol.scapy_layer`); tshark, with the Lua dissector loaded, must give back
+:mod:`juki_protocol.tools.capture.scapy_layer`); tshark, with the Lua dissector loaded, must give back
 the fields that the Python codec put there, and malformed frames must give an expert
 item, never a Lua error.
 """
@@ -23,15 +23,7 @@ from scapy.utils import rdpcap
 
 from juki_conformance.lower_tester import Frame, capture_name, write_case_captures
 from juki_conformance.model import Case, CaseResult, Outcome, Verdict
-from juki_protocol import codec
-from juki_protocol.capture import (
-    NOW,
-    capture_packets,
-    flow_pdus,
-    node_of,
-    write_capture,
-    write_pcapng,
-)
+from juki_protocol.codec import codec
 from juki_protocol.messages.common import Profile
 from juki_protocol.messages.pdu import (
     Acknowledgement,
@@ -41,7 +33,15 @@ from juki_protocol.messages.pdu import (
     MessageType,
     PduHeader,
 )
-from juki_protocol.scapy_layer import (
+from juki_protocol.tools.capture.capture import (
+    NOW,
+    capture_packets,
+    flow_pdus,
+    node_of,
+    write_capture,
+    write_pcapng,
+)
+from juki_protocol.tools.capture.scapy_layer import (
     JUKI_PORT,
     Endpoint,
     TcpConnection,

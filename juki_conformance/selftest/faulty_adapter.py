@@ -16,12 +16,13 @@ from typing import Any
 
 import asn1tools
 
-from juki_protocol import adapter, codec
 from juki_protocol import identifiers as ids
+from juki_protocol.codec import codec
+from juki_protocol.codec.schema import compiled
 from juki_protocol.errors import ErrorCode, JukiError
 from juki_protocol.messages import MESSAGE_TYPES
 from juki_protocol.messages.base import from_form
-from juki_protocol.schema import compiled
+from juki_protocol.tools import adapter
 
 
 def _lenient_decode(req: dict[str, Any]) -> dict[str, Any]:
@@ -101,8 +102,8 @@ def _seal_without_binding(req: dict[str, Any]) -> dict[str, Any]:
     """Seals like a generic CMS tool: no header-binding signed attributes."""
     import os
 
-    from juki_protocol import pki
-    from juki_protocol.envelope_parts import seal_from_parts
+    from juki_protocol.envelope import pki
+    from juki_protocol.envelope.envelope_parts import seal_from_parts
 
     sealed = seal_from_parts(
         None, bytes.fromhex(req["message"]), pki.load_private_key(req["senderKey"].encode()),

@@ -20,9 +20,9 @@ from juki_protocol.machines.common import Inbound, random_ids
 from juki_protocol.machines.provision import ClientState, ProvisionClient
 from juki_protocol.messages.pdu import ErrorReport
 from juki_protocol.messages.provision import ProvisionRequest, RequestingBody
-from juki_protocol.node import cli_node
 from juki_protocol.node.node import Node, NodeConfig
 from juki_protocol.node.roles import Owned, own
+from juki_protocol.tools import cli_node
 
 #: The body code a misconfigured agency names instead of its own (another schedule 1
 #: body: the ministry that supervises it, say).

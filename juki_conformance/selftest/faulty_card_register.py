@@ -26,9 +26,10 @@ from juki_protocol.machines.card_notices import CardNotifier
 from juki_protocol.machines.card_register import CardRegisterDesk, DeskInput, Entry
 from juki_protocol.machines.common import Inbound
 from juki_protocol.messages.card import CardStatusNotice
-from juki_protocol.node import card_network, cli_node
+from juki_protocol.node import card_network
 from juki_protocol.node.card_store import SqlCardLedger
 from juki_protocol.node.node import Node, NodeConfig
+from juki_protocol.tools import cli_node
 
 #: The reference methods, kept before a fault replaces them.
 CLASSIFY, VERDICT = CardRegisterDesk.classify, CardNotifier.verdict

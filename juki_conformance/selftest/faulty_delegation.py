@@ -23,9 +23,9 @@ from juki_protocol.errors import JukiError
 from juki_protocol.machines.common import Effect, Send
 from juki_protocol.machines.provision import Provider, ProvisionClient
 from juki_protocol.messages.provision import LegalBasis, ProvidedIdentity, ProvisionRequest
-from juki_protocol.node import cli_node
 from juki_protocol.node.node import Node, NodeConfig
 from juki_protocol.node.roles import AgencyRole
+from juki_protocol.tools import cli_node
 
 #: The reference methods, kept before a fault replaces them.
 AUTHORISE = Provider.authorise

@@ -21,12 +21,12 @@ from juki_protocol.machines.designation import (
     PrefectureDesignations,
 )
 from juki_protocol.messages.designation import PREFECTURES, CodeDesignation, prefecture_number
-from juki_protocol.node import cli_node
 from juki_protocol.node.designation_store import SqlLedger, SqlPool
 from juki_protocol.node.node import Node, NodeConfig
 from juki_protocol.node.roles import MunicipalityRole
 from juki_protocol.node.storage_rows import stamp
 from juki_protocol.node.upper_register import REGISTER_DESKS, RegisterDesk
+from juki_protocol.tools import cli_node
 
 
 class _OverwritingLedger(SqlLedger):

@@ -20,10 +20,11 @@ from typing import Any
 
 from juki_protocol.identifiers import mask
 from juki_protocol.machines.common import Send
-from juki_protocol.node import audit, cli_node
+from juki_protocol.node import audit
 from juki_protocol.node import upper_ops as upper_ops_module
 from juki_protocol.node.node import Node, NodeConfig
 from juki_protocol.node.storage import StorageError
+from juki_protocol.tools import cli_node
 
 logger = logging.getLogger(__name__)
 

@@ -24,9 +24,9 @@ from juki_protocol.messages.family_register import FamilyRegisterNotice
 from juki_protocol.messages.identity import UpdateOperation
 from juki_protocol.messages.pdu import AckStatus
 from juki_protocol.messages.special_move import FamilyRegister
-from juki_protocol.node import cli_node
 from juki_protocol.node.node import Node, NodeConfig
 from juki_protocol.node.roles import Owned
+from juki_protocol.tools import cli_node
 
 
 def _wrap_notices(node: Node, wrap: Any) -> None:

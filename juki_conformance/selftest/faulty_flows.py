@@ -32,9 +32,9 @@ from juki_protocol.messages.special_move import (
     SpecialMoveInNotice,
 )
 from juki_protocol.messages.wide_area import WideAreaIssuanceRequest, WideAreaIssuanceResponse
-from juki_protocol.node import cli_node
 from juki_protocol.node.node import Node, NodeConfig
 from juki_protocol.node.roles import Owned
+from juki_protocol.tools import cli_node
 
 
 def _filter_receive(node: Node, kind: type,

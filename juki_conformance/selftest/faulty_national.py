@@ -22,12 +22,13 @@ import sys
 from collections.abc import Callable
 from typing import Any, cast
 
-from juki_protocol import pki
+from juki_protocol.envelope import pki
 from juki_protocol.errors import ErrorCode, JukiError
 from juki_protocol.identifiers import prefecture_of
 from juki_protocol.machines.common import Effect, Inbound, Send
 from juki_protocol.machines.identity import NationalReceiver, ReceiverInput
 from juki_protocol.machines.provision import Provider
+from juki_protocol.machines.schedule import Purpose, Schedule
 from juki_protocol.messages.common import NodeRole
 from juki_protocol.messages.identity import IdentityInfoRelay, IdentityInfoUpdate
 from juki_protocol.messages.pdu import MessageType
@@ -37,11 +38,10 @@ from juki_protocol.messages.provision import (
     ProvidedIdentity,
     ProvisionRequest,
 )
-from juki_protocol.node import cli_node
 from juki_protocol.node.node import Node, NodeConfig
 from juki_protocol.node.roles import CentralRole
 from juki_protocol.node.storage import NodeStorage
-from juki_protocol.schedule import Purpose, Schedule
+from juki_protocol.tools import cli_node
 
 _RI = ReceiverInput
 #: The reference methods, kept before a fault replaces them.

@@ -14,7 +14,7 @@ import datetime as dt
 import sys
 from typing import Any
 
-from juki_protocol import der
+from juki_protocol.codec import der
 from juki_protocol.endpoint import Answer, Endpoint, Step
 from juki_protocol.errors import ErrorCode, JukiError
 from juki_protocol.machines.card import ChipAction, VirtualCard
@@ -23,11 +23,11 @@ from juki_protocol.messages.common import NodeId
 from juki_protocol.messages.pdu import ErrorReport, PduHeader
 from juki_protocol.messages.provision import ProvisionRequest
 from juki_protocol.messages.wide_area import WideAreaIssuanceResponse
-from juki_protocol.node import cli_node
 from juki_protocol.node.node import Node, NodeConfig
 from juki_protocol.node.transport import Connection
 from juki_protocol.node.upper_tester import CARD_DESKS, CardDesk
-from juki_protocol.vector_cases import replace_at
+from juki_protocol.tools import cli_node
+from juki_protocol.tools.vectors.vector_cases import replace_at
 
 
 class _NoSenderCheck(Endpoint):

@@ -11,11 +11,11 @@ from typing import Any
 from juki_protocol.identifiers import resident_code_check_digit
 from juki_protocol.machines.card import AID, SW_OK, apdu
 from juki_protocol.messages.common import ChangeInfo, ChangeReason
-from juki_protocol.node import cli_node
 from juki_protocol.node.node import Node, NodeConfig
 from juki_protocol.node.roles import MunicipalityRole, Owned
 from juki_protocol.node.upper_card import CARD_DESKS, CardDesk
 from juki_protocol.node.upper_register import REGISTER_DESKS, RegisterDesk
+from juki_protocol.tools import cli_node
 
 
 class _ChipOnlyDesk(CardDesk):

@@ -15,8 +15,8 @@ import datetime as dt
 import sys
 from typing import Any
 
-from juki_protocol.node import cli_node
 from juki_protocol.node.node import Node, NodeConfig
+from juki_protocol.tools import cli_node
 
 
 class PurgesAtOnce(Node):

@@ -20,10 +20,10 @@ import datetime as dt
 import sys
 from typing import Any
 
-from juki_protocol.node import cli_node
 from juki_protocol.node.node import Node, NodeConfig
 from juki_protocol.node.roles import MunicipalityRole, Owned
 from juki_protocol.node.suspension import Suspensions
+from juki_protocol.tools import cli_node
 
 #: The reference methods, kept before a fault replaces them.
 CONTAINS = Suspensions.__contains__

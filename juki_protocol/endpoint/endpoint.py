@@ -45,7 +45,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from juki_protocol import codec, pki
+from juki_protocol.codec import codec
 from juki_protocol.endpoint.frames import (
     PROTOCOL_VERSION,
     Numbering,
@@ -55,7 +55,8 @@ from juki_protocol.endpoint.frames import (
     result_text,
 )
 from juki_protocol.endpoint.interfaces import Owned, Role, Store, is_storage_failure
-from juki_protocol.envelope import open_envelope, peer_error_report
+from juki_protocol.envelope import pki
+from juki_protocol.envelope.envelope import open_envelope, peer_error_report
 from juki_protocol.errors import ErrorCode, JukiError
 from juki_protocol.machines.common import Inbound, Send, random_ids
 from juki_protocol.machines.identity import IdentityUpdater, RelaySender

@@ -12,8 +12,10 @@ import datetime as dt
 
 from cryptography import x509
 
-from juki_protocol import codec
-from juki_protocol.envelope import seal
+from juki_protocol.codec import codec
+from juki_protocol.codec.schema import decode_raw
+from juki_protocol.envelope.envelope import seal
+from juki_protocol.envelope.pki import Credential
 from juki_protocol.errors import ErrorCode, JukiError
 from juki_protocol.machines.common import random_ids
 from juki_protocol.messages.common import NodeId, Profile
@@ -24,8 +26,6 @@ from juki_protocol.messages.pdu import (
     MessageType,
     PduHeader,
 )
-from juki_protocol.pki import Credential
-from juki_protocol.schema import decode_raw
 
 #: The protocol version this endpoint speaks (spec/pdu.md section 2).
 PROTOCOL_VERSION = 1

@@ -67,7 +67,7 @@ from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
 from juki_protocol.messages.family_register import FamilyRegisterEvent, FamilyRegisterNotice
 from juki_protocol.messages.identity import UpdateOperation
 from juki_protocol.messages.pdu import Acknowledgement, AckStatus, ErrorReport
-from juki_protocol.record import ResidentRecord
+from juki_protocol.messages.record import ResidentRecord
 
 #: The change reason of an update (Art. 30-5) that reports a changed name, birth date
 #: or sex (operation ``correct``), by the notice's event (R-9-2-06).

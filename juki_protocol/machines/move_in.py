@@ -57,8 +57,8 @@ from juki_protocol.machines.stores import Register
 from juki_protocol.messages.common import Address, ChangeInfo, ChangeReason, IdentityInfo, Profile
 from juki_protocol.messages.identity import UpdateOperation
 from juki_protocol.messages.pdu import Acknowledgement, AckStatus, ErrorReport
+from juki_protocol.messages.record import ResidentRecord
 from juki_protocol.messages.special_move import MoveInNotice
-from juki_protocol.record import ResidentRecord
 
 #: R-TIME-02 (spec/deadlines.md): how long a sender waits for an acknowledgement before
 #: it resends (R-PDU-23).

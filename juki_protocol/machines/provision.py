@@ -65,6 +65,7 @@ from juki_protocol.machines.disclosure import (
     ReportLine,
 )
 from juki_protocol.machines.identity import M2M_TYPES
+from juki_protocol.machines.schedule import Schedule, load_schedule_1
 from juki_protocol.machines.stores import IdentityHolder, four_items
 from juki_protocol.messages.pdu import Acknowledgement, AckStatus, ErrorReport
 from juki_protocol.messages.provision import (
@@ -76,7 +77,6 @@ from juki_protocol.messages.provision import (
     ProvisionResponse,
     RequestingBody,
 )
-from juki_protocol.schedule import Schedule, load_schedule_1
 
 #: R-TIME-02 (spec/deadlines.md): the resend interval of the request and the response.
 RETRY_AFTER = dt.timedelta(seconds=60)

@@ -57,13 +57,13 @@ from juki_protocol.machines.stores import Register
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, IdentityInfo
 from juki_protocol.messages.identity import UpdateOperation
 from juki_protocol.messages.pdu import Acknowledgement, AckStatus, ErrorReport
+from juki_protocol.messages.record import ResidentRecord
 from juki_protocol.messages.special_move import (
     MoveInNotice,
     MoveOutCertificate,
     MoveOutCertificateEntry,
     SpecialMoveInNotice,
 )
-from juki_protocol.record import ResidentRecord
 
 # The counter --------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from juki_protocol.errors import BusinessError, ErrorCode
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, IdentityInfo
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
 from juki_protocol.messages.provision import FourItems
-from juki_protocol.record import ResidentRecord
+from juki_protocol.messages.record import ResidentRecord
 
 
 class Register:

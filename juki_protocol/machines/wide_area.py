@@ -43,13 +43,13 @@ from juki_protocol.machines.common import (
 )
 from juki_protocol.machines.stores import Register
 from juki_protocol.messages.pdu import Acknowledgement, AckStatus, ErrorReport
+from juki_protocol.messages.record import ResidentRecord
 from juki_protocol.messages.wide_area import (
     ResidentRecordCopy,
     WideAreaIssuanceRequest,
     WideAreaIssuanceResponse,
     WideAreaRefusal,
 )
-from juki_protocol.record import ResidentRecord
 
 #: R-TIME-02 (spec/deadlines.md): the resend interval of the request and the response.
 RETRY_AFTER = dt.timedelta(seconds=60)

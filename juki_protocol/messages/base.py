@@ -1,7 +1,7 @@
 """The one boundary between message dataclasses and their two other forms.
 
 * the asn1tools value (dicts with camelCase keys, tuples for CHOICE, ``YYYYMMDD``
-  strings for dates), used by :mod:`juki_protocol.schema`;
+  strings for dates), used by :mod:`juki_protocol.codec.schema`;
 * the JSON form (snake_case keys, ISO dates, hex for octets, enum identifiers), used by
   the CLI, the vectors and the codec adapter.
 

@@ -8,6 +8,6 @@ sans-I/O :class:`~juki_protocol.endpoint.endpoint.Endpoint`, whose store is
 :mod:`~juki_protocol.node.roles` (the machines of each role),
 :mod:`~juki_protocol.node.storage` (SQLite), :mod:`~juki_protocol.node.audit` (the
 hash-chained audit log), :mod:`~juki_protocol.node.network` (a whole network on
-loopback) and :mod:`~juki_protocol.node.cli_node` (``juki node``, ``juki network``,
+loopback) and :mod:`~juki_protocol.tools.cli_node` (``juki node``, ``juki network``,
 ``juki audit``).
 """

@@ -73,7 +73,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from juki_protocol import pki
+from juki_protocol.envelope import pki
 from juki_protocol.errors import JukiError
 from juki_protocol.identifiers import mask
 from juki_protocol.messages.base import walk

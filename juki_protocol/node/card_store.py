@@ -25,7 +25,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from juki_protocol import codec
+from juki_protocol.codec import codec
 from juki_protocol.machines.card_notices import Outgoing
 from juki_protocol.machines.card_register import Entry, EntryState
 from juki_protocol.messages.card import CardStatusAnswer

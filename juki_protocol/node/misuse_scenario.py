@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from juki_protocol import pki
+from juki_protocol.envelope import pki
 from juki_protocol.node.audit_analyse import Thresholds, render_text, report
 from juki_protocol.node.clock import TestClock
 from juki_protocol.node.network import (

@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from juki_protocol import pki
+from juki_protocol.envelope import pki
+from juki_protocol.fixtures.synth import generate_households
 from juki_protocol.identifiers import mask
 from juki_protocol.machines.card import IdentityCheck
 from juki_protocol.machines.move_in import OrdinaryMoveIn
@@ -47,6 +48,7 @@ from juki_protocol.messages.provision import (
     ProvisionRequest,
     RequestingBody,
 )
+from juki_protocol.messages.record import Household, ResidentRecord
 from juki_protocol.messages.special_move import SpecialMoveInNotice
 from juki_protocol.messages.wide_area import (
     IdentityCheckMethod,
@@ -57,8 +59,6 @@ from juki_protocol.messages.wide_area import (
 from juki_protocol.node.node import Node, NodeConfig
 from juki_protocol.node.roles import AgencyRole, CentralRole, MunicipalityRole, own
 from juki_protocol.node.sql import PostgresDatabase, StorageError, connect, redact_url
-from juki_protocol.record import Household, ResidentRecord
-from juki_protocol.synth import generate_households
 
 #: The nodes of ``juki network up``: (role, node id).
 NODES: tuple[tuple[str, str], ...] = (

@@ -4,7 +4,7 @@ Theory of operation
 -------------------
 A :class:`Node` listens (and connects) with TLS 1.3 and mutual certificate
 authentication (:mod:`juki_protocol.node.transport`), reads frames
-(:mod:`juki_protocol.wire`) and checks each PDU in the order of spec/pdu.md section 8:
+(:mod:`juki_protocol.codec.wire`) and checks each PDU in the order of spec/pdu.md section 8:
 
 1. the frame length (1001, then the connection is closed);
 2. the strict DER of the ``JukiPdu`` and its header fields (1010-1016, 1023, 1026, 1031);
@@ -67,9 +67,10 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from juki_protocol import pki
+from juki_protocol.codec.wire import FrameError
 from juki_protocol.endpoint.endpoint import Endpoint, Refusal, Refused, Reloaded, Step, Taken
 from juki_protocol.endpoint.frames import PROTOCOL_VERSION, message_type_of, result_text
+from juki_protocol.envelope import pki
 from juki_protocol.errors import ErrorCode, JukiError, SecurityError
 from juki_protocol.machines.common import ArmTimer, CancelTimer, Effect, Event, Send
 from juki_protocol.messages.pdu import ErrorReport
@@ -93,7 +94,6 @@ from juki_protocol.node.transport import (
     accept_tls,
     connect_tls,
 )
-from juki_protocol.wire import FrameError
 
 logger = logging.getLogger(__name__)
 #: Admission refusals (handshakes dropped, connections shed or closed): one line per

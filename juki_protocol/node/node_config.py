@@ -8,14 +8,14 @@ import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from juki_protocol import pki
-from juki_protocol.envelope import TIME_WINDOW
+from juki_protocol.codec.wire import DEFAULT_MAX_FRAME
+from juki_protocol.envelope import pki
+from juki_protocol.envelope.envelope import TIME_WINDOW
 from juki_protocol.identifiers import is_prefecture_code
 from juki_protocol.messages.common import NodeId, NodeRole, Profile
+from juki_protocol.messages.record import ResidentRecord
 from juki_protocol.node import audit
 from juki_protocol.node.metrics import NodeMetrics
-from juki_protocol.record import ResidentRecord
-from juki_protocol.wire import DEFAULT_MAX_FRAME
 
 
 def role_of_code(code: str) -> NodeRole:

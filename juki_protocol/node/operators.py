@@ -47,7 +47,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from juki_protocol import pki
+from juki_protocol.envelope import pki
 from juki_protocol.errors import ErrorCode, JukiError
 from juki_protocol.machines.card import MAX_PIN_TRIES
 from juki_protocol.node.sql import Database

@@ -73,6 +73,7 @@ from juki_protocol.machines.identity import (
 )
 from juki_protocol.machines.move_in import MoveInNotifier, OrdinaryMoveIn
 from juki_protocol.machines.provision import DisclosureLog, Provider, ProvisionClient
+from juki_protocol.machines.schedule import load_schedule_1
 from juki_protocol.machines.special_move import (
     AnnotatedMoveOut,
     MoveOutDesk,
@@ -97,6 +98,7 @@ from juki_protocol.messages.provision import (
     ProvisionResponse,
     RequestingBody,
 )
+from juki_protocol.messages.record import ResidentRecord
 from juki_protocol.messages.special_move import (
     MoveInNotice,
     MoveOutCertificate,
@@ -108,8 +110,6 @@ from juki_protocol.node.designation_store import SqlLedger, SqlPool
 from juki_protocol.node.storage import NodeStorage
 from juki_protocol.node.stored_identity import AppliedUpdates, StoredIdentities
 from juki_protocol.node.suspension import Suspensions
-from juki_protocol.record import ResidentRecord
-from juki_protocol.schedule import load_schedule_1
 
 #: An effect and the machine (or desk) that owns it.
 Owned = tuple[Any, Effect]

@@ -70,6 +70,7 @@ from juki_protocol.messages.common import (
     ChangeReason,
 )
 from juki_protocol.messages.identity import IdentityInfoUpdate
+from juki_protocol.messages.record import ResidentRecord
 from juki_protocol.node.audit import ensure_schema
 from juki_protocol.node.sql import (
     DIR_MODE,
@@ -92,7 +93,6 @@ from juki_protocol.node.storage_rows import (
     resident_to_json,
     stamp,
 )
-from juki_protocol.record import ResidentRecord
 
 logger = logging.getLogger(__name__)
 

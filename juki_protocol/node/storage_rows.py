@@ -22,8 +22,8 @@ from juki_protocol.messages.common import (
     Sex,
 )
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
+from juki_protocol.messages.record import ResidentRecord
 from juki_protocol.messages.special_move import FamilyRegister
-from juki_protocol.record import ResidentRecord
 
 #: The columns of a version of identity info (Arts. 30-5, 30-11): identity info, change
 #: info and the update's metadata. Nothing else may be stored at a prefecture or the

@@ -3,7 +3,7 @@
 Both ends present a certificate of the network CA; the CA is the only trust anchor and,
 when a revocation list is given, the peer's certificate is checked against it during
 the handshake (R-PDU-10). After the handshake the peer's certificate is validated again
-with :func:`juki_protocol.pki.validate_certificate` (the network profile: a P-256 key,
+with :func:`juki_protocol.envelope.pki.validate_certificate` (the network profile: a P-256 key,
 exactly one node name) and the node it names becomes the connection's peer: every PDU
 that arrives on the connection must name that node as its sender (R-PDU-11).
 
@@ -43,16 +43,16 @@ from pathlib import Path
 
 from cryptography import x509
 
-from juki_protocol import pki, revocation
-from juki_protocol.errors import ErrorCode, JukiError, SecurityError
-from juki_protocol.messages.common import NodeId
-from juki_protocol.wire import (
+from juki_protocol.codec.wire import (
     DEFAULT_MAX_FRAME,
     LENGTH_SIZE,
     FrameDecoder,
     FrameError,
     encode_frame,
 )
+from juki_protocol.envelope import pki, revocation
+from juki_protocol.errors import ErrorCode, JukiError, SecurityError
+from juki_protocol.messages.common import NodeId
 
 logger = logging.getLogger(__name__)
 READ_CHUNK = 64 * 1024

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from juki_protocol import codec
+from juki_protocol.codec import codec
 from juki_protocol.errors import ErrorCode, JukiError
 from juki_protocol.identifiers import is_prefecture_code
 from juki_protocol.machines.provision import ClientState, ProvisionClient

@@ -36,14 +36,16 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from juki_protocol import codec
+from juki_protocol.codec import codec
 from juki_protocol.errors import ErrorCode, JukiError
+from juki_protocol.fixtures.synth import generate_households
 from juki_protocol.machines.card import IdentityCheck
 from juki_protocol.machines.move_in import MoveInNotifier, NotifierState, OrdinaryMoveIn
 from juki_protocol.machines.special_move import AnnotatedMoveOut
 from juki_protocol.machines.special_move_in import MoveInState, SpecialMoveInCounter
 from juki_protocol.machines.wide_area import IssuingCounter, IssuingState
 from juki_protocol.messages.common import Address
+from juki_protocol.messages.record import ResidentRecord
 from juki_protocol.messages.special_move import SpecialMoveInNotice
 from juki_protocol.messages.wide_area import (
     IdentityCheckMethod,
@@ -53,8 +55,6 @@ from juki_protocol.messages.wide_area import (
 from juki_protocol.node.node import Node
 from juki_protocol.node.roles import MunicipalityRole, Owned
 from juki_protocol.node.upper_ops import bad, municipality, op, text
-from juki_protocol.record import ResidentRecord
-from juki_protocol.synth import generate_households
 
 #: Who applies at the counter (Art. 12-2(1)): the person recorded at the residence
 #: municipality, for themselves or members of their household, may; a proxy with a

@@ -22,14 +22,14 @@ import weakref
 from typing import Any
 
 from juki_protocol.errors import ErrorCode, JukiError
+from juki_protocol.fixtures.synth import generate_households
 from juki_protocol.identifiers import new_resident_code, validate_resident_code
 from juki_protocol.messages.common import Address, ChangeInfo, ChangeReason
 from juki_protocol.messages.identity import UpdateOperation
+from juki_protocol.messages.record import ResidentRecord
 from juki_protocol.node.node import Node
 from juki_protocol.node.roles import MunicipalityRole, Owned, own
 from juki_protocol.node.upper_ops import bad, date, municipality, op, text
-from juki_protocol.record import ResidentRecord
-from juki_protocol.synth import generate_households
 
 #: The change reasons of each operation (spec/identity.md section 1, R-30-5-0-03).
 RECORD_REASONS = frozenset({ChangeReason.BIRTH, ChangeReason.MOVE_IN,

@@ -32,7 +32,8 @@ import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from juki_protocol import __version__, pki
+from juki_protocol import __version__
+from juki_protocol.envelope import pki
 from juki_protocol.errors import ErrorCode, JukiError
 from juki_protocol.node import audit
 from juki_protocol.node import upper_agency as _agency

@@ -12,14 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from juki_protocol import codec, pki
+from juki_protocol.codec import codec
 from juki_protocol.endpoint import (
     Endpoint,
     Refused,
     Reloaded,
     Taken,
 )
+from juki_protocol.envelope import pki
 from juki_protocol.errors import ErrorCode
+from juki_protocol.fixtures.synth import SyntheticResident, generate_households
 from juki_protocol.machines.common import Send
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, NodeId, Profile
 from juki_protocol.messages.identity import IdentityInfoUpdate
@@ -29,7 +31,6 @@ from juki_protocol.node.network import create_pki
 from juki_protocol.node.node import node_of_code
 from juki_protocol.node.roles import MunicipalityRole, make_role
 from juki_protocol.node.storage import NodeStorage, open_storage
-from juki_protocol.synth import SyntheticResident, generate_households
 
 MUNI, PREF, OTHER = "271004", "270008", "272035"
 NOW = dt.datetime(2026, 12, 6, 9, 0, tzinfo=dt.UTC)

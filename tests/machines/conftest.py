@@ -7,9 +7,9 @@ import datetime as dt
 
 import pytest
 
+from juki_protocol.fixtures.samples import AWAY, HOME
+from juki_protocol.fixtures.synth import Household, generate_households
 from juki_protocol.machines.stores import Register
-from juki_protocol.samples import AWAY, HOME
-from juki_protocol.synth import Household, generate_households
 
 NOW = dt.datetime(2026, 4, 1, 9, 0, tzinfo=dt.UTC)
 

@@ -16,6 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from juki_protocol.errors import ErrorCode, JukiError, ProtocolError
+from juki_protocol.fixtures.samples import example
+from juki_protocol.fixtures.synth import generate_households
 from juki_protocol.machines.common import Inbound, Send, counter_ids, events, sends
 from juki_protocol.machines.designation import (
     DESIGNATOR_TABLE,
@@ -41,8 +43,6 @@ from juki_protocol.messages.designation import (
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
 from juki_protocol.messages.pdu import Acknowledgement, AckStatus, ErrorReport
 from juki_protocol.messages.special_move import MoveInNotice
-from juki_protocol.samples import example
-from juki_protocol.synth import generate_households
 
 MUNI, PREF = "271004", "270008"
 

@@ -12,6 +12,8 @@ import pytest
 from conftest import NOW
 
 from juki_protocol.errors import ErrorCode, JukiError
+from juki_protocol.fixtures.samples import AWAY, HOME, family_register_notices
+from juki_protocol.fixtures.synth import SyntheticResident, generate_households
 from juki_protocol.machines.common import (
     Event,
     Inbound,
@@ -38,8 +40,6 @@ from juki_protocol.messages.family_register import (
 )
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
 from juki_protocol.messages.pdu import Acknowledgement, AckStatus, ErrorReport
-from juki_protocol.samples import AWAY, HOME, family_register_notices
-from juki_protocol.synth import SyntheticResident, generate_households
 
 E = FamilyRegisterEvent
 NOTICES = {s.message.event: s.message for s in family_register_notices()}

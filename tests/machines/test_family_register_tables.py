@@ -18,6 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from juki_protocol.errors import JukiError, ProtocolError
+from juki_protocol.fixtures.samples import AWAY, HOME, family_register_notices
+from juki_protocol.fixtures.synth import generate_households
 from juki_protocol.machines.common import Inbound, Machine, counter_ids
 from juki_protocol.machines.family_register import (
     FamilyRegisterNotifier,
@@ -27,8 +29,6 @@ from juki_protocol.machines.family_register import (
 )
 from juki_protocol.machines.stores import Register
 from juki_protocol.messages.pdu import Acknowledgement, AckStatus, ErrorReport
-from juki_protocol.samples import AWAY, HOME, family_register_notices
-from juki_protocol.synth import generate_households
 
 NOTICE = next(s.message for s in family_register_notices() if s.message.event.value ==
               "marriage")

@@ -12,6 +12,7 @@ import pytest
 from conftest import NOW, households
 
 from juki_protocol.errors import ErrorCode, ProtocolError
+from juki_protocol.fixtures.samples import HOME
 from juki_protocol.machines.common import (
     ArmTimer,
     CancelTimer,
@@ -30,7 +31,6 @@ from juki_protocol.machines.identity import (
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
 from juki_protocol.messages.pdu import Acknowledgement, AckStatus, ErrorReport
-from juki_protocol.samples import HOME
 
 PEOPLE = [m for h in households() for m in h.members]
 LATER = NOW + RETRY_AFTER + dt.timedelta(seconds=1)

@@ -9,6 +9,7 @@ import pytest
 from conftest import NOW, households
 
 from juki_protocol.errors import ErrorCode, JukiError, ProtocolError
+from juki_protocol.fixtures.samples import HOME, example
 from juki_protocol.identifiers import prefecture_of
 from juki_protocol.machines.common import Inbound, Send, counter_ids, events, sends
 from juki_protocol.machines.identity import (
@@ -22,7 +23,6 @@ from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
 from juki_protocol.messages.identity import IdentityInfoRelay, IdentityInfoUpdate, UpdateOperation
 from juki_protocol.messages.pdu import Acknowledgement, AckStatus, ErrorReport
 from juki_protocol.messages.wide_area import WideAreaIssuanceRequest
-from juki_protocol.samples import HOME, example
 
 PREF = prefecture_of(HOME)
 

@@ -10,6 +10,7 @@ import pytest
 from conftest import NOW, households
 
 from juki_protocol.errors import ErrorCode, ProtocolError
+from juki_protocol.fixtures.samples import HOME
 from juki_protocol.identifiers import prefecture_of
 from juki_protocol.machines.common import ArmTimer, Inbound, Send, counter_ids, sends
 from juki_protocol.machines.identity import (
@@ -24,7 +25,6 @@ from juki_protocol.machines.identity import (
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
 from juki_protocol.messages.identity import UpdateOperation
 from juki_protocol.messages.pdu import Acknowledgement, ErrorReport
-from juki_protocol.samples import HOME
 
 PREF = prefecture_of(HOME)
 TRANSIENT = [ErrorCode.INTERNAL_ERROR, ErrorCode.OVERLOADED, ErrorCode.STORAGE_FAILURE]

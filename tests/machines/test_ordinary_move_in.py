@@ -13,6 +13,8 @@ import pytest
 from conftest import NOW
 
 from juki_protocol.errors import ErrorCode, JukiError, ProtocolError
+from juki_protocol.fixtures.samples import AWAY, HOME
+from juki_protocol.fixtures.synth import Household, SyntheticResident
 from juki_protocol.identifiers import prefecture_of
 from juki_protocol.machines.card import IdentityCheck
 from juki_protocol.machines.common import (
@@ -48,8 +50,6 @@ from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
 from juki_protocol.messages.pdu import Acknowledgement, AckStatus, ErrorReport
 from juki_protocol.messages.special_move import MoveInNotice, SpecialMoveInNotice
 from juki_protocol.messages.wide_area import IdentityCheckMethod
-from juki_protocol.samples import AWAY, HOME
-from juki_protocol.synth import Household, SyntheticResident
 
 NEW_ADDRESS = Address(local_gov_code=AWAY, text="東京都千代田区千代田一丁目1番1号")
 MOVED = NOW.date() - dt.timedelta(days=3)

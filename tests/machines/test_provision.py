@@ -9,6 +9,8 @@ import pytest
 from conftest import NOW, households
 
 from juki_protocol.errors import ErrorCode, JukiError, ProtocolError
+from juki_protocol.fixtures.samples import AWAY, HOME
+from juki_protocol.fixtures.synth import SyntheticResident
 from juki_protocol.identifiers import prefecture_of
 from juki_protocol.machines.common import Inbound, Send, counter_ids, events, sends
 from juki_protocol.machines.provision import (
@@ -34,8 +36,6 @@ from juki_protocol.messages.provision import (
     RequestingBody,
 )
 from juki_protocol.messages.special_move import MoveInNotice
-from juki_protocol.samples import AWAY, HOME
-from juki_protocol.synth import SyntheticResident
 
 PREF = prefecture_of(HOME)
 AGENCY = RequestingBody(kind=BodyKind.AGENCY, code="AG0001")

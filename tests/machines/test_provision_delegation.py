@@ -10,6 +10,8 @@ import pytest
 from conftest import NOW
 
 from juki_protocol.errors import ErrorCode, JukiError
+from juki_protocol.fixtures.samples import AWAY, HOME
+from juki_protocol.fixtures.synth import generate_households
 from juki_protocol.identifiers import prefecture_of
 from juki_protocol.machines.common import Inbound, counter_ids, sends
 from juki_protocol.machines.provision import Provider
@@ -24,8 +26,6 @@ from juki_protocol.messages.provision import (
     ProvisionResponse,
     RequestingBody,
 )
-from juki_protocol.samples import AWAY, HOME
-from juki_protocol.synth import generate_households
 
 OSAKA_PREF, TOKYO_PREF = prefecture_of(HOME), prefecture_of(AWAY)
 OSAKA = generate_households(2, "delegation", municipalities=[HOME])[0].members

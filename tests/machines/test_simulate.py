@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from juki_protocol.machines.cli_simulate import SIMULATED, simulate
-from juki_protocol.samples import HOME
-from juki_protocol.synth import generate_households
+from juki_protocol.fixtures.samples import HOME
+from juki_protocol.fixtures.synth import generate_households
+from juki_protocol.tools.cli_simulate import SIMULATED, simulate
 
 
 @pytest.mark.parametrize("flow", ["wide-area", "identity-update", "card", "special-move",

@@ -11,11 +11,11 @@ from conftest import NOW, households
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from juki_protocol.fixtures.samples import HOME
 from juki_protocol.identifiers import resident_code_check_digit
 from juki_protocol.machines.stores import HeldIdentity, IdentityStore, four_items
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, PersonName, Profile
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
-from juki_protocol.samples import HOME
 
 PEOPLE = [m.identity_info(Profile.CURRENT) for h in households() for m in h.members]
 NAMES = ["山田 花子", "山田 太郎", PEOPLE[0].name.kanji]

@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from juki_protocol.errors import ErrorCode, JukiError, ProtocolError
+from juki_protocol.fixtures.samples import AWAY, HOME
 from juki_protocol.identifiers import prefecture_of
 from juki_protocol.machines import card as cardm
 from juki_protocol.machines.card import IdentityCheck, auth_mac
@@ -80,7 +81,6 @@ from juki_protocol.messages.wide_area import (
     WideAreaIssuanceResponse,
     WideAreaRefusal,
 )
-from juki_protocol.samples import AWAY, HOME
 
 HOUSE = households()[0]
 HEAD = HOUSE.members[0]

@@ -9,6 +9,8 @@ import pytest
 from conftest import NOW
 
 from juki_protocol.errors import ErrorCode, JukiError, ProtocolError
+from juki_protocol.fixtures.samples import AWAY, HOME
+from juki_protocol.fixtures.synth import Household, SyntheticResident
 from juki_protocol.machines.card import (
     CardRecord,
     IdentityCheck,
@@ -34,8 +36,6 @@ from juki_protocol.messages.wide_area import (
     WideAreaIssuanceResponse,
     WideAreaRefusal,
 )
-from juki_protocol.samples import AWAY, HOME
-from juki_protocol.synth import Household, SyntheticResident
 
 MASTER = b"m" * 32
 PHOTO = IdentityCheck(method=IdentityCheckMethod.PHOTO_ID_DOCUMENT, confirmed=True)

@@ -20,8 +20,11 @@ from typing import Any, TypeVar
 
 import pytest
 
-from juki_protocol import codec, pki
-from juki_protocol.envelope import seal
+from juki_protocol.codec import codec
+from juki_protocol.codec.wire import encode_frame
+from juki_protocol.envelope import pki
+from juki_protocol.envelope.envelope import seal
+from juki_protocol.fixtures.synth import SyntheticResident, generate_households
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
 from juki_protocol.messages.pdu import JukiPdu, PduHeader
@@ -31,8 +34,6 @@ from juki_protocol.node.node import message_type_of, node_of_code
 from juki_protocol.node.sql import Database, open_database, with_schema
 from juki_protocol.node.storage import NodeStorage, open_storage
 from juki_protocol.node.transport import client_context
-from juki_protocol.synth import SyntheticResident, generate_households
-from juki_protocol.wire import encode_frame
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # tests/pg.py
 import pg
@@ -255,7 +256,7 @@ def with_unknown_extension(der: bytes) -> bytes:
 def _seal_unchecked(header: PduHeader, der: bytes, key: Any, cert: Any, to: Any,
                     now: dt.datetime) -> bytes:
     """Seal even what the recipient must refuse (a lower tester forges on purpose)."""
-    from juki_protocol.envelope_parts import seal_from_parts
+    from juki_protocol.envelope.envelope_parts import seal_from_parts
     try:
         return seal(header, der, key, cert, to, now)
     except Exception:

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from node_helpers import Peer, residents, run, shared_pki, start, update_of
 
+from juki_protocol.codec.wire import encode_frame
 from juki_protocol.errors import ErrorCode
 from juki_protocol.messages.pdu import AckStatus
 from juki_protocol.node.admission import HandshakeGate, RepeatFilter, slot_for
-from juki_protocol.wire import encode_frame
 
 PREFECTURE = "270008"
 

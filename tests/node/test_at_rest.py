@@ -22,8 +22,7 @@ from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
 from node_helpers import Peer, residents, run, shared_pki, start, update_of
 
-from juki_protocol import pki
-from juki_protocol.cli_pki import pki_group
+from juki_protocol.envelope import pki
 from juki_protocol.errors import JukiError
 from juki_protocol.messages.common import ChangeInfo, ChangeReason
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
@@ -34,10 +33,11 @@ from juki_protocol.messages.provision import (
     RequestingBody,
 )
 from juki_protocol.node import audit
-from juki_protocol.node.cli_node import network_group
 from juki_protocol.node.network import NODES, Network, node_config
 from juki_protocol.node.node import Node
 from juki_protocol.node.storage import DISCLOSURE_LOG_KEY, SqliteStorage, StorageError
+from juki_protocol.tools.cli_node import network_group
+from juki_protocol.tools.cli_pki import pki_group
 
 PREF, MUNI, AGENCY = "270008", "271004", "AG0001"
 PASSPHRASE = b"correct horse battery staple 7f3a"
@@ -251,7 +251,7 @@ def test_node_serve_reads_the_passphrase_from_a_file_or_the_environment(
     key = encrypted_copy(pki_dir, PREF, tmp_path / "keys")
     secret_file = tmp_path / "pass"
     pki.write_private_file(secret_file, PASSPHRASE + b"\n")
-    base = [sys.executable, "-m", "juki_protocol.node.cli_node", "node", "serve",
+    base = [sys.executable, "-m", "juki_protocol.tools.cli_node", "node", "serve",
             "--role", "prefecture", "--node", PREF, "--db", str(tmp_path / "d" / "n.db"),
             "--cert", str(pki_dir / f"{PREF}.pem"), "--key", str(key),
             "--trust", str(pki_dir / "ca.pem"), "--crl", str(pki_dir / "crl.pem")]

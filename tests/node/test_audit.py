@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from juki_protocol.node import audit
-from juki_protocol.node.cli_node import audit_group
 from juki_protocol.node.storage import SqliteStorage
+from juki_protocol.tools.cli_node import audit_group
 
 NOW = dt.datetime(2026, 4, 1, 9, 0, tzinfo=dt.UTC)
 

@@ -28,7 +28,7 @@ from node_helpers import (
 )
 
 from juki_protocol.node import audit
-from juki_protocol.node.cli_node import audit_group
+from juki_protocol.tools.cli_node import audit_group
 
 PREFECTURE = "270008"
 UPDATES = 6

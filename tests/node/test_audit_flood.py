@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from node_helpers import Peer, node_db, residents, run, shared_pki, start, update_of, verify_node
 
+from juki_protocol.codec.wire import encode_frame
 from juki_protocol.node import audit
-from juki_protocol.wire import encode_frame
 
 PREFECTURE = "270008"
 FRAMES = 500

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from node_helpers import run, shared_pki, start
 
+from juki_protocol.fixtures.synth import generate_households
 from juki_protocol.node.node import Node
 from juki_protocol.node.upper_tester import handle_line
-from juki_protocol.synth import generate_households
 
 A, B, PREF, CENTRE = "271004", "272035", "270008", "DC01"
 PIN = "4821"

@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from node_helpers import shared_pki
 
 from juki_protocol.node import config as node_config_file
-from juki_protocol.node.cli_node import main, serve
+from juki_protocol.tools.cli_node import main, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 PREF = "270008"
@@ -57,7 +57,7 @@ def serve_process(tmp: Path, settings: dict[str, Any], *args: str
     stderr = tmp / "stderr.log"
     with stderr.open("w", encoding="utf-8") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "juki_protocol.node.cli_node", "node", "serve",
+            [sys.executable, "-m", "juki_protocol.tools.cli_node", "node", "serve",
              "--config", str(cfg), *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=err,
             text=True)
     where: dict[str, str] = {}
@@ -182,13 +182,13 @@ def test_a_bad_file_is_one_line_naming_the_key(tmp_path: Path, text: str, says: 
 def test_a_bad_file_in_a_real_process_has_no_traceback(tmp_path: Path) -> None:
     cfg = tmp_path / "node.toml"
     cfg.write_text("max-connections = \"many\"\n", encoding="utf-8")
-    res = subprocess.run([sys.executable, "-m", "juki_protocol.node.cli_node", "node",
+    res = subprocess.run([sys.executable, "-m", "juki_protocol.tools.cli_node", "node",
                           "serve", "--config", str(cfg)], cwd=ROOT, capture_output=True,
                          text=True, timeout=60)
     assert res.returncode == 2
     assert res.stderr.count("\n") == 1 and "Traceback" not in res.stderr
     assert "max-connections" in res.stderr
-    missing = subprocess.run([sys.executable, "-m", "juki_protocol.node.cli_node", "node",
+    missing = subprocess.run([sys.executable, "-m", "juki_protocol.tools.cli_node", "node",
                               "serve", "--config", str(tmp_path / "absent.toml")],
                              cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1

@@ -39,7 +39,7 @@ def _free_port() -> int:
 
 
 async def _spawn_prefecture(db: Path, pki_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "juki_protocol.node.cli_node", "node", "serve",
+    cmd = [sys.executable, "-m", "juki_protocol.tools.cli_node", "node", "serve",
            "--role", "prefecture", "--node", "270008", "--db", str(db),
            "--cert", str(pki_dir / "270008.pem"), "--key", str(pki_dir / "270008.key"),
            "--trust", str(pki_dir / "ca.pem"), "--crl", str(pki_dir / "crl.pem"),

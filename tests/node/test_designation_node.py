@@ -17,9 +17,11 @@ from typing import Any
 import pytest
 from node_helpers import Peer, run, shared_pki, start, update_of
 
-from juki_protocol import codec, pki
-from juki_protocol.envelope import open_envelope
+from juki_protocol.codec import codec
+from juki_protocol.envelope import pki
+from juki_protocol.envelope.envelope import open_envelope
 from juki_protocol.errors import ErrorCode
+from juki_protocol.fixtures.synth import generate_households
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
 from juki_protocol.messages.designation import CodeDesignation, in_allotment
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
@@ -32,7 +34,6 @@ from juki_protocol.messages.pdu import (
 )
 from juki_protocol.node.node import Node, node_of_code
 from juki_protocol.node.upper_tester import handle_line
-from juki_protocol.synth import generate_households
 
 MUNI, PREF = "272035", "270008"
 

@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from node_helpers import Peer, run, shared_pki, start
 
-from juki_protocol import codec
+from juki_protocol.codec import codec
+from juki_protocol.fixtures.synth import SyntheticResident, generate_households
 from juki_protocol.messages.common import ChangeReason, PersonName, Sex
 from juki_protocol.messages.family_register import (
     FamilyRegisterEvent,
@@ -30,7 +31,6 @@ from juki_protocol.messages.pdu import AckStatus
 from juki_protocol.messages.special_move import FamilyRegister
 from juki_protocol.node.node import Node
 from juki_protocol.node.upper_tester import UpperTester, handle_line
-from juki_protocol.synth import SyntheticResident, generate_households
 
 OSAKA, TOYONAKA, PREF = "271004", "272035", "270008"
 NEW_REGISTER = FamilyRegister(permanent_domicile="大阪府豊中市中桜塚三丁目1番",

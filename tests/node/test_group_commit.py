@@ -27,7 +27,8 @@ from node_helpers import (
     with_unknown_extension,
 )
 
-from juki_protocol import codec
+from juki_protocol.codec import codec
+from juki_protocol.codec.wire import encode_frame
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
 from juki_protocol.messages.pdu import (
     Acknowledgement,
@@ -39,7 +40,6 @@ from juki_protocol.messages.pdu import (
 from juki_protocol.node import audit
 from juki_protocol.node.node import node_of_code
 from juki_protocol.node.storage import SqliteStorage, StorageError
-from juki_protocol.wire import encode_frame
 
 
 @pytest.fixture(scope="module")

@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 from node_helpers import Peer, residents, run, shared_pki, start, update_of
 
-from juki_protocol import pki
+from juki_protocol.codec.wire import encode_frame
+from juki_protocol.envelope import pki
 from juki_protocol.errors import ErrorCode
 from juki_protocol.messages.pdu import AckStatus, JukiPdu
 from juki_protocol.node.network import Network
 from juki_protocol.node.node import node_of_code
 from juki_protocol.node.transport import Connection, client_context, server_context
-from juki_protocol.wire import encode_frame
 
 PREFECTURE = "270008"
 #: Small limits, so that each case takes well under a second of waiting.

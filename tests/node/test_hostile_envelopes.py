@@ -17,14 +17,15 @@ import pytest
 from node_helpers import Peer, residents, run, shared_pki, start, update_of
 
 from fuzz import inputs
-from juki_protocol import codec, pki
-from juki_protocol.envelope import BoundHeader
+from juki_protocol.codec import codec
+from juki_protocol.codec.wire import encode_frame
+from juki_protocol.envelope import pki
+from juki_protocol.envelope.envelope import BoundHeader
 from juki_protocol.errors import ErrorCode
 from juki_protocol.messages.common import Profile
 from juki_protocol.messages.pdu import AckStatus, JukiPdu, MessageType, PduHeader
 from juki_protocol.node import audit
 from juki_protocol.node.node import node_of_code
-from juki_protocol.wire import encode_frame
 
 PREFECTURE = "270008"
 MUNICIPALITY = "271004"

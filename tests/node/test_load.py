@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from node_helpers import Peer, node_db, residents, run, shared_pki, start, update_of, verify_node
 
-from juki_protocol import codec
+from juki_protocol.codec import codec
+from juki_protocol.codec.wire import encode_frame
 from juki_protocol.errors import ErrorCode
 from juki_protocol.messages.pdu import AckStatus, JukiPdu
 from juki_protocol.node import audit
 from juki_protocol.node.node import node_of_code
-from juki_protocol.wire import encode_frame
 
 PREFECTURE, MUNICIPALITY = "270008", "271004"
 CONNECTIONS = 200

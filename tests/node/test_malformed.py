@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from node_helpers import Peer, residents, run, shared_pki, start, update_of
 
-from juki_protocol import codec
+from juki_protocol.codec import codec
 from juki_protocol.errors import REGISTRY, ErrorCode
 from juki_protocol.messages.common import Profile
 from juki_protocol.messages.pdu import (

@@ -20,7 +20,7 @@ from node_helpers import (
     with_unknown_extension,
 )
 
-from juki_protocol import codec
+from juki_protocol.codec import codec
 from juki_protocol.messages.common import ChangeReason
 from juki_protocol.messages.wide_area import (
     IdentityCheckMethod,

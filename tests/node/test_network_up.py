@@ -8,8 +8,8 @@ from click.testing import CliRunner
 from node_helpers import node_database
 
 from juki_protocol.node import audit
-from juki_protocol.node.cli_node import network_group
 from juki_protocol.node.network import NODES
+from juki_protocol.tools.cli_node import network_group
 
 
 def test_network_up_runs_every_flow(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from node_helpers import run, shared_pki, start
 
-from juki_protocol import pki
+from juki_protocol.envelope import pki
 from juki_protocol.node import audit
 from juki_protocol.node.node import Node
 from juki_protocol.node.operators import load_registry, save_registry, write_operators_file

@@ -17,7 +17,7 @@ import pytest
 from cryptography import x509
 from node_helpers import REVOKED_SERIAL, Peer, residents, run, shared_pki, start, update_of
 
-from juki_protocol import pki, revocation
+from juki_protocol.envelope import pki, revocation
 from juki_protocol.errors import SecurityError
 from juki_protocol.node.clock import TestClock
 from juki_protocol.node.network import Network, node_config
@@ -95,7 +95,7 @@ async def _answered(pki_dir: Path, net: Network, code: str = "272035", *,
 
 def test_serve_without_crl_or_opt_out_refuses_to_start(tmp_path: Path,
                                                        pki_dir: Path) -> None:
-    cmd = [sys.executable, "-m", "juki_protocol.node.cli_node", "node", "serve",
+    cmd = [sys.executable, "-m", "juki_protocol.tools.cli_node", "node", "serve",
            "--role", "prefecture", "--node", PREF, "--db", str(tmp_path / "n.db"),
            "--cert", str(pki_dir / f"{PREF}.pem"), "--key", str(pki_dir / f"{PREF}.key"),
            "--trust", str(pki_dir / "ca.pem"), "--listen", "127.0.0.1:0"]
@@ -130,7 +130,7 @@ def test_opt_out_is_logged_at_start_and_again(tmp_path: Path, pki_dir: Path,
 
 
 def test_serve_with_opt_out_warns_on_stderr(tmp_path: Path, pki_dir: Path) -> None:
-    cmd = [sys.executable, "-m", "juki_protocol.node.cli_node", "node", "serve",
+    cmd = [sys.executable, "-m", "juki_protocol.tools.cli_node", "node", "serve",
            "--role", "prefecture", "--node", PREF, "--db", str(tmp_path / "n.db"),
            "--cert", str(pki_dir / f"{PREF}.pem"), "--key", str(pki_dir / f"{PREF}.key"),
            "--trust", str(pki_dir / "ca.pem"), "--listen", "127.0.0.1:0", "--no-crl"]

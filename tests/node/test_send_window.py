@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from node_helpers import node_db, residents, run, shared_pki, verify_node
 
+from juki_protocol.fixtures.synth import SyntheticResident
 from juki_protocol.machines.identity import SenderState
 from juki_protocol.messages.common import ChangeInfo, ChangeReason
 from juki_protocol.node import audit
 from juki_protocol.node.network import Network, node_config
-from juki_protocol.synth import SyntheticResident
 
 PREF = "270008"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from juki_protocol.node.cli_node import main
+from juki_protocol.tools.cli_node import main
 
 
 @pytest.mark.parametrize(("option", "value", "says"), [

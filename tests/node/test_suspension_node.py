@@ -25,14 +25,14 @@ from node_helpers import (
     start,
 )
 
-from juki_protocol import pki
+from juki_protocol.envelope import pki
 from juki_protocol.messages.common import ChangeInfo, ChangeReason
 from juki_protocol.node import audit
-from juki_protocol.node.cli_node import node_group
 from juki_protocol.node.network import Network
 from juki_protocol.node.node import Node
 from juki_protocol.node.operators import write_operators_file
 from juki_protocol.node.upper_tester import handle_line
+from juki_protocol.tools.cli_node import node_group
 
 OSAKA, OSAKA_PREF, TOKYO, TOKYO_PREF = "271004", "270008", "131016", "130001"
 AGENCY, PURPOSE = "AG0001", "S1-KENCHIKUSHI"

@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 from node_helpers import run, shared_pki, start
 
-from juki_protocol import codec
+from juki_protocol.codec import codec
+from juki_protocol.fixtures.synth import SyntheticResident, generate_households
 from juki_protocol.messages.common import Address
 from juki_protocol.messages.wide_area import IdentityCheckMethod, Requester, TargetPerson
 from juki_protocol.node.node import Node
 from juki_protocol.node.roles import MunicipalityRole
 from juki_protocol.node.upper_tester import handle_line
-from juki_protocol.synth import SyntheticResident, generate_households
 
 OSAKA, TOYONAKA = "271004", "272035"
 

@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 from node_helpers import run, shared_pki, start
 
+from juki_protocol.fixtures.synth import generate_households
 from juki_protocol.identifiers import validate_resident_code
 from juki_protocol.messages.common import ChangeReason
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
 from juki_protocol.node.node import Node
 from juki_protocol.node.storage import SqliteStorage, resident_to_json
 from juki_protocol.node.upper_tester import UpperTester, handle_line
-from juki_protocol.synth import generate_households
 
 
 @pytest.fixture(scope="module")

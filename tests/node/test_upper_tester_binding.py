@@ -27,7 +27,7 @@ def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _serve(tmp: Path, pki_dir: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "juki_protocol.node.cli_node", "node", "serve",
+    return [sys.executable, "-m", "juki_protocol.tools.cli_node", "node", "serve",
             "--role", "prefecture", "--node", PREF, "--db", str(tmp / "n.db"),
             "--cert", str(pki_dir / f"{PREF}.pem"), "--key", str(pki_dir / f"{PREF}.key"),
             "--trust", str(pki_dir / "ca.pem"), "--crl", str(pki_dir / "crl.pem"),

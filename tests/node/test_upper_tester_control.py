@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 from node_helpers import Peer, run, shared_pki, start, update_of
 
-from juki_protocol import codec
+from juki_protocol.codec import codec
 from juki_protocol.errors import ErrorCode, JukiError
+from juki_protocol.fixtures.synth import generate_households
 from juki_protocol.identifiers import mask
 from juki_protocol.messages.pdu import JukiPdu
 from juki_protocol.node.clock import TestClock
 from juki_protocol.node.node import Node
 from juki_protocol.node.upper_tester import UpperTester, handle_line
-from juki_protocol.synth import generate_households
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Framing (spec/pdu.md section 2, R-PDU-12, R-PDU-13): juki_protocol.wire."""
+"""Framing (spec/pdu.md section 2, R-PDU-12, R-PDU-13): juki_protocol.codec.wire."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from juki_protocol.codec.wire import LENGTH_SIZE, FrameDecoder, encode_frame
 from juki_protocol.errors import ErrorCode, JukiError
-from juki_protocol.wire import LENGTH_SIZE, FrameDecoder, encode_frame
 
 bodies = st.lists(st.binary(min_size=1, max_size=300), max_size=8)
 

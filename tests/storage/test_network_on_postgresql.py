@@ -12,9 +12,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # tests/pg.py
 import pg
 
 from juki_protocol.node import audit
-from juki_protocol.node.cli_node import audit_group, network_group
 from juki_protocol.node.network import NODES
 from juki_protocol.node.sql import open_database, with_schema
+from juki_protocol.tools.cli_node import audit_group, network_group
 
 
 def test_network_up_keeps_every_node_in_postgresql(tmp_path: Path) -> None:

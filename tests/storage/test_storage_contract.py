@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # tests/pg.py
 import pg
 
 from juki_protocol.errors import ErrorCode
+from juki_protocol.fixtures.synth import SyntheticResident, generate_households
 from juki_protocol.machines.provision import DisclosureRecord
 from juki_protocol.machines.stores import IdentityStore, four_items
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
@@ -32,7 +33,6 @@ from juki_protocol.node.storage import (
     open_storage,
 )
 from juki_protocol.node.stored_identity import AppliedUpdates, StoredIdentities
-from juki_protocol.synth import SyntheticResident, generate_households
 
 T0 = dt.datetime(2030, 4, 1, 9, 0, tzinfo=dt.UTC)
 MUNI, PREF = "271004", "270008"

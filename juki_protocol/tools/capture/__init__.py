@@ -1,0 +1,1 @@
+"""Frame captures (pcap) of a simulated flow, and the scapy dissector."""

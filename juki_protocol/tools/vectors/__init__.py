@@ -1,0 +1,1 @@
+"""The golden vector generators and their schema: codec and envelope vectors."""
