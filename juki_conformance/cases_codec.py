@@ -37,7 +37,8 @@ CLAUSES = {
     "IdentityInfoRelay": "30-11", "ProvisionRequest": "30-7/3",
     "ProvisionResponse": "30-7/3", "Acknowledgement": "pdu", "ErrorReport": "pdu",
     "JukiPdu": "pdu", "FamilyRegisterNotice": "9/2", "CodeDesignationRequest": "30-7/1",
-    "CodeDesignation": "30-7/1",
+    "CodeDesignation": "30-7/1", "CardApplication": "30-44", "CardIssueNotice": "30-44",
+    "CardStatusNotice": "30-44", "CardStatusQuery": "30-44", "CardStatusAnswer": "30-44",
 }
 
 #: The requirement a type's own rules (RuleViolation vectors) check.
@@ -48,6 +49,9 @@ RULE_REQUIREMENT = {
     "ProvisionRequest": "R-30-7-3-03", "ErrorReport": "R-PDU-28", "JukiPdu": "R-PDU-19",
     "WideAreaIssuanceResponse": "R-30-45-0-03", "FamilyRegisterNotice": "R-9-2-02",
     "CodeDesignationRequest": "R-30-7-1-02", "CodeDesignation": "R-30-7-2-01",
+    "CardApplication": "R-CARDREG-01", "CardIssueNotice": "R-CARDREG-03",
+    "CardStatusNotice": "R-CARDREG-01", "CardStatusQuery": "R-CARDREG-01",
+    "CardStatusAnswer": "R-CARDREG-06",
 }
 
 #: Vectors whose rule a later requirement states more precisely than the type's own

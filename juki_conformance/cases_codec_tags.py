@@ -32,7 +32,9 @@ from juki_protocol.messages import Profile
 TYPES = ("MoveInNotice", "WideAreaIssuanceRequest", "WideAreaIssuanceResponse",
          "SpecialMoveInNotice", "MoveOutCertificate", "IdentityInfoUpdate",
          "IdentityInfoRelay", "ProvisionRequest", "ProvisionResponse", "Acknowledgement",
-         "ErrorReport", "FamilyRegisterNotice", "CodeDesignationRequest", "CodeDesignation")
+         "ErrorReport", "FamilyRegisterNotice", "CodeDesignationRequest", "CodeDesignation",
+         "CardApplication", "CardIssueNotice", "CardStatusNotice", "CardStatusQuery",
+         "CardStatusAnswer")
 
 
 def identifier(number: int, *, constructed: bool = False, leading_zero: bool = False,

@@ -37,6 +37,7 @@ from juki_conformance.cases_node_agency import agency_cases
 from juki_conformance.cases_node_audit_anchor import audit_anchor_cases
 from juki_conformance.cases_node_backlog import node_backlog_cases
 from juki_conformance.cases_node_card_pin import card_pin_cases
+from juki_conformance.cases_node_card_register import card_register_cases
 from juki_conformance.cases_node_delegation import delegation_cases
 from juki_conformance.cases_node_designation import designation_cases
 from juki_conformance.cases_node_durability import durability_cases
@@ -120,7 +121,8 @@ def all_node_cases(explore: int = DEFAULT_EXPLORE, seed: int = 1,
     municipality flows, the register, restart, clock and audit cases of every role,
     then the model-based ones (``explore`` sequences from ``seed``, or ``replay``)."""
     return (node_cases() + municipality_cases() + national_cases() + agency_cases()
-            + flow_cases() + family_register_cases() + designation_cases() + register_cases()
+            + flow_cases() + family_register_cases() + designation_cases()
+            + card_register_cases() + register_cases()
             + durability_cases()
             + operator_cases() + peer_cases()
             + retention_cases() + backlog_node_cases() + issue_13_node_cases()

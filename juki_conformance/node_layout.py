@@ -58,7 +58,8 @@ def listened_as(role: str, code: str) -> list[str]:
     municipality, the national centre for a prefecture's relays, the providers for an
     agency); the first is :attr:`NodeSut.listener`."""
     if role == "municipality":
-        return [prefecture_of(code), other_municipality(code)]
+        # DC01: the card register's notices and queries (spec/card_register.md).
+        return [prefecture_of(code), other_municipality(code), "DC01"]
     if role == "prefecture":
         return ["DC01"]
     if role == "agency":

@@ -89,6 +89,7 @@ class ErrorCode(IntEnum):
     CARD_SUSPENDED = 4011
     CARD_NOT_ACTIVE = 4012
     OPERATOR_LOCKED = 4013
+    CARD_LOST = 4014
 
     # 5xxx business
     NO_SUCH_RESIDENT = 5001
@@ -105,6 +106,7 @@ class ErrorCode(IntEnum):
     ALREADY_RECORDED = 5026
     RESIDENT_CODE_NOT_DESIGNATED = 5023
     CODE_POOL_EXHAUSTED = 5024
+    CARD_ALREADY_ISSUED = 5027
 
     # 9xxx internal
     INTERNAL_ERROR = 9001
@@ -331,6 +333,11 @@ REGISTRY: dict[ErrorCode, CodeInfo] = {
         "The operator credential is locked after 3 consecutive wrong PINs.",
         "At operator_login, also at the wrong PIN that locks it; only an operator whose "
         "role allows operator_admin unlocks it (spec/node.md R-NODE-82)."),
+    ErrorCode.CARD_LOST: _C(
+        "The card was reported lost for good (紛失届): it is never used again.",
+        "At the counter, on the centre's answer that the card is lost, also at a "
+        "municipality other than the issuing one (spec/card_register.md R-CARDREG-07); "
+        "by the centre to a status notice for a lost card."),
     ErrorCode.NO_SUCH_RESIDENT: _C(
         "No record matches the resident code or the four items.",
         "On a wide-area issuance, special move or provision request."),
@@ -384,6 +391,12 @@ REGISTRY: dict[ErrorCode, CodeInfo] = {
         "By a municipality whose designated codes are all recorded, when a new code is "
         "needed; by a prefecture whose allotment cannot cover a code designation "
         "request (spec/designation.md)."),
+    ErrorCode.CARD_ALREADY_ISSUED: _C(
+        "A card that may still be used is registered for the resident code.",
+        "By the designated centre to a card application or an issue notice for a "
+        "resident who holds a card not suspended, lost, revoked or expired, whichever "
+        "municipality issued it; nothing is registered (spec/card_register.md "
+        "R-CARDREG-02)."),
     ErrorCode.INTERNAL_ERROR: _C(
         "The node failed to process a valid message.",
         "On an unexpected local failure; nothing is stored."),

@@ -60,7 +60,9 @@ def test_application_tags_are_distinct_and_match_message_type() -> None:
                "moveOutCertificate": 5, "identityInfoUpdate": 6, "identityInfoRelay": 7,
                "provisionRequest": 8, "provisionResponse": 9, "acknowledgement": 20,
                "errorReport": 21, "familyRegisterNotice": 12,
-               "codeDesignationRequest": 14, "codeDesignation": 15}
+               "codeDesignationRequest": 14, "codeDesignation": 15,
+               "cardApplication": 16, "cardIssueNotice": 17, "cardStatusNotice": 18,
+               "cardStatusQuery": 19, "cardStatusAnswer": 22}
     for mt in MessageType:
         assert APPLICATION_TAGS[mt.type_name] == numbers[mt.value]
 

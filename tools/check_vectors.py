@@ -32,9 +32,12 @@ RESIDENT = {"residentCode", "previousResidentCode", "codes"}
 LOCAL_GOV = {"localGovCode", "issuingMunicipality", "residenceMunicipality",
              "newMunicipality", "formerMunicipality", "municipality", "prefecture",
              "delegatingPrefecture"}
+# spec/card_register.md: the card serial begins with a municipality's code.
+SERIALS = {"cardSerial"}
 DATES = {"birthDate", "changeDate", "movedDate", "recordedDate", "moveInFiledDate",
          "residentSince", "notificationDate", "plannedMoveDate", "qualifiedSince",
-         "foreignResidentSince", "periodExpiry", "eventDate", "entryDate"}
+         "foreignResidentSince", "periodExpiry", "eventDate", "entryDate",
+         "applicationDate", "issueDate", "validUntil"}
 
 
 def mod11(body: str) -> int:
@@ -70,6 +73,10 @@ def identifier_problems(value: Any, key: str = "") -> list[str]:
             out.append(f"{key} check digit")
         if key in LOCAL_GOV and (len(value) != 6 or lg_check(value[:5]) != int(value[5])):
             out.append(f"{key} check digit")
+        if key in SERIALS and (not re.fullmatch(r"[0-9]{6}-[0-9]{6,13}", value)
+                               or lg_check(value[:5]) != int(value[5])
+                               or value[2:5] == "000"):
+            out.append(f"{key} not a municipality's serial")
         if key in DATES:
             try:
                 dt.datetime.strptime(value, "%Y%m%d")
@@ -171,6 +178,8 @@ _TAGS = {"MoveInNotice": 1, "WideAreaIssuanceRequest": 2, "WideAreaIssuanceRespo
          "SpecialMoveInNotice": 4, "MoveOutCertificate": 5, "IdentityInfoUpdate": 6,
          "IdentityInfoRelay": 7, "ProvisionRequest": 8, "ProvisionResponse": 9,
          "FamilyRegisterNotice": 12, "CodeDesignationRequest": 14, "CodeDesignation": 15,
+         "CardApplication": 16, "CardIssueNotice": 17, "CardStatusNotice": 18,
+         "CardStatusQuery": 19, "CardStatusAnswer": 22,
          "Acknowledgement": 20, "ErrorReport": 21, "JukiPdu": 30}
 
 

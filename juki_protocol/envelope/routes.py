@@ -42,6 +42,13 @@ ROUTES: Mapping[MessageType, Route] = {
     MessageType.CODE_DESIGNATION_REQUEST: Route(frozenset({_M}), frozenset({_P}),
                                                 "Art. 30-7(1)"),
     MessageType.CODE_DESIGNATION: Route(frozenset({_P}), frozenset({_M}), "Art. 30-7(1)"),
+    # spec/card_register.md: municipality and centre directly, as provision goes; the
+    # prefecture keeps no card register and relays none of it.
+    MessageType.CARD_APPLICATION: Route(frozenset({_M}), frozenset({_N}), "Art. 30-44"),
+    MessageType.CARD_ISSUE_NOTICE: Route(frozenset({_M}), frozenset({_N}), "Art. 30-44"),
+    MessageType.CARD_STATUS_NOTICE: Route(frozenset({_M}), frozenset({_N}), "Art. 30-44"),
+    MessageType.CARD_STATUS_QUERY: Route(frozenset({_M}), frozenset({_N}), "Art. 30-44"),
+    MessageType.CARD_STATUS_ANSWER: Route(frozenset({_N}), frozenset({_M}), "Art. 30-44"),
     MessageType.IDENTITY_INFO_UPDATE: Route(frozenset({_M}), frozenset({_P}), "Art. 30-5"),
     MessageType.IDENTITY_INFO_RELAY: Route(frozenset({_P}), frozenset({_N}), "Art. 30-11"),
     MessageType.PROVISION_REQUEST: Route(frozenset({_A, _M, _P}), frozenset({_P, _N}),

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from juki_protocol.machines import (
     card,
+    card_notices,
+    card_register,
     designation,
     family_register,
     identity,
@@ -19,6 +21,7 @@ from juki_protocol.machines import (
 )
 from juki_protocol.machines.common import MACHINES, Effect, Inbound, Machine, Table
 
-__all__ = ["MACHINES", "Effect", "Inbound", "Machine", "Table", "card", "designation",
+__all__ = ["MACHINES", "Effect", "Inbound", "Machine", "Table", "card", "card_notices",
+           "card_register", "designation",
            "family_register", "identity", "provision", "special_move", "special_move_in",
            "wide_area"]

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+from juki_protocol.messages.card import (
+    CardApplication,
+    CardIssueNotice,
+    CardStatus,
+    CardStatusAnswer,
+    CardStatusChange,
+    CardStatusNotice,
+    CardStatusQuery,
+)
 from juki_protocol.messages.common import (
     Address,
     ChangeInfo,
@@ -76,10 +85,20 @@ MESSAGE_TYPES: dict[str, type] = {
     "FamilyRegisterNotice": FamilyRegisterNotice,
     "CodeDesignationRequest": CodeDesignationRequest,
     "CodeDesignation": CodeDesignation,
+    "CardApplication": CardApplication,
+    "CardIssueNotice": CardIssueNotice,
+    "CardStatusNotice": CardStatusNotice,
+    "CardStatusQuery": CardStatusQuery,
     "Acknowledgement": Acknowledgement,
     "ErrorReport": ErrorReport,
+    "CardStatusAnswer": CardStatusAnswer,
     "JukiPdu": JukiPdu,
 }
+
+#: The card register's messages (spec/card_register.md): the card of Art. 30-44 in
+#: profile 2002, the individual number card in profile current; the register itself
+#: is this protocol's design.
+_CARD = "Art. 30-44 (the card register: protocol design, spec/card_register.md)"
 
 #: Where each type's rules come from, for `juki types` and the spec.
 ARTICLES: dict[str, str] = {
@@ -95,6 +114,11 @@ ARTICLES: dict[str, str] = {
     "FamilyRegisterNotice": "Art. 9(2)",
     "CodeDesignationRequest": "Art. 30-7(1) (protocol design: the request)",
     "CodeDesignation": "Art. 30-7(1)(2)",
+    "CardApplication": _CARD,
+    "CardIssueNotice": _CARD,
+    "CardStatusNotice": _CARD,
+    "CardStatusQuery": _CARD,
+    "CardStatusAnswer": _CARD,
     "Acknowledgement": "protocol (spec/pdu.md)",
     "ErrorReport": "protocol (spec/pdu.md)",
     "JukiPdu": "protocol (spec/pdu.md)",
@@ -102,7 +126,9 @@ ARTICLES: dict[str, str] = {
 
 __all__ = [
     "ARTICLES", "MESSAGE_TYPES", "AckStatus", "Acknowledgement", "Address",
-    "AddressNotification", "BodyKind", "ChangeInfo", "ChangeReason", "CodeDesignation",
+    "AddressNotification", "BodyKind", "CardApplication", "CardIssueNotice", "CardStatus",
+    "CardStatusAnswer", "CardStatusChange", "CardStatusNotice", "CardStatusQuery",
+    "ChangeInfo", "ChangeReason", "CodeDesignation",
     "CodeDesignationRequest", "ErrorReport",
     "FamilyRegister", "FamilyRegisterEvent", "FamilyRegisterItems", "FamilyRegisterNotice",
     "ForeignResident", "ForeignResidentCategory", "FourItems",

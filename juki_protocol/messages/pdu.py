@@ -35,6 +35,11 @@ class MessageType(StrEnum):
     FAMILY_REGISTER_NOTICE = "familyRegisterNotice"   # an extension addition (12)
     CODE_DESIGNATION_REQUEST = "codeDesignationRequest"
     CODE_DESIGNATION = "codeDesignation"
+    CARD_APPLICATION = "cardApplication"          # spec/card_register.md (16 to 19, 22)
+    CARD_ISSUE_NOTICE = "cardIssueNotice"
+    CARD_STATUS_NOTICE = "cardStatusNotice"
+    CARD_STATUS_QUERY = "cardStatusQuery"
+    CARD_STATUS_ANSWER = "cardStatusAnswer"
 
     @property
     def type_name(self) -> str:

@@ -62,7 +62,8 @@ ACTIONS: dict[str, tuple[str, ...]] = {
                "designations"),
     "wide_area": ("wide_area_request", "wide_area_result"),
     "card": ("card_issue", "card_verify", "card_unlock", "card_suspend", "card_resume",
-             "card_state"),
+             "card_state", "card_apply", "card_application", "card_report_lost",
+             "card_revoke", "card_check", "card_check_result", "card_entry"),
     "provision": ("provision_request", "provision_result"),
     "operator_admin": ("operator_unlock",),
     # spec/suspension.md: stopping provision to a body and a municipality's feed.

@@ -18,12 +18,14 @@ municipality   IdentityUpdater (Art. 30-5, held while the feed is stopped:
                (Art. 12-2); MoveOutDesk and SpecialMoveInCounter (Arts. 24-2, 9);
                MoveInNotifier, one per ordinary move-in (Art. 9(1));
                FamilyRegisterReceiver and FamilyRegisterNotifier, one per notice
-               (Art. 9(2)); MunicipalityCodes (Art. 30-7(1))
+               (Art. 9(2)); MunicipalityCodes (Art. 30-7(1)); CardNotifier
+               (spec/card_register.md)
 prefecture     PrefectureReceiver with its RelaySender (Arts. 30-5, 30-11); Provider
                (Arts. 30-7, 30-8), with the suspended bodies (spec/suspension.md);
                PrefectureDesignations (Art. 30-7(1)(2))
 national       NationalReceiver (Art. 30-11); Provider (Art. 30-10, also on the
-               prefectures' delegation), with the suspended bodies
+               prefectures' delegation), with the suspended bodies;
+               CardRegisterDesk (spec/card_register.md)
 agency         ProvisionClient, one per request (Arts. 30-7(3), 30-10(1)(iii))
 =============  ============================================================================
 
@@ -43,6 +45,8 @@ from typing import Any
 from juki_protocol.errors import BusinessError, ErrorCode, ProtocolError
 from juki_protocol.identifiers import prefecture_of
 from juki_protocol.machines.card import IdentityCheck
+from juki_protocol.machines.card_notices import CardNotifier
+from juki_protocol.machines.card_register import CARD_MESSAGES, CardRegisterDesk
 from juki_protocol.machines.common import (
     ArmTimer,
     CancelTimer,
@@ -78,6 +82,7 @@ from juki_protocol.machines.special_move import (
 from juki_protocol.machines.special_move_in import SpecialMoveInCounter
 from juki_protocol.machines.stores import Register
 from juki_protocol.machines.wide_area import IssuingCounter, ResidenceResponder
+from juki_protocol.messages.card import CardStatusAnswer
 from juki_protocol.messages.common import ChangeInfo, Profile
 from juki_protocol.messages.designation import CodeDesignation, CodeDesignationRequest
 from juki_protocol.messages.family_register import FamilyRegisterNotice
@@ -100,6 +105,7 @@ from juki_protocol.messages.special_move import (
     SpecialMoveInNotice,
 )
 from juki_protocol.messages.wide_area import WideAreaIssuanceRequest, WideAreaIssuanceResponse
+from juki_protocol.node.card_store import SqlCardLedger, SqlCardOutbox
 from juki_protocol.node.designation_store import SqlLedger, SqlPool
 from juki_protocol.node.storage import NodeStorage
 from juki_protocol.node.stored_identity import AppliedUpdates, StoredIdentities
@@ -162,7 +168,8 @@ class MunicipalityRole(RoleHandler):
 
     def __init__(self, code: str, storage: NodeStorage, *,
                  residents: Iterable[ResidentRecord] = (),
-                 profile: Profile = Profile.CURRENT, window: int = 1) -> None:
+                 profile: Profile = Profile.CURRENT, window: int = 1,
+                 national: str = "DC01") -> None:
         super().__init__(code, storage)
         self.profile = profile
         self.window = window
@@ -182,6 +189,8 @@ class MunicipalityRole(RoleHandler):
         self.family_register_notices: dict[bytes, FamilyRegisterNotifier] = {}
         #: The codes designated to it (Art. 30-7(1)); all its data in the database.
         self.codes = MunicipalityCodes(code, SqlPool(storage))
+        #: Its notices and queries to the centre's card register (spec/card_register.md).
+        self.cards = CardNotifier(code, national, SqlCardOutbox(storage))
         self.reload()
 
     def reload(self) -> None:
@@ -196,14 +205,14 @@ class MunicipalityRole(RoleHandler):
         self.desk = MoveOutDesk(self.register, profile=self.profile)
 
     def machines(self) -> list[Any]:
-        return [self.updater, self.desk, self.codes, *self.counters.values(),
+        return [self.updater, self.desk, self.codes, self.cards, *self.counters.values(),
                 *self.responders.values(), *self.move_ins.values(),
                 *self.ordinary_move_ins.values(),
                 *self.family_register_notices.values()]
 
     def pending(self, now: dt.datetime) -> list[Owned]:
-        return own(self.updater, self.updater.resume(now)) + own(self.codes,
-                                                                  self.codes.resume(now))
+        return own(self.updater, self.updater.resume(now)) + own(
+            self.codes, self.codes.resume(now)) + own(self.cards, self.cards.resume(now))
 
     def persist(self, now: dt.datetime) -> None:
         self._persist(now)
@@ -263,6 +272,8 @@ class MunicipalityRole(RoleHandler):
             owned = own(move_in, move_in.receive(inbound, now))
         elif isinstance(msg, CodeDesignation):
             owned = own(self.codes, self.codes.receive(inbound, now))
+        elif isinstance(msg, CardStatusAnswer):
+            owned = own(self.cards, self.cards.receive(inbound, now))
         else:
             raise ProtocolError(f"{type(msg).__name__} is not for a municipality",
                                 code=ErrorCode.ROLE_NOT_ALLOWED)
@@ -380,6 +391,9 @@ class CentralRole(RoleHandler):
         #: Art. 30-7(1)(2): a prefecture's designations (all their data in the database).
         self.designations = PrefectureDesignations(code, SqlLedger(storage)) \
             if self.role == "prefecture" else None
+        #: spec/card_register.md: the centre's card register (its data in the database).
+        self.card_register = CardRegisterDesk(code, SqlCardLedger(storage)) \
+            if self.role == "national" else None
         self.reload()
 
     def reload(self) -> None:
@@ -425,7 +439,8 @@ class CentralRole(RoleHandler):
         relays = [self.receiver.relays] if isinstance(self.receiver, PrefectureReceiver) \
             else []
         designations = [self.designations] if self.designations is not None else []
-        return [self.receiver, *relays, self.provider, *designations]
+        cards = [self.card_register] if self.card_register is not None else []
+        return [self.receiver, *relays, self.provider, *designations, *cards]
 
     def pending(self, now: dt.datetime) -> list[Owned]:
         if not isinstance(self.receiver, PrefectureReceiver):
@@ -439,6 +454,8 @@ class CentralRole(RoleHandler):
         owned: list[Owned]
         if isinstance(msg, CodeDesignationRequest) and self.designations is not None:
             return own(self.designations, self.designations.receive(inbound, now))
+        if isinstance(msg, CARD_MESSAGES) and self.card_register is not None:
+            return own(self.card_register, self.card_register.receive(inbound, now))
         if isinstance(msg, ProvisionRequest):
             owned = own(self.provider, self.provider.receive(inbound, now))
             # R-30-7-3-12: the disclosure log is stored before the response is sent.
@@ -543,7 +560,7 @@ def make_role(role: str, code: str, storage: NodeStorage, *,
     if role == "municipality":
         prefecture_of(code)
         return MunicipalityRole(code, storage, residents=residents, profile=profile,
-                                window=window)
+                                window=window, national=national)
     if role in ("prefecture", "national"):
         return CentralRole(code, storage, national=national, operators=operators,
                            retention=retention, window=window,

@@ -18,6 +18,7 @@ import itertools
 import random
 import secrets
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from juki_protocol.errors import ErrorCode, JukiError, ProtocolError
@@ -37,8 +38,11 @@ from juki_protocol.machines.card import (
     unblock,
 )
 from juki_protocol.machines.common import Timer
+from juki_protocol.messages.card import CardStatusChange
 from juki_protocol.messages.wide_area import IdentityCheckMethod
+from juki_protocol.node import card_network
 from juki_protocol.node.node import Node
+from juki_protocol.node.roles import Owned
 from juki_protocol.node.storage import NodeStorage, StorageError, StoredCard
 from juki_protocol.node.upper_ops import municipality, op
 
@@ -123,9 +127,14 @@ class CardDesk:
 
     # Counter operations ---------------------------------------------------------------
 
-    def issue(self, resident_code: str, pin: str, now: dt.datetime) -> str:
-        """Register, write, hand over and activate a card with ``pin``; its serial."""
-        serial = f"{self.code}-{next(self.serials):06d}"
+    def issue(self, resident_code: str, pin: str, now: dt.datetime,
+              serial: str | None = None) -> str:
+        """Register, write, hand over and activate a card with ``pin``; its serial
+        (``serial``: the one its application was registered under)."""
+        if serial is None:
+            serial = self.new_serial()
+        elif serial in self.cards:
+            raise JukiError("the card is issued already", code=ErrorCode.CARD_NOT_ACTIVE)
         transport_key = f"{self.rng.randrange(10 ** 6):06d}"
         card = self.card_class(serial, resident_code, self.master, transport_key,
                                rng=self.rng)
@@ -141,6 +150,13 @@ class CardDesk:
         self.cards[serial] = (card, record)
         self.commit(serial)
         return serial
+
+    def new_serial(self, taken: Callable[[str], bool] = lambda s: False) -> str:
+        """The next serial of this desk that is not issued nor ``taken`` (applied for)."""
+        while True:
+            serial = f"{self.code}-{next(self.serials):06d}"
+            if serial not in self.cards and not taken(serial):
+                return serial
 
     def get(self, serial: object) -> tuple[VirtualCard, CardRecord]:
         found = self.cards.get(serial) if isinstance(serial, str) else None
@@ -187,6 +203,13 @@ class CardDesk:
         self.commit(card.serial)
         return record
 
+    def revoke(self, serial: object, now: dt.datetime) -> CardRecord:
+        """The municipality ends the card (revoked, or reported lost for good)."""
+        card, record = self.get(serial)
+        record.revoke(now)
+        self.commit(card.serial)
+        return record
+
     def resume(self, serial: object, now: dt.datetime) -> CardRecord:
         """The municipality lifts the suspension (the card was found)."""
         card, record = self.get(serial)
@@ -199,7 +222,7 @@ class CardDesk:
 CARD_DESKS: weakref.WeakKeyDictionary[Node, CardDesk] = weakref.WeakKeyDictionary()
 
 
-def _desk(node: Node) -> CardDesk:
+def desk_of(node: Node) -> CardDesk:
     """The node's card desk, made on first use on the node's storage (a node started
     again finds the cards it issued before)."""
     role = municipality(node)
@@ -219,8 +242,10 @@ def _pin(req: dict[str, Any]) -> str:
 @op("card_issue")
 async def op_card_issue(node: Node, req: dict[str, Any]) -> dict[str, Any]:
     """Issue an activated resident card with PIN ``pin`` to a resident whose record is
-    current (an erased record is 5002 or 5003, as at the wide-area counter)."""
-    desk = _desk(node)
+    current (an erased record is 5002 or 5003, as at the wide-area counter), under
+    ``serial`` if given (an application the centre registered, R-CARDREG-01, else
+    4012); the ``CardIssueNotice`` is committed with it and sent to the centre."""
+    desk = desk_of(node)
     code = req.get("residentCode")
     found = municipality(node).register.records.get(code) if isinstance(code, str) else None
     if found is None:
@@ -229,13 +254,24 @@ async def op_card_issue(node: Node, req: dict[str, Any]) -> dict[str, Any]:
         raise JukiError("the resident's record is erased", code=(
             ErrorCode.RECORD_DECEASED if found.status == "deceased"
             else ErrorCode.RECORD_MOVED_OUT))
-    return {"serial": desk.issue(found.resident_code, _pin(req), node.now())}
+    pin, asked = _pin(req), req.get("serial")
+    if asked is not None and not isinstance(asked, str):
+        raise JukiError("serial must be a string", code=ErrorCode.INVALID_JSON)
+    made: list[str] = []
+
+    def action(now: dt.datetime) -> list[Owned]:
+        if asked is not None:
+            card_network.require_registered(node, asked)
+        made.append(desk.issue(found.resident_code, pin, now, serial=asked))
+        return card_network.issued(node, desk.get(made[0])[1], now)
+    await node.local(action)
+    return {"serial": made[0]}
 
 
 @op("card_verify")
 async def op_card_verify(node: Node, req: dict[str, Any]) -> dict[str, Any]:
     """Present card ``serial`` at the counter with ``pin``."""
-    return _desk(node).verify(req.get("serial"), _pin(req), node.now())
+    return desk_of(node).verify(req.get("serial"), _pin(req), node.now())
 
 
 @op("card_unlock")
@@ -247,7 +283,7 @@ async def op_card_unlock(node: Node, req: dict[str, Any]) -> dict[str, Any]:
     except ValueError:
         raise JukiError("by must be municipality or holder",
                         code=ErrorCode.INVALID_JSON) from None
-    return _desk(node).unlock(req.get("serial"), by, node.now())
+    return desk_of(node).unlock(req.get("serial"), by, node.now())
 
 
 def _card_state(record: CardRecord) -> dict[str, Any]:
@@ -255,24 +291,45 @@ def _card_state(record: CardRecord) -> dict[str, Any]:
             "retriesLeft": max(MAX_PIN_TRIES - record.failures, 0)}
 
 
+async def change_card(node: Node, req: dict[str, Any], change: CardStatusChange
+                   ) -> dict[str, Any]:
+    """Suspend, resume, revoke or report lost card ``serial``, with the
+    ``CardStatusNotice`` to the centre in the same transaction (R-CARDREG-03)."""
+    desk = desk_of(node)
+    done: list[CardRecord] = []
+
+    def action(now: dt.datetime) -> list[Owned]:
+        serial = req.get("serial")
+        if change is CardStatusChange.SUSPENDED:
+            record = desk.suspend(serial, now)
+        elif change is CardStatusChange.RESUMED:
+            record = desk.resume(serial, now)
+        else:                           # lost or revoked: the card ends here for good
+            record = desk.revoke(serial, now)
+        done.append(record)
+        return card_network.changed(node, record, change, now)
+    await node.local(action)
+    return _card_state(done[0])
+
+
 @op("card_suspend")
 async def op_card_suspend(node: Node, req: dict[str, Any]) -> dict[str, Any]:
     """The holder reported card ``serial`` lost or stolen: the municipality suspends it
     (spec/card.md, suspension on loss or theft); a refused transition keeps its code."""
-    return _card_state(_desk(node).suspend(req.get("serial"), node.now()))
+    return await change_card(node, req, CardStatusChange.SUSPENDED)
 
 
 @op("card_resume")
 async def op_card_resume(node: Node, req: dict[str, Any]) -> dict[str, Any]:
     """The municipality lifts the suspension of card ``serial`` (the card was found)."""
-    return _card_state(_desk(node).resume(req.get("serial"), node.now()))
+    return await change_card(node, req, CardStatusChange.RESUMED)
 
 
 @op("card_state")
 async def op_card_state(node: Node, req: dict[str, Any]) -> dict[str, Any]:
     """The municipality's record of card ``serial``: its state and PIN tries left."""
-    _card, record = _desk(node).get(req.get("serial"))
+    _card, record = desk_of(node).get(req.get("serial"))
     return _card_state(record)
 
 
-__all__ = ["CARD_DESKS", "MASTER_KEY", "CardDesk"]
+__all__ = ["CARD_DESKS", "MASTER_KEY", "CardDesk", "change_card", "desk_of"]

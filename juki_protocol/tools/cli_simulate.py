@@ -77,6 +77,9 @@ from juki_protocol.messages.wide_area import (
     WideAreaIssuanceRequest,
     WideAreaIssuanceResponse,
 )
+from juki_protocol.tools.simulate_card_register import ARTICLE as CARD_REGISTER_ARTICLE
+from juki_protocol.tools.simulate_card_register import card_register
+from juki_protocol.tools.simulate_card_register import describe as describe_card
 from juki_protocol.tools.simulate_suspension import ARTICLE as SUSPENSION_ARTICLE
 from juki_protocol.tools.simulate_suspension import suspension
 
@@ -84,7 +87,8 @@ NOW = dt.datetime(2026, 4, 1, 9, 0, tzinfo=dt.UTC)
 #: The flows ``juki fixtures capture`` also captures (:mod:`juki_protocol.tools.capture.capture`).
 FLOWS = ("wide-area", "special-move", "identity-update", "provision", "card")
 #: Every flow ``juki simulate`` runs: :data:`FLOWS` and those not captured yet.
-SIMULATED = (*FLOWS, "ordinary-move", "family-register", "code-designation", "suspension")
+SIMULATED = (*FLOWS, "ordinary-move", "family-register", "code-designation", "suspension",
+             "card-register")
 #: The articles of the Act each flow carries out (``juki simulate --list``).
 ARTICLES = {
     "wide-area": "Art. 12-2 (wide-area issuance of resident record copies)",
@@ -97,6 +101,7 @@ ARTICLES = {
                        "municipality)",
     "code-designation": "Art. 30-7(1)(2) (resident codes designated to a municipality)",
     "suspension": SUSPENSION_ARTICLE,
+    "card-register": CARD_REGISTER_ARTICLE,
 }
 NOT_YET: tuple[str, ...] = ()
 
@@ -107,6 +112,9 @@ def describe(msg: object) -> str:
         return f"Acknowledgement({msg.status.value}, of {msg.acknowledged_id.hex()[-8:]})"
     if isinstance(msg, ErrorReport):
         return f"ErrorReport({msg.error_code})"
+    card = describe_card(msg)
+    if card is not None:
+        return card
     if isinstance(msg, WideAreaIssuanceRequest):
         names = ", ".join(mask(t.name.kanji, 1) for t in msg.targets)
         return (f"WideAreaIssuanceRequest(requester={mask(msg.requester.name.kanji, 1)}, "
@@ -495,4 +503,5 @@ def simulate(flow: str | None, seed: int, list_flows: bool) -> None:
     {"wide-area": wide_area, "identity-update": identity_update, "card": card,
      "special-move": special_move, "ordinary-move": ordinary_move,
      "provision": provision, "family-register": family_register,
-     "code-designation": code_designation, "suspension": suspension}[flow](seed)
+     "code-designation": code_designation, "suspension": suspension,
+     "card-register": card_register}[flow](seed)

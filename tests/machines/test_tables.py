@@ -410,7 +410,9 @@ def test_every_registered_machine_has_a_harness() -> None:
 #: Machines whose every pair is walked by a test module of their own
 #: (test_family_register_tables.py, test_designation_desk.py).
 EXTRA_HARNESSED: set[str] = {"FamilyRegisterNotifier", "FamilyRegisterReceiver",
-                             "PrefectureDesignations", "MunicipalityCodes"}
+                             "PrefectureDesignations", "MunicipalityCodes",
+                             # tests/machines/test_card_register_machines.py
+                             "RegisterEntry", "CardRegisterDesk", "CardNotifier"}
 
 
 def test_every_state_is_reachable() -> None:

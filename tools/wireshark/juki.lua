@@ -44,6 +44,11 @@ local MESSAGE_TYPE = {
     [12] = "familyRegisterNotice",
     [14] = "codeDesignationRequest",
     [15] = "codeDesignation",
+    [16] = "cardApplication",
+    [17] = "cardIssueNotice",
+    [18] = "cardStatusNotice",
+    [19] = "cardStatusQuery",
+    [22] = "cardStatusAnswer",
 }
 -- JukiPdu.AckStatus (ENUMERATED): value -> name
 local ACK_STATUS = {
@@ -178,6 +183,7 @@ local ERRORS = {
     [4011] = "CARD_SUSPENDED",
     [4012] = "CARD_NOT_ACTIVE",
     [4013] = "OPERATOR_LOCKED",
+    [4014] = "CARD_LOST",
     [5001] = "NO_SUCH_RESIDENT",
     [5002] = "RECORD_MOVED_OUT",
     [5003] = "RECORD_DECEASED",
@@ -190,6 +196,7 @@ local ERRORS = {
     [5022] = "IDENTITY_CHECK_FAILED",
     [5023] = "RESIDENT_CODE_NOT_DESIGNATED",
     [5024] = "CODE_POOL_EXHAUSTED",
+    [5027] = "CARD_ALREADY_ISSUED",
     [5025] = "FOREIGN_RESIDENT_NO_FAMILY_REGISTER",
     [5026] = "ALREADY_RECORDED",
     [9001] = "INTERNAL_ERROR",

@@ -47,6 +47,7 @@ from juki_protocol.messages.provision import (
     ProvisionResponse,
     RequestingBody,
 )
+from juki_protocol.tools.vectors.card_vectors import CARD_RULES
 from juki_protocol.tools.vectors.vector_cases import (
     MUNICIPALITY_FIELDS,
     find_path,
@@ -311,6 +312,8 @@ def _rule_cases(type_name: str, sample: Sample) -> Iterator[_Case]:
                        "RuleViolation", _raw_encode(type_name, v), ErrorCode.INVALID_FIELD)
     elif type_name == "CodeDesignation":
         yield from _designation_cases(v)
+    elif type_name in CARD_RULES:
+        yield from CARD_RULES[type_name](v)
     elif type_name == "ErrorReport":
         v["errorCode"] = 1999
         yield _Case("error code 1999: in range, not registered", ["UnregisteredCode"],
