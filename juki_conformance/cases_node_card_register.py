@@ -26,6 +26,17 @@ from collections.abc import Callable
 from typing import Any
 
 from juki_conformance.cases_node import NodeCase, describe, node_sut
+from juki_conformance.flow_steps import (
+    CLOSE_CODE,
+    address_of,
+    as_json,
+    gather,
+    listening,
+    node_today,
+    peer_household,
+    sealed_of,
+    sent_nothing,
+)
 from juki_conformance.lower_tester import PeerConnection
 from juki_conformance.model import Case, Outcome, Verdict
 from juki_conformance.node_sut import NodeSut
@@ -342,6 +353,35 @@ def _notices(sut: AdapterSut) -> Outcome:
     return Outcome(Verdict.PASS, expected, "as expected")
 
 
+def _checked(node: NodeSut, serial: str, code: str, status: CardStatus,
+             issuer: str = ELSEWHERE) -> str | tuple[str]:
+    """``card_check`` of card ``serial`` holding ``code`` at the node, the query read
+    and answered ``status`` as the centre: the check's message id (a 1-tuple), or what
+    went wrong."""
+    mid = node.ok("card_check", serial=serial, residentCode=code)["messageId"]
+    got = _from_node(node, CardStatusQuery)
+    if isinstance(got, str):
+        return got
+    query, qpdu, _ = got
+    assert isinstance(query, CardStatusQuery)
+    if (query.card_serial, query.resident_code) != (serial, code):
+        return "the query names another card or code"
+    answer = CardStatusAnswer(card_serial=serial, status=status,
+                              issuing_municipality=issuer,
+                              valid_until=node.node_now().date() + dt.timedelta(days=900))
+    conn = node.connect(CENTRE)
+    try:
+        aid, pdu = node.sealed(answer, sender=CENTRE, header_changes={
+            "correlation_id": qpdu.header.message_id})
+        conn.send(pdu)
+        ack = conn.answer_to(aid)
+    finally:
+        conn.close()
+    if ack is None or ack.acknowledgement is None:
+        return f"the answer got {describe(ack)}"
+    return (str(mid),)
+
+
 def _presented(status: CardStatus, refusal: int | None) -> Callable[[AdapterSut], Outcome]:
     def run(sut: AdapterSut) -> Outcome:
         node = node_sut(sut)
@@ -349,33 +389,63 @@ def _presented(status: CardStatus, refusal: int | None) -> Callable[[AdapterSut]
         expected = (f"the node asks the centre about a card of 131016 it never saw, and "
                     f"on the answer {status.value} the card is "
                     + ("taken" if refusal is None else f"refused {refusal}"))
-        serial, code = _serial(ELSEWHERE), _code()
-        mid = node.ok("card_check", serial=serial, residentCode=code)["messageId"]
-        got = _from_node(node, CardStatusQuery)
-        if isinstance(got, str):
-            return Outcome(Verdict.FAIL, expected, got)
-        query, qpdu, _ = got
-        assert isinstance(query, CardStatusQuery)
-        if (query.card_serial, query.resident_code) != (serial, code):
-            return Outcome(Verdict.FAIL, expected, "the query names another card or code")
-        answer = CardStatusAnswer(card_serial=serial, status=status,
-                                  issuing_municipality=ELSEWHERE,
-                                  valid_until=node.node_now().date() + dt.timedelta(days=900))
-        conn = node.connect(CENTRE)
-        try:
-            aid, pdu = node.sealed(answer, sender=CENTRE, header_changes={
-                "correlation_id": qpdu.header.message_id})
-            conn.send(pdu)
-            ack = conn.answer_to(aid)
-        finally:
-            conn.close()
-        if ack is None or ack.acknowledgement is None:
-            return Outcome(Verdict.FAIL, expected, f"the answer got {describe(ack)}")
-        result = node.ok("card_check_result", messageId=mid)
+        checked = _checked(node, _serial(ELSEWHERE), _code(), status)
+        if isinstance(checked, str):
+            return Outcome(Verdict.FAIL, expected, checked)
+        result = node.ok("card_check_result", messageId=checked[0])
         if result.get("usable") is not (refusal is None) or result.get("refusal") != refusal:
             return Outcome(Verdict.FAIL, expected, f"card_check_result said usable "
                            f"{result.get('usable')}, refusal {result.get('refusal')}")
         return Outcome(Verdict.PASS, expected, "as expected")
+    return run
+
+
+def _special_move_in(status: CardStatus, refusal: int | None
+                     ) -> Callable[[AdapterSut], Outcome]:
+    """A special move-in filed with a card of the former municipality (the runner's),
+    after the centre answered the card's check ``status``."""
+    def run(sut: AdapterSut) -> Outcome:
+        node = node_sut(sut)
+        peer = node.peer_municipality
+        node.drain(CENTRE)
+        node.drain(peer)
+        expected = (f"a special move-in filed with a card of {peer} that the centre "
+                    f"answers {status.value}: "
+                    + (f"the SpecialMoveInNotice sent to {peer}" if refusal is None
+                       else f"refused {refusal}, no notice sent"))
+        people = peer_household(node)
+        holder = people[0].resident_code
+        checked = _checked(node, _serial(peer), holder, status, issuer=peer)
+        if isinstance(checked, str):
+            return Outcome(Verdict.FAIL, expected, checked)
+        today = node_today(node)
+        answer = node.request(
+            "special_move_in", cardHolder=holder, formerMunicipality=peer,
+            movers=[as_json(p.person_ref()) for p in people],
+            movedDate=(today - dt.timedelta(days=2)).isoformat(),
+            filedDate=today.isoformat(), newAddress=as_json(address_of(node.code)),
+            cardCheck=checked[0])
+        if refusal is not None:
+            sent = sent_nothing(node, peer, MessageType.SPECIAL_MOVE_IN_NOTICE)
+            if sent is not None:
+                return Outcome(Verdict.FAIL, expected, sent)
+            code = (answer.get("error") or {}).get("code")
+            if answer.get("ok") or code != refusal:
+                return Outcome(Verdict.FAIL, expected, f"special_move_in answered "
+                               f"{_said(answer)}")
+            return Outcome(Verdict.PASS, expected, f"refused {refusal}, nothing sent")
+        if not answer.get("ok"):
+            return Outcome(Verdict.FAIL, expected, f"special_move_in answered "
+                           f"{_said(answer)}")
+        mid = bytes.fromhex(str(answer["messageId"]))
+        got = gather(listening(node, peer), {
+            "notice": sealed_of(MessageType.SPECIAL_MOVE_IN_NOTICE, mid)},
+            node.timeout).get("notice")
+        if got is None:
+            return Outcome(Verdict.FAIL, expected, f"no SpecialMoveInNotice reached {peer}")
+        conn, pdu = got
+        node.report_error(conn, pdu, peer, int(CLOSE_CODE))
+        return Outcome(Verdict.PASS, expected, "the notice was sent")
     return run
 
 
@@ -419,6 +489,19 @@ def card_register_cases() -> list[Case]:
         case("30-44/node/municipality/valid-card-taken",
              "a card the centre answers valid is taken", ("R-CARDREG-07",),
              _presented(CardStatus.VALID, None), "municipality"),
+        case("30-44/node/municipality/special-move-in-with-a-suspended-card",
+             "a special move-in filed with a card the centre answers suspended is "
+             "refused 4011 and no notice is sent, though the node never saw the card",
+             ("R-CARDREG-07", "R-24-2-1-01"), _special_move_in(CardStatus.SUSPENDED, 4011),
+             "municipality"),
+        case("30-44/node/municipality/special-move-in-with-a-lost-card",
+             "a special move-in filed with a card the centre answers lost is refused "
+             "4014 and no notice is sent", ("R-CARDREG-07", "R-24-2-1-01"),
+             _special_move_in(CardStatus.LOST, 4014), "municipality"),
+        case("30-44/node/municipality/special-move-in-with-a-valid-card",
+             "a special move-in filed with a card the centre answers valid sends its "
+             "notice", ("R-CARDREG-07", "R-24-2-1-01"),
+             _special_move_in(CardStatus.VALID, None), "municipality"),
     ]
 
 

@@ -3,7 +3,8 @@
 
 Each fault mimics a real mistake: a centre that lets a resident hold two cards, keeps
 its register in memory, or takes a card's change from any municipality; a municipality
-that trusts a card whatever the centre says, does not tell the centre of a suspension,
+that trusts a card whatever the centre says (at the check or at the special move-in
+counter), does not tell the centre of a suspension,
 or issues a card the centre never registered. ``tests/test_conformance_card_register.py``
 runs the cases against every fault and checks that they fail exactly the cases named in
 :data:`EXPECTED`. The remaining arguments are those of ``juki node serve``:
@@ -26,7 +27,7 @@ from juki_protocol.machines.card_notices import CardNotifier
 from juki_protocol.machines.card_register import CardRegisterDesk, DeskInput, Entry
 from juki_protocol.machines.common import Inbound
 from juki_protocol.messages.card import CardStatusNotice
-from juki_protocol.node import card_network
+from juki_protocol.node import card_network, upper_flows
 from juki_protocol.node.card_store import SqlCardLedger
 from juki_protocol.node.node import Node, NodeConfig
 from juki_protocol.tools import cli_node
@@ -92,6 +93,15 @@ class TakesAnyCard(_Faulty):
         setattr(CardNotifier, "verdict", verdict)  # noqa: B010
 
 
+class CounterTrustsItsRecords(_Faulty):
+    """Checks a card with the centre, but files a special move-in with it on its own
+    records alone, whatever the centre answered (R-CARDREG-07, R-24-2-1-01)."""
+
+    def patch(self) -> None:
+        setattr(upper_flows, "presented_card_refusal",  # noqa: B010
+                lambda node, req, holder: None)
+
+
 class SilentSuspension(_Faulty):
     """Suspends, resumes and ends cards without telling the centre (R-CARDREG-03)."""
 
@@ -111,6 +121,7 @@ FAULTS: dict[str, type[Node]] = {
     "register-in-memory": RegisterInMemory,
     "trusts-any-notifier": TrustsAnyNotifier,
     "takes-any-card": TakesAnyCard,
+    "counter-trusts-its-records": CounterTrustsItsRecords,
     "silent-suspension": SilentSuspension,
     "issues-unregistered": IssuesUnregistered,
 }
@@ -119,6 +130,7 @@ FAULTS: dict[str, type[Node]] = {
 FAULT_ROLES: dict[str, str] = {
     "ignores-duplicates": "national", "register-in-memory": "national",
     "trusts-any-notifier": "national", "takes-any-card": "municipality",
+    "counter-trusts-its-records": "municipality",
     "silent-suspension": "municipality", "issues-unregistered": "municipality"}
 
 _R, _M = "30-44/node/register/", "30-44/node/municipality/"
@@ -127,7 +139,11 @@ EXPECTED: dict[str, list[str]] = {
     "ignores-duplicates": [_R + "duplicate-application-refused"],
     "register-in-memory": [_R + "survives-a-restart"],
     "trusts-any-notifier": [_R + "only-the-issuer-changes-a-card"],
-    "takes-any-card": [_M + "suspended-card-refused", _M + "lost-card-refused"],
+    "takes-any-card": [_M + "suspended-card-refused", _M + "lost-card-refused",
+                       _M + "special-move-in-with-a-suspended-card",
+                       _M + "special-move-in-with-a-lost-card"],
+    "counter-trusts-its-records": [_M + "special-move-in-with-a-suspended-card",
+                                   _M + "special-move-in-with-a-lost-card"],
     "silent-suspension": [_M + "issue-and-status-notices"],
     "issues-unregistered": [_M + "application-before-issue"],
 }

@@ -23,7 +23,12 @@ from typing import Any
 from juki_protocol.errors import ErrorCode, JukiError, ValidationError
 from juki_protocol.machines.card_register import CardRegisterDesk, jst_date
 from juki_protocol.machines.common import Send
-from juki_protocol.messages.card import CardApplication, CardStatusChange, validate_serial
+from juki_protocol.messages.card import (
+    CardApplication,
+    CardStatusChange,
+    CardStatusQuery,
+    validate_serial,
+)
 from juki_protocol.node.node import Node
 from juki_protocol.node.roles import CentralRole, Owned, own
 from juki_protocol.node.upper_card import change_card as changed_op
@@ -147,6 +152,27 @@ async def op_card_check_result(node: Node, req: dict[str, Any]) -> dict[str, Any
             "refusal": None if code is None else int(code)}
 
 
+def presented_card_refusal(node: Node, req: dict[str, Any], holder: str) -> ErrorCode | None:
+    """R-CARDREG-07 at a counter that takes a card (a special move-in, Art. 24-2): when
+    ``req`` names the ``cardCheck`` made for the card presented, the code the counter
+    refuses the card with on the centre's answer (None: the card may be used), whatever
+    the municipality's own records say. A check not yet answered, or one made for
+    another holder than ``holder``, is an error of the request (1030)."""
+    if req.get("cardCheck") is None:
+        return None
+    cards = municipality(node).cards
+    mid = _message_id({"messageId": req["cardCheck"]})
+    item = cards.outbox.get(mid)
+    if item is None or not isinstance(item.message, CardStatusQuery):
+        raise bad("cardCheck names no card_check of this node")
+    if item.message.resident_code != holder:
+        raise bad("cardCheck was made for another resident code than the card holder's")
+    _, code = cards.verdict(mid)
+    if item.answer is None:
+        raise bad("the centre has not answered cardCheck yet (card_check_result)")
+    return code
+
+
 @op("card_entry")
 async def op_card_entry(node: Node, req: dict[str, Any]) -> dict[str, Any]:
     """Centre: its register's entry of card ``serial``: ``state`` (applied, issued,
@@ -164,4 +190,4 @@ async def op_card_entry(node: Node, req: dict[str, Any]) -> dict[str, Any]:
 
 __all__ = ["op_card_application", "op_card_apply", "op_card_check",
            "op_card_check_result", "op_card_entry", "op_card_report_lost",
-           "op_card_revoke", "register_desk"]
+           "op_card_revoke", "presented_card_refusal", "register_desk"]

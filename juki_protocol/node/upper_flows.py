@@ -54,6 +54,7 @@ from juki_protocol.messages.wide_area import (
 )
 from juki_protocol.node.node import Node
 from juki_protocol.node.roles import MunicipalityRole, Owned
+from juki_protocol.node.upper_card_register import presented_card_refusal
 from juki_protocol.node.upper_ops import bad, municipality, op, text
 
 #: Who applies at the counter (Art. 12-2(1)): the person recorded at the residence
@@ -227,6 +228,12 @@ async def op_special_move_in(node: Node, req: dict[str, Any]) -> dict[str, Any]:
         "move_in_filed_date": filed.isoformat(),
         "new_address": req.get("newAddress")})
     assert isinstance(notice, SpecialMoveInNotice)
+    # R-CARDREG-07, R-24-2-1-01: a card the centre does not answer valid is refused
+    # with the card's code, whatever this municipality's own records hold.
+    refusal = presented_card_refusal(node, req, holder_code)
+    if refusal is not None:
+        raise JukiError("the card presented may not be used (the centre's answer)",
+                        code=refusal)
     check = IdentityCheck(method=_card_method(req),
                           confirmed=_flag(req, "identityConfirmed", True),
                           resident_code=holder_code)
