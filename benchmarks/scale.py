@@ -50,10 +50,10 @@ from juki_protocol.messages.provision import (
     RequestingBody,
 )
 from juki_protocol.node.network import create_pki
-from juki_protocol.node.pg_cluster import Cluster
 from juki_protocol.node.sql import StorageError
 from juki_protocol.node.storage import NodeStorage, open_storage
 from juki_protocol.node.stored_identity import StoredIdentities
+from juki_protocol.tools.pg_cluster import Cluster
 
 POOL = 20_000
 NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)

@@ -1,5 +1,5 @@
 """One throwaway PostgreSQL cluster per test process (a real server: initdb and pg_ctl
-on loopback, juki_protocol.node.pg_cluster), started on first use and removed at exit.
+on loopback, juki_protocol.tools.pg_cluster), started on first use and removed at exit.
 
 ``JUKI_TEST_BACKEND=postgresql`` runs the node tests with every node's tables in it
 (tests/node/node_helpers.py); tests/storage uses it for the storage contract.
@@ -11,7 +11,7 @@ import atexit
 import itertools
 import os
 
-from juki_protocol.node.pg_cluster import Cluster
+from juki_protocol.tools.pg_cluster import Cluster
 
 _cluster: Cluster | None = None
 _schemas = itertools.count(1)

@@ -16,7 +16,6 @@ import click
 
 from juki_protocol.cli_errors import CliError
 from juki_protocol.envelope import pki
-from juki_protocol.node.audit_analyse import Thresholds, render_text, report
 from juki_protocol.node.operators import (
     DEFAULT_ROLES,
     OperatorRegistry,
@@ -24,6 +23,7 @@ from juki_protocol.node.operators import (
     load_registry,
     save_registry,
 )
+from juki_protocol.tools.audit_analyse import Thresholds, render_text, report
 
 
 @click.group("operators")

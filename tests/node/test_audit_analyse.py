@@ -14,9 +14,9 @@ from click.testing import CliRunner
 from node_helpers import run
 
 from juki_protocol.errors import JukiError
-from juki_protocol.node.audit_analyse import Action, Thresholds, analyse
-from juki_protocol.node.misuse_scenario import run_scenario
+from juki_protocol.tools.audit_analyse import Action, Thresholds, analyse
 from juki_protocol.tools.cli_node import main
+from juki_protocol.tools.misuse_scenario import run_scenario
 
 T0 = dt.datetime(2030, 1, 7, 1, 0, tzinfo=dt.UTC)        # Monday 10:00 in Japan
 

@@ -1,5 +1,5 @@
 """A scripted misuse scenario on the demo network, and what the audit analysis finds
-(``python -m juki_protocol.node.misuse_scenario [DIR]``).
+(``python -m juki_protocol.tools.misuse_scenario [DIR]``).
 
 The network of ``juki network up`` runs on one test clock set to a weekday morning in
 Japan. Its normal traffic runs first: the flows of ``juki network up``, then a working
@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from juki_protocol.envelope import pki
-from juki_protocol.node.audit_analyse import Thresholds, render_text, report
 from juki_protocol.node.clock import TestClock
 from juki_protocol.node.network import (
     NODES,
@@ -39,6 +38,7 @@ from juki_protocol.node.network import (
 from juki_protocol.node.node import Node
 from juki_protocol.node.operators import write_operators_file
 from juki_protocol.node.upper_tester import handle_line
+from juki_protocol.tools.audit_analyse import Thresholds, render_text, report
 
 JST = dt.timezone(dt.timedelta(hours=9))
 OSAKA, PREFECTURE, AGENCY = "271004", "270008", "AG0001"
