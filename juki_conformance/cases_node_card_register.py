@@ -327,6 +327,25 @@ def _application(sut: AdapterSut) -> Outcome:
     return Outcome(Verdict.PASS, expected, "as expected")
 
 
+def _not_kept(sut: AdapterSut) -> Outcome:
+    node = node_sut(sut)
+    node.drain(CENTRE)
+    expected = ("card_apply and card_issue for a resident code the node does not keep "
+                "answered 5001 NO_SUCH_RESIDENT, with no CardApplication or "
+                "CardIssueNotice sent to the centre")
+    code = _code()
+    for op, mtype, extra in (("card_apply", MessageType.CARD_APPLICATION, {}),
+                             ("card_issue", MessageType.CARD_ISSUE_NOTICE, {"pin": PIN})):
+        answer = node.request(op, residentCode=code, **extra)
+        if answer.get("ok") or (answer.get("error") or {}).get("code") != \
+                int(ErrorCode.NO_SUCH_RESIDENT):
+            return Outcome(Verdict.FAIL, expected, f"{op} answered {_said(answer)}")
+        sent = sent_nothing(node, CENTRE, mtype)
+        if sent is not None:
+            return Outcome(Verdict.FAIL, expected, f"after {op}: {sent}")
+    return Outcome(Verdict.PASS, expected, "both refused 5001, nothing sent")
+
+
 def _notices(sut: AdapterSut) -> Outcome:
     node = node_sut(sut)
     node.drain(CENTRE)
@@ -476,6 +495,10 @@ def card_register_cases() -> list[Case]:
         case("30-44/node/municipality/application-before-issue",
              "the node registers each application with the centre and issues only a "
              "registered card", ("R-CARDREG-01",), _application, "municipality"),
+        case("30-44/node/municipality/card-only-for-a-kept-resident",
+             "a card is applied for and issued only for a resident the node keeps: "
+             "5001 otherwise, and nothing is sent", ("R-30-44-0-01", "R-CARDREG-01"),
+             _not_kept, "municipality"),
         case("30-44/node/municipality/issue-and-status-notices",
              "the node tells the centre of each handover, suspension, resumption and loss",
              ("R-CARDREG-03",), _notices, "municipality"),

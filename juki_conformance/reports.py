@@ -41,6 +41,8 @@ OPERATION_REQUIREMENTS = frozenset({
     # Data at rest (spec/node.md section 2.1): file modes, where keys are kept, how a
     # passphrase is read, what deleted rows leave on the node's own disk.
     "R-NODE-70", "R-NODE-71", "R-NODE-72", "R-NODE-73", "R-NODE-74",
+    # What the card register keeps of a card (spec/card_register.md).
+    "R-CARDREG-05",
 })
 
 

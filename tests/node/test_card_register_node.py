@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from node_helpers import run, shared_pki, start
+from node_helpers import node_database, run, shared_pki, start
 
 from juki_protocol.fixtures.synth import generate_households
 from juki_protocol.node.node import Node
@@ -71,7 +71,10 @@ async def _entry(centre: Node, serial: str, state: str) -> dict[str, Any]:
 
 def test_a_card_suspended_at_home_is_refused_elsewhere(tmp_path: Path,
                                                       pki_dir: Path) -> None:
+    serial = ""
+
     async def go() -> None:
+        nonlocal serial
         net = await start(tmp_path, pki_dir, [("national", CENTRE), ("prefecture", PREF),
                                               ("municipality", A), ("municipality", B)])
         try:
@@ -130,6 +133,16 @@ def test_a_card_suspended_at_home_is_refused_elsewhere(tmp_path: Path,
         finally:
             await net.stop()
     run(go(), timeout=90)
+    # R-CARDREG-05: of a card the centre keeps its register row, and in it only the
+    # serial, the holder's resident code, the issuer, the state, the validity (and when
+    # the row last changed): no other table of the centre names the card.
+    with node_database(tmp_path, CENTRE) as db:
+        assert "card_register" in db.tables()
+        found = {t for t in db.tables()
+                 if any(serial in repr(tuple(r)) for r in db.execute(f'SELECT * FROM "{t}"'))}
+        rows = list(db.execute("SELECT * FROM card_register WHERE serial = ?", (serial,)))
+    assert found == {"card_register"}
+    assert len(rows) == 1 and len(tuple(rows[0])) == 6
 
 
 def test_a_one_step_issue_registers_the_card_and_a_duplicate_is_refused(
