@@ -346,6 +346,28 @@ def _not_kept(sut: AdapterSut) -> Outcome:
     return Outcome(Verdict.PASS, expected, "both refused 5001, nothing sent")
 
 
+def _refused_issue(sut: AdapterSut) -> Outcome:
+    node = node_sut(sut)
+    node.drain(CENTRE)
+    expected = ("a card issued in one step whose CardIssueNotice the centre refuses 5027 "
+                "is refused 4012 at the issuer's own counter (card_verify with its PIN)")
+    holder = _resident(node)
+    serial = node.ok("card_issue", residentCode=holder, pin=PIN)["serial"]
+    got = _from_node(node, CardIssueNotice, answer=int(ErrorCode.CARD_ALREADY_ISSUED))
+    if isinstance(got, str):
+        return Outcome(Verdict.FAIL, expected, got)
+    deadline = time.monotonic() + node.timeout
+    while True:
+        answer = node.request("card_verify", serial=serial, pin=PIN)
+        code = (answer.get("error") or {}).get("code")
+        if not answer.get("ok") and code == int(ErrorCode.CARD_NOT_ACTIVE):
+            return Outcome(Verdict.PASS, expected, "refused 4012")
+        if time.monotonic() > deadline:
+            return Outcome(Verdict.FAIL, expected, f"card_verify answered {_said(answer)} "
+                           f"{node.timeout:g} s after the refusal")
+        time.sleep(0.05)
+
+
 def _notices(sut: AdapterSut) -> Outcome:
     node = node_sut(sut)
     node.drain(CENTRE)
@@ -499,6 +521,10 @@ def card_register_cases() -> list[Case]:
              "a card is applied for and issued only for a resident the node keeps: "
              "5001 otherwise, and nothing is sent", ("R-30-44-0-01", "R-CARDREG-01"),
              _not_kept, "municipality"),
+        case("30-44/node/municipality/refused-issue-not-taken-at-home",
+             "a card whose issue notice the centre refused 5027 is refused 4012 at the "
+             "issuer's own counter", ("R-CARDREG-08", "R-CARDREG-02"), _refused_issue,
+             "municipality"),
         case("30-44/node/municipality/issue-and-status-notices",
              "the node tells the centre of each handover, suspension, resumption and loss",
              ("R-CARDREG-03",), _notices, "municipality"),

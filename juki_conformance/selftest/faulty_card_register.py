@@ -102,6 +102,15 @@ class CounterTrustsItsRecords(_Faulty):
                 lambda node, req, holder: None)
 
 
+class KeepsRefusedCard(_Faulty):
+    """Takes at its own counter a card whose issue notice the centre refused as a
+    duplicate (R-CARDREG-08)."""
+
+    def patch(self) -> None:
+        setattr(card_network, "require_not_refused",  # noqa: B010
+                lambda node, serial: None)
+
+
 class SilentSuspension(_Faulty):
     """Suspends, resumes and ends cards without telling the centre (R-CARDREG-03)."""
 
@@ -122,6 +131,7 @@ FAULTS: dict[str, type[Node]] = {
     "trusts-any-notifier": TrustsAnyNotifier,
     "takes-any-card": TakesAnyCard,
     "counter-trusts-its-records": CounterTrustsItsRecords,
+    "keeps-refused-card": KeepsRefusedCard,
     "silent-suspension": SilentSuspension,
     "issues-unregistered": IssuesUnregistered,
 }
@@ -130,7 +140,7 @@ FAULTS: dict[str, type[Node]] = {
 FAULT_ROLES: dict[str, str] = {
     "ignores-duplicates": "national", "register-in-memory": "national",
     "trusts-any-notifier": "national", "takes-any-card": "municipality",
-    "counter-trusts-its-records": "municipality",
+    "counter-trusts-its-records": "municipality", "keeps-refused-card": "municipality",
     "silent-suspension": "municipality", "issues-unregistered": "municipality"}
 
 _R, _M = "30-44/node/register/", "30-44/node/municipality/"
@@ -144,6 +154,7 @@ EXPECTED: dict[str, list[str]] = {
                        _M + "special-move-in-with-a-lost-card"],
     "counter-trusts-its-records": [_M + "special-move-in-with-a-suspended-card",
                                    _M + "special-move-in-with-a-lost-card"],
+    "keeps-refused-card": [_M + "refused-issue-not-taken-at-home"],
     "silent-suspension": [_M + "issue-and-status-notices"],
     "issues-unregistered": [_M + "application-before-issue"],
 }

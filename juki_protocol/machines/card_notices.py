@@ -214,6 +214,12 @@ class CardNotifier(Machine[NotifierState, NotifierInput, NotifierAction]):
         return any(isinstance(i.message, CardApplication) and i.state == ACKED
                    for i in self.outbox.of_serial(serial))
 
+    def issue_refused(self, serial: str) -> bool:
+        """Whether the centre refused the ``CardIssueNotice`` of ``serial``
+        (R-CARDREG-08)."""
+        return any(isinstance(i.message, CardIssueNotice) and i.state.startswith("refused")
+                   for i in self.outbox.of_serial(serial))
+
     def verdict(self, message_id: bytes) -> tuple[str, ErrorCode | None]:
         """The state of query ``message_id`` and, once answered, the code the counter
         refuses the card with (None: the card may be used, R-CARDREG-07)."""

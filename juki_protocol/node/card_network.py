@@ -35,6 +35,15 @@ def require_registered(node: Node, serial: str) -> None:
                         code=ErrorCode.CARD_NOT_ACTIVE)
 
 
+def require_not_refused(node: Node, serial: object) -> None:
+    """R-CARDREG-08: 4012 for a card whose issue notice the centre refused (a one-step
+    issuance of a duplicate): it is in no register, so not even its issuer takes it."""
+    if isinstance(serial, str) and notifier(node).issue_refused(serial):
+        raise JukiError("the centre refused this card's issue notice "
+                        "(spec/card_register.md R-CARDREG-08)",
+                        code=ErrorCode.CARD_NOT_ACTIVE)
+
+
 def issued(node: Node, record: CardRecord, now: dt.datetime) -> list[Owned]:
     """The ``CardIssueNotice`` of a card just handed over."""
     cards = notifier(node)
@@ -52,4 +61,4 @@ def changed(node: Node, record: CardRecord, change: CardStatusChange,
                                     jst_date(now), now))
 
 
-__all__ = ["changed", "issued", "notifier", "require_registered"]
+__all__ = ["changed", "issued", "notifier", "require_not_refused", "require_registered"]

@@ -270,7 +270,9 @@ async def op_card_issue(node: Node, req: dict[str, Any]) -> dict[str, Any]:
 
 @op("card_verify")
 async def op_card_verify(node: Node, req: dict[str, Any]) -> dict[str, Any]:
-    """Present card ``serial`` at the counter with ``pin``."""
+    """Present card ``serial`` at the counter with ``pin`` (4012 for a card whose issue
+    notice the centre refused, R-CARDREG-08)."""
+    card_network.require_not_refused(node, req.get("serial"))
     return desk_of(node).verify(req.get("serial"), _pin(req), node.now())
 
 

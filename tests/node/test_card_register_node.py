@@ -162,6 +162,10 @@ def test_a_one_step_issue_registers_the_card_and_a_duplicate_is_refused(
                                != "pending", 10)
             assert a.handler.cards.outbox.of_serial(second)[0].state == "refused:5027"
             assert centre.handler.card_register.ledger.get(second) is None
+            # R-CARDREG-08: the issuer does not take the refused card either.
+            assert (await _op(a, op="card_verify", serial=second, pin=PIN)
+                    )["error"]["code"] == 4012
+            assert (await _op(a, op="card_verify", serial=first, pin=PIN)).get("ok")
             got = await _checked(b, second, holder)
             assert (got["status"], got["refusal"]) == ("unknown", 4012)
             # Revoked at A: 4012 at B.
