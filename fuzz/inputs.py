@@ -39,11 +39,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from fuzz import der_tree
+from juki_protocol.codec.schema import APPLICATION_TAGS
 from juki_protocol.envelope import cms, pki
 from juki_protocol.envelope import envelope as env
 from juki_protocol.errors import JukiError
 from juki_protocol.messages.pdu import MessageType
-from juki_protocol.codec.schema import APPLICATION_TAGS
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "envelope.json"
 NOW = dt.datetime(2025, 4, 1, 9, 0, 0, tzinfo=dt.UTC)

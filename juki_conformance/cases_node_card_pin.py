@@ -17,8 +17,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from juki_conformance.cases_node import NodeCase
-from juki_conformance.cases_node import node_sut as _sut
+from juki_conformance.cases_node import NodeCase, node_sut
 from juki_conformance.model import Case, Outcome, Verdict
 from juki_conformance.node_sut import NodeSut
 from juki_conformance.sut import AdapterSut, SutFault
@@ -64,7 +63,7 @@ def presented(node: NodeSut, serial: str, pin: str, steps: list[tuple[bool, str]
 
 def _steps_case(steps: list[tuple[bool, str]]) -> Callable[[AdapterSut], Outcome]:
     def run(sut: AdapterSut) -> Outcome:
-        node = _sut(sut)
+        node = node_sut(sut)
         expected = ", ".join(f"{'right' if r else 'wrong'} {sw}" for r, sw in steps)
         issued = _issue(node, PIN)
         if not issued.get("ok"):
@@ -77,7 +76,7 @@ def _steps_case(steps: list[tuple[bool, str]]) -> Callable[[AdapterSut], Outcome
 
 
 def _lengths(sut: AdapterSut) -> Outcome:
-    node = _sut(sut)
+    node = node_sut(sut)
     expected = ("cards issued with PINs of 4 and 16 digits, each answering 9000 to it; "
                 "PINs of 3 and 17 digits and one with a letter refused 1030, no card")
     for pin in ("4071", "5" * 15 + "2"):

@@ -28,14 +28,11 @@ from typing import Any
 from juki_conformance.cases_node import NodeCase, describe, node_sut
 from juki_conformance.flow_steps import (
     CLOSE_CODE,
-    address_of,
-    as_json,
-    gather,
-    listening,
+    move_in_fields,
     node_today,
     peer_household,
-    sealed_of,
     sent_nothing,
+    special_move_in_notice,
 )
 from juki_conformance.lower_tester import PeerConnection
 from juki_conformance.model import Case, Outcome, Verdict
@@ -460,12 +457,8 @@ def _special_move_in(status: CardStatus, refusal: int | None
         if isinstance(checked, str):
             return Outcome(Verdict.FAIL, expected, checked)
         today = node_today(node)
-        answer = node.request(
-            "special_move_in", cardHolder=holder, formerMunicipality=peer,
-            movers=[as_json(p.person_ref()) for p in people],
-            movedDate=(today - dt.timedelta(days=2)).isoformat(),
-            filedDate=today.isoformat(), newAddress=as_json(address_of(node.code)),
-            cardCheck=checked[0])
+        answer = node.request("special_move_in", cardCheck=checked[0], **move_in_fields(
+            node, people, today - dt.timedelta(days=2), today))
         if refusal is not None:
             sent = sent_nothing(node, peer, MessageType.SPECIAL_MOVE_IN_NOTICE)
             if sent is not None:
@@ -478,13 +471,10 @@ def _special_move_in(status: CardStatus, refusal: int | None
         if not answer.get("ok"):
             return Outcome(Verdict.FAIL, expected, f"special_move_in answered "
                            f"{_said(answer)}")
-        mid = bytes.fromhex(str(answer["messageId"]))
-        got = gather(listening(node, peer), {
-            "notice": sealed_of(MessageType.SPECIAL_MOVE_IN_NOTICE, mid)},
-            node.timeout).get("notice")
-        if got is None:
-            return Outcome(Verdict.FAIL, expected, f"no SpecialMoveInNotice reached {peer}")
-        conn, pdu = got
+        got = special_move_in_notice(node, str(answer["messageId"]))
+        if isinstance(got, str):
+            return Outcome(Verdict.FAIL, expected, got)
+        (conn, pdu), _ = got
         node.report_error(conn, pdu, peer, int(CLOSE_CODE))
         return Outcome(Verdict.PASS, expected, "the notice was sent")
     return run

@@ -27,9 +27,7 @@ import secrets
 import time
 from collections.abc import Callable
 
-from juki_conformance.cases_node import NodeCase, describe
-from juki_conformance.cases_node import node_sut as _sut
-from juki_conformance.cases_node import upper_ok as _ok
+from juki_conformance.cases_node import NodeCase, describe, node_sut, upper_ok
 from juki_conformance.cases_node_wide_area_consistency import household
 from juki_conformance.lower_tester import PeerConnection
 from juki_conformance.model import Case, Outcome, Verdict, strongest_level
@@ -120,7 +118,7 @@ def _silent(node: NodeSut, peer: str, mtype: MessageType, mid: bytes,
 
 def _issuing(code: int) -> Callable[[AdapterSut], Outcome]:
     def run(sut: AdapterSut) -> Outcome:
-        node = _sut(sut)
+        node = node_sut(sut)
         peer = node.peer_municipality
         expected = (f"the request refused with error {code}: wide_area_result "
                     f"failed:{code}, and the request never resent")
@@ -130,7 +128,7 @@ def _issuing(code: int) -> Callable[[AdapterSut], Outcome]:
         requester = Requester(name=head.name, birth_date=head.birth_date,
                               address=head.address, resident_code=head.resident_code,
                               identity_check=IdentityCheckMethod.RESIDENT_CARD_WITH_PIN)
-        mid = str(_ok(node, "wide_area_request", residenceMunicipality=peer,
+        mid = str(upper_ok(node, "wide_area_request", residenceMunicipality=peer,
                       applicant="person", identityConfirmed=True,
                       requester=codec.to_json(requester),
                       targets=[codec.to_json(TargetPerson(name=head.name,
@@ -141,7 +139,7 @@ def _issuing(code: int) -> Callable[[AdapterSut], Outcome]:
             return Outcome(Verdict.FAIL, expected, f"no request {mid[:8]}... reached {peer}")
         node.report_error(got[0], got[1], peer, code)
         deadline = time.monotonic() + node.timeout
-        while (result := _ok(node, "wide_area_result", messageId=mid)).get("outcome") \
+        while (result := upper_ok(node, "wide_area_result", messageId=mid)).get("outcome") \
                 == "pending" and time.monotonic() < deadline:
             time.sleep(0.05)
         resent = _silent(node, peer, MessageType.WIDE_AREA_ISSUANCE_REQUEST,
@@ -156,12 +154,12 @@ def _issuing(code: int) -> Callable[[AdapterSut], Outcome]:
 
 def _residence(code: int) -> Callable[[AdapterSut], Outcome]:
     def run(sut: AdapterSut) -> Outcome:
-        node = _sut(sut)
+        node = node_sut(sut)
         peer = node.peer_municipality
         expected = (f"the node's response refused with error {code}: the error report "
                     "not answered and the response never resent")
         seed = f"conformance:closure:{secrets.token_hex(8)}"
-        _ok(node, "register_resident", seed=seed)
+        upper_ok(node, "register_resident", seed=seed)
         head = generate_households(1, seed, municipalities=[node.code])[0].head
         request = WideAreaIssuanceRequest(
             issuing_municipality=peer, residence_municipality=node.code,
@@ -216,14 +214,14 @@ def _residence_wrong_ack(below: bool) -> Callable[[AdapterSut], Outcome]:
     acknowledgement in its flow naming another message of the flow, the request, whose
     id sorts ``below`` the response's (or above)."""
     def run(sut: AdapterSut) -> Outcome:
-        node = _sut(sut)
+        node = node_sut(sut)
         peer = node.peer_municipality
         side = "below" if below else "above"
         expected = (f"an acknowledgement in the flow naming the request's id, sorting {side} the "
                     "response's id, delivers nothing: the response resent with its own "
                     "message id after the retry interval")
         seed = f"conformance:closure:{secrets.token_hex(8)}"
-        _ok(node, "register_resident", seed=seed)
+        upper_ok(node, "register_resident", seed=seed)
         head = generate_households(1, seed, municipalities=[node.code])[0].head
         request = WideAreaIssuanceRequest(
             issuing_municipality=peer, residence_municipality=node.code,
@@ -266,14 +264,14 @@ def _residence_wrong_ack(below: bool) -> Callable[[AdapterSut], Outcome]:
 
 def _agency(code: int) -> Callable[[AdapterSut], Outcome]:
     def run(sut: AdapterSut) -> Outcome:
-        node = _sut(sut)
+        node = node_sut(sut)
         expected = (f"the request refused with error {code}: provision_result "
                     f"failed:{code}, and the request never resent")
         node.drain()
         person = generate_households(1, f"conformance:closure:{secrets.token_hex(8)}",
                                      municipalities=["271004"])[0].head
         operator = (node.ixit.get("operator") or {}).get("id", AGENCY_OPERATOR)
-        mid = str(_ok(node, "provision_request", provider=PROVIDER, operatorId=operator,
+        mid = str(upper_ok(node, "provision_request", provider=PROVIDER, operatorId=operator,
                       purposeCode=AGENCY_PURPOSE,
                       byResidentCode=[person.resident_code])["messageId"])
         got = _next_sealed(node, PROVIDER, MessageType.PROVISION_REQUEST, node.timeout)
@@ -282,7 +280,7 @@ def _agency(code: int) -> Callable[[AdapterSut], Outcome]:
                            f"{PROVIDER}")
         node.report_error(got[0], got[1], PROVIDER, code)
         deadline = time.monotonic() + node.timeout
-        while (result := _ok(node, "provision_result", messageId=mid)).get("outcome") \
+        while (result := upper_ok(node, "provision_result", messageId=mid)).get("outcome") \
                 == "pending" and time.monotonic() < deadline:
             time.sleep(0.05)
         resent = _silent(node, PROVIDER, MessageType.PROVISION_REQUEST,
@@ -299,7 +297,7 @@ def _provider(code: int | None) -> Callable[[AdapterSut], Outcome]:
     """A case: the agency the runner plays answers the prefecture's ProvisionResponse
     with an acknowledgement (``code`` None) or error ``code``; either ends the flow."""
     def run(sut: AdapterSut) -> Outcome:
-        node = _sut(sut)
+        node = node_sut(sut)
         how = "acknowledged" if code is None else f"refused with error {code}"
         expected = (f"the node's ProvisionResponse {how}: never resent, nothing "
                     "answered, and a second request on the connection served")
@@ -350,16 +348,16 @@ def _provider(code: int | None) -> Callable[[AdapterSut], Outcome]:
 
 
 def _backoff(sut: AdapterSut) -> Outcome:
-    node = _sut(sut)
+    node = node_sut(sut)
     pref = node.prefecture
     expected = (f"after 9002 OVERLOADED the update resent with the same message id, not "
                 f"within {MIN_BACKOFF:g} s (a back-off), and once the clock passed the "
                 "retry interval")
     _settle(node, pref)
     seed = f"conformance:backoff:{secrets.token_hex(8)}"
-    _ok(node, "register_resident", seed=seed)
+    upper_ok(node, "register_resident", seed=seed)
     head = generate_households(1, seed, municipalities=[node.code])[0].head
-    _ok(node, "record_change", residentCode=head.resident_code, reason="moveIn")
+    upper_ok(node, "record_change", residentCode=head.resident_code, reason="moveIn")
     # The first update on the wire (this one, or one an earlier case left unsettled).
     got = _next_sealed(node, pref, MessageType.IDENTITY_INFO_UPDATE, node.timeout)
     if got is None:
@@ -387,7 +385,7 @@ def _backoff(sut: AdapterSut) -> Outcome:
 def _settle(node: NodeSut, pref: str) -> None:
     """Acknowledge what earlier cases left unacknowledged (status ``updates``)."""
     deadline = time.monotonic() + node.timeout
-    while (_ok(node, "status").get("updates") or {}).get("unacknowledged"):
+    while (upper_ok(node, "status").get("updates") or {}).get("unacknowledged"):
         got = node.sent_to_peer(0.2, peer=pref)
         if got is not None and got[1].sealed is not None:
             node.acknowledge(got[0], got[1], pref)

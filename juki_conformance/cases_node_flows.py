@@ -44,6 +44,7 @@ from juki_conformance.flow_steps import (
     header_problem,
     is_accepted,
     listening,
+    move_in_fields,
     node_today,
     peer_household,
     poll_flow,
@@ -52,6 +53,7 @@ from juki_conformance.flow_steps import (
     sealed_of,
     sent_nothing,
     settle_updates,
+    special_move_in_notice,
     updates_reported,
 )
 from juki_conformance.lower_tester import PeerConnection
@@ -167,31 +169,6 @@ def _request_and_response(sut: AdapterSut) -> Outcome:
 
 # Arts. 24-2, 9(1): the node as new municipality -----------------------------------------
 
-def _move_in_fields(node: NodeSut, people: tuple[SyntheticResident, ...],
-                    moved: dt.date, filed: dt.date) -> dict[str, Any]:
-    """The fields of ``special_move_in`` for ``people`` of the runner's municipality,
-    the first holding the card."""
-    return {"cardHolder": people[0].resident_code,
-            "formerMunicipality": node.peer_municipality,
-            "movers": [as_json(p.person_ref()) for p in people],
-            "movedDate": moved.isoformat(), "filedDate": filed.isoformat(),
-            "newAddress": as_json(address_of(node.code))}
-
-
-def _notice(node: NodeSut, mid: str) -> tuple[Got, SpecialMoveInNotice] | str:
-    """The SpecialMoveInNotice ``mid`` the node sent to the runner's municipality."""
-    peer = node.peer_municipality
-    got = gather(listening(node, peer), {
-        "notice": sealed_of(MessageType.SPECIAL_MOVE_IN_NOTICE, bytes.fromhex(mid))},
-        node.timeout).get("notice")
-    if got is None:
-        return f"no SpecialMoveInNotice {mid[:8]}... reached {peer}"
-    notice = node.opened(got[1], peer)
-    if not isinstance(notice, SpecialMoveInNotice):
-        return f"a {type(notice).__name__} under a specialMoveInNotice header"
-    return got, notice
-
-
 def _late_move_in_not_sent(sut: AdapterSut) -> Outcome:
     node = node_sut(sut)
     code = ErrorCode.DEADLINE_PASSED
@@ -200,7 +177,7 @@ def _late_move_in_not_sent(sut: AdapterSut) -> Outcome:
     node.drain(node.peer_municipality)
     people = peer_household(node)
     today = node_today(node)
-    late = node.request("special_move_in", **_move_in_fields(
+    late = node.request("special_move_in", **move_in_fields(
         node, people, today - dt.timedelta(days=16), today - dt.timedelta(days=1)))
     sent = sent_nothing(node, node.peer_municipality, MessageType.SPECIAL_MOVE_IN_NOTICE)
     if sent is not None:
@@ -209,10 +186,10 @@ def _late_move_in_not_sent(sut: AdapterSut) -> Outcome:
     if late.get("ok") or error.get("code") != int(code):
         return Outcome(Verdict.FAIL, expected, f"15 days late: special_move_in answered "
                        f"{late}")
-    mid = str(upper_ok(node, "special_move_in", **_move_in_fields(
+    mid = str(upper_ok(node, "special_move_in", **move_in_fields(
         node, people, today - dt.timedelta(days=15), today - dt.timedelta(days=1)))[
         "messageId"])
-    got = _notice(node, mid)
+    got = special_move_in_notice(node, mid)
     if isinstance(got, str):
         return Outcome(Verdict.FAIL, expected, f"14 days after the move: {got}")
     (conn, pdu), _ = got
@@ -231,8 +208,8 @@ def _notice_with_household(sut: AdapterSut) -> Outcome:
     today = node_today(node)
     moved = today - dt.timedelta(days=3)
     mid = str(upper_ok(node, "special_move_in",
-                       **_move_in_fields(node, people, moved, today))["messageId"])
-    got = _notice(node, mid)
+                       **move_in_fields(node, people, moved, today))["messageId"])
+    got = special_move_in_notice(node, mid)
     if isinstance(got, str):
         return Outcome(Verdict.FAIL, expected, got)
     (conn, pdu), notice = got
@@ -265,8 +242,8 @@ def _move_in_notice_after_recording(sut: AdapterSut) -> Outcome:
     moved = today - dt.timedelta(days=2)
     people = peer_household(node, 2)
     mid = str(upper_ok(node, "special_move_in",
-                       **_move_in_fields(node, people, moved, today))["messageId"])
-    got = _notice(node, mid)
+                       **move_in_fields(node, people, moved, today))["messageId"])
+    got = special_move_in_notice(node, mid)
     if isinstance(got, str):
         return Outcome(Verdict.FAIL, expected, got)
     (conn, pdu), notice = got

@@ -24,6 +24,7 @@ from juki_protocol.fixtures.synth import SyntheticResident, generate_households
 from juki_protocol.messages.common import Address, ChangeReason
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
 from juki_protocol.messages.pdu import AckStatus, JukiPdu, MessageType
+from juki_protocol.messages.special_move import SpecialMoveInNotice
 
 #: A SUT's new address for a special move-in, and the runner's (272035) for a move-out.
 ADDRESS_TEXT = {"271004": "大阪府大阪市北区中之島一丁目3番20号",
@@ -129,6 +130,31 @@ def sent_nothing(node: NodeSut, peer: str, mtype: MessageType) -> str | None:
         return None
     node.report_error(got[0], got[1], peer, int(CLOSE_CODE))
     return f"a {mtype.value} was sent to {peer}"
+
+
+def move_in_fields(node: NodeSut, people: tuple[SyntheticResident, ...],
+                    moved: dt.date, filed: dt.date) -> dict[str, Any]:
+    """The fields of ``special_move_in`` for ``people`` of the runner's municipality,
+    the first holding the card."""
+    return {"cardHolder": people[0].resident_code,
+            "formerMunicipality": node.peer_municipality,
+            "movers": [as_json(p.person_ref()) for p in people],
+            "movedDate": moved.isoformat(), "filedDate": filed.isoformat(),
+            "newAddress": as_json(address_of(node.code))}
+
+
+def special_move_in_notice(node: NodeSut, mid: str) -> tuple[Got, SpecialMoveInNotice] | str:
+    """The SpecialMoveInNotice ``mid`` the node sent to the runner's municipality."""
+    peer = node.peer_municipality
+    got = gather(listening(node, peer), {
+        "notice": sealed_of(MessageType.SPECIAL_MOVE_IN_NOTICE, bytes.fromhex(mid))},
+        node.timeout).get("notice")
+    if got is None:
+        return f"no SpecialMoveInNotice {mid[:8]}... reached {peer}"
+    notice = node.opened(got[1], peer)
+    if not isinstance(notice, SpecialMoveInNotice):
+        return f"a {type(notice).__name__} under a specialMoveInNotice header"
+    return got, notice
 
 
 def header_problem(node: NodeSut, pdu: JukiPdu, to: str) -> str | None:

@@ -55,14 +55,14 @@ def _serial(req: dict[str, Any]) -> str:
                   "digits") from None
 
 
-def _message_id(req: dict[str, Any]) -> bytes:
-    value = text(req, "messageId")
+def _message_id(req: dict[str, Any], field: str = "messageId") -> bytes:
+    value = text(req, field)
     try:
         mid = bytes.fromhex(value)
     except ValueError:
-        raise bad("messageId must be hex") from None
+        raise bad(f"{field} must be hex") from None
     if len(mid) != 16:
-        raise bad("messageId must be 16 octets")
+        raise bad(f"{field} must be 16 octets")
     return mid
 
 
@@ -161,16 +161,15 @@ def presented_card_refusal(node: Node, req: dict[str, Any], holder: str) -> Erro
     if req.get("cardCheck") is None:
         return None
     cards = municipality(node).cards
-    mid = _message_id({"messageId": req["cardCheck"]})
+    mid = _message_id(req, "cardCheck")
     item = cards.outbox.get(mid)
     if item is None or not isinstance(item.message, CardStatusQuery):
         raise bad("cardCheck names no card_check of this node")
     if item.message.resident_code != holder:
         raise bad("cardCheck was made for another resident code than the card holder's")
-    _, code = cards.verdict(mid)
     if item.answer is None:
         raise bad("the centre has not answered cardCheck yet (card_check_result)")
-    return code
+    return cards.verdict(mid)[1]
 
 
 @op("card_entry")
