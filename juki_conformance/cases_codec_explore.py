@@ -155,12 +155,12 @@ def _verdict(answer: dict[str, Any], key: str) -> Verdict_:
     return ("error", code if isinstance(code, int) else None)
 
 
-def _model(op: str, fields: dict[str, Any]) -> Verdict_:
+def model_verdict(op: str, fields: dict[str, Any]) -> Verdict_:
     return _verdict(handle_line(json.dumps({"id": 0, "op": op, **fields})),
                     "value" if op == "decode" else "der")
 
 
-def _said(v: Verdict_) -> str:
+def verdict_words(v: Verdict_) -> str:
     if v[0] == "fault":
         return f"failed ({v[1]})"
     if v[0] == "ok":
@@ -219,7 +219,7 @@ def decode_others(type_name: str, data: bytes, want: Verdict_,
     return codes
 
 
-def _agrees(got: Verdict_, want: Verdict_, acceptable: frozenset[int],
+def agrees(got: Verdict_, want: Verdict_, acceptable: frozenset[int],
             others: Callable[[], set[int]]) -> bool:
     """Whether the SUT's verdict ``got`` is one the model's ``want`` allows: the same; an
     ``acceptable`` code against acceptance; or another code ``others`` allows."""
@@ -234,7 +234,7 @@ def _agrees(got: Verdict_, want: Verdict_, acceptable: frozenset[int],
     return got[1] in others()
 
 
-def _judged(agrees: Callable[[], bool]) -> tuple[bool, str]:
+def judged(agrees: Callable[[], bool]) -> tuple[bool, str]:
     """``agrees()``, and a note when the answers could not be compared: a SUT's answer
     of a shape the harness did not foresee is a divergence reported with its input
     (R-CONF-10), never an error of the run."""
@@ -300,19 +300,19 @@ def _explore(budget: int, seed: int, strategy: SearchStrategy[Any],
     return (found[0] if found else None), ran[0]
 
 
-def _ask(sut: AdapterSut, op: str, fields: dict[str, Any]) -> Verdict_:
+def ask(sut: AdapterSut, op: str, fields: dict[str, Any]) -> Verdict_:
     try:
         return _verdict(sut.request(op, **fields), "value" if op == "decode" else "der")
     except SutFault as fault:
         return ("fault", str(fault))
 
 
-def _profiles(sut: AdapterSut) -> list[str]:
+def profiles(sut: AdapterSut) -> list[str]:
     profiles = sut.hello.get("profiles") if sut.hello else None
     return [p for p in profiles or ["current"] if isinstance(p, str)]
 
 
-def _shown(data: bytes) -> str:
+def hex_shown(data: bytes) -> str:
     text = data.hex()
     return text[:HEX_SHOWN] + ("..." if len(text) > HEX_SHOWN else "")
 
@@ -334,7 +334,7 @@ def _decode_strategy(count: int) -> SearchStrategy[tuple[int, list[Mutation]]]:
 
 def explore_decode(sut: AdapterSut, budget: int, seed: int) -> tuple[_Found | None, int]:
     """Decode ``budget`` mutated vectors on the SUT and the model."""
-    vectors = [v for v in valid_vectors() if v.profile is None or v.profile in _profiles(sut)]
+    vectors = [v for v in valid_vectors() if v.profile is None or v.profile in profiles(sut)]
     if not vectors:
         raise HarnessError("no valid vector in a profile the SUT declares")
 
@@ -347,14 +347,14 @@ def explore_decode(sut: AdapterSut, budget: int, seed: int) -> tuple[_Found | No
         index, mutations = example
         vector = vectors[index]
         data, said = mutate(vector.der, mutations)
-        want = _model("decode", fields(vector, data))
-        got = _ask(sut, "decode", fields(vector, data))
+        want = model_verdict("decode", fields(vector, data))
+        got = ask(sut, "decode", fields(vector, data))
 
         def alone() -> list[tuple[bytes, Verdict_]]:
             inputs = [mutate(vector.der, [m])[0] for m in mutations] \
                 if len(mutations) > 1 else []
-            return [(d, _model("decode", fields(vector, d))) for d in inputs]
-        agreed, note = _judged(lambda: _agrees(
+            return [(d, model_verdict("decode", fields(vector, d))) for d in inputs]
+        agreed, note = judged(lambda: agrees(
             got, want, acceptable_codes().get(vector.type_name, frozenset()),
             lambda: decode_others(vector.type_name, data, want, alone)))
         if agreed:
@@ -362,12 +362,12 @@ def explore_decode(sut: AdapterSut, budget: int, seed: int) -> tuple[_Found | No
         if got[0] == want[0] == "ok":
             verdicts = "the SUT and the model decoded it to different values"
         else:
-            verdicts = f"the SUT {_said(got)}; the model {_said(want)}"
+            verdicts = f"the SUT {verdict_words(got)}; the model {verdict_words(want)}"
         verdicts += note
         actual = (f"{vector.type_name} ({vector.label} {'/'.join(vector.flags)}, profile "
                   f"{vector.profile or 'none'}) with {'; '.join(said)}: {verdicts}")
         return ((len(mutations), len(data), data.hex()), actual,
-                f"input DER ({len(data)} octets): {_shown(data)}")
+                f"input DER ({len(data)} octets): {hex_shown(data)}")
 
     return _explore(budget, seed, _decode_strategy(len(vectors)), one, FIRST_MUTATIONS)
 
@@ -433,7 +433,7 @@ def _encode_strategy(count: int) -> SearchStrategy[tuple[int, list[Change]]]:
 def explore_encode(sut: AdapterSut, budget: int, seed: int) -> tuple[_Found | None, int]:
     """Encode ``budget`` changed vector values on the SUT and the model."""
     vectors = [v for v in valid_vectors() if not v.extension
-               and (v.profile is None or v.profile in _profiles(sut))]
+               and (v.profile is None or v.profile in profiles(sut))]
     if not vectors:
         raise HarnessError("no valid vector in a profile the SUT declares")
 
@@ -446,25 +446,25 @@ def explore_encode(sut: AdapterSut, budget: int, seed: int) -> tuple[_Found | No
         index, changes = example
         vector = vectors[index]
         value, said = change_value(vector.value, changes)
-        want = _model("encode", fields(vector, value))
-        got = _ask(sut, "encode", fields(vector, value))
+        want = model_verdict("encode", fields(vector, value))
+        got = ask(sut, "encode", fields(vector, value))
 
         def others() -> set[int]:
             # Two changes: another code of the model's group, if one change alone gives it.
             if len(changes) < 2 or want[0] != "error" or not isinstance(want[1], int):
                 return set()
-            alone = [_model("encode", fields(vector, change_value(vector.value, [c])[0]))
+            alone = [model_verdict("encode", fields(vector, change_value(vector.value, [c])[0]))
                      for c in changes]
             return {v[1] for v in alone if v[0] == "error" and isinstance(v[1], int)
                     and _group(v[1]) == _group(want[1])}
-        agreed, note = _judged(lambda: _agrees(
+        agreed, note = judged(lambda: agrees(
             got, want, acceptable_codes().get(vector.type_name, frozenset()), others))
         if agreed:
             return None
         if got[0] == want[0] == "ok":
             verdicts = "the SUT and the model encoded it to different DER"
         else:
-            verdicts = f"the SUT {_said(got)}; the model {_said(want)}"
+            verdicts = f"the SUT {verdict_words(got)}; the model {verdict_words(want)}"
         verdicts += note
         text = json.dumps(value, ensure_ascii=False)
         actual = (f"{vector.type_name} ({vector.label} {'/'.join(vector.flags)}) with "

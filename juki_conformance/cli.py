@@ -25,6 +25,7 @@ from juki_conformance import SUITE_VERSION, evidence
 from juki_conformance import ics as ics_mod
 from juki_conformance import known as known_mod
 from juki_conformance.cases_codec import all_cases
+from juki_conformance.cases_codec_bounds import bounds_cases
 from juki_conformance.cases_codec_canonical import canonical_cases
 from juki_conformance.cases_codec_explore import codec_explore_cases
 from juki_conformance.cases_codec_family_register import family_register_codec_cases
@@ -146,7 +147,8 @@ def more_codec_cases() -> list[Case]:
     """The codec-mode cases of the modules written from the mutation backlog
     (issue 12): whole families of inputs per rule, after :func:`all_cases`."""
     return (envelope_profile_cases() + tag_cases() + header_edge_cases()
-            + family_register_codec_cases() + envelope_backlog_cases() + canonical_cases())
+            + family_register_codec_cases() + envelope_backlog_cases() + canonical_cases()
+            + bounds_cases())
 
 
 @main.command("run")

@@ -12,10 +12,10 @@ import pytest
 
 from juki_conformance import ics as ics_mod
 from juki_conformance.cases_codec_explore import (
-    _agrees,
-    _model,
+    agrees,
     codec_explore_cases,
     decode_others,
+    model_verdict,
     valid_vectors,
 )
 from juki_conformance.cli import REFERENCE_ADAPTER
@@ -151,7 +151,7 @@ def test_each_mutation_does_what_it_says(mutation: tuple[str, int, int],
     data, said = mutate(vector.der, [mutation])
     assert data != vector.der and said
     want = ("ok", vector.value) if code is None else ("error", code)
-    assert _model("decode", {"type": vector.type_name, "der": data.hex()}) == want, said
+    assert model_verdict("decode", {"type": vector.type_name, "der": data.hex()}) == want, said
 
 
 def test_resize_reaches_the_long_form_boundary() -> None:
@@ -164,11 +164,11 @@ def test_resize_reaches_the_long_form_boundary() -> None:
         resize = ("resize", 0, RESIZES.index(count))
         data, said = mutate(vector.der, [resize])
         assert f"resized to {count}" in said[0] and head in data, said
-        assert _model("decode", {"type": "ErrorReport", "der": data.hex()}) == \
+        assert model_verdict("decode", {"type": "ErrorReport", "der": data.hex()}) == \
             ("ok", {**vector.value, "detail": "p" * count})
         data, said = mutate(vector.der, [resize, ("length", 3, 0)])
         assert (b"\x82\x81\x7fppp" if count == 127 else b"\x82\x82\x00\x80ppp") in data
-        assert _model("decode", {"type": "ErrorReport", "der": data.hex()}) == \
+        assert model_verdict("decode", {"type": "ErrorReport", "der": data.hex()}) == \
             ("error", 1011), said
 
 
@@ -176,14 +176,14 @@ def test_leniencies() -> None:
     """Only where the spec lets implementations differ: an ``acceptable`` code, and
     another code that the model's phase leaves unordered."""
     both = {1010, 1013}
-    assert _agrees(("error", 1010), ("error", 1013), frozenset(), lambda: both)
-    assert not _agrees(("error", 1011), ("error", 1013), frozenset(), lambda: both)
-    assert not _agrees(("error", 1010), ("error", 1013), frozenset(), set)
-    assert _agrees(("ok", {}), ("error", 1024), frozenset({1024}), set)
-    assert not _agrees(("ok", {}), ("error", 1015), frozenset({1024}), set)
-    assert not _agrees(("ok", {"a": 1}), ("ok", {"a": 2}), frozenset(), set)
-    assert not _agrees(("fault", "exited"), ("error", 1010), frozenset(), lambda: {1010})
-    assert not _agrees(("error", {"code": 1010}), ("error", 1010), frozenset(),
+    assert agrees(("error", 1010), ("error", 1013), frozenset(), lambda: both)
+    assert not agrees(("error", 1011), ("error", 1013), frozenset(), lambda: both)
+    assert not agrees(("error", 1010), ("error", 1013), frozenset(), set)
+    assert agrees(("ok", {}), ("error", 1024), frozenset({1024}), set)
+    assert not agrees(("ok", {}), ("error", 1015), frozenset({1024}), set)
+    assert not agrees(("ok", {"a": 1}), ("ok", {"a": 2}), frozenset(), set)
+    assert not agrees(("fault", "exited"), ("error", 1010), frozenset(), lambda: {1010})
+    assert not agrees(("error", {"code": 1010}), ("error", 1010), frozenset(),
                        lambda: {1010})
 
 
@@ -198,9 +198,9 @@ def _others(data: bytes, mutations: list[Any]) -> set[int]:
         out = []
         for m in mutations:
             d = mutate(vector.der, [m])[0]
-            out.append((d, _model("decode", {"type": vector.type_name, "der": d.hex()})))
+            out.append((d, model_verdict("decode", {"type": vector.type_name, "der": d.hex()})))
         return out
-    want = _model("decode", {"type": vector.type_name, "der": data.hex()})
+    want = model_verdict("decode", {"type": vector.type_name, "der": data.hex()})
     return decode_others(vector.type_name, data, want, alone)
 
 
@@ -217,7 +217,7 @@ def test_structural_faults_are_unordered() -> None:
     # The walk is ordered (R-DER-10): with a length overrunning its container only 1010.
     walk = [("boolean", 2, 1), ("length", 0, 3)]
     data, said = mutate(vector.der, walk)
-    assert _model("decode", {"type": vector.type_name, "der": data.hex()}) == \
+    assert model_verdict("decode", {"type": vector.type_name, "der": data.hex()}) == \
         ("error", 1010), said
     assert _others(data, walk) == set()
 
@@ -229,7 +229,7 @@ def test_alone_verdicts_that_decode_do_not_crash_the_case() -> None:
     vector = _ack()
     mutations = [("extension", 0, 0), ("boolean", 2, 1)]
     data, _ = mutate(vector.der, mutations)
-    assert _model("decode", {"type": vector.type_name, "der": data.hex()}) == \
+    assert model_verdict("decode", {"type": vector.type_name, "der": data.hex()}) == \
         ("error", 1024)
     assert _others(data, mutations) == {1024}
 
@@ -300,10 +300,10 @@ def test_structure_against_the_schema(name: str, type_name: str, data: Any,
     root = der.parse(der_bytes)
     assert {int(f.error_code) for f in schema.structure_faults(type_name, root,
                                                                der_bytes)} == codes
-    want = _model("decode", {"type": type_name, "der": der_bytes.hex()})
+    want = model_verdict("decode", {"type": type_name, "der": der_bytes.hex()})
     assert want[0] == "error" and want[1] in codes, (name, want)
     for code in codes:
-        assert _agrees(("error", code), want, frozenset(),
+        assert agrees(("error", code), want, frozenset(),
                        lambda: decode_others(type_name, der_bytes, want, list))
 
 

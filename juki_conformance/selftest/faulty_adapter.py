@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 import asn1tools
+from asn1tools.codecs import constraints_checker
 
 from juki_protocol import identifiers as ids
 from juki_protocol.codec import codec
@@ -45,6 +46,14 @@ def _wrong_weights(value: object, field: str = "resident_code") -> str:
     if int(v[10]) != (0 if r <= 1 else 11 - r):
         raise JukiError("bad check digit", code=ErrorCode.INVALID_RESIDENT_CODE, field=field)
     return v
+
+
+def _exclusive_upper(self: Any, data: int) -> None:
+    """Reads an INTEGER range ``(a..b)`` as half-open: ``b`` itself is refused."""
+    if (self.has_lower_bound() and data < self.minimum) or \
+            (self.has_upper_bound() and data >= self.maximum):
+        raise constraints_checker.ConstraintsError(
+            f"Expected an integer between {self.minimum} and {self.maximum}, but got {data}.")
 
 
 def _hang_on_deep(req: dict[str, Any]) -> dict[str, Any]:
@@ -139,6 +148,7 @@ EXPECTED: dict[str, list[str]] = {
                        "*/individual-number-present-in-profile-2002"],
     "wrong-code-for-trailing-data": ["*/one-octet-after-the-value"],
     "wrong-check-digit-weights": ["identifiers/codec/resident-code/*"],
+    "integer-range-exclusive-upper": ["der/codec/*/constraint-bounds"],
     "accept-any-resident-code": ["identifiers/codec/resident-code/wrong-check-digit"],
 }
 
@@ -156,6 +166,8 @@ def main(argv: list[str] | None = None) -> None:
     ops["hello"] = hello
     if args.fault == "wrong-check-digit-weights":
         ids.validate_resident_code = _wrong_weights
+    if args.fault == "integer-range-exclusive-upper":
+        constraints_checker.Integer.encode = _exclusive_upper
     if args.fault == "accept-any-resident-code":
         ids.validate_resident_code = lambda value, field="resident_code": str(value)
     sys.stdin.reconfigure(encoding="utf-8")  # type: ignore[union-attr]

@@ -314,6 +314,13 @@ def encode_jer(type_name: str, value: Any,
     return encode(from_form(cls, raw, json=False), profile)
 
 
+def raw_to_json(type_name: str, raw: dict[str, Any]) -> dict[str, Any]:
+    """The JSON form of an asn1tools value of ``type_name``, spelling only: no
+    constraint or rule is checked (the conformance suite builds values at and beyond
+    the schema's bounds with it)."""
+    return _raw_to_json(message_class(type_name), raw)
+
+
 def json_to_jer(type_name: str, obj: Any) -> dict[str, Any]:
     """The JER value of a value in the JSON form, reading its shape only (the errors of
     :func:`juki_protocol.messages.base.json_to_raw`); lossless: :func:`jer_to_json`
@@ -339,5 +346,6 @@ __all__ = [
     "jer_to_raw",
     "json_to_jer",
     "loads_jer",
+    "raw_to_json",
     "to_jer",
 ]
