@@ -395,6 +395,7 @@ def third_run_cases(directory: Path) -> list[Case]:
     _, code_change = _vector(directory, "identity_info_update", "Maximal")
     _, query_value = _vector(directory, "provision_request", "Minimal")
     _, pdu_value = _vector(directory, "juki_pdu", "Minimal")
+    _, card_value = _vector(directory, "card_application", "Minimal")
     ack_id, ack_kids = _children(ack)
     pdu_id, pdu_kids = _children(pdu)
     body = _children(pdu_kids[1])[1][0]
@@ -431,6 +432,12 @@ def third_run_cases(directory: Path) -> list[Case]:
     def muni_is_pref(v: dict[str, Any]) -> None:
         v["municipality"] = v["identity_info"]["address"]["local_gov_code"] = "270008"
 
+    def card_of(municipality: str) -> dict[str, Any]:
+        return {**card_value, "municipality": municipality,
+                "card_serial": municipality + card_value["card_serial"][6:]}
+
+    serial = ("A card serial begins with its municipality's local government code; the "
+              "municipalities of every prefecture from 01 to 47 issue cards.")
     W, R = "WideAreaIssuanceRequest", "WideAreaIssuanceResponse"
     return [
         _case("der/codec/juki-pdu/node-id-extra-element",
@@ -563,6 +570,11 @@ def third_run_cases(directory: Path) -> list[Case]:
               ("R-ID-10", "R-30-5-0-02"), lies, ("encode",),
               _encode_expect(_changed(update_value, muni_is_pref), "IdentityInfoUpdate",
                              1024), "IdentityInfoUpdate"),
+        *(_case(f"identifiers/codec/card-serial/municipality-of-prefecture-{code[:2]}",
+                f"a card application of {code}, its serial beginning {code}, is accepted",
+                ("R-ID-04", "R-CARDREG-01"), serial, ("encode", "decode"),
+                _encode_decode_accepts(card_of(code), "CardApplication"), "CardApplication")
+          for code in ("011002", "472018")),
         _case("identifiers/codec/identity-info-update/previous-code-equal",
               "a residentCodeChange whose previous code equals the new one: 1020",
               ("R-30-5-0-04",), "Equal codes are 1020 (R-30-5-0-04).", ("encode",),

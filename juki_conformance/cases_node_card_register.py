@@ -79,6 +79,20 @@ def _code() -> str:
     return new_resident_code(random.Random(secrets.randbits(64)))
 
 
+def _other_codes(code: str) -> tuple[str, ...]:
+    """Resident codes other than ``code``, one sorting before it and one after it where
+    such codes are drawn: "another code" is any other code, whichever way it compares
+    (R-CARDREG-06)."""
+    below: list[str] = []
+    above: list[str] = []
+    for _ in range(200):
+        other = _code()
+        (below if other < code else above if other > code else []).append(other)
+        if below and above:
+            break
+    return (*below[:1], *above[:1])
+
+
 # The centre under test ------------------------------------------------------------------
 
 def _send(node: NodeSut, message: object, sender: str) -> JukiPdu | None:
@@ -216,14 +230,16 @@ def _suspended(sut: AdapterSut) -> Outcome:
 def _not_issuer(sut: AdapterSut) -> Outcome:
     node = node_sut(sut)
     expected = ("a suspension of the card sent by another municipality than the issuer "
-                "refused 1024, the card still valid; a query with another resident code "
-                "answered unknown")
+                "refused 1024, the card still valid; queries with other resident codes (one "
+                "sorting before the holder's, one after) answered unknown")
     code, serial = _code(), _serial(ISSUER)
     problem = _issued(node, serial, code) or _expect(
         _change(node, serial, code, CardStatusChange.SUSPENDED, sender=ELSEWHERE),
         ErrorCode.INVALID_FIELD, "a suspension sent by 131016") or _status(
         _ask(node, serial, code), CardStatus.VALID, "after the refused suspension") or \
-        _status(_ask(node, serial, _code()), CardStatus.UNKNOWN, "another resident code")
+        next((p for p in (_status(_ask(node, serial, other), CardStatus.UNKNOWN,
+                                  f"another resident code ({other})")
+                          for other in _other_codes(code)) if p), None)
     if problem:
         return Outcome(Verdict.FAIL, expected, problem)
     return Outcome(Verdict.PASS, expected, "as expected")
