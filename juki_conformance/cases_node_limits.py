@@ -1,6 +1,7 @@
 """Node-mode cases on a node's limits (spec/node.md section 6): a handshake that never
-comes, a frame that stalls, one connection too many from a peer, PDUs shed for load,
-a connection that sends only refusals, half-open connections from one address.
+comes, a frame that stalls, a frame in pieces or trickling in, one connection too many
+from a peer, PDUs shed for load, a connection that sends only refusals, half-open
+connections from one address.
 
 The limits are the node's own: the ICS declares them in ``limits``
 (``handshakeTimeoutSeconds``, ``frameTimeoutSeconds``, ``maxPeerConnections``,
@@ -122,6 +123,67 @@ def _stalled_frame(sut: AdapterSut) -> Outcome:
     if wrong:
         return Outcome(Verdict.FAIL, expected, f"{got}; then a valid update got {wrong}")
     return Outcome(Verdict.PASS, expected, f"{got}, then closed")
+
+
+def _frame_in_pieces(sut: AdapterSut) -> Outcome:
+    """R-NODE-86 and R-NODE-15 from both sides: a frame whose octets come in pieces with
+    pauses, the whole well within the declared frame time, is processed as if it had
+    come at once; a frame trickling in one octet at a time, each sooner than the limit,
+    is cut at the limit counted from its first octet (a per-read limit never is)."""
+    node = node_sut(sut)
+    limit = _declared(sut, "frameTimeoutSeconds")
+    code = ErrorCode.FRAME_TRUNCATED
+    pause = limit / 5
+    expected = (f"an update in three pieces {pause:g} s apart acknowledged; a frame "
+                f"whose octets come one every {pause:g} s answered {error_text(code)} "
+                f"and closed within the declared {limit:g} s of its first octet")
+    mid, pdu = node.sealed(birth_update(last_sequence(node.status()) + 1),
+                           sender=MUNICIPALITY)
+    frame = len(pdu).to_bytes(4, "big") + pdu
+    third = len(frame) // 3
+    conn = node.connect(MUNICIPALITY)
+    try:
+        for i, piece in enumerate((frame[:third], frame[third:2 * third],
+                                   frame[2 * third:])):
+            if i:
+                time.sleep(pause)
+            conn.send_raw(piece)
+        wrong = expect_ack(conn.answer_to(mid), AckStatus.ACCEPTED)
+    except (SutFault, OSError) as exc:
+        wrong = str(exc)
+    finally:
+        conn.close()
+    if wrong:
+        return Outcome(Verdict.FAIL, expected, f"the update in pieces got {wrong}")
+    conn = node.connect(MUNICIPALITY)
+    answer = None
+    try:
+        conn.send_raw((200).to_bytes(4, "big"))
+        started = time.monotonic()
+        while time.monotonic() - started < limit + SLACK:
+            with contextlib.suppress(OSError):
+                conn.send_raw(b"\x30")
+            try:
+                answer = conn.read(pause)
+                break
+            except TimeoutError:
+                continue
+            except SutFault as exc:
+                return Outcome(Verdict.FAIL, expected, f"the trickled frame: {exc}")
+        waited = time.monotonic() - started
+        closed = answer is None or conn.closed_within(SLACK)
+    finally:
+        conn.close()
+    if waited >= limit + SLACK:
+        return Outcome(Verdict.FAIL, expected, f"octets still taken {waited:.1f} s after "
+                       f"the frame began")
+    got = describe(answer)
+    if not is_error(answer, code):
+        return Outcome(Verdict.FAIL, expected, f"the trickled frame got {got}")
+    if not closed:
+        return Outcome(Verdict.FAIL, expected, f"{got}, but the connection stayed open")
+    return Outcome(Verdict.PASS, expected, f"the pieces acknowledged; the trickle cut "
+                   f"after {waited:.1f} s with {got}")
 
 
 def _peer_connections(sut: AdapterSut) -> Outcome:
@@ -325,6 +387,13 @@ def limit_cases() -> list[Case]:
              "Bound the time a begun frame may take, however slowly its octets come; "
              "then send 1002 FRAME_TRUNCATED without refersTo and close.",
              _stalled_frame),
+        case("node/node/limits/frame-in-pieces",
+             "a frame in pieces within the frame time is processed; one trickling in is "
+             "cut at the frame time", "frameTimeoutSeconds", ("R-NODE-86", "R-NODE-15"),
+             "Time a frame from its first octet, once (not from each read): process a "
+             "frame completed within the limit however its octets were split, and answer "
+             "1002 FRAME_TRUNCATED and close when the limit passes first.",
+             _frame_in_pieces),
         case("node/node/limits/connections-per-peer",
              "one connection more than the per-peer limit is answered 9002 and closed",
              "maxPeerConnections", ("R-NODE-12",),

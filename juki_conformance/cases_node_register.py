@@ -172,6 +172,44 @@ def _erased(op: str, reason: ChangeReason, **fields: Any) -> Callable[[AdapterSu
     return run
 
 
+def _malformed_refused(sut: AdapterSut) -> Outcome:
+    """R-NODE-87: erasing events whose fields are malformed are refused 1030 and change
+    nothing: the resident stays current and no update is sent."""
+    node = _sut(sut)
+    expected = ("each erasing event with a missing or malformed field answered 1030 "
+                "INVALID_JSON; the resident still current and no update sent")
+    last = _settled(node)
+    code = _household(node)[0].resident_code
+    town, text = DESTINATION["local_gov_code"], DESTINATION["text"]
+    bad: list[tuple[str, dict[str, Any]]] = [
+        ("record_move_out", {"destination": {"text": text}}),
+        ("record_move_out", {"destination": {**DESTINATION, "building": "2F"}}),
+        ("record_move_out", {"destination": {"local_gov_code": int(town), "text": text}}),
+        ("record_move_out", {"destination": f"{town} {text}"}),
+        ("record_move_out", {"destination": [town, text]}),
+        ("record_death", {"date": "2020-02-30"}),
+        ("erase", {"reason": "birth"}),
+    ]
+    for op, fields in bad:
+        answer = node.request(op, residentCode=code, **fields)
+        said = _said(answer)
+        if said != f"error {int(ErrorCode.INVALID_JSON)} INVALID_JSON":
+            return Outcome(Verdict.FAIL, expected, f"{op} with {fields} answered {said}")
+        state = _state(node, code)
+        if state != "current":
+            return Outcome(Verdict.FAIL, expected, f"{op} with {fields} answered {said}, "
+                           f"but the record is then {state}")
+    got = node.sent_to_peer(0.5)
+    if got is not None and got[1].sealed is not None:
+        node.acknowledge(got[0], got[1], node.prefecture)
+        return Outcome(Verdict.FAIL, expected, f"the node sent a "
+                       f"{got[1].header.message_type.value} after the refused events")
+    if _settled(node) != last:
+        return Outcome(Verdict.FAIL, expected, f"the last update number moved from {last}")
+    return Outcome(Verdict.PASS, expected, f"{len(bad)} malformed events refused 1030; "
+                   "the record current, nothing sent")
+
+
 # Resident codes (R-ID-01, R-ID-02, R-ID-03, R-NODE-51, R-30-5-0-04) ------------------------
 
 def _change(node: NodeSut, code: str, seq: int) -> tuple[str, IdentityInfoUpdate] | str:
@@ -451,6 +489,13 @@ def register_cases() -> list[Case]:
              "erasure with reason moveOut", "30-5",
              ("R-NODE-50", "R-30-5-0-01", "R-30-5-0-03"), REM_ERASE,
              _erased("record_move_out", ChangeReason.MOVE_OUT, destination=DESTINATION)),
+        case("30-5/node/erase/malformed-event-refused",
+             "an erasing event with a missing or malformed field is refused 1030 and "
+             "erases and sends nothing", "30-5", ("R-NODE-87", "R-JSON-02"),
+             "Read each field of an upper tester op as its table says (an Address as its "
+             "JSON form, exactly local_gov_code and text, both strings; dates YYYY-MM-DD; "
+             "the reasons the op allows) before the event changes anything, and answer "
+             "1030 INVALID_JSON otherwise.", _malformed_refused),
         case("30-5/node/erase/ex-officio-reported",
              "an erasure by the municipality's own authority is reported with reason "
              "erasedExOfficio", "30-5", ("R-NODE-50", "R-30-5-0-01", "R-30-5-0-03"),
