@@ -8,10 +8,18 @@ valid in every other respect, of a 16 MiB message (16 MiB and about 1.4 KiB in a
 which ``open`` must refuse as malformed (2007, R-CONF-11); and asks ``seal`` for the
 envelope of a 16 MiB message, which cannot fit: it must refuse, whatever the code, and
 must not answer with an envelope longer than 16 MiB.
+
+And the freshness of the revocation list (spec/pdu.md R-PDU-49): the envelope vectors'
+CRLs are current at every vector's time, so an opener that never compares the time with
+the list's nextUpdate, or compares it the wrong way, passes them. Here ``open`` gets a
+valid envelope and a CRL of the network CA that revokes another certificate, with
+``now`` an hour before the list's nextUpdate and at it (it must open) and one second
+after it (it must refuse, 2018).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +30,7 @@ from juki_conformance.cases_envelope_profile import (
     RECIPIENT,
     SENDER,
     auth_enveloped,
+    message_of_length,
     sample_header,
     signed_data,
     world,
@@ -80,6 +89,44 @@ def _seal_too_long(sut: AdapterSut) -> Outcome:
     return Outcome(Verdict.PASS, expected, f"refused with {err.get('code')} {err.get('name')}")
 
 
+#: The revocation list's nextUpdate in the freshness case: an hour after the header time.
+CRL_NEXT_UPDATE = NOW + dt.timedelta(hours=1)
+REM_CRL = (
+    "Compare the time you open an envelope at with the nextUpdate of the revocation list "
+    "you check the signer against: after it the list has lapsed and the envelope is "
+    "refused with 2018 CRL_INVALID; at it or before, the list is current (R-PDU-49, "
+    "RFC 5280 section 6.3.3).")
+
+
+def _crl_freshness(sut: AdapterSut) -> Outcome:
+    """R-PDU-49: opened with ``now`` before the CRL's nextUpdate and at it, refused 2018
+    one second after it."""
+    w = world()
+    crl = pki.build_crl(w["ca"], [pki.RevokedCertificate(serial=999, revoked_at=NOW)],
+                        this_update=NOW - dt.timedelta(hours=1),
+                        next_update=CRL_NEXT_UPDATE, number=7)
+    expected = ("opened with now an hour before the CRL's nextUpdate and at it; refused "
+                "with 2018 CRL_INVALID one second after it")
+    for late, when in ((False, NOW), (False, CRL_NEXT_UPDATE),
+                       (True, CRL_NEXT_UPDATE + dt.timedelta(seconds=1))):
+        # The header time stays within the time window of ``now`` (R-PDU-16).
+        header = dataclasses.replace(sample_header(), time=when - dt.timedelta(seconds=1))
+        envelope = auth_enveloped(signed_data(message_of_length(200), header))
+        request = {**open_request(envelope, header), "crls": [pki.crl_pem(crl).decode()],
+                   "now": when.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        answer = sut.request("open", **request)
+        if late:
+            outcome = expect_error(answer, int(ErrorCode.CRL_INVALID))
+            if outcome.verdict is not Verdict.PASS:
+                return Outcome(outcome.verdict, expected,
+                               f"1 s after nextUpdate: {outcome.actual}")
+        elif not answer.get("ok"):
+            err = answer.get("error") or {}
+            return Outcome(Verdict.FAIL, expected, f"at {when.isoformat()}, not after "
+                           f"nextUpdate: refused with {err.get('code')} {err.get('name')}")
+    return Outcome(Verdict.PASS, expected, "opened at nextUpdate, 2018 after it")
+
+
 def envelope_backlog_cases() -> list[Case]:
     """The cases of this module."""
     def case(cid: str, title: str, ops: tuple[str, ...],
@@ -93,6 +140,11 @@ def envelope_backlog_cases() -> list[Case]:
         case("pdu/envelope/seal/longer-than-16-mib-refused",
              "seal refuses a message whose envelope would be longer than 16 MiB",
              ("seal",), _seal_too_long),
+        Case(id="pdu/envelope/open/crl-past-next-update-refused",
+             title="an envelope opened before or at the CRL's nextUpdate is opened, one "
+             "opened a second after it refused 2018", clause="pdu",
+             requirements=("R-PDU-49", "R-PDU-31", "R-CONF-11"), level="MUST",
+             remediation=REM_CRL, mode="codec", ops=("open",), run=_crl_freshness),
     ]
 
 

@@ -403,6 +403,42 @@ def _upper_tester(sut: AdapterSut) -> Outcome:
     return Outcome(Verdict.PASS, expected, "as expected")
 
 
+def _clock_moves(sut: AdapterSut) -> Outcome:
+    """R-NODE-89: ``clock`` takes an ``advance`` of 0 (the clock not moved) and of a
+    fraction of a second, and refuses a negative one (1030) and a ``set`` into the past
+    (1024), leaving the clock where it was."""
+    node = node_sut(sut)
+    expected = ("advance 0 accepted, the clock not moved; advance 0.5 moves it 0.5 s; "
+                "advance -1 refused 1030, a set 60 s back refused 1024, the clock not "
+                "moved back by either")
+    slack = dt.timedelta(seconds=5)          # real time runs on between the requests
+    start = node.clock_now()
+    times: list[dt.datetime] = []
+    for advance in (0, 0.5):
+        answer = node.request("clock", advance=advance)
+        if not answer.get("ok"):
+            return Outcome(Verdict.FAIL, expected, f"advance {advance} answered "
+                           f"{answer.get('error')}")
+        times.append(dt.datetime.fromisoformat(str(answer.get("now"))))
+    if not start <= times[0] < start + slack:
+        return Outcome(Verdict.FAIL, expected, f"advance 0 moved the clock from "
+                       f"{start.isoformat()} to {times[0].isoformat()}")
+    if not times[0] + dt.timedelta(seconds=0.5) <= times[1] < times[0] + slack:
+        return Outcome(Verdict.FAIL, expected, f"advance 0.5 moved the clock from "
+                       f"{times[0].isoformat()} to {times[1].isoformat()}")
+    for field, value, code in (
+            ("advance", -1, ErrorCode.INVALID_JSON),
+            ("set", (times[1] - dt.timedelta(seconds=60)).isoformat(),
+             ErrorCode.INVALID_FIELD)):
+        answer = node.request("clock", **{field: value})
+        said = (answer.get("error") or {}).get("code") if not answer.get("ok") else "ok"
+        now = node.clock_now()
+        if said != int(code) or now < times[1]:
+            return Outcome(Verdict.FAIL, expected, f"{field} {value} answered {said}, the "
+                           f"clock then {now.isoformat()}")
+    return Outcome(Verdict.PASS, expected, "as expected")
+
+
 REM_STORE = ("Store the update, the processed message id and the audit rows in one "
              "transaction, then acknowledge (spec/pdu.md section 5, spec/node.md "
              "section 1); the upper tester's status must show what was committed.")
@@ -436,6 +472,15 @@ def node_cases() -> list[Case]:
              "Serve the upper tester as spec/node.md section 4 says: JSON lines over "
              "mutual TLS, one answer per request with its id, 1030 for an unknown op.",
              _upper_tester),
+        NodeCase(id="node/node/upper-tester/clock-advance-and-set",
+                 title="the test clock takes an advance of 0 and of 0.5 s, and refuses a "
+                 "negative advance (1030) and a set into the past (1024)", clause="node",
+                 requirements=("R-NODE-89", "R-NODE-18"), level="MUST",
+                 remediation="Accept any advance of 0 seconds or more (0 moves nothing "
+                 "and runs what is due); refuse a negative advance with 1030 and a set "
+                 "before the clock's time with 1024, leaving the clock as it was.",
+                 mode="node", ops=(), run=_clock_moves, role="prefecture",
+                 needs="ixit.clock"),
         case("30-5/node/update/accepted-and-stored",
              "a valid identity info update is acknowledged and stored", "30-5",
              ("R-PDU-22", "R-30-5-0-06", "R-NODE-10", "R-PDU-12"), REM_STORE, _accepted),

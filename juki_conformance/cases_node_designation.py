@@ -14,7 +14,8 @@ codes of Osaka's allotment (spec/designation.md section 3) chosen at random, rea
 node's pool through the upper tester (``code_pool``) and the updates it sends, and
 acknowledges them. The exhaustion case uses up the pool and then, as its postamble,
 designates :data:`TOP_UP` codes again, so that the cases after it (the register's,
-which give residents new codes) find codes to use.
+which give residents new codes) find codes to use. The node's own request for codes goes
+to 270008, and one left unacknowledged is sent again after a restart (R-PDU-23).
 """
 
 from __future__ import annotations
@@ -565,45 +566,76 @@ def _misaddressed(sut: AdapterSut) -> Outcome:
     return Outcome(Verdict.PASS, expected, "all three refused with 1024")
 
 
-def _request_sent(sut: AdapterSut) -> Outcome:
-    node = node_sut(sut)
-    expected = ("a CodeDesignationRequest of 3 codes for itself, to its own prefecture; "
-                "the designation correlated with it taken, the request done")
-    _settle(node)
-    asked = node.ok("request_codes", count=3)
+def _request_on_wire(node: NodeSut) -> tuple[PeerConnection, JukiPdu] | None:
+    """The next CodeDesignationRequest the node sends its prefecture (the updates that
+    come before it acknowledged), or None."""
     while True:
         got = node.sent_to_peer()
         if got is None:
+            return None
+        if got[1].sealed is not None and \
+                got[1].header.message_type is MessageType.CODE_DESIGNATION_REQUEST:
+            return got
+        if got[1].sealed is not None:
+            node.acknowledge(got[0], got[1], PREFECTURE)
+
+
+def _request_sent(restart: bool) -> Callable[[AdapterSut], Outcome]:
+    """A case: ``request_codes`` sends a CodeDesignationRequest to the node's own
+    prefecture; with ``restart``, the node restarted before it is acknowledged must send
+    it again, same message id and content (R-PDU-23); the designation answering it
+    then ends it."""
+    def run(sut: AdapterSut) -> Outcome:
+        node = node_sut(sut)
+        again = ", left unacknowledged, resent after a restart with the same id" \
+            if restart else ""
+        expected = (f"a CodeDesignationRequest of 3 codes for itself, to its own prefecture"
+                    f"{again}; the designation correlated with it taken, the request done")
+        _settle(node)
+        asked = node.ok("request_codes", count=3)
+        got = _request_on_wire(node)
+        if got is None:
             return Outcome(Verdict.FAIL, expected, "no CodeDesignationRequest came")
         conn, pdu = got
-        if pdu.sealed is not None and \
-                pdu.header.message_type is MessageType.CODE_DESIGNATION_REQUEST:
-            break
-        if pdu.sealed is not None:
-            node.acknowledge(conn, pdu, PREFECTURE)
-    request = node.opened(pdu, PREFECTURE)
-    node.acknowledge(conn, pdu, PREFECTURE)
-    if not isinstance(request, CodeDesignationRequest) or request.municipality != node.code \
-            or request.count != 3 or pdu.header.message_id.hex() != asked.get("messageId"):
-        return Outcome(Verdict.FAIL, expected, f"{request!r} under message id "
-                       f"{pdu.header.message_id.hex()}")
-    answer = _designate(node, _fresh(node, 3), correlation=pdu.header.message_id)
-    if answer is None or answer.acknowledgement is None:
-        return Outcome(Verdict.FAIL, expected, f"the designation: {describe(answer)}")
-    states = {r.get("messageId"): r.get("state") for r in _pool(node).get("requests") or []}
-    if states.get(asked.get("messageId")) != "done":
-        return Outcome(Verdict.FAIL, expected, f"the request is "
-                       f"{states.get(asked.get('messageId'))!r}, not done")
-    return Outcome(Verdict.PASS, expected, "asked, designated, done")
+        request = node.opened(pdu, PREFECTURE)
+        if not isinstance(request, CodeDesignationRequest) or \
+                request.municipality != node.code or request.count != 3 or \
+                pdu.header.message_id.hex() != asked.get("messageId"):
+            return Outcome(Verdict.FAIL, expected, f"{request!r} under message id "
+                           f"{pdu.header.message_id.hex()}")
+        if restart:
+            node.restart()
+            got = _request_on_wire(node)
+            if got is None:
+                return Outcome(Verdict.FAIL, expected, "the unacknowledged request was not "
+                               f"sent again within {node.timeout:g} s of the restart")
+            conn, pdu = got
+            if pdu.header.message_id.hex() != asked.get("messageId") or \
+                    node.opened(pdu, PREFECTURE) != request:
+                return Outcome(Verdict.FAIL, expected, "after the restart a request with "
+                               "another message id or content came")
+        node.acknowledge(conn, pdu, PREFECTURE)
+        answer = _designate(node, _fresh(node, 3), correlation=pdu.header.message_id)
+        if answer is None or answer.acknowledgement is None:
+            return Outcome(Verdict.FAIL, expected, f"the designation: {describe(answer)}")
+        states = {r.get("messageId"): r.get("state")
+                  for r in _pool(node).get("requests") or []}
+        if states.get(asked.get("messageId")) != "done":
+            return Outcome(Verdict.FAIL, expected, f"the request is "
+                           f"{states.get(asked.get('messageId'))!r}, not done")
+        return Outcome(Verdict.PASS, expected, "asked, " + ("resent after the restart, "
+                       if restart else "") + "designated, done")
+    return run
 
 
 def designation_cases() -> list[Case]:
     """The designation cases: the prefecture's first, then the municipality's."""
     def case(cid: str, title: str, reqs: tuple[str, ...], rem: str,
-             run: Callable[[AdapterSut], Outcome], role: str = "prefecture") -> Case:
+             run: Callable[[AdapterSut], Outcome], role: str = "prefecture",
+             needs: str = "") -> Case:
         return NodeCase(id=cid, title=title, clause=cid.split("/node/")[0],
                         requirements=reqs, level="MUST", remediation=rem, mode="node",
-                        ops=(), run=run, role=role)
+                        ops=(), run=run, role=role, needs=needs)
     return [
         case("30-7/1/node/designation/request-answered",
              "a municipality's request for 5 codes is acknowledged and answered with one "
@@ -647,7 +679,14 @@ def designation_cases() -> list[Case]:
              "municipality"),
         case("30-7/1/node/pool/request-to-own-prefecture",
              "a request for codes goes to the municipality's own prefecture, naming it",
-             ("R-30-7-1-07", "R-PDU-18"), REM_POOL, _request_sent, "municipality"),
+             ("R-30-7-1-07", "R-PDU-18"), REM_POOL, _request_sent(False), "municipality"),
+        case("30-7/1/node/pool/request-resent-after-restart",
+             "a request for codes left unacknowledged is sent again after a restart, same "
+             "id and content", ("R-PDU-23", "R-30-7-1-07", "R-NODE-17"),
+             "Keep a sent CodeDesignationRequest in durable storage until it is "
+             "acknowledged, and on start resend every one not yet acknowledged with the "
+             "same message id and content (R-PDU-23).", _request_sent(True),
+             "municipality", "ixit.restart"),
     ]
 
 

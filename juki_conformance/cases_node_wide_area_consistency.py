@@ -13,12 +13,15 @@ leaving the application pending; the right response then issues it. A request wi
 single target and its single copy is issued. As residence municipality it must refuse,
 1024, a request whose issuing municipality is not the header sender, or whose
 residence municipality is not itself (there 3002 as well), whichever side of the right
-code it sorts on.
+code it sorts on. And it must find a requester and a target named by name and birth
+date only: the person named, not another resident sharing one of them, and the current
+record, not an erased one of the same person data (R-12-2-3-08).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import random
 import secrets
 import time
 from collections.abc import Callable
@@ -27,6 +30,7 @@ from typing import Any
 from juki_conformance.cases_node import NodeCase, describe
 from juki_conformance.cases_node import node_sut as _sut
 from juki_conformance.cases_node import upper_ok as _ok
+from juki_conformance.flow_steps import settle_updates
 from juki_conformance.lower_tester import PeerConnection
 from juki_conformance.model import Case, Outcome, Verdict
 from juki_conformance.node_sut import NodeSut
@@ -34,6 +38,7 @@ from juki_conformance.sut import AdapterSut, HarnessError, SutFault
 from juki_protocol.codec import codec
 from juki_protocol.errors import ErrorCode
 from juki_protocol.fixtures.synth import SyntheticResident, generate_households
+from juki_protocol.identifiers import new_resident_code
 from juki_protocol.messages.common import Address
 from juki_protocol.messages.pdu import AckStatus, JukiPdu, MessageType
 from juki_protocol.messages.wide_area import (
@@ -379,6 +384,54 @@ def _sharing(what: str, key: Callable[[SyntheticResident], Any]
     return run
 
 
+def _twin_records(node: NodeSut, erased_first: bool) -> tuple[SyntheticResident, str]:
+    """A person of the node with two records of the same name and birth date, one
+    erased by a move-out and one current (the erased one made first, or last): the
+    person, and the resident code of the current record."""
+    seed = f"conformance:wide:{secrets.token_hex(8)}"
+    head = _registered(node, seed)[0]
+    second = new_resident_code(random.SystemRandom())
+    destination = codec.to_json(Address(local_gov_code=node.peer_municipality,
+                                        text="大阪府豊中市中桜塚三丁目1番1号"))
+    if erased_first:
+        _ok(node, "record_move_out", residentCode=head.resident_code,
+            destination=destination)
+    _ok(node, "record_resident", seed=seed, residentCode=second)
+    if not erased_first:
+        _ok(node, "record_move_out", residentCode=second, destination=destination)
+    settle_updates(node)
+    return head, (second if erased_first else head.resident_code)
+
+
+def _current_before_erased(sut: AdapterSut) -> Outcome:
+    """R-12-2-3-08: a requester and a target known by name and birth date only are
+    matched to the current record, never to an erased one of the same name and birth
+    date, whichever was made first."""
+    node = _sut(sut)
+    expected = ("for a person with a moved-out and a current record of the same name and "
+                "birth date, the requester and target named by name and birth date only: "
+                "one copy, of the current record (its resident code), whichever record was "
+                "made first")
+    for erased_first in (True, False):
+        person, current = _twin_records(node, erased_first)
+        order = "erased record made first" if erased_first else "current record made first"
+        request = WideAreaIssuanceRequest(
+            issuing_municipality=node.peer_municipality, residence_municipality=node.code,
+            requester=Requester(name=person.name, birth_date=person.birth_date,
+                                address=person.address,
+                                identity_check=IdentityCheckMethod.RESIDENT_CARD_WITH_PIN),
+            targets=(TargetPerson(name=person.name, birth_date=person.birth_date),),
+            include_relationship=False, include_resident_code=True)
+        answer = _served(node, request)
+        problem = _copies_of(answer, (person,))
+        if problem is None and isinstance(answer, WideAreaIssuanceResponse) and \
+                answer.copies and answer.copies[0].resident_code != current:
+            problem = "the copy is of the erased record (its resident code)"
+        if problem:
+            return Outcome(Verdict.FAIL, expected, f"{order}: {problem}")
+    return Outcome(Verdict.PASS, expected, "the copy of the current record both times")
+
+
 def wide_area_consistency_cases() -> list[Case]:
     """The cases of this module (a municipality SUT)."""
     def case(cid: str, title: str, reqs: tuple[str, ...], rem: str,
@@ -410,6 +463,14 @@ def wide_area_consistency_cases() -> list[Case]:
              "a requester known by name and birth date only gets copies of the "
              "household", ("R-12-2-3-06", "R-12-2-3-02"), rem_match,
              _without_resident_code),
+        case("12-2/3/node/wide-area/residence/current-record-before-erased",
+             "a requester and target known by name and birth date only are matched to "
+             "the current record, not to an erased one of the same person data",
+             ("R-12-2-3-08", "R-12-2-3-06", "R-12-2-3-02"),
+             "Match a requester or target given without resident code to a current "
+             "record of that name and birth date whenever one exists; refuse movedOut or "
+             "deceased only when the only records that match are erased (R-12-2-3-08).",
+             _current_before_erased),
         case("12-2/3/node/wide-area/residence/target-sharing-a-birth-date",
              "a target born the same day as another resident gets the copy of the "
              "person named", ("R-12-2-3-06", "R-12-2-3-02"), rem_match,

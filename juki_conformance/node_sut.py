@@ -541,7 +541,13 @@ class NodeSut(AdapterSut):
             self.proc.wait()
             if self.proc.stdout:
                 self.proc.stdout.close()
-            self._spawn()
+            try:
+                self._spawn()
+            except HarnessError as exc:
+                # The same command started the node before: a node that does not come
+                # back on its own storage breaks R-NODE-17, which is the SUT's fault.
+                raise SutFault(f"the node did not come back after the restart: "
+                               f"{exc}") from exc
         elif method == "upperTester":
             answer = self.request("restart")
             if not answer.get("ok"):

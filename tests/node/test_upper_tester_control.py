@@ -48,6 +48,10 @@ def test_the_test_clock_only_moves_forward() -> None:
     clock = TestClock(start_at)
     assert start_at <= clock() < start_at + dt.timedelta(seconds=5)
     assert clock.advance(3600) >= start_at + dt.timedelta(hours=1)
+    # R-NODE-89: an advance of 0 is accepted and moves nothing, however often.
+    before = clock()
+    for _ in range(100):
+        assert before <= clock.advance(0) < before + dt.timedelta(seconds=5)
     with pytest.raises(JukiError):
         clock.set(start_at)
     with pytest.raises(JukiError):
