@@ -170,7 +170,7 @@ def test_reference_passes_the_precision_cases() -> None:
     from juki_conformance.cases_codec_precision import precision_cases
 
     cases = precision_cases(VECTORS)
-    assert len(cases) == 55
+    assert len(cases) == 57
     sut = AdapterSut(REFERENCE)
     sut.start()
     try:
