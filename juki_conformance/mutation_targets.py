@@ -40,8 +40,17 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "machines/card_notices.py": ("spec/card_register.md",),
     "machines/common.py": ("spec/node.md", "spec/pdu.md", *_FLOWS),
     "machines/stores.py": ("spec/node.md", *_FLOWS),
-    "endpoint/": ("spec/node.md", "spec/pdu.md", *_FLOWS),
-    "node/": ("spec/node.md", "spec/pdu.md", *_FLOWS),
+    "endpoint/": ("spec/node.md", "spec/pdu.md", "spec/deadlines.md", *_FLOWS),
+    "node/": ("spec/node.md", "spec/pdu.md", "spec/deadlines.md", *_FLOWS),
+    # Node modules of one clause: their cases cite that clause's file.
+    "node/card_store.py": ("spec/card_register.md", "spec/node.md"),
+    "node/card_network.py": ("spec/card_register.md", "spec/node.md"),
+    "node/upper_card_register.py": ("spec/card_register.md", "spec/node.md"),
+    "node/designation_store.py": ("spec/designation.md", "spec/node.md"),
+    "node/upper_designation.py": ("spec/designation.md", "spec/node.md"),
+    "node/suspension.py": ("spec/suspension.md", "spec/provision.md", "spec/node.md"),
+    "node/upper_suspension.py": ("spec/suspension.md", "spec/provision.md", "spec/node.md"),
+    "node/upper_family_register.py": ("spec/family_register.md", "spec/node.md"),
 }
 #: Not rule code: command lines, diagrams, the network launcher; and envelope/cms_fast.py,
 #: an optimisation of envelope/cms.py's parsing whose every result tests/test_cms_fast.py

@@ -78,6 +78,10 @@ from juki_protocol.node.network import create_pki
 from juki_protocol.node.node import message_type_of, node_of_code
 from juki_protocol.node.transport import client_context, server_context
 
+#: Seconds to wait before kill -9 when the SUT records coverage (the node's sitecustomize
+#: saves every 0.5 s, juki_conformance/mutation.py).
+COVERAGE_SAVE_WAIT = 0.7
+
 
 def _address(text: str) -> tuple[str, int]:
     host, _, port = str(text).rpartition(":")
@@ -537,6 +541,11 @@ class NodeSut(AdapterSut):
             if self.proc is None:
                 raise HarnessError("restart by process needs a node the runner launched")
             self._close_upper()
+            if "COVERAGE_PROCESS_START" in (self.env or {}):
+                # A control run of juki-conformance mutation: the node saves what it
+                # ran twice a second (kill -9 leaves no exit handler); let it save once
+                # more, or the lines of the case's last half second look never run.
+                time.sleep(COVERAGE_SAVE_WAIT)
             self.proc.kill()
             self.proc.wait()
             if self.proc.stdout:
