@@ -94,18 +94,19 @@ def envelope_rows(number: int, repeat: int) -> list[tuple[str, int, float, float
 
     from juki_protocol.envelope import envelope as env
     from juki_protocol.envelope import pki
+    from juki_protocol.envelope.ca import create_root_ca, issue_node_certificate
     from juki_protocol.fixtures.samples import BASE_TIME, header
     from juki_protocol.messages import MessageType, NodeId, NodeRole
 
     now = BASE_TIME
-    ca = pki.create_root_ca(pki.generate_key(), common_name="bench CA",
-                            not_before=now - dt.timedelta(days=1),
-                            not_after=now + dt.timedelta(days=30), serial=1)
+    ca = create_root_ca(pki.generate_key(), common_name="bench CA",
+                        not_before=now - dt.timedelta(days=1),
+                        not_after=now + dt.timedelta(days=30), serial=1)
     nodes = {}
     for serial, code in enumerate(("271004", "131016"), start=2):
         key = pki.generate_key()
         node = NodeId(role=NodeRole.MUNICIPALITY, code=code)
-        nodes[code] = (node, key, pki.issue_node_certificate(
+        nodes[code] = (node, key, issue_node_certificate(
             ca, key.public_key(), node, not_before=now - dt.timedelta(days=1),
             not_after=now + dt.timedelta(days=30), serial=serial))
     trust = pki.TrustStore(anchors=(ca.certificate,), crls=())

@@ -12,10 +12,10 @@ bijective mixing with valid check digits. Every value passes the message validat
 
 Figures:
 
-* load: rows/s through :meth:`NodeStorage.bulk_load_identity` (SQLite: executemany,
-  a commit every 50,000 rows; PostgreSQL: COPY, a commit every 50,000 rows), both
-  indexes in place; the bytes on disk per resident (SQLite: the files; PostgreSQL: the
-  table with its TOAST and indexes, ``pg_total_relation_size``);
+* load: rows/s through :func:`juki_protocol.node.bulk_load.bulk_load_identity` (SQLite:
+  executemany, a commit every 50,000 rows; PostgreSQL: COPY, a commit every 50,000
+  rows), both indexes in place; the bytes on disk per resident (SQLite: the files;
+  PostgreSQL: the table with its TOAST and indexes, ``pg_total_relation_size``);
 * lookups by resident code and by the four items (name, birth date, sex, address:
   R-30-7-3-10), p50/p99: the store's indexed queries, and the node's own path
   (:meth:`Provider.lookup` over :class:`StoredIdentities`, which queries, not loads);
@@ -49,6 +49,7 @@ from juki_protocol.messages.provision import (
     ProvisionRequest,
     RequestingBody,
 )
+from juki_protocol.node.bulk_load import bulk_load_identity
 from juki_protocol.node.network import create_pki
 from juki_protocol.node.sql import StorageError
 from juki_protocol.node.storage import NodeStorage, open_storage
@@ -221,7 +222,7 @@ def _measure(storage: NodeStorage, tmp: Path, url: str | None, n: int,
             yield row
 
     t0 = time.perf_counter()
-    loaded = storage.bulk_load_identity(rows(), NOW)
+    loaded = bulk_load_identity(storage, rows(), NOW)
     load_s = time.perf_counter() - t0
     storage.scrub()
     storage.conn.execute("ANALYZE")

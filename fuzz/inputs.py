@@ -42,6 +42,13 @@ from fuzz import der_tree
 from juki_protocol.codec.schema import APPLICATION_TAGS
 from juki_protocol.envelope import cms, pki
 from juki_protocol.envelope import envelope as env
+from juki_protocol.envelope.ca import (
+    CertificateAuthority,
+    RevokedCertificate,
+    build_crl,
+    create_root_ca,
+    issue_node_certificate,
+)
 from juki_protocol.errors import JukiError
 from juki_protocol.messages.pdu import MessageType
 
@@ -124,7 +131,7 @@ def _key(label: str) -> ec.EllipticCurvePrivateKey:
 class World:
     """A CA, a signer (municipality 271004) and a recipient (prefecture 270008)."""
 
-    ca: pki.CertificateAuthority
+    ca: CertificateAuthority
     signer: pki.Credential
     recipient: Recipient
 
@@ -133,18 +140,18 @@ class World:
 def world() -> World:
     """The synthetic world (fixed keys, serials and times)."""
     day = dt.timedelta(days=1)
-    ca = pki.create_root_ca(_key("ca"), common_name="Fuzz Root", not_before=NOW - 90 * day,
-                            not_after=NOW + 900 * day, serial=1, deterministic=True)
+    ca = create_root_ca(_key("ca"), common_name="Fuzz Root", not_before=NOW - 90 * day,
+                        not_after=NOW + 900 * day, serial=1, deterministic=True)
 
     def cred(label: str, role: str, code: str, serial: int) -> pki.Credential:
         key = _key(label)
-        return pki.Credential(key, pki.issue_node_certificate(
+        return pki.Credential(key, issue_node_certificate(
             ca, key.public_key(), pki.node_id(role, code), not_before=NOW - 30 * day,
             not_after=NOW + 300 * day, serial=serial, deterministic=True))
 
-    crl = pki.build_crl(ca, [pki.RevokedCertificate(0x99, NOW - day)],
-                        this_update=NOW - 2 * day, next_update=NOW + 30 * day, number=1,
-                        deterministic=True)
+    crl = build_crl(ca, [RevokedCertificate(0x99, NOW - day)],
+                    this_update=NOW - 2 * day, next_update=NOW + 30 * day, number=1,
+                    deterministic=True)
     return World(ca=ca, signer=cred("signer", "municipality", "271004", 0x10),
                  recipient=Recipient((cred("recipient", "prefecture", "270008", 0x11),),
                                      pki.TrustStore(anchors=(ca.certificate,), crls=(crl,)),
@@ -156,7 +163,7 @@ def der_of(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.DER)
 
 
-def resign_certificate(tbs: bytes, ca: pki.CertificateAuthority) -> bytes:
+def resign_certificate(tbs: bytes, ca: CertificateAuthority) -> bytes:
     """A certificate of any TBSCertificate octets, signed by ``ca`` (ECDSA SHA-256)."""
     signature = ca.key.sign(tbs, ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
     return cms.der_seq(tbs, cms.alg_id(cms.ECDSA_WITH_SHA256), cms.der_bits(signature))

@@ -22,6 +22,7 @@ from juki_conformance.sut import AdapterSut
 from juki_protocol.codec import codec
 from juki_protocol.envelope import envelope as env
 from juki_protocol.envelope import pki
+from juki_protocol.envelope.ca import create_root_ca, issue_node_certificate
 from juki_protocol.fixtures.samples import example, header
 from juki_protocol.messages import MessageType, NodeId, NodeRole, Profile
 
@@ -98,9 +99,9 @@ NOW = dt.datetime(2026, 4, 1, 9, 0, 0, tzinfo=dt.UTC)
 def _world() -> dict[str, Any]:
     """A throw-away network CA and node credentials for the seal cases."""
     ca_key = pki.generate_key()
-    ca = pki.create_root_ca(ca_key, common_name="juki-conformance test CA",
-                            not_before=NOW - dt.timedelta(days=1),
-                            not_after=NOW + dt.timedelta(days=3650), serial=1)
+    ca = create_root_ca(ca_key, common_name="juki-conformance test CA",
+                        not_before=NOW - dt.timedelta(days=1),
+                        not_after=NOW + dt.timedelta(days=3650), serial=1)
     nodes: dict[str, Any] = {}
     for serial, (role, code) in enumerate((("municipality", "271004"),
                                            ("municipality", "131016"),
@@ -108,10 +109,10 @@ def _world() -> dict[str, Any]:
                                            ("agency", "AG0001")), start=2):
         key = pki.generate_key()
         node = NodeId(role=NodeRole(role), code=code)
-        cert = pki.issue_node_certificate(ca, key.public_key(), node,
-                                          not_before=NOW - dt.timedelta(days=1),
-                                          not_after=NOW + dt.timedelta(days=365),
-                                          serial=serial)
+        cert = issue_node_certificate(ca, key.public_key(), node,
+                                      not_before=NOW - dt.timedelta(days=1),
+                                      not_after=NOW + dt.timedelta(days=365),
+                                      serial=serial)
         nodes[code] = (node, key, cert)
     return {"ca": ca, "nodes": nodes}
 

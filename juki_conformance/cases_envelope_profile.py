@@ -42,6 +42,7 @@ from juki_protocol.codec import codec, der
 from juki_protocol.codec.schema import APPLICATION_TAGS
 from juki_protocol.envelope import cms, pki
 from juki_protocol.envelope import envelope as env
+from juki_protocol.envelope.ca import create_root_ca, issue_node_certificate
 from juki_protocol.errors import DecodeError, ErrorCode
 from juki_protocol.fixtures.samples import example
 from juki_protocol.messages import MessageType, NodeId, NodeRole, Profile
@@ -82,18 +83,18 @@ class _Node:
 @cache
 def world() -> dict[str, Any]:
     """A throw-away network CA, a municipality sender and a prefecture recipient."""
-    ca = pki.create_root_ca(pki.generate_key(), common_name="juki-conformance profile CA",
-                            not_before=NOW - dt.timedelta(days=1),
-                            not_after=NOW + dt.timedelta(days=3650), serial=1)
+    ca = create_root_ca(pki.generate_key(), common_name="juki-conformance profile CA",
+                        not_before=NOW - dt.timedelta(days=1),
+                        not_after=NOW + dt.timedelta(days=3650), serial=1)
     nodes = {}
     for serial, (role, code) in enumerate((("municipality", SENDER),
                                            ("prefecture", RECIPIENT)), start=2):
         key = pki.generate_key()
         node = NodeId(role=NodeRole(role), code=code)
-        cert = pki.issue_node_certificate(ca, key.public_key(), node,
-                                          not_before=NOW - dt.timedelta(days=1),
-                                          not_after=NOW + dt.timedelta(days=365),
-                                          serial=serial)
+        cert = issue_node_certificate(ca, key.public_key(), node,
+                                      not_before=NOW - dt.timedelta(days=1),
+                                      not_after=NOW + dt.timedelta(days=365),
+                                      serial=serial)
         nodes[code] = _Node(node, key, cert)
     return {"ca": ca, "nodes": nodes}
 

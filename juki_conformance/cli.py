@@ -76,6 +76,7 @@ from juki_conformance.sut import AdapterSut, HarnessError
 from juki_protocol.cli_errors import EXIT_INTERRUPTED, ErrorHandlingGroup
 from juki_protocol.cli_errors import report as report_error
 from juki_protocol.envelope import pki
+from juki_protocol.envelope.ca import create_root_ca
 from juki_protocol.errors import JukiError
 from juki_protocol.resources import spec_dir, vectors_dir
 from juki_protocol.tools.cli_pki import INFORM, read_certificates_pem
@@ -422,8 +423,8 @@ def evidence_signer_cmd(out_path: str, organization: str, days: int) -> None:
     out.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now(dt.UTC)
     start, end = now - dt.timedelta(hours=1), now + dt.timedelta(days=days)
-    ca = pki.create_root_ca(pki.generate_key(), common_name=f"{organization} CA",
-                            not_before=start, not_after=end, serial=1)
+    ca = create_root_ca(pki.generate_key(), common_name=f"{organization} CA",
+                        not_before=start, not_after=end, serial=1)
     key = pki.generate_key()
     cert = evidence.issue_signer_certificate(
         ca, key.public_key(), organization=organization,

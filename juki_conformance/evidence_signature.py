@@ -23,6 +23,7 @@ from cryptography.x509.oid import NameOID
 
 from juki_protocol.envelope import cms, pki
 from juki_protocol.envelope import envelope as env
+from juki_protocol.envelope.ca import CertificateAuthority
 from juki_protocol.errors import JukiError
 
 
@@ -57,14 +58,14 @@ def sign_detached(content: bytes, key: ec.EllipticCurvePrivateKey, cert: x509.Ce
         certificates=sorted({cert_der, *map(_cert_der, extra_certs)}))
 
 
-def issue_signer_certificate(issuer: pki.CertificateAuthority,
+def issue_signer_certificate(issuer: CertificateAuthority,
                              public_key: ec.EllipticCurvePublicKey, *, organization: str,
                              common_name: str, not_before: dt.datetime,
                              not_after: dt.datetime, serial: int,
                              deterministic: bool = False) -> x509.Certificate:
     """An end-entity certificate for a certifying body's evidence-signing key.
 
-    Node certificates (:func:`juki_protocol.envelope.pki.issue_node_certificate`) name a network
+    Node certificates (:func:`juki_protocol.envelope.ca.issue_node_certificate`) name a network
     node and a role, which a certifying body is not, and carry keyAgreement; this one
     has basicConstraints CA:FALSE and keyUsage digitalSignature and nonRepudiation
     (both critical, RFC 5280 section 4.2.1.3) and no extendedKeyUsage, which is what

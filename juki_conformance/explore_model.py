@@ -4,10 +4,10 @@ node with.
 It is built from the reference's sans-I/O parts, not from its node: the flow is
 :class:`~juki_protocol.machines.identity.PrefectureReceiver` (Art. 30-5, R-30-5-0-06)
 or :class:`~juki_protocol.machines.identity.NationalReceiver` (Art. 30-11,
-R-30-11-0-02) over an :class:`~juki_protocol.machines.stores.IdentityStore`; around it this module
-states, in a few lines each, the receipt checks of spec/pdu.md section 8 that come before
-the flow (version, recipient, TLS peer, time window, routing: steps 3 to 6) and the duplicate
-and replay rule (step 10, R-PDU-24, R-NODE-02).
+R-30-11-0-02) over an :class:`~juki_protocol.machines.memory_store.IdentityStore`;
+around it this module states, in a few lines each, the receipt checks of spec/pdu.md
+section 8 that come before the flow (version, recipient, TLS peer, time window, routing:
+steps 3 to 6) and the duplicate and replay rule (step 10, R-PDU-24, R-NODE-02).
 
 Where the spec lets a node choose, the model answers with a *set* of acceptable answers:
 a message id older than the duplicate window may be remembered or forgotten ("keeps ...
@@ -28,7 +28,7 @@ from juki_protocol.errors import ErrorCode, JukiError
 from juki_protocol.identifiers import is_prefecture_code
 from juki_protocol.machines.common import Inbound, Send
 from juki_protocol.machines.identity import NationalReceiver, PrefectureReceiver
-from juki_protocol.machines.stores import IdentityStore
+from juki_protocol.machines.memory_store import IdentityStore
 from juki_protocol.messages.identity import IdentityInfoRelay, IdentityInfoUpdate
 from juki_protocol.messages.pdu import Acknowledgement
 

@@ -3,6 +3,15 @@
 implements: a kill *cites the right clause* when a failing case checks one of them.
 A module moved or split keeps its entry (and its new modules get one), so that the
 measured power stays comparable.
+
+Rule code is what a node or the codec adapter runs. Code that only tools, ``juki
+simulate``, benchmarks, tests or the network CA run lives in modules of its own outside
+these entries, so that no suite could be asked to reach it: ``prefectures.py`` (names
+for display), ``envelope/ca.py`` (issuing certificates and CRLs),
+``machines/card_counter.py`` (the simulated counter's card check),
+``machines/memory_store.py`` (identity info in memory) and ``tools/audit_verify.py``
+(the offline audit verifier); under a directory entry they are listed in
+:data:`SKIPPED`.
 """
 
 from __future__ import annotations
@@ -55,10 +64,17 @@ TARGETS: dict[str, tuple[str, ...]] = {
 #: Not rule code: command lines, diagrams, the network launcher; and envelope/cms_fast.py,
 #: an optimisation of envelope/cms.py's parsing whose every result tests/test_cms_fast.py
 #: checks against cms.py's (a mutant there either gives up to the slow path, which no run
-#: can observe, or returns what cms.py would not, which that test catches).
+#: can observe, or returns what cms.py would not, which that test catches). Also:
+#: node/refusal_log.py shapes and rate-limits the log lines of TLS refusals (R-PDU-44,
+#: subject ``operation``: no run observes a node's log, as for the logging calls);
+#: node/metrics.py is the Prometheus metrics and /health of ``--metrics`` (no requirement
+#: of spec/, and the suite runs the reference without it); node/bulk_load.py is the
+#: initial bulk load of identity info (benchmarks/scale.py, a migration), which no node
+#: runs.
 SKIPPED = ("envelope/cms_fast.py", "tools/cli_simulate.py", "machines/diagrams.py",
            "tools/cli_node.py", "node/network.py", "messages/__init__.py", "machines/__init__.py",
-           "node/__init__.py", "endpoint/__init__.py")
+           "node/__init__.py", "endpoint/__init__.py", "node/refusal_log.py",
+           "node/metrics.py", "node/bulk_load.py")
 
 
 __all__ = ["SKIPPED", "TARGETS"]

@@ -19,6 +19,12 @@ from juki_conformance.ics import (
     TEST_RETENTION_SECONDS,
 )
 from juki_protocol.envelope import pki
+from juki_protocol.envelope.ca import (
+    CertificateAuthority,
+    RevokedCertificate,
+    build_crl,
+    issue_node_certificate,
+)
 from juki_protocol.identifiers import prefecture_of
 from juki_protocol.node.network import create_pki
 from juki_protocol.node.operators import DEFAULT_ROLES, write_operators_file
@@ -99,16 +105,16 @@ def prepare_pki(directory: Path, role: str, code: str, now: dt.datetime, *,
     of one peer (``revoked/<ID>.pem`` and ``.key``) for the revoked-certificate case."""
     create_pki(directory, [(role, code), *peers_of(role, code)], now, days=days)
     peer = revoked_peer_of(role, code)
-    ca = pki.CertificateAuthority(
+    ca = CertificateAuthority(
         pki.load_private_key((directory / "ca.key").read_bytes()),
         pki.load_certificate((directory / "ca.pem").read_bytes()))
     start, end = now - dt.timedelta(hours=1), now + dt.timedelta(days=days)
     key = pki.generate_key()
     serial = 1000
-    cert = pki.issue_node_certificate(ca, key.public_key(),
-                                      pki.node_of_certificate(pki.load_certificate(
-                                          (directory / f"{peer}.pem").read_bytes())),
-                                      not_before=start, not_after=end, serial=serial)
+    cert = issue_node_certificate(ca, key.public_key(),
+                                  pki.node_of_certificate(pki.load_certificate(
+                                      (directory / f"{peer}.pem").read_bytes())),
+                                  not_before=start, not_after=end, serial=serial)
     (directory / "revoked").mkdir(exist_ok=True)
     (directory / "revoked" / f"{peer}.pem").write_bytes(pki.cert_pem(cert))
     pki.write_private_file(directory / "revoked" / f"{peer}.key", pki.key_pem(key))
@@ -118,13 +124,13 @@ def prepare_pki(directory: Path, role: str, code: str, now: dt.datetime, *,
             ("expired", (now - dt.timedelta(days=3), now - dt.timedelta(days=1)), 1001),
             ("future", (now + dt.timedelta(days=1), now + dt.timedelta(days=3)), 1002)):
         other = pki.generate_key()
-        made = pki.issue_node_certificate(ca, other.public_key(), pki.node_of_certificate(
+        made = issue_node_certificate(ca, other.public_key(), pki.node_of_certificate(
             cert), not_before=begin, not_after=until, serial=number)
         (directory / name).mkdir(exist_ok=True)
         (directory / name / f"{peer}.pem").write_bytes(pki.cert_pem(made))
         pki.write_private_file(directory / name / f"{peer}.key", pki.key_pem(other))
-    crl = pki.build_crl(ca, [pki.RevokedCertificate(serial=serial, revoked_at=start)],
-                        this_update=start, next_update=end, number=2)
+    crl = build_crl(ca, [RevokedCertificate(serial=serial, revoked_at=start)],
+                    this_update=start, next_update=end, number=2)
     (directory / "crl.pem").write_bytes(pki.crl_pem(crl))
     return directory
 

@@ -22,6 +22,14 @@ from juki_protocol.codec import codec
 from juki_protocol.envelope import cms, pki
 from juki_protocol.envelope import envelope as env
 from juki_protocol.envelope import envelope_parts as parts
+from juki_protocol.envelope.ca import (
+    CertificateAuthority,
+    RevokedCertificate,
+    build_crl,
+    create_intermediate_ca,
+    create_root_ca,
+    issue_node_certificate,
+)
 from juki_protocol.errors import ErrorCode, JukiError, ProtocolError, SecurityError
 from juki_protocol.messages.base import from_form
 from juki_protocol.messages.common import Profile
@@ -36,7 +44,7 @@ MSG = bytes(range(256)) * 3
 
 @dataclasses.dataclass(frozen=True)
 class World:
-    ca: pki.CertificateAuthority
+    ca: CertificateAuthority
     trust: pki.TrustStore
     m1: pki.Credential          # municipality 271004
     m2: pki.Credential          # municipality 131016
@@ -45,19 +53,19 @@ class World:
     agency: pki.Credential      # AG0001
 
 
-def _cred(ca: pki.CertificateAuthority, role: str, code: str, serial: int, *,
+def _cred(ca: CertificateAuthority, role: str, code: str, serial: int, *,
           nb: dt.datetime = T0 - 30 * DAY, na: dt.datetime = T0 + 365 * DAY,
           **kw: bool) -> pki.Credential:
     key = pki.generate_key()
-    cert = pki.issue_node_certificate(ca, key.public_key(), pki.node_id(role, code),
-                                      not_before=nb, not_after=na, serial=serial, **kw)
+    cert = issue_node_certificate(ca, key.public_key(), pki.node_id(role, code),
+                                  not_before=nb, not_after=na, serial=serial, **kw)
     return pki.Credential(key, cert)
 
 
 @pytest.fixture(scope="module")
 def w() -> World:
-    ca = pki.create_root_ca(pki.generate_key(), common_name="Envelope Test Root",
-                            not_before=T0 - 100 * DAY, not_after=T0 + 1000 * DAY, serial=1)
+    ca = create_root_ca(pki.generate_key(), common_name="Envelope Test Root",
+                        not_before=T0 - 100 * DAY, not_after=T0 + 1000 * DAY, serial=1)
     return World(ca=ca, trust=pki.TrustStore(anchors=(ca.certificate,)),
                  m1=_cred(ca, "municipality", "271004", 11),
                  m2=_cred(ca, "municipality", "131016", 12),
@@ -214,10 +222,10 @@ def test_key_rotation(w: World) -> None:
 
 
 def test_intermediate_in_signed_data(w: World) -> None:
-    inter = pki.create_intermediate_ca(w.ca, pki.generate_key(), common_name="Issuing",
-                                       not_before=T0 - DAY, not_after=T0 + 100 * DAY,
-                                       serial=99)
-    signer = _cred(pki.CertificateAuthority(inter.key, inter.certificate), "municipality",
+    inter = create_intermediate_ca(w.ca, pki.generate_key(), common_name="Issuing",
+                                   not_before=T0 - DAY, not_after=T0 + 100 * DAY,
+                                   serial=99)
+    signer = _cred(CertificateAuthority(inter.key, inter.certificate), "municipality",
                    "271004", 100)
     h = header()
     with_chain = seal(w, h, sender=signer, chain=[inter.certificate])
@@ -248,8 +256,8 @@ def test_seal_refusals(w: World) -> None:
     refused(ErrorCode.CERT_KEY_USAGE, lambda: seal(w, h, sender=no_sign))
     expired = _cred(w.ca, "municipality", "271004", 42, nb=T0 - 9 * DAY, na=T0 - DAY)
     refused(ErrorCode.CERT_EXPIRED, lambda: seal(w, h, sender=expired))
-    stranger_ca = pki.create_root_ca(pki.generate_key(), common_name="Other",
-                                     not_before=T0 - DAY, not_after=T0 + DAY, serial=1)
+    stranger_ca = create_root_ca(pki.generate_key(), common_name="Other",
+                                 not_before=T0 - DAY, not_after=T0 + DAY, serial=1)
     stranger = _cred(stranger_ca, "prefecture", "270008", 43)
     refused(ErrorCode.CERT_UNTRUSTED, lambda: seal(w, h, to=stranger, trust=w.trust))
     assert seal(w, h, trust=w.trust)
@@ -454,12 +462,12 @@ def test_signer_revoked_and_untrusted(w: World) -> None:
     signer = _cred(w.ca, "municipality", "271004", 61)
     h = header()
     data = raw(w, h, sender=signer)
-    crl = pki.build_crl(w.ca, [pki.RevokedCertificate(61, T0 - DAY)], this_update=T0 - DAY,
-                        next_update=T0 + DAY, number=1)
+    crl = build_crl(w.ca, [RevokedCertificate(61, T0 - DAY)], this_update=T0 - DAY,
+                    next_update=T0 + DAY, number=1)
     store = pki.TrustStore(anchors=w.trust.anchors, crls=(crl,))
     refused(ErrorCode.CERT_REVOKED, lambda: open_(w, data, h, trust=store))
-    other = pki.create_root_ca(pki.generate_key(), common_name="Other", not_before=T0 - DAY,
-                               not_after=T0 + DAY, serial=1)
+    other = create_root_ca(pki.generate_key(), common_name="Other", not_before=T0 - DAY,
+                           not_after=T0 + DAY, serial=1)
     refused(ErrorCode.CERT_UNTRUSTED,
             lambda: open_(w, data, h, trust=pki.TrustStore(anchors=(other.certificate,))))
     refused(ErrorCode.CRL_INVALID,

@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from juki_conformance import SUITE_VERSION, evidence
 from juki_conformance.cli import main
 from juki_protocol.envelope import cms, pki
+from juki_protocol.envelope.ca import CertificateAuthority, create_intermediate_ca, create_root_ca
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "vectors"
@@ -42,7 +43,7 @@ OPENSSL = shutil.which("openssl")
 class Body:
     """A certifying body: its root CA and its evidence-signing key and certificate."""
 
-    ca: pki.CertificateAuthority
+    ca: CertificateAuthority
     key: ec.EllipticCurvePrivateKey
     cert: x509.Certificate
 
@@ -59,8 +60,8 @@ def make_body(name: str, serial: int = 1) -> Body:
     # The root CA comes from juki_protocol.envelope.pki. Node certificates name a network node
     # and role, which a certifying body is not, so the signer gets the plain end-entity
     # certificate of evidence.issue_signer_certificate.
-    ca = pki.create_root_ca(pki.generate_key(), common_name=f"{name} CA",
-                            not_before=NOT_BEFORE, not_after=NOT_AFTER, serial=serial)
+    ca = create_root_ca(pki.generate_key(), common_name=f"{name} CA",
+                        not_before=NOT_BEFORE, not_after=NOT_AFTER, serial=serial)
     key = pki.generate_key()
     cert = evidence.issue_signer_certificate(
         ca, key.public_key(), organization=name, common_name="evidence signer",
@@ -204,8 +205,8 @@ def test_manifest_content(bundle: Path, cli_run: dict[str, Path]) -> None:
 def test_intermediate_ca_chain_is_verified(tmp_path: Path, cli_run: dict[str, Path],
                                            body: Body) -> None:
     # Checks R-EVID-08.
-    inter = pki.create_intermediate_ca(body.ca, pki.generate_key(), common_name="Issuing",
-                                       not_before=NOT_BEFORE, not_after=NOT_AFTER, serial=30)
+    inter = create_intermediate_ca(body.ca, pki.generate_key(), common_name="Issuing",
+                                   not_before=NOT_BEFORE, not_after=NOT_AFTER, serial=30)
     key = pki.generate_key()
     cert = evidence.issue_signer_certificate(inter, key.public_key(), organization="Body",
                                              common_name="signer 2", not_before=NOT_BEFORE,

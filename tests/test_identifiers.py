@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from juki_protocol import identifiers as ids
 from juki_protocol.errors import ErrorCode, ValidationError
+from juki_protocol.prefectures import prefecture_name
 
 digits = st.text(alphabet="0123456789", min_size=1, max_size=1)
 
@@ -151,7 +152,7 @@ def test_local_gov_code_prefecture_range() -> None:
 ])
 def test_prefecture_of(muni: str, pref: str, name: str) -> None:
     assert ids.prefecture_of(muni) == pref
-    assert ids.prefecture_name(muni) == name
+    assert prefecture_name(muni) == name
     assert ids.is_prefecture_code(pref) and not ids.is_prefecture_code(muni)
 
 

@@ -15,6 +15,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from juki_protocol.envelope import pki
+from juki_protocol.envelope.ca import (
+    CertificateAuthority,
+    RevokedCertificate,
+    build_crl,
+    create_intermediate_ca,
+    create_root_ca,
+    issue_node_certificate,
+)
 from juki_protocol.errors import ErrorCode, SecurityError
 from juki_protocol.messages.common import NodeId, NodeRole
 from juki_protocol.messages.pdu import MessageType
@@ -31,17 +39,17 @@ AG = pki.node_id("agency", "AG0001")
 
 def root(name: str = "Test Root", key: ec.EllipticCurvePrivateKey | None = None,
          nb: dt.datetime = T0 - 10 * DAY, na: dt.datetime = T0 + 3650 * DAY
-         ) -> pki.CertificateAuthority:
-    return pki.create_root_ca(key or pki.generate_key(), common_name=name, not_before=nb,
-                              not_after=na, serial=1)
+         ) -> CertificateAuthority:
+    return create_root_ca(key or pki.generate_key(), common_name=name, not_before=nb,
+                          not_after=na, serial=1)
 
 
-def node(ca: pki.CertificateAuthority, who: NodeId = M1, *, serial: int = 100,
+def node(ca: CertificateAuthority, who: NodeId = M1, *, serial: int = 100,
          nb: dt.datetime = T0 - DAY, na: dt.datetime = T0 + 365 * DAY,
          **kw: bool) -> pki.Credential:
     key = pki.generate_key()
-    cert = pki.issue_node_certificate(ca, key.public_key(), who, not_before=nb, not_after=na,
-                                      serial=serial, **kw)
+    cert = issue_node_certificate(ca, key.public_key(), who, not_before=nb, not_after=na,
+                                  serial=serial, **kw)
     return pki.Credential(key, cert)
 
 
@@ -50,18 +58,18 @@ def code_of(excinfo: pytest.ExceptionInfo[SecurityError]) -> ErrorCode:
 
 
 @pytest.fixture(scope="module")
-def ca() -> pki.CertificateAuthority:
+def ca() -> CertificateAuthority:
     return root()
 
 
 @pytest.fixture(scope="module")
-def trust(ca: pki.CertificateAuthority) -> pki.TrustStore:
+def trust(ca: CertificateAuthority) -> pki.TrustStore:
     return pki.TrustStore(anchors=(ca.certificate,))
 
 
 # Issuing and naming ----------------------------------------------------------------------
 
-def test_node_certificate_names_role_and_id(ca: pki.CertificateAuthority) -> None:
+def test_node_certificate_names_role_and_id(ca: CertificateAuthority) -> None:
     cert = node(ca, PREF).certificate
     san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert san.get_values_for_type(x509.UniformResourceIdentifier) == \
@@ -74,7 +82,7 @@ def test_node_certificate_names_role_and_id(ca: pki.CertificateAuthority) -> Non
 
 
 @pytest.mark.parametrize("who", [M1, PREF, NAT, AG])
-def test_validate_returns_node_for_both_purposes(ca: pki.CertificateAuthority,
+def test_validate_returns_node_for_both_purposes(ca: CertificateAuthority,
                                                  trust: pki.TrustStore,
                                                  who: NodeId) -> None:
     cert = node(ca, who).certificate
@@ -84,19 +92,19 @@ def test_validate_returns_node_for_both_purposes(ca: pki.CertificateAuthority,
 
 def test_deterministic_issuing_gives_identical_certificates() -> None:
     key = ec.derive_private_key(12345, ec.SECP256R1())
-    a, b = (pki.create_root_ca(key, common_name="R", not_before=T0, not_after=T0 + DAY,
-                               serial=7, deterministic=True).certificate for _ in range(2))
+    a, b = (create_root_ca(key, common_name="R", not_before=T0, not_after=T0 + DAY,
+                           serial=7, deterministic=True).certificate for _ in range(2))
     assert a == b and a.signature == b.signature
 
 
-def test_credential_key_must_match_certificate(ca: pki.CertificateAuthority) -> None:
+def test_credential_key_must_match_certificate(ca: CertificateAuthority) -> None:
     cred = node(ca)
     with pytest.raises(SecurityError) as e:
         pki.Credential(pki.generate_key(), cred.certificate)
     assert code_of(e) is ErrorCode.CERT_INVALID
 
 
-def test_naive_time_is_refused(ca: pki.CertificateAuthority, trust: pki.TrustStore) -> None:
+def test_naive_time_is_refused(ca: CertificateAuthority, trust: pki.TrustStore) -> None:
     with pytest.raises(TypeError):
         pki.validate_certificate(node(ca).certificate, trust, T0.replace(tzinfo=None),
                                  pki.KeyPurpose.SIGNING)
@@ -124,7 +132,7 @@ def test_private_key_must_be_p256() -> None:
     assert code_of(e) is ErrorCode.ALGORITHM_UNSUPPORTED
 
 
-def test_load_certificate_wants_exactly_one(ca: pki.CertificateAuthority) -> None:
+def test_load_certificate_wants_exactly_one(ca: CertificateAuthority) -> None:
     two = pki.cert_pem(ca.certificate) * 2
     assert len(pki.load_certificates(two)) == 2
     with pytest.raises(SecurityError) as e:
@@ -141,11 +149,11 @@ def test_untrusted_ca(trust: pki.TrustStore) -> None:
     assert code_of(e) is ErrorCode.CERT_UNTRUSTED
 
 
-def test_intermediate_needed_and_accepted(ca: pki.CertificateAuthority,
+def test_intermediate_needed_and_accepted(ca: CertificateAuthority,
                                           trust: pki.TrustStore) -> None:
-    inter = pki.create_intermediate_ca(ca, pki.generate_key(), common_name="Issuing",
-                                       not_before=T0 - DAY, not_after=T0 + 100 * DAY,
-                                       serial=2)
+    inter = create_intermediate_ca(ca, pki.generate_key(), common_name="Issuing",
+                                   not_before=T0 - DAY, not_after=T0 + 100 * DAY,
+                                   serial=2)
     cert = node(inter).certificate
     with pytest.raises(SecurityError) as e:
         pki.validate_certificate(cert, trust, T0, pki.KeyPurpose.SIGNING)
@@ -156,12 +164,12 @@ def test_intermediate_needed_and_accepted(ca: pki.CertificateAuthority,
     assert pki.build_path(cert, with_inter) == (cert, inter.certificate, ca.certificate)
 
 
-def test_path_length_constraint(ca: pki.CertificateAuthority, trust: pki.TrustStore) -> None:
-    inter = pki.create_intermediate_ca(ca, pki.generate_key(), common_name="Issuing",
-                                       not_before=T0 - DAY, not_after=T0 + 100 * DAY,
-                                       serial=2)
-    sub = pki.create_intermediate_ca(inter, pki.generate_key(), common_name="Sub",
-                                     not_before=T0 - DAY, not_after=T0 + 100 * DAY, serial=3)
+def test_path_length_constraint(ca: CertificateAuthority, trust: pki.TrustStore) -> None:
+    inter = create_intermediate_ca(ca, pki.generate_key(), common_name="Issuing",
+                                   not_before=T0 - DAY, not_after=T0 + 100 * DAY,
+                                   serial=2)
+    sub = create_intermediate_ca(inter, pki.generate_key(), common_name="Sub",
+                                 not_before=T0 - DAY, not_after=T0 + 100 * DAY, serial=3)
     cert = node(sub).certificate
     with pytest.raises(SecurityError) as e:
         pki.validate_certificate(cert, trust, T0, pki.KeyPurpose.SIGNING,
@@ -170,10 +178,10 @@ def test_path_length_constraint(ca: pki.CertificateAuthority, trust: pki.TrustSt
     assert "path length" in str(e.value)
 
 
-def test_a_node_certificate_cannot_issue(ca: pki.CertificateAuthority,
+def test_a_node_certificate_cannot_issue(ca: CertificateAuthority,
                                          trust: pki.TrustStore) -> None:
     rogue_issuer = node(ca)
-    fake_ca = pki.CertificateAuthority(rogue_issuer.key, rogue_issuer.certificate)
+    fake_ca = CertificateAuthority(rogue_issuer.key, rogue_issuer.certificate)
     cert = node(fake_ca, M2).certificate
     with pytest.raises(SecurityError) as e:
         pki.validate_certificate(cert, trust, T0, pki.KeyPurpose.SIGNING,
@@ -181,7 +189,7 @@ def test_a_node_certificate_cannot_issue(ca: pki.CertificateAuthority,
     assert code_of(e) is ErrorCode.CERT_UNTRUSTED
 
 
-def test_validity_period_boundaries(ca: pki.CertificateAuthority,
+def test_validity_period_boundaries(ca: CertificateAuthority,
                                     trust: pki.TrustStore) -> None:
     cert = node(ca, nb=T0, na=T0 + DAY).certificate
     second = dt.timedelta(seconds=1)
@@ -204,14 +212,14 @@ def test_expired_anchor() -> None:
     assert code_of(e) is ErrorCode.CERT_EXPIRED
 
 
-def _crl(issuer: pki.CertificateAuthority, serials: list[int], *,
+def _crl(issuer: CertificateAuthority, serials: list[int], *,
          this: dt.datetime = T0 - DAY, nxt: dt.datetime = T0 + 7 * DAY
          ) -> x509.CertificateRevocationList:
-    return pki.build_crl(issuer, [pki.RevokedCertificate(s, T0 - DAY) for s in serials],
-                         this_update=this, next_update=nxt, number=1)
+    return build_crl(issuer, [RevokedCertificate(s, T0 - DAY) for s in serials],
+                     this_update=this, next_update=nxt, number=1)
 
 
-def test_revoked(ca: pki.CertificateAuthority) -> None:
+def test_revoked(ca: CertificateAuthority) -> None:
     good, bad = node(ca, serial=200), node(ca, serial=201)
     store = pki.TrustStore(anchors=(ca.certificate,), crls=(_crl(ca, [201]),))
     assert pki.validate_certificate(good.certificate, store, T0,
@@ -221,10 +229,10 @@ def test_revoked(ca: pki.CertificateAuthority) -> None:
     assert code_of(e) is ErrorCode.CERT_REVOKED
 
 
-def test_revoked_intermediate(ca: pki.CertificateAuthority) -> None:
-    inter = pki.create_intermediate_ca(ca, pki.generate_key(), common_name="Issuing",
-                                       not_before=T0 - DAY, not_after=T0 + 100 * DAY,
-                                       serial=77)
+def test_revoked_intermediate(ca: CertificateAuthority) -> None:
+    inter = create_intermediate_ca(ca, pki.generate_key(), common_name="Issuing",
+                                   not_before=T0 - DAY, not_after=T0 + 100 * DAY,
+                                   serial=77)
     store = pki.TrustStore(anchors=(ca.certificate,), intermediates=(inter.certificate,),
                            crls=(_crl(ca, [77]),))
     with pytest.raises(SecurityError) as e:
@@ -233,7 +241,7 @@ def test_revoked_intermediate(ca: pki.CertificateAuthority) -> None:
 
 
 @pytest.mark.parametrize("case", ["forged", "stale", "future", "missing"])
-def test_crl_invalid(ca: pki.CertificateAuthority, case: str) -> None:
+def test_crl_invalid(ca: CertificateAuthority, case: str) -> None:
     forger = root("Test Root")      # the same issuer name, another key
     crl = {"forged": _crl(forger, []), "stale": _crl(ca, [], nxt=T0 - dt.timedelta(hours=1)),
            "future": _crl(ca, [], this=T0 + dt.timedelta(hours=1)), "missing": None}[case]
@@ -244,7 +252,7 @@ def test_crl_invalid(ca: pki.CertificateAuthority, case: str) -> None:
     assert code_of(e) is ErrorCode.CRL_INVALID
 
 
-def test_key_usage(ca: pki.CertificateAuthority, trust: pki.TrustStore) -> None:
+def test_key_usage(ca: CertificateAuthority, trust: pki.TrustStore) -> None:
     no_sign = node(ca, digital_signature=False).certificate
     no_agree = node(ca, key_agreement=False).certificate
     pki.validate_certificate(no_sign, trust, T0, pki.KeyPurpose.KEY_AGREEMENT)
@@ -256,7 +264,7 @@ def test_key_usage(ca: pki.CertificateAuthority, trust: pki.TrustStore) -> None:
         assert code_of(e) is ErrorCode.CERT_KEY_USAGE
 
 
-def _custom(ca: pki.CertificateAuthority, *, cn: str = "municipality:271004",
+def _custom(ca: CertificateAuthority, *, cn: str = "municipality:271004",
             uris: tuple[str, ...] = ("urn:juki:node:municipality:271004",),
             key: ec.EllipticCurvePrivateKey | None = None, ca_flag: bool = False,
             extra_critical: bool = False) -> x509.Certificate:
@@ -279,7 +287,7 @@ def _custom(ca: pki.CertificateAuthority, *, cn: str = "municipality:271004",
 
 @pytest.mark.parametrize("case", ["no-san", "two-urns", "cn-differs", "bad-id", "bad-role",
                                   "p384", "is-ca", "unknown-critical"])
-def test_certificate_profile_violations(ca: pki.CertificateAuthority, trust: pki.TrustStore,
+def test_certificate_profile_violations(ca: CertificateAuthority, trust: pki.TrustStore,
                                         case: str) -> None:
     cases: dict[str, dict[str, Any]] = {
         "no-san": {"uris": ()},
@@ -298,7 +306,7 @@ def test_certificate_profile_violations(ca: pki.CertificateAuthority, trust: pki
     assert code_of(e) is ErrorCode.CERT_INVALID, str(e.value)
 
 
-def test_a_well_formed_custom_certificate_passes(ca: pki.CertificateAuthority,
+def test_a_well_formed_custom_certificate_passes(ca: CertificateAuthority,
                                                  trust: pki.TrustStore) -> None:
     # The negative cases above differ from this one in one point each.
     assert pki.validate_certificate(_custom(ca), trust, T0, pki.KeyPurpose.SIGNING) == M1
@@ -361,7 +369,7 @@ def test_every_sealed_type_has_a_route() -> None:
         assert route.senders == route.recipients == {NodeRole.MUNICIPALITY}
 
 
-def test_check_sender(ca: pki.CertificateAuthority) -> None:
+def test_check_sender(ca: CertificateAuthority) -> None:
     pki.check_sender(M1, sender=M1, recipient=PREF, message_type=MessageType.IDENTITY_INFO_UPDATE)
     with pytest.raises(SecurityError) as e:
         pki.check_sender(M1, sender=M2, recipient=PREF,
@@ -460,7 +468,7 @@ def _cached(cert: x509.Certificate, store: pki.TrustStore, now: dt.datetime,
 
 
 def test_cache_answers_a_repeat_without_validating_again(
-        ca: pki.CertificateAuthority, trust: pki.TrustStore,
+        ca: CertificateAuthority, trust: pki.TrustStore,
         monkeypatch: pytest.MonkeyPatch) -> None:
     cert = node(ca, serial=300).certificate
     assert pki.validate_certificate(cert, trust, T0, pki.KeyPurpose.SIGNING) == M1
@@ -478,7 +486,7 @@ def test_cache_answers_a_repeat_without_validating_again(
 
 
 def test_cached_valid_certificate_is_refused_after_a_crl_revokes_it(
-        ca: pki.CertificateAuthority) -> None:
+        ca: CertificateAuthority) -> None:
     cert = node(ca, serial=301).certificate
     before = pki.TrustStore(anchors=(ca.certificate,), crls=(_crl(ca, [999]),))
     assert pki.validate_certificate(cert, before, T0, pki.KeyPurpose.SIGNING) == M1
@@ -494,7 +502,7 @@ def test_cached_valid_certificate_is_refused_after_a_crl_revokes_it(
 
 
 def test_cached_valid_certificate_is_refused_once_expired(
-        ca: pki.CertificateAuthority, trust: pki.TrustStore) -> None:
+        ca: CertificateAuthority, trust: pki.TrustStore) -> None:
     cert = node(ca, serial=302, nb=T0 - DAY, na=T0 + DAY).certificate
     assert pki.validate_certificate(cert, trust, T0, pki.KeyPurpose.SIGNING) == M1
     assert _cached(cert, trust, T0 + DAY)
@@ -509,7 +517,7 @@ def test_cached_valid_certificate_is_refused_once_expired(
 
 
 def test_cached_result_does_not_outlive_the_crl_or_the_anchor(
-        ca: pki.CertificateAuthority) -> None:
+        ca: CertificateAuthority) -> None:
     cert = node(ca, serial=303, na=T0 + 365 * DAY).certificate
     store = pki.TrustStore(anchors=(ca.certificate,),
                            crls=(_crl(ca, [], nxt=T0 + 2 * DAY),), require_crl=True)
@@ -528,7 +536,7 @@ def test_cached_result_does_not_outlive_the_crl_or_the_anchor(
     assert code_of(e) is ErrorCode.CERT_EXPIRED
 
 
-def test_failures_are_not_cached(ca: pki.CertificateAuthority) -> None:
+def test_failures_are_not_cached(ca: CertificateAuthority) -> None:
     bad = node(ca, serial=305).certificate
     store = pki.TrustStore(anchors=(ca.certificate,), crls=(_crl(ca, [305]),))
     for _ in range(2):

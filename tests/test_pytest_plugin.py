@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from juki_protocol.node import audit
 from juki_protocol.node.network import NODES, create_pki
+from juki_protocol.tools import audit_verify
 
 pytest_plugins = ["pytester"]
 
@@ -187,7 +187,7 @@ def test_network_runs_for_the_session_then_stops(pytester: pytest.Pytester) -> N
     for code, (_, host, port, _, _) in nodes.items():
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection((host, port), timeout=2).close()
-        assert audit.verify(Path(nodes[code][3])).ok, code
+        assert audit_verify.verify(Path(nodes[code][3])).ok, code
     # Both updates were stored and relayed to the designated centre (Arts. 30-5, 30-11).
     with sqlite3.connect(nodes["DC01"][3]) as db:
         held = {r[0] for r in db.execute("SELECT resident_code FROM identity_info")}

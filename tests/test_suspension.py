@@ -25,6 +25,7 @@ from juki_protocol.node.storage import NodeStorage, open_storage
 from juki_protocol.node.suspension import Suspensions, check_body, check_reason
 from juki_protocol.node.upper_tester import OPS
 from juki_protocol.resources import spec_dir
+from juki_protocol.tools import audit_verify
 from juki_protocol.tools.cli_node import node_group
 from juki_protocol.tools.cli_simulate import ARTICLES, SIMULATED, simulate
 
@@ -118,7 +119,7 @@ def test_suspensions_are_stored_audited_and_survive_reopening(storage: NodeStora
         assert rows == [
             ("local", "op-admin", "AG0001", "provisionSuspended", "suspended: misuse", ""),
             ("local", "op-admin", "AG0001", "provisionResumed", "resumed", "")]
-        assert audit.verify_connection(again.conn).ok
+        assert audit_verify.verify_connection(again.conn).ok
     finally:
         again.close()
         storage.db = again.db          # the fixture closes a connection that is open
@@ -161,7 +162,7 @@ def test_the_commands_suspend_resume_and_list_on_a_providers_database(
     assert [s["body"] for s in listed["suspended"]] == ["AG0001"]
     res = cli.invoke(node_group, ["resume-provision", *base, "--body", "AG0001"])
     assert res.exit_code == 0 and "resumed" in res.output
-    assert audit.verify(db).ok
+    assert audit_verify.verify(db).ok
 
 
 def test_the_feed_commands_act_on_a_municipalitys_database(tmp_path: Path) -> None:
@@ -212,7 +213,7 @@ def test_the_commands_work_on_a_postgresql_node(tmp_path: Path) -> None:
                                           "270008", "--body", "AG0001", "--reason",
                                           "misuse", "--operator", "op-1"])
     assert res.exit_code == 0, res.output
-    assert audit.verify(with_schema(url, "n270008")).ok
+    assert audit_verify.verify(with_schema(url, "n270008")).ok
 
 
 def test_simulate_suspension_runs_masks_and_is_listed() -> None:

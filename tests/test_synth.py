@@ -37,8 +37,6 @@ from juki_protocol.fixtures.synth_data import (
     MUNICIPALITY_TABLE,
 )
 from juki_protocol.identifiers import (
-    PREFECTURES,
-    prefecture_name,
     validate_individual_number,
     validate_local_gov_code,
     validate_resident_code,
@@ -46,6 +44,7 @@ from juki_protocol.identifiers import (
 from juki_protocol.messages.base import from_form
 from juki_protocol.messages.common import Address, PersonName, Profile, Sex
 from juki_protocol.messages.special_move import FamilyRegister
+from juki_protocol.prefectures import PREFECTURES, prefecture_name
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = dt.date(2026, 4, 1)

@@ -1,5 +1,5 @@
 """The resident card (住民基本台帳カード): its lifecycle at the municipality, a virtual card
-speaking an ISO/IEC 7816-4 APDU subset, and the counter's identity check.
+speaking an ISO/IEC 7816-4 APDU subset, and the terminal's steps.
 
 Theory of operation
 -------------------
@@ -27,9 +27,10 @@ secure module: ``k = HMAC-SHA256(master, label || serial)``; the terminal proves
 key, the only one that may reset the retry counter. READ BINARY of the resident code
 area needs both a successful external authentication and a verified PIN.
 
-:func:`identify_with_card` is the counter procedure (two peers in memory): it drives
-the APDU exchange and returns an :class:`IdentityCheck` for the wide-area and special
-move counters.
+The terminal's steps (:func:`mutual_auth`, :func:`set_password`, :func:`unblock`) are
+what a node's card desk runs (:mod:`juki_protocol.node.upper_card`). The whole counter
+procedure with its :class:`IdentityCheck`, which ``juki simulate`` and the tests run, is
+:func:`juki_protocol.machines.card_counter.identify_with_card`.
 """
 
 from __future__ import annotations
@@ -493,40 +494,6 @@ def mutual_auth(card: VirtualCard, master: bytes, key_ref: int, rng: random.Rand
     proof = card.process(apdu(0x88, key_ref, rnd_t, le=16), now)
     return proof[-2:] == SW_OK and hmac.compare_digest(proof[:-2],
                                                       auth_mac(key, b"C", rnd_c, rnd_t))
-
-
-def identify_with_card(card: VirtualCard, pin: str, master: bytes, now: dt.datetime, *,
-                       rng: random.Random,
-                       record: CardRecord | None = None) -> IdentityCheck:
-    """The counter's identity check with a resident card and its PIN.
-
-    Mutual authentication, VERIFY, READ BINARY of the resident code. When ``record`` is
-    given, the municipality's card record must be active and learns the PIN result.
-    """
-    method = IdentityCheckMethod.RESIDENT_CARD_WITH_PIN
-
-    def fail(code: ErrorCode) -> IdentityCheck:
-        return IdentityCheck(method=method, confirmed=False, failure=code)
-
-    if record is not None:
-        try:
-            record.require_active()
-        except ProtocolError as exc:
-            return fail(exc.error_code)
-    if not mutual_auth(card, master, KEY_COUNTER, rng, now):
-        return fail(ErrorCode.IDENTITY_CHECK_FAILED)
-    sw = card.process(apdu(0x20, 0x81, pin.encode("ascii")), now)
-    if record is not None and sw != b"\x69\x83":
-        record.pin_result(sw == SW_OK, now)
-    if sw == b"\x69\x83" or sw == b"\x63\xc0":
-        return fail(ErrorCode.CARD_LOCKED)
-    if sw != SW_OK:
-        return fail(ErrorCode.IDENTITY_CHECK_FAILED)
-    resp = card.process(apdu(0xB0, le=11), now)
-    if resp[-2:] != SW_OK:
-        return fail(ErrorCode.IDENTITY_CHECK_FAILED)
-    return IdentityCheck(method=method, confirmed=True,
-                         resident_code=resp[:-2].decode("ascii"))
 
 
 def set_password(card: VirtualCard, transport_key: str, new_pin: str, master: bytes,

@@ -64,7 +64,8 @@ from juki_protocol.machines.common import (
     random_ids,
     register,
 )
-from juki_protocol.machines.stores import IdentityHolder, IdentityStore
+from juki_protocol.machines.memory_store import IdentityStore
+from juki_protocol.machines.stores import IdentityHolder
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, IdentityInfo
 from juki_protocol.messages.identity import (
     IdentityInfoRelay,

@@ -18,7 +18,7 @@ Two machines (spec/provision.md):
   R-SUSP-01), the purpose (3011), the legal basis against the body's kind, the provider,
   the delegation and the purpose (3012, R-30-7-4-01, R-30-7-5-01, R-30-8-2-01,
   R-30-10-1-03, R-30-10-1-04), the operator (3020, R-30-7-3-06), the volume limits
-  (3021, R-30-7-3-07). An authorised request is looked up in the :class:`IdentityStore`
+  (3021, R-30-7-3-07). An authorised request is looked up in the identity store
   by resident code (in the query's order, R-30-7-3-09) or by the four items
   (R-30-7-3-10); only identity info within the retention period is provided, and an
   answer reveals nothing of what is past it (R-30-7-3-11); on a delegation, only the

@@ -1,8 +1,12 @@
-"""Small in-memory stores the machines are given: a municipality's register and the
-identity info held by a prefecture or the designated centre.
+"""What the machines are given to store: a municipality's register (in memory, loaded by
+the node from its storage), and the interface of the identity info held by a prefecture
+or the designated centre (:class:`IdentityHolder`) with its record type.
 
 They are plain objects, not I/O: the node layer keeps the durable copy. A store method
-that refuses raises before it changes anything.
+that refuses raises before it changes anything. A node's identity info is its database
+(:class:`juki_protocol.node.stored_identity.StoredIdentities`); the in-memory one that
+``juki simulate``, the conformance runner's model and the tests use is
+:class:`juki_protocol.machines.memory_store.IdentityStore`.
 """
 
 from __future__ import annotations
@@ -13,8 +17,8 @@ from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 from juki_protocol.errors import BusinessError, ErrorCode
-from juki_protocol.messages.common import ChangeInfo, ChangeReason, IdentityInfo
-from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
+from juki_protocol.messages.common import ChangeInfo, IdentityInfo
+from juki_protocol.messages.identity import IdentityInfoUpdate
 from juki_protocol.messages.provision import FourItems
 from juki_protocol.messages.record import ResidentRecord
 
@@ -83,8 +87,9 @@ def four_items(info: IdentityInfo | FourItems) -> FourItemsKey:
 
 class IdentityHolder(Protocol):
     """What the receivers and the provider need of the identity info they hold: the
-    interface of :class:`IdentityStore` (in memory) and of a node's store in its
-    database (:class:`juki_protocol.node.stored_identity.StoredIdentities`)."""
+    interface of :class:`~juki_protocol.machines.memory_store.IdentityStore` (in memory)
+    and of a node's store in its database
+    (:class:`juki_protocol.node.stored_identity.StoredIdentities`)."""
 
     retention: dt.timedelta
 
@@ -99,87 +104,3 @@ class IdentityHolder(Protocol):
     def within_retention(self, resident_code: str, now: dt.datetime
                          ) -> HeldIdentity | None: ...
     def by_four_items(self, key: FourItemsKey) -> list[str]: ...
-
-
-class IdentityStore:
-    """Identity info held by a prefecture or the designated centre (Arts. 30-5, 30-11).
-
-    Holds only identity info, change info and retired resident codes (R-30-5-0-08).
-    retention: the retention period (保存期間); configurable, declared in the ICS.
-    Current versions are indexed by resident code (``current``) and by the four items
-    (:meth:`by_four_items`); change ``current`` only through :meth:`put` and
-    :meth:`apply`, which keep the second index.
-    """
-
-    def __init__(self, retention: dt.timedelta = dt.timedelta(days=150 * 365)) -> None:
-        self.retention = retention
-        self.current: dict[str, HeldIdentity] = {}
-        self.history: list[HeldIdentity] = []
-        self.retired: set[str] = set()
-        self._four: dict[FourItemsKey, set[str]] = {}
-
-    def put(self, held: HeldIdentity) -> None:
-        """Make ``held`` the current version of its resident code."""
-        code = held.identity_info.resident_code
-        self._drop(code)
-        self.current[code] = held
-        self._four.setdefault(four_items(held.identity_info), set()).add(code)
-
-    def _drop(self, code: str) -> HeldIdentity | None:
-        held = self.current.pop(code, None)
-        if held is not None:
-            key = four_items(held.identity_info)
-            codes = self._four.get(key)
-            if codes is not None:
-                codes.discard(code)
-                if not codes:
-                    del self._four[key]
-        return held
-
-    def by_four_items(self, key: FourItemsKey) -> list[str]:
-        """The resident codes whose current version matches ``key``, in code order."""
-        return sorted(self._four.get(key, ()))
-
-    def check(self, update: IdentityInfoUpdate) -> None:
-        """Raise if ``update`` cannot be applied (a retired code would be reused)."""
-        code = update.identity_info.resident_code
-        if code in self.retired:
-            raise BusinessError("the resident code was retired and is never reused",
-                                code=ErrorCode.RESIDENT_CODE_RETIRED)
-
-    def apply(self, update: IdentityInfoUpdate, now: dt.datetime) -> None:
-        """Apply ``update`` (call :meth:`check` first)."""
-        self.check(update)
-        info, change = update.identity_info, update.change_info
-        code = info.resident_code
-        old_key = update.previous_resident_code or code
-        old = self._drop(old_key)
-        if old is not None:
-            old.superseded_at = now
-            self.history.append(old)
-        held = HeldIdentity(identity_info=info, change_info=change, stored_at=now)
-        if update.operation is UpdateOperation.ERASE:
-            held.erased_at = now
-        if change.change_reason is ChangeReason.RESIDENT_CODE_CHANGE:
-            assert update.previous_resident_code is not None
-            self.retired.add(update.previous_resident_code)
-        self.put(held)
-
-    def within_retention(self, resident_code: str, now: dt.datetime) -> HeldIdentity | None:
-        """The latest identity info of ``resident_code`` if still within retention."""
-        held = self.current.get(resident_code)
-        if held is None:
-            return None
-        if held.erased_at is not None and now - held.erased_at > self.retention:
-            return None
-        return held
-
-    def purge(self, now: dt.datetime) -> int:
-        """Erase superseded and erased info past retention; return how many went."""
-        before = len(self.history) + len(self.current)
-        self.history = [h for h in self.history
-                        if h.superseded_at is None or now - h.superseded_at <= self.retention]
-        for code in [k for k, h in self.current.items()
-                     if h.erased_at is not None and now - h.erased_at > self.retention]:
-            self._drop(code)
-        return before - len(self.history) - len(self.current)

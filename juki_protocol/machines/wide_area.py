@@ -6,7 +6,7 @@ One :class:`IssuingCounter` per application at the issuing municipality and one
 :class:`ResidenceResponder` per request at the residence municipality (spec/wide_area.md):
 
 * The counter first confirms the applicant (R-12-2-1-01): a resident card with its PIN
-  (:func:`juki_protocol.machines.card.identify_with_card`), a card with a photo, or a
+  (:func:`juki_protocol.machines.card_counter.identify_with_card`), a card with a photo, or a
   photo ID checked by the clerk, reported as an :class:`IdentityCheck`. A failed check
   ends the application with 5022 IDENTITY_CHECK_FAILED (or the card's 4010/4011/4012)
   and nothing is sent. Then it sends the request, resends it until acknowledged

@@ -15,12 +15,13 @@ date, full resident code or individual number.
 Rows are numbered 1, 2, 3... with no gap. Each row's ``hash`` is the SHA-256 of the
 previous row's hash and of the row's own fields in a canonical JSON form; the first
 row's previous hash is 64 zeros. The ``audit_head`` row holds the number and hash of the
-last row and is written in the same transaction. :func:`verify` recomputes the chain and
-names the first row that was edited, inserted, or deleted (a gap in the numbers, a
-broken link, a head that does not match the last row). A hash chain in the same file
-shows tampering by anyone who does not recompute every later hash; an operator who needs
-more exports the head hash to a separate system regularly (``juki audit verify`` prints
-it).
+last row and is written in the same transaction. The verifier,
+:mod:`juki_protocol.tools.audit_verify` (``juki audit verify``; the node never runs it),
+recomputes the chain and names the first row that was edited, inserted, or deleted (a
+gap in the numbers, a broken link, a head that does not match the last row). A hash
+chain in the same file shows tampering by anyone who does not recompute every later
+hash; an operator who needs more exports the head hash to a separate system regularly
+(``juki audit verify`` prints it).
 
 Anchoring (R-NODE-22 to R-NODE-25): whoever can write the database can also delete the
 tail of the log and move the head, or delete everything, and the chain alone still
@@ -31,7 +32,7 @@ and hash of the last purged row), the SHA-256 of the previous line, the node's
 certificate and an ECDSA signature with the node's private key (the one of its TLS and
 envelopes), so they cannot be forged without that key. It writes one every
 ``checkpoint_rows`` rows or ``checkpoint_seconds`` seconds (checked every
-``poll_seconds``) and at shutdown. :func:`verify` checks the file: a log that ends
+``poll_seconds``) and at shutdown. The verifier checks the file: a log that ends
 before a checkpoint's row, a row whose hash is not the checkpoint's, or rows missing at
 the front beyond the purge a checkpoint records is reported as tampered. The file only
 proves what it holds: copy it to another system as often as the head hash.
@@ -68,8 +69,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -77,7 +76,7 @@ from juki_protocol.envelope import pki
 from juki_protocol.errors import JukiError
 from juki_protocol.identifiers import mask
 from juki_protocol.messages.base import walk
-from juki_protocol.node.sql import Database, StorageError, is_url, open_database
+from juki_protocol.node.sql import Database
 
 GENESIS = "0" * 64
 #: ``local``: a local action of an operator at the node (spec/node.md section 4.8).
@@ -97,8 +96,9 @@ CREATE TABLE IF NOT EXISTS audit_base (
 """
 logger = logging.getLogger(__name__)
 CHECKPOINT_SUFFIX = ".audit-checkpoints"
-_FIELDS = ("seq", "at", "direction", "operator", "peer", "message_type", "message_id",
-           "result", "subjects")
+#: The fields of a row that its hash covers, in this order.
+FIELDS = ("seq", "at", "direction", "operator", "peer", "message_type", "message_id",
+          "result", "subjects")
 
 
 #: The operator on whose behalf the current local action runs (spec/node.md section 4.8):
@@ -128,8 +128,10 @@ def masked_subjects(message: object) -> str:
     return ",".join(mask(c) for c in codes[:MAX_SUBJECTS])
 
 
-def _hash(prev: str, row: dict[str, object]) -> str:
-    body = json.dumps([row[f] for f in _FIELDS], ensure_ascii=False, separators=(",", ":"))
+def row_hash(prev: str, row: dict[str, object]) -> str:
+    """The hash of ``row`` after the row whose hash is ``prev`` (see the module
+    docstring)."""
+    body = json.dumps([row[f] for f in FIELDS], ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(prev.encode("ascii") + b"\n" + body.encode("utf-8")).hexdigest()
 
 
@@ -162,114 +164,22 @@ def _write(conn: Database, *, at: dt.datetime, direction: str, peer: str,
         "direction": direction, "operator": operator, "peer": peer,
         "message_type": message_type, "message_id": message_id.hex() if message_id else "",
         "result": result, "subjects": subjects}
-    digest = _hash(prev, row)
-    conn.execute(f"INSERT INTO audit ({', '.join(_FIELDS)}, prev_hash, hash) VALUES "
-                 f"({', '.join('?' * (len(_FIELDS) + 2))})",
-                 (*(row[f] for f in _FIELDS), prev, digest))
+    digest = row_hash(prev, row)
+    conn.execute(f"INSERT INTO audit ({', '.join(FIELDS)}, prev_hash, hash) VALUES "
+                 f"({', '.join('?' * (len(FIELDS) + 2))})",
+                 (*(row[f] for f in FIELDS), prev, digest))
     conn.execute("INSERT INTO audit_head VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET "
                  "seq = excluded.seq, hash = excluded.hash", (seq, digest))
     return seq
-
-
-@dataclass(frozen=True, slots=True)
-class Verification:
-    """The result of :func:`verify`: ``ok``, how many rows, the head hash, and the first
-    bad row with the reason when not ok."""
-
-    ok: bool
-    rows: int
-    head: str
-    first_bad: int | None = None
-    reason: str = ""
-    #: The number of the last row (rows + the rows purged), and of the last purged row.
-    last: int = 0
-    base: int = 0
-    #: How many checkpoints anchor the log (None: no checkpoint file).
-    checkpoints: int | None = None
-
-
-def verify_connection(conn: Database) -> Verification:
-    """Recompute the chain of an open database (see the module docstring)."""
-    base = conn.execute("SELECT seq, hash FROM audit_base WHERE id = 1").fetchone()
-    first = int(base[0]) if base else 0
-    prev, expected = (str(base[1]) if base else GENESIS), first + 1
-    count = 0
-    for r in conn.execute(f"SELECT {', '.join(_FIELDS)}, prev_hash, hash FROM audit "
-                          f"ORDER BY seq"):
-        row = dict(zip((*_FIELDS, "prev_hash", "hash"), tuple(r), strict=True))
-        seq = int(row["seq"])
-        if seq != expected:
-            return Verification(False, count, prev, expected if seq > expected else seq,
-                                f"row {expected} is missing (next row is {seq})")
-        if row["prev_hash"] != prev:
-            return Verification(False, count, prev, seq,
-                                "its previous hash does not match the row before it")
-        if _hash(prev, row) != row["hash"]:
-            return Verification(False, count, prev, seq, "its content does not match its "
-                                "hash (edited)")
-        prev, expected, count = str(row["hash"]), expected + 1, count + 1
-    last = first + count
-    head = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
-    if head is None:
-        if last:
-            return Verification(False, count, prev, last, "the head record is missing")
-    elif int(head[0]) != last or head[1] != prev:
-        return Verification(False, count, prev, last + 1 if int(head[0]) > last else
-                            int(head[0]), f"the head names row {head[0]} but the log ends "
-                            f"at row {last} (rows deleted at the end)")
-    return Verification(True, count, prev, last=last, base=first)
-
-
-def verify(db_path: str | Path, checkpoints: str | Path | None = None,
-           cert: x509.Certificate | None = None) -> Verification:
-    """Verify the audit log of the node database ``db_path`` (a SQLite file, opened
-    read-only, or a PostgreSQL URL naming the node's schema, see
-    :func:`~juki_protocol.node.sql.open_database`), then against its checkpoint file
-    (``checkpoints``; for a file, by default ``<db>.audit-checkpoints``) if there is
-    one; ``cert``, when given, is the only certificate accepted as signer."""
-    if not is_url(db_path) and not Path(db_path).is_file():
-        raise FileNotFoundError(str(db_path))
-    try:
-        conn = open_database(db_path, read_only=True)
-    except StorageError as exc:
-        return Verification(False, 0, GENESIS, 1, str(exc))
-    try:
-        result = verify_connection(conn)
-        if not result.ok:
-            return result
-        cp_path = (Path(checkpoints) if checkpoints is not None
-                   else None if is_url(db_path) else checkpoint_path(db_path))
-        if cp_path is None or not cp_path.is_file():
-            return result
-        return _verify_checkpoints(conn, result, read_checkpoints(cp_path, cert))
-    except StorageError as exc:
-        return Verification(False, 0, GENESIS, 1, f"the audit table is unreadable: {exc}")
-    except CheckpointError as exc:
-        return Verification(False, 0, GENESIS, None, str(exc))
-    finally:
-        conn.close()
-
-
-def rows(db_path: str | Path) -> list[dict[str, object]]:
-    """Every audit row of the node database ``db_path`` as a dict (for display and
-    tests; a file or a URL as :func:`verify` takes)."""
-    conn = open_database(db_path, read_only=True)
-    try:
-        cur = conn.execute(f"SELECT {', '.join(_FIELDS)}, prev_hash, hash FROM audit "
-                           f"ORDER BY seq")
-        return [dict(zip((*_FIELDS, "prev_hash", "hash"), tuple(r), strict=True))
-                for r in cur]
-    finally:
-        conn.close()
 
 
 def read(conn: Database, after: int = 0, limit: int = 1000
          ) -> list[dict[str, object]]:
     """The rows numbered above ``after``, oldest first, at most ``limit`` (an open
     database; what the upper tester's ``audit_log`` reports)."""
-    cur = conn.execute(f"SELECT {', '.join(_FIELDS)} FROM audit WHERE seq > ? ORDER BY seq "
+    cur = conn.execute(f"SELECT {', '.join(FIELDS)} FROM audit WHERE seq > ? ORDER BY seq "
                        f"LIMIT ?", (after, limit))
-    return [dict(zip(_FIELDS, tuple(r), strict=True)) for r in cur]
+    return [dict(zip(FIELDS, tuple(r), strict=True)) for r in cur]
 
 # Refusals: the first ones in full, the rest counted (R-NODE-27, R-NODE-28) ---------------
 
@@ -369,25 +279,8 @@ def _stamp(at: dt.datetime) -> str:
 
 # Checkpoints (R-NODE-22 to R-NODE-26) ------------------------------------------------------
 
-class CheckpointError(ValueError):
-    """The checkpoint file is unreadable, unsigned or out of order (tampered)."""
-
-
-_CP_FIELDS = ("node", "seq", "head", "at", "purged", "purgedHash", "prev", "cert")
-
-
-@dataclass(frozen=True, slots=True)
-class Checkpoint:
-    """One signed line of the checkpoint file (see the module docstring)."""
-
-    node: str
-    seq: int
-    head: str
-    at: str
-    purged: int
-    purged_hash: str
-    prev: str
-    line: str
+#: The fields of a checkpoint line that its signature covers, in this order.
+CHECKPOINT_FIELDS = ("node", "seq", "head", "at", "purged", "purgedHash", "prev", "cert")
 
 
 def checkpoint_path(db_path: str | Path) -> Path:
@@ -396,83 +289,9 @@ def checkpoint_path(db_path: str | Path) -> Path:
     return path.with_name(path.name + CHECKPOINT_SUFFIX)
 
 
-def _signed_body(fields: dict[str, object]) -> bytes:
-    return json.dumps([fields[f] for f in _CP_FIELDS], separators=(",", ":")).encode()
-
-
-def read_checkpoints(path: Path, cert: x509.Certificate | None = None
-                     ) -> list[Checkpoint]:
-    """The checkpoints of ``path``, each checked: its signature by the certificate it
-    carries (which must name its node, and be ``cert`` when given) and its link to the
-    line before it. Raises :class:`CheckpointError`."""
-    out: list[Checkpoint] = []
-    prev = GENESIS
-    for n, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
-        try:
-            fields = json.loads(line)
-            signer = x509.load_der_x509_certificate(base64.b64decode(fields["cert"]))
-            key = signer.public_key()
-            if not isinstance(key, ec.EllipticCurvePublicKey):
-                raise CheckpointError(f"checkpoint line {n}: not an EC key")
-            key.verify(base64.b64decode(fields["sig"]), _signed_body(fields),
-                       ec.ECDSA(hashes.SHA256()))
-            named = str(pki.node_of_certificate(signer))
-            cp = Checkpoint(str(fields["node"]), int(fields["seq"]), str(fields["head"]),
-                            str(fields["at"]), int(fields["purged"]),
-                            str(fields["purgedHash"]), str(fields["prev"]), line)
-        except CheckpointError:
-            raise
-        except (InvalidSignature, ValueError, KeyError, TypeError, JukiError) as exc:
-            raise CheckpointError(f"checkpoint line {n} is not a checkpoint signed by "
-                                  f"its node ({type(exc).__name__})") from None
-        if named != cp.node:
-            raise CheckpointError(f"checkpoint line {n} is signed by {named}, not "
-                                  f"{cp.node}")
-        if cert is not None and signer != cert:
-            raise CheckpointError(f"checkpoint line {n} is not signed by the given "
-                                  f"certificate")
-        if out and cp.node != out[0].node:
-            raise CheckpointError(f"checkpoint line {n} is of another node")
-        if cp.prev != prev:
-            raise CheckpointError(f"checkpoint line {n} does not follow the line before "
-                                  f"it (a line was removed or changed)")
-        if out and (cp.seq < out[-1].seq or cp.purged < out[-1].purged):
-            raise CheckpointError(f"checkpoint line {n} goes back (row {cp.seq} after "
-                                  f"row {out[-1].seq})")
-        prev = hashlib.sha256(line.encode("utf-8")).hexdigest()
-        out.append(cp)
-    return out
-
-
-def _verify_checkpoints(conn: Database, chain: Verification,
-                        checkpoints: list[Checkpoint]) -> Verification:
-    """The log of ``conn`` (whose chain is intact) against its checkpoints."""
-    def bad(first: int | None, reason: str) -> Verification:
-        return dataclasses.replace(chain, ok=False, first_bad=first, reason=reason,
-                                   checkpoints=len(checkpoints))
-
-    def hash_of(seq: int) -> str | None:
-        if seq == chain.base:
-            base = conn.execute("SELECT hash FROM audit_base WHERE id = 1").fetchone()
-            return str(base[0]) if base else GENESIS
-        r = conn.execute("SELECT hash FROM audit WHERE seq = ?", (seq,)).fetchone()
-        return None if r is None else str(r[0])
-
-    purged = max((c.purged for c in checkpoints), default=0)
-    if chain.base > purged:
-        return bad(purged + 1, f"rows {purged + 1} to {chain.base} are gone, but the "
-                   f"checkpoints record a purge only up to row {purged} (rows deleted "
-                   f"at the front)")
-    for cp in checkpoints:
-        if cp.seq > chain.last:
-            return bad(chain.last + 1, f"the log ends at row {chain.last}, but the "
-                       f"checkpoint of {cp.at} covers row {cp.seq} (rows deleted at the "
-                       f"end)")
-        for seq, want in ((cp.seq, cp.head), (cp.purged, cp.purged_hash)):
-            if seq >= chain.base and hash_of(seq) != want:
-                return bad(seq, f"row {seq} does not match the checkpoint of {cp.at} "
-                           f"(the log was rewritten)")
-    return dataclasses.replace(chain, checkpoints=len(checkpoints))
+def signed_body(fields: dict[str, object]) -> bytes:
+    """The octets a checkpoint's signature covers."""
+    return json.dumps([fields[f] for f in CHECKPOINT_FIELDS], separators=(",", ":")).encode()
 
 
 class Anchor:
@@ -522,7 +341,7 @@ class Anchor:
             "purged": p_seq, "purgedHash": p_hash,
             "prev": self.last[1] if self.last else GENESIS, "cert": self.cert_b64}
         key = self.credential.key
-        fields["sig"] = base64.b64encode(key.sign(_signed_body(fields), ec.ECDSA(
+        fields["sig"] = base64.b64encode(key.sign(signed_body(fields), ec.ECDSA(
             hashes.SHA256()))).decode("ascii")
         line = json.dumps(fields, separators=(",", ":"))
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -584,7 +403,6 @@ class Anchor:
         unlimit(self.conn)
 
 
-__all__ = ["CHECKPOINT_SUFFIX", "GENESIS", "Anchor", "AuditPolicy", "Checkpoint",
-           "CheckpointError", "RefusalLimiter", "Verification", "append",
-           "checkpoint_path", "ensure_schema", "limit_refusals", "masked_subjects", "read",
-           "read_checkpoints", "rows", "verify", "verify_connection"]
+__all__ = ["CHECKPOINT_FIELDS", "CHECKPOINT_SUFFIX", "FIELDS", "GENESIS", "Anchor",
+           "AuditPolicy", "RefusalLimiter", "append", "checkpoint_path", "ensure_schema",
+           "limit_refusals", "masked_subjects", "read", "row_hash", "signed_body"]

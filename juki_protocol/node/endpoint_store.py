@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from juki_protocol.node import audit
-from juki_protocol.node.metrics import NodeMetrics, timed_commit
+from juki_protocol.node.metrics import NodeMetrics
 from juki_protocol.node.sql import Database
 from juki_protocol.node.storage import NodeStorage
 
@@ -35,7 +35,7 @@ class EndpointStore:
         """One durable transaction; the commit of a ``receiving`` one is timed when the
         node has metrics (``juki_storage_commit_seconds``)."""
         tx = self.storage.transaction()
-        return timed_commit(self.metrics, tx) if receiving else tx
+        return self.metrics.timed(tx) if receiving and self.metrics is not None else tx
 
     @contextlib.contextmanager
     def savepoint(self, tx: Database) -> Iterator[None]:

@@ -194,12 +194,6 @@ class NodeMetrics:
                 "uptime": round(self.uptime(), 3), "db": db}
 
 
-def timed_commit(metrics: NodeMetrics | None,
-                 transaction: AbstractContextManager[T]) -> AbstractContextManager[T]:
-    """``transaction``, with its commit timed when there are ``metrics``."""
-    return transaction if metrics is None else metrics.timed(transaction)
-
-
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
             503: "Service Unavailable"}
 
@@ -274,4 +268,4 @@ class MetricsServer:
                 await writer.wait_closed()
 
 
-__all__ = ["MetricsServer", "NodeMetrics", "Watched", "timed_commit"]
+__all__ = ["MetricsServer", "NodeMetrics", "Watched"]

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from juki_protocol.envelope import pki
+from juki_protocol.envelope.ca import build_crl, create_root_ca, issue_node_certificate
 from juki_protocol.fixtures.synth import generate_households
 from juki_protocol.identifiers import mask
 from juki_protocol.machines.card import IdentityCheck
@@ -81,8 +82,8 @@ def create_pki(directory: Path, nodes: Iterable[tuple[str, str]], now: dt.dateti
     never a directory a node reads in production)."""
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     start, end = now - dt.timedelta(hours=1), now + dt.timedelta(days=days)
-    ca = pki.create_root_ca(pki.generate_key(), common_name="Juki Network Root CA",
-                            not_before=start, not_after=end, serial=1)
+    ca = create_root_ca(pki.generate_key(), common_name="Juki Network Root CA",
+                        not_before=start, not_after=end, serial=1)
     (directory / "ca.pem").write_bytes(pki.cert_pem(ca.certificate))
     if ca_dir is not None:
         ca_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -90,11 +91,11 @@ def create_pki(directory: Path, nodes: Iterable[tuple[str, str]], now: dt.dateti
     pki.write_private_file((ca_dir or directory) / "ca.key", pki.key_pem(ca.key))
     for serial, (role, code) in enumerate(nodes, start=2):
         key = pki.generate_key()
-        cert = pki.issue_node_certificate(ca, key.public_key(), pki.node_id(role, code),
-                                          not_before=start, not_after=end, serial=serial)
+        cert = issue_node_certificate(ca, key.public_key(), pki.node_id(role, code),
+                                      not_before=start, not_after=end, serial=serial)
         (directory / f"{code}.pem").write_bytes(pki.cert_pem(cert))
         pki.write_private_file(directory / f"{code}.key", pki.key_pem(key))
-    crl = pki.build_crl(ca, [], this_update=start, next_update=end, number=1)
+    crl = build_crl(ca, [], this_update=start, next_update=end, number=1)
     (directory / "crl.pem").write_bytes(pki.crl_pem(crl))
     return directory
 

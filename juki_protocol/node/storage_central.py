@@ -7,7 +7,6 @@ loads the residents (spec/node.md section 2)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from contextlib import AbstractContextManager
 
 from juki_protocol.machines.provision import DisclosureRecord
@@ -59,7 +58,8 @@ class CentralTables:
     def apply_identity(self, source: str, sequence: int, message_id: bytes,
                        update: IdentityInfoUpdate, now: dt.datetime) -> int:
         """Store one applied update or relay as a new version of identity info, as
-        :meth:`IdentityStore.apply` does in memory; return the version's row id."""
+        :meth:`~juki_protocol.machines.memory_store.IdentityStore.apply` does in memory;
+        return the version's row id."""
         info = update.identity_info
         old_key = update.previous_resident_code or info.resident_code
         self.conn.execute("UPDATE identity_info SET superseded_at = ? WHERE resident_code = ?"
@@ -146,29 +146,6 @@ class CentralTables:
             "sex = ? AND address_code = ? AND superseded_at IS NULL ORDER BY resident_code "
             "LIMIT ?", (name_kanji, birth_date.isoformat(), sex.value, address_code, limit))
         return [update_of_row(r) for r in rows]
-
-    def bulk_load_identity(self, rows: Iterable[tuple[object, ...]], now: dt.datetime,
-                           chunk: int = 50_000) -> int:
-        """Load current identity info in bulk (an initial load, e.g. a migration: no
-        numbered update is recorded as applied). ``rows`` hold the values of
-        :data:`IDENTITY_COLUMNS`, in that order, already valid. Commits every ``chunk``
-        rows (PostgreSQL: COPY); returns how many were loaded."""
-        columns = (*IDENTITY_COLUMNS, "stored_at")
-        when = stamp(now)
-        done = 0
-        batch: list[tuple[object, ...]] = []
-        for row in rows:
-            batch.append((*row, when))
-            if len(batch) >= chunk:
-                with self.transaction() as c:
-                    c.copy("identity_info", columns, batch)
-                done += len(batch)
-                batch = []
-        if batch:
-            with self.transaction() as c:
-                c.copy("identity_info", columns, batch)
-            done += len(batch)
-        return done
 
     def identity_versions(self, resident_code: str) -> tuple[int, bool]:
         """How many versions of ``resident_code``'s identity info are held (current,

@@ -1,7 +1,7 @@
 """Identity info at a prefecture or the designated centre, queried rather than loaded.
 
 The machines of :mod:`juki_protocol.machines` take an identity store (the interface of
-:class:`~juki_protocol.machines.stores.IdentityStore`: ``check``, ``apply``,
+:class:`~juki_protocol.machines.memory_store.IdentityStore`: ``check``, ``apply``,
 ``within_retention``, ``by_four_items``, ``current``) and, for the sequenced receivers,
 the updates applied under each number (``applied``). In memory those grow with the
 residents: some 1.3 KB each, 160 GB for the centre's 124.9 million. A node gives its

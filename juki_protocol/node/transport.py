@@ -26,7 +26,7 @@ right after it (:meth:`Connection.accept`), is logged at WARNING with its reason
 peer's node id and certificate serial where the certificate is known (OpenSSL does not
 give back a certificate it rejected in the handshake: the log then has the peer's
 address or the node dialled), never personal data, and rate-limited per reason
-(:class:`RefusalLog`).
+(:class:`~juki_protocol.node.refusal_log.RefusalLog`).
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ from juki_protocol.codec.wire import (
 from juki_protocol.envelope import pki, revocation
 from juki_protocol.errors import ErrorCode, JukiError, SecurityError
 from juki_protocol.messages.common import NodeId
+from juki_protocol.node.refusal_log import RefusalLog, claimed_node, peer_address
 
 logger = logging.getLogger(__name__)
 READ_CHUNK = 64 * 1024
@@ -167,7 +168,7 @@ class Connection:
         try:
             node = pki.validate_certificate(cert, trust, now, pki.KeyPurpose.SIGNING)
         except SecurityError as exc:
-            (refusals or _REFUSALS).refused(revocation.refusal_reason(exc), peer=_claimed(cert),
+            (refusals or _REFUSALS).refused(revocation.refusal_reason(exc), peer=claimed_node(cert),
                                             serial=cert.serial_number, detail=str(exc))
             raise
         return cls(reader, writer, node, cert, max_frame=max_frame,
@@ -262,98 +263,8 @@ class Connection:
 
 # Refusals (R-PDU-44) -------------------------------------------------------------------
 
-#: OpenSSL's certificate verification codes (``X509_V_ERR_*``) and the reason a refusal
-#: in the handshake is logged with.
-OPENSSL_REASONS: dict[int, str] = {
-    2: "unknown CA",            # UNABLE_TO_GET_ISSUER_CERT
-    3: "no CRL",                # UNABLE_TO_GET_CRL
-    7: "bad signature",         # CERT_SIGNATURE_FAILURE
-    8: "CRL invalid",           # CRL_SIGNATURE_FAILURE
-    9: "not yet valid",         # CERT_NOT_YET_VALID
-    10: "expired",              # CERT_HAS_EXPIRED
-    11: "CRL not yet valid",    # CRL_NOT_YET_VALID
-    12: "CRL lapsed",           # CRL_HAS_EXPIRED
-    18: "unknown CA",           # DEPTH_ZERO_SELF_SIGNED_CERT
-    19: "unknown CA",           # SELF_SIGNED_CERT_IN_CHAIN
-    20: "unknown CA",           # UNABLE_TO_GET_ISSUER_CERT_LOCALLY
-    21: "unknown CA",           # UNABLE_TO_VERIFY_LEAF_SIGNATURE
-    23: "revoked",              # CERT_REVOKED
-}
-#: OpenSSL's reasons for other handshake failures that refuse the peer.
-_TLS_REASONS = {"PEER_DID_NOT_RETURN_A_CERTIFICATE": "no certificate",
-                "UNSUPPORTED_PROTOCOL": "TLS version",
-                "TLSV1_ALERT_PROTOCOL_VERSION": "TLS version",
-                "WRONG_VERSION_NUMBER": "not TLS", "HTTP_REQUEST": "not TLS"}
-
-
-class RefusalLog:
-    """The log of one node's refusals of peers (R-PDU-44), at WARNING: the reason
-    ("revoked", "expired", "not yet valid", "unknown CA", "CRL lapsed"...), the peer
-    (its node id, or its address while its certificate is unknown) and the
-    certificate's serial. Node certificates name nodes, not persons, so nothing here is
-    personal data. At most ``limit`` lines per reason in ``period`` seconds, so that a
-    peer retrying with a bad certificate cannot flood the log; the lines held back are
-    counted and their number given with the next line let through."""
-
-    def __init__(self, local: object = "", *, limit: int = 20, period: float = 60.0
-                 ) -> None:
-        self.local = local
-        self.limit = limit
-        self.period = period
-        self._window: dict[str, tuple[float, int, int]] = {}  # start, lines, held back
-
-    def _admit(self, key: str) -> int | None:
-        """None: hold this line back; else log it with the number held back before."""
-        now = time.monotonic()
-        start, lines, held = self._window.get(key, (now, 0, 0))
-        if now - start >= self.period:
-            start, lines = now, 0
-        if lines >= self.limit:
-            self._window[key] = (start, lines, held + 1)
-            return None
-        self._window[key] = (start, lines + 1, 0)
-        return held
-
-    def refused(self, reason: str, *, peer: str, serial: int | None = None,
-                detail: str = "") -> None:
-        """Log one refusal."""
-        held = self._admit(reason)
-        if held is None:
-            return
-        more = f" ({held} more refusals for this reason were not logged)" if held else ""
-        logger.warning('%sTLS refusal: reason "%s", peer %s, certificate serial %s: %s%s',
-                       f"{self.local}: " if self.local else "", reason, peer,
-                       "unknown" if serial is None else f"{serial:x}", detail or "-",
-                       more)
-
-    def tls_refused(self, exc: ssl.SSLError, *, peer: str) -> None:
-        """Log a handshake that OpenSSL refused; the reason comes from its verification
-        code, or from its error for a refusal that is not about the certificate's
-        content (no certificate, a TLS version below 1.3)."""
-        if isinstance(exc, ssl.SSLCertVerificationError):
-            reason = OPENSSL_REASONS.get(exc.verify_code, "refused")
-            detail = str(exc.verify_message)
-        else:
-            reason = _TLS_REASONS.get(str(exc.reason), "TLS error")
-            detail = str(exc.reason or exc)
-        self.refused(reason, peer=peer, detail=detail)
-
-
 #: The refusal log of connections accepted without a node's own (tools, tests).
 _REFUSALS = RefusalLog()
-
-
-def _claimed(cert: x509.Certificate) -> str:
-    """The node a refused certificate claims to be (not validated), for the log."""
-    try:
-        return f"node {pki.node_of_certificate(cert)}"
-    except (JukiError, ValueError):
-        return "node unknown"
-
-
-def _address(writer: asyncio.StreamWriter) -> str:
-    peer = writer.get_extra_info("peername")
-    return f"address {peer[0]}:{peer[1]}" if isinstance(peer, tuple) else "address unknown"
 
 
 async def accept_tls(writer: asyncio.StreamWriter, ctx: ssl.SSLContext, timeout: float,
@@ -362,7 +273,7 @@ async def accept_tls(writer: asyncio.StreamWriter, ctx: ssl.SSLContext, timeout:
     the context in use now (a reloaded CRL counts from the next handshake, R-PDU-41).
     True when it completed; otherwise the stream is closed, a refusal logged
     (R-PDU-44), and False. Await it before anything reads from the stream."""
-    address = _address(writer)
+    address = peer_address(writer)
     try:
         await writer.start_tls(ctx, ssl_handshake_timeout=timeout)
         return True
@@ -546,6 +457,6 @@ class TrustSource:
                 on_change()
 
 
-__all__ = ["OPENSSL_REASONS", "Connection", "FrameStalled", "RefusalLog", "TrustSource",
+__all__ = ["Connection", "FrameStalled", "TrustSource",
            "accept_tls", "client_context", "connect_tls", "peer_certificate",
            "server_context"]

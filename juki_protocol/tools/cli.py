@@ -86,11 +86,8 @@ def code_check(codes: tuple[str, ...], kind: str | None) -> None:
         else:
             extra = ""
             if k == "local-gov":
-                from juki_protocol.identifiers import (
-                    is_prefecture_code,
-                    prefecture_name,
-                    prefecture_of,
-                )
+                from juki_protocol.identifiers import is_prefecture_code, prefecture_of
+                from juki_protocol.prefectures import prefecture_name
                 extra = (f" (prefecture {prefecture_name(c)}"
                          f"{'' if is_prefecture_code(c) else ', ' + prefecture_of(c)})")
             click.echo(f"{c}: valid {k} code{extra}")

@@ -29,7 +29,7 @@ from juki_protocol.identifiers import (
     validate_node_id,
 )
 from juki_protocol.messages.provision import BodyKind
-from juki_protocol.node import audit, logjson
+from juki_protocol.node import logjson
 from juki_protocol.node.clock import TestClock
 from juki_protocol.node.config import config_option
 from juki_protocol.node.metrics import MetricsServer, NodeMetrics
@@ -38,6 +38,7 @@ from juki_protocol.node.node import Node, NodeConfig
 from juki_protocol.node.operators import load_registry
 from juki_protocol.node.sql import is_url, redact_url
 from juki_protocol.node.upper_tester import UpperTester, check_upper_address
+from juki_protocol.tools import audit_verify
 from juki_protocol.tools.cli_operators import analyse, operators_group
 from juki_protocol.tools.cli_pki import (
     INFORM,
@@ -393,7 +394,7 @@ def up(directory: Path | None, seed: str, database: str | None) -> None:
     click.echo("summary:")
     for flow, text in summary.items():
         click.echo(f"  {flow:<16} {text}")
-    bad = [p.name for p in sorted(target.glob("*.db")) if not audit.verify(p).ok]
+    bad = [p.name for p in sorted(target.glob("*.db")) if not audit_verify.verify(p).ok]
     if bad:
         raise click.ClickException(f"audit log broken in {', '.join(bad)}")
     click.echo(f"databases and audit logs in {target} (check: juki audit verify DB)")
@@ -431,7 +432,7 @@ def verify(db: str, checkpoints: Path | None, cert: Path | None,
         click.echo("note: a PostgreSQL node's checkpoints are checked only with "
                    "--checkpoints", err=True)
     signer = read_certificate(cert, inform) if cert is not None else None
-    result = audit.verify(db, checkpoints, signer)
+    result = audit_verify.verify(db, checkpoints, signer)
     if result.ok:
         purged = f" (rows 1 to {result.base} purged)" if result.base else ""
         anchor = (f", {result.checkpoints} signed checkpoints match"

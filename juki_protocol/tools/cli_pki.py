@@ -49,6 +49,13 @@ from juki_protocol import PROTOCOL_VERSION
 from juki_protocol.cli_errors import CliError, ErrorHandlingGroup
 from juki_protocol.codec.schema import APPLICATION_TAGS, identify
 from juki_protocol.envelope import envelope, pki
+from juki_protocol.envelope.ca import (
+    CertificateAuthority,
+    RevokedCertificate,
+    build_crl,
+    create_root_ca,
+    issue_node_certificate,
+)
 from juki_protocol.errors import ErrorCode, JukiError, SecurityError
 from juki_protocol.identifiers import Role, validate_node_id
 from juki_protocol.messages.base import from_form, to_form
@@ -252,11 +259,11 @@ def _load_db(directory: Path) -> dict[str, Any]:
 
 
 def _load_ca(directory: Path, passphrase: bytes | None
-             ) -> tuple[pki.CertificateAuthority, dict[str, Any]]:
+             ) -> tuple[CertificateAuthority, dict[str, Any]]:
     db = _load_db(directory)
     key = pki.load_private_key((directory / "ca.key").read_bytes(), passphrase)
     cert = pki.load_certificate((directory / "ca.pem").read_bytes())
-    return pki.CertificateAuthority(key, cert), db
+    return CertificateAuthority(key, cert), db
 
 
 def _save_db(directory: Path, db: dict[str, Any]) -> None:
@@ -286,10 +293,10 @@ def init_ca(directory: Path, name: str, days: int, force: bool,
     passphrase = read_passphrase(ca_passphrase_file, ca_passphrase_env, "--ca-passphrase")
     now = _now(now_text)
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    ca = pki.create_root_ca(pki.generate_key(), common_name=name,
-                            not_before=now - dt.timedelta(minutes=5),
-                            not_after=now + dt.timedelta(days=days),
-                            serial=x509.random_serial_number())
+    ca = create_root_ca(pki.generate_key(), common_name=name,
+                        not_before=now - dt.timedelta(minutes=5),
+                        not_after=now + dt.timedelta(days=days),
+                        serial=x509.random_serial_number())
     pki.write_private_file(directory / "ca.key", pki.key_pem(ca.key, passphrase))
     (directory / "ca.pem").write_bytes(pki.cert_pem(ca.certificate))
     _save_db(directory, {"certificates": [], "revoked": [], "crl_number": 0})
@@ -332,9 +339,9 @@ def issue(directory: Path, role: str, node_code: str, days: int, out_dir: Path |
     now = _now(now_text)
     key = pki.generate_key()
     serial = x509.random_serial_number()
-    cert = pki.issue_node_certificate(ca, key.public_key(), node,
-                                      not_before=now - dt.timedelta(minutes=5),
-                                      not_after=now + dt.timedelta(days=days), serial=serial)
+    cert = issue_node_certificate(ca, key.public_key(), node,
+                                  not_before=now - dt.timedelta(minutes=5),
+                                  not_after=now + dt.timedelta(days=days), serial=serial)
     pem_path, key_path = target / f"{node_code}.pem", target / f"{node_code}.key"
     if pem_path.exists():
         old = pki.load_certificate(pem_path.read_bytes())
@@ -399,13 +406,13 @@ def crl(directory: Path, days: int, ca_passphrase_file: Path | None,
                                                  "--ca-passphrase"))
     now = _now(now_text)
     db["crl_number"] = int(db.get("crl_number", 0)) + 1
-    entries = [pki.RevokedCertificate(
+    entries = [RevokedCertificate(
         serial=int(r["serial"], 16), revoked_at=dt.datetime.fromisoformat(r["revoked_at"]),
         reason=x509.ReasonFlags[_REASONS[r["reason"]]] if r.get("reason") else None)
         for r in db["revoked"]]
-    revocation_list = pki.build_crl(ca, entries, this_update=now - dt.timedelta(minutes=5),
-                                    next_update=now + dt.timedelta(days=days),
-                                    number=db["crl_number"])
+    revocation_list = build_crl(ca, entries, this_update=now - dt.timedelta(minutes=5),
+                                next_update=now + dt.timedelta(days=days),
+                                number=db["crl_number"])
     (directory / "crl.pem").write_bytes(pki.crl_pem(revocation_list))
     _save_db(directory, db)
     click.echo(f"wrote {directory / 'crl.pem'} (number {db['crl_number']}, "

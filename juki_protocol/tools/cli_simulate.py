@@ -24,10 +24,10 @@ from juki_protocol.machines.card import (
     CardRecord,
     IdentityCheck,
     VirtualCard,
-    identify_with_card,
     set_password,
     unblock,
 )
+from juki_protocol.machines.card_counter import identify_with_card
 from juki_protocol.machines.common import Effect, Event, Inbound, Send, counter_ids, sends
 from juki_protocol.machines.designation import (
     DesignationCheckedStore,
@@ -42,6 +42,7 @@ from juki_protocol.machines.family_register import (
     FamilyRegisterReceiver,
 )
 from juki_protocol.machines.identity import IdentityUpdater, NationalReceiver, PrefectureReceiver
+from juki_protocol.machines.memory_store import IdentityStore
 from juki_protocol.machines.move_in import MoveInNotifier, OrdinaryMoveIn
 from juki_protocol.machines.provision import DisclosureLog, Provider, ProvisionClient
 from juki_protocol.machines.special_move import (
@@ -51,7 +52,7 @@ from juki_protocol.machines.special_move import (
     report_identity_changes,
 )
 from juki_protocol.machines.special_move_in import SpecialMoveInCounter
-from juki_protocol.machines.stores import IdentityStore, Register
+from juki_protocol.machines.stores import Register
 from juki_protocol.machines.wide_area import IssuingCounter, ResidenceResponder
 from juki_protocol.messages.common import Address, ChangeInfo, ChangeReason, Profile
 from juki_protocol.messages.designation import CodeDesignation, CodeDesignationRequest

@@ -182,13 +182,14 @@ class JukiPki:
 
     def __init__(self, directory: Path, *, days: int = PKI_DAYS) -> None:
         from juki_protocol.envelope import pki
+        from juki_protocol.envelope.ca import CertificateAuthority
         from juki_protocol.node.network import create_pki
         create_pki(directory, (), dt.datetime.now(dt.UTC), days=days)
         self.directory = directory
         self.ca_cert_path = directory / "ca.pem"
         self.ca_key_path = directory / "ca.key"
         self.crl_path = directory / "crl.pem"
-        self.ca = pki.CertificateAuthority(
+        self.ca = CertificateAuthority(
             pki.load_private_key(self.ca_key_path.read_bytes()),
             pki.load_certificate(self.ca_cert_path.read_bytes()))
         self._issued: dict[str, NodeCredentials] = {}
@@ -211,13 +212,14 @@ class JukiPki:
         the same afterwards. Raises as :func:`juki_protocol.envelope.pki.node_id` (ValueError,
         ValidationError 1026) when the role is unknown or the id does not fit it."""
         from juki_protocol.envelope import pki
+        from juki_protocol.envelope.ca import issue_node_certificate
         node = pki.node_id(role, code)      # The id fixes the role: the cache is by id.
         with self._lock:
             done = self._issued.get(code)
             if done is not None:
                 return done
             key = pki.generate_key()
-            cert = pki.issue_node_certificate(
+            cert = issue_node_certificate(
                 self.ca, key.public_key(), node, serial=next(self._serials),
                 not_before=self.ca.certificate.not_valid_before_utc,
                 not_after=self.ca.certificate.not_valid_after_utc)

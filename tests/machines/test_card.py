@@ -21,10 +21,10 @@ from juki_protocol.machines.card import (
     apdu,
     auth_mac,
     derive_key,
-    identify_with_card,
     set_password,
     unblock,
 )
+from juki_protocol.machines.card_counter import identify_with_card
 from juki_protocol.messages.wide_area import IdentityCheckMethod
 
 MASTER = b"k" * 32

@@ -13,6 +13,7 @@ from juki_protocol.fixtures.samples import AWAY, HOME
 from juki_protocol.fixtures.synth import SyntheticResident
 from juki_protocol.identifiers import prefecture_of
 from juki_protocol.machines.common import Inbound, Send, counter_ids, events, sends
+from juki_protocol.machines.memory_store import IdentityStore
 from juki_protocol.machines.provision import (
     RESPONSE_DEADLINE,
     AnomalyGuard,
@@ -22,7 +23,6 @@ from juki_protocol.machines.provision import (
     Provider,
     ProvisionClient,
 )
-from juki_protocol.machines.stores import IdentityStore
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
 from juki_protocol.messages.pdu import Acknowledgement, AckStatus, ErrorReport

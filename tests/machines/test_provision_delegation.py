@@ -14,8 +14,8 @@ from juki_protocol.fixtures.samples import AWAY, HOME
 from juki_protocol.fixtures.synth import generate_households
 from juki_protocol.identifiers import prefecture_of
 from juki_protocol.machines.common import Inbound, counter_ids, sends
+from juki_protocol.machines.memory_store import IdentityStore
 from juki_protocol.machines.provision import Provider
-from juki_protocol.machines.stores import IdentityStore
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
 from juki_protocol.messages.provision import (

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from juki_protocol.fixtures.samples import HOME
 from juki_protocol.identifiers import resident_code_check_digit
-from juki_protocol.machines.stores import HeldIdentity, IdentityStore, four_items
+from juki_protocol.machines.memory_store import IdentityStore
+from juki_protocol.machines.stores import HeldIdentity, four_items
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, PersonName, Profile
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
 

@@ -31,6 +31,7 @@ from juki_protocol.machines.identity import (
     ReceiverInput,
     SenderInput,
 )
+from juki_protocol.machines.memory_store import IdentityStore
 from juki_protocol.machines.move_in import (
     MoveInNoticeReceiver,
     MoveInNotifier,
@@ -53,7 +54,7 @@ from juki_protocol.machines.special_move import (
     build_certificate,
 )
 from juki_protocol.machines.special_move_in import MoveInInput, SpecialMoveInCounter
-from juki_protocol.machines.stores import IdentityStore, Register
+from juki_protocol.machines.stores import Register
 from juki_protocol.machines.wide_area import (
     IssuingCounter,
     IssuingInput,

@@ -15,9 +15,9 @@ from juki_protocol.machines.card import (
     CardRecord,
     IdentityCheck,
     VirtualCard,
-    identify_with_card,
     set_password,
 )
+from juki_protocol.machines.card_counter import identify_with_card
 from juki_protocol.machines.common import Inbound, Send, counter_ids, events, sends
 from juki_protocol.machines.stores import Register
 from juki_protocol.machines.wide_area import (

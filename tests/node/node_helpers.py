@@ -23,6 +23,12 @@ import pytest
 from juki_protocol.codec import codec
 from juki_protocol.codec.wire import encode_frame
 from juki_protocol.envelope import pki
+from juki_protocol.envelope.ca import (
+    CertificateAuthority,
+    RevokedCertificate,
+    build_crl,
+    issue_node_certificate,
+)
 from juki_protocol.envelope.envelope import seal
 from juki_protocol.fixtures.synth import SyntheticResident, generate_households
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
@@ -34,6 +40,7 @@ from juki_protocol.node.node import message_type_of, node_of_code
 from juki_protocol.node.sql import Database, open_database, with_schema
 from juki_protocol.node.storage import NodeStorage, open_storage
 from juki_protocol.node.transport import client_context
+from juki_protocol.tools import audit_verify
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # tests/pg.py
 import pg
@@ -58,16 +65,16 @@ def shared_pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
         return _PKI[0]
     now = dt.datetime.now(dt.UTC)
     root = create_pki(tmp_path_factory.mktemp("pki"), NODES, now)
-    ca = pki.CertificateAuthority(pki.load_private_key((root / "ca.key").read_bytes()),
-                                  pki.load_certificate((root / "ca.pem").read_bytes()))
+    ca = CertificateAuthority(pki.load_private_key((root / "ca.key").read_bytes()),
+                              pki.load_certificate((root / "ca.pem").read_bytes()))
     start, end = now - dt.timedelta(hours=1), now + dt.timedelta(days=2)
     key = pki.generate_key()
-    cert = pki.issue_node_certificate(ca, key.public_key(), node_of_code("272035"),
-                                      not_before=start, not_after=end,
-                                      serial=REVOKED_SERIAL)
+    cert = issue_node_certificate(ca, key.public_key(), node_of_code("272035"),
+                                  not_before=start, not_after=end,
+                                  serial=REVOKED_SERIAL)
     (root / "272035-revoked.pem").write_bytes(pki.cert_pem(cert))
     (root / "272035-revoked.key").write_bytes(pki.key_pem(key))
-    crl = pki.build_crl(ca, [pki.RevokedCertificate(REVOKED_SERIAL, now - dt.timedelta(
+    crl = build_crl(ca, [RevokedCertificate(REVOKED_SERIAL, now - dt.timedelta(
         minutes=5))], this_update=start, next_update=end, number=2)
     (root / "crl.pem").write_bytes(pki.crl_pem(crl))
     create_pki(root / "rogue", [("municipality", "271004")], now)
@@ -130,7 +137,7 @@ def database_for(tmp: Path) -> str:
 
 def node_db(tmp: Path, code: str) -> str | Path:
     """Where node ``code`` of directory ``tmp`` keeps its tables: its SQLite file, or on
-    the PostgreSQL backend a URL naming its schema (what ``audit.verify`` and
+    the PostgreSQL backend a URL naming its schema (what ``audit_verify.verify`` and
     ``open_database`` take)."""
     key = Path(tmp).resolve()
     if key in _DATABASES:
@@ -138,10 +145,10 @@ def node_db(tmp: Path, code: str) -> str | Path:
     return Path(tmp) / f"{code}.db"
 
 
-def verify_node(tmp: Path, code: str) -> audit.Verification:
+def verify_node(tmp: Path, code: str) -> audit_verify.Verification:
     """Verify node ``code``'s audit log and its checkpoint file, on either backend."""
-    return audit.verify(node_db(tmp, code),
-                        checkpoints=audit.checkpoint_path(Path(tmp) / f"{code}.db"))
+    return audit_verify.verify(node_db(tmp, code),
+                               checkpoints=audit.checkpoint_path(Path(tmp) / f"{code}.db"))
 
 
 def node_storage(tmp: Path, code: str, role: str) -> NodeStorage:

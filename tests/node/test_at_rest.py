@@ -32,10 +32,10 @@ from juki_protocol.messages.provision import (
     ProvisionRequest,
     RequestingBody,
 )
-from juki_protocol.node import audit
 from juki_protocol.node.network import NODES, Network, node_config
 from juki_protocol.node.node import Node
 from juki_protocol.node.storage import DISCLOSURE_LOG_KEY, SqliteStorage, StorageError
+from juki_protocol.tools import audit_verify
 from juki_protocol.tools.cli_node import network_group
 from juki_protocol.tools.cli_pki import pki_group
 
@@ -145,7 +145,7 @@ def test_network_up_keeps_the_ca_key_out_of_the_nodes_directory(
     for _, code in NODES:
         assert mode(pki_dir / f"{code}.key") == 0o600
         assert mode(net_dir / f"{code}.db") == 0o600          # R-NODE-70
-        assert audit.verify(net_dir / f"{code}.db").ok
+        assert audit_verify.verify(net_dir / f"{code}.db").ok
     # The providers' disclosure log keys are files of their own (R-NODE-73).
     for code in ("270008", "130001", "DC01"):
         key_file = pki_dir / f"{code}.disclosure-key"

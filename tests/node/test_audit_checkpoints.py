@@ -28,6 +28,7 @@ from node_helpers import (
 )
 
 from juki_protocol.node import audit
+from juki_protocol.tools import audit_verify
 from juki_protocol.tools.cli_node import audit_group
 
 PREFECTURE = "270008"
@@ -56,7 +57,7 @@ def _node_with_rows(tmp: Path, pki_dir: Path,
             await peer.close()
             if policy is not None and policy.retention is not None:
                 node = net.nodes[PREFECTURE]
-                await node.wait_until(lambda: audit.verify_connection(
+                await node.wait_until(lambda: audit_verify.verify_connection(
                     node.storage.conn).base > 0)
         finally:
             await net.stop()
@@ -80,7 +81,7 @@ def _head(tmp: Path) -> tuple[int, str]:
 
 def _chain_ok(tmp: Path) -> bool:
     with node_database(tmp, PREFECTURE) as c:
-        return audit.verify_connection(c).ok
+        return audit_verify.verify_connection(c).ok
 
 
 def test_intact_log_verifies_against_its_checkpoints(tmp_path: Path,

@@ -15,6 +15,7 @@ from node_helpers import Peer, node_db, residents, run, shared_pki, start, updat
 
 from juki_protocol.codec.wire import encode_frame
 from juki_protocol.node import audit
+from juki_protocol.tools import audit_verify
 
 PREFECTURE = "270008"
 FRAMES = 500
@@ -49,7 +50,7 @@ def test_garbage_flood_is_counted_not_written(tmp_path: Path, pki_dir: Path) -> 
         finally:
             await net.stop()
     run(body())
-    rows = audit.rows(node_db(tmp_path, PREFECTURE))
+    rows = audit_verify.rows(node_db(tmp_path, PREFECTURE))
     assert [r["seq"] for r in rows] == list(range(1, len(rows) + 1)), "R-NODE-20: a gap"
     refused = [r for r in rows if r["direction"] == "refused" and r["peer"] == "271004"]
     summaries = [r for r in refused if "more refusals counted" in str(r["result"])]

@@ -19,10 +19,10 @@ import pytest
 from node_helpers import node_db, residents, run, shared_pki
 
 from juki_protocol.messages.common import ChangeInfo, ChangeReason
-from juki_protocol.node import audit
 from juki_protocol.node.network import node_config
 from juki_protocol.node.node import Node
 from juki_protocol.node.roles import MunicipalityRole
+from juki_protocol.tools import audit_verify
 
 
 @pytest.fixture(scope="module")
@@ -119,11 +119,11 @@ def test_kill_9_during_a_stream_of_updates(tmp_path: Path, pki_dir: Path) -> Non
     assert set(acked_at_kill) <= set(applied)          # nothing acknowledged was lost
     assert versions == (total, total)                  # none applied twice
     assert relays == list(range(1, total + 1))         # one relay each (R-30-11-0-01)
-    result = audit.verify(db)
+    result = audit_verify.verify(db)
     assert result.ok, result
     # R-NODE-06 across the crash: every acknowledgement the municipality received is
     # in the prefecture's log (its row is committed before it is sent).
-    acks = {r["message_id"] for r in audit.rows(node_db(tmp_path, "271004"))
+    acks = {r["message_id"] for r in audit_verify.rows(node_db(tmp_path, "271004"))
             if r["direction"] == "received" and r["message_type"] == "acknowledgement"}
-    sent = {r["message_id"] for r in audit.rows(db) if r["direction"] == "sent"}
+    sent = {r["message_id"] for r in audit_verify.rows(db) if r["direction"] == "sent"}
     assert acks and acks <= sent

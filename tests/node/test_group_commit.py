@@ -37,9 +37,9 @@ from juki_protocol.messages.pdu import (
     MessageType,
     PduHeader,
 )
-from juki_protocol.node import audit
 from juki_protocol.node.node import node_of_code
 from juki_protocol.node.storage import SqliteStorage, StorageError
+from juki_protocol.tools import audit_verify
 
 
 @pytest.fixture(scope="module")
@@ -241,7 +241,7 @@ def test_acknowledgements_of_one_read_are_one_transaction(tmp_path: Path,
             await net.stop()
 
     run(body())
-    rows = audit.rows(node_db(tmp_path, "271004"))
+    rows = audit_verify.rows(node_db(tmp_path, "271004"))
     sent = [r for r in rows if r["direction"] == "sent"]
     assert [r["message_type"] for r in sent] == ["identityInfoUpdate"] * 4
     assert all(r["result"] == "sending" for r in sent)

@@ -18,7 +18,7 @@ from node_helpers import (
 )
 
 from juki_protocol.messages.common import ChangeReason
-from juki_protocol.node import audit
+from juki_protocol.tools import audit_verify
 
 
 @pytest.fixture(scope="module")
@@ -54,11 +54,11 @@ def test_update_and_relay_over_mutual_tls(tmp_path: Path, pki_dir: Path) -> None
     codes = {p.resident_code for p in people}
     for node in ("271004", "270008", "DC01"):
         assert verify_node(tmp_path, node).ok
-        rows = audit.rows(node_db(tmp_path, node))
+        rows = audit_verify.rows(node_db(tmp_path, node))
         assert rows, node
         text = repr(rows)
         assert not any(c in text for c in codes), "the audit log holds a full resident code"
-    received = [r for r in audit.rows(node_db(tmp_path, "DC01"))
+    received = [r for r in audit_verify.rows(node_db(tmp_path, "DC01"))
                 if r["direction"] == "received" and r["message_type"] == "identityInfoRelay"]
     assert len(received) == len(people)
     assert all(str(r["subjects"]).endswith("*********") for r in received)

@@ -16,8 +16,8 @@ from juki_protocol.codec import codec
 from juki_protocol.codec.wire import encode_frame
 from juki_protocol.errors import ErrorCode
 from juki_protocol.messages.pdu import AckStatus, JukiPdu
-from juki_protocol.node import audit
 from juki_protocol.node.node import node_of_code
+from juki_protocol.tools import audit_verify
 
 PREFECTURE, MUNICIPALITY = "270008", "271004"
 CONNECTIONS = 200
@@ -146,7 +146,7 @@ def test_200_connections_and_a_burst_are_served_or_shed_with_9002_then_recover(
     shed = run(body(), timeout=50)
     check = verify_node(tmp_path, PREFECTURE)
     assert check.ok, f"R-NODE-08: the audit chain broke under load: {check.reason}"
-    refused = [r for r in audit.rows(node_db(tmp_path, PREFECTURE))
+    refused = [r for r in audit_verify.rows(node_db(tmp_path, PREFECTURE))
                if r["direction"] == "refused"]
     assert sum(_refusals(str(r["result"])) for r in refused
                if str(r["result"]).startswith(OVERLOADED)) \

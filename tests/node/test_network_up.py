@@ -7,8 +7,8 @@ from pathlib import Path
 from click.testing import CliRunner
 from node_helpers import node_database
 
-from juki_protocol.node import audit
 from juki_protocol.node.network import NODES
+from juki_protocol.tools import audit_verify
 from juki_protocol.tools.cli_node import network_group
 
 
@@ -29,7 +29,7 @@ def test_network_up_runs_every_flow(tmp_path: Path) -> None:
     for _, code in NODES:
         db = tmp_path / f"{code}.db"
         assert db.is_file()
-        assert audit.verify(db).ok
+        assert audit_verify.verify(db).ok
     # The special move caused an erase at Osaka's prefecture and a record at Tokyo's,
     # both relayed to the designated centre.
     with node_database(tmp_path, "DC01") as c:

@@ -18,6 +18,13 @@ from cryptography import x509
 from node_helpers import REVOKED_SERIAL, Peer, residents, run, shared_pki, start, update_of
 
 from juki_protocol.envelope import pki, revocation
+from juki_protocol.envelope.ca import (
+    CertificateAuthority,
+    RevokedCertificate,
+    build_crl,
+    create_root_ca,
+    issue_node_certificate,
+)
 from juki_protocol.errors import SecurityError
 from juki_protocol.node.clock import TestClock
 from juki_protocol.node.network import Network, node_config
@@ -33,18 +40,18 @@ def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return shared_pki(tmp_path_factory)
 
 
-def _ca(pki_dir: Path) -> pki.CertificateAuthority:
-    return pki.CertificateAuthority(pki.load_private_key((pki_dir / "ca.key").read_bytes()),
-                                    pki.load_certificate((pki_dir / "ca.pem").read_bytes()))
+def _ca(pki_dir: Path) -> CertificateAuthority:
+    return CertificateAuthority(pki.load_private_key((pki_dir / "ca.key").read_bytes()),
+                                pki.load_certificate((pki_dir / "ca.pem").read_bytes()))
 
 
 def _write_crl(path: Path, pki_dir: Path, serials: list[int], *, number: int,
                this_update: dt.datetime, next_update: dt.datetime) -> None:
     """Write a CRL of the network CA revoking ``serials`` (atomically, as an operator's
     tool would: a new file renamed over the old one)."""
-    crl = pki.build_crl(_ca(pki_dir), [pki.RevokedCertificate(s, this_update)
-                                       for s in serials],
-                        this_update=this_update, next_update=next_update, number=number)
+    crl = build_crl(_ca(pki_dir), [RevokedCertificate(s, this_update)
+                                   for s in serials],
+                    this_update=this_update, next_update=next_update, number=number)
     tmp = path.with_suffix(".new")
     tmp.write_bytes(pki.crl_pem(crl))
     tmp.replace(path)
@@ -260,10 +267,10 @@ def test_a_lapsed_crl_is_logged_and_so_is_each_refusal(
 def _expired_certificate(pki_dir: Path, tmp: Path) -> tuple[Path, Path]:
     now = dt.datetime.now(dt.UTC)
     key = pki.generate_key()
-    cert = pki.issue_node_certificate(_ca(pki_dir), key.public_key(),
-                                      node_of_code("272035"),
-                                      not_before=now - dt.timedelta(days=3),
-                                      not_after=now - dt.timedelta(days=1), serial=7777)
+    cert = issue_node_certificate(_ca(pki_dir), key.public_key(),
+                                  node_of_code("272035"),
+                                  not_before=now - dt.timedelta(days=3),
+                                  not_after=now - dt.timedelta(days=1), serial=7777)
     (tmp / "expired.pem").write_bytes(pki.cert_pem(cert))
     (tmp / "expired.key").write_bytes(pki.key_pem(key))
     return tmp / "expired.pem", tmp / "expired.key"
@@ -357,11 +364,11 @@ def test_lapse_warning_thresholds() -> None:
     now = dt.datetime(2026, 1, 10, tzinfo=dt.UTC)
 
     def crl(this: dt.timedelta, nxt: dt.timedelta) -> x509.CertificateRevocationList:
-        ca = pki.create_root_ca(pki.generate_key(), common_name="t", serial=1,
-                                not_before=now - dt.timedelta(days=30),
-                                not_after=now + dt.timedelta(days=30))
-        return pki.build_crl(ca, [], this_update=now + this, next_update=now + nxt,
-                             number=1)
+        ca = create_root_ca(pki.generate_key(), common_name="t", serial=1,
+                            not_before=now - dt.timedelta(days=30),
+                            not_after=now + dt.timedelta(days=30))
+        return build_crl(ca, [], this_update=now + this, next_update=now + nxt,
+                         number=1)
 
     week = dt.timedelta(days=7)
     assert revocation.crl_lapse_warning(crl(-week, week), now) is None

@@ -16,8 +16,8 @@ from node_helpers import node_db, residents, run, shared_pki, verify_node
 from juki_protocol.fixtures.synth import SyntheticResident
 from juki_protocol.machines.identity import SenderState
 from juki_protocol.messages.common import ChangeInfo, ChangeReason
-from juki_protocol.node import audit
 from juki_protocol.node.network import Network, node_config
+from juki_protocol.tools import audit_verify
 
 PREF = "270008"
 
@@ -39,7 +39,7 @@ async def _burst(net: Network, code: str, people: list[SyntheticResident],
 
 
 def _results(db: Path, direction: str) -> list[str]:
-    return [str(r["result"]) for r in audit.rows(db) if r["direction"] == direction]
+    return [str(r["result"]) for r in audit_verify.rows(db) if r["direction"] == direction]
 
 
 def test_window_of_8_keeps_a_burst_in_order_over_tls(tmp_path: Path, pki_dir: Path) -> None:
@@ -122,7 +122,7 @@ def test_a_prefecture_that_sheds_still_gets_every_update_once(
     run(body(), timeout=90)
     refused = _results(node_db(tmp_path, PREF), "refused")
     assert any(r == "9002 OVERLOADED" for r in refused), "the prefecture never shed"
-    accepted = [r for r in audit.rows(node_db(tmp_path, PREF))
+    accepted = [r for r in audit_verify.rows(node_db(tmp_path, PREF))
                 if r["direction"] == "received" and r["result"] == "accepted"
                 and r["message_type"] == "identityInfoUpdate"]
     assert len(accepted) == count

@@ -32,6 +32,7 @@ from juki_protocol.node.network import Network
 from juki_protocol.node.node import Node
 from juki_protocol.node.operators import write_operators_file
 from juki_protocol.node.upper_tester import handle_line
+from juki_protocol.tools import audit_verify
 from juki_protocol.tools.cli_node import node_group
 
 OSAKA, OSAKA_PREF, TOKYO, TOKYO_PREF = "271004", "270008", "131016", "130001"
@@ -127,7 +128,7 @@ def test_a_suspended_body_is_refused_until_resumed_also_after_a_restart(
             assert bad["error"]["code"] == 1030
         finally:
             await net.stop()
-        assert audit.verify(node_db(tmp_path, OSAKA_PREF)).ok
+        assert audit_verify.verify(node_db(tmp_path, OSAKA_PREF)).ok
     run(go(), 60)
 
 

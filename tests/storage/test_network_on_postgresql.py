@@ -14,6 +14,7 @@ import pg
 from juki_protocol.node import audit
 from juki_protocol.node.network import NODES
 from juki_protocol.node.sql import open_database, with_schema
+from juki_protocol.tools import audit_verify
 from juki_protocol.tools.cli_node import audit_group, network_group
 
 
@@ -27,7 +28,7 @@ def test_network_up_keeps_every_node_in_postgresql(tmp_path: Path) -> None:
     for _, code in NODES:
         target = with_schema(url, f"n{code.lower()}")
         checkpoints = audit.checkpoint_path(tmp_path / "net" / f"{code}.db")
-        assert audit.verify(target, checkpoints).ok, code
+        assert audit_verify.verify(target, checkpoints).ok, code
     db = open_database(with_schema(url, "ndc01"))
     try:
         ops = {r[0] for r in db.execute("SELECT operation FROM identity_info")}

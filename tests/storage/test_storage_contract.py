@@ -18,12 +18,14 @@ import pg
 
 from juki_protocol.errors import ErrorCode
 from juki_protocol.fixtures.synth import SyntheticResident, generate_households
+from juki_protocol.machines.memory_store import IdentityStore
 from juki_protocol.machines.provision import DisclosureRecord
-from juki_protocol.machines.stores import IdentityStore, four_items
+from juki_protocol.machines.stores import four_items
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
 from juki_protocol.messages.provision import BodyKind, LegalBasis, RequestingBody
 from juki_protocol.node import audit
+from juki_protocol.node.bulk_load import bulk_load_identity
 from juki_protocol.node.storage import (
     IDENTITY_COLUMNS,
     NodeStorage,
@@ -33,6 +35,7 @@ from juki_protocol.node.storage import (
     open_storage,
 )
 from juki_protocol.node.stored_identity import AppliedUpdates, StoredIdentities
+from juki_protocol.tools import audit_verify
 
 T0 = dt.datetime(2030, 4, 1, 9, 0, tzinfo=dt.UTC)
 MUNI, PREF = "271004", "270008"
@@ -267,8 +270,8 @@ def test_relays_pin_versions_against_the_purge(opener: Opener) -> None:
 def test_bulk_load_then_query(opener: Opener) -> None:
     s = opener("national")
     folk = people(3)
-    loaded = s.bulk_load_identity((identity_row(update(p, i + 1))
-                                   for i, p in enumerate(folk)), T0, chunk=2)
+    loaded = bulk_load_identity(s, (identity_row(update(p, i + 1))
+                                    for i, p in enumerate(folk)), T0, chunk=2)
     assert loaded == len(folk) == s.count_identity()
     assert s.current_identity(folk[-1].resident_code) == update(folk[-1], len(folk))
 
@@ -309,8 +312,8 @@ def test_the_audit_chain_is_kept_and_checked_on_either_engine(opener: Opener) ->
             audit.append(c, at=T0, direction="received", peer=MUNI,
                          message_type="IdentityInfoUpdate", message_id=bytes([i]) * 16,
                          result="accepted", subjects="")
-    assert audit.verify_connection(s.conn).ok
+    assert audit_verify.verify_connection(s.conn).ok
     with s.transaction() as c:
         c.execute("UPDATE audit SET result = 'rejected' WHERE seq = 2")
-    broken = audit.verify_connection(s.conn)
+    broken = audit_verify.verify_connection(s.conn)
     assert not broken.ok and broken.first_bad == 2

@@ -60,6 +60,7 @@ from juki_protocol.codec import codec
 from juki_protocol.endpoint.frames import Numbering, message_type_of
 from juki_protocol.envelope import envelope as env
 from juki_protocol.envelope import pki
+from juki_protocol.envelope.ca import CertificateAuthority, create_root_ca, issue_node_certificate
 from juki_protocol.envelope.envelope_parts import seal_from_parts
 from juki_protocol.identifiers import is_prefecture_code
 from juki_protocol.machines.common import Effect, Send
@@ -162,7 +163,7 @@ def _key(seed: int, label: str) -> ec.EllipticCurvePrivateKey:
 class CaptureWorld:
     """The capture CA and one credential per node (keyed by ``str(NodeId)``)."""
 
-    ca: pki.CertificateAuthority
+    ca: CertificateAuthority
     credentials: dict[str, pki.Credential]
 
     def trust(self) -> pki.TrustStore:
@@ -173,12 +174,12 @@ class CaptureWorld:
 def capture_world(seed: int, nodes: list[NodeId]) -> CaptureWorld:
     """A CA and node certificates derived from ``seed`` (valid a year around NOW)."""
     start, end = NOW - dt.timedelta(days=90), NOW + dt.timedelta(days=365)
-    ca = pki.create_root_ca(_key(seed, "root-ca"), common_name="Juki Capture CA (synthetic)",
-                            not_before=start, not_after=end, serial=1, deterministic=True)
+    ca = create_root_ca(_key(seed, "root-ca"), common_name="Juki Capture CA (synthetic)",
+                        not_before=start, not_after=end, serial=1, deterministic=True)
     creds: dict[str, pki.Credential] = {}
     for i, node in enumerate(nodes):
         key = _key(seed, f"node/{node}")
-        cert: x509.Certificate = pki.issue_node_certificate(
+        cert: x509.Certificate = issue_node_certificate(
             ca, key.public_key(), node, not_before=start, not_after=end, serial=0x1000 + i,
             deterministic=True)
         creds[str(node)] = pki.Credential(key, cert)

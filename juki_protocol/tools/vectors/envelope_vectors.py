@@ -39,6 +39,14 @@ from juki_protocol.codec import codec
 from juki_protocol.envelope import cms, pki
 from juki_protocol.envelope import envelope as env
 from juki_protocol.envelope import envelope_parts as parts
+from juki_protocol.envelope.ca import (
+    CertificateAuthority,
+    RevokedCertificate,
+    build_crl,
+    create_intermediate_ca,
+    create_root_ca,
+    issue_node_certificate,
+)
 from juki_protocol.errors import ErrorCode, JukiError
 from juki_protocol.messages.base import from_form
 from juki_protocol.messages.common import NodeId, Profile
@@ -141,24 +149,24 @@ def _t(text: str) -> dt.datetime:
 
 @dataclass(frozen=True, slots=True)
 class _World:
-    ca: pki.CertificateAuthority
+    ca: CertificateAuthority
     creds: dict[str, pki.Credential]
     crl: x509.CertificateRevocationList
     intermediate: x509.Certificate
 
 
 def _world() -> _World:
-    ca = pki.create_root_ca(_key("root-ca"), common_name="Juki Network Root CA (vectors)",
-                            not_before=_t("2025-01-01"), not_after=_t("2035-01-01"),
-                            serial=0x01, deterministic=True)
-    other = pki.create_root_ca(_key("other-ca"), common_name="Untrusted CA (vectors)",
-                               not_before=_t("2025-01-01"), not_after=_t("2035-01-01"),
-                               serial=0x01, deterministic=True)
-    inter = pki.create_intermediate_ca(ca, _key("issuing-ca"),
-                                       common_name="Juki Network Issuing CA 1 (vectors)",
-                                       not_before=_t("2025-01-01"),
-                                       not_after=_t("2030-01-01"), serial=0x02,
-                                       deterministic=True)
+    ca = create_root_ca(_key("root-ca"), common_name="Juki Network Root CA (vectors)",
+                        not_before=_t("2025-01-01"), not_after=_t("2035-01-01"),
+                        serial=0x01, deterministic=True)
+    other = create_root_ca(_key("other-ca"), common_name="Untrusted CA (vectors)",
+                           not_before=_t("2025-01-01"), not_after=_t("2035-01-01"),
+                           serial=0x01, deterministic=True)
+    inter = create_intermediate_ca(ca, _key("issuing-ca"),
+                                   common_name="Juki Network Issuing CA 1 (vectors)",
+                                   not_before=_t("2025-01-01"),
+                                   not_after=_t("2030-01-01"), serial=0x02,
+                                   deterministic=True)
     spec = [  # name, issuer, role, code, serial, not_before, not_after, digitalSignature
         ("m271004", ca, "municipality", "271004", 0x1001, "2025-01-01", "2027-01-01", True),
         ("m131016", ca, "municipality", "131016", 0x1002, "2025-01-01", "2027-01-01", True),
@@ -182,14 +190,14 @@ def _world() -> _World:
     creds = {}
     for name, issuer, role, code, serial, nb, na, sign in spec:
         key = _key(name)
-        cert = pki.issue_node_certificate(issuer, key.public_key(), pki.node_id(role, code),
-                                          not_before=_t(nb), not_after=_t(na), serial=serial,
-                                          digital_signature=sign, deterministic=True)
+        cert = issue_node_certificate(issuer, key.public_key(), pki.node_id(role, code),
+                                      not_before=_t(nb), not_after=_t(na), serial=serial,
+                                      digital_signature=sign, deterministic=True)
         creds[name] = pki.Credential(key, cert)
-    crl = pki.build_crl(ca, [pki.RevokedCertificate(0x1008, _t("2025-03-15"),
-                                                    x509.ReasonFlags.key_compromise)],
-                        this_update=_t("2025-03-20"), next_update=_t("2025-06-20"), number=1,
-                        deterministic=True)
+    crl = build_crl(ca, [RevokedCertificate(0x1008, _t("2025-03-15"),
+                                            x509.ReasonFlags.key_compromise)],
+                    this_update=_t("2025-03-20"), next_update=_t("2025-06-20"), number=1,
+                    deterministic=True)
     return _World(ca=ca, creds=creds, crl=crl, intermediate=inter.certificate)
 
 
