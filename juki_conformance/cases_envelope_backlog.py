@@ -38,7 +38,7 @@ from juki_conformance.cases_envelope_profile import (
 from juki_conformance.model import Case, Outcome, Verdict
 from juki_conformance.sut import AdapterSut
 from juki_protocol.codec import codec
-from juki_protocol.envelope import pki
+from juki_protocol.envelope import ca, pki
 from juki_protocol.errors import ErrorCode
 from juki_protocol.messages.pdu import PduHeader
 
@@ -102,7 +102,7 @@ def _crl_freshness(sut: AdapterSut) -> Outcome:
     """R-PDU-49: opened with ``now`` before the CRL's nextUpdate and at it, refused 2018
     one second after it."""
     w = world()
-    crl = pki.build_crl(w["ca"], [pki.RevokedCertificate(serial=999, revoked_at=NOW)],
+    crl = ca.build_crl(w["ca"], [ca.RevokedCertificate(serial=999, revoked_at=NOW)],
                         this_update=NOW - dt.timedelta(hours=1),
                         next_update=CRL_NEXT_UPDATE, number=7)
     expected = ("opened with now an hour before the CRL's nextUpdate and at it; refused "
