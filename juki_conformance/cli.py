@@ -71,7 +71,7 @@ from juki_conformance.node_sut import (
 )
 from juki_conformance.proforma import PROFORMA
 from juki_conformance.reports import summary_lines, to_json, write_all
-from juki_conformance.runner import merge, run_cases, select
+from juki_conformance.runner import Timeline, merge, read_case_list, run_cases, select
 from juki_conformance.sut import AdapterSut, HarnessError
 from juki_protocol.cli_errors import EXIT_INTERRUPTED, ErrorHandlingGroup
 from juki_protocol.cli_errors import report as report_error
@@ -167,6 +167,15 @@ def more_codec_cases() -> list[Case]:
               default="conformance-report", show_default=True)
 @click.option("--cases", "include", multiple=True, help="Only case ids matching this glob.")
 @click.option("--exclude", multiple=True, help="Skip case ids matching this glob.")
+@click.option("--case-list", "case_list", type=click.Path(dir_okay=False, exists=True),
+              default=None, help="Only the case ids listed in this file, exactly (one per "
+                                 "line, # comments), in the suite's order; with --cases "
+                                 "and --exclude, the cases that all three select.")
+@click.option("--timeline", "timeline_path", type=click.Path(dir_okay=False), default=None,
+              help="Write where the run was when to this file (JSON lines): the time on "
+                   "the system's monotonic clock just before each SUT starts, before each "
+                   "case, and before each SUT stops, so that a tool can tell which case "
+                   "the SUT's processes were serving (juki-conformance mutation).")
 @click.option("--known-failures", type=click.Path(dir_okay=False, exists=True), default=None,
               help="Case ids expected to fail: one per line (# comments), or JSON "
                    "[{\"id\", \"reason\", \"expires\": \"YYYY-MM-DD\"}] (an expired "
@@ -207,7 +216,8 @@ def more_codec_cases() -> list[Case]:
                                   "(repeatable).")
 def run_cmd(adapter: str | None, ics_path: str | None, ixit_path: str | None,
             vec_path: str | None, out_path: str,
-            include: tuple[str, ...], exclude: tuple[str, ...], known_failures: str | None,
+            include: tuple[str, ...], exclude: tuple[str, ...], case_list: str | None,
+            timeline_path: str | None, known_failures: str | None,
             timeout: float, node_command: str | None, quiet: bool,
             explore: int, seed: int, replay: str | None,
             sut_env: tuple[str, ...], max_failures: int | None,
@@ -241,11 +251,16 @@ def run_cmd(adapter: str | None, ics_path: str | None, ixit_path: str | None,
     cases = select(all_cases(vectors) + more_codec_cases() + codec_explore_cases(explore, seed)
                    + (all_node_cases(explore, seed, replay) if node_mode else []),
                    list(include), list(exclude))
+    if case_list is not None:
+        listed = read_case_list(Path(case_list))
+        cases = [c for c in cases if c.id in listed]
     if not cases:
         raise ValueError("no case matches the selection: running zero cases is an error")
     env = _sut_env(sut_env)
     sut = AdapterSut(command, timeout=timeout, env=env)
+    timeline = Timeline(Path(timeline_path) if timeline_path else None)
     try:
+        timeline.mark("codec", "start", "")
         hello = sut.start()
     except HarnessError as exc:
         _harness_error(str(exc))
@@ -276,7 +291,8 @@ def run_cmd(adapter: str | None, ics_path: str | None, ixit_path: str | None,
             click.echo()
 
     result = run_cases([c for c in cases if c.mode != "node"], sut, ics,
-                       known_failures=known, progress=progress, stop=stop)
+                       known_failures=known, progress=progress, stop=stop,
+                       marks=timeline.of("codec"))
     interrupted[0] = result.interrupted
     on_node = [c for c in cases if c.mode == "node"]
     node_cmd = shlex.split(node_command) if node_command else None
@@ -291,7 +307,8 @@ def run_cmd(adapter: str | None, ics_path: str | None, ixit_path: str | None,
                     mine, NodeSut(node_cmd, timeout=timeout, role=role, env=env),
                     ics_mod.parse({**ics.raw, "role": role}, "reference ICS",
                                   ixit=ics.ixit),
-                    known_failures=known, progress=progress, stop=stop), key)
+                    known_failures=known, progress=progress, stop=stop,
+                    marks=timeline.of(f"node:{role}")), key)
                 interrupted[0] = result.interrupted
     elif on_node:
         endpoint = ics.ixit.get("endpoint")
@@ -304,8 +321,10 @@ def run_cmd(adapter: str | None, ics_path: str | None, ixit_path: str | None,
                            ixit=ics.ixit if endpoint is not None else None, env=env)
         if not stop():
             result = merge(result, run_cases(on_node, node_sut, ics, known_failures=known,
-                                             progress=progress, stop=stop))
+                                             progress=progress, stop=stop,
+                                             marks=timeline.of("node")))
             interrupted[0] = result.interrupted
+    timeline.mark("", "end", "")
     if not quiet and column[0] % 72:
         click.echo()
     report = to_json(result, ics, vector_set_hash=set_hash(vectors), started=started,
@@ -601,9 +620,12 @@ def _absolute(args: list[str]) -> list[str]:
 @click.option("--rescore", type=click.Path(dir_okay=False, exists=True), default=None,
               help="Run nothing: apply the equivalents file again to this mutation.json "
                    "and write the report anew.")
+@click.option("--full-suite", is_flag=True,
+              help="Judge each mutant by every case (the slow way), not only by the cases "
+                   "that can reach its line in the control run.")
 def mutation_cmd(size: int, seed: int, jobs: int, modules: tuple[str, ...],
                  include: tuple[str, ...], timeout: float | None, out_path: str,
-                 rescore: str | None) -> None:
+                 rescore: str | None, full_suite: bool) -> None:
     """Measure the suite's power: run it against a seeded sample of mutants of the
     reference and report the share killed, with its 95% interval."""
     from juki_conformance import mutation
@@ -622,11 +644,13 @@ def mutation_cmd(size: int, seed: int, jobs: int, modules: tuple[str, ...],
 
     def progress(o: mutation.Outcome) -> None:
         done[0] += 1
-        click.echo(f"[{done[0]}/{size}] {o.status:<11} {o.mutant.id}", err=True)
+        ran = f" ({o.cases_run} cases, {o.seconds:.0f} s)" if o.cases_run else ""
+        click.echo(f"[{done[0]}/{size}] {o.status:<11} {o.mutant.id}{ran}", err=True)
 
     try:
         report = mutation.run(seed=seed, size=size, jobs=jobs, modules=modules,
-                              suite_args=suite_args, timeout=timeout, progress=progress)
+                              suite_args=suite_args, timeout=timeout, progress=progress,
+                              full_suite=full_suite)
     except ImportError as exc:
         raise ValueError(f"mutation testing needs cosmic-ray: pip install "
                          f"'juki-protocol[mutation]' ({exc})") from None

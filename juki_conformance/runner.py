@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import fnmatch
+import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from juki_conformance.ics import Ics
@@ -64,16 +66,28 @@ class RunResult:
         return 3 if self.count(Verdict.INCONCLUSIVE) else 0
 
 
+#: What :func:`run_cases` tells its ``marks`` callback, and when: ``start`` just before
+#: it starts the SUT, ``case`` (with the case id) just before each case, ``stop`` just
+#: before it stops the SUT. A timeline of these marks says which case the SUT's
+#: processes were serving at any moment (``juki-conformance run --timeline``).
+MARKS = ("start", "case", "stop")
+
+
 def run_cases(cases: list[Case], sut: AdapterSut, ics: Ics, *,
               known_failures: frozenset[str] = frozenset(),
               progress: Callable[[CaseResult], None] | None = None,
-              stop: Callable[[], bool] | None = None) -> RunResult:
+              stop: Callable[[], bool] | None = None,
+              marks: Callable[[str, str], None] | None = None) -> RunResult:
     """Run ``cases`` in order; a SUT fault fails the case, a harness fault errors it.
     ``stop`` is asked before each case: when it answers true the run ends there (the
     cases not run are absent from the result). Ctrl-C (KeyboardInterrupt) ends the run
-    too, marked ``interrupted``, without the case it stopped."""
+    too, marked ``interrupted``, without the case it stopped. ``marks`` is called as
+    :data:`MARKS` says."""
     result = RunResult()
+    mark = marks or (lambda kind, what: None)
     try:
+        if not sut.hello:
+            mark("start", "")
         result.sut_hello = sut.hello or sut.start()
     except HarnessError as exc:
         result.harness_error = str(exc)
@@ -83,20 +97,22 @@ def run_cases(cases: list[Case], sut: AdapterSut, ics: Ics, *,
         result.interrupted = True
         return result
     try:
-        _run(cases, sut, ics, result, known_failures, progress, stop)
+        _run(cases, sut, ics, result, known_failures, progress, stop, mark)
     except KeyboardInterrupt:
         result.interrupted = True
     finally:
+        mark("stop", "")
         sut.stop()
     return result
 
 
 def _run(cases: list[Case], sut: AdapterSut, ics: Ics, result: RunResult,
          known_failures: frozenset[str], progress: Callable[[CaseResult], None] | None,
-         stop: Callable[[], bool] | None) -> None:
+         stop: Callable[[], bool] | None, mark: Callable[[str, str], None]) -> None:
     for case in cases:
         if stop is not None and stop():
             break
+        mark("case", case.id)
         start = time.monotonic()
         reason = case.not_applicable_reason(ics)
         if reason is not None:
@@ -143,3 +159,34 @@ def merge(first: RunResult, second: RunResult, key: str = "node") -> RunResult:
                      known_now_passing=first.known_now_passing + second.known_now_passing,
                      records={**first.records, **second.records},
                      interrupted=first.interrupted or second.interrupted)
+
+
+def read_case_list(path: Path) -> frozenset[str]:
+    """The case ids of a ``--case-list`` file."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return frozenset(t for t in (line.strip() for line in lines) if t and not t.startswith("#"))
+
+
+class Timeline:
+    """The ``--timeline`` file: one JSON line per mark, written as it happens (a run
+    that ends early leaves the marks made so far): ``t`` (seconds on the system's
+    monotonic clock, which every process of the machine shares), ``group`` (``codec``
+    or ``node:ROLE``: one SUT's life), ``mark`` (``start``, ``case``, ``stop``, or
+    ``end`` after the last group) and ``case`` (the case id of a ``case`` mark)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.file = path.open("w", encoding="utf-8") if path is not None else None
+
+    def mark(self, group: str, kind: str, case: str) -> None:
+        if self.file is None:
+            return
+        self.file.write(json.dumps({"t": time.monotonic(), "group": group, "mark": kind,
+                                    "case": case}) + "\n")
+        self.file.flush()
+        if kind == "end":
+            self.file.close()
+            self.file = None
+
+    def of(self, group: str) -> Callable[[str, str], None]:
+        """The ``marks`` callback of :func:`juki_conformance.runner.run_cases`."""
+        return lambda kind, case: self.mark(group, kind, case)

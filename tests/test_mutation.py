@@ -146,6 +146,12 @@ def test_a_small_real_run_scores_and_reports(tmp_path: Path) -> None:
     assert 0 <= low <= summary["score"] <= high <= 1
     killed = [m for m in report["mutants"] if m["status"] == "killed"]
     assert all(m["failing"] and m["diff"].startswith("- ") for m in killed)
+    # Each mutant that ran, ran the cases that can reach its line: at least those that
+    # executed it, at most the control's.
+    assert report["selection"] == "cases that can reach the line"
+    ran = [m for m in report["mutants"] if m["casesRun"] is not None]
+    assert ran and all(1 <= m["casesExecuting"] <= m["casesRun"] <= report["controlCases"]
+                       for m in ran)
     assert "mutation score:" in result.output
     assert (out / "summary.txt").read_text(encoding="utf-8").startswith("mutation score:")
 
