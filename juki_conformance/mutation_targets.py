@@ -65,7 +65,8 @@ TARGETS: dict[str, tuple[str, ...]] = {
 #: an optimisation of envelope/cms.py's parsing whose every result tests/test_cms_fast.py
 #: checks against cms.py's (a mutant there either gives up to the slow path, which no run
 #: can observe, or returns what cms.py would not, which that test catches). Also:
-#: node/refusal_log.py shapes and rate-limits the log lines of TLS refusals (R-PDU-44,
+#: node/refusal_log.py shapes and rate-limits the log lines of TLS refusals (R-PDU-44)
+#: and words the revocation list's lapse warnings (R-PDU-43; both
 #: subject ``operation``: no run observes a node's log, as for the logging calls);
 #: node/metrics.py is the Prometheus metrics and /health of ``--metrics`` (no requirement
 #: of spec/, and the suite runs the reference without it); node/bulk_load.py is the

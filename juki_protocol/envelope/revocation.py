@@ -8,14 +8,13 @@ them current.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from juki_protocol.envelope.pki import CrlLapsed, as_utc
+from juki_protocol.envelope.pki import CrlLapsed
 from juki_protocol.errors import ErrorCode, JukiError, SecurityError
 
 #: The reason a refusal of a peer's certificate is logged with, by error code.
@@ -79,28 +78,5 @@ def check_crl_replaces(new: x509.CertificateRevocationList,
                             code=ErrorCode.CRL_INVALID)
 
 
-def crl_lapse_warning(crl: x509.CertificateRevocationList, now: dt.datetime, *,
-                      fraction: float = 0.1,
-                      minimum: dt.timedelta = dt.timedelta(hours=1)) -> str | None:
-    """What to warn of about ``crl`` at ``now``: that it has lapsed (after its
-    nextUpdate every peer is refused), that it is not yet current, or that it lapses
-    soon (less than ``fraction`` of its validity or less than ``minimum`` remains);
-    None while it is comfortably current (R-PDU-42, R-PDU-43)."""
-    now = as_utc(now, "now")
-    this, nxt = crl.last_update_utc, crl.next_update_utc
-    if now < this:
-        return f"the revocation list is not current before {this.isoformat()}"
-    if nxt is None:
-        return None
-    if now > nxt:
-        return (f"the revocation list lapsed at {nxt.isoformat()}: every peer's "
-                f"certificate is refused until a current one is installed")
-    left = nxt - now
-    if left < max((nxt - this) * fraction, minimum):
-        return (f"the revocation list lapses at {nxt.isoformat()} (in "
-                f"{int(left.total_seconds())} s): install its successor")
-    return None
-
-
-__all__ = ["REFUSAL_REASONS", "check_crl_replaces", "crl_lapse_warning", "crl_signer",
+__all__ = ["REFUSAL_REASONS", "check_crl_replaces", "crl_signer",
            "refusal_reason"]

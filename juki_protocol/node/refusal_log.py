@@ -1,4 +1,5 @@
-"""The log lines of a node's refusals of peers at the TLS level (R-PDU-44), rate-limited.
+"""The log lines of a node's refusals of peers at the TLS level (R-PDU-44), rate-limited,
+and what it warns of about its revocation list (R-PDU-43, :func:`crl_lapse_warning`).
 
 A node logs every refusal of a peer's certificate, in the handshake or right after it
 (:mod:`juki_protocol.node.transport`), at WARNING with its reason and the peer's node id
@@ -13,6 +14,7 @@ observes a node's log, so this module is not mutated (juki_conformance/mutation_
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import ssl
 import time
@@ -20,11 +22,35 @@ import time
 from cryptography import x509
 
 from juki_protocol.envelope import pki
+from juki_protocol.envelope.pki import as_utc
 from juki_protocol.errors import JukiError
 
 #: The transport's logger: the refusal lines keep the logger name they always had, so that
 #: an operator's log configuration and filters still find them.
 logger = logging.getLogger("juki_protocol.node.transport")
+
+
+def crl_lapse_warning(crl: x509.CertificateRevocationList, now: dt.datetime, *,
+                      fraction: float = 0.1,
+                      minimum: dt.timedelta = dt.timedelta(hours=1)) -> str | None:
+    """What to warn of about ``crl`` at ``now``: that it has lapsed (after its
+    nextUpdate every peer is refused), that it is not yet current, or that it lapses
+    soon (less than ``fraction`` of its validity or less than ``minimum`` remains);
+    None while it is comfortably current (R-PDU-42, R-PDU-43)."""
+    now = as_utc(now, "now")
+    this, nxt = crl.last_update_utc, crl.next_update_utc
+    if now < this:
+        return f"the revocation list is not current before {this.isoformat()}"
+    if nxt is None:
+        return None
+    if now > nxt:
+        return (f"the revocation list lapsed at {nxt.isoformat()}: every peer's "
+                f"certificate is refused until a current one is installed")
+    left = nxt - now
+    if left < max((nxt - this) * fraction, minimum):
+        return (f"the revocation list lapses at {nxt.isoformat()} (in "
+                f"{int(left.total_seconds())} s): install its successor")
+    return None
 
 
 #: OpenSSL's certificate verification codes (``X509_V_ERR_*``) and the reason a refusal
@@ -118,4 +144,4 @@ def peer_address(writer: asyncio.StreamWriter) -> str:
     return f"address {peer[0]}:{peer[1]}" if isinstance(peer, tuple) else "address unknown"
 
 
-__all__ = ["OPENSSL_REASONS", "RefusalLog", "claimed_node", "peer_address"]
+__all__ = ["OPENSSL_REASONS", "RefusalLog", "claimed_node", "crl_lapse_warning", "peer_address"]

@@ -53,7 +53,7 @@ from juki_protocol.codec.wire import (
 from juki_protocol.envelope import pki, revocation
 from juki_protocol.errors import ErrorCode, JukiError, SecurityError
 from juki_protocol.messages.common import NodeId
-from juki_protocol.node.refusal_log import RefusalLog, claimed_node, peer_address
+from juki_protocol.node.refusal_log import RefusalLog, claimed_node, crl_lapse_warning, peer_address
 
 logger = logging.getLogger(__name__)
 READ_CHUNK = 64 * 1024
@@ -428,7 +428,7 @@ class TrustSource:
         if self.crl is None:
             self._say("no-crl", logging.WARNING, NO_CRL_WARNING)
             return
-        message = revocation.crl_lapse_warning(self.crl, now)
+        message = crl_lapse_warning(self.crl, now)
         if message is None:
             self._said.pop("lapsing", None)
             self._said.pop("lapsed", None)

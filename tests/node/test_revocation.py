@@ -17,7 +17,7 @@ import pytest
 from cryptography import x509
 from node_helpers import REVOKED_SERIAL, Peer, residents, run, shared_pki, start, update_of
 
-from juki_protocol.envelope import pki, revocation
+from juki_protocol.envelope import pki
 from juki_protocol.envelope.ca import (
     CertificateAuthority,
     RevokedCertificate,
@@ -26,6 +26,7 @@ from juki_protocol.envelope.ca import (
     issue_node_certificate,
 )
 from juki_protocol.errors import SecurityError
+from juki_protocol.node import refusal_log
 from juki_protocol.node.clock import TestClock
 from juki_protocol.node.network import Network, node_config
 from juki_protocol.node.node import Node, NodeConfig, node_of_code
@@ -371,12 +372,12 @@ def test_lapse_warning_thresholds() -> None:
                          number=1)
 
     week = dt.timedelta(days=7)
-    assert revocation.crl_lapse_warning(crl(-week, week), now) is None
-    assert "lapses at" in str(revocation.crl_lapse_warning(crl(-week, dt.timedelta(hours=16)),
+    assert refusal_log.crl_lapse_warning(crl(-week, week), now) is None
+    assert "lapses at" in str(refusal_log.crl_lapse_warning(crl(-week, dt.timedelta(hours=16)),
                                                            now))     # under 10 % of 14 days
-    assert revocation.crl_lapse_warning(crl(-dt.timedelta(hours=1), dt.timedelta(hours=9)),
+    assert refusal_log.crl_lapse_warning(crl(-dt.timedelta(hours=1), dt.timedelta(hours=9)),
                                         now) is None
-    assert "lapses at" in str(revocation.crl_lapse_warning(
+    assert "lapses at" in str(refusal_log.crl_lapse_warning(
         crl(-dt.timedelta(minutes=10), dt.timedelta(minutes=50)), now))  # under 1 hour
-    assert "lapsed at" in str(revocation.crl_lapse_warning(crl(-week, -dt.timedelta(seconds=1)),
+    assert "lapsed at" in str(refusal_log.crl_lapse_warning(crl(-week, -dt.timedelta(seconds=1)),
                                                            now))
