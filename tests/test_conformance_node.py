@@ -149,10 +149,13 @@ def test_attaching_to_a_running_node_through_the_ics_endpoint() -> None:
         endpoint = {"node": "270008", "pki": str(launched.pki_dir),
                     "address": "{}:{}".format(*launched.address),
                     "upperTester": "{}:{}".format(*launched.upper_address)}
-        ics = ics_mod.parse({**NODE_ICS, "endpoint": endpoint})
+        # An attached node cannot be restarted by the runner; its clock is the upper
+        # tester's, as the IXIT says.
+        ixit = {"clock": {"method": "upperTester"}}
+        ics = ics_mod.parse({**NODE_ICS, "endpoint": endpoint, "ixit": ixit})
         result = run_cases(node_cases(), NodeSut(
             timeout=5, endpoint=endpoint, limits=REFERENCE_LIMITS,
-            local_purposes=REFERENCE_LOCAL_PURPOSES), ics)
+            local_purposes=REFERENCE_LOCAL_PURPOSES, ixit=ixit), ics)
         assert result.exit_code == 0, [(r.case.id, r.outcome) for r in result.results]
         assert launched.proc is not None and launched.proc.poll() is None
     finally:
