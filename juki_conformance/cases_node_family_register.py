@@ -36,7 +36,7 @@ from juki_conformance.sut import AdapterSut, SutFault
 from juki_protocol.codec import codec
 from juki_protocol.errors import ErrorCode
 from juki_protocol.fixtures.synth import SyntheticResident, generate_households
-from juki_protocol.messages.common import ChangeReason, PersonName, Sex
+from juki_protocol.messages.common import ChangeReason, PersonName, PersonRef, Sex
 from juki_protocol.messages.family_register import (
     FamilyRegisterEvent,
     FamilyRegisterItems,
@@ -145,14 +145,16 @@ def _no_update(node: NodeSut) -> str | None:
 
 
 def _notice(node: NodeSut, event: FamilyRegisterEvent, items: FamilyRegisterItems, *,
-            person: SyntheticResident | None = None, household: str | None = None,
+            person: SyntheticResident | PersonRef | None = None,
+            household: str | None = None,
             when: dt.date | None = None) -> FamilyRegisterNotice:
     """A notice from the runner's municipality to the node."""
     today = _today(node)
     return FamilyRegisterNotice(
         register_municipality=node.peer_municipality, residence_municipality=node.code,
         event=event, event_date=when or today - dt.timedelta(days=2), entry_date=today,
-        person=None if person is None else person.person_ref(), household=household,
+        person=person.person_ref() if isinstance(person, SyntheticResident) else person,
+        household=household,
         items=items)
 
 
@@ -245,7 +247,9 @@ def _birth(sut: AdapterSut) -> Outcome:
     node = node_sut(sut)
     expected = ("a birth's notice acknowledged, and one update: record, birth, a new "
                 "resident code, the child's name, birth date and sex at the household's "
-                "address; the new record current and holding the notice's items")
+                "address; the new record current and holding the notice's items; then a "
+                "death's notice for the child: update erase, death, the record erased "
+                "for death")
     last = _settle(node)
     people = _registered(node)
     head = people[0]
@@ -271,10 +275,30 @@ def _birth(sut: AdapterSut) -> Outcome:
             problem = None if state.get("state") == "current" else \
                 f"the new record is {state.get('state')}"
             problem = problem or _holds(node, info.resident_code, items)
+            # The new record is a record like any other: a death erases it (R-9-2-06).
+            problem = problem or _child_died(node, PersonRef(
+                resident_code=info.resident_code, name=info.name, birth_date=born), last + 2)
     _settle(node)
     if problem is not None:
         return Outcome(Verdict.FAIL, expected, problem)
-    return Outcome(Verdict.PASS, expected, f"accepted; update {last + 1} record, birth")
+    return Outcome(Verdict.PASS, expected, f"accepted; update {last + 1} record, birth, "
+                   f"update {last + 2} erase, death")
+
+
+def _child_died(node: NodeSut, child: PersonRef, sequence: int) -> str | None:
+    """None when a death's notice for ``child`` is accepted, reported as update
+    ``sequence`` (erase, death) and leaves the record erased for death."""
+    notice = _notice(node, E.DEATH, FamilyRegisterItems(), person=child)
+    _, _, answer = _send(node, notice)
+    if not _accepted(answer):
+        return f"the child's death notice got {describe(answer)}"
+    problem = _reported(_update(node, sequence), UpdateOperation.ERASE, ChangeReason.DEATH,
+                        notice.event_date)
+    state = upper_ok(node, "resident", residentCode=child.resident_code)
+    if problem is None and (state.get("state"), state.get("reason")) != ("erased", "death"):
+        problem = f"after the child's death the record is {state.get('state')} " \
+                  f"({state.get('reason')}), not erased (death)"
+    return problem
 
 
 def _death(sut: AdapterSut) -> Outcome:
@@ -627,7 +651,8 @@ def family_register_cases() -> list[Case]:
              ("R-9-2-06", "R-9-2-07", "R-30-5-0-01", "R-FAMREG-03"), REM_APPLY,
              _name_change),
         case("residence/birth-recorded-and-reported", "a birth makes a new record in the "
-             "household, reported as record, birth", ("R-9-2-06", "R-9-2-04", "R-ID-03"),
+             "household, reported as record, birth; a later death erases it for death",
+             ("R-9-2-06", "R-9-2-04", "R-ID-03"),
              REM_APPLY, _birth),
         case("residence/death-erased-and-reported", "a death erases the record, reported "
              "as erase, death", ("R-9-2-06", "R-30-5-0-01"), REM_APPLY, _death),

@@ -1,11 +1,11 @@
 """Node-mode cases on a node's limits (spec/node.md section 6): a handshake that never
 comes, a frame that stalls, a frame in pieces or trickling in, one connection too many
 from a peer, PDUs shed for load, a connection that sends only refusals, half-open
-connections from one address.
+connections from one address, new connections from one address beyond its rate.
 
 The limits are the node's own: the ICS declares them in ``limits``
 (``handshakeTimeoutSeconds``, ``frameTimeoutSeconds``, ``maxPeerConnections``,
-``maxInflight``, ``maxRefusals``, ``maxAddressHandshakes``), and a
+``maxInflight``, ``maxRefusals``, ``maxAddressHandshakes``, ``handshakeRate``), and a
 case whose limit is not declared is ``not_applicable``. The reference node the runner
 launches is started with :data:`juki_conformance.node_sut.REFERENCE_LIMITS`, small enough
 for the cases to take about a second each.
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import time
 from collections.abc import Callable
 
@@ -367,6 +368,73 @@ def _half_open_bounded(sut: AdapterSut) -> Outcome:
     return Outcome(Verdict.PASS, expected, f"{closed} of {limit + extra} closed at once")
 
 
+def _begins(source: str, address: tuple[str, int], timeout: float) -> bool:
+    """Whether a TCP connection from ``source`` may begin its TLS handshake: the node
+    answers a ClientHello with octets of its own (False when it closes the connection
+    first). The handshake goes no further: the socket is closed at once."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    out = ssl.MemoryBIO()
+    tls = ctx.wrap_bio(ssl.MemoryBIO(), out)
+    with contextlib.suppress(ssl.SSLWantReadError):
+        tls.do_handshake()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((source, 0))
+        s.settimeout(timeout)
+        s.connect(address)
+        try:
+            s.sendall(out.read())
+            return bool(s.recv(1))
+        except TimeoutError:
+            return True           # neither answered nor closed: let begin, still pending
+        except OSError:
+            return False          # reset before any octet of the node's
+
+
+def _handshake_rate(sut: AdapterSut) -> Outcome:
+    node = node_sut(sut)
+    rate = _declared(sut, "handshakeRate")
+    if "maxAddressHandshakes" not in node.limits:
+        return Outcome(Verdict.NOT_APPLICABLE, "", "the ICS declares handshakeRate "
+                       "without maxAddressHandshakes, the burst it allows")
+    burst = int(_declared(sut, "maxAddressHandshakes"))
+    tries = burst + int(3 * rate) + 8
+    expected = (f"of {tries} connections from one address the node does not know, each "
+                f"sending a ClientHello as soon as the last ended, at most {burst} + "
+                f"{rate:g} a second began their TLS handshake, the others closed before "
+                f"any TLS octet; then another unknown address and a known peer served")
+    host = node.address[0]
+    if not host.startswith("127."):
+        raise Inconclusive("the case needs source addresses the node does not know: "
+                           "loopback aliases (127.0.0.3, 127.0.0.4) beside a SUT on "
+                           "loopback")
+    wait = min(2.0, node.timeout)
+    try:
+        started = time.monotonic()
+        began = sum(_begins("127.0.0.3", node.address, wait) for _ in range(tries))
+        elapsed = time.monotonic() - started
+        other = _begins("127.0.0.4", node.address, wait)
+    except OSError as exc:
+        raise Inconclusive(f"could not open the connections: {exc}") from exc
+    # Every handshake the node let begin was let begin within the elapsed time: at most
+    # the burst and what the rate adds over that time (one more for rounding).
+    allowed = burst + rate * elapsed + 1
+    if began > allowed:
+        return Outcome(Verdict.FAIL, expected, f"{began} of {tries} began their handshake "
+                       f"within {elapsed:.2f} s; at most {allowed:.0f} may")
+    if not other:
+        return Outcome(Verdict.FAIL, expected, "then a connection from another unknown "
+                       "address was closed before its handshake")
+    wrong = _serves(sut)
+    if wrong:
+        return Outcome(Verdict.FAIL, expected, f"then a valid update got {wrong}")
+    if tries <= allowed:
+        raise Inconclusive(f"the {tries} connections took {elapsed:.2f} s: too slow to "
+                           f"exceed the rate")
+    return Outcome(Verdict.PASS, expected, f"{began} of {tries} began within "
+                   f"{elapsed:.2f} s (at most {allowed:.0f})")
+
+
 def limit_cases() -> list[Case]:
     """The cases of this module (a prefecture SUT)."""
     def case(cid: str, title: str, limit: str, reqs: tuple[str, ...], rem: str,
@@ -421,6 +489,15 @@ def limit_cases() -> list[Case]:
              "address; beyond the bound drop the oldest of that address at once, so that "
              "half-open sockets cost at most the bound's descriptors.",
              _half_open_bounded),
+        case("node/node/limits/handshake-rate",
+             "new connections from one unknown address beyond its rate are closed before "
+             "their TLS handshake; other addresses are served",
+             "handshakeRate", ("R-NODE-93", "R-NODE-46"),
+             "Rate-limit new connections per source address not of a known peer (a token "
+             "bucket of maxAddressHandshakes refilled at handshakeRate a second); close "
+             "one beyond it as it is accepted, before any TLS work, and keep serving "
+             "other addresses.",
+             _handshake_rate),
     ]
 
 

@@ -23,6 +23,10 @@ REMEDIATION = ("Serve a local action (spec/node.md section 4.8) only within an o
                "session opened by operator_login, and answer one without a valid session "
                "3022 OPERATOR_SESSION_REQUIRED before it does anything; write an audit "
                "row (direction local) naming the session's operator.")
+REMEDIATION_ID = ("Check an operatorId as operator_login and operator_unlock read it: "
+                  "1 to 32 ASCII letters, digits, '-', '_' or '.', nothing else (no "
+                  "trimming or folding); answer any other 1030 INVALID_JSON before "
+                  "looking the operator up (R-NODE-92).")
 EXPECTED = ("register_resident without a session or with an unknown one: 3022 and "
             "nothing recorded; by an operator whose roles do not allow it: 3023; a wrong "
             "PIN: 3024; the right PIN: a session within which register_resident is "
@@ -88,18 +92,57 @@ def _needs_operator(sut: AdapterSut) -> Outcome:
     return Outcome(Verdict.PASS, EXPECTED, "as expected")
 
 
+def _malformed_ids(oid: str) -> tuple[str, ...]:
+    """Operator ids that are not 1 to 32 letters, digits, '-', '_' or '.' (R-NODE-92):
+    the IXIT's own id with one character no id may hold (a space, a non-ASCII letter,
+    '/', ';'), so that a node that drops or folds the character would find the
+    operator; the empty id and one of 33 characters."""
+    base = oid[:31] or "op"
+    return (*(base + c for c in (" ", "\u00e9", "/", ";")), " " + base, "",
+            (base * 33)[:33])
+
+
+def _id_form(sut: AdapterSut) -> Outcome:
+    node = _sut(sut)
+    operator = node.ixit.get("operator") or {}
+    expected = ("operator_login (with the operator's right PIN) and operator_unlock whose "
+                "operatorId is not 1 to 32 letters, digits, '-', '_' or '.' (a space, "
+                "a non-ASCII letter, '/', ';', empty, 33 characters) answered 1030 "
+                "INVALID_JSON")
+    unlock_checked = True
+    for bad in _malformed_ids(str(operator.get("id", ""))):
+        answer = node.request("operator_login", operatorId=bad, pin=operator.get("pin"))
+        if _code(answer) != 1030:
+            return Outcome(Verdict.FAIL, expected, f"operator_login with operatorId "
+                           f"{bad!r} was answered {answer.get('error') or 'ok'}, not 1030")
+        # In the runner's session; an operator whose roles do not allow operator_admin
+        # is refused 3023 before the id is read, and then only the login is judged.
+        answer = node.request("operator_unlock", operatorId=bad)
+        if _code(answer) == 3023:
+            unlock_checked = False
+        elif _code(answer) != 1030:
+            return Outcome(Verdict.FAIL, expected, f"operator_unlock of operatorId "
+                           f"{bad!r} was answered {answer.get('error') or 'ok'}, not 1030")
+    return Outcome(Verdict.PASS, expected, "as expected" if unlock_checked else
+                   "as expected (operator_login only: the IXIT's operator may not unlock)")
+
+
 def operator_cases() -> list[Case]:
     """The cases of this module."""
     def case(cid: str, title: str, reqs: tuple[str, ...],
-             run: Callable[[AdapterSut], Outcome]) -> Case:
+             run: Callable[[AdapterSut], Outcome], rem: str = REMEDIATION) -> Case:
         return NodeCase(id=cid, title=title, clause="node", requirements=reqs,
-                        level="MUST", remediation=REMEDIATION, mode="node", ops=(),
+                        level="MUST", remediation=rem, mode="node", ops=(),
                         run=run, role="municipality", needs="ixit.operator")
     return [
         case("node/node/operators/local-action-needs-operator",
              "a local action without an operator session is refused 3022 and does "
              "nothing; a wrong PIN 3024; within the session it is accepted and audited",
              ("R-NODE-80", "R-NODE-81", "R-NODE-82", "R-NODE-83"), _needs_operator),
+        case("node/node/operators/operator-id-form",
+             "an operatorId that is not 1 to 32 letters, digits, '-', '_' or '.' is "
+             "refused 1030 by operator_login and operator_unlock",
+             ("R-NODE-92",), _id_form, REMEDIATION_ID),
     ]
 
 

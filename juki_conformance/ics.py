@@ -151,7 +151,8 @@ def reference_ics() -> Ics:
 #: declares for it: small, so that the limit cases take about a second each.
 REFERENCE_LIMITS: dict[str, float] = {"handshakeTimeoutSeconds": 1, "frameTimeoutSeconds": 1,
                                       "maxPeerConnections": 4, "maxInflight": 2,
-                                      "maxAddressHandshakes": 8, "maxRefusals": 32}
+                                      "maxAddressHandshakes": 8, "maxRefusals": 32,
+                                      "handshakeRate": 4}
 
 
 #: The purposes the runner starts the reference prefecture with, per local body kind.

@@ -156,7 +156,8 @@ LIMIT_OPTIONS = {"handshakeTimeoutSeconds": "--handshake-timeout",
                  "maxPeerConnections": "--max-peer-connections",
                  "maxInflight": "--max-inflight",
                  "maxAddressHandshakes": "--max-address-handshakes",
-                 "maxRefusals": "--max-refusals"}
+                 "maxRefusals": "--max-refusals",
+                 "handshakeRate": "--handshake-rate"}
 
 
 def serve_options(role: str, code: str, pki_dir: Path, *, listen: str, upper_tester: str,
