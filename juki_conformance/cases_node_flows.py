@@ -35,9 +35,10 @@ from collections.abc import Callable
 from typing import Any
 
 from juki_conformance.cases_node import NodeCase, describe
-from juki_conformance.cases_node_ordinary_move import ordinary_move_cases
+from juki_conformance.cases_node_ordinary_move import RETRY_INTERVAL, ordinary_move_cases
 from juki_conformance.flow_steps import (
     CLOSE_CODE,
+    QUIET,
     Got,
     address_of,
     answer_of,
@@ -348,6 +349,44 @@ def _own_municipality_refused(sut: AdapterSut) -> Outcome:
                    "the annotated move-out to the other municipality put on file")
 
 
+
+# R-NODE-90: the movers of an annotated move-out are resident codes ------------------------
+
+def _broken_check_digit(code: str) -> str:
+    """``code`` with another last digit: the check digit of R-ID-01 is one digit, so
+    any other breaks it."""
+    return code[:-1] + str((int(code[-1]) + 1) % 10)
+
+
+def _malformed_movers_refused(sut: AdapterSut) -> Outcome:
+    """R-NODE-90: an annotated move-out whose movers list a code with a broken check
+    digit, or one code twice, is malformed (1030) and puts nothing on file; the
+    annotated move-out of the same movers, well formed, is then put on file (a refused
+    one put on file would be an open annotated move-out, 4001)."""
+    node = node_sut(sut)
+    bad = ErrorCode.INVALID_JSON
+    people = registered_household(node, 2)
+    first, second = people[0].resident_code, people[1].resident_code
+    expected = (f"annotated_move_out with a mover code whose check digit is broken, and "
+                f"with one code twice, each answered {error_text(bad)}; the well-formed "
+                "one of the same movers then put on file")
+    today = node_today(node)
+    fields = {"destination": as_json(address_of(node.peer_municipality)),
+              "plannedMoveDate": today.isoformat()}
+    for what, movers in (("a broken check digit", [first, _broken_check_digit(second)]),
+                         ("a code twice", [first, first])):
+        answer = node.request("annotated_move_out", movers=movers, **fields)
+        error = answer.get("error") or {}
+        if answer.get("ok") or error.get("code") != int(bad):
+            return Outcome(Verdict.FAIL, expected, f"movers with {what} ({movers}) "
+                           f"answered {answer.get('error') or 'ok'}")
+    plan = node.request("annotated_move_out", movers=[first, second], **fields)
+    if not plan.get("ok"):
+        return Outcome(Verdict.FAIL, expected, "after the refusals, the well-formed "
+                       f"annotated move-out answered {plan.get('error')}")
+    return Outcome(Verdict.PASS, expected, "1030 twice, then the well-formed one on file")
+
+
 # Arts. 24-2, 9(1): the node as former municipality --------------------------------------
 
 def _special_notice(node: NodeSut, people: tuple[SyntheticResident, ...],
@@ -451,6 +490,51 @@ def _certificate_per_mover(sut: AdapterSut) -> Outcome:
     return Outcome(Verdict.PASS, expected, f"one entry for each of {len(people)} movers")
 
 
+def _certificate_resent(sut: AdapterSut) -> Outcome:
+    node = node_sut(sut)
+    peer = node.peer_municipality
+    retry = float(node.limits.get("retryIntervalSeconds", RETRY_INTERVAL))
+    cert_type = MessageType.MOVE_OUT_CERTIFICATE
+    expected = (f"the MoveOutCertificate left unacknowledged not sent again within "
+                f"{QUIET:g} s, sent again to {peer} once {retry:g} s have passed on the "
+                "node's clock, with the same message id, correlation and content")
+    node.drain(peer)
+    people = registered_household(node)
+    today = node_today(node)
+    moved = today - dt.timedelta(days=2)
+    _annotated(node, people, moved)
+    conn = node.connect(peer)
+    try:
+        _, got = _send_notice(node, conn, _special_notice(node, people, moved, today))
+        if "cert" not in got:
+            raise SutFault("the special move-in notice got no certificate: "
+                           f"{describe(got['answer'][1]) if 'answer' in got else 'no answer'}")
+        first = got["cert"][1]
+        # Unacknowledged and the clock not moved: a copy now is too early (R-TIME-08).
+        early = gather(reading_on(conn), {"cert": sealed_of(cert_type,
+                                                            first.header.message_id)}, QUIET)
+    finally:
+        conn.close()
+    if early:
+        return Outcome(Verdict.FAIL, expected, f"sent again within {QUIET:g} s, before "
+                       f"{retry:g} s had passed (R-TIME-08)")
+    node.clock_advance(retry + 1)
+    again = gather(listening(node, peer), {"cert": sealed_of(cert_type,
+                                                             first.header.message_id)},
+                   node.timeout)
+    if "cert" not in again:
+        return Outcome(Verdict.FAIL, expected, f"not sent again {retry + 1:g} s after the "
+                       "first, unacknowledged (R-TIME-02)")
+    node.acknowledge(*again["cert"], peer)
+    resent = again["cert"][1]
+    if resent.header.correlation_id != first.header.correlation_id:
+        return Outcome(Verdict.FAIL, expected, "resent with another correlationId")
+    if node.opened(resent, peer) != node.opened(first, peer):
+        return Outcome(Verdict.FAIL, expected, "resent with other content")
+    return Outcome(Verdict.PASS, expected, "resent once the retry interval had passed, "
+                   "unchanged")
+
+
 def _finalised_and_reported(sut: AdapterSut) -> Outcome:
     node = node_sut(sut)
     peer = node.peer_municipality
@@ -511,6 +595,14 @@ REM_NOTICE = ("Send one SpecialMoveInNotice, from the new municipality to the fo
 REM_CERT = ("Answer an accepted SpecialMoveInNotice with a MoveOutCertificate whose "
             "correlationId is the notice's message id and which holds exactly one entry "
             "per mover, with the movers' resident codes (R-24-2-4-01).")
+REM_MOVERS = ("Check every field of an upper tester op before the event changes anything: "
+              "an annotated move-out's movers are 1 to 20 distinct resident codes, each "
+              "with its check digit (spec/identifiers.md); answer 1030 INVALID_JSON "
+              "otherwise, before looking the codes up in the register (R-NODE-90).")
+REM_RESEND_CERT = ("Keep the MoveOutCertificate until it is acknowledged and resend it, "
+                   "same message id, correlationId and content, each time the retry "
+                   "interval (60 s, or the ICS's retryIntervalSeconds) passes without an "
+                   "acknowledgement, never sooner (R-PDU-23, R-TIME-02, R-TIME-08).")
 REM_MOVE_IN = ("After recording the movers from the certificate, send the MoveInNotice "
                "to the former municipality without delay, correlated with the special "
                "move-in notice and naming the recorded residents (R-9-1-01).")
@@ -548,6 +640,10 @@ def flow_cases() -> list[Case]:
              "move-out (1024) with the node's own municipality on both sides is refused "
              "and changes nothing", "24-2/1", ("R-NODE-88", "R-24-2-3-02", "R-NODE-44"), REM_OWN,
              _own_municipality_refused),
+        case("24-2/1/node/special-move/former/malformed-movers-refused",
+             "an annotated move-out whose movers hold a code with a broken check digit, "
+             "or one code twice, is refused 1030 and puts nothing on file", "24-2/1",
+             ("R-NODE-90", "R-ID-01", "R-NODE-44"), REM_MOVERS, _malformed_movers_refused),
         case("24-2/1/node/special-move/former/late-notice-refused",
              "a special move-in notice filed 15 days after the move is refused with 5020; "
              "after 14 days it is accepted", "24-2/1",
@@ -561,6 +657,11 @@ def flow_cases() -> list[Case]:
              "the former municipality answers an accepted notice with a certificate "
              "correlated with it, one entry per mover", "24-2/4",
              ("R-24-2-4-01", "R-NODE-44"), REM_CERT, _certificate_per_mover),
+        case("24-2/4/node/special-move/former/certificate-resent-until-acknowledged",
+             "the former municipality resends an unacknowledged MoveOutCertificate once "
+             "the retry interval has passed, unchanged", "24-2/4",
+             ("R-PDU-23", "R-TIME-02", "R-TIME-08", "R-24-2-4-01"), REM_RESEND_CERT,
+             _certificate_resent, "ixit.clock"),
         case("9/1/node/special-move/new/move-in-notice-after-recording",
              "after recording the movers from the certificate the new municipality sends "
              "the MoveInNotice to the former municipality", "9/1",

@@ -1,9 +1,16 @@
-"""Node-mode case on the header's ``sequenceNumber`` (spec/pdu.md section 3, R-PDU-46):
-the PDUs a node sends to one recipient carry increasing numbers.
+"""Node-mode cases on the numbers a node writes in what it sends: the header's
+``sequenceNumber`` (spec/pdu.md section 3, R-PDU-46) and the numbering of its updates
+and relays across a restart (R-30-5-0-05, R-30-11-0-02, R-NODE-03).
 
 A municipality SUT reports three recorded changes to its prefecture, which the runner
 plays and acknowledges one by one; the three updates' header sequence numbers must
 increase (by one each, when nothing else went to the prefecture in between).
+
+Across a restart: a municipality SUT reports a change, the runner acknowledges it, the
+node is restarted on its storage and reports another change, whose ``updateSequence``
+must be the first's plus one; a prefecture SUT relays an update the runner sends it,
+the runner (as the centre) acknowledges the relay, the node is restarted and relays the
+next update, whose ``relaySequence`` must be the first's plus one.
 """
 
 from __future__ import annotations
@@ -15,11 +22,20 @@ import time
 from juki_conformance.cases_node import NodeCase
 from juki_conformance.cases_node import node_sut as _sut
 from juki_conformance.cases_node import upper_ok as _ok
+from juki_conformance.cases_node_retention import NATIONAL, settle_relays
 from juki_conformance.model import Case, Outcome, Verdict, strongest_level
+from juki_conformance.node_steps import (
+    MUNICIPALITY,
+    birth_update,
+    exchange,
+    expect_ack,
+    last_sequence,
+)
 from juki_conformance.node_sut import NodeSut
-from juki_conformance.sut import AdapterSut, SutFault
+from juki_conformance.sut import AdapterSut, Inconclusive, SutFault
 from juki_protocol.fixtures.synth import generate_households
-from juki_protocol.messages.pdu import MessageType
+from juki_protocol.messages.identity import IdentityInfoRelay, IdentityInfoUpdate
+from juki_protocol.messages.pdu import AckStatus, MessageType
 
 COUNT = 3
 
@@ -67,9 +83,107 @@ def _increasing(sut: AdapterSut) -> Outcome:
     return Outcome(Verdict.PASS, expected, f"sequence numbers {numbers}")
 
 
+# Numbering across a restart (R-NODE-03, R-30-5-0-05, R-30-11-0-02) ------------------------
+
+def _reported(node: NodeSut) -> IdentityInfoUpdate | str:
+    """Record a change of a fresh resident and acknowledge the update that reports it,
+    as the prefecture; the update, or why it did not come."""
+    seed = f"conformance:numbers:{secrets.token_hex(8)}"
+    _ok(node, "register_resident", seed=seed)
+    head = generate_households(1, seed, municipalities=[node.code])[0].head
+    op = _ok(node, "record_change", residentCode=head.resident_code, reason="moveIn")
+    deadline = time.monotonic() + node.timeout
+    while (left := deadline - time.monotonic()) > 0:
+        got = node.sent_to_peer(left, peer=node.prefecture)
+        if got is None:
+            break
+        conn, pdu = got
+        if pdu.sealed is None:
+            continue
+        node.acknowledge(conn, pdu, node.prefecture)
+        if pdu.header.message_id.hex() == op.get("messageId"):
+            update = node.opened(pdu, node.prefecture)
+            if not isinstance(update, IdentityInfoUpdate):
+                return f"a {type(update).__name__} instead of the update"
+            return update
+    return f"no update within {node.timeout:g} s"
+
+
+def _updates_after_restart(sut: AdapterSut) -> Outcome:
+    node = _sut(sut)
+    expected = ("the update reported after a restart numbered one more than the last "
+                "one acknowledged before it")
+    _settle(node)
+    first = _reported(node)
+    if isinstance(first, str):
+        raise Inconclusive(f"before the restart: {first}")
+    # The acknowledgement committed (nothing unacknowledged) before the node stops.
+    _settle(node)
+    node.restart()
+    second = _reported(node)
+    if isinstance(second, str):
+        return Outcome(Verdict.FAIL, expected, f"after the restart: {second}")
+    numbers = f"{first.update_sequence}, then {second.update_sequence}"
+    if second.update_sequence != first.update_sequence + 1:
+        return Outcome(Verdict.FAIL, expected, f"updateSequence {numbers}")
+    return Outcome(Verdict.PASS, expected, f"updateSequence {numbers}")
+
+
+def _relayed(node: NodeSut) -> IdentityInfoRelay | str:
+    """Send the prefecture the next update of the lower tester's municipality and
+    acknowledge, as the centre, the relay that carries it; the relay, or why not."""
+    update = birth_update(last_sequence(node.status()) + 1)
+    mid, pdu = node.sealed(update, sender=MUNICIPALITY)
+    wrong = expect_ack(exchange(node, MUNICIPALITY, pdu, mid), AckStatus.ACCEPTED)
+    if wrong:
+        raise Inconclusive(f"the update to relay got {wrong}")
+    deadline = time.monotonic() + node.timeout
+    while (left := deadline - time.monotonic()) > 0:
+        got = node.sent_to_peer(left, peer=NATIONAL)
+        if got is None:
+            break
+        conn, sent = got
+        if sent.sealed is None \
+                or sent.header.message_type is not MessageType.IDENTITY_INFO_RELAY:
+            continue
+        node.acknowledge(conn, sent, NATIONAL)
+        relay = node.opened(sent, NATIONAL)
+        if isinstance(relay, IdentityInfoRelay) \
+                and relay.update.identity_info == update.identity_info:
+            return relay
+    return f"no relay of the update within {node.timeout:g} s"
+
+
+def _relays_after_restart(sut: AdapterSut) -> Outcome:
+    node = _sut(sut)
+    expected = ("the relay sent after a restart numbered one more than the last one "
+                "acknowledged before it")
+    settle_relays(node)
+    node.drain(NATIONAL)
+    first = _relayed(node)
+    if isinstance(first, str):
+        raise Inconclusive(f"before the restart: {first}")
+    settle_relays(node)
+    node.restart()
+    second = _relayed(node)
+    if isinstance(second, str):
+        return Outcome(Verdict.FAIL, expected, f"after the restart: {second}")
+    numbers = f"{first.relay_sequence}, then {second.relay_sequence}"
+    if second.relay_sequence != first.relay_sequence + 1:
+        return Outcome(Verdict.FAIL, expected, f"relaySequence {numbers}")
+    return Outcome(Verdict.PASS, expected, f"relaySequence {numbers}")
+
+
+REM_RESTART = ("Keep the last number sent to each recipient in durable storage, committed "
+               "with the message, and start again from it after a restart: the next "
+               "update or relay is numbered one more, with no gap (R-NODE-03).")
+
+
 def header_number_cases() -> list[Case]:
-    """The case of this module (a municipality SUT)."""
+    """The cases of this module (municipality and prefecture SUTs)."""
     reqs = ("R-PDU-46",)
+    updates = ("R-30-5-0-05", "R-NODE-03", "R-NODE-17")
+    relays = ("R-30-11-0-02", "R-NODE-03", "R-NODE-17")
     return [NodeCase(
         id="pdu/node/header/sequence-numbers-increase",
         title="the PDUs sent to one peer carry increasing sequence numbers",
@@ -77,7 +191,19 @@ def header_number_cases() -> list[Case]:
         remediation="Keep a counter per recipient of the PDUs sent to it (answers and "
                     "resends included) and write it in each header's sequenceNumber "
                     "before incrementing it (spec/pdu.md section 3).",
-        mode="node", ops=(), run=_increasing, role="municipality")]
+        mode="node", ops=(), run=_increasing, role="municipality"),
+        NodeCase(
+        id="30-5/node/restart/next-update-numbered-on",
+        title="after a restart the municipality numbers its next update one more than "
+              "the last before it", clause="30-5", requirements=updates,
+        level=strongest_level(updates), remediation=REM_RESTART, mode="node", ops=(),
+        run=_updates_after_restart, role="municipality", needs="ixit.restart"),
+        NodeCase(
+        id="30-11/node/restart/next-relay-numbered-on",
+        title="after a restart the prefecture numbers its next relay one more than the "
+              "last before it", clause="30-11", requirements=relays,
+        level=strongest_level(relays), remediation=REM_RESTART, mode="node", ops=(),
+        run=_relays_after_restart, role="prefecture", needs="ixit.restart ixit.clock")]
 
 
 __all__ = ["header_number_cases"]

@@ -210,6 +210,39 @@ def _malformed_refused(sut: AdapterSut) -> Outcome:
                    "the record current, nothing sent")
 
 
+# Erased records (R-NODE-91) ---------------------------------------------------------------
+
+def _erased_record_refused(sut: AdapterSut) -> Outcome:
+    """R-NODE-91: a record erased on a death and one erased on a move-out; each op that
+    needs a current record (a card, another erasure, a code change) is refused with the
+    code of the erasure, and sends nothing."""
+    node = _sut(sut)
+    deceased, moved = ErrorCode.RECORD_DECEASED, ErrorCode.RECORD_MOVED_OUT
+    expected = (f"card_issue, record_death, record_move_out, erase and change_resident_code "
+                f"answered {int(deceased)} {deceased.name} for a record erased on a death "
+                f"and {int(moved)} {moved.name} for one erased on a move-out; no update sent")
+    _settled(node)
+    dead, gone = _household(node)[0].resident_code, _household(node)[0].resident_code
+    node.ok("record_death", residentCode=dead)
+    node.ok("record_move_out", residentCode=gone, destination=DESTINATION)
+    last = _settled(node)
+    ops: list[tuple[str, dict[str, Any]]] = [
+        ("card_issue", {"pin": PIN}), ("record_death", {}),
+        ("record_move_out", {"destination": DESTINATION}), ("erase", {}),
+        ("change_resident_code", {})]
+    for code, want in ((dead, deceased), (gone, moved)):
+        for op, fields in ops:
+            answer = node.request(op, residentCode=code, **fields)
+            if answer.get("ok") or (answer.get("error") or {}).get("code") != int(want):
+                return Outcome(Verdict.FAIL, expected, f"{op} of the record erased on "
+                               f"{'a death' if want is deceased else 'a move-out'} "
+                               f"answered {_said(answer)}")
+    if _settled(node) != last:
+        return Outcome(Verdict.FAIL, expected, "refused, but an update was sent")
+    return Outcome(Verdict.PASS, expected, f"{int(deceased)} five times, {int(moved)} five "
+                   "times; no update")
+
+
 # Resident codes (R-ID-01, R-ID-02, R-ID-03, R-NODE-51, R-30-5-0-04) ------------------------
 
 def _change(node: NodeSut, code: str, seq: int) -> tuple[str, IdentityInfoUpdate] | str:
@@ -458,6 +491,10 @@ REM_ERASE = ("Report every erasure of a record to the prefecture at once, in one
              "erasedExOfficio), the event's date and the identity info as it was recorded "
              "(R-30-5-0-01, R-NODE-50); a move-out is reported when it is filed, not only "
              "when a move-in notice finalises it.")
+REM_ERASED = ("Look the resident up before a card, an erasure or a code change: a record "
+              "erased on a death is 5003 RECORD_DECEASED, one erased otherwise 5002 "
+              "RECORD_MOVED_OUT, before anything is issued, erased or reported "
+              "(R-NODE-91).")
 REM_CODES = ("Draw the ten data digits of every new resident code from a random source "
              "(not a counter, not the person's data), add the check digit of "
              "spec/identifiers.md, keep every retired code for good in durable storage and "
@@ -496,6 +533,10 @@ def register_cases() -> list[Case]:
              "JSON form, exactly local_gov_code and text, both strings; dates YYYY-MM-DD; "
              "the reasons the op allows) before the event changes anything, and answer "
              "1030 INVALID_JSON otherwise.", _malformed_refused),
+        case("30-5/node/erase/erased-record-refused",
+             "a card, an erasure or a code change of a record already erased is refused "
+             "with 5003 after a death, 5002 after a move-out, and sends nothing", "30-5",
+             ("R-NODE-91", "R-NODE-50"), REM_ERASED, _erased_record_refused),
         case("30-5/node/erase/ex-officio-reported",
              "an erasure by the municipality's own authority is reported with reason "
              "erasedExOfficio", "30-5", ("R-NODE-50", "R-30-5-0-01", "R-30-5-0-03"),
