@@ -185,6 +185,13 @@ def test_an_internal_error_is_one_line_and_the_traceback_needs_debug(tmp_path: P
         assert "--debug" in last
 
 
+def _ctrl_c_as_at_a_terminal() -> None:
+    """SIGINT at its default in the child, as at a terminal: a shell without job control
+    starts background jobs (a CI run under ``cmd &``) with SIGINT ignored, and a child
+    inherits that, so Python would not install its Ctrl-C handler at all."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_in_any_command_is_one_line_and_130() -> None:
     program = ("import time, click\n"
                "from juki_protocol.cli_errors import ErrorHandlingGroup\n"
@@ -196,7 +203,7 @@ def test_ctrl_c_in_any_command_is_one_line_and_130() -> None:
                "    time.sleep(60)\n"
                "main()\n")
     proc = subprocess.Popen([sys.executable, "-c", program, "wait"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_ctrl_c_as_at_a_terminal)
     assert proc.stdout is not None and proc.stdout.readline() == "waiting\n"
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=30)
@@ -364,7 +371,8 @@ def test_ctrl_c_writes_the_partial_report_and_exits_130(tmp_path: Path) -> None:
                f"--fault hang-on-deep-nesting")
     proc = subprocess.Popen([*CONFORMANCE, "run", "--adapter", adapter, "--out", str(out),
                              "--timeout", "60"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_ctrl_c_as_at_a_terminal)
     try:
         assert proc.stdout is not None
         first = proc.stdout.readline()          # the run has begun
