@@ -41,9 +41,6 @@ from juki_protocol.messages.provision import ProvidedIdentity, ProvisionResponse
 from juki_protocol.messages.special_move import MoveInNotice, SpecialMoveInNotice
 
 MUNICIPALITY, NATIONAL, PREFECTURE = "271004", "DC01", "270008"
-#: The reference sender's retry interval (spec/deadlines.md R-TIME-02), unless the ICS
-#: limits declare ``retryIntervalSeconds``.
-RETRY_INTERVAL = 60.0
 #: A resend sooner than this after a transient refusal had no back-off (R-TIME-03: 1 s).
 MIN_BACKOFF = 0.5
 #: A schedule 1 purpose of the agency AG0001 (spec/tables/schedule_1.json).
@@ -58,10 +55,6 @@ def _accepted(pdu: JukiPdu | None) -> bool:
 
 def _code_of(pdu: JukiPdu | None) -> int | None:
     return None if pdu is None or pdu.error_report is None else pdu.error_report.error_code
-
-
-def _retry(node: NodeSut) -> float:
-    return float(node.limits.get("retryIntervalSeconds", RETRY_INTERVAL))
 
 
 # R-30-5-0-10 for relays: a transient refusal keeps the relay ------------------------------
@@ -143,11 +136,11 @@ def _relay_kept_after_transient(sut: AdapterSut) -> Outcome:
                            f"{time.monotonic() - refused_at:.2f} s, with no back-off")
         return Outcome(Verdict.FAIL, expected, f"the error report was answered with "
                        f"{describe(early[1])} (R-PDU-25)")
-    node.clock_advance(_retry(node) + 1)
+    node.clock_advance(node.retry_interval + 1)
     again = _relay_of(node, update, node.timeout)
     if again is None:
         return Outcome(Verdict.FAIL, expected, f"the relay was not sent again once the "
-                       f"clock passed the retry interval ({_retry(node):g} s)")
+                       f"clock passed the retry interval ({node.retry_interval:g} s)")
     node.acknowledge(again[0], again[1], NATIONAL)
     if again[1].header.message_id != relay_pdu.header.message_id or again[2] != relay:
         return Outcome(Verdict.FAIL, expected, "the relay was sent again under another "

@@ -36,7 +36,7 @@ MARGIN = 60.0
 #: How long a case waits to be sure the node sends nothing more (R-TIME-08).
 QUIET = 1.0
 #: The values of spec/deadlines.md, in seconds.
-CERTIFICATE_WAIT, WIDE_AREA_WAIT, PROVISION_WAIT, RETRY = 3600.0, 1800.0, 600.0, 60.0
+CERTIFICATE_WAIT, WIDE_AREA_WAIT, PROVISION_WAIT = 3600.0, 1800.0, 600.0
 PLAN_DAYS = 30
 PREFECTURE = "270008"
 RESIDENCE = "271004"            # where the agency case's persons live
@@ -126,7 +126,7 @@ def _plan_valid_30_days(sut: AdapterSut) -> Outcome:
 def _wide_area_resent_then_timed_out(sut: AdapterSut) -> Outcome:
     node = node_sut(sut)
     peer = node.peer_municipality
-    retry = float(node.limits.get("retryIntervalSeconds", RETRY))
+    retry = node.retry_interval
     expected = (f"the unanswered request not sent again before {retry:g} s, sent again to "
                 f"{peer} after {retry:g} s under the "
                 f"same id; once acknowledged, pending until {WIDE_AREA_WAIT / 60:g} minutes "

@@ -45,9 +45,6 @@ WINDOW = 300
 #: How far inside and outside the window the edge PDUs are: the header time has whole
 #: seconds and the PDU takes some milliseconds to arrive.
 EDGE = 2
-#: The reference sender's retry interval (spec/identity.md section 2), used unless the
-#: ICS limits declare ``retryIntervalSeconds``.
-RETRY_INTERVAL = 60.0
 #: A complete resident code: eleven digits (spec/identity.md).
 COMPLETE_CODE = re.compile(r"\d{11}")
 
@@ -575,7 +572,7 @@ def _restart(node: NodeSut) -> None:
 
 
 def _retry_interval(node: NodeSut) -> None:
-    node.clock_advance(float(node.limits.get("retryIntervalSeconds", RETRY_INTERVAL)) + 1)
+    node.clock_advance(node.retry_interval + 1)
 
 
 REM_DURABLE = ("Commit the processed message id and digest in the transaction of the "

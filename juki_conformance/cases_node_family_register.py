@@ -51,8 +51,6 @@ E = FamilyRegisterEvent
 ELSEWHERE, THIRD = "011002", "131016"
 #: How long the runner listens to be sure the node sent nothing.
 QUIET = 1.0
-#: The retry interval of R-PDU-23 when the ICS limits declare none.
-RETRY_INTERVAL = 60.0
 Got = tuple[PeerConnection, JukiPdu]
 
 
@@ -574,7 +572,7 @@ def _refusal_reported(sut: AdapterSut) -> Outcome:
 def _resent(sut: AdapterSut) -> Outcome:
     node = node_sut(sut)
     peer = node.peer_municipality
-    retry = float(node.limits.get("retryIntervalSeconds", RETRY_INTERVAL))
+    retry = node.retry_interval
     busy = ErrorCode.OVERLOADED
     expected = (f"the notice answered {int(busy)} stays pending and, unanswered, is sent "
                 f"again after the retry interval ({retry:g} s) under the same message id "

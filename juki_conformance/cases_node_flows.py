@@ -35,7 +35,7 @@ from collections.abc import Callable
 from typing import Any
 
 from juki_conformance.cases_node import NodeCase, describe
-from juki_conformance.cases_node_ordinary_move import RETRY_INTERVAL, ordinary_move_cases
+from juki_conformance.cases_node_ordinary_move import ordinary_move_cases
 from juki_conformance.flow_steps import (
     CLOSE_CODE,
     QUIET,
@@ -493,7 +493,7 @@ def _certificate_per_mover(sut: AdapterSut) -> Outcome:
 def _certificate_resent(sut: AdapterSut) -> Outcome:
     node = node_sut(sut)
     peer = node.peer_municipality
-    retry = float(node.limits.get("retryIntervalSeconds", RETRY_INTERVAL))
+    retry = node.retry_interval
     cert_type = MessageType.MOVE_OUT_CERTIFICATE
     expected = (f"the MoveOutCertificate left unacknowledged not sent again within "
                 f"{QUIET:g} s, sent again to {peer} once {retry:g} s have passed on the "

@@ -18,10 +18,10 @@ from __future__ import annotations
 import itertools
 import secrets
 import time
+from collections.abc import Callable
+from typing import Any
 
-from juki_conformance.cases_node import NodeCase
-from juki_conformance.cases_node import node_sut as _sut
-from juki_conformance.cases_node import upper_ok as _ok
+from juki_conformance.cases_node import NodeCase, node_sut, upper_ok
 from juki_conformance.cases_node_retention import NATIONAL, settle_relays
 from juki_conformance.model import Case, Outcome, Verdict, strongest_level
 from juki_conformance.node_steps import (
@@ -42,7 +42,7 @@ COUNT = 3
 
 def _settle(node: NodeSut) -> None:
     deadline = time.monotonic() + node.timeout
-    while (_ok(node, "status").get("updates") or {}).get("unacknowledged"):
+    while (upper_ok(node, "status").get("updates") or {}).get("unacknowledged"):
         got = node.sent_to_peer(0.2, peer=node.prefecture)
         if got is not None and got[1].sealed is not None:
             node.acknowledge(got[0], got[1], node.prefecture)
@@ -51,16 +51,16 @@ def _settle(node: NodeSut) -> None:
 
 
 def _increasing(sut: AdapterSut) -> Outcome:
-    node = _sut(sut)
+    node = node_sut(sut)
     expected = (f"{COUNT} updates to the prefecture with header sequence numbers that "
                 "increase by one")
     _settle(node)
     numbers: list[int] = []
     for _ in range(COUNT):
         seed = f"conformance:numbers:{secrets.token_hex(8)}"
-        _ok(node, "register_resident", seed=seed)
+        upper_ok(node, "register_resident", seed=seed)
         head = generate_households(1, seed, municipalities=[node.code])[0].head
-        _ok(node, "record_change", residentCode=head.resident_code, reason="moveIn")
+        upper_ok(node, "record_change", residentCode=head.resident_code, reason="moveIn")
         deadline = time.monotonic() + node.timeout
         while (left := deadline - time.monotonic()) > 0:
             got = node.sent_to_peer(left, peer=node.prefecture)
@@ -89,9 +89,9 @@ def _reported(node: NodeSut) -> IdentityInfoUpdate | str:
     """Record a change of a fresh resident and acknowledge the update that reports it,
     as the prefecture; the update, or why it did not come."""
     seed = f"conformance:numbers:{secrets.token_hex(8)}"
-    _ok(node, "register_resident", seed=seed)
+    upper_ok(node, "register_resident", seed=seed)
     head = generate_households(1, seed, municipalities=[node.code])[0].head
-    op = _ok(node, "record_change", residentCode=head.resident_code, reason="moveIn")
+    op = upper_ok(node, "record_change", residentCode=head.resident_code, reason="moveIn")
     deadline = time.monotonic() + node.timeout
     while (left := deadline - time.monotonic()) > 0:
         got = node.sent_to_peer(left, peer=node.prefecture)
@@ -109,24 +109,35 @@ def _reported(node: NodeSut) -> IdentityInfoUpdate | str:
     return f"no update within {node.timeout:g} s"
 
 
-def _updates_after_restart(sut: AdapterSut) -> Outcome:
-    node = _sut(sut)
-    expected = ("the update reported after a restart numbered one more than the last "
-                "one acknowledged before it")
-    _settle(node)
-    first = _reported(node)
+def _numbered_on(node: NodeSut, what: str, field: str, number: Callable[[Any], int],
+                 settle: Callable[[], None], send: Callable[[], Any],
+                 before_first: Callable[[], object] = lambda: None) -> Outcome:
+    """R-NODE-03 across a restart: ``send`` makes the node send one numbered message and
+    acknowledges it (the message, or why not), ``settle`` waits until nothing is left
+    unacknowledged; the one sent after the restart must carry ``number`` (its header
+    ``field``) one more."""
+    expected = (f"the {what} sent after a restart numbered one more than the last one "
+                "acknowledged before it")
+    settle()
+    before_first()
+    first = send()
     if isinstance(first, str):
         raise Inconclusive(f"before the restart: {first}")
     # The acknowledgement committed (nothing unacknowledged) before the node stops.
-    _settle(node)
+    settle()
     node.restart()
-    second = _reported(node)
+    second = send()
     if isinstance(second, str):
         return Outcome(Verdict.FAIL, expected, f"after the restart: {second}")
-    numbers = f"{first.update_sequence}, then {second.update_sequence}"
-    if second.update_sequence != first.update_sequence + 1:
-        return Outcome(Verdict.FAIL, expected, f"updateSequence {numbers}")
-    return Outcome(Verdict.PASS, expected, f"updateSequence {numbers}")
+    before, after = number(first), number(second)
+    verdict = Verdict.PASS if after == before + 1 else Verdict.FAIL
+    return Outcome(verdict, expected, f"{field} {before}, then {after}")
+
+
+def _updates_after_restart(sut: AdapterSut) -> Outcome:
+    node = node_sut(sut)
+    return _numbered_on(node, "update", "updateSequence", lambda u: u.update_sequence,
+                        lambda: _settle(node), lambda: _reported(node))
 
 
 def _relayed(node: NodeSut) -> IdentityInfoRelay | str:
@@ -155,23 +166,10 @@ def _relayed(node: NodeSut) -> IdentityInfoRelay | str:
 
 
 def _relays_after_restart(sut: AdapterSut) -> Outcome:
-    node = _sut(sut)
-    expected = ("the relay sent after a restart numbered one more than the last one "
-                "acknowledged before it")
-    settle_relays(node)
-    node.drain(NATIONAL)
-    first = _relayed(node)
-    if isinstance(first, str):
-        raise Inconclusive(f"before the restart: {first}")
-    settle_relays(node)
-    node.restart()
-    second = _relayed(node)
-    if isinstance(second, str):
-        return Outcome(Verdict.FAIL, expected, f"after the restart: {second}")
-    numbers = f"{first.relay_sequence}, then {second.relay_sequence}"
-    if second.relay_sequence != first.relay_sequence + 1:
-        return Outcome(Verdict.FAIL, expected, f"relaySequence {numbers}")
-    return Outcome(Verdict.PASS, expected, f"relaySequence {numbers}")
+    node = node_sut(sut)
+    return _numbered_on(node, "relay", "relaySequence", lambda r: r.relay_sequence,
+                        lambda: settle_relays(node), lambda: _relayed(node),
+                        lambda: node.drain(NATIONAL))
 
 
 REM_RESTART = ("Keep the last number sent to each recipient in durable storage, committed "

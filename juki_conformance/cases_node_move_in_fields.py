@@ -24,9 +24,7 @@ import secrets
 import time
 from collections.abc import Callable
 
-from juki_conformance.cases_node import NodeCase, describe
-from juki_conformance.cases_node import node_sut as _sut
-from juki_conformance.cases_node import upper_ok as _ok
+from juki_conformance.cases_node import NodeCase, describe, node_sut, upper_ok
 from juki_conformance.lower_tester import PeerConnection
 from juki_conformance.model import Case, Outcome, Verdict
 from juki_conformance.node_sut import NodeSut
@@ -64,7 +62,7 @@ def _address(code: str) -> Address:
 def _settle(node: NodeSut) -> None:
     """Acknowledge the updates the node sends its prefecture until none is open."""
     deadline = time.monotonic() + node.timeout
-    while (_ok(node, "status").get("updates") or {}).get("unacknowledged"):
+    while (upper_ok(node, "status").get("updates") or {}).get("unacknowledged"):
         got = node.sent_to_peer(0.2, peer=node.prefecture)
         if got is not None and got[1].sealed is not None:
             node.acknowledge(got[0], got[1], node.prefecture)
@@ -74,7 +72,7 @@ def _settle(node: NodeSut) -> None:
 
 def _registered(node: NodeSut) -> tuple[SyntheticResident, ...]:
     seed = f"conformance:move-in:{secrets.token_hex(8)}"
-    _ok(node, "register_resident", seed=seed)
+    upper_ok(node, "register_resident", seed=seed)
     return generate_households(1, seed, municipalities=[node.code])[0].members[:1]
 
 
@@ -100,7 +98,7 @@ def _special_flow(node: NodeSut, conn: PeerConnection, people: tuple[SyntheticRe
     SpecialMoveInNotice accepted and its MoveOutCertificate acknowledged; the notice's
     message id (the flow's correlation)."""
     peer = node.peer_municipality
-    _ok(node, "annotated_move_out", movers=[p.resident_code for p in people],
+    upper_ok(node, "annotated_move_out", movers=[p.resident_code for p in people],
         destination=codec.to_json(_address(peer)), plannedMoveDate=moved.isoformat())
     notice = SpecialMoveInNotice(
         new_municipality=peer, former_municipality=node.code,
@@ -131,7 +129,7 @@ def _special_flow(node: NodeSut, conn: PeerConnection, people: tuple[SyntheticRe
 
 
 def _finalising(sut: AdapterSut) -> Outcome:
-    node = _sut(sut)
+    node = node_sut(sut)
     peer = node.peer_municipality
     expected = ("finalising MoveInNotices naming another former municipality (below and "
                 "above the node's code) refused 3002 or 1024, one sent by a third "
@@ -185,7 +183,7 @@ def _finalising(sut: AdapterSut) -> Outcome:
 def _moved_out(node: NodeSut, moved: dt.date) -> tuple[SyntheticResident, ...]:
     people = _registered(node)
     for p in people:
-        _ok(node, "record_move_out", residentCode=p.resident_code,
+        upper_ok(node, "record_move_out", residentCode=p.resident_code,
             destination=codec.to_json(_address(ELSEWHERE)), date=moved.isoformat())
     _settle(node)
     return people
@@ -212,7 +210,7 @@ def _send(node: NodeSut, notice: MoveInNotice, message_id: bytes | None = None
 
 
 def _ordinary_fields(sut: AdapterSut) -> Outcome:
-    node = _sut(sut)
+    node = node_sut(sut)
     expected = (f"an ordinary notice naming formerMunicipality {ABOVE} refused 3002, one "
                 f"naming newMunicipality {ABOVE} refused 1024; then the right one accepted")
     moved = _today(node) - dt.timedelta(days=5)
@@ -236,7 +234,7 @@ def _ordinary_fields(sut: AdapterSut) -> Outcome:
 
 def _two_notices(second_above: bool) -> Callable[[AdapterSut], Outcome]:
     def run(sut: AdapterSut) -> Outcome:
-        node = _sut(sut)
+        node = node_sut(sut)
         side = "above" if second_above else "below"
         expected = (f"two ordinary notices of different residents, the second's message "
                     f"id sorting {side} the first's: each accepted, each one's residents "

@@ -52,8 +52,6 @@ from juki_protocol.messages.special_move import MoveInNotice
 #: A municipality that is neither the node nor the runner's: the destination a move-out
 #: named (the resident moved elsewhere, R-MOVE-02) and the wrong former municipality.
 ELSEWHERE = "011002"
-#: The retry interval of R-PDU-23 when the ICS limits declare none.
-RETRY_INTERVAL = 60.0
 
 
 def _ordinary_notice(node: NodeSut, refs: tuple[PersonRef, ...], moved: dt.date, *,
@@ -292,7 +290,7 @@ def _ordinary_notice_sent(sut: AdapterSut) -> Outcome:
 def _ordinary_notice_resent(sut: AdapterSut) -> Outcome:
     node = node_sut(sut)
     peer = node.peer_municipality
-    retry = float(node.limits.get("retryIntervalSeconds", RETRY_INTERVAL))
+    retry = node.retry_interval
     expected = (f"the unanswered MoveInNotice sent again to {peer} after the retry "
                 f"interval ({retry:g} s) under the same message id and with the same "
                 "content; completed once acknowledged")

@@ -41,8 +41,6 @@ PREFECTURE = "270008"
 NATIONAL = "DC01"
 #: Seconds past the retention period the clock is moved, for the node to purge.
 MARGIN = 5
-#: The reference sender's retry interval, unless the ICS limits declare one.
-RETRY_INTERVAL = 60.0
 
 REM_PURGE = ("Erase a superseded or erased version of identity info once the retention "
              "period declared for the node has passed on its clock, not before; keep the "
@@ -140,10 +138,6 @@ def _deliver(node: NodeSut, updates: list[IdentityInfoUpdate], *, strict: bool =
     return None
 
 
-def _retry(node: NodeSut) -> float:
-    return float(node.limits.get("retryIntervalSeconds", RETRY_INTERVAL))
-
-
 def settle_relays(node: NodeSut) -> None:
     """At a prefecture, play the centre and acknowledge every relay until none is
     unacknowledged (moving the clock by the retry interval when the node waits). Earlier
@@ -158,7 +152,7 @@ def settle_relays(node: NodeSut) -> None:
             return
         got = node.sent_to_peer(1.0, peer=NATIONAL)
         if got is None:
-            node.clock_advance(_retry(node) + 1)
+            node.clock_advance(node.retry_interval + 1)
             continue
         conn, pdu = got
         if pdu.sealed is not None:

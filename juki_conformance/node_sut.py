@@ -78,6 +78,10 @@ from juki_protocol.node.network import create_pki
 from juki_protocol.node.node import message_type_of, node_of_code
 from juki_protocol.node.transport import client_context, server_context
 
+#: The resend interval a node keeps unless its ICS declares ``retryIntervalSeconds``
+#: (R-TIME-02).
+RETRY_INTERVAL = 60.0
+
 #: Seconds to wait before kill -9 when the SUT records coverage (the node's sitecustomize
 #: saves every 0.5 s, juki_conformance/mutation.py).
 COVERAGE_SAVE_WAIT = 0.7
@@ -620,6 +624,12 @@ class NodeSut(AdapterSut):
     def clock_set(self, when: dt.datetime) -> dt.datetime:
         """Set the node's test clock to ``when`` (never back); its new time."""
         return self._clock(set=when.astimezone(dt.UTC).isoformat())
+
+    @property
+    def retry_interval(self) -> float:
+        """Seconds after which the node resends what is unacknowledged: its ICS limit
+        ``retryIntervalSeconds``, else 60 (R-TIME-02, R-NODE-63)."""
+        return float(self.limits.get("retryIntervalSeconds", RETRY_INTERVAL))
 
     def clock_advance(self, seconds: float) -> dt.datetime:
         """Move the node's test clock forward; its new time. What fell due runs."""
