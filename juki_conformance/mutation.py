@@ -547,6 +547,22 @@ def score(outcomes: list[Outcome]) -> dict[str, Any]:
     }
 
 
+def control(root: Path, tmp: Path, suite_args: list[str],
+            timeout: float) -> tuple[CaseCoverage, float]:
+    """The control run: the unmutated copy must pass through the very same path; it runs
+    under coverage.py, which tells which lines each case makes the SUT execute. Its
+    coverage and how long it took."""
+    began = time.monotonic()
+    tree = _copy_package(root, tmp / "control")
+    rc, failing = _run_suite(tree, tmp / "report", suite_args + coverage_setup(tree),
+                             timeout)
+    if rc != 0:
+        raise RuntimeError(f"the unmutated reference does not pass the selected cases "
+                           f"(exit {rc}; failing {[f['id'] for f in failing][:5]}): a "
+                           f"mutation score would mean nothing")
+    return read_case_coverage(tree), time.monotonic() - began
+
+
 def run(*, seed: int, size: int, jobs: int, modules: tuple[str, ...] = (),
         suite_args: list[str] | None = None, timeout: float | None = None,
         max_failures: int = 5, root: Path | None = None,
@@ -562,19 +578,8 @@ def run(*, seed: int, size: int, jobs: int, modules: tuple[str, ...] = (),
     everything = enumerate_mutants(root, target_modules(root, modules))
     picked, invalid = sample(everything, size, seed, root)
     with tempfile.TemporaryDirectory(prefix="juki-mutant-control-") as tmp:
-        # The control: the unmutated copy must pass through the very same path; it
-        # runs under coverage.py, which tells which lines each case makes the SUT
-        # execute. A clean copy stays for the reference side of confirmations.
-        began = time.monotonic()
-        tree = _copy_package(root, Path(tmp) / "control")
-        rc, failing = _run_suite(tree, Path(tmp) / "report",
-                                 suite_args + coverage_setup(tree), timeout or 900)
-        control_seconds = time.monotonic() - began
-        if rc != 0:
-            raise RuntimeError(f"the unmutated reference does not pass the selected cases "
-                               f"(exit {rc}; failing {[f['id'] for f in failing][:5]}): a "
-                               f"mutation score would mean nothing")
-        per_case = read_case_coverage(tree)
+        per_case, control_seconds = control(root, Path(tmp), suite_args, timeout or 900)
+        # A clean copy stays for the reference side of confirmations.
         reference = _copy_package(root, Path(tmp) / "reference")
         limit = timeout or max(120.0, 4 * control_seconds)
         outcomes, stale = _run_picked(root, picked, per_case, equivalents, jobs, progress,
