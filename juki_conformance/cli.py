@@ -660,12 +660,12 @@ def mutation_cmd(size: int, seed: int, jobs: int, modules: tuple[str, ...],
 
 
 def _write_mutation_report(report: dict[str, Any], out: Path) -> None:
-    from juki_conformance import mutation
+    from juki_conformance.mutation_report import summary_text
 
     out.mkdir(parents=True, exist_ok=True)
     (out / "mutation.json").write_text(json.dumps(report, indent=2, ensure_ascii=False)
                                        + "\n", encoding="utf-8")
-    lines = list(mutation.summary_text(report))
+    lines = list(summary_text(report))
     (out / "summary.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     for line in lines:
         click.echo(line)

@@ -59,7 +59,8 @@ from juki_protocol.messages.wide_area import (
 )
 from juki_protocol.node.node import Node, NodeConfig
 from juki_protocol.node.roles import AgencyRole, CentralRole, MunicipalityRole, own
-from juki_protocol.node.sql import PostgresDatabase, StorageError, connect, redact_url
+from juki_protocol.node.sql import StorageError, connect, redact_url
+from juki_protocol.node.sql_postgres import PostgresDatabase
 
 #: The nodes of ``juki network up``: (role, node id).
 NODES: tuple[tuple[str, str], ...] = (

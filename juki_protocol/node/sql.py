@@ -4,12 +4,14 @@ Theory of operation
 -------------------
 A node's storage (:mod:`juki_protocol.node.storage`), its audit log and its operator
 sessions speak SQL through a :class:`Database`, never through a driver: no module but
-this one imports ``sqlite3`` or ``psycopg``. Two engines implement it:
+this one and :mod:`juki_protocol.node.sql_postgres` import ``sqlite3`` or ``psycopg``.
+Two engines implement it:
 
 * :class:`SqliteDatabase`, the embedded default: one file per node, in WAL mode with
   ``synchronous=FULL`` (a commit that returned survives a crash, R-PDU-22), private
   files (R-NODE-70) and ``secure_delete`` (R-NODE-74);
-* :class:`PostgresDatabase`: a PostgreSQL server reached by URL (``postgresql://...``),
+* :class:`~juki_protocol.node.sql_postgres.PostgresDatabase`: a PostgreSQL server
+  reached by URL (``postgresql://...``),
   one schema per node (the node's code), ``synchronous_commit`` as the server has it
   (``on`` by default: a commit that returned is on the server's disk).
 
@@ -39,7 +41,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from juki_protocol.errors import ErrorCode, JukiError
 
@@ -107,7 +108,7 @@ class Database:
         try:
             return self._execute(sql, params)
         except self._errors() as exc:
-            raise StorageError(f"{self.name}: {_first_line(exc)}") from exc
+            raise StorageError(f"{self.name}: {first_line(exc)}") from exc
 
     def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
         """Run one statement for each of ``rows``."""
@@ -117,7 +118,7 @@ class Database:
         try:
             self._executemany(sql, rows)
         except self._errors() as exc:
-            raise StorageError(f"{self.name}: {_first_line(exc)}") from exc
+            raise StorageError(f"{self.name}: {first_line(exc)}") from exc
 
     def copy(self, table: str, columns: Sequence[str],
              rows: Sequence[Sequence[object]]) -> None:
@@ -131,7 +132,7 @@ class Database:
             self._script(ddl(script, self.dialect))
         except self._errors() as exc:
             raise StorageError(f"{self.name}: cannot create the schema: "
-                               f"{_first_line(exc)}") from exc
+                               f"{first_line(exc)}") from exc
 
     def has_table(self, table: str) -> bool:
         """Whether the node's schema has ``table``."""
@@ -162,7 +163,7 @@ class Database:
             self._begin()
         except self._errors() as exc:
             raise StorageError(f"{self.name}: cannot begin a transaction: "
-                               f"{_first_line(exc)}") from exc
+                               f"{first_line(exc)}") from exc
         self._depth, self._wrote = 1, False
         try:
             yield self
@@ -181,7 +182,7 @@ class Database:
             raise
         except self._errors() as exc:
             self._quiet_rollback()
-            raise StorageError(f"{self.name}: the commit failed: {_first_line(exc)}"
+            raise StorageError(f"{self.name}: the commit failed: {first_line(exc)}"
                                ) from exc
 
     @property
@@ -228,7 +229,7 @@ class Database:
             pass
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
@@ -252,7 +253,7 @@ class SqliteDatabase(Database):
                 self.conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
             except sqlite3.Error as exc:
                 raise StorageError(f"{self.path} is not a node database: "
-                                   f"{_first_line(exc)}") from exc
+                                   f"{first_line(exc)}") from exc
             return
         private_directory(self.path.parent)
         tighten(self.path)
@@ -361,7 +362,7 @@ def tighten(db: Path) -> None:
                                path, mode)
 
 
-# PostgreSQL -----------------------------------------------------------------------------
+# Rows ---------------------------------------------------------------------------------
 
 class Row(tuple):  # type: ignore[type-arg]
     """A PostgreSQL row read by position or by column name, as :class:`sqlite3.Row`."""
@@ -380,7 +381,7 @@ class Row(tuple):  # type: ignore[type-arg]
 _KINDS: dict[tuple[str, ...], type[Row]] = {}
 
 
-def _kind(names: tuple[str, ...]) -> type[Row]:
+def row_kind(names: tuple[str, ...]) -> type[Row]:
     """The row class of a result with columns ``names`` (one per distinct list)."""
     kind = _KINDS.get(names)
     if kind is None:
@@ -389,107 +390,9 @@ def _kind(names: tuple[str, ...]) -> type[Row]:
     return kind
 
 
-def _row_factory(cursor: Any) -> Any:
-    """psycopg's row factory: rows as :class:`Row`, bytea as bytes."""
-    kind = _kind(tuple(d.name for d in cursor.description or ()))
-
-    def make(values: Sequence[Any]) -> Row:
-        return kind(bytes(v) if isinstance(v, memoryview) else v for v in values)
-    return make
-
-
 def _sqlite_row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> Row:
     """sqlite3's row factory: the same :class:`Row` as on PostgreSQL."""
-    return _kind(tuple(d[0] for d in cursor.description))(values)
-
-
-_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-
-
-class PostgresDatabase(Database):
-    """A node's tables in schema ``schema`` of the PostgreSQL database at ``url``."""
-
-    dialect = "postgresql"
-
-    def __init__(self, url: str, schema: str) -> None:
-        super().__init__()
-        import psycopg  # only a PostgreSQL node needs the driver
-
-        self._psycopg = psycopg
-        if not _SCHEMA_NAME.match(schema):
-            raise StorageError(f"{schema!r} is not a schema name: lower-case letters, "
-                               f"digits and '_', not starting with a digit")
-        self.schema = schema
-        self.name = f"{redact_url(url)} (schema {schema})"
-        try:
-            self.conn = psycopg.connect(url, autocommit=True, row_factory=_row_factory)
-            self.conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-            self.conn.execute(f'SET search_path TO "{schema}"')
-            # Unprepared statements: the node runs a few hundred distinct ones.
-            self.conn.prepare_threshold = 5
-        except psycopg.Error as exc:
-            raise StorageError(f"cannot connect to {self.name}: {_first_line(exc)}"
-                               ) from exc
-
-    def tables(self) -> list[str]:
-        return [r[0] for r in self.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = ? "
-            "ORDER BY table_name", (self.schema,))]
-
-    def close(self) -> None:
-        self.conn.close()
-
-    def _errors(self) -> tuple[type[BaseException], ...]:
-        return (self._psycopg.Error,)
-
-    def _execute(self, sql: str, params: Sequence[object]) -> Cursor:
-        if not params:      # no placeholders: the driver reads the text as it is
-            return self.conn.execute(sql)
-        return self.conn.execute(_placeholders(sql), tuple(params))
-
-    def _executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
-        with self.conn.cursor() as cur:
-            cur.executemany(_placeholders(sql), rows)
-
-    def copy(self, table: str, columns: Sequence[str],
-             rows: Sequence[Sequence[object]]) -> None:
-        if not rows:
-            return
-        self._wrote = self._wrote or bool(self._depth)
-        try:
-            with self.conn.cursor() as cur, cur.copy(
-                    f"COPY {table} ({', '.join(columns)}) FROM STDIN") as out:
-                for row in rows:
-                    out.write_row(row)
-        except self._psycopg.Error as exc:
-            raise StorageError(f"{self.name}: {_first_line(exc)}") from exc
-
-    def _script(self, script: str) -> None:
-        self.conn.execute(script)
-
-    def _begin(self) -> None:
-        self.conn.execute("BEGIN")
-
-    def _commit(self) -> None:
-        self.conn.execute("COMMIT")
-
-    def _rollback(self) -> None:
-        self.conn.execute("ROLLBACK")
-
-
-def _placeholders(sql: str) -> str:
-    """``?`` to ``%s`` outside quoted literals, and a literal ``%`` doubled."""
-    out, quoted = [], False
-    for ch in sql:
-        if ch == "'":
-            quoted = not quoted
-        if ch == "%":
-            out.append("%%")
-        elif ch == "?" and not quoted:
-            out.append("%s")
-        else:
-            out.append(ch)
-    return "".join(out)
+    return row_kind(tuple(d[0] for d in cursor.description))(values)
 
 
 def redact_url(url: str) -> str:
@@ -511,24 +414,21 @@ def open_database(target: str | Path, *, read_only: bool = False) -> Database:
         if read_only and not path.is_file():
             raise StorageError(f"{path} does not exist")
         return SqliteDatabase(path, read_only=read_only)
-    parts = urlsplit(str(target))
-    query = parse_qsl(parts.query)
-    schema = [v for k, v in query if k == "schema"]
-    if len(schema) != 1:
-        raise StorageError(f"{redact_url(str(target))} names no schema: add "
-                           f"?schema=n<node code>")
-    rest = urlencode([(k, v) for k, v in query if k != "schema"])
-    return PostgresDatabase(urlunsplit(parts._replace(query=rest)), schema[0])
+    from juki_protocol.node.sql_postgres import open_url
+
+    return open_url(str(target))
 
 
 def connect(target: str | Path, schema: str) -> Database:
     """The database at ``target``: a PostgreSQL URL (the node's tables in ``schema``),
     else the path of a SQLite file."""
     if is_url(target):
+        from juki_protocol.node.sql_postgres import PostgresDatabase
+
         return PostgresDatabase(str(target), schema)
     return SqliteDatabase(target)
 
 
-__all__ = ["DIR_MODE", "FILE_MODE", "Cursor", "Database", "PostgresDatabase", "Row",
-           "SqliteDatabase", "StorageError", "connect", "ddl", "is_url", "open_database",
-           "private_directory", "redact_url", "tighten", "with_schema"]
+__all__ = ["DIR_MODE", "FILE_MODE", "Cursor", "Database", "Row", "SqliteDatabase",
+           "StorageError", "connect", "ddl", "first_line", "is_url", "open_database",
+           "private_directory", "redact_url", "row_kind", "tighten", "with_schema"]
