@@ -9,9 +9,12 @@ simulate``, benchmarks, tests or the network CA run lives in modules of its own 
 these entries, so that no suite could be asked to reach it: ``prefectures.py`` (names
 for display), ``envelope/ca.py`` (issuing certificates and CRLs),
 ``machines/card_counter.py`` (the simulated counter's card check),
-``machines/memory_store.py`` (identity info in memory) and ``tools/audit_verify.py``
-(the offline audit verifier); under a directory entry they are listed in
-:data:`SKIPPED`.
+``machines/memory_store.py`` (identity info in memory),
+``machines/disclosure_report.py`` (the yearly counts of a disclosure log, for the
+operator's publication: no requirement asks a node for them),
+``node/operator_issue.py`` (issuing operator credentials: the node only reads them)
+and ``tools/audit_verify.py`` (the offline audit verifier); under a directory entry
+they are listed in :data:`SKIPPED`.
 """
 
 from __future__ import annotations
@@ -78,7 +81,8 @@ TARGETS: dict[str, tuple[str, ...]] = {
 SKIPPED = ("envelope/cms_fast.py", "tools/cli_simulate.py", "machines/diagrams.py",
            "tools/cli_node.py", "node/network.py", "messages/__init__.py", "machines/__init__.py",
            "node/__init__.py", "endpoint/__init__.py", "node/refusal_log.py",
-           "node/metrics.py", "node/bulk_load.py", "node/sql_postgres.py")
+           "node/metrics.py", "node/bulk_load.py", "node/sql_postgres.py",
+           "machines/disclosure_report.py", "node/operator_issue.py")
 
 
 __all__ = ["SKIPPED", "TARGETS"]

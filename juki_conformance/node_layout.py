@@ -27,7 +27,8 @@ from juki_protocol.envelope.ca import (
 )
 from juki_protocol.identifiers import prefecture_of
 from juki_protocol.node.network import create_pki
-from juki_protocol.node.operators import DEFAULT_ROLES, write_operators_file
+from juki_protocol.node.operator_issue import write_operators_file
+from juki_protocol.node.operators import DEFAULT_ROLES
 
 #: The reference node's ``serve`` command; the runner appends the node's options.
 REFERENCE_NODE = [sys.executable, "-m", "juki_protocol.tools.cli_node", "node", "serve"]

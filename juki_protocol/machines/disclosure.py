@@ -7,7 +7,8 @@ Every provision request a provider answers, provided or refused, is one frozen
 resident codes in the clear: each provided code is stored as a keyed digest
 (HMAC-SHA256 under the log's key), so the log answers the resident's disclosure request
 (:meth:`DisclosureLog.for_resident`) and the yearly report
-(:meth:`DisclosureLog.yearly_report`) without listing codes to whoever reads it. A record
+(:func:`juki_protocol.machines.disclosure_report.yearly_report`) without listing codes
+to whoever reads it. A record
 of the centre acting on a prefecture's delegation names that prefecture (R-30-10-1-06),
 so that the provision made in a prefecture's name can be reported to it.
 """
@@ -46,15 +47,6 @@ class DisclosureRecord:
     outcome: str
     resident_keys: tuple[str, ...] = ()
     delegating_prefecture: str | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReportLine:
-    """One line of the yearly report: per body and purpose."""
-
-    requests: int
-    persons: int
-    refusals: int
 
 
 class DisclosureLog:
@@ -102,19 +94,5 @@ class DisclosureLog:
         return tuple(r for r in self._records
                      if r.outcome == PROVIDED and key in r.resident_keys)
 
-    def yearly_report(self, year: int) -> dict[tuple[str, str], ReportLine]:
-        """Counts per (body code, purpose code) of the requests of ``year`` (UTC)."""
-        out: dict[tuple[str, str], ReportLine] = {}
-        for r in self._records:
-            if r.time.year != year:
-                continue
-            key = (r.body.code, r.purpose_code)
-            line = out.get(key, ReportLine(requests=0, persons=0, refusals=0))
-            refused = r.outcome != PROVIDED
-            out[key] = ReportLine(requests=line.requests + 1,
-                                  persons=line.persons + len(r.resident_keys),
-                                  refusals=line.refusals + int(refused))
-        return out
 
-
-__all__ = ["PROVIDED", "DisclosureLog", "DisclosureRecord", "ReportLine"]
+__all__ = ["PROVIDED", "DisclosureLog", "DisclosureRecord"]

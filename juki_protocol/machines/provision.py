@@ -62,7 +62,6 @@ from juki_protocol.machines.disclosure import (
     PROVIDED,
     DisclosureLog,
     DisclosureRecord,
-    ReportLine,
 )
 from juki_protocol.machines.identity import M2M_TYPES
 from juki_protocol.machines.schedule import Schedule, load_schedule_1
@@ -591,5 +590,5 @@ class ProvisionClient(Machine[ClientState, ClientInput, ClientAction]):
 __all__ = [
     "CLIENT_TABLE", "PROVIDER_TABLE", "VOLUME_WINDOW", "AnomalyGuard", "ClientInput",
     "ClientState", "DisclosureLog", "DisclosureRecord", "Limits", "Provider",
-    "ProviderInput", "ProviderState", "ProvisionClient", "ReportLine",
+    "ProviderInput", "ProviderState", "ProvisionClient",
 ]

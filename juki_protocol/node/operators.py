@@ -35,7 +35,7 @@ import datetime as dt
 import hashlib
 import json
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -213,44 +213,6 @@ def load_registry(path: Path) -> OperatorRegistry:
     return parse_registry(raw, path)
 
 
-def save_registry(registry: OperatorRegistry, path: Path) -> None:
-    """Write an operators file readable by its owner only (it holds sealed keys)."""
-    pki.write_private_file(path, (json.dumps(registry.to_json(), indent=1) + "\n")
-                           .encode("utf-8"))
-
-
-def issue_operator(node: pki.Credential, node_code: str, operator_id: str,
-                   roles: Iterable[str], pin: str, now: dt.datetime, *,
-                   days: int = 365) -> OperatorCredential:
-    """A new operator credential issued by the node ``node`` (its key signs the
-    certificate); the private key sealed under ``pin``."""
-    check_operator_id(operator_id)
-    check_pin(pin)
-    roles = sorted(set(roles))
-    if not roles:
-        raise JukiError("an operator needs at least one role", code=ErrorCode.INVALID_FIELD)
-    key = pki.generate_key()
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, operator_id),
-                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, node_code),
-                         *(x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, r)
-                           for r in roles)])
-    cert = (x509.CertificateBuilder().subject_name(subject)
-            .issuer_name(node.certificate.subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(hours=1))
-            .not_valid_after(now + dt.timedelta(days=days))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), True)
-            .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False,
-                                         key_encipherment=False, data_encipherment=False,
-                                         key_agreement=False, key_cert_sign=False,
-                                         crl_sign=False, encipher_only=False,
-                                         decipher_only=False), True)
-            .sign(node.key, hashes.SHA256()))
-    sealed = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                               serialization.BestAvailableEncryption(pin.encode("ascii")))
-    return OperatorCredential(operator_id=operator_id, certificate=cert, sealed_key=sealed)
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Session:
     """An open operator session: ``token`` is given to the operator once."""
@@ -417,23 +379,6 @@ class OperatorDesk:
             self._set_failures(c, operator_id, 0, None)
 
 
-
-
-def write_operators_file(path: Path, node: pki.Credential, node_code: str,
-                         operators: Iterable[tuple[str, Iterable[str], str]],
-                         now: dt.datetime, *, days: int = 30,
-                         session_seconds: int = DEFAULT_SESSION_SECONDS) -> OperatorRegistry:
-    """Issue a credential for each ``(operator id, roles, PIN)`` and write them as the
-    operators file of node ``node_code`` (tests, the conformance runner, demos)."""
-    registry = OperatorRegistry(
-        node=node_code, roles=dict(DEFAULT_ROLES), session_seconds=session_seconds,
-        operators={oid: issue_operator(node, node_code, oid, roles, pin, now, days=days)
-                   for oid, roles, pin in operators})
-    save_registry(registry, path)
-    return registry
-
-
 __all__ = ["ACTIONS", "ACTION_OF_OP", "DEFAULT_ROLES", "OPEN_OPS", "OperatorCredential",
            "OperatorDesk", "OperatorRegistry", "Session", "check_operator_id", "check_pin",
-           "issue_operator", "load_registry", "parse_registry", "save_registry",
-           "write_operators_file"]
+           "load_registry", "parse_registry"]

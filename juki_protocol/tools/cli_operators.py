@@ -16,13 +16,8 @@ import click
 
 from juki_protocol.cli_errors import CliError
 from juki_protocol.envelope import pki
-from juki_protocol.node.operators import (
-    DEFAULT_ROLES,
-    OperatorRegistry,
-    issue_operator,
-    load_registry,
-    save_registry,
-)
+from juki_protocol.node.operator_issue import issue_operator, save_registry
+from juki_protocol.node.operators import DEFAULT_ROLES, OperatorRegistry, load_registry
 from juki_protocol.tools.audit_analyse import Thresholds, render_text, report
 
 

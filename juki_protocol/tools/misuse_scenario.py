@@ -36,7 +36,7 @@ from juki_protocol.node.network import (
     run_flows,
 )
 from juki_protocol.node.node import Node
-from juki_protocol.node.operators import write_operators_file
+from juki_protocol.node.operator_issue import write_operators_file
 from juki_protocol.node.upper_tester import handle_line
 from juki_protocol.tools.audit_analyse import Thresholds, render_text, report
 

@@ -16,7 +16,8 @@ from node_helpers import run, shared_pki, start
 from juki_protocol.envelope import pki
 from juki_protocol.node import audit
 from juki_protocol.node.node import Node
-from juki_protocol.node.operators import load_registry, save_registry, write_operators_file
+from juki_protocol.node.operator_issue import save_registry, write_operators_file
+from juki_protocol.node.operators import load_registry
 from juki_protocol.node.upper_tester import UpperTester, handle_line
 
 CODE = "271004"

@@ -30,7 +30,7 @@ from juki_protocol.messages.common import ChangeInfo, ChangeReason
 from juki_protocol.node import audit
 from juki_protocol.node.network import Network
 from juki_protocol.node.node import Node
-from juki_protocol.node.operators import write_operators_file
+from juki_protocol.node.operator_issue import write_operators_file
 from juki_protocol.node.upper_tester import handle_line
 from juki_protocol.tools import audit_verify
 from juki_protocol.tools.cli_node import node_group
