@@ -294,6 +294,44 @@ def _holds(node: NodeSut, last: int) -> Outcome:
                    "sent in order")
 
 
+EXPECT_IN_FLIGHT = ("update m + 1 on the wire when the feed stops; {answered}; a change "
+                    "recorded while stopped (m + 2) not sent, nor anything resent, past the "
+                    "retry interval; resumed: {then}, with the message ids record_change "
+                    "reported")
+
+
+def _in_flight(acknowledged: bool) -> Callable[[NodeSut, int], Outcome]:
+    """An update sent before the stop and acknowledged while stopped (``acknowledged``:
+    it is then done, only m + 2 follows) or left unanswered (it is resent first)."""
+    expected = EXPECT_IN_FLIGHT.format(
+        answered=("the prefecture acknowledges it while stopped" if acknowledged else
+                  "the prefecture leaves it unanswered"),
+        then=("update m + 2 alone" if acknowledged else
+              "update m + 1 again, then m + 2"))
+
+    def run(node: NodeSut, last: int) -> Outcome:
+        sent = _record(node, 1)
+        got = node.sent_to_peer()
+        if got is None or got[1].sealed is None or \
+                got[1].header.message_id.hex() != sent[0].get("messageId"):
+            return Outcome(Verdict.FAIL, expected, f"update {last + 1} was not sent "
+                           f"({describe(got[1]) if got else 'nothing'} came)")
+        _ok(node, "stop_feed", reason=REASON)
+        if acknowledged:
+            node.acknowledge(got[0], got[1], node.prefecture)
+        held = _record(node, 1)
+        problem = _quiet_past_retry(node, "while stopped")
+        if problem:
+            return Outcome(Verdict.FAIL, expected, problem)
+        _ok(node, "resume_feed")
+        due, first = (held, last + 2) if acknowledged else (sent + held, last + 1)
+        problem = _arrive(node, due, first)
+        if problem:
+            return Outcome(Verdict.FAIL, expected, f"after the resumption: {problem}")
+        return Outcome(Verdict.PASS, expected, f"updates from {first} sent in order")
+    return run
+
+
 EXPECT_RESTART_FEED = ("a change recorded while stopped is not sent, also after a restart; "
                        "resumed: update m + 1 with the message id record_change reported")
 
@@ -367,6 +405,15 @@ def suspension_cases() -> list[Case]:
              "updates recorded while the feed is stopped are not sent, then sent in "
              "order on resumption", "municipality", ("R-SUSP-05", "R-30-5-0-05"),
              REM_FEED, _fed(_holds)),
+        case("suspension/node/municipality/feed-stopped-update-acknowledged-meanwhile",
+             "an update on the wire when the feed stops, acknowledged while stopped, is "
+             "done: on resumption only the held change follows", "municipality",
+             ("R-SUSP-05", "R-30-5-0-05", "R-PDU-23"), REM_FEED, _fed(_in_flight(True))),
+        case("suspension/node/municipality/feed-stopped-update-unanswered",
+             "an update on the wire when the feed stops and left unanswered is not "
+             "resent while stopped; on resumption it is resent first, then the held "
+             "change", "municipality", ("R-SUSP-05", "R-30-5-0-05", "R-PDU-23"),
+             REM_FEED, _fed(_in_flight(False))),
         case("suspension/node/municipality/feed-stop-survives-restart",
              "a stopped feed stays stopped after a restart, then resumes", "municipality",
              ("R-SUSP-06", "R-SUSP-05", "R-NODE-17"), REM_FEED,

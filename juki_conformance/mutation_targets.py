@@ -71,6 +71,7 @@ TARGETS: dict[str, tuple[str, ...]] = {
 #: node/refusal_log.py shapes and rate-limits the log lines of TLS refusals (R-PDU-44)
 #: and words the revocation list's lapse warnings (R-PDU-43; both
 #: subject ``operation``: no run observes a node's log, as for the logging calls);
+#: node/logjson.py formats a node's log lines as JSON and masks them (the same subject);
 #: node/metrics.py is the Prometheus metrics and /health of ``--metrics`` (no requirement
 #: of spec/, and the suite runs the reference without it); node/bulk_load.py is the
 #: initial bulk load of identity info (benchmarks/scale.py, a migration), which no node
@@ -81,7 +82,7 @@ TARGETS: dict[str, tuple[str, ...]] = {
 SKIPPED = ("envelope/cms_fast.py", "tools/cli_simulate.py", "machines/diagrams.py",
            "tools/cli_node.py", "node/network.py", "messages/__init__.py", "machines/__init__.py",
            "node/__init__.py", "endpoint/__init__.py", "node/refusal_log.py",
-           "node/metrics.py", "node/bulk_load.py", "node/sql_postgres.py",
+           "node/metrics.py", "node/bulk_load.py", "node/logjson.py", "node/sql_postgres.py",
            "machines/disclosure_report.py", "node/operator_issue.py")
 
 
