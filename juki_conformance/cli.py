@@ -32,6 +32,7 @@ from juki_conformance.cases_codec_family_register import family_register_codec_c
 from juki_conformance.cases_codec_header_edges import header_edge_cases
 from juki_conformance.cases_codec_tags import tag_cases
 from juki_conformance.cases_envelope_backlog import envelope_backlog_cases
+from juki_conformance.cases_envelope_paths import envelope_path_cases
 from juki_conformance.cases_envelope_profile import envelope_profile_cases
 from juki_conformance.cases_node import node_cases
 from juki_conformance.cases_node_agency import agency_cases
@@ -149,7 +150,7 @@ def more_codec_cases() -> list[Case]:
     (issue 12): whole families of inputs per rule, after :func:`all_cases`."""
     return (envelope_profile_cases() + tag_cases() + header_edge_cases()
             + family_register_codec_cases() + envelope_backlog_cases() + canonical_cases()
-            + bounds_cases())
+            + bounds_cases() + envelope_path_cases())
 
 
 @main.command("run")

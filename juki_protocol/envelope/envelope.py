@@ -153,7 +153,7 @@ class OpenedEnvelope:
     signer_certificate / recipient_certificate: the signer's certificate, and which of
     our certificates the envelope was encrypted to (key rotation).
     bound: the header binding attributes, if the envelope carries them.
-    signing_time: the signingTime attribute, if present (informational).
+    signing_time: the signingTime attribute, if present (it must equal the header time).
     """
 
     message_der: bytes
@@ -536,6 +536,11 @@ def _open(envelope: bytes, credentials: Sequence[Credential], trust: TrustStore,
         if diff:
             raise _fail(ErrorCode.HEADER_BINDING_MISMATCH, "the signed attributes differ "
                         f"from the header in: {', '.join(diff)}")
+        if verified.signing_time is not None and verified.signing_time != header.time:
+            # R-PDU-31: the signing time equals the clear header's time.
+            raise _fail(ErrorCode.HEADER_BINDING_MISMATCH, "the signing time "
+                        f"{verified.signing_time.isoformat()} differs from the header time "
+                        f"{header.time.isoformat()}")
     if bound is not None:
         if bound.recipient != us:
             raise _fail(ErrorCode.HEADER_BINDING_MISMATCH, f"the envelope is addressed to "

@@ -120,7 +120,8 @@ def sign_message(header: PduHeader | None, message_der: bytes,
     digest_oid, signature_oid, hash_cls = SIGNATURE_DIGESTS[digest]
     h = hashes.Hash(hash_cls())
     h.update(message_der)
-    signing_time = as_utc(now).replace(microsecond=0)
+    # spec/pdu.md section 7: the signing time is the header time (R-PDU-31).
+    signing_time = header.time if header is not None else as_utc(now).replace(microsecond=0)
     attributes = [
         cms.attribute(cms.ID_CONTENT_TYPE, cms.der_oid(cms.ID_DATA)),
         cms.attribute(cms.ID_SIGNING_TIME, cms.der_time(signing_time)),
