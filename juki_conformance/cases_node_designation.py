@@ -374,7 +374,7 @@ def _retired_never_designated(sut: AdapterSut) -> Outcome:
 
 # The municipality under test -----------------------------------------------------------
 
-def _fresh(node: NodeSut, count: int) -> tuple[str, ...]:
+def fresh_codes(node: NodeSut, count: int) -> tuple[str, ...]:
     codes: dict[str, None] = {}
     while len(codes) < count:
         code = new_designated_code(_RNG, node.code)
@@ -408,9 +408,9 @@ def _answer_on(node: NodeSut, conn: PeerConnection, pdu: bytes, mid: bytes
         return None
 
 
-def _designate(node: NodeSut, codes: tuple[str, ...], *, sender: str = PREFECTURE,
-               municipality: str | None = None, correlation: bytes | None = None
-               ) -> JukiPdu | None:
+def designate(node: NodeSut, codes: tuple[str, ...], *, sender: str = PREFECTURE,
+              municipality: str | None = None, correlation: bytes | None = None
+              ) -> JukiPdu | None:
     """The runner, as ``sender``, designates ``codes``; the node's answer.
 
     As the node's own prefecture the runner sends on the connection the node opened
@@ -473,7 +473,7 @@ def _codes_used(sut: AdapterSut) -> Outcome:
     expected = ("the designation acknowledged; a birth and then a code change each take a "
                 "free designated code, reported under it, which leaves the pool")
     _settle(node)
-    answer = _designate(node, _fresh(node, 5))
+    answer = designate(node, fresh_codes(node, 5))
     if answer is None or answer.acknowledgement is None or \
             answer.acknowledgement.status is not AckStatus.ACCEPTED:
         return Outcome(Verdict.FAIL, expected, f"the designation: {describe(answer)}")
@@ -515,7 +515,7 @@ def _undesignated_local(sut: AdapterSut) -> Outcome:
     expected = (f"{int(ErrorCode.RESIDENT_CODE_NOT_DESIGNATED)} for a birth under a code "
                 "not designated to the municipality; no update")
     _settle(node)
-    _designate(node, _fresh(node, 2))
+    designate(node, fresh_codes(node, 2))
     stray = new_designated_code(_RNG, node.code)
     problem = _record_refused(node, ErrorCode.RESIDENT_CODE_NOT_DESIGNATED,
                               residentCode=stray)
@@ -528,7 +528,7 @@ def _pool_exhausted(sut: AdapterSut) -> Outcome:
     expected = (f"once every designated code is recorded, a birth is refused with "
                 f"{int(ErrorCode.CODE_POOL_EXHAUSTED)}; no update")
     _settle(node)
-    _designate(node, _fresh(node, 1))
+    designate(node, fresh_codes(node, 1))
     free = int(_pool(node).get("free", 0))
     if free > 1000:
         raise Inconclusive(f"{free} free codes: too many to use up")
@@ -537,7 +537,7 @@ def _pool_exhausted(sut: AdapterSut) -> Outcome:
     _settle(node)
     problem = _record_refused(node, ErrorCode.CODE_POOL_EXHAUSTED)
     _settle(node)
-    _designate(node, _fresh(node, TOP_UP))               # the postamble
+    designate(node, fresh_codes(node, TOP_UP))               # the postamble
     return Outcome(Verdict.FAIL if problem else Verdict.PASS, expected,
                    problem or f"{free} births, then 5024")
 
@@ -548,17 +548,17 @@ def _misaddressed(sut: AdapterSut) -> Outcome:
                 "municipality, one from another prefecture and one repeating a code "
                 "designated before; the pool unchanged")
     _settle(node)
-    known = _fresh(node, 1)
-    _designate(node, known)
+    known = fresh_codes(node, 1)
+    designate(node, known)
     before = _pool(node).get("designated")
     trials = (("for 272035", dict(municipality="272035")),
               ("from 130001", dict(sender="130001")))
     for what, how in trials:
-        answer = _designate(node, _fresh(node, 2), **how)  # type: ignore[arg-type]
+        answer = designate(node, fresh_codes(node, 2), **how)  # type: ignore[arg-type]
         if not _is_error(answer, ErrorCode.INVALID_FIELD):
             return Outcome(Verdict.FAIL, expected, f"a designation {what}: "
                            f"{describe(answer)}")
-    answer = _designate(node, (*_fresh(node, 1), *known))
+    answer = designate(node, (*fresh_codes(node, 1), *known))
     if not _is_error(answer, ErrorCode.INVALID_FIELD):
         return Outcome(Verdict.FAIL, expected, f"a code designated twice: {describe(answer)}")
     if _pool(node).get("designated") != before:
@@ -566,7 +566,7 @@ def _misaddressed(sut: AdapterSut) -> Outcome:
     return Outcome(Verdict.PASS, expected, "all three refused with 1024")
 
 
-def _request_on_wire(node: NodeSut) -> tuple[PeerConnection, JukiPdu] | None:
+def request_on_wire(node: NodeSut) -> tuple[PeerConnection, JukiPdu] | None:
     """The next CodeDesignationRequest the node sends its prefecture (the updates that
     come before it acknowledged), or None."""
     while True:
@@ -593,7 +593,7 @@ def _request_sent(restart: bool) -> Callable[[AdapterSut], Outcome]:
                     f"{again}; the designation correlated with it taken, the request done")
         _settle(node)
         asked = node.ok("request_codes", count=3)
-        got = _request_on_wire(node)
+        got = request_on_wire(node)
         if got is None:
             return Outcome(Verdict.FAIL, expected, "no CodeDesignationRequest came")
         conn, pdu = got
@@ -605,7 +605,7 @@ def _request_sent(restart: bool) -> Callable[[AdapterSut], Outcome]:
                            f"{pdu.header.message_id.hex()}")
         if restart:
             node.restart()
-            got = _request_on_wire(node)
+            got = request_on_wire(node)
             if got is None:
                 return Outcome(Verdict.FAIL, expected, "the unacknowledged request was not "
                                f"sent again within {node.timeout:g} s of the restart")
@@ -615,7 +615,7 @@ def _request_sent(restart: bool) -> Callable[[AdapterSut], Outcome]:
                 return Outcome(Verdict.FAIL, expected, "after the restart a request with "
                                "another message id or content came")
         node.acknowledge(conn, pdu, PREFECTURE)
-        answer = _designate(node, _fresh(node, 3), correlation=pdu.header.message_id)
+        answer = designate(node, fresh_codes(node, 3), correlation=pdu.header.message_id)
         if answer is None or answer.acknowledgement is None:
             return Outcome(Verdict.FAIL, expected, f"the designation: {describe(answer)}")
         states = {r.get("messageId"): r.get("state")
@@ -690,4 +690,5 @@ def designation_cases() -> list[Case]:
     ]
 
 
-__all__ = ["PEER", "TOP_UP", "designation_cases"]
+__all__ = ["PEER", "PREFECTURE", "TOP_UP", "designate", "designation_cases", "fresh_codes",
+           "request_on_wire"]

@@ -216,8 +216,8 @@ def _ordinary_duplicate(sut: AdapterSut) -> Outcome:
 
 # The node as new municipality -----------------------------------------------------------
 
-def _ordinary_move_in(node: NodeSut, minimum: int, moved: dt.date
-                      ) -> tuple[str, tuple[SyntheticResident, ...]]:
+def start_ordinary_move_in(node: NodeSut, minimum: int, moved: dt.date
+                           ) -> tuple[str, tuple[SyntheticResident, ...]]:
     """Start an ordinary move-in at the node of a fresh household of the runner's
     municipality (``ordinary_move_in``); its notice's message id and the household."""
     peer = node.peer_municipality
@@ -230,7 +230,7 @@ def _ordinary_move_in(node: NodeSut, minimum: int, moved: dt.date
     return str(answer["messageId"]), people
 
 
-def _move_in_notice(node: NodeSut, mid: str) -> Got | None:
+def ordinary_notice_of(node: NodeSut, mid: str) -> Got | None:
     """The MoveInNotice ``mid`` the node sends to the runner's municipality."""
     return gather(listening(node, node.peer_municipality), {
         "n": sealed_of(MessageType.MOVE_IN_NOTICE, bytes.fromhex(mid))},
@@ -248,9 +248,9 @@ def _ordinary_notice_sent(sut: AdapterSut) -> Outcome:
     last = settle_updates(node)
     node.drain(peer)
     moved = node_today(node) - dt.timedelta(days=2)
-    mid, people = _ordinary_move_in(node, 2, moved)
+    mid, people = start_ordinary_move_in(node, 2, moved)
     try:
-        got = _move_in_notice(node, mid)
+        got = ordinary_notice_of(node, mid)
         if got is None:
             return Outcome(Verdict.FAIL, expected, f"no MoveInNotice {mid[:8]}... reached "
                            f"{peer}")
@@ -296,8 +296,8 @@ def _ordinary_notice_resent(sut: AdapterSut) -> Outcome:
                 "content; completed once acknowledged")
     settle_updates(node)
     node.drain(peer)
-    mid, _ = _ordinary_move_in(node, 1, node_today(node) - dt.timedelta(days=1))
-    first = _move_in_notice(node, mid)
+    mid, _ = start_ordinary_move_in(node, 1, node_today(node) - dt.timedelta(days=1))
+    first = ordinary_notice_of(node, mid)
     if first is None:
         settle_updates(node)
         return Outcome(Verdict.FAIL, expected, f"no MoveInNotice {mid[:8]}... reached {peer}")
@@ -306,7 +306,7 @@ def _ordinary_notice_resent(sut: AdapterSut) -> Outcome:
     try:
         settle_updates(node)
         node.clock_advance(retry + 1)
-        again = _move_in_notice(node, mid)
+        again = ordinary_notice_of(node, mid)
         if again is None:
             return Outcome(Verdict.FAIL, expected, f"not sent again {retry + 1:g} s after "
                            "the first, unanswered")
@@ -387,4 +387,4 @@ def ordinary_move_cases() -> list[Case]:
     ]
 
 
-__all__ = ["ordinary_move_cases"]
+__all__ = ["ordinary_move_cases", "ordinary_notice_of", "start_ordinary_move_in"]

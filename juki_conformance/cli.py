@@ -56,6 +56,7 @@ from juki_conformance.cases_node_peers import peer_cases
 from juki_conformance.cases_node_provision_volume import volume_cases
 from juki_conformance.cases_node_register import register_cases
 from juki_conformance.cases_node_retention import retention_cases
+from juki_conformance.cases_node_stray_answers import stray_answer_cases
 from juki_conformance.cases_node_suspension import suspension_cases
 from juki_conformance.cases_node_wide_area_consistency import wide_area_consistency_cases
 from juki_conformance.lower_tester import write_case_captures
@@ -142,7 +143,7 @@ def backlog_node_cases() -> list[Case]:
     """The node-mode cases of the modules written from the mutation backlog (issue 12)."""
     return (volume_cases() + wide_area_consistency_cases() + closure_cases()
             + card_pin_cases() + header_number_cases() + move_in_field_cases()
-            + node_backlog_cases() + audit_anchor_cases())
+            + node_backlog_cases() + audit_anchor_cases() + stray_answer_cases())
 
 
 def more_codec_cases() -> list[Case]:
