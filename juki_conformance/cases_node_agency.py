@@ -47,25 +47,27 @@ Got = tuple[PeerConnection, JukiPdu, ProvisionRequest]
 
 
 
-def _operator(node: NodeSut) -> str:
+def agency_operator(node: NodeSut) -> str:
     """The operator the requests name: the IXIT's, whose session the runner holds
     (spec/node.md R-NODE-84), else :data:`OPERATOR`."""
     declared = node.ixit.get("operator")
     return str(declared["id"]) if isinstance(declared, dict) else OPERATOR
 
-def _persons(count: int) -> tuple[SyntheticResident, ...]:
+
+def fresh_persons(count: int) -> tuple[SyntheticResident, ...]:
     """``count`` fresh synthetic persons: the heads of as many households."""
     seed = f"conformance:agency:{secrets.token_hex(8)}"
     return tuple(h.head for h in generate_households(count, seed,
                                                      municipalities=[RESIDENCE]))
 
 
-def _ask(node: NodeSut, provider: str, persons: tuple[SyntheticResident, ...],
-         **fields: Any) -> str:
+def ask_provider(node: NodeSut, provider: str, persons: tuple[SyntheticResident, ...],
+                 **fields: Any) -> str:
     """The agency sends a request about ``persons`` (preamble); its message id (hex)."""
     node.drain()
     fields.setdefault("purposeCode", OWN_PURPOSE)
-    answer = node.ok("provision_request", provider=provider, operatorId=_operator(node),
+    answer = node.ok("provision_request", provider=provider,
+                     operatorId=agency_operator(node),
                      byResidentCode=[p.resident_code for p in persons], **fields)
     mid = answer.get("messageId")
     if not isinstance(mid, str):
@@ -73,8 +75,8 @@ def _ask(node: NodeSut, provider: str, persons: tuple[SyntheticResident, ...],
     return mid
 
 
-def _next_request(node: NodeSut, provider: str, timeout: float | None = None
-                  ) -> Got | str:
+def next_request(node: NodeSut, provider: str, timeout: float | None = None
+                 ) -> Got | str:
     """The next ProvisionRequest the agency sends to ``provider``, opened."""
     got = node.sent_to_peer(timeout, peer=provider)
     if got is None:
@@ -88,7 +90,7 @@ def _next_request(node: NodeSut, provider: str, timeout: float | None = None
     return conn, pdu, message
 
 
-def _response(persons: tuple[SyntheticResident, ...]) -> ProvisionResponse:
+def provided_response(persons: tuple[SyntheticResident, ...]) -> ProvisionResponse:
     """What a provider holding ``persons`` answers (R-30-7-3-09)."""
     return ProvisionResponse(provided=tuple(
         ProvidedIdentity(identity_info=p.identity_info(Profile.CURRENT),
@@ -97,9 +99,9 @@ def _response(persons: tuple[SyntheticResident, ...]) -> ProvisionResponse:
         for p in persons))
 
 
-def _respond(node: NodeSut, conn: PeerConnection, request_id: bytes, provider: str,
-             response: ProvisionResponse, *, sender: str | None = None,
-             correlation: bytes | None = None) -> JukiPdu | None:
+def respond(node: NodeSut, conn: PeerConnection, request_id: bytes, provider: str,
+            response: ProvisionResponse, *, sender: str | None = None,
+            correlation: bytes | None = None) -> JukiPdu | None:
     """Send ``response`` on ``conn`` as ``sender`` (default the provider), correlated
     with ``correlation`` (default the request); the agency's answer to it."""
     mid, pdu = node.sealed(response, sender=sender or provider, header_changes={
@@ -108,14 +110,15 @@ def _respond(node: NodeSut, conn: PeerConnection, request_id: bytes, provider: s
     return conn.answer_to(mid)
 
 
-def _finish(node: NodeSut, got: Got, provider: str) -> None:
+def finish_request(node: NodeSut, got: Got, provider: str) -> None:
     """Answer a request the case is done with: acknowledged, nothing provided."""
     conn, pdu, _ = got
     node.acknowledge(conn, pdu, provider)
-    _respond(node, conn, pdu.header.message_id, provider, ProvisionResponse(provided=()))
+    respond(node, conn, pdu.header.message_id, provider, ProvisionResponse(provided=()))
 
 
-def _result(node: NodeSut, mid: str) -> dict[str, Any]:
+def provision_result(node: NodeSut, mid: str) -> dict[str, Any]:
+    """The agency's ``provision_result`` of request ``mid`` (SutFault if refused)."""
     answer = node.request("provision_result", messageId=mid)
     if not answer.get("ok"):
         raise SutFault(f"provision_result refused: {answer.get('error')}")
@@ -141,7 +144,7 @@ def _request_problem(node: NodeSut, got: Got, provider: str, mid: str,
     if req.legal_basis is not basis or req.purpose_code != OWN_PURPOSE:
         return (f"asked under {req.legal_basis.value} for {req.purpose_code}, not "
                 f"{basis.value} for {OWN_PURPOSE}")
-    if req.operator_id != _operator(node):
+    if req.operator_id != agency_operator(node):
         return "the operator id is not the one the request was made by"
     if req.by_four_items is not None or list(req.by_resident_code or ()) != codes:
         return "the query is not the resident codes asked for"
@@ -160,15 +163,15 @@ def _well_formed(sut: AdapterSut) -> Outcome:
             (CENTRE, LegalBasis.CENTER_TO_AGENCY, False))
     seen: list[bytes] = []
     for provider, basis, explicit in asks:
-        persons = _persons(2)
+        persons = fresh_persons(2)
         codes = [p.resident_code for p in persons]
         extra = {"legalBasis": basis.value} if explicit else {}
-        mid = _ask(node, provider, persons, **extra)
-        got = _next_request(node, provider)
+        mid = ask_provider(node, provider, persons, **extra)
+        got = next_request(node, provider)
         if isinstance(got, str):
             return Outcome(Verdict.FAIL, expected, got)
         problem = _request_problem(node, got, provider, mid, basis, codes)
-        _finish(node, got, provider)
+        finish_request(node, got, provider)
         if problem:
             return Outcome(Verdict.FAIL, expected, problem)
         if got[1].header.message_id in seen:
@@ -184,20 +187,20 @@ def _provided_recorded(sut: AdapterSut) -> Outcome:
     node = node_sut(sut)
     expected = ("pending until the response; the response acknowledged (accepted) and "
                 "recorded as provided with 2 persons")
-    persons = _persons(2)
-    mid = _ask(node, PREFECTURE, persons)
-    got = _next_request(node, PREFECTURE)
+    persons = fresh_persons(2)
+    mid = ask_provider(node, PREFECTURE, persons)
+    got = next_request(node, PREFECTURE)
     if isinstance(got, str):
         return Outcome(Verdict.FAIL, expected, got)
     conn, pdu, _ = got
     node.acknowledge(conn, pdu, PREFECTURE)
-    before = _result(node, mid)
+    before = provision_result(node, mid)
     if before.get("outcome") != "pending":
-        _respond(node, conn, pdu.header.message_id, PREFECTURE, _response(persons))
+        respond(node, conn, pdu.header.message_id, PREFECTURE, provided_response(persons))
         return Outcome(Verdict.FAIL, expected,
                        f"before any response the outcome is {before.get('outcome')!r}")
-    answer = _respond(node, conn, pdu.header.message_id, PREFECTURE, _response(persons))
-    after = _result(node, mid)
+    answer = respond(node, conn, pdu.header.message_id, PREFECTURE, provided_response(persons))
+    after = provision_result(node, mid)
     got_text = (f"{describe(answer)}; outcome {after.get('outcome')!r}, "
                 f"{after.get('persons')} person(s)")
     if not _accepted(answer) or after.get("outcome") != "provided" \
@@ -209,14 +212,14 @@ def _provided_recorded(sut: AdapterSut) -> Outcome:
 def _refusal_recorded(sut: AdapterSut) -> Outcome:
     node = node_sut(sut)
     expected = "the refusal acknowledged (accepted) and recorded as refused:3011"
-    mid = _ask(node, PREFECTURE, _persons(1))
-    got = _next_request(node, PREFECTURE)
+    mid = ask_provider(node, PREFECTURE, fresh_persons(1))
+    got = next_request(node, PREFECTURE)
     if isinstance(got, str):
         return Outcome(Verdict.FAIL, expected, got)
     conn, pdu, _ = got
-    answer = _respond(node, conn, pdu.header.message_id, PREFECTURE,
+    answer = respond(node, conn, pdu.header.message_id, PREFECTURE,
                       ProvisionResponse(refusal=ProvisionRefusal.PURPOSE_NOT_ALLOWED))
-    after = _result(node, mid)
+    after = provision_result(node, mid)
     got_text = f"{describe(answer)}; outcome {after.get('outcome')!r}"
     if not _accepted(answer) or after.get("outcome") != "refused:3011":
         return Outcome(Verdict.FAIL, expected, got_text)
@@ -231,26 +234,27 @@ def _refused_response(sender: str | None, what: str) -> Callable[[AdapterSut], O
         node = node_sut(sut)
         expected = (f"{error_text(ErrorCode.UNKNOWN_CORRELATION)} for {what}; the request "
                     "still pending, then completed by its provider")
-        persons = _persons(1)
-        mid = _ask(node, PREFECTURE, persons)
-        got = _next_request(node, PREFECTURE)
+        persons = fresh_persons(1)
+        mid = ask_provider(node, PREFECTURE, persons)
+        got = next_request(node, PREFECTURE)
         if isinstance(got, str):
             return Outcome(Verdict.FAIL, expected, got)
         conn, pdu, _ = got
         request_id = pdu.header.message_id
         node.acknowledge(conn, pdu, PREFECTURE)
         if sender is None:
-            answer = _respond(node, conn, request_id, PREFECTURE, _response(persons),
-                              correlation=secrets.token_bytes(16))
+            answer = respond(node, conn, request_id, PREFECTURE,
+                             provided_response(persons),
+                             correlation=secrets.token_bytes(16))
         else:
             other = node.connect(sender)
             try:
-                answer = _respond(node, other, request_id, PREFECTURE, _response(persons),
-                                  sender=sender)
+                answer = respond(node, other, request_id, PREFECTURE,
+                                 provided_response(persons), sender=sender)
             finally:
                 other.close()
-        middle = _result(node, mid)
-        final = _respond(node, conn, request_id, PREFECTURE, _response(persons))
+        middle = provision_result(node, mid)
+        final = respond(node, conn, request_id, PREFECTURE, provided_response(persons))
         got_text = f"{describe(answer)}; then the outcome was {middle.get('outcome')!r}"
         if not is_error(answer, ErrorCode.UNKNOWN_CORRELATION):
             return Outcome(Verdict.FAIL, expected, got_text)
@@ -271,12 +275,12 @@ def _unlisted_purpose(sut: AdapterSut) -> Outcome:
                 "nothing sent to the provider")
     node.drain()
     answer = node.request("provision_request", provider=PREFECTURE,
-                          operatorId=_operator(node),
+                          operatorId=agency_operator(node),
                           purposeCode=OTHER_PURPOSE,
-                          byResidentCode=[p.resident_code for p in _persons(1)])
-    got = _next_request(node, PREFECTURE, 1.0)
+                          byResidentCode=[p.resident_code for p in fresh_persons(1)])
+    got = next_request(node, PREFECTURE, 1.0)
     if not isinstance(got, str):
-        _finish(node, got, PREFECTURE)
+        finish_request(node, got, PREFECTURE)
         return Outcome(Verdict.FAIL, expected, f"a request for {OTHER_PURPOSE} "
                        "(a purpose of another body) was sent to the provider")
     error = answer.get("error") or {}
@@ -292,9 +296,9 @@ def _overloaded(sut: AdapterSut) -> Outcome:
     expected = ("the error report left unanswered; after the retry period the same request "
                 "resent with the same message id (pass), or the request ended failed:9002 "
                 "(acceptable); never sent again under a new message id")
-    persons = _persons(1)
-    mid = _ask(node, PREFECTURE, persons)
-    got = _next_request(node, PREFECTURE)
+    persons = fresh_persons(1)
+    mid = ask_provider(node, PREFECTURE, persons)
+    got = next_request(node, PREFECTURE)
     if isinstance(got, str):
         return Outcome(Verdict.FAIL, expected, got)
     conn, pdu, request = got
@@ -306,19 +310,19 @@ def _overloaded(sut: AdapterSut) -> Outcome:
     again: Got | str = "nothing"
     if early is None:
         node.clock_advance(RETRY_WAIT)
-        again = _next_request(node, PREFECTURE, 2.0)
+        again = next_request(node, PREFECTURE, 2.0)
     else:
         opened = node.opened(early[1], PREFECTURE)
         if isinstance(opened, ProvisionRequest):
             again = (early[0], early[1], opened)
     if isinstance(again, str):
-        outcome = _result(node, mid).get("outcome")
+        outcome = provision_result(node, mid).get("outcome")
         if outcome == "failed:9002":
             return Outcome(Verdict.ACCEPTABLE, expected,
                            "not resent; the request ended failed:9002")
         return Outcome(Verdict.FAIL, expected,
                        f"not resent, and the outcome is {outcome!r}")
-    _finish(node, again, PREFECTURE)
+    finish_request(node, again, PREFECTURE)
     if again[1].header.message_id != pdu.header.message_id:
         return Outcome(Verdict.FAIL, expected,
                        "the request was sent again under a new message id")
@@ -385,4 +389,7 @@ def agency_cases() -> list[Case]:
     ]
 
 
-__all__ = ["agency_cases"]
+__all__ = [
+    "Got", "agency_cases", "agency_operator", "ask_provider", "finish_request",
+    "fresh_persons", "next_request", "provided_response", "provision_result", "respond",
+]

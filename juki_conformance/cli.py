@@ -53,6 +53,7 @@ from juki_conformance.cases_node_municipality import municipality_cases
 from juki_conformance.cases_node_national import national_cases
 from juki_conformance.cases_node_operators import operator_cases
 from juki_conformance.cases_node_peers import peer_cases
+from juki_conformance.cases_node_provision_paths import provision_path_cases
 from juki_conformance.cases_node_provision_volume import volume_cases
 from juki_conformance.cases_node_register import register_cases
 from juki_conformance.cases_node_retention import retention_cases
@@ -143,7 +144,8 @@ def backlog_node_cases() -> list[Case]:
     """The node-mode cases of the modules written from the mutation backlog (issue 12)."""
     return (volume_cases() + wide_area_consistency_cases() + closure_cases()
             + card_pin_cases() + header_number_cases() + move_in_field_cases()
-            + node_backlog_cases() + audit_anchor_cases() + stray_answer_cases())
+            + node_backlog_cases() + audit_anchor_cases() + stray_answer_cases()
+            + provision_path_cases())
 
 
 def more_codec_cases() -> list[Case]:
