@@ -87,8 +87,8 @@ from juki_protocol.messages.wide_area import (
 
 # Art. 12-2: the node as issuing municipality --------------------------------------------
 
-def _application(node: NodeSut, people: tuple[SyntheticResident, ...], *,
-                 applicant: str = "person", confirmed: bool = True) -> dict[str, Any]:
+def wide_area_application(node: NodeSut, people: tuple[SyntheticResident, ...], *,
+                          applicant: str = "person", confirmed: bool = True) -> dict[str, Any]:
     """The fields of ``wide_area_request`` for the first of ``people`` asking for
     copies of them all at the node's counter."""
     head = people[0]
@@ -113,7 +113,7 @@ def _no_request_unconfirmed(sut: AdapterSut) -> Outcome:
     for label, fields in (("a failed identity check", {"confirmed": False}),
                           ("a proxy", {"applicant": "proxy"}),
                           ("a third party", {"applicant": "thirdParty"})):
-        answer = node.request("wide_area_request", **_application(node, people, **fields))
+        answer = node.request("wide_area_request", **wide_area_application(node, people, **fields))
         sent = sent_nothing(node, node.peer_municipality, MessageType.WIDE_AREA_ISSUANCE_REQUEST)
         if sent is not None:
             return Outcome(Verdict.FAIL, expected, f"for {label}: {sent}")
@@ -132,7 +132,8 @@ def _request_and_response(sut: AdapterSut) -> Outcome:
                 "(accepted) and the application issued with one copy per target")
     node.drain(peer)
     people = peer_household(node, 2)[:2]
-    mid = str(upper_ok(node, "wide_area_request", **_application(node, people))["messageId"])
+    mid = str(upper_ok(node, "wide_area_request",
+                       **wide_area_application(node, people))["messageId"])
     got = gather(listening(node, peer), {
         "request": sealed_of(MessageType.WIDE_AREA_ISSUANCE_REQUEST, bytes.fromhex(mid))},
         node.timeout).get("request")
@@ -318,7 +319,7 @@ def _own_municipality_refused(sut: AdapterSut) -> Outcome:
     movers = [p.resident_code for p in people]
     tries: list[tuple[str, ErrorCode, dict[str, Any]]] = [
         ("wide_area_request", bad,
-         {**_application(node, people), "residenceMunicipality": own}),
+         {**wide_area_application(node, people), "residenceMunicipality": own}),
         ("special_move_in", bad,
          {**move_in_fields(node, newcomers, today, today), "formerMunicipality": own}),
         ("ordinary_move_in", bad,
@@ -389,24 +390,25 @@ def _malformed_movers_refused(sut: AdapterSut) -> Outcome:
 
 # Arts. 24-2, 9(1): the node as former municipality --------------------------------------
 
-def _special_notice(node: NodeSut, people: tuple[SyntheticResident, ...],
-                    moved: dt.date, filed: dt.date) -> SpecialMoveInNotice:
+def special_notice(node: NodeSut, people: tuple[SyntheticResident, ...],
+                   moved: dt.date, filed: dt.date) -> SpecialMoveInNotice:
+    """The SpecialMoveInNotice the runner's municipality sends the node for ``people``."""
     return SpecialMoveInNotice(
         new_municipality=node.peer_municipality, former_municipality=node.code,
         movers=tuple(p.person_ref() for p in people), moved_date=moved,
         move_in_filed_date=filed, new_address=address_of(node.peer_municipality))
 
 
-def _annotated(node: NodeSut, people: tuple[SyntheticResident, ...],
-               planned: dt.date) -> None:
+def annotated_on_file(node: NodeSut, people: tuple[SyntheticResident, ...],
+                      planned: dt.date) -> None:
     """Put the annotated move-out of ``people`` on file at the node (preamble)."""
     node.ok("annotated_move_out", movers=[p.resident_code for p in people],
             destination=as_json(address_of(node.peer_municipality)),
             plannedMoveDate=planned.isoformat())
 
 
-def _send_notice(node: NodeSut, conn: PeerConnection, notice: SpecialMoveInNotice
-                 ) -> tuple[bytes, dict[str, Got]]:
+def send_notice(node: NodeSut, conn: PeerConnection, notice: SpecialMoveInNotice
+                ) -> tuple[bytes, dict[str, Got]]:
     """Send ``notice`` on ``conn``; its message id, and the node's answer to it and
     the MoveOutCertificate it sent back on ``conn`` (what came)."""
     mid, pdu = node.sealed(notice, sender=node.peer_municipality)
@@ -424,17 +426,17 @@ def _late_notice_refused(sut: AdapterSut) -> Outcome:
     people = registered_household(node)
     today = node_today(node)
     moved = today - dt.timedelta(days=16)
-    _annotated(node, people, moved)
+    annotated_on_file(node, people, moved)
     conn = node.connect(node.peer_municipality)
     try:
-        _, late = _send_notice(node, conn, _special_notice(
+        _, late = send_notice(node, conn, special_notice(
             node, people, moved, moved + dt.timedelta(days=15)))
         answer = late["answer"][1] if "answer" in late else None
         if "cert" in late or not is_error(answer, code):
             return Outcome(Verdict.FAIL, expected, f"15 days late: "
                            f"{describe(answer) if answer else 'no answer'}"
                            + (", and a certificate was sent" if "cert" in late else ""))
-        _, in_time = _send_notice(node, conn, _special_notice(
+        _, in_time = send_notice(node, conn, special_notice(
             node, people, moved, moved + dt.timedelta(days=14)))
         answer = in_time["answer"][1] if "answer" in in_time else None
         if "cert" in in_time:
@@ -456,10 +458,10 @@ def _certificate_per_mover(sut: AdapterSut) -> Outcome:
     people = registered_household(node, 2)
     today = node_today(node)
     moved = today - dt.timedelta(days=3)
-    _annotated(node, people, moved)
+    annotated_on_file(node, people, moved)
     conn = node.connect(peer)
     try:
-        mid, got = _send_notice(node, conn, _special_notice(node, people, moved, today))
+        mid, got = send_notice(node, conn, special_notice(node, people, moved, today))
         answer = got["answer"][1] if "answer" in got else None
         if "cert" in got:
             node.acknowledge(conn, got["cert"][1], peer)
@@ -502,10 +504,10 @@ def _certificate_resent(sut: AdapterSut) -> Outcome:
     people = registered_household(node)
     today = node_today(node)
     moved = today - dt.timedelta(days=2)
-    _annotated(node, people, moved)
+    annotated_on_file(node, people, moved)
     conn = node.connect(peer)
     try:
-        _, got = _send_notice(node, conn, _special_notice(node, people, moved, today))
+        _, got = send_notice(node, conn, special_notice(node, people, moved, today))
         if "cert" not in got:
             raise SutFault("the special move-in notice got no certificate: "
                            f"{describe(got['answer'][1]) if 'answer' in got else 'no answer'}")
@@ -545,11 +547,11 @@ def _finalised_and_reported(sut: AdapterSut) -> Outcome:
     people = registered_household(node, 2)
     today = node_today(node)
     moved = today - dt.timedelta(days=4)
-    _annotated(node, people, moved)
-    notice = _special_notice(node, people, moved, today)
+    annotated_on_file(node, people, moved)
+    notice = special_notice(node, people, moved, today)
     conn = node.connect(peer)
     try:
-        nid, got = _send_notice(node, conn, notice)
+        nid, got = send_notice(node, conn, notice)
         if "cert" not in got:
             raise SutFault("the special move-in notice got no certificate: "
                            f"{describe(got['answer'][1]) if 'answer' in got else ''}")
@@ -675,4 +677,5 @@ def flow_cases() -> list[Case]:
     ]
 
 
-__all__ = ["flow_cases"]
+__all__ = ["annotated_on_file", "flow_cases", "send_notice", "special_notice",
+           "wide_area_application"]
