@@ -87,8 +87,8 @@ from juki_protocol.messages.wide_area import (
 
 # Art. 12-2: the node as issuing municipality --------------------------------------------
 
-def _application(node: NodeSut, people: tuple[SyntheticResident, ...], *,
-                 applicant: str = "person", confirmed: bool = True) -> dict[str, Any]:
+def wide_area_application(node: NodeSut, people: tuple[SyntheticResident, ...], *,
+                          applicant: str = "person", confirmed: bool = True) -> dict[str, Any]:
     """The fields of ``wide_area_request`` for the first of ``people`` asking for
     copies of them all at the node's counter."""
     head = people[0]
@@ -113,7 +113,7 @@ def _no_request_unconfirmed(sut: AdapterSut) -> Outcome:
     for label, fields in (("a failed identity check", {"confirmed": False}),
                           ("a proxy", {"applicant": "proxy"}),
                           ("a third party", {"applicant": "thirdParty"})):
-        answer = node.request("wide_area_request", **_application(node, people, **fields))
+        answer = node.request("wide_area_request", **wide_area_application(node, people, **fields))
         sent = sent_nothing(node, node.peer_municipality, MessageType.WIDE_AREA_ISSUANCE_REQUEST)
         if sent is not None:
             return Outcome(Verdict.FAIL, expected, f"for {label}: {sent}")
@@ -132,7 +132,8 @@ def _request_and_response(sut: AdapterSut) -> Outcome:
                 "(accepted) and the application issued with one copy per target")
     node.drain(peer)
     people = peer_household(node, 2)[:2]
-    mid = str(upper_ok(node, "wide_area_request", **_application(node, people))["messageId"])
+    mid = str(upper_ok(node, "wide_area_request",
+                       **wide_area_application(node, people))["messageId"])
     got = gather(listening(node, peer), {
         "request": sealed_of(MessageType.WIDE_AREA_ISSUANCE_REQUEST, bytes.fromhex(mid))},
         node.timeout).get("request")
@@ -318,7 +319,7 @@ def _own_municipality_refused(sut: AdapterSut) -> Outcome:
     movers = [p.resident_code for p in people]
     tries: list[tuple[str, ErrorCode, dict[str, Any]]] = [
         ("wide_area_request", bad,
-         {**_application(node, people), "residenceMunicipality": own}),
+         {**wide_area_application(node, people), "residenceMunicipality": own}),
         ("special_move_in", bad,
          {**move_in_fields(node, newcomers, today, today), "formerMunicipality": own}),
         ("ordinary_move_in", bad,
@@ -391,6 +392,7 @@ def _malformed_movers_refused(sut: AdapterSut) -> Outcome:
 
 def special_notice(node: NodeSut, people: tuple[SyntheticResident, ...],
                    moved: dt.date, filed: dt.date) -> SpecialMoveInNotice:
+    """The SpecialMoveInNotice the runner's municipality sends the node for ``people``."""
     return SpecialMoveInNotice(
         new_municipality=node.peer_municipality, former_municipality=node.code,
         movers=tuple(p.person_ref() for p in people), moved_date=moved,
@@ -398,7 +400,7 @@ def special_notice(node: NodeSut, people: tuple[SyntheticResident, ...],
 
 
 def annotated_move_out(node: NodeSut, people: tuple[SyntheticResident, ...],
-                       planned: dt.date) -> None:
+                      planned: dt.date) -> None:
     """Put the annotated move-out of ``people`` on file at the node (preamble)."""
     node.ok("annotated_move_out", movers=[p.resident_code for p in people],
             destination=as_json(address_of(node.peer_municipality)),
@@ -406,7 +408,7 @@ def annotated_move_out(node: NodeSut, people: tuple[SyntheticResident, ...],
 
 
 def send_special_notice(node: NodeSut, conn: PeerConnection, notice: SpecialMoveInNotice
-                        ) -> tuple[bytes, dict[str, Got]]:
+                ) -> tuple[bytes, dict[str, Got]]:
     """Send ``notice`` on ``conn``; its message id, and the node's answer to it and
     the MoveOutCertificate it sent back on ``conn`` (what came)."""
     mid, pdu = node.sealed(notice, sender=node.peer_municipality)
@@ -675,4 +677,5 @@ def flow_cases() -> list[Case]:
     ]
 
 
-__all__ = ["annotated_move_out", "flow_cases", "send_special_notice", "special_notice"]
+__all__ = ["annotated_move_out", "flow_cases", "send_special_notice", "special_notice",
+           "wide_area_application"]

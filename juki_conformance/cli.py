@@ -46,6 +46,7 @@ from juki_conformance.cases_node_durability import durability_cases
 from juki_conformance.cases_node_explore import DEFAULT_EXPLORE, explore_cases, parse_steps
 from juki_conformance.cases_node_family_register import family_register_cases
 from juki_conformance.cases_node_flow_closure import closure_cases
+from juki_conformance.cases_node_flow_paths import flow_path_cases
 from juki_conformance.cases_node_flows import flow_cases
 from juki_conformance.cases_node_header_numbers import header_number_cases
 from juki_conformance.cases_node_move_in_fields import move_in_field_cases
@@ -145,7 +146,7 @@ def backlog_node_cases() -> list[Case]:
     return (volume_cases() + wide_area_consistency_cases() + closure_cases()
             + card_pin_cases() + header_number_cases() + move_in_field_cases()
             + node_backlog_cases() + audit_anchor_cases() + stray_answer_cases()
-            + provision_path_cases())
+            + provision_path_cases() + flow_path_cases())
 
 
 def more_codec_cases() -> list[Case]:
