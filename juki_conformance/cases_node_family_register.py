@@ -180,11 +180,15 @@ def _is_error(pdu: JukiPdu | None, code: ErrorCode) -> bool:
         and pdu.error_report.error_code == int(code)
 
 
-def _holds(node: NodeSut, code: str, items: FamilyRegisterItems) -> str | None:
-    """None when the node's record of ``code`` holds ``items`` (``record_items``)."""
+def _holds(node: NodeSut, code: str, items: FamilyRegisterItems,
+           state: str = "current") -> str | None:
+    """None when the node's record of ``code`` holds ``items`` and is in ``state``
+    (``record_items``, spec/family_register.md section 5)."""
     answer = upper_ok(node, "record_items", residentCode=code, items=codec.to_json(items))
     if answer.get("matches") is not True:
         return f"the record does not hold the notice's items: {answer.get('differs')}"
+    if answer.get("state") != state:
+        return f"record_items says the record is {answer.get('state')!r}, not {state!r}"
     return None
 
 
@@ -319,6 +323,8 @@ def _death(sut: AdapterSut) -> Outcome:
         state = upper_ok(node, "resident", residentCode=person.resident_code)
         if (state.get("state"), state.get("reason")) != ("erased", "death"):
             problem = f"the record is {state.get('state')} ({state.get('reason')})"
+        problem = problem or _holds(node, person.resident_code, FamilyRegisterItems(),
+                                    "erased")
     _settle(node)
     if problem is not None:
         return Outcome(Verdict.FAIL, expected, problem)
