@@ -162,8 +162,11 @@ EXPECTED: dict[str, list[str]] = {
     "forgets-suspensions-on-restart": [
         "suspension/node/prefecture/suspension-survives-restart"],
     "unaudited-suspension": ["suspension/node/prefecture/suspension-audited"],
-    "sends-while-stopped": ["suspension/node/municipality/feed-stopped-holds-updates",
-                            "suspension/node/municipality/feed-stop-survives-restart"],
+    "sends-while-stopped": [
+        "suspension/node/municipality/feed-stopped-holds-updates",
+        "suspension/node/municipality/feed-stop-survives-restart",
+        "suspension/node/municipality/feed-stopped-update-acknowledged-meanwhile",
+        "suspension/node/municipality/feed-stopped-update-unanswered"],
     "forgets-feed-stop-on-restart": [
         "suspension/node/municipality/feed-stop-survives-restart"],
     "unaudited-feed-stop": ["suspension/node/municipality/feed-stop-audited"],
