@@ -8,7 +8,7 @@ whose id merely sorts near. For every statutory message a node keeps resending u
 it is acknowledged, in the roles the runner drives, the runner leaves the message
 unanswered and sends an acknowledgement and an error report (1024) in its flow (the
 header's ``correlationId`` is the flow's) naming an id that differs from the message's
-only in its first octet, 0x00 (it sorts ``below``) or 0xFF (``above``). The node must
+and sorts just ``below`` or ``above`` it (:func:`beside`). The node must
 answer neither (R-PDU-25) and keep the message: once the test clock (IXIT ``clock``)
 passes the retry interval it is resent with its own message id, and the runner then
 acknowledges it.
@@ -84,8 +84,8 @@ from juki_protocol.node.node import message_type_of, node_of_code
 
 #: The permanent code of the stray error report (1024 INVALID_FIELD).
 STRAY_CODE = int(ErrorCode.INVALID_FIELD)
-#: Flows a case may start to find ids in the order it needs (1 in 2**8 fails).
-ATTEMPTS = 8
+#: Flows a case may start to find ids in the order it needs (1 in 2**16 fails).
+ATTEMPTS = 16
 PROVIDER, AGENCY_PURPOSE, AGENCY_OPERATOR = "270008", "S1-KENCHIKUSHI", "conformance-op-1"
 REM_STRAY = (
     "Take an acknowledgement or an error report as the answer to the one message whose "
@@ -105,12 +105,16 @@ def octet(below: bool) -> int:
 
 
 def beside(mid: bytes, below: bool) -> bytes:
-    """``mid`` with its first octet made 0x00 or 0xFF; Inconclusive when ``mid``
-    already starts so (1 in 128: the case is to be run again)."""
-    if mid[0] in (0x00, 0xFF):
-        raise Inconclusive(f"the node's message id {mid.hex()[:8]}... starts with "
-                           f"{mid[:1].hex()}: run the case again")
-    return bytes([octet(below)]) + mid[1:]
+    """An id of ``mid``'s length that differs from it and sorts just below it (or above):
+    its first octet one less (more), the rest the same; when that octet is already 0x00
+    (0xFF), the id one less (more) as a number, so that no id is left without one."""
+    n, size = int.from_bytes(mid, "big"), len(mid)
+    step = 1 << (8 * (size - 1))
+    if below:
+        n = n - step if n >= step else n - 1
+    else:
+        n = n + step if n + step < 1 << (8 * size) else n + 1
+    return n.to_bytes(size, "big")
 
 
 def answer_in_flow(node: NodeSut, sender: str, correlation: bytes | None,
