@@ -31,33 +31,33 @@ with the clear header. Each answer must be the precise local code (R-CONF-11):
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import os
 from collections.abc import Callable
 from functools import cache
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.x963kdf import X963KDF
-from cryptography.hazmat.primitives.keywrap import aes_key_wrap
 from cryptography.x509.oid import NameOID
 
 from juki_conformance.cases_codec import expect_error
 from juki_conformance.cases_envelope_backlog import open_request
-from juki_conformance.cases_envelope_profile import RECIPIENT, SENDER, sample_header, world
+from juki_conformance.cases_envelope_profile import (
+    RECIPIENT,
+    auth_enveloped,
+    issuer_serial,
+    sample_header,
+    signed_data,
+    world,
+)
 from juki_conformance.model import Case, Outcome
 from juki_conformance.sut import AdapterSut
 from juki_protocol.codec import codec
-from juki_protocol.codec.schema import APPLICATION_TAGS
 from juki_protocol.envelope import cms, pki
-from juki_protocol.envelope import envelope as env
 from juki_protocol.envelope.ca import ORGANIZATION, node_urn
 from juki_protocol.errors import ErrorCode
 from juki_protocol.fixtures.samples import example
-from juki_protocol.messages import NodeId, Profile
+from juki_protocol.messages import Profile
 from juki_protocol.messages.pdu import PduHeader
 
 ID_RSA_ENCRYPTION = "1.2.840.113549.1.1.1"          # RFC 8017 appendix A.1
@@ -76,15 +76,6 @@ REMEDIATION = (
 def _ski(key: ec.EllipticCurvePublicKey) -> bytes:
     """The subject key identifier of RFC 5280 section 4.2.1.2 method 1 for ``key``."""
     return bytes(x509.SubjectKeyIdentifier.from_public_key(key).digest)
-
-
-def _cert_der(cert: x509.Certificate) -> bytes:
-    return bytes(cert.public_bytes(serialization.Encoding.DER))
-
-
-def _issuer_serial(cert: x509.Certificate) -> bytes:
-    return cms.issuer_and_serial(cms.certificate_issuer_der(_cert_der(cert)),
-                                 cert.serial_number)
 
 
 def _node_certificate(key: ec.EllipticCurvePrivateKey, *, urn: str, common_name: str,
@@ -127,50 +118,12 @@ def _recipient_without_ski() -> tuple[ec.EllipticCurvePrivateKey, x509.Certifica
                                   serial=40, ski=False)
 
 
-def _binding(header: PduHeader, *, time_value: bytes | None = None) -> list[bytes]:
-    """The five header-binding attributes of spec/pdu.md section 7 for ``header``;
-    ``time_value`` replaces the DER of juki-time's value."""
-    def node(n: NodeId) -> bytes:
-        return cms.der_utf8(f"{n.role.value}:{n.code}")
-    return [cms.attribute(env.ID_JUKI_MESSAGE_ID, cms.der_octets(header.message_id)),
-            cms.attribute(env.ID_JUKI_MESSAGE_TYPE,
-                          cms.der_enum(APPLICATION_TAGS[header.message_type.type_name])),
-            cms.attribute(env.ID_JUKI_SENDER, node(header.sender)),
-            cms.attribute(env.ID_JUKI_RECIPIENT, node(header.recipient)),
-            cms.attribute(env.ID_JUKI_TIME,
-                          time_value or cms.der_generalized_time(header.time))]
-
-
-def _signed(message: bytes, header: PduHeader, *, time_value: bytes | None = None,
-            signing_time: dt.datetime | None = None, signer_ski: bytes | None = None,
-            signer: tuple[ec.EllipticCurvePrivateKey, x509.Certificate] | None = None
-            ) -> bytes:
-    """ContentInfo(SignedData) over ``message`` signed by the sender, as section 7
-    profiles it, but for juki-time's value, the signing time (by default the header
-    time) and, with ``signer_ski``, a sid of
-    subjectKeyIdentifier (then SignedData and SignerInfo are version 3, RFC 5652
-    sections 5.1 and 5.3); ``signer`` replaces the sender's key and certificate."""
-    node = world()["nodes"][SENDER]
-    key, cert = signer or (node.key, node.cert)
-    attrs = [cms.attribute(cms.ID_CONTENT_TYPE, cms.der_oid(cms.ID_DATA)),
-             cms.attribute(cms.ID_SIGNING_TIME, cms.der_time(signing_time or header.time)),
-             cms.attribute(cms.ID_MESSAGE_DIGEST,
-                           cms.der_octets(hashlib.sha256(message).digest())),
-             *_binding(header, time_value=time_value)]
-    signed_set = cms.der_set(*attrs)
-    signature = key.sign(signed_set, ec.ECDSA(hashes.SHA256()))
-    if signer_ski is None:
-        version, sid = 1, _issuer_serial(cert)
-    else:
-        version, sid = 3, cms.tlv(0x80, signer_ski)     # [0] IMPLICIT OCTET STRING
-    signer_info = cms.der_seq(cms.der_int(version), sid, cms.alg_id(cms.ID_SHA256),
-                              cms.retag(0xA0, signed_set),
-                              cms.alg_id(cms.ECDSA_WITH_SHA256), cms.der_octets(signature))
-    body = cms.der_seq(cms.der_int(version), cms.der_set(cms.alg_id(cms.ID_SHA256)),
-                       cms.der_seq(cms.der_oid(cms.ID_DATA),
-                                   cms.der_explicit(0, cms.der_octets(message))),
-                       cms.tlv(0xA0, _cert_der(cert)), cms.der_set(signer_info))
-    return cms.der_seq(cms.der_oid(cms.ID_SIGNED_DATA), cms.der_explicit(0, body))
+def _signed(message: bytes, header: PduHeader, **changes: Any) -> bytes:
+    """:func:`signed_data` with ``changes``; a sid of subjectKeyIdentifier makes the
+    SignedData and the SignerInfo version 3 (RFC 5652 sections 5.1 and 5.3)."""
+    if changes.get("signer_ski") is not None:
+        changes = {"version": 3, "signer_version": 3, **changes}
+    return signed_data(message, header, **changes)
 
 
 @cache
@@ -178,49 +131,20 @@ def _rsa_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def _enveloped(inner: bytes, *, to: x509.Certificate | None = None,
-               rid: bytes | None = None, recipients: str = "kari") -> bytes:
-    """ContentInfo(AuthEnvelopedData) around ``inner`` (RFC 5083, AES-256-GCM), its
-    content key wrapped for the key of ``to`` (the recipient's certificate by default)
-    as section 7 profiles it (RFC 5753: ECDH, sha256kdf, id-aes256-wrap), that key
-    named by ``rid`` (by default the issuerAndSerialNumber of ``to``).
+def _key_transport_only(cek: bytes) -> bytes:
+    """RecipientInfos holding a single KeyTransRecipientInfo (RFC 5652 section 6.2.1):
+    the content key encrypted with RSA-OAEP to a throw-away RSA key."""
+    encrypted = _rsa_key().public_key().encrypt(cek, padding.OAEP(
+        mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None))
+    return cms.der_set(cms.der_seq(cms.der_int(0),
+                                   issuer_serial(world()["nodes"][RECIPIENT].cert),
+                                   cms.alg_id(ID_RSA_ENCRYPTION, b"\x05\x00"),
+                                   cms.der_octets(encrypted)))
 
-    ``recipients``: ``kari`` for that one KeyAgreeRecipientInfo; ``ktri`` for a single
-    KeyTransRecipientInfo instead (RFC 5652 section 6.2.1: the content key encrypted
-    with RSA-OAEP to a throw-away RSA key); ``none`` for an empty RecipientInfos."""
-    cert = to or world()["nodes"][RECIPIENT].cert
-    cek, nonce = os.urandom(32), os.urandom(12)
-    if recipients == "kari":
-        eph = ec.generate_private_key(ec.SECP256R1())
-        public = cert.public_key()
-        assert isinstance(public, ec.EllipticCurvePublicKey)
-        wrap = cms.alg_id(cms.ID_AES256_WRAP)
-        kek = X963KDF(algorithm=hashes.SHA256(), length=32,
-                      sharedinfo=cms.ecc_cms_shared_info(wrap, None, 256)).derive(
-                          eph.exchange(ec.ECDH(), public))
-        point = eph.public_key().public_bytes(serialization.Encoding.X962,
-                                              serialization.PublicFormat.UncompressedPoint)
-        originator = cms.der_explicit(0, cms.tlv(0xA1, cms.alg_id(cms.ID_EC_PUBLIC_KEY)
-                                                 + cms.der_bits(point)))
-        keys = cms.der_seq(cms.der_seq(rid or _issuer_serial(cert),
-                                       cms.der_octets(aes_key_wrap(kek, cek))))
-        infos = cms.der_set(cms.tlv(0xA1, cms.der_int(3) + originator
-                                    + cms.alg_id(cms.DH_STD_SHA256KDF, wrap) + keys))
-    elif recipients == "ktri":
-        encrypted = _rsa_key().public_key().encrypt(cek, padding.OAEP(
-            mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None))
-        infos = cms.der_set(cms.der_seq(cms.der_int(0), _issuer_serial(cert),
-                                        cms.alg_id(ID_RSA_ENCRYPTION, b"\x05\x00"),
-                                        cms.der_octets(encrypted)))
-    else:
-        infos = cms.der_set()
-    sealed = AESGCM(cek).encrypt(nonce, inner, None)
-    content = cms.der_seq(cms.der_oid(cms.ID_DATA),
-                          cms.alg_id(cms.ID_AES256_GCM, cms.der_seq(cms.der_octets(nonce),
-                                                                    cms.der_int(16))),
-                          cms.tlv(0x80, sealed[:-16]))
-    body = cms.der_seq(cms.der_int(0), infos, content, cms.der_octets(sealed[-16:]))
-    return cms.der_seq(cms.der_oid(cms.ID_AUTH_ENVELOPED_DATA), cms.der_explicit(0, body))
+
+def _no_recipient(cek: bytes) -> bytes:
+    """An empty RecipientInfos (the content key goes to nobody)."""
+    return cms.der_set()
 
 
 def _fraction_time(header: PduHeader) -> bytes:
@@ -280,7 +204,7 @@ def _without_ski(message: bytes, header: PduHeader) -> bytes:
     _, cert = _recipient_without_ski()
     public = cert.public_key()
     assert isinstance(public, ec.EllipticCurvePublicKey)
-    return _enveloped(_signed(message, header), to=cert,
+    return auth_enveloped(_signed(message, header), to=cert,
                       rid=cms.tlv(0xA0, cms.der_octets(_ski(public))))
 
 
@@ -289,12 +213,12 @@ def _variants() -> list[tuple[str, str, tuple[str, ...], Callable[[AdapterSut], 
         ("binding-time-fractional-second",
          "a juki-time half a second after the header time (a DER GeneralizedTime with a "
          "fraction) differs from the header: refused 2004", ("R-PDU-31",),
-         _refused(lambda m, h: _enveloped(_signed(m, h, time_value=_fraction_time(h))),
+         _refused(lambda m, h: auth_enveloped(_signed(m, h, time_value=_fraction_time(h))),
                   ErrorCode.HEADER_BINDING_MISMATCH)),
         *((f"signing-time-{side}-header-time",
            f"a signingTime one second {side} the header time, every header-binding "
            "value equal to the header: refused 2004", ("R-PDU-31",),
-           _refused(lambda m, h, d=delta: _enveloped(_signed(  # type: ignore[misc]  # a lambda binding a loop value
+           _refused(lambda m, h, d=delta: auth_enveloped(_signed(  # type: ignore[misc]  # a lambda binding a loop value
                m, h, signing_time=h.time + dt.timedelta(seconds=d))),
                ErrorCode.HEADER_BINDING_MISMATCH))
           for side, delta in (("before", -1), ("after", 1))),
@@ -302,18 +226,18 @@ def _variants() -> list[tuple[str, str, tuple[str, ...], Callable[[AdapterSut], 
          "a SignerInfo naming its signer by a subjectKeyIdentifier that no included "
          "certificate has leaves the signer's certificate out: refused 2007",
          ("R-PDU-31",),
-         _refused(lambda m, h: _enveloped(_signed(m, h, signer_ski=_other_ski())),
+         _refused(lambda m, h: auth_enveloped(_signed(m, h, signer_ski=_other_ski())),
                   ErrorCode.ENVELOPE_MALFORMED)),
         ("signer-certificate-invalid-node-id",
          "a signer certificate of the network CA whose node URI names an invalid local "
          "government code (271005) names no node: refused 2017", ("R-PDU-31",),
-         _refused(lambda m, h: _enveloped(_signed(m, h, signer=_signer_of_invalid_node())),
+         _refused(lambda m, h: auth_enveloped(_signed(m, h, signer=_signer_of_invalid_node())),
                   ErrorCode.CERT_INVALID)),
         *(("recipient-key-id-" + side,
            f"a KeyAgreeRecipientInfo naming the recipient by rKeyId with a key identifier "
            f"one {side} its certificate's (the content key wrapped for the recipient) "
            "names none of its certificates: refused 2006", ("R-PDU-29",),
-           _refused(lambda m, h, d=delta: _enveloped(_signed(m, h), rid=cms.tlv(  # type: ignore[misc]  # a lambda binding a loop value
+           _refused(lambda m, h, d=delta: auth_enveloped(_signed(m, h), rid=cms.tlv(  # type: ignore[misc]  # a lambda binding a loop value
                0xA0, cms.der_octets(_near_recipient_ski(d)))),
                ErrorCode.NO_MATCHING_RECIPIENT))
           for side, delta in (("below", -1), ("above", 1))),
@@ -327,12 +251,12 @@ def _variants() -> list[tuple[str, str, tuple[str, ...], Callable[[AdapterSut], 
          "an AuthEnvelopedData whose only RecipientInfo is a KeyTransRecipientInfo "
          "(RSA) uses key management outside the profile: refused 2005",
          ("R-PDU-29", "R-PDU-30"),
-         _refused(lambda m, h: _enveloped(_signed(m, h), recipients="ktri"),
+         _refused(lambda m, h: auth_enveloped(_signed(m, h), recipient_infos=_key_transport_only),
                   ErrorCode.ALGORITHM_UNSUPPORTED)),
         ("no-recipient-info",
          "an AuthEnvelopedData with an empty RecipientInfos (SET SIZE (1..MAX), RFC 5652 "
          "section 6.1) is malformed: refused 2007", ("R-PDU-29",),
-         _refused(lambda m, h: _enveloped(_signed(m, h), recipients="none"),
+         _refused(lambda m, h: auth_enveloped(_signed(m, h), recipient_infos=_no_recipient),
                   ErrorCode.ENVELOPE_MALFORMED)),
     ]
 

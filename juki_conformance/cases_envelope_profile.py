@@ -28,6 +28,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -103,7 +104,8 @@ def _cert_der(cert: Any) -> bytes:
     return bytes(cert.public_bytes(serialization.Encoding.DER))
 
 
-def _issuer_serial(cert: Any) -> bytes:
+def issuer_serial(cert: Any) -> bytes:
+    """The IssuerAndSerialNumber of ``cert`` (RFC 5652 section 10.2.4)."""
     return cms.issuer_and_serial(cms.certificate_issuer_der(_cert_der(cert)),
                                  cert.serial_number)
 
@@ -139,8 +141,9 @@ def sample_header() -> PduHeader:
                      sequence_number=0, profile=Profile.CURRENT)
 
 
-def _binding(header: PduHeader) -> list[bytes]:
-    """The five header-binding attributes of spec/pdu.md section 7."""
+def _binding(header: PduHeader, time_value: bytes | None) -> list[bytes]:
+    """The five header-binding attributes of spec/pdu.md section 7; ``time_value``
+    replaces the DER of juki-time's value."""
     def node(n: NodeId) -> bytes:
         return cms.der_utf8(f"{n.role.value}:{n.code}")
     return [cms.attribute(env.ID_JUKI_MESSAGE_ID, cms.der_octets(header.message_id)),
@@ -148,64 +151,83 @@ def _binding(header: PduHeader) -> list[bytes]:
                           cms.der_enum(APPLICATION_TAGS[header.message_type.type_name])),
             cms.attribute(env.ID_JUKI_SENDER, node(header.sender)),
             cms.attribute(env.ID_JUKI_RECIPIENT, node(header.recipient)),
-            cms.attribute(env.ID_JUKI_TIME, cms.der_generalized_time(header.time))]
+            cms.attribute(env.ID_JUKI_TIME,
+                          time_value or cms.der_generalized_time(header.time))]
 
 
 def signed_data(message: bytes, header: PduHeader, *, version: int = 1,
                 signer_version: int = 1, econtent_type: str = cms.ID_DATA,
-                outer_type: str = cms.ID_SIGNED_DATA) -> bytes:
+                outer_type: str = cms.ID_SIGNED_DATA, time_value: bytes | None = None,
+                signing_time: dt.datetime | None = None, signer_ski: bytes | None = None,
+                signer: tuple[ec.EllipticCurvePrivateKey, x509.Certificate] | None = None
+                ) -> bytes:
     """ContentInfo(SignedData) over ``message``, signed by the sender, valid but for
     the versions, eContentType (the contentType attribute follows it, as RFC 5652
-    section 11.1 requires) and ContentInfo type given."""
+    section 11.1 requires) and ContentInfo type given; ``time_value`` replaces the DER
+    of juki-time's value, ``signing_time`` the header time as the signing time;
+    ``signer_ski`` names the signer by a subjectKeyIdentifier sid (RFC 5652 section
+    5.3; the versions are then the caller's to set to 3); ``signer`` replaces the
+    sender's key and certificate."""
     sender = world()["nodes"][SENDER]
+    key, cert = signer or (sender.key, sender.cert)
     attrs = [cms.attribute(cms.ID_CONTENT_TYPE, cms.der_oid(econtent_type)),
-             cms.attribute(cms.ID_SIGNING_TIME, cms.der_time(header.time)),
+             cms.attribute(cms.ID_SIGNING_TIME, cms.der_time(signing_time or header.time)),
              cms.attribute(cms.ID_MESSAGE_DIGEST,
                            cms.der_octets(hashlib.sha256(message).digest())),
-             *_binding(header)]
+             *_binding(header, time_value)]
     signed_set = cms.der_set(*attrs)
-    signature = sender.key.sign(signed_set, ec.ECDSA(hashes.SHA256(),
-                                                     deterministic_signing=True))
-    signer = cms.der_seq(cms.der_int(signer_version), _issuer_serial(sender.cert),
-                         cms.alg_id(cms.ID_SHA256), cms.retag(0xA0, signed_set),
-                         cms.alg_id(cms.ECDSA_WITH_SHA256), cms.der_octets(signature))
+    signature = key.sign(signed_set, ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
+    sid = issuer_serial(cert) if signer_ski is None else cms.tlv(0x80, signer_ski)
+    signer_info = cms.der_seq(cms.der_int(signer_version), sid, cms.alg_id(cms.ID_SHA256),
+                              cms.retag(0xA0, signed_set),
+                              cms.alg_id(cms.ECDSA_WITH_SHA256), cms.der_octets(signature))
     body = cms.der_seq(cms.der_int(version), cms.der_set(cms.alg_id(cms.ID_SHA256)),
                        cms.der_seq(cms.der_oid(econtent_type),
                                    cms.der_explicit(0, cms.der_octets(message))),
-                       cms.tlv(0xA0, _cert_der(sender.cert)), cms.der_set(signer))
+                       cms.tlv(0xA0, _cert_der(cert)), cms.der_set(signer_info))
     return cms.der_seq(cms.der_oid(outer_type), cms.der_explicit(0, body))
 
 
 def auth_enveloped(inner: bytes, *, wrap_oid: str = cms.ID_AES256_WRAP,
                    kdf_oid: str = cms.DH_STD_SHA256KDF,
                    auth_attrs: tuple[bytes, ...] = (),
-                   outer_type: str = cms.ID_AUTH_ENVELOPED_DATA) -> bytes:
-    """ContentInfo(AuthEnvelopedData) around ``inner`` to the recipient, keyed as RFC
-    5753 says for ``wrap_oid`` and ``kdf_oid`` (a KEK of the wrap's size), with
-    ``auth_attrs`` (their DER as a SET OF is the GCM AAD, RFC 5083 section 2.2)."""
-    recipient = world()["nodes"][RECIPIENT]
-    eph = ec.generate_private_key(ec.SECP256R1())
-    shared = eph.exchange(ec.ECDH(), recipient.cert.public_key())
-    kek_len = _WRAP_KEK[wrap_oid]
-    kek = X963KDF(algorithm=_KDF_HASH[kdf_oid](), length=kek_len,
-                  sharedinfo=cms.ecc_cms_shared_info(cms.alg_id(wrap_oid), None,
-                                                     kek_len * 8)).derive(shared)
+                   outer_type: str = cms.ID_AUTH_ENVELOPED_DATA,
+                   to: x509.Certificate | None = None, rid: bytes | None = None,
+                   recipient_infos: Callable[[bytes], bytes] | None = None) -> bytes:
+    """ContentInfo(AuthEnvelopedData) around ``inner`` to the recipient (or the key of
+    ``to``), keyed as RFC 5753 says for ``wrap_oid`` and ``kdf_oid`` (a KEK of the
+    wrap's size), that key named by ``rid`` (by default the certificate's issuer and
+    serial number), with ``auth_attrs`` (their DER as a SET OF is the GCM AAD, RFC 5083
+    section 2.2). ``recipient_infos``, given the content key, makes the RecipientInfos
+    SET instead of that one KeyAgreeRecipientInfo."""
+    cert = to or world()["nodes"][RECIPIENT].cert
     cek, nonce = os.urandom(32), os.urandom(12)
+    if recipient_infos is not None:
+        infos = recipient_infos(cek)
+    else:
+        public = cert.public_key()
+        assert isinstance(public, ec.EllipticCurvePublicKey)
+        eph = ec.generate_private_key(ec.SECP256R1())
+        kek_len = _WRAP_KEK[wrap_oid]
+        kek = X963KDF(algorithm=_KDF_HASH[kdf_oid](), length=kek_len,
+                      sharedinfo=cms.ecc_cms_shared_info(cms.alg_id(wrap_oid), None,
+                                                         kek_len * 8)).derive(
+                          eph.exchange(ec.ECDH(), public))
+        point = eph.public_key().public_bytes(serialization.Encoding.X962,
+                                              serialization.PublicFormat.UncompressedPoint)
+        originator = cms.der_explicit(0, cms.tlv(0xA1, cms.alg_id(cms.ID_EC_PUBLIC_KEY)
+                                                 + cms.der_bits(point)))
+        keys = cms.der_seq(cms.der_seq(rid or issuer_serial(cert),
+                                       cms.der_octets(aes_key_wrap(kek, cek))))
+        infos = cms.der_set(cms.tlv(0xA1, cms.der_int(3) + originator
+                                    + cms.alg_id(kdf_oid, cms.alg_id(wrap_oid)) + keys))
     aad_set = cms.der_set(*auth_attrs) if auth_attrs else b""
     sealed = AESGCM(cek).encrypt(nonce, inner, aad_set or None)
-    point = eph.public_key().public_bytes(serialization.Encoding.X962,
-                                          serialization.PublicFormat.UncompressedPoint)
-    originator = cms.der_explicit(0, cms.tlv(0xA1, cms.alg_id(cms.ID_EC_PUBLIC_KEY)
-                                             + cms.der_bits(point)))
-    keys = cms.der_seq(cms.der_seq(_issuer_serial(recipient.cert),
-                                   cms.der_octets(aes_key_wrap(kek, cek))))
-    kari = cms.tlv(0xA1, cms.der_int(3) + originator
-                   + cms.alg_id(kdf_oid, cms.alg_id(wrap_oid)) + keys)
     content = cms.der_seq(cms.der_oid(cms.ID_DATA),
                           cms.alg_id(cms.ID_AES256_GCM, cms.der_seq(cms.der_octets(nonce),
                                                                     cms.der_int(16))),
                           cms.tlv(0x80, sealed[:-16]))
-    body = cms.der_seq(cms.der_int(0), cms.der_set(kari), content,
+    body = cms.der_seq(cms.der_int(0), infos, content,
                        cms.retag(0xA1, aad_set) if aad_set else b"",
                        cms.der_octets(sealed[-16:]))
     return cms.der_seq(cms.der_oid(outer_type), cms.der_explicit(0, body))
@@ -374,7 +396,5 @@ def envelope_profile_cases() -> list[Case]:
                         "octets, then the fewest octets of the long form.",
             mode="codec", ops=("seal",), run=_seal_der(size)))
     return cases
-
-
-__all__ = ["auth_enveloped", "der_fault", "envelope_profile_cases", "message_of_length",
-           "sample_header", "signed_data", "world"]
+__all__ = ["auth_enveloped", "der_fault", "envelope_profile_cases", "issuer_serial",
+           "message_of_length", "sample_header", "signed_data", "world"]
