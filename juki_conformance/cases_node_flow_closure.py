@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 
 from juki_conformance.cases_node import NodeCase, describe, node_sut, upper_ok
+from juki_conformance.cases_node_stray_answers import answer_in_flow
 from juki_conformance.cases_node_wide_area_consistency import household
 from juki_conformance.lower_tester import PeerConnection
 from juki_conformance.model import Case, Outcome, Verdict, strongest_level
@@ -36,13 +37,11 @@ from juki_conformance.sut import AdapterSut, Inconclusive, SutFault
 from juki_protocol.codec import codec
 from juki_protocol.errors import ErrorCode
 from juki_protocol.fixtures.synth import generate_households
-from juki_protocol.messages.common import Profile
 from juki_protocol.messages.pdu import (
     Acknowledgement,
     AckStatus,
     JukiPdu,
     MessageType,
-    PduHeader,
 )
 from juki_protocol.messages.provision import (
     BodyKind,
@@ -56,7 +55,6 @@ from juki_protocol.messages.wide_area import (
     TargetPerson,
     WideAreaIssuanceRequest,
 )
-from juki_protocol.node.node import node_of_code
 
 #: Seconds the clock moves to let any retry fall due: past R-NODE-63's 60 s.
 RETRY_WAIT = 65.0
@@ -196,19 +194,6 @@ def _residence(code: int) -> Callable[[AdapterSut], Outcome]:
     return run
 
 
-def _wrong_ack(node: NodeSut, conn: PeerConnection, sender: str, correlation: bytes,
-               acknowledged: bytes) -> None:
-    """An acknowledgement of ``acknowledged`` in the flow ``correlation`` (header
-    correlationId), sent as ``sender``."""
-    now = node.node_now().replace(microsecond=0)
-    header = PduHeader(version=1, message_id=secrets.token_bytes(16),
-                       correlation_id=correlation, message_type=MessageType.ACKNOWLEDGEMENT,
-                       sender=node_of_code(sender), recipient=node_of_code(node.code),
-                       time=now, sequence_number=0, profile=Profile.CURRENT)
-    ack = Acknowledgement(acknowledged_id=acknowledged, status=AckStatus.ACCEPTED)
-    conn.send(codec.encode(JukiPdu(header=header, acknowledgement=ack), profile=None))
-
-
 def _residence_wrong_ack(below: bool) -> Callable[[AdapterSut], Outcome]:
     """A case: the runner answers the node's WideAreaIssuanceResponse with an
     acknowledgement in its flow naming another message of the flow, the request, whose
@@ -244,7 +229,8 @@ def _residence_wrong_ack(below: bool) -> Callable[[AdapterSut], Outcome]:
             if (mid < response_id) != below:
                 raise Inconclusive("the response's id sorts on the wrong side of the "
                                    "request's (1 in 256): run the case again")
-            _wrong_ack(node, conn, peer, mid, mid)
+            conn.send(answer_in_flow(node, peer, mid, Acknowledgement(
+                acknowledged_id=mid, status=AckStatus.ACCEPTED)))
             node.clock_advance(RETRY_WAIT)
             again = _next_sealed(node, peer, MessageType.WIDE_AREA_ISSUANCE_RESPONSE,
                                  node.timeout, conn)

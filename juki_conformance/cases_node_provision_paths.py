@@ -47,6 +47,7 @@ from juki_conformance.cases_node_agency import (
     provision_result,
     respond,
 )
+from juki_conformance.cases_node_suspension import BASIS
 from juki_conformance.lower_tester import PeerConnection
 from juki_conformance.model import Case, Outcome, Verdict
 from juki_conformance.node_steps import error_text, is_error
@@ -68,7 +69,6 @@ from juki_protocol.messages.provision import (
     RequestingBody,
 )
 
-BASIS = {"prefecture": LegalBasis.PREF_TO_AGENCY, "national": LegalBasis.CENTER_TO_AGENCY}
 #: The duplicate window a node keeps unless its IXIT declares another (spec/pdu.md).
 DUPLICATE_WINDOW = 86400.0
 #: Seconds past an interval the runner moves the clock; how long it listens for what

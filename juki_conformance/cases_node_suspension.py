@@ -43,6 +43,7 @@ from juki_protocol.messages.provision import (
 )
 
 PURPOSE, REASON = "S1-KENCHIKUSHI", "conformance"
+#: The legal basis under which each provider role serves the agency AG0001.
 BASIS = {"prefecture": LegalBasis.PREF_TO_AGENCY, "national": LegalBasis.CENTER_TO_AGENCY}
 #: Seconds past the retry interval (60 s, R-TIME-02) the runner moves the clock.
 RETRY_WAIT = 65.0
@@ -434,4 +435,4 @@ def suspension_cases() -> list[Case]:
     return cases
 
 
-__all__ = ["suspension_cases"]
+__all__ = ["BASIS", "suspension_cases"]
