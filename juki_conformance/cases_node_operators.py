@@ -14,8 +14,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from juki_conformance.cases_node import NodeCase
-from juki_conformance.cases_node import node_sut as _sut
+from juki_conformance.cases_node import NodeCase, node_sut
 from juki_conformance.model import Case, Outcome, Verdict
 from juki_conformance.sut import AdapterSut, HarnessError
 
@@ -40,7 +39,7 @@ def _code(answer: dict[str, Any]) -> int | None:
 
 
 def _needs_operator(sut: AdapterSut) -> Outcome:
-    node = _sut(sut)
+    node = node_sut(sut)
     operator = node.ixit.get("operator") or {}
     seed = f"operators-{secrets.token_hex(4)}"
     before = node.status().get("residents")
@@ -103,7 +102,7 @@ def _malformed_ids(oid: str) -> tuple[str, ...]:
 
 
 def _id_form(sut: AdapterSut) -> Outcome:
-    node = _sut(sut)
+    node = node_sut(sut)
     operator = node.ixit.get("operator") or {}
     expected = ("operator_login (with the operator's right PIN) and operator_unlock whose "
                 "operatorId is not 1 to 32 letters, digits, '-', '_' or '.' (a space, "

@@ -23,8 +23,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from juki_conformance.cases_node import NodeCase, describe
-from juki_conformance.cases_node import node_sut as _sut
+from juki_conformance.cases_node import NodeCase, describe, node_sut
 from juki_conformance.lower_tester import PeerConnection
 from juki_conformance.model import Case, Outcome, Verdict, strongest_level
 from juki_conformance.node_sut import AGENCY, OPERATORS, NodeSut
@@ -132,7 +131,7 @@ def _in_turn(node: NodeSut, body: str, queries: list[tuple[str, ...]],
 
 
 def _request_limit(sut: AdapterSut) -> Outcome:
-    node = _sut(sut)
+    node = node_sut(sut)
     limits = _limits(node)
     n = limits["operatorRequests"]
     expected = (f"in a fresh window, {n} requests of one operator of {MUNICIPALITY} "
@@ -153,7 +152,7 @@ def _request_limit(sut: AdapterSut) -> Outcome:
 
 
 def _person_limit(sut: AdapterSut) -> Outcome:
-    node = _sut(sut)
+    node = node_sut(sut)
     limits = _limits(node)
     persons, requests = limits["operatorPersons"], limits["operatorRequests"]
     full, rest = divmod(persons, 100)

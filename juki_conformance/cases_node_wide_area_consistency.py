@@ -27,8 +27,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from juki_conformance.cases_node import NodeCase, describe
-from juki_conformance.cases_node import node_sut as _sut
+from juki_conformance.cases_node import NodeCase, describe, node_sut
 from juki_conformance.cases_node import upper_ok as _ok
 from juki_conformance.flow_steps import settle_updates
 from juki_conformance.lower_tester import PeerConnection
@@ -198,7 +197,7 @@ def _refused_response(name: str) -> Callable[[AdapterSut], Outcome]:
     what, wrong = WRONG[name]
 
     def run(sut: AdapterSut) -> Outcome:
-        node = _sut(sut)
+        node = node_sut(sut)
         expected = (f"a response with {what} refused with 1024 INVALID_FIELD, the "
                     "application still pending; the right response then accepted and "
                     "the application issued with 2 copies")
@@ -222,7 +221,7 @@ def _refused_response(name: str) -> Callable[[AdapterSut], Outcome]:
 
 
 def _single_target(sut: AdapterSut) -> Outcome:
-    node = _sut(sut)
+    node = node_sut(sut)
     expected = ("a request for one target; its response with one copy accepted and the "
                 "application issued with 1 copy")
     people = household(node.peer_municipality, 1)[:1]
@@ -240,7 +239,7 @@ def _single_target(sut: AdapterSut) -> Outcome:
 def _request_refused(issuing: str | None, residence: str | None
                      ) -> Callable[[AdapterSut], Outcome]:
     def run(sut: AdapterSut) -> Outcome:
-        node = _sut(sut)
+        node = node_sut(sut)
         peer = node.peer_municipality
         # R-PDU-21 names 1024 for a municipality field that is not the header's; for
         # the receiver's own field, 3002 WRONG_RECIPIENT (as R-MOVE-03 has it for a
@@ -340,7 +339,7 @@ def _copies_of(answer: WideAreaIssuanceResponse | str,
 
 
 def _without_resident_code(sut: AdapterSut) -> Outcome:
-    node = _sut(sut)
+    node = node_sut(sut)
     expected = ("copies of the requester and a member of the household, the requester "
                 "known by name and birth date only")
     members: tuple[SyntheticResident, ...] = ()
@@ -364,7 +363,7 @@ def _without_resident_code(sut: AdapterSut) -> Outcome:
 def _sharing(what: str, key: Callable[[SyntheticResident], Any]
              ) -> Callable[[AdapterSut], Outcome]:
     def run(sut: AdapterSut) -> Outcome:
-        node = _sut(sut)
+        node = node_sut(sut)
         expected = f"the copy of the person named, not of another resident with {what}"
         first, second, index = sharing(node.code, f"conformance:twins:"
                                                   f"{secrets.token_hex(6)}", key)
@@ -407,7 +406,7 @@ def _current_before_erased(sut: AdapterSut) -> Outcome:
     """R-12-2-3-08: a requester and a target known by name and birth date only are
     matched to the current record, never to an erased one of the same name and birth
     date, whichever was made first."""
-    node = _sut(sut)
+    node = node_sut(sut)
     expected = ("for a person with a moved-out and a current record of the same name and "
                 "birth date, the requester and target named by name and birth date only: "
                 "one copy, of the current record (its resident code), whichever record was "
