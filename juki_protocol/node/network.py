@@ -72,6 +72,20 @@ OSAKA, TOKYO, OSAKA_PREF, AGENCY = "271004", "131016", "270008", "AG0001"
 OPERATORS = {AGENCY: {"op-1"}}
 
 
+def node_serial(i: int) -> int:
+    """The serial number of the ``i``-th node certificate of :func:`create_pki`: 3 to 19
+    octets long, every other one with the top bit of its first octet set (so that its
+    DER INTEGER needs a leading zero octet, at most 20 octets as RFC 5280 section 4.1.2.2
+    allows), unique for up to 65,536 nodes. Serials of real CAs look like this (random,
+    up to 20 octets); small ones would let a node that encodes or reads serial numbers
+    wrongly (a missing leading zero, a length that assumes one octet) pass."""
+    if not 0 <= i < 1 << 16:
+        raise ValueError(f"node index {i} out of range 0..65535")
+    size = 3 + (i // 2) % 17
+    first = (0x80 if i % 2 else 0x40) | (i % 64)
+    return first << (8 * (size - 1)) | i
+
+
 def create_pki(directory: Path, nodes: Iterable[tuple[str, str]], now: dt.datetime, *,
                days: int = 30, ca_dir: Path | None = None) -> Path:
     """A network CA, one certificate per node and an empty CRL, as ``juki pki`` lays
@@ -90,10 +104,11 @@ def create_pki(directory: Path, nodes: Iterable[tuple[str, str]], now: dt.dateti
         ca_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         (ca_dir / "ca.pem").write_bytes(pki.cert_pem(ca.certificate))
     pki.write_private_file((ca_dir or directory) / "ca.key", pki.key_pem(ca.key))
-    for serial, (role, code) in enumerate(nodes, start=2):
+    for i, (role, code) in enumerate(nodes):
         key = pki.generate_key()
         cert = issue_node_certificate(ca, key.public_key(), pki.node_id(role, code),
-                                      not_before=start, not_after=end, serial=serial)
+                                      not_before=start, not_after=end,
+                                      serial=node_serial(i))
         (directory / f"{code}.pem").write_bytes(pki.cert_pem(cert))
         pki.write_private_file(directory / f"{code}.key", pki.key_pem(key))
     crl = build_crl(ca, [], this_update=start, next_update=end, number=1)
