@@ -50,6 +50,7 @@ from juki_protocol.messages import MessageType, NodeId, NodeRole, Profile
 from juki_protocol.messages.common import ChangeInfo, ChangeReason
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
 from juki_protocol.messages.pdu import PduHeader
+from juki_protocol.node.network import node_serial
 
 NOW = dt.datetime(2026, 4, 1, 9, 0, 0, tzinfo=dt.UTC)
 SENDER, RECIPIENT = "271004", "270008"
@@ -88,14 +89,14 @@ def world() -> dict[str, Any]:
                         not_before=NOW - dt.timedelta(days=1),
                         not_after=NOW + dt.timedelta(days=3650), serial=1)
     nodes = {}
-    for serial, (role, code) in enumerate((("municipality", SENDER),
-                                           ("prefecture", RECIPIENT)), start=2):
+    # Serials as long as a real CA's, one needing DER's leading zero octet (node_serial).
+    for i, (role, code) in enumerate((("municipality", SENDER), ("prefecture", RECIPIENT))):
         key = pki.generate_key()
         node = NodeId(role=NodeRole(role), code=code)
         cert = issue_node_certificate(ca, key.public_key(), node,
                                       not_before=NOW - dt.timedelta(days=1),
                                       not_after=NOW + dt.timedelta(days=365),
-                                      serial=serial)
+                                      serial=node_serial(i + 4))
         nodes[code] = _Node(node, key, cert)
     return {"ca": ca, "nodes": nodes}
 

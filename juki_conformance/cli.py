@@ -34,6 +34,7 @@ from juki_conformance.cases_codec_tags import tag_cases
 from juki_conformance.cases_envelope_backlog import envelope_backlog_cases
 from juki_conformance.cases_envelope_paths import envelope_path_cases
 from juki_conformance.cases_envelope_profile import envelope_profile_cases
+from juki_conformance.cases_envelope_signing_time import signing_time_cases
 from juki_conformance.cases_node import node_cases
 from juki_conformance.cases_node_agency import agency_cases
 from juki_conformance.cases_node_audit_anchor import audit_anchor_cases
@@ -154,7 +155,7 @@ def more_codec_cases() -> list[Case]:
     (issue 12): whole families of inputs per rule, after :func:`all_cases`."""
     return (envelope_profile_cases() + tag_cases() + header_edge_cases()
             + family_register_codec_cases() + envelope_backlog_cases() + canonical_cases()
-            + bounds_cases() + envelope_path_cases())
+            + bounds_cases() + envelope_path_cases() + signing_time_cases())
 
 
 @main.command("run")
