@@ -43,6 +43,7 @@ from juki_conformance.cases_node_card_pin import card_pin_cases
 from juki_conformance.cases_node_card_register import card_register_cases
 from juki_conformance.cases_node_delegation import delegation_cases
 from juki_conformance.cases_node_designation import designation_cases
+from juki_conformance.cases_node_disclosure import disclosure_cases
 from juki_conformance.cases_node_durability import durability_cases
 from juki_conformance.cases_node_explore import DEFAULT_EXPLORE, explore_cases, parse_steps
 from juki_conformance.cases_node_family_register import family_register_cases
@@ -147,7 +148,7 @@ def backlog_node_cases() -> list[Case]:
     return (volume_cases() + wide_area_consistency_cases() + closure_cases()
             + card_pin_cases() + header_number_cases() + move_in_field_cases()
             + node_backlog_cases() + audit_anchor_cases() + stray_answer_cases()
-            + provision_path_cases() + flow_path_cases())
+            + provision_path_cases() + flow_path_cases() + disclosure_cases())
 
 
 def more_codec_cases() -> list[Case]:

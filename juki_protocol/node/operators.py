@@ -75,7 +75,7 @@ ACTION_OF_OP: dict[str, str] = {o: a for a, ops in ACTIONS.items() for o in ops}
 OPEN_OPS = frozenset({"hello", "status", "identity_versions", "fire_timers", "clock",
                       "audit_log", "audit_checkpoints", "fail_next_commit", "restart",
                       "operator_login", "operator_logout", "code_allotment",
-                      "provision_suspensions", "feed_state"})
+                      "provision_suspensions", "feed_state", "disclosures"})
 #: The roles of a node whose operators file does not define its own.
 DEFAULT_ROLES: dict[str, frozenset[str]] = {
     "clerk": frozenset({"record", "wide_area", "card"}),

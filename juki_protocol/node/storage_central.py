@@ -203,13 +203,21 @@ class CentralTables:
                 self.conn.execute("INSERT INTO provision_delegation VALUES (?, ?)",
                                   (log_id, r.delegating_prefecture))
 
-    def disclosures(self) -> list[DisclosureRecord]:
-        """The disclosure log, in order."""
+    def disclosures(self, resident_key: str | None = None) -> list[DisclosureRecord]:
+        """The disclosure log, in order; with ``resident_key`` (a keyed digest of
+        :meth:`DisclosureLog.key_of`) only the requests whose provided persons include
+        it (R-30-7-3-12: the provisions of one person's identity info)."""
         out = []
+        where, args = "", ()
+        if resident_key is not None:
+            # resident_keys is a comma-separated list of fixed-length hex digests.
+            where, args = ("WHERE ',' || provision_log.resident_keys || ',' LIKE ? ",
+                           (f"%,{resident_key},%",))
         for r in self.conn.execute(
                 "SELECT provision_log.*, provision_delegation.prefecture AS delegation "
                 "FROM provision_log LEFT JOIN provision_delegation ON "
-                "provision_delegation.log_id = provision_log.id ORDER BY provision_log.id"):
+                "provision_delegation.log_id = provision_log.id "
+                f"{where}ORDER BY provision_log.id", args):
             when = parse_stamp(r["time"])
             assert when is not None
             out.append(DisclosureRecord(

@@ -41,6 +41,7 @@ from juki_protocol.node import upper_audit as _audit
 from juki_protocol.node import upper_card as _card
 from juki_protocol.node import upper_card_register as _card_register
 from juki_protocol.node import upper_designation as _designation
+from juki_protocol.node import upper_disclosure as _disclosure
 from juki_protocol.node import upper_family_register as _family_register
 from juki_protocol.node import upper_flows as _flows
 from juki_protocol.node import upper_operators as _operators
@@ -57,7 +58,8 @@ logger = logging.getLogger(__name__)
 #: The longest request line the upper tester reads.
 MAX_LINE = 1024 * 1024
 #: The op modules, imported for their registrations.
-OP_MODULES = (_agency, _audit, _card, _card_register, _designation, _flows, _operators,
+OP_MODULES = (_agency, _audit, _card, _card_register, _designation, _disclosure, _flows,
+              _operators,
               _register, _family_register, _suspension)
 #: Restart the node on its own storage and keys (see :meth:`UpperTester.restart`).
 Restart = Callable[[], Awaitable[Node]]

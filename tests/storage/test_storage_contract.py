@@ -288,6 +288,14 @@ def test_the_disclosure_log_and_provisions(opener: Opener) -> None:
                                                        resident_keys=())])
     assert s.disclosures() == [record, dataclasses.replace(record, outcome="refused",
                                                            resident_keys=())]
+    # One person's entries (R-30-7-3-12): whole keys only, never a key's prefix or part.
+    later = dataclasses.replace(record, message_id=b"\x07" * 16, resident_keys=("k22",))
+    with s.transaction():
+        s.log_disclosures([later])
+    assert s.disclosures("k2") == [record]
+    assert s.disclosures("k22") == [later]
+    assert s.disclosures("k1") == [record]
+    assert s.disclosures("k") == [] and s.disclosures("2") == []
     agency = opener("agency")
     with agency.transaction():
         agency.record_provision(b"\x06" * 16, PREF, "provided", 2, T0)
