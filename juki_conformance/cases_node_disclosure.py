@@ -12,7 +12,9 @@ log through the upper tester's ``disclosures``, one person at a time:
 - two requests for one person are both listed, oldest first;
 - a refused request (a purpose of another body's schedule 1 line) is not listed, nor
   is a request that provided only another person;
-- after a restart the entries are still listed (IXIT ``restart``).
+- after a restart the entries are still listed (IXIT ``restart``);
+- at the centre, a request on the delegation of a prefecture (IXIT
+  ``delegatingPrefectures``) is listed with that prefecture (R-30-10-1-06, a SHOULD).
 
 The persons are fresh, so what earlier cases logged cannot be mistaken for an entry.
 """
@@ -45,12 +47,14 @@ from juki_protocol.messages.identity import (
 from juki_protocol.messages.pdu import AckStatus
 from juki_protocol.messages.provision import (
     BodyKind,
+    LegalBasis,
     ProvisionRequest,
     ProvisionResponse,
     RequestingBody,
 )
 
-#: The prefecture that relays the centre's persons.
+#: The prefectures the runner relays the centre's persons as, with a municipality each.
+HOME = {"270008": RESIDENCE, "130001": "131016"}
 RELAYING = "270008"
 REMEDIATION = ("Log every provision request before its response leaves (time, message "
                "id, body, legal basis, purpose, operator, outcome, the persons provided), "
@@ -59,20 +63,23 @@ REMEDIATION = ("Log every provision request before its response leaves (time, me
                "section 4.13).")
 
 
-def _relayed(node: NodeSut) -> str:
-    """A fresh person relayed to the centre by 270008: the person's resident code."""
+def _relayed(node: NodeSut, prefecture: str = RELAYING) -> str:
+    """A fresh person relayed to the centre by ``prefecture``: the person's resident
+    code."""
+    if prefecture not in HOME:
+        raise Inconclusive(f"the runner relays as 270008 or 130001, not {prefecture}")
     person = generate_households(1, f"disclosure:{secrets.token_hex(6)}",
-                                 municipalities=[RESIDENCE])[0].head
-    last = int((node.status().get("lastSequence") or {}).get(RELAYING, 0))
-    relay = IdentityInfoRelay(prefecture=RELAYING, relay_sequence=last + 1,
+                                 municipalities=[HOME[prefecture]])[0].head
+    last = int((node.status().get("lastSequence") or {}).get(prefecture, 0))
+    relay = IdentityInfoRelay(prefecture=prefecture, relay_sequence=last + 1,
                               update=IdentityInfoUpdate(
-                                  municipality=RESIDENCE, update_sequence=1,
+                                  municipality=HOME[prefecture], update_sequence=1,
                                   operation=UpdateOperation.RECORD,
                                   identity_info=person.identity_info(Profile.CURRENT),
                                   change_info=ChangeInfo(change_reason=ChangeReason.BIRTH,
                                                          change_date=person.birth_date)))
-    mid, pdu = node.sealed(relay, sender=RELAYING)
-    conn = node.connect(RELAYING)
+    mid, pdu = node.sealed(relay, sender=prefecture)
+    conn = node.connect(prefecture)
     try:
         conn.send(pdu)
         answer = conn.answer_to(mid)
@@ -80,7 +87,7 @@ def _relayed(node: NodeSut) -> str:
         conn.close()
     if answer is None or answer.acknowledgement is None \
             or answer.acknowledgement.status is not AckStatus.ACCEPTED:
-        raise Inconclusive(f"relaying a person as {RELAYING} got {describe(answer)}")
+        raise Inconclusive(f"relaying a person as {prefecture} got {describe(answer)}")
     return person.resident_code
 
 
@@ -94,14 +101,16 @@ def held(node: NodeSut) -> str:
     return update.identity_info.resident_code
 
 
-def ask(node: NodeSut, codes: tuple[str, ...], purpose: str = OWN_PURPOSE
-        ) -> tuple[bytes, ProvisionResponse | str]:
-    """AG0001 asks for ``codes``: the request's message id and the response (or what
-    came instead)."""
+def ask(node: NodeSut, codes: tuple[str, ...], purpose: str = OWN_PURPOSE,
+        delegator: str | None = None) -> tuple[bytes, ProvisionResponse | str]:
+    """AG0001 asks for ``codes`` (on ``delegator``'s delegation, if given): the
+    request's message id and the response (or what came instead)."""
     request = ProvisionRequest(
         requester=RequestingBody(kind=BodyKind.AGENCY, code=AGENCY),
-        legal_basis=BASIS[node.role], purpose_code=purpose,
-        operator_id=OPERATORS[AGENCY], by_resident_code=codes)
+        legal_basis=BASIS[node.role] if delegator is None
+        else LegalBasis.DELEGATED_TO_AGENCY, purpose_code=purpose,
+        operator_id=OPERATORS[AGENCY], by_resident_code=codes,
+        delegating_prefecture=delegator)
     mid, pdu = node.sealed(request, sender=AGENCY)
     conn = node.connect(AGENCY)
     try:
@@ -111,9 +120,9 @@ def ask(node: NodeSut, codes: tuple[str, ...], purpose: str = OWN_PURPOSE
         conn.close()
 
 
-def served(node: NodeSut, codes: tuple[str, ...]) -> bytes:
+def served(node: NodeSut, codes: tuple[str, ...], delegator: str | None = None) -> bytes:
     """Ask for ``codes`` and expect every one provided (preamble); the request's id."""
-    mid, answer = ask(node, codes)
+    mid, answer = ask(node, codes, delegator=delegator)
     if isinstance(answer, str):
         raise Inconclusive(f"the provision request got {answer}")
     if answer.refusal is not None or len(answer.provided or ()) != len(codes):
@@ -134,11 +143,13 @@ def listed(node: NodeSut, code: str) -> list[dict[str, Any]]:
     return entries
 
 
-def entry_fault(entry: dict[str, Any], mid: bytes, node: NodeSut) -> str | None:
+def entry_fault(entry: dict[str, Any], mid: bytes, node: NodeSut,
+                delegator: str | None = None) -> str | None:
     """None if ``entry`` is the log entry of AG0001's request ``mid``, else what differs."""
+    basis = BASIS[node.role] if delegator is None else LegalBasis.DELEGATED_TO_AGENCY
     want = {"messageId": mid.hex(), "body": {"kind": BodyKind.AGENCY.value, "code": AGENCY},
-            "legalBasis": BASIS[node.role].value, "purposeCode": OWN_PURPOSE,
-            "operatorId": OPERATORS[AGENCY], "delegatingPrefecture": None}
+            "legalBasis": basis.value, "purposeCode": OWN_PURPOSE,
+            "operatorId": OPERATORS[AGENCY], "delegatingPrefecture": delegator}
     wrong = [k for k, v in want.items() if entry.get(k) != v]
     if not isinstance(entry.get("time"), str) or len(entry["time"]) != 20:
         wrong.append("time")
@@ -222,6 +233,27 @@ def _after_restart(node: NodeSut) -> Outcome:
     return Outcome(Verdict.PASS, EXPECT_RESTART, "listed")
 
 
+EXPECT_DELEGATED = ("a request on a prefecture's delegation is listed with that "
+                    "prefecture as delegatingPrefecture, the basis delegatedToAgency")
+
+
+def _delegated(node: NodeSut) -> Outcome:
+    declared = node.ixit.get("delegatingPrefectures") or []
+    if not declared:
+        raise Inconclusive("the IXIT declares no delegatingPrefectures")
+    delegator = str(declared[0])
+    code = _relayed(node, delegator)
+    mid = served(node, (code,), delegator)
+    entries = listed(node, code)
+    if _ids(entries) != [mid.hex()]:
+        return Outcome(Verdict.FAIL, EXPECT_DELEGATED,
+                       f"{len(entries)} entries, ids {_ids(entries)}")
+    fault = entry_fault(entries[0], mid, node, delegator)
+    if fault:
+        return Outcome(Verdict.FAIL, EXPECT_DELEGATED, fault)
+    return Outcome(Verdict.PASS, EXPECT_DELEGATED, "listed with its delegating prefecture")
+
+
 def _run(body: Callable[[NodeSut], Outcome]) -> Callable[[AdapterSut], Outcome]:
     return lambda sut: body(node_sut(sut))
 
@@ -244,6 +276,13 @@ def disclosure_cases() -> list[Case]:
                 id=f"{clause}/node/disclosure/{role}/{slug}", title=title, clause=clause,
                 requirements=reqs, level="MUST", remediation=REMEDIATION, mode="node",
                 ops=(), run=_run(body), role=role, needs=needs))
+    # R-30-10-1-06 is a SHOULD: a centre that does not record the delegating prefecture
+    # cannot list it.
+    cases.append(NodeCase(
+        id="30-10/node/disclosure/national/delegation-listed", title=EXPECT_DELEGATED,
+        clause="30-10", requirements=("R-30-10-1-06", "R-NODE-94"), level="SHOULD",
+        remediation=REMEDIATION, mode="node", ops=(), run=_run(_delegated),
+        role="national", needs="ixit.delegatingPrefectures"))
     return cases
 
 
