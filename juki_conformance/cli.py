@@ -54,6 +54,7 @@ from juki_conformance.cases_node_header_numbers import header_number_cases
 from juki_conformance.cases_node_move_in_fields import move_in_field_cases
 from juki_conformance.cases_node_municipality import municipality_cases
 from juki_conformance.cases_node_national import national_cases
+from juki_conformance.cases_node_op_fields import op_field_cases
 from juki_conformance.cases_node_operators import operator_cases
 from juki_conformance.cases_node_peers import peer_cases
 from juki_conformance.cases_node_provision_paths import provision_path_cases
@@ -148,7 +149,8 @@ def backlog_node_cases() -> list[Case]:
     return (volume_cases() + wide_area_consistency_cases() + closure_cases()
             + card_pin_cases() + header_number_cases() + move_in_field_cases()
             + node_backlog_cases() + audit_anchor_cases() + stray_answer_cases()
-            + provision_path_cases() + flow_path_cases() + disclosure_cases())
+            + provision_path_cases() + flow_path_cases() + disclosure_cases()
+            + op_field_cases())
 
 
 def more_codec_cases() -> list[Case]:

@@ -208,7 +208,7 @@ class CentralTables:
         :meth:`DisclosureLog.key_of`) only the requests whose provided persons include
         it (R-30-7-3-12: the provisions of one person's identity info)."""
         out = []
-        where, args = "", ()
+        where, args = "", tuple[str, ...]()
         if resident_key is not None:
             # resident_keys is a comma-separated list of fixed-length hex digests.
             where, args = ("WHERE ',' || provision_log.resident_keys || ',' LIKE ? ",

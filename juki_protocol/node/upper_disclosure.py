@@ -14,7 +14,7 @@ from typing import Any
 
 from juki_protocol.errors import JukiError
 from juki_protocol.identifiers import validate_resident_code
-from juki_protocol.machines.provision import PROVIDED
+from juki_protocol.machines.disclosure import PROVIDED
 from juki_protocol.node.node import Node
 from juki_protocol.node.storage_rows import stamp
 from juki_protocol.node.upper_ops import bad, op

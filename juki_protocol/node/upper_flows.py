@@ -55,7 +55,7 @@ from juki_protocol.messages.wide_area import (
 from juki_protocol.node.node import Node
 from juki_protocol.node.roles import MunicipalityRole, Owned
 from juki_protocol.node.upper_card_register import presented_card_refusal
-from juki_protocol.node.upper_ops import bad, municipality, op, text
+from juki_protocol.node.upper_ops import bad, day, municipality, op, text
 
 #: Who applies at the counter (Art. 12-2(1)): the person recorded at the residence
 #: municipality, for themselves or members of their household, may; a proxy with a
@@ -74,10 +74,7 @@ def _day(req: dict[str, Any], name: str, default: dt.date | None = None) -> dt.d
     """A date field ``name`` (YYYY-MM-DD); required unless ``default`` is given."""
     if name not in req and default is not None:
         return default
-    try:
-        return dt.date.fromisoformat(text(req, name))
-    except ValueError:
-        raise bad(f"{name} must be a date YYYY-MM-DD") from None
+    return day(text(req, name), name)
 
 
 def _message_id(req: dict[str, Any]) -> bytes:

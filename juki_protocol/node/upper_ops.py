@@ -16,7 +16,8 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from juki_protocol.errors import ErrorCode, JukiError
+from juki_protocol.errors import ErrorCode, JukiError, ValidationError
+from juki_protocol.messages.base import parse_date
 from juki_protocol.node.node import Node
 from juki_protocol.node.roles import AgencyRole, MunicipalityRole
 
@@ -76,11 +77,15 @@ def date(req: dict[str, Any], name: str, default: dt.date) -> dt.date:
     """An ISO date field ``name`` (YYYY-MM-DD), ``default`` when absent."""
     if name not in req:
         return default
-    value = req[name]
+    return day(req[name], name)
+
+
+def day(value: Any, name: str) -> dt.date:
+    """``value`` as a date written exactly YYYY-MM-DD (R-NODE-87): not the ISO 8601
+    basic form ``YYYYMMDD`` nor a week date, which ``date.fromisoformat`` also takes."""
     try:
-        return dt.date.fromisoformat(value) if isinstance(value, str) else \
-            dt.date.fromisoformat("")
-    except ValueError:
+        return parse_date(value, name, iso=True)
+    except ValidationError:
         raise bad(f"{name} must be a date YYYY-MM-DD") from None
 
 
@@ -96,5 +101,5 @@ def timestamp(req: dict[str, Any], name: str) -> dt.datetime:
     return when
 
 
-__all__ = ["OPS", "Handler", "agency", "bad", "date", "municipality", "number", "op", "text",
+__all__ = ["OPS", "Handler", "agency", "bad", "date", "day", "municipality", "number", "op", "text",
            "timestamp"]

@@ -3,6 +3,7 @@ node unchanged by refused requests (R-NODE-09; issue 7, untrusted input)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -11,8 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from node_helpers import run, shared_pki, start
 
-from juki_protocol.errors import ErrorCode
+from juki_protocol.errors import ErrorCode, JukiError
 from juki_protocol.node import upper_tester
+from juki_protocol.node.upper_ops import date, day
 
 HOSTILE = [
     b"[" * 200_000 + b"]" * 200_000,          # nesting past the C stack
@@ -77,3 +79,17 @@ def test_any_line_gets_one_registered_answer(tmp_path: Path, pki_dir: Path) -> N
         assert changed_by_refusal == []       # refused requests left the node as it was
 
     run(body(), timeout=120)
+
+
+def test_a_date_field_is_exactly_yyyy_mm_dd() -> None:
+    """R-NODE-87: the basic form and a week date, which date.fromisoformat takes, are
+    1030 like any malformed date."""
+    default = dt.date(2026, 1, 1)
+    assert day("2026-02-28", "date") == dt.date(2026, 2, 28)
+    assert date({}, "date", default) is default
+    for value in ("20260228", "2026-W09-6", "2026-02-30", "2026-2-28", " 2026-02-28", 20260228,
+                  None):
+        with pytest.raises(JukiError) as caught:
+            date({"date": value}, "date", default)
+        assert caught.value.error_code == ErrorCode.INVALID_JSON, value
+        assert "date must be a date YYYY-MM-DD" in str(caught.value)
