@@ -33,6 +33,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from juki_conformance.cases_node import NodeCase
+from juki_conformance.cases_node_agency import (
+    OWN_PURPOSE,
+    PREFECTURE,
+    agency_operator,
+    finish_request,
+    fresh_persons,
+    next_request,
+)
 from juki_conformance.cases_node_flows import wide_area_application
 from juki_conformance.flow_steps import (
     CLOSE_CODE,
@@ -64,9 +72,12 @@ OPTIONAL = {"wide_area_request": {"applicant", "includeRelationship", "includeRe
             "annotated_move_out": set(),
             # spec/node.md section 4.6 (R-NODE-87)
             "record_death": {"date"}, "record_move_out": {"date"},
-            "erase": {"reason", "date"}, "change_resident_code": {"date"}}
+            "erase": {"reason", "date"}, "change_resident_code": {"date"},
+            # section 4.4 (R-NODE-95)
+            # operatorId: with a session, the session's operator (section 4.8)
+            "provision_request": {"legalBasis", "delegatingPrefecture", "operatorId"}}
 #: The fields whose value is the JSON form of a message type (spec/json.md).
-FORMS = {"requester", "targets", "movers", "newAddress", "destination"}
+FORMS = {"requester", "targets", "movers", "newAddress", "destination", "byFourItems"}
 BAD = ErrorCode.INVALID_JSON
 Variant = tuple[str, dict[str, Any]]
 
@@ -306,6 +317,52 @@ def _register_events(sut: AdapterSut) -> Outcome:
     return Outcome(Verdict.PASS, expected, f"{total} malformed requests refused 1030")
 
 
+def _agency_request(sut: AdapterSut) -> Outcome:
+    """R-NODE-95: every malformed field of provision_request, and each query that breaks
+    R-30-7-3-08, is 1030 and sends nothing; the valid request is then sent."""
+    node = node_sut(sut)
+    provider = PREFECTURE
+    expected = (f"every provision_request with a malformed field or query answered "
+                f"{error_text(BAD)}, nothing sent to {provider}; the valid one sent")
+    node.drain(provider)
+    codes = [p.resident_code for p in fresh_persons(2)]
+    base: dict[str, Any] = {"provider": provider, "purposeCode": OWN_PURPOSE,
+            "operatorId": agency_operator(node), "byResidentCode": codes}
+    count, wrong = refused_all(node, "provision_request", base)
+    if wrong:
+        return Outcome(Verdict.FAIL, expected, wrong)
+    extra: list[Variant] = [("byResidentCode naming one code twice", {**base, "byResidentCode":
+                                                       [codes[0], codes[0]]}),
+             ("byResidentCode of 101 codes", {**base, "byResidentCode": [
+                 p.resident_code for p in fresh_persons(101)]}),
+             ("a code with a broken check digit", {**base, "byResidentCode": [
+                 codes[0][:-1] + str((int(codes[0][-1]) + 1) % 10)]}),
+             ("byResidentCode empty", {**base, "byResidentCode": []}),
+             ("both byResidentCode and byFourItems", {**base, "byFourItems": {}})]
+    for label, fields in extra:
+        answer = node.request("provision_request", **fields)
+        error = answer.get("error") or {}
+        if answer.get("ok") or error.get("code") != int(BAD):
+            said = "ok" if answer.get("ok") else f"{error.get('code')} {error.get('name')}"
+            return Outcome(Verdict.FAIL, expected, f"provision_request with {label} "
+                           f"answered {said}")
+    sent = sent_nothing(node, provider, MessageType.PROVISION_REQUEST)
+    if sent:
+        return Outcome(Verdict.FAIL, expected, f"after the refused requests {sent}")
+    answer = node.request("provision_request", **base)
+    if not answer.get("ok"):
+        return Outcome(Verdict.FAIL, expected, f"the valid request answered "
+                       f"{answer.get('error')}")
+    got = next_request(node, provider)
+    if isinstance(got, str):
+        return Outcome(Verdict.FAIL, expected, f"the valid request: {got}")
+    finish_request(node, got, provider)
+    if list(got[2].by_resident_code or ()) != codes:
+        return Outcome(Verdict.FAIL, expected, "the valid request went with other codes")
+    return Outcome(Verdict.PASS, expected, f"{count + len(extra)} malformed requests "
+                   "refused 1030; the valid one sent as asked")
+
+
 def _results(sut: AdapterSut) -> Outcome:
     node = node_sut(sut)
     expected = ("wide_area_result and move_in_result with messageId missing, not hex, "
@@ -357,6 +414,11 @@ def op_field_cases() -> list[Case]:
                  requirements=("R-NODE-87", "R-JSON-02"), level="MUST",
                  remediation=REMEDIATION.replace("R-NODE-90", "R-NODE-87"), mode="node",
                  ops=(), run=_register_events, role="municipality"),
+        NodeCase(id="30-7/node/op-fields/provision-request", title="every malformed field "
+                 "or query of an agency's provision_request is 1030, nothing sent",
+                 clause="30-7", requirements=("R-NODE-95", "R-30-7-3-08", "R-JSON-02"),
+                 level="MUST", remediation=REMEDIATION.replace("R-NODE-90", "R-NODE-95"),
+                 mode="node", ops=(), run=_agency_request, role="agency"),
         case("result-ops", "24-2", "a malformed messageId of wide_area_result or "
              "move_in_result is 1030", _results),
     ]

@@ -79,7 +79,10 @@ def authorise(node: Node, name: str, req: dict[str, Any]) -> str | None:
     operator = found.authorise(req.get("session"), ACTION_OF_OP.get(name, name),
                                node.now())
     if name == "provision_request":
-        # R-NODE-84: the request names the session's operator, never another.
+        # R-NODE-84: the request names the session's operator, never another; an
+        # operatorId that is no operator id at all is malformed first (R-NODE-95).
+        if "operatorId" in req:
+            check_operator_id(req["operatorId"])
         if req.get("operatorId", operator) != operator:
             raise JukiError(f"operatorId names another operator than the session's "
                             f"({operator})", code=ErrorCode.OPERATOR_ROLE_NOT_ALLOWED)

@@ -187,3 +187,26 @@ def test_a_provision_request_names_the_sessions_operator(tmp_path: Path,
         finally:
             await net.stop()
     run(go())
+
+
+def test_a_provision_request_names_the_sessions_operator_or_none(
+        tmp_path: Path, pki_dir: Path) -> None:
+    """R-NODE-84 and R-NODE-95: an operatorId that is no operator id is 1030, another
+    operator's 3023, the session's own passes the session (and then meets the op, which
+    a municipality answers 3003)."""
+    async def go() -> None:
+        net = await start(tmp_path, pki_dir, [("municipality", CODE)],
+                          operators_file=_file(tmp_path, pki_dir))
+        try:
+            node = net.nodes[CODE]
+            inq = await _login(node, "inq-1", "1357")
+            base = {"op": "provision_request", "provider": "270008", "session": inq,
+                    "purposeCode": "S1-KENCHIKUSHI", "byResidentCode": ["12345678901"]}
+            for bad in (7, "", "op 1", ["inq-1"], None):
+                assert _code(await _op(node, **base, operatorId=bad)) == 1030, bad
+            assert _code(await _op(node, **base, operatorId="clerk-1")) == 3023
+            assert _code(await _op(node, **base, operatorId="inq-1")) == 3003
+            assert _code(await _op(node, **base)) == 3003
+        finally:
+            await net.stop()
+    run(go())
