@@ -280,7 +280,7 @@ def disclosure_cases() -> list[Case]:
     # cannot list it.
     cases.append(NodeCase(
         id="30-10/node/disclosure/national/delegation-listed", title=EXPECT_DELEGATED,
-        clause="30-10", requirements=("R-30-10-1-06", "R-NODE-94"), level="SHOULD",
+        clause="30-10", requirements=("R-30-10-1-06",), level="SHOULD",
         remediation=REMEDIATION, mode="node", ops=(), run=_run(_delegated),
         role="national", needs="ixit.delegatingPrefectures"))
     return cases

@@ -75,7 +75,9 @@ OPTIONAL = {"wide_area_request": {"applicant", "includeRelationship", "includeRe
             "erase": {"reason", "date"}, "change_resident_code": {"date"},
             # section 4.4 (R-NODE-95)
             # operatorId: with a session, the session's operator (section 4.8)
-            "provision_request": {"legalBasis", "delegatingPrefecture", "operatorId"}}
+            "provision_request": {"legalBasis", "delegatingPrefecture", "operatorId"},
+            # section 4.11
+            "suspend_provision": set(), "resume_provision": set(), "stop_feed": set()}
 #: The fields whose value is the JSON form of a message type (spec/json.md).
 FORMS = {"requester", "targets", "movers", "newAddress", "destination", "byFourItems"}
 BAD = ErrorCode.INVALID_JSON
@@ -363,6 +365,74 @@ def _agency_request(sut: AdapterSut) -> Outcome:
                    "refused 1030; the valid one sent as asked")
 
 
+#: Reason codes and body codes that break section 4.11's forms, each beside a valid one.
+BAD_REASONS = ("", "Conformance", "1st-reason", "has space", "a" * 33, "理由", "reason_1")
+BAD_BODIES = ("AG001", "AG00001", "ag0001", "AGX001", "27100", "2710040", "271005", "")
+#: A body no case suspends otherwise.
+SPARE_BODY = "AG0009"
+
+
+def _suspension_fields(sut: AdapterSut) -> Outcome:
+    """Section 4.11 at a provider: suspend_provision and resume_provision with a field
+    missing, of another type, or beside the forms of a body's code and a reason code,
+    are 1030; the body is then not suspended."""
+    node = node_sut(sut)
+    expected = ("every malformed suspend_provision and resume_provision answered "
+                f"{error_text(BAD)}; {SPARE_BODY} not suspended")
+    total = 0
+    try:
+        for op, base in (("suspend_provision", {"body": SPARE_BODY,
+                                                "reason": "conformance"}),
+                         ("resume_provision", {"body": SPARE_BODY})):
+            count, wrong = refused_all(node, op, base)
+            total += count
+            if wrong:
+                return Outcome(Verdict.FAIL, expected, wrong)
+            tries = [("body", b) for b in BAD_BODIES] + (
+                [("reason", r) for r in BAD_REASONS] if "reason" in base else [])
+            for field, value in tries:
+                answer = node.request(op, **{**base, field: value})
+                error = answer.get("error") or {}
+                total += 1
+                if answer.get("ok") or error.get("code") != int(BAD):
+                    said = "ok" if answer.get("ok") else f"{error.get('code')}"
+                    return Outcome(Verdict.FAIL, expected,
+                                   f"{op} with {field} {value!r} answered {said}")
+        listed = node.request("provision_suspensions").get("suspended") or []
+        if any(isinstance(s, dict) and s.get("body") == SPARE_BODY for s in listed):
+            return Outcome(Verdict.FAIL, expected, f"{SPARE_BODY} is then suspended")
+    finally:
+        node.request("resume_provision", body=SPARE_BODY)
+    return Outcome(Verdict.PASS, expected, f"{total} malformed requests refused 1030")
+
+
+def _feed_fields(sut: AdapterSut) -> Outcome:
+    """Section 4.11 at a municipality: stop_feed with its reason missing, of another
+    type or beside a reason code's form is 1030, and the feed is not stopped."""
+    node = node_sut(sut)
+    expected = f"every malformed stop_feed answered {error_text(BAD)}; the feed not stopped"
+    try:
+        total, wrong = refused_all(node, "stop_feed", {"reason": "conformance"})
+        if wrong:
+            return Outcome(Verdict.FAIL, expected, wrong)
+        for value in BAD_REASONS:
+            answer = node.request("stop_feed", reason=value)
+            error = answer.get("error") or {}
+            total += 1
+            if answer.get("ok") or error.get("code") != int(BAD):
+                said = "ok" if answer.get("ok") else f"{error.get('code')}"
+                return Outcome(Verdict.FAIL, expected,
+                               f"stop_feed with reason {value!r} answered {said}")
+        state = node.request("feed_state")
+        if state.get("feedStopped") is not False:
+            return Outcome(Verdict.FAIL, expected, "feed_state then reports feedStopped "
+                           f"{state.get('feedStopped')!r}")
+    finally:
+        if node.request("feed_state").get("feedStopped"):
+            node.request("resume_feed")
+    return Outcome(Verdict.PASS, expected, f"{total} malformed requests refused 1030")
+
+
 def _results(sut: AdapterSut) -> Outcome:
     node = node_sut(sut)
     expected = ("wide_area_result and move_in_result with messageId missing, not hex, "
@@ -419,6 +489,18 @@ def op_field_cases() -> list[Case]:
                  clause="30-7", requirements=("R-NODE-95", "R-30-7-3-08", "R-JSON-02"),
                  level="MUST", remediation=REMEDIATION.replace("R-NODE-90", "R-NODE-95"),
                  mode="node", ops=(), run=_agency_request, role="agency"),
+        *(NodeCase(id=f"suspension/node/op-fields/{role}/suspend-and-resume",
+                   title="every malformed field of suspend_provision and resume_provision "
+                   "is 1030, nothing suspended", clause="suspension",
+                   requirements=("R-NODE-95", "R-SUSP-01"), level="MUST",
+                   remediation=REMEDIATION.replace("R-NODE-90", "R-NODE-95"), mode="node",
+                   ops=(), run=_suspension_fields, role=role)
+          for role in ("prefecture", "national")),
+        NodeCase(id="suspension/node/op-fields/municipality/stop-feed",
+                 title="every malformed field of stop_feed is 1030, the feed not stopped",
+                 clause="suspension", requirements=("R-NODE-95", "R-SUSP-05"),
+                 level="MUST", remediation=REMEDIATION.replace("R-NODE-90", "R-NODE-95"),
+                 mode="node", ops=(), run=_feed_fields, role="municipality"),
         case("result-ops", "24-2", "a malformed messageId of wide_area_result or "
              "move_in_result is 1030", _results),
     ]
