@@ -38,6 +38,7 @@ from juki_conformance.cases_envelope_signing_time import signing_time_cases
 from juki_conformance.cases_node import node_cases
 from juki_conformance.cases_node_agency import agency_cases
 from juki_conformance.cases_node_audit_anchor import audit_anchor_cases
+from juki_conformance.cases_node_audit_paths import audit_path_cases
 from juki_conformance.cases_node_backlog import node_backlog_cases
 from juki_conformance.cases_node_card_pin import card_pin_cases
 from juki_conformance.cases_node_card_register import card_register_cases
@@ -149,8 +150,8 @@ def backlog_node_cases() -> list[Case]:
     return (volume_cases() + wide_area_consistency_cases() + closure_cases()
             + card_pin_cases() + header_number_cases() + move_in_field_cases()
             + node_backlog_cases() + audit_anchor_cases() + stray_answer_cases()
-            + provision_path_cases() + flow_path_cases() + disclosure_cases()
-            + op_field_cases())
+            + provision_path_cases() + flow_path_cases() + audit_path_cases()
+            + disclosure_cases() + op_field_cases())
 
 
 def more_codec_cases() -> list[Case]:

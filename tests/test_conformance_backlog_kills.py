@@ -32,6 +32,8 @@ PROVED = [
      "node/node/audit/checkpoints-linked-across-restarts"),
     ("envelope/cms.py:138:12:core/ReplaceComparisonOperator_LtE_IsNot b5785aeb7052",
      "pdu/envelope/seal/signing-time-last-second-of-1949"),
+    ("endpoint/endpoint.py:581:55:core/NumberReplacer a0ca45ee0cfc",
+     "node/node/audit/undelivered-message-logged-as-itself"),
 ]
 
 

@@ -574,10 +574,13 @@ class Endpoint:
         return self.numbering.answer(peer, report, now)
 
     def send_failed(self, send: Send, reason: str, now: dt.datetime) -> None:
-        """Record that ``send`` (whose ``sending`` row is committed) did not leave."""
+        """Record that ``send`` (whose ``sending`` row is committed) did not leave; the
+        row names the operator of the local action that sent it, as its ``sending`` row
+        does (R-NODE-83)."""
         name = type(send.message).__name__
         self.audit_alone("sent", send.recipient, name[:1].lower() + name[1:],
-                         send.message_id, f"failed: {reason}", now)
+                         send.message_id, f"failed: {reason}", now,
+                         operator=self.acting_operator())
 
     # The audit log ---------------------------------------------------------------------
 
@@ -606,12 +609,13 @@ class Endpoint:
                              result="sending", message=subject, operator=by)
 
     def audit_alone(self, direction: str, peer: str, mtype: str, mid: bytes | None,
-                    result: str, now: dt.datetime) -> None:
+                    result: str, now: dt.datetime, *, operator: str = "system") -> None:
         """One audit row in a transaction of its own (a failure is logged)."""
         try:
             with self.store.transaction() as tx:
                 self.store.audit(tx, at=now, direction=direction, peer=peer,
-                                 message_type=mtype, message_id=mid, result=result)
+                                 message_type=mtype, message_id=mid, result=result,
+                                 operator=operator)
         except JukiError as exc:
             logger.error("%s: audit write failed: %s", self.node, exc)
 

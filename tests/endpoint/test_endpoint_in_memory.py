@@ -204,3 +204,20 @@ def test_an_answer_to_nothing_is_recorded_not_answered(pair: tuple[Side, Side]) 
     assert sends_of(steps) == []                     # R-PDU-25: never answered
     pdu = codec.decode(frames[0], "JukiPdu")
     assert isinstance(pdu, JukiPdu) and pdu.acknowledgement is not None
+
+
+def test_a_failed_send_is_logged_with_the_operator_of_its_local_action(
+        pair: tuple[Side, Side]) -> None:
+    """The row of a send that did not leave names the operator, as its ``sending`` row
+    does (R-NODE-83), and the message's own type and id."""
+    from juki_protocol.node import audit
+    muni, _ = pair
+    muni.endpoint.acting_operator = lambda: "clerk-07"
+    (_, send), = record(muni)
+    muni.endpoint.send_failed(send, "no route", NOW)
+    rows = audit.read(muni.storage.conn)
+    failed = [r for r in rows if str(r["result"]).startswith("failed")]
+    assert len(failed) == 1
+    assert failed[0]["operator"] == "clerk-07"
+    assert failed[0]["message_type"] == "identityInfoUpdate"
+    assert failed[0]["peer"] == send.recipient
