@@ -40,6 +40,7 @@ from juki_conformance.cases_node_agency import agency_cases
 from juki_conformance.cases_node_audit_anchor import audit_anchor_cases
 from juki_conformance.cases_node_audit_paths import audit_path_cases
 from juki_conformance.cases_node_backlog import node_backlog_cases
+from juki_conformance.cases_node_beside import beside_cases
 from juki_conformance.cases_node_card_centre_paths import card_centre_paths_cases
 from juki_conformance.cases_node_card_paths import card_paths_cases
 from juki_conformance.cases_node_card_pin import card_pin_cases
@@ -154,7 +155,7 @@ def backlog_node_cases() -> list[Case]:
             + node_backlog_cases() + audit_anchor_cases() + stray_answer_cases()
             + provision_path_cases() + flow_path_cases() + audit_path_cases()
             + disclosure_cases() + op_field_cases() + card_paths_cases()
-            + card_centre_paths_cases())
+            + card_centre_paths_cases() + beside_cases())
 
 
 def more_codec_cases() -> list[Case]:
