@@ -29,6 +29,7 @@ listed by hand, so a field added to an op is covered without a new case.
 from __future__ import annotations
 
 import datetime as dt
+import random
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -62,6 +63,7 @@ from juki_conformance.node_sut import NodeSut
 from juki_conformance.sut import AdapterSut
 from juki_protocol.errors import ErrorCode
 from juki_protocol.fixtures.synth import generate_households
+from juki_protocol.identifiers import new_resident_code
 from juki_protocol.messages.pdu import MessageType
 
 #: The fields of each op that its table in spec/node.md section 4.5 marks optional.
@@ -69,7 +71,7 @@ OPTIONAL = {"wide_area_request": {"applicant", "includeRelationship", "includeRe
             "special_move_in": {"filedDate", "identityCheck", "identityConfirmed",
                                 "cardCheck"},
             "ordinary_move_in": {"members"},
-            "annotated_move_out": set(),
+            "annotated_move_out": set(), "ordinary_move_out": set(),
             # spec/node.md section 4.6 (R-NODE-87)
             "record_death": {"date"}, "record_move_out": {"date"},
             "erase": {"reason", "date"}, "change_resident_code": {"date"},
@@ -144,13 +146,14 @@ def edges(op: str, base: dict[str, Any], node: NodeSut) -> Iterator[Variant]:
         yield "newAddress in another municipality", {**base, "newAddress": elsewhere}
         yield "formerMunicipality 999999", {**base, "formerMunicipality": "999999"}
         yield "seed ''", {**base, "seed": ""}
-    elif op in ("special_move_in", "annotated_move_out", "wide_area_request"):
-        field = {"special_move_in": "movers", "annotated_move_out": "movers",
-                 "wide_area_request": "targets"}[op]
+    elif op in ("special_move_in", "annotated_move_out", "ordinary_move_out",
+                "wide_area_request"):
+        field = "targets" if op == "wide_area_request" else "movers"
         one = base[field][0]
         yield f"{field} empty", {**base, field: []}
         yield f"{field} of 21", {**base, field: [one] * 21}
-        if op == "annotated_move_out":
+        if op in MOVE_OUTS:
+            yield "movers of 21 distinct codes", {**base, "movers": distinct_codes(21)}
             yield "movers naming one person twice", {**base, "movers": [one, one]}
             yield "a mover with a broken check digit", {
                 **base, "movers": [one[:-1] + str((int(one[-1]) + 1) % 10)]}
@@ -167,6 +170,17 @@ def edges(op: str, base: dict[str, Any], node: NodeSut) -> Iterator[Variant]:
         yield "date 20260101", {**base, "date": "20260101"}
         if op == "erase":
             yield "reason birth (not an erase reason)", {**base, "reason": "birth"}
+
+
+def distinct_codes(count: int) -> list[str]:
+    """``count`` distinct resident codes with their check digits (none registered)."""
+    rng = random.Random(f"op-fields-{count}")
+    codes: list[str] = []
+    while len(codes) < count:
+        code = new_resident_code(rng)
+        if code not in codes:
+            codes.append(code)
+    return codes
 
 
 def refused_all(node: NodeSut, op: str, base: dict[str, Any]) -> tuple[int, str | None]:
@@ -201,7 +215,7 @@ def _case(op: str, build: Callable[[NodeSut], dict[str, Any]], mtype: MessageTyp
         problem = check(node, base) if check else None
         if problem:
             return Outcome(Verdict.FAIL, expected, problem)
-        if op != "annotated_move_out":      # its check sent the valid request
+        if op not in MOVE_OUTS:      # its check made the valid request
             problem = _valid_taken(node, op, base, mtype)
             if problem:
                 return Outcome(Verdict.FAIL, expected, problem)
@@ -279,12 +293,19 @@ def _annotated(node: NodeSut) -> dict[str, Any]:
             "plannedMoveDate": node_today(node).isoformat()}
 
 
-def _nothing_on_file(node: NodeSut, base: dict[str, Any]) -> str | None:
-    answer = node.request("annotated_move_out", **base)
-    if not answer.get("ok"):
-        return ("after the refused requests the valid annotated_move_out answered "
+#: The ops that put a move-out on file and send nothing (their check makes the valid
+#: request).
+MOVE_OUTS = ("annotated_move_out", "ordinary_move_out")
+
+
+def _nothing_on_file(op: str) -> Callable[[NodeSut, dict[str, Any]], str | None]:
+    def check(node: NodeSut, base: dict[str, Any]) -> str | None:
+        answer = node.request(op, **base)
+        if answer.get("ok"):
+            return None
+        return (f"after the refused requests the valid {op} answered "
                 f"{answer.get('error')} (one of them was put on file)")
-    return None
+    return check
 
 
 def _register_events(sut: AdapterSut) -> Outcome:
@@ -477,7 +498,11 @@ def op_field_cases() -> list[Case]:
         case("annotated-move-out", "24-2", "every malformed field of annotated_move_out is "
              "1030, nothing put on file", _case("annotated_move_out", _annotated,
                                                 MessageType.MOVE_OUT_CERTIFICATE,
-                                                _nothing_on_file)),
+                                                _nothing_on_file("annotated_move_out"))),
+        case("ordinary-move-out", "9", "every malformed field of ordinary_move_out is "
+             "1030, nothing put on file", _case("ordinary_move_out", _annotated,
+                                                MessageType.MOVE_IN_NOTICE,
+                                                _nothing_on_file("ordinary_move_out"))),
         NodeCase(id="30-5/node/op-fields/register-events", title="every malformed field of "
                  "record_death, record_move_out, erase and change_resident_code is 1030, "
                  "nothing erased or sent", clause="30-5",

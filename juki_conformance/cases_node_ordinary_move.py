@@ -54,7 +54,7 @@ from juki_protocol.messages.special_move import MoveInNotice
 ELSEWHERE = "011002"
 
 
-def _ordinary_notice(node: NodeSut, refs: tuple[PersonRef, ...], moved: dt.date, *,
+def ordinary_notice(node: NodeSut, refs: tuple[PersonRef, ...], moved: dt.date, *,
                      former: str | None = None, new: str | None = None) -> MoveInNotice:
     """An ordinary move's MoveInNotice from the runner's municipality (or ``new``)."""
     to = new or node.peer_municipality
@@ -63,11 +63,11 @@ def _ordinary_notice(node: NodeSut, refs: tuple[PersonRef, ...], moved: dt.date,
                         new_address=address_of(to))
 
 
-def _refs(people: tuple[SyntheticResident, ...]) -> tuple[PersonRef, ...]:
+def refs_of(people: tuple[SyntheticResident, ...]) -> tuple[PersonRef, ...]:
     return tuple(p.person_ref() for p in people)
 
 
-def _send_ordinary(node: NodeSut, notice: MoveInNotice, message_id: bytes | None = None
+def send_ordinary(node: NodeSut, notice: MoveInNotice, message_id: bytes | None = None
                    ) -> tuple[bytes, bytes, JukiPdu | None]:
     """Send ``notice`` with no correlationId as the runner's municipality; its message
     id, its PDU and the node's answer."""
@@ -87,7 +87,7 @@ def _moved_out(node: NodeSut, minimum: int, moved: dt.date) -> tuple[SyntheticRe
     return people
 
 
-def _no_update(node: NodeSut) -> str | None:
+def no_update(node: NodeSut) -> str | None:
     """None when the node sends its prefecture no update for :data:`QUIET` seconds;
     else what it sent (acknowledged, so that its numbering goes on)."""
     got = gather(listening(node, node.prefecture),
@@ -111,10 +111,10 @@ def _ordinary_accepted(sut: AdapterSut) -> Outcome:
                 f"acknowledged (accepted), with no second erasure sent to {node.prefecture}")
     moved = node_today(node) - dt.timedelta(days=5)
     people = _moved_out(node, 2, moved)
-    _, _, answer = _send_ordinary(node, _ordinary_notice(node, _refs(people), moved))
+    _, _, answer = send_ordinary(node, ordinary_notice(node, refs_of(people), moved))
     if not is_accepted(answer):
         return Outcome(Verdict.FAIL, expected, f"the notice got {describe(answer)}")
-    extra = _no_update(node)
+    extra = no_update(node)
     if extra is not None:
         return Outcome(Verdict.FAIL, expected, f"accepted, but {extra}")
     for p in people:
@@ -136,7 +136,7 @@ def _ordinary_refusals(sut: AdapterSut) -> Outcome:
                 "nothing erased, no update sent, and the matched residents' notice then "
                 "accepted")
     moved = node_today(node) - dt.timedelta(days=5)
-    good = _refs(_moved_out(node, 1, moved))
+    good = refs_of(_moved_out(node, 1, moved))
     current = registered_household(node)[0]
     dead = registered_household(node)[0]
     node.ok("record_death", residentCode=dead.resident_code)
@@ -145,38 +145,38 @@ def _ordinary_refusals(sut: AdapterSut) -> Outcome:
     head = good[0]
     tries: tuple[tuple[str, ErrorCode, MoveInNotice], ...] = (
         ("another formerMunicipality", E.WRONG_RECIPIENT,
-         _ordinary_notice(node, good, moved, former=ELSEWHERE)),
+         ordinary_notice(node, good, moved, former=ELSEWHERE)),
         ("a newMunicipality that is not the sender", E.INVALID_FIELD,
-         _ordinary_notice(node, good, moved, new=ELSEWHERE)),
+         ordinary_notice(node, good, moved, new=ELSEWHERE)),
         ("an unknown resident", E.NO_SUCH_RESIDENT,
-         _ordinary_notice(node, (*good, stranger.person_ref()), moved)),
-        ("another name", E.NO_SUCH_RESIDENT, _ordinary_notice(
+         ordinary_notice(node, (*good, stranger.person_ref()), moved)),
+        ("another name", E.NO_SUCH_RESIDENT, ordinary_notice(
             node, (dataclasses.replace(head, name=stranger.name),), moved)),
-        ("another birth date", E.NO_SUCH_RESIDENT, _ordinary_notice(node, (
+        ("another birth date", E.NO_SUCH_RESIDENT, ordinary_notice(node, (
             dataclasses.replace(head, birth_date=head.birth_date - dt.timedelta(days=1)),),
             moved)),
         ("a deceased resident", E.RECORD_DECEASED,
-         _ordinary_notice(node, (*good, dead.person_ref()), moved)),
+         ordinary_notice(node, (*good, dead.person_ref()), moved)),
         ("a current record with no move-out", E.UNEXPECTED_MESSAGE,
-         _ordinary_notice(node, (*good, current.person_ref()), moved)))
+         ordinary_notice(node, (*good, current.person_ref()), moved)))
     for label, code, notice in tries:
-        _, _, answer = _send_ordinary(node, notice)
+        _, _, answer = send_ordinary(node, notice)
         if not is_error(answer, code):
             settle_updates(node)
             return Outcome(Verdict.FAIL, expected, f"for {label} the notice got "
                            f"{describe(answer)}")
-    extra = _no_update(node)
+    extra = no_update(node)
     if extra is not None:
         return Outcome(Verdict.FAIL, expected, f"refused each time, but {extra}")
     state = upper_ok(node, "resident", residentCode=current.resident_code)
     if state.get("state") != "current":
         return Outcome(Verdict.FAIL, expected, "refused each time, but the current "
                        f"record is now {state}")
-    _, _, answer = _send_ordinary(node, _ordinary_notice(node, good, moved))
+    _, _, answer = send_ordinary(node, ordinary_notice(node, good, moved))
     if not is_accepted(answer):
         return Outcome(Verdict.FAIL, expected, "refused each time, but then the matched "
                        f"residents' own notice got {describe(answer)}")
-    extra = _no_update(node)
+    extra = no_update(node)
     if extra is not None:
         return Outcome(Verdict.FAIL, expected, f"the matched notice accepted, but {extra}")
     return Outcome(Verdict.PASS, expected, f"{len(tries)} refusals with their codes, "
@@ -190,8 +190,8 @@ def _ordinary_duplicate(sut: AdapterSut) -> Outcome:
                 f"refused with {error_text(ErrorCode.REPLAY)}")
     moved = node_today(node) - dt.timedelta(days=5)
     people = _moved_out(node, 1, moved)
-    notice = _ordinary_notice(node, _refs(people), moved)
-    mid, pdu, first = _send_ordinary(node, notice)
+    notice = ordinary_notice(node, refs_of(people), moved)
+    mid, pdu, first = send_ordinary(node, notice)
     if not is_accepted(first):
         return Outcome(Verdict.FAIL, expected, f"the notice got {describe(first)}")
     settle_updates(node)
@@ -199,16 +199,16 @@ def _ordinary_duplicate(sut: AdapterSut) -> Outcome:
     if again is None or again.acknowledgement is None or \
             again.acknowledgement.status is not AckStatus.DUPLICATE:
         return Outcome(Verdict.FAIL, expected, f"sent again it got {describe(again)}")
-    extra = _no_update(node)
+    extra = no_update(node)
     if extra is not None:
         return Outcome(Verdict.FAIL, expected, f"duplicate, but {extra}")
     other = dataclasses.replace(notice, new_address=Address(
         local_gov_code=node.peer_municipality, text="大阪府豊中市岡上の町二丁目1番1号"))
-    _, _, replay = _send_ordinary(node, other, mid)
+    _, _, replay = send_ordinary(node, other, mid)
     if not is_error(replay, ErrorCode.REPLAY):
         return Outcome(Verdict.FAIL, expected, "duplicate; then the same id with other "
                        f"content got {describe(replay)}")
-    extra = _no_update(node)
+    extra = no_update(node)
     if extra is not None:
         return Outcome(Verdict.FAIL, expected, f"2021 REPLAY, but {extra}")
     return Outcome(Verdict.PASS, expected, "duplicate, then 2021 REPLAY; no update")
@@ -387,4 +387,5 @@ def ordinary_move_cases() -> list[Case]:
     ]
 
 
-__all__ = ["ordinary_move_cases", "ordinary_notice_of", "start_ordinary_move_in"]
+__all__ = ["ELSEWHERE", "no_update", "ordinary_move_cases", "ordinary_notice", "ordinary_notice_of",
+           "refs_of", "send_ordinary", "start_ordinary_move_in"]

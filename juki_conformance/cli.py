@@ -45,6 +45,7 @@ from juki_conformance.cases_node_card_centre_paths import card_centre_paths_case
 from juki_conformance.cases_node_card_paths import card_paths_cases
 from juki_conformance.cases_node_card_pin import card_pin_cases
 from juki_conformance.cases_node_card_register import card_register_cases
+from juki_conformance.cases_node_certificate_move_out import certificate_move_out_cases
 from juki_conformance.cases_node_delegation import delegation_cases
 from juki_conformance.cases_node_designation import designation_cases
 from juki_conformance.cases_node_disclosure import disclosure_cases
@@ -155,7 +156,7 @@ def backlog_node_cases() -> list[Case]:
             + node_backlog_cases() + audit_anchor_cases() + stray_answer_cases()
             + provision_path_cases() + flow_path_cases() + audit_path_cases()
             + disclosure_cases() + op_field_cases() + card_paths_cases()
-            + card_centre_paths_cases() + beside_cases())
+            + card_centre_paths_cases() + beside_cases() + certificate_move_out_cases())
 
 
 def more_codec_cases() -> list[Case]:

@@ -56,7 +56,7 @@ from juki_protocol.node.sql import Database
 ACTIONS: dict[str, tuple[str, ...]] = {
     "record": ("register_resident", "record_change", "record_resident", "record_death",
                "record_move_out", "erase", "change_resident_code", "resident",
-               "annotated_move_out", "ordinary_move_in", "special_move_in",
+               "annotated_move_out", "ordinary_move_out", "ordinary_move_in", "special_move_in",
                "move_in_result", "family_register_notice", "family_register_result",
                "record_items", "request_codes", "code_pool", "designate_codes",
                "designations"),

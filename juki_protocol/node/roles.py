@@ -77,6 +77,7 @@ from juki_protocol.machines.schedule import load_schedule_1
 from juki_protocol.machines.special_move import (
     AnnotatedMoveOut,
     MoveOutDesk,
+    OrdinaryMoveOut,
     report_identity_changes,
 )
 from juki_protocol.machines.special_move_in import SpecialMoveInCounter
@@ -329,6 +330,12 @@ class MunicipalityRole(RoleHandler):
     def annotated_move_out(self, notice: AnnotatedMoveOut, now: dt.datetime) -> list[Owned]:
         """An annotated move-out notice received by post (Art. 24-2(1))."""
         return own(self.desk, self.desk.annotated_move_out(notice, now))
+
+    def ordinary_move_out(self, move_out: OrdinaryMoveOut, now: dt.datetime
+                          ) -> list[Owned]:
+        """A move-out filed at the counter with a paper certificate (Art. 24): on file
+        until a ``MoveInNotice`` finalises it (R-9-1-04)."""
+        return own(self.desk, self.desk.record_move_out(move_out, now))
 
     def special_move_in(self, check: IdentityCheck, notice: SpecialMoveInNotice,
                         now: dt.datetime) -> tuple[SpecialMoveInCounter, list[Owned]]:

@@ -15,6 +15,10 @@ that counter:
 * ``annotated_move_out``: an annotated move-out notice received by post at the former
   municipality (Art. 24-2(1)), through
   :meth:`~juki_protocol.node.roles.MunicipalityRole.annotated_move_out`.
+* ``ordinary_move_out``: a move-out filed at the former municipality's counter, for
+  which the paper certificate was issued (Art. 24): on file, the records current, until
+  the new municipality's Art. 9(1) notice finalises it, through
+  :meth:`~juki_protocol.node.roles.MunicipalityRole.ordinary_move_out`.
 * ``special_move_in``: a move-in filed with the card at the new municipality (Art.
   24-2(3)), through :meth:`~juki_protocol.node.roles.MunicipalityRole.special_move_in`;
   ``move_in_result`` reads whether the residents were recorded and the Art. 9(1)
@@ -41,7 +45,7 @@ from juki_protocol.errors import ErrorCode, JukiError
 from juki_protocol.fixtures.synth import generate_households
 from juki_protocol.machines.card import IdentityCheck
 from juki_protocol.machines.move_in import MoveInNotifier, NotifierState, OrdinaryMoveIn
-from juki_protocol.machines.special_move import AnnotatedMoveOut
+from juki_protocol.machines.special_move import AnnotatedMoveOut, OrdinaryMoveOut
 from juki_protocol.machines.special_move_in import MoveInState, SpecialMoveInCounter
 from juki_protocol.machines.wide_area import IssuingCounter, IssuingState
 from juki_protocol.messages.common import Address
@@ -183,25 +187,43 @@ def _address(req: dict[str, Any], name: str) -> Address:
         raise bad(f"{name} is not a valid address: {exc}") from None
 
 
+def _move_out(req: dict[str, Any], kind: type[AnnotatedMoveOut] | type[OrdinaryMoveOut]
+              ) -> AnnotatedMoveOut | OrdinaryMoveOut:
+    """The move-out of ``kind`` that ``req`` names (1030 when a field is malformed)."""
+    movers = req.get("movers")
+    if not isinstance(movers, list) or not all(isinstance(m, str) for m in movers):
+        raise bad("movers must be a list of resident codes")
+    try:
+        return kind(movers=tuple(movers), destination=_address(req, "destination"),
+                    planned_move_date=_day(req, "plannedMoveDate"))
+    except JukiError as exc:
+        if exc.error_code == ErrorCode.INVALID_JSON:
+            raise
+        raise bad(f"not a valid move-out: {exc}") from None
+
+
 @op("annotated_move_out")
 async def op_annotated_move_out(node: Node, req: dict[str, Any]) -> dict[str, Any]:
     """An annotated move-out notice received by post (Art. 24-2(1)) for the registered
     residents ``movers`` (the card holder first), moving to ``destination`` in another
     municipality on ``plannedMoveDate``."""
     role = municipality(node)
-    movers = req.get("movers")
-    if not isinstance(movers, list) or not all(isinstance(m, str) for m in movers):
-        raise bad("movers must be a list of resident codes")
-    try:
-        notice = AnnotatedMoveOut(movers=tuple(movers), destination=_address(req,
-                                                                             "destination"),
-                                  planned_move_date=_day(req, "plannedMoveDate"))
-    except JukiError as exc:
-        if exc.error_code == ErrorCode.INVALID_JSON:
-            raise
-        raise bad(f"not a valid annotated move-out: {exc}") from None
+    notice = _move_out(req, AnnotatedMoveOut)
+    assert isinstance(notice, AnnotatedMoveOut)
     await node.local(lambda now: role.annotated_move_out(notice, now))
     return {"movers": len(notice.movers)}
+
+
+@op("ordinary_move_out")
+async def op_ordinary_move_out(node: Node, req: dict[str, Any]) -> dict[str, Any]:
+    """A move-out filed at this municipality's counter for the registered residents
+    ``movers``, for which the paper move-out certificate was issued (Art. 24): on file,
+    the records current, until a ``MoveInNotice`` finalises it (R-9-1-04, R-MOVE-02)."""
+    role = municipality(node)
+    move_out = _move_out(req, OrdinaryMoveOut)
+    assert isinstance(move_out, OrdinaryMoveOut)
+    await node.local(lambda now: role.ordinary_move_out(move_out, now))
+    return {"movers": len(move_out.movers)}
 
 
 # Arts. 24-2(3), 9(1): the new municipality ---------------------------------------------
@@ -372,5 +394,5 @@ async def op_ordinary_move_in(node: Node, req: dict[str, Any]) -> dict[str, Any]
 
 
 __all__ = ["APPLICANTS", "op_annotated_move_out", "op_move_in_result",
-           "op_ordinary_move_in", "op_special_move_in", "op_wide_area_request",
-           "op_wide_area_result"]
+           "op_ordinary_move_in", "op_ordinary_move_out", "op_special_move_in",
+           "op_wide_area_request", "op_wide_area_result"]

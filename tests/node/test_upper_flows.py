@@ -109,6 +109,69 @@ def test_flows_started_at_the_counter_run_to_their_end(tmp_path: Path,
     run(go())
 
 
+def test_a_certificate_move_out_stays_on_file_until_the_notice(tmp_path: Path,
+                                                               pki_dir: Path) -> None:
+    """Arts. 24, 9(1): ``ordinary_move_out`` keeps the records current; the new
+    municipality's notice erases exactly the persons it names (R-NODE-96)."""
+    async def go() -> None:
+        net = await start(tmp_path, pki_dir, [("municipality", OSAKA),
+                                              ("municipality", TOYONAKA)])
+        try:
+            osaka, toyonaka = net.nodes[OSAKA], net.nodes[TOYONAKA]
+            codes = (await _op(osaka, op="register_resident", seed="flows-cert"))[
+                "residentCodes"]
+            assert len(codes) >= 2
+            today = osaka.now().date()
+            out = {"op": "ordinary_move_out", "movers": codes,
+                   "destination": {"local_gov_code": TOYONAKA, "text": "豊中市"},
+                   "plannedMoveDate": today.isoformat()}
+            assert await _op(osaka, **out) == {"id": 1, "ok": True, "movers": len(codes)}
+            again = await _op(osaka, **{**out, "movers": codes[:1]})
+            assert again["error"]["code"] == 4001            # already on file
+            annotated = await _op(osaka, **{**out, "op": "annotated_move_out"})
+            assert annotated["error"]["code"] == 4001
+            records = net.role(OSAKA).register.records
+            assert {records[c].status for c in codes} == {"current"}
+            moved = await _op(toyonaka, op="ordinary_move_in", formerMunicipality=OSAKA,
+                              seed="flows-cert", members=1, movedDate=today.isoformat(),
+                              newAddress={"local_gov_code": TOYONAKA,
+                                          "text": "大阪府豊中市中桜塚三丁目1番1号"})
+            assert moved["ok"] is True, moved
+            await _until(toyonaka, "completed", op="move_in_result",
+                         messageId=moved["messageId"])
+            await osaka.wait_until(lambda: records[codes[0]].status == "moved_out")
+            assert [records[c].status for c in codes[1:]] == ["current"] * (len(codes) - 1)
+        finally:
+            await net.stop()
+    run(go())
+
+
+def test_a_certificate_move_out_is_refused_whole(tmp_path: Path, pki_dir: Path) -> None:
+    """Nothing is put on file when one mover is refused; a destination within is 1024
+    and a malformed list 1030 (R-NODE-96)."""
+    async def go() -> None:
+        net = await start(tmp_path, pki_dir, [("municipality", OSAKA)])
+        try:
+            osaka = net.nodes[OSAKA]
+            codes = (await _op(osaka, op="register_resident", seed="flows-whole"))[
+                "residentCodes"]
+            stranger = _household(TOYONAKA, "flows-whole")[0].resident_code
+            out = {"op": "ordinary_move_out",
+                   "destination": {"local_gov_code": TOYONAKA, "text": "豊中市"},
+                   "plannedMoveDate": osaka.now().date().isoformat()}
+            answer = await _op(osaka, **out, movers=[codes[0], stranger])
+            assert answer["error"]["code"] == 5001
+            within = await _op(osaka, **{**out, "destination": {
+                "local_gov_code": OSAKA, "text": "大阪市"}}, movers=codes[:1])
+            assert within["error"]["code"] == 1024
+            twice = await _op(osaka, **out, movers=[codes[0], codes[0]])
+            assert twice["error"]["code"] == 1030
+            assert (await _op(osaka, **out, movers=codes[:1]))["ok"] is True
+        finally:
+            await net.stop()
+    run(go())
+
+
 #: Changes that make each op's request bad (None: the field left out): 1030 each.
 BAD_WIDE: tuple[dict[str, Any], ...] = (
     {"residenceMunicipality": None}, {"residenceMunicipality": OSAKA},
