@@ -1,5 +1,5 @@
 """Tag forms in codec mode (X.690 section 8.1.2; spec/README.md R-DER-02, R-DER-05,
-R-DER-08, R-DER-10): the high-tag-number form, for every message type.
+R-DER-08, R-DER-10, R-DER-19): the high-tag-number form, for every message type.
 
 The golden vectors carry one unknown extension addition per type, tagged [29]: a tag
 that fits the identifier octet. A decoder that mishandles tag numbers of 31 and above
@@ -7,12 +7,18 @@ that fits the identifier octet. A decoder that mishandles tag numbers of 31 and 
 gets, at the end of its outermost SEQUENCE (the extension position of every type), an
 extension element
 
-- tagged [31] (one continuation octet), [133] (two) or [16384] (three), primitive or
-  constructed: an unknown addition, skipped; the value decodes as without it (R-DER-08);
+- tagged [31] (one continuation octet), [133] (two), [16384] (three), [2097152] or
+  [268435455] (four, the most R-DER-19 allows), primitive or constructed: an unknown
+  addition, skipped; the value decodes as without it (R-DER-08);
+- tagged [268435456], whose number takes five continuation octets: 1010 (R-DER-19);
 - tagged [29] in the high-tag-number form, or [133] with a leading zero septet: a tag
   that is not DER, 1011 (R-DER-02);
 - whose tag's continuation octets run past the end of the SEQUENCE: 1010 (R-DER-05),
-  and as the whole input, an identifier that stops after its first octet: 1010.
+  and as the whole input, an identifier that stops after its first octet, or a SEQUENCE
+  whose content is an identifier without a length: 1010;
+- and the message with its outer length in the indefinite form (80, then end-of-contents
+  octets): 1011 (R-DER-02), also where 128 content octets follow, which a decoder that
+  reads 80 as a short length would take as a length of 128.
 """
 
 from __future__ import annotations
@@ -112,34 +118,55 @@ def _refuses(type_name: str, build: Callable[[bytes], bytes],
     return run
 
 
+def _indefinite(data: bytes) -> bytes:
+    """``data`` (one TLV) with its length in the indefinite form (BER only), its content
+    followed by the end-of-contents octets."""
+    top = der.parse(data)
+    return (data[:top.start + _identifier_size(data)] + b"\x80"
+            + data[top.content_start:top.end] + b"\x00\x00")
+
+
 def _past_end(data: bytes) -> bytes:
     """The SEQUENCE's content ends inside a high-form identifier: its last octet
     announces a continuation octet that lies outside the SEQUENCE (a trailing 00)."""
     return appended(data, b"\x9f\x81") + b"\x00"
 
 
+#: The tag numbers of the bounds of each count of continuation octets: 31 and 133
+#: (one and two), 16384 (three), 2097152 and 268435455 (four, the first and the last
+#: number that R-DER-19 allows).
 ACCEPT = (("tag-31-primitive", 31, False), ("tag-31-constructed", 31, True),
           ("tag-133-primitive", 133, False), ("tag-133-constructed", 133, True),
-          ("tag-16384-primitive", 16384, False))
-REFUSE: tuple[tuple[str, Callable[[bytes], bytes], ErrorCode], ...] = (
+          ("tag-16384-primitive", 16384, False), ("tag-2097152-primitive", 2097152, False),
+          ("tag-268435455-constructed", 2**28 - 1, True))
+#: (slug, the change of the DER, the code, the requirements).
+REFUSE: tuple[tuple[str, Callable[[bytes], bytes], ErrorCode, tuple[str, ...]], ...] = (
     ("tag-29-in-high-form", lambda d: appended(d, _element(29, False, force_high=True)),
-     ErrorCode.DER_NON_CANONICAL),
+     ErrorCode.DER_NON_CANONICAL, ("R-DER-02",)),
     ("tag-30-in-high-form", lambda d: appended(d, _element(30, True, force_high=True)),
-     ErrorCode.DER_NON_CANONICAL),
+     ErrorCode.DER_NON_CANONICAL, ("R-DER-02",)),
     ("tag-31-leading-zero-septet",
      lambda d: appended(d, _element(31, False, leading_zero=True)),
-     ErrorCode.DER_NON_CANONICAL),
+     ErrorCode.DER_NON_CANONICAL, ("R-DER-02",)),
     ("tag-133-leading-zero-septet",
      lambda d: appended(d, _element(133, True, leading_zero=True)),
-     ErrorCode.DER_NON_CANONICAL),
-    ("tag-runs-past-its-container", _past_end, ErrorCode.DER_MALFORMED),
+     ErrorCode.DER_NON_CANONICAL, ("R-DER-02",)),
+    # Most types' messages hold 128 octets or more: a length octet 80 then reads as an
+    # indefinite length, never as the length 128 (X.690 8.1.3.6).
+    ("outer-length-indefinite", _indefinite, ErrorCode.DER_NON_CANONICAL, ("R-DER-02",)),
+    ("tag-runs-past-its-container", _past_end, ErrorCode.DER_MALFORMED,
+     ("R-DER-05", "R-DER-10")),
+    # 2**28 is the first tag number that needs five continuation octets (R-DER-19).
+    ("tag-268435456-five-octets", lambda d: appended(d, _element(2**28, False)),
+     ErrorCode.DER_MALFORMED, ("R-DER-19", "R-DER-05")),
 )
 SKIP_FIX = ("Read identifiers in the high-tag-number form (X.690 8.1.2.4): base-128 "
             "continuation octets, bit 8 set on all but the last; an element with a tag no "
             "component has, after the last known one, is an extension addition: skip it.")
 FORM_FIX = ("Refuse a tag number below 31 written in the high-tag-number form and a "
             "first continuation octet 0x80 (a leading zero septet) with 1011; a tag whose "
-            "octets run past the end of the data or of its container with 1010.")
+            "octets run past the end of the data or of its container, or whose number takes "
+            "more than 4 continuation octets, with 1010.")
 
 
 def tag_cases() -> list[Case]:
@@ -156,17 +183,19 @@ def tag_cases() -> list[Case]:
                 remediation=SKIP_FIX, mode="codec", ops=("decode",),
                 message_type=type_name,
                 run=_accepts(type_name, _element(number, constructed))))
-        for name, build, code in REFUSE:
-            reqs = ("R-DER-02",) if code is ErrorCode.DER_NON_CANONICAL \
-                else ("R-DER-05", "R-DER-10")
+        for name, build, code, reqs in REFUSE:
             cases.append(Case(
                 id=f"der/codec/{slug}/{name}", title=f"{type_name}: {name.replace('-', ' ')}"
                 f" is refused {int(code)}", clause=CLAUSES[type_name], requirements=reqs,
                 level="MUST", remediation=FORM_FIX, mode="codec", ops=("decode",),
                 message_type=type_name, run=_refuses(type_name, build, code)))
+    # The last two: a SEQUENCE whose content is one identifier octet and no length, the
+    # last octet of the input (at the first and at the second level).
     for name, data in (("identifier-cut-after-first-octet", b"\x1f"),
                        ("application-identifier-cut", b"\x7f\x81"),
-                       ("context-identifier-cut", b"\xbf\x1f")):
+                       ("context-identifier-cut", b"\xbf\x1f"),
+                       ("identifier-without-length-at-the-end", b"\x74\x01\x80"),
+                       ("nested-identifier-without-length", b"\x74\x03\x30\x01\x80")):
         cases.append(Case(
             id=f"der/codec/acknowledgement/{name}", title=f"the input {data.hex()} is "
             "refused 1010", clause="pdu", requirements=("R-DER-05", "R-DER-10"),
