@@ -127,8 +127,10 @@ def _record_follows(sut: AdapterSut) -> Outcome:
     node = node_sut(sut)
     expected = ("after every PIN and reset, the answer's status word and cardState and "
                 "card_state's retriesLeft: wrong 2, 1, right 3, wrong 2, 1, 0 locked, the "
-                "holder's reset still locked, the municipality's 3 active")
-    serial = _card(node)
+                "holder's reset still locked, the municipality's 3 active; the holder's "
+                "residentCode read from the card with each confirmed PIN, none otherwise")
+    holder = _resident(node)
+    serial = str(node.ok("card_issue", residentCode=holder, pin=PIN)["serial"])
     if _record(node, serial) != ("active", 3):
         return Outcome(Verdict.FAIL, expected, f"the new card's record is "
                        f"{_record(node, serial)}, not active with 3 tries")
@@ -144,6 +146,13 @@ def _record_follows(sut: AdapterSut) -> Outcome:
             return Outcome(Verdict.FAIL, expected, f"step {i} ({op} {what}) "
                            f"answered {said[0]}, card {said[1]}, confirmed "
                            f"{got.get('confirmed')}; expected {sw}, card {state}")
+        read = got.get("residentCode")
+        if op == "card_verify" and read != (holder if confirmed else None):
+            said_code = "none" if read is None else \
+                "the holder's" if read == holder else "another code"
+            want = "the holder's" if confirmed else "none"
+            return Outcome(Verdict.FAIL, expected, f"step {i} ({op}) answered "
+                           f"residentCode {said_code}; expected {want} (R-CARD-03)")
         record = _record(node, serial)
         if record != (state, left):
             return Outcome(Verdict.FAIL, expected, f"after step {i} ({op}) card_state "
@@ -471,7 +480,7 @@ def card_paths_cases() -> list[Case]:
     return [
         case("card/node/paths/record-follows-every-pin",
              "the record's state and tries left after every PIN and reset",
-             "card", ("R-CARD-01", "R-CARD-02"), _record_follows),
+             "card", ("R-CARD-01", "R-CARD-02", "R-CARD-03"), _record_follows),
         case("card/node/paths/refused-transitions-keep-their-codes",
              "lifecycle ops a card's state does not allow answer the card table's code; "
              "an unknown serial is 5001", "card", ("R-24-2-1-01", "R-CARD-01"),

@@ -176,10 +176,18 @@ class CardDesk:
                 record.pin_result(sw == SW_OK, now)
             except ProtocolError:
                 pass                     # the record is not active: the counter refuses
+        answer: dict[str, Any] = {
+            "sw": sw.hex().upper(),
+            "confirmed": sw == SW_OK and record.state is CardState.ACTIVE,
+            "cardState": record.state.value}
+        if answer["confirmed"]:        # the holder's code, read from the chip (R-CARD-03)
+            read = card.process(apdu(0xB0, le=11), now)
+            if read[-2:] == SW_OK:
+                answer["residentCode"] = read[:-2].decode("ascii")
+            else:
+                answer["confirmed"] = False
         self.commit(card.serial)
-        return {"sw": sw.hex().upper(),
-                "confirmed": sw == SW_OK and record.state is CardState.ACTIVE,
-                "cardState": record.state.value}
+        return answer
 
     def unlock(self, serial: object, by: Actor, now: dt.datetime) -> dict[str, Any]:
         """RESET RETRY COUNTER: with the administration key (the municipality) or with

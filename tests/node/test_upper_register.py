@@ -43,19 +43,21 @@ def test_a_suspended_card_is_refused_until_resumed(tmp_path: Path, pki_dir: Path
                                 pin="1234"))["serial"]
             state = await _op(node, op="card_state", serial=serial)
             assert (state["cardState"], state["retriesLeft"]) == ("active", 3)
-            assert (await _op(node, op="card_verify", serial=serial,
-                              pin="9999"))["confirmed"] is False
+            wrong = await _op(node, op="card_verify", serial=serial, pin="9999")
+            assert wrong["confirmed"] is False and "residentCode" not in wrong
             assert (await _op(node, op="card_state", serial=serial))["retriesLeft"] == 2
             assert (await _op(node, op="card_suspend",
                               serial=serial))["cardState"] == "suspended"
             used = await _op(node, op="card_verify", serial=serial, pin="1234")
             assert used["confirmed"] is False and used["cardState"] == "suspended"
+            assert "residentCode" not in used
             again = await _op(node, op="card_suspend", serial=serial)
             assert again["ok"] is False, again
             assert (await _op(node, op="card_resume",
                               serial=serial))["cardState"] == "active"
-            assert (await _op(node, op="card_verify", serial=serial,
-                              pin="1234"))["confirmed"] is True
+            right = await _op(node, op="card_verify", serial=serial, pin="1234")
+            assert right["confirmed"] is True
+            assert right["residentCode"] == codes[0]          # read from the chip
             missing = await _op(node, op="card_state", serial="271004-999999")
             assert missing["error"]["code"] == 5001
         finally:
