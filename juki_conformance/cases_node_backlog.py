@@ -339,6 +339,61 @@ def _one_move_out_per_notice(sut: AdapterSut) -> Outcome:
                    "finalised")
 
 
+def _whole_move_out_per_notice(sut: AdapterSut) -> Outcome:
+    """R-24-2-1-03: a notice naming some of the persons of one annotated move-out is
+    refused; the notice naming all of them is then certified."""
+    node = node_sut(sut)
+    peer = node.peer_municipality
+    expected = ("a SpecialMoveInNotice naming A alone, of the annotated move-out of A and "
+                "B, refused 1024 INVALID_FIELD with no certificate; then the notice naming "
+                "A and B accepted with one certificate of two entries, and finalised")
+    a, b = _resident(node), _resident(node)
+    moved = _today(node) - dt.timedelta(days=3)
+    upper_ok(node, "annotated_move_out", movers=[a.resident_code, b.resident_code],
+             destination=codec.to_json(_address(peer)), plannedMoveDate=moved.isoformat())
+
+    def notice(people: tuple[SyntheticResident, ...]) -> SpecialMoveInNotice:
+        return SpecialMoveInNotice(
+            new_municipality=peer, former_municipality=node.code,
+            movers=tuple(p.person_ref() for p in people), moved_date=moved,
+            move_in_filed_date=_today(node), new_address=_address(peer))
+    node.drain(peer)
+    conn = node.connect(peer)
+    try:
+        mid, pdu = node.sealed(notice((a,)), sender=peer)
+        conn.send(pdu)
+        answer, sealed = _answers(conn, node, mid, min(node.timeout, 3.0))
+        if _code_of(answer) != int(ErrorCode.INVALID_FIELD) or sealed:
+            return Outcome(Verdict.FAIL, expected, f"the notice naming A alone got "
+                           f"{describe(answer)}" + (f", and {len(sealed)} sealed "
+                                                    "message(s) followed" if sealed else ""))
+        mid, pdu = node.sealed(notice((a, b)), sender=peer)
+        conn.send(pdu)
+        answer, sealed = _answers(conn, node, mid, min(node.timeout, 3.0))
+        certificates = [s for s in sealed
+                        if s.header.message_type is MessageType.MOVE_OUT_CERTIFICATE]
+        entries = [len(getattr(node.opened(c, peer), "entries", ()))
+                   for c in certificates]
+        if not _accepted(answer) or entries != [2]:
+            return Outcome(Verdict.FAIL, expected, f"refused as expected; then the notice "
+                           f"naming A and B got {describe(answer)} and certificates "
+                           f"with {entries} entries")
+        final = MoveInNotice(new_municipality=peer, former_municipality=node.code,
+                             residents=(a.person_ref(), b.person_ref()), moved_date=moved,
+                             recorded_date=_today(node), new_address=_address(peer))
+        fid, fpdu = node.sealed(final, sender=peer, header_changes={"correlation_id": mid})
+        conn.send(fpdu)
+        closing, _ = _answers(conn, node, fid, min(node.timeout, 3.0))
+    finally:
+        conn.close()
+        _settle(node)
+    if not _accepted(closing):
+        return Outcome(Verdict.FAIL, expected, f"certified as expected, but the finalising "
+                       f"MoveInNotice got {describe(closing)}")
+    return Outcome(Verdict.PASS, expected, "A alone refused 1024; A and B certified "
+                   "together and finalised")
+
+
 REM_RELAY = (
     "Treat an error report 9001, 9002 or 9003 to a relay as 'not now': keep the relay, "
     "answer nothing, log the report, back off, and send the relay again with the same "
@@ -375,6 +430,11 @@ def node_backlog_cases() -> list[Case]:
              "a notice naming movers of two annotated move-outs is refused 1024 and "
              "certifies nothing", "24-2", ("R-24-2-3-04", "R-24-2-1-03"), REM_NOTICE,
              _one_move_out_per_notice, "municipality"),
+        case("24-2/3/node/special-move/former/part-of-a-move-out-refused",
+             "a notice naming some of the persons of one annotated move-out is refused "
+             "1024 and certifies nothing; the notice naming all is certified", "24-2",
+             ("R-24-2-1-03", "R-24-2-3-04"), REM_NOTICE, _whole_move_out_per_notice,
+             "municipality"),
     ]
 
 
