@@ -47,6 +47,7 @@ from juki_protocol.messages.wide_area import (
     TargetPerson,
     WideAreaIssuanceRequest,
     WideAreaIssuanceResponse,
+    WideAreaRefusal,
 )
 
 #: Valid municipality codes that are neither the SUT nor the runner's peer: one sorting
@@ -431,6 +432,53 @@ def _current_before_erased(sut: AdapterSut) -> Outcome:
     return Outcome(Verdict.PASS, expected, "the copy of the current record both times")
 
 
+def _request_by(node: NodeSut, by: SyntheticResident, target: SyntheticResident
+                ) -> WideAreaIssuanceRequest:
+    """A request from the runner's municipality by ``by`` (with resident code) for
+    ``target`` (by name and birth date)."""
+    return WideAreaIssuanceRequest(
+        issuing_municipality=node.peer_municipality, residence_municipality=node.code,
+        requester=Requester(name=by.name, birth_date=by.birth_date, address=by.address,
+                            resident_code=by.resident_code,
+                            identity_check=IdentityCheckMethod.RESIDENT_CARD_WITH_PIN),
+        targets=(TargetPerson(name=target.name, birth_date=target.birth_date),),
+        include_relationship=False, include_resident_code=False)
+
+
+def _requester_erased(sut: AdapterSut) -> Outcome:
+    """R-12-2-3-06: a requester whose own record is erased has no household here: a
+    current member of their former household is refused notSameHousehold."""
+    node = node_sut(sut)
+    expected = ("a request by a requester whose record was erased (moved out, then "
+                "deceased) for a current member of their household refused "
+                "notSameHousehold; the member's own request for themself answered with "
+                "a copy")
+    for how in ("record_move_out", "record_death"):
+        members: tuple[SyntheticResident, ...] = ()
+        while len(members) < 2:
+            members = _registered(node, f"conformance:wide:{secrets.token_hex(8)}")
+        gone, member = members[0], members[1]
+        fields: dict[str, Any] = {"residentCode": gone.resident_code}
+        if how == "record_move_out":
+            fields["destination"] = codec.to_json(Address(
+                local_gov_code="011002", text="北海道札幌市中央区北一条西二丁目1番地"))
+        _ok(node, how, **fields)
+        settle_updates(node)
+        answer = _served(node, _request_by(node, gone, member))
+        if isinstance(answer, str) or answer.refusal is not WideAreaRefusal.NOT_SAME_HOUSEHOLD:
+            said = answer if isinstance(answer, str) else (
+                f"refusal {answer.refusal.value}" if answer.refusal else
+                f"{len(answer.copies or ())} copies")
+            return Outcome(Verdict.FAIL, expected, f"after {how} of the requester the "
+                           f"request got {said}")
+    problem = _copies_of(_served(node, _request_by(node, member, member)), (member,))
+    if problem:
+        return Outcome(Verdict.FAIL, expected, f"refused twice; then the member's own "
+                       f"request got {problem}")
+    return Outcome(Verdict.PASS, expected, "notSameHousehold after a move-out and a death; "
+                   "then a copy")
+
+
 def wide_area_consistency_cases() -> list[Case]:
     """The cases of this module (a municipality SUT)."""
     def case(cid: str, title: str, reqs: tuple[str, ...], rem: str,
@@ -458,6 +506,12 @@ def wide_area_consistency_cases() -> list[Case]:
                  "birth date, and each target by its name and birth date, both compared "
                  "for equality (R-12-2-3-06).")
     cases += [
+        case("12-2/3/node/wide-area/residence/erased-requester-has-no-household",
+             "a requester whose record is erased is refused notSameHousehold for a "
+             "current member of their former household", ("R-12-2-3-06",),
+             "Serve a target only for a requester whose own record is current and of the "
+             "target's household; a requester erased (moved out, deceased) has no "
+             "household: refuse notSameHousehold (R-12-2-3-06).", _requester_erased),
         case("12-2/3/node/wide-area/residence/requester-without-resident-code",
              "a requester known by name and birth date only gets copies of the "
              "household", ("R-12-2-3-06", "R-12-2-3-02"), rem_match,
