@@ -479,6 +479,25 @@ def _requester_erased(sut: AdapterSut) -> Outcome:
                    "then a copy")
 
 
+def _other_household_both_ways(sut: AdapterSut) -> Outcome:
+    """R-12-2-3-06: a target of another household is refused notSameHousehold, whichever
+    household the node registered first (a check by ordering refuses one way only)."""
+    node = node_sut(sut)
+    expected = ("a request by a person of household A for a person of household B, and "
+                "one by B's for A's, each refused notSameHousehold")
+    one = _registered(node, f"conformance:wide:{secrets.token_hex(8)}")[0]
+    two = _registered(node, f"conformance:wide:{secrets.token_hex(8)}")[0]
+    for by, target, label in ((one, two, "A for B"), (two, one, "B for A")):
+        answer = _served(node, _request_by(node, by, target))
+        if isinstance(answer, str) or \
+                answer.refusal is not WideAreaRefusal.NOT_SAME_HOUSEHOLD:
+            said = answer if isinstance(answer, str) else (
+                f"refusal {answer.refusal.value}" if answer.refusal else
+                f"{len(answer.copies or ())} copies")
+            return Outcome(Verdict.FAIL, expected, f"the request {label} got {said}")
+    return Outcome(Verdict.PASS, expected, "notSameHousehold both ways")
+
+
 def wide_area_consistency_cases() -> list[Case]:
     """The cases of this module (a municipality SUT)."""
     def case(cid: str, title: str, reqs: tuple[str, ...], rem: str,
@@ -506,6 +525,12 @@ def wide_area_consistency_cases() -> list[Case]:
                  "birth date, and each target by its name and birth date, both compared "
                  "for equality (R-12-2-3-06).")
     cases += [
+        case("12-2/3/node/wide-area/residence/other-household-refused-both-ways",
+             "a target of another household is refused notSameHousehold, whichever of "
+             "the two households was registered first", ("R-12-2-3-06",),
+             "Compare the target's household with the requester's for equality; any "
+             "other household is refused notSameHousehold (R-12-2-3-06).",
+             _other_household_both_ways),
         case("12-2/3/node/wide-area/residence/erased-requester-has-no-household",
              "a requester whose record is erased is refused notSameHousehold for a "
              "current member of their former household", ("R-12-2-3-06",),

@@ -42,7 +42,6 @@ from typing import Any
 
 from juki_protocol.codec import codec
 from juki_protocol.errors import ErrorCode, JukiError
-from juki_protocol.fixtures.synth import generate_households
 from juki_protocol.machines.card import IdentityCheck
 from juki_protocol.machines.move_in import MoveInNotifier, NotifierState, OrdinaryMoveIn
 from juki_protocol.machines.special_move import AnnotatedMoveOut, OrdinaryMoveOut
@@ -59,7 +58,7 @@ from juki_protocol.messages.wide_area import (
 from juki_protocol.node.node import Node
 from juki_protocol.node.roles import MunicipalityRole, Owned
 from juki_protocol.node.upper_card_register import presented_card_refusal
-from juki_protocol.node.upper_ops import bad, day, municipality, op, text
+from juki_protocol.node.upper_ops import bad, day, municipality, op, seeded_household, text
 
 #: Who applies at the counter (Art. 12-2(1)): the person recorded at the residence
 #: municipality, for themselves or members of their household, may; a proxy with a
@@ -340,7 +339,7 @@ def _newcomers(req: dict[str, Any], role: MunicipalityRole, former: str,
     ``newAddress`` since ``moved``, their previous address the former one."""
     seed = text(req, "seed")
     try:
-        household = generate_households(1, seed, municipalities=[former])[0].members
+        household = seeded_household(role.code, seed, former)
     except ValueError:
         raise bad("formerMunicipality must be a municipality of the synthetic "
                   "table") from None

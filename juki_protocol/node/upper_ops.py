@@ -12,11 +12,14 @@ section 4 lists them all.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from juki_protocol.errors import ErrorCode, JukiError, ValidationError
+from juki_protocol.fixtures.synth import SyntheticResident, generate_households
 from juki_protocol.messages.base import parse_date
 from juki_protocol.node.node import Node
 from juki_protocol.node.roles import AgencyRole, MunicipalityRole
@@ -89,6 +92,18 @@ def day(value: Any, name: str) -> dt.date:
         raise bad(f"{name} must be a date YYYY-MM-DD") from None
 
 
+def seeded_household(code: str, seed: str, home: str | None = None, *,
+                     foreign: bool = False) -> tuple[SyntheticResident, ...]:
+    """The household ``generate_households(1, seed, municipalities=[home or code])``
+    makes, as a household of its own in municipality ``code``'s register: the generator
+    numbers the households of each call from 0, so that every seed's one household
+    would share one id; here the id is made from the seed (spec/node.md section 4.6)."""
+    members = generate_households(1, seed, municipalities=[home or code],
+                                  foreign_share=1.0 if foreign else 0.0)[0].members
+    tag = hashlib.sha256(f"{home or code}\n{seed}".encode()).hexdigest()[:16]
+    return tuple(dataclasses.replace(m, household_id=f"{code}-{tag}") for m in members)
+
+
 def timestamp(req: dict[str, Any], name: str) -> dt.datetime:
     """An ISO date and time field ``name`` with a UTC offset."""
     value = req.get(name)
@@ -101,5 +116,5 @@ def timestamp(req: dict[str, Any], name: str) -> dt.datetime:
     return when
 
 
-__all__ = ["OPS", "Handler", "agency", "bad", "date", "day", "municipality", "number", "op", "text",
-           "timestamp"]
+__all__ = ["OPS", "Handler", "agency", "bad", "date", "day", "municipality", "number", "op",
+           "seeded_household", "text", "timestamp"]

@@ -22,14 +22,13 @@ import weakref
 from typing import Any
 
 from juki_protocol.errors import ErrorCode, JukiError
-from juki_protocol.fixtures.synth import generate_households
 from juki_protocol.identifiers import new_resident_code, validate_resident_code
 from juki_protocol.messages.common import Address, ChangeInfo, ChangeReason
 from juki_protocol.messages.identity import UpdateOperation
 from juki_protocol.messages.record import ResidentRecord
 from juki_protocol.node.node import Node
 from juki_protocol.node.roles import MunicipalityRole, Owned, own
-from juki_protocol.node.upper_ops import bad, date, municipality, op, text
+from juki_protocol.node.upper_ops import bad, date, municipality, op, seeded_household, text
 
 #: The change reasons of each operation (spec/identity.md section 1, R-30-5-0-03).
 RECORD_REASONS = frozenset({ChangeReason.BIRTH, ChangeReason.MOVE_IN,
@@ -181,8 +180,7 @@ async def op_register_resident(node: Node, req: dict[str, Any]) -> dict[str, Any
     foreign = req.get("foreignResident", False)
     if not isinstance(foreign, bool):
         raise bad("foreignResident must be true or false")
-    members = generate_households(1, seed, municipalities=[role.code],
-                                  foreign_share=1.0 if foreign else 0.0)[0].members
+    members = seeded_household(role.code, seed, foreign=foreign)
 
     def action(now: dt.datetime) -> list[Owned]:
         node.storage.save_residents(list(members))
@@ -222,7 +220,7 @@ async def op_record_resident(node: Node, req: dict[str, Any]) -> dict[str, Any]:
     none is left: R-30-7-1-04)."""
     role = municipality(node)
     desk = _register_desk(node)
-    head = generate_households(1, text(req, "seed"), municipalities=[role.code])[0].head
+    head = seeded_household(role.code, text(req, "seed"))[0]
     reason = _reason(req, RECORD_REASONS, ChangeReason.MOVE_IN)
     if "residentCode" in req:
         head = dataclasses.replace(head, resident_code=text(req, "residentCode"))

@@ -231,3 +231,27 @@ def test_an_existing_database_gains_the_card_tables(tmp_path: Path) -> None:
         assert storage.load_cards() == [] and storage.erasure(person.resident_code) is None
     finally:
         storage.close()
+
+
+def test_each_registered_household_is_a_household_of_its_own(tmp_path: Path,
+                                                             pki_dir: Path) -> None:
+    """The generator numbers each call's households from 0; the register must not make
+    every seed's household one (a wide-area request would then serve anyone)."""
+    from juki_protocol.node.upper_ops import seeded_household
+    async def go() -> None:
+        net = await start(tmp_path, pki_dir, [("municipality", "271004")])
+        try:
+            node = net.nodes["271004"]
+            one = (await _op(node, op="register_resident", seed="house-a"))["residentCodes"]
+            two = (await _op(node, op="register_resident", seed="house-b"))["residentCodes"]
+            records = net.role("271004").register.records
+            assert len({records[c].household_id for c in one}) == 1
+            assert {records[c].household_id for c in one}.isdisjoint(
+                {records[c].household_id for c in two})
+        finally:
+            await net.stop()
+    run(go())
+    assert seeded_household("271004", "x")[0].household_id == \
+        seeded_household("271004", "x")[0].household_id
+    assert seeded_household("271004", "x")[0].household_id != \
+        seeded_household("272035", "x", "271004")[0].household_id
