@@ -628,37 +628,6 @@ def _request_sent(restart: bool) -> Callable[[AdapterSut], Outcome]:
     return run
 
 
-def _allotment_hook(sut: AdapterSut) -> Outcome:
-    """R-NODE-97: the test hook takes null and integers of 0 or more, and refuses every
-    other ``remaining`` with 1030, leaving what it took before."""
-    node = node_sut(sut)
-    expected = ("code_allotment takes remaining 0, 7 and null and answers each back; "
-                "-1, 1.5, true, false, '3', [] and {} answered 1030 with the allotment "
-                "left as it was; without remaining it answers the last one taken")
-    try:
-        for value in (0, 7):
-            got = node.ok("code_allotment", remaining=value).get("remaining")
-            if got != value:
-                return Outcome(Verdict.FAIL, expected, f"remaining {value} answered {got!r}")
-        refused: tuple[Any, ...] = (-1, 1.5, True, False, "3", [], {})
-        for bad in refused:
-            answer = node.request("code_allotment", remaining=bad)
-            error = answer.get("error") or {}
-            if answer.get("ok") or error.get("code") != int(ErrorCode.INVALID_JSON):
-                said = "ok" if answer.get("ok") else f"{error.get('code')}"
-                return Outcome(Verdict.FAIL, expected, f"remaining {bad!r} answered {said}")
-            left = node.ok("code_allotment").get("remaining")
-            if left != 7:
-                return Outcome(Verdict.FAIL, expected, f"after remaining {bad!r} was "
-                               f"refused the allotment reads {left!r}, not 7")
-    finally:
-        node.request("code_allotment", remaining=None)
-    last = node.ok("code_allotment").get("remaining")
-    if last is not None:
-        return Outcome(Verdict.FAIL, expected, f"after remaining null it reads {last!r}")
-    return Outcome(Verdict.PASS, expected, "0, 7 and null taken; 7 values refused 1030")
-
-
 def designation_cases() -> list[Case]:
     """The designation cases: the prefecture's first, then the municipality's."""
     def case(cid: str, title: str, reqs: tuple[str, ...], rem: str,
@@ -685,12 +654,6 @@ def designation_cases() -> list[Case]:
         case("30-7/1/node/designation/exhausted-request-refused",
              "a request beyond what the allotment may still give is refused with 5024",
              ("R-30-7-1-03",), REM_DESIGNATE, _exhausted_refused),
-        case("30-7/1/node/designation/allotment-hook-input",
-             "the code_allotment test hook takes null and integers of 0 or more and "
-             "refuses every other remaining with 1030, changing nothing", ("R-NODE-97",),
-             "Take remaining only as null or an integer of 0 or more (not a boolean); "
-             "answer anything else 1030 and keep the allotment (R-NODE-97).",
-             _allotment_hook),
         case("30-7/2/node/designation/never-designated-twice",
              "no code is designated twice in a run", ("R-30-7-2-02",), REM_DESIGNATE,
              _never_twice),

@@ -38,6 +38,7 @@ from juki_conformance.cases_envelope_profile import envelope_profile_cases
 from juki_conformance.cases_envelope_signing_time import signing_time_cases
 from juki_conformance.cases_node import node_cases
 from juki_conformance.cases_node_agency import agency_cases
+from juki_conformance.cases_node_allotment_hook import allotment_hook_cases
 from juki_conformance.cases_node_audit_anchor import audit_anchor_cases
 from juki_conformance.cases_node_audit_paths import audit_path_cases
 from juki_conformance.cases_node_backlog import node_backlog_cases
@@ -47,6 +48,7 @@ from juki_conformance.cases_node_card_paths import card_paths_cases
 from juki_conformance.cases_node_card_pin import card_pin_cases
 from juki_conformance.cases_node_card_register import card_register_cases
 from juki_conformance.cases_node_certificate_move_out import certificate_move_out_cases
+from juki_conformance.cases_node_counter_check import counter_check_cases
 from juki_conformance.cases_node_delegation import delegation_cases
 from juki_conformance.cases_node_designation import designation_cases
 from juki_conformance.cases_node_disclosure import disclosure_cases
@@ -157,7 +159,8 @@ def backlog_node_cases() -> list[Case]:
             + node_backlog_cases() + audit_anchor_cases() + stray_answer_cases()
             + provision_path_cases() + flow_path_cases() + audit_path_cases()
             + disclosure_cases() + op_field_cases() + card_paths_cases()
-            + card_centre_paths_cases() + beside_cases() + certificate_move_out_cases())
+            + card_centre_paths_cases() + beside_cases() + certificate_move_out_cases()
+            + allotment_hook_cases() + counter_check_cases())
 
 
 def more_codec_cases() -> list[Case]:

@@ -132,6 +132,8 @@ class NodeSut(AdapterSut):
         self.code = SUT_CODES[role]
         self.upper: ssl.SSLSocket | None = None
         self.upper_file: Any = None
+        #: The upper tester's connection failed in an op: the next op reconnects.
+        self._upper_lost = False
         self.sequence = 0
         #: The operator session the ops carry (IXIT ``operator``).
         self.session: str | None = None
@@ -348,7 +350,7 @@ class NodeSut(AdapterSut):
 
     def request(self, op: str, **fields: Any) -> dict[str, Any]:
         """One upper tester op; SutFault when the node does not answer as specified."""
-        if self.upper is None:
+        if self.upper is None and not self._upper_lost:
             raise HarnessError("the upper tester is not connected")
         # The operator session rides on every op but the login (session=None: none).
         injected = self.session is not None and op not in ("hello", "operator_login") \
@@ -365,6 +367,12 @@ class NodeSut(AdapterSut):
         return answer
 
     def _request(self, op: str, fields: dict[str, Any]) -> dict[str, Any]:
+        if self.upper is None and self._upper_lost:
+            try:
+                self._connect_upper()
+                self._upper_lost = False
+            except (OSError, ssl.SSLError) as exc:
+                raise SutFault(f"upper tester {op}: cannot reconnect: {exc}") from exc
         if self.upper is None:
             raise HarnessError("the upper tester is not connected")
         self.next_id += 1
@@ -376,6 +384,10 @@ class NodeSut(AdapterSut):
             self.upper_file.flush()
             answer = self.upper_file.readline(16 * 1024 * 1024)
         except (OSError, ssl.SSLError) as exc:
+            # A stream that timed out is unusable, and a late answer on it would be read
+            # as the next op's: the next op opens a fresh connection.
+            self._close_upper()
+            self._upper_lost = True
             raise SutFault(f"upper tester {op}: {exc or type(exc).__name__}") from exc
         try:
             obj = json.loads(answer)

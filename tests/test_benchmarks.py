@@ -42,10 +42,11 @@ def test_percentile_nearest_rank() -> None:
 
 
 def test_quick_run_end_to_end() -> None:
-    """``python -m benchmarks.run --quick`` (about 15 s on the development machine)."""
+    """``python -m benchmarks.run --quick``: it runs the whole conformance suite once, a
+    few minutes; the timeout only guards against a hang (no speed is asserted here)."""
     root = Path(__file__).resolve().parents[1]
     proc = subprocess.run([sys.executable, "-m", "benchmarks.run", "--quick"], cwd=root,
-                          capture_output=True, text=True, timeout=300, check=False)
+                          capture_output=True, text=True, timeout=1200, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     for line in ("machine:", "codec ratio", "envelope ratio", "sender window 1",
                  "sender window 16", "SQL lookup (indexed) by the four items",

@@ -241,3 +241,20 @@ def test_a_case_needing_an_undeclared_ics_value_is_not_applicable() -> None:
     assert needing["30-7/node/provision/other-prefecture-provided"] == \
         "the ICS and IXIT declare no localPurposes.prefecture"
     assert all(c.not_applicable_reason(full) is None for c in node_cases())
+
+
+def test_an_upper_tester_timeout_spoils_only_its_own_op() -> None:
+    """A read that times out leaves the stream unusable (and a late answer on it would
+    be taken for the next op's): the op is a SUT fault, and the next op reconnects."""
+    from juki_conformance.sut import SutFault
+    sut = NodeSut(timeout=5)
+    sut.start()
+    try:
+        sut.timeout = 1e-6
+        with pytest.raises(SutFault):
+            sut.request("status")
+        sut.timeout = 5
+        assert sut.request("status").get("ok") is True
+        assert sut.request("status").get("ok") is True
+    finally:
+        sut.stop()

@@ -30,6 +30,7 @@ from juki_protocol.messages.identity import UpdateOperation
 from juki_protocol.messages.pdu import AckStatus
 from juki_protocol.messages.special_move import FamilyRegister
 from juki_protocol.node.node import Node
+from juki_protocol.node.upper_ops import seeded_household
 from juki_protocol.node.upper_tester import UpperTester, handle_line
 
 OSAKA, TOYONAKA, PREF = "271004", "272035", "270008"
@@ -47,8 +48,8 @@ async def _op(node: Node, **req: Any) -> dict[str, Any]:
 
 
 def _household(seed: str, *, foreign: bool = False) -> tuple[SyntheticResident, ...]:
-    return generate_households(1, seed, municipalities=[OSAKA],
-                               foreign_share=1.0 if foreign else 0.0)[0].members
+    """The household ``register_resident`` puts into OSAKA's register for ``seed``."""
+    return seeded_household(OSAKA, seed, foreign=foreign)
 
 
 def _notice(event: FamilyRegisterEvent, items: FamilyRegisterItems, *,
