@@ -66,7 +66,7 @@ def test_failure_and_evidence_walkthrough(tmp_path: Path) -> None:
     lines = _block("### Seeing it fail, then evidence")
     assert len(lines) == 4
     results = [subprocess.run(re.sub(r"\s+#.*$", "", line), shell=True, cwd=tmp_path,
-                              env=env, capture_output=True, text=True, timeout=300,
+                              env=env, capture_output=True, text=True, timeout=1200,
                               check=False) for line in lines]
     faulty, signer, signed, verified = results
     assert faulty.returncode == 1, faulty.stderr
