@@ -27,7 +27,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import secrets
-import time
 from collections.abc import Callable
 
 from juki_conformance.cases_node import NodeCase, describe, node_sut
@@ -36,7 +35,7 @@ from juki_conformance.cases_node_flows import (
     send_special_notice,
     special_notice,
 )
-from juki_conformance.cases_node_wide_area_consistency import ABOVE, BELOW
+from juki_conformance.cases_node_wide_area_consistency import ABOVE, BELOW, served
 from juki_conformance.flow_steps import address_of, is_accepted, node_today, registered_household
 from juki_conformance.model import Case, Outcome, Verdict
 from juki_conformance.node_steps import error_text, is_error
@@ -77,36 +76,6 @@ def _request(residence: str, issuing: str, requester: SyntheticResident,
         targets=targets, include_relationship=False, include_resident_code=False)
 
 
-def _answered(node: NodeSut, request: WideAreaIssuanceRequest
-              ) -> WideAreaIssuanceResponse | str:
-    """Send ``request`` from the peer: the response the node sent (acknowledged), or a
-    description of what came instead (its error report, nothing)."""
-    peer = node.peer_municipality
-    mid, pdu = node.sealed(request, sender=peer)
-    conn = node.connect(peer)
-    try:
-        conn.send(pdu)
-        deadline = time.monotonic() + node.timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                got = conn.read(left)
-            except TimeoutError:
-                break
-            if got is None:
-                return "the connection closed without an answer"
-            if got.error_report is not None and got.error_report.refers_to == mid:
-                return describe(got)
-            if got.sealed is not None and got.header.correlation_id == mid:
-                message = node.opened(got, peer)
-                node.acknowledge(conn, got, peer)
-                if isinstance(message, WideAreaIssuanceResponse):
-                    return message
-                return f"a {type(message).__name__}"
-    finally:
-        conn.close()
-    return f"no answer within {node.timeout:g} s"
-
-
 def _other_residence(residence: str) -> Callable[[AdapterSut], Outcome]:
     def run(sut: AdapterSut) -> Outcome:
         node = node_sut(sut)
@@ -119,7 +88,7 @@ def _other_residence(residence: str) -> Callable[[AdapterSut], Outcome]:
         request = _request(residence, node.peer_municipality, stranger,
                            (TargetPerson(name=stranger.name,
                                          birth_date=stranger.birth_date),))
-        answer = _answered(node, request)
+        answer = served(node, request)
         if isinstance(answer, WideAreaIssuanceResponse):
             what = (f"refusal {answer.refusal.value}" if answer.refusal is not None
                     else f"{len(answer.copies or ())} copies")
@@ -147,7 +116,7 @@ def _target_born(side: str) -> Callable[[AdapterSut], Outcome]:
                     "copy")
         target = TargetPerson(name=head.name, birth_date=head.birth_date + SIDES[side],
                               resident_code=head.resident_code)
-        answer = _answered(node, _request(node.code, node.peer_municipality, head,
+        answer = served(node, _request(node.code, node.peer_municipality, head,
                                           (target,)))
         got = _outcome_of(answer)
         if not isinstance(answer, WideAreaIssuanceResponse) \
@@ -164,7 +133,7 @@ def _requester_born(side: str) -> Callable[[AdapterSut], Outcome]:
         expected = (f"a requester given by resident code with a birth date one day {side} "
                     "than the record's, asking for their own copy: a refusal, no copy")
         target = TargetPerson(name=head.name, birth_date=head.birth_date)
-        answer = _answered(node, _request(node.code, node.peer_municipality, head,
+        answer = served(node, _request(node.code, node.peer_municipality, head,
                                           (target,),
                                           birth_date=head.birth_date + SIDES[side]))
         got = _outcome_of(answer)

@@ -276,7 +276,7 @@ def _request_refused(issuing: str | None, residence: str | None
     return run
 
 
-def _served(node: NodeSut, request: WideAreaIssuanceRequest
+def served(node: NodeSut, request: WideAreaIssuanceRequest
             ) -> WideAreaIssuanceResponse | str:
     """Send ``request`` from the peer; its response (acknowledged), or what came."""
     peer = node.peer_municipality
@@ -355,7 +355,7 @@ def _without_resident_code(sut: AdapterSut) -> Outcome:
                             identity_check=IdentityCheckMethod.RESIDENT_CARD_WITH_PIN),
         targets=tuple(TargetPerson(name=p.name, birth_date=p.birth_date) for p in people),
         include_relationship=False, include_resident_code=False)
-    problem = _copies_of(_served(node, request), people)
+    problem = _copies_of(served(node, request), people)
     if problem:
         return Outcome(Verdict.FAIL, expected, problem)
     return Outcome(Verdict.PASS, expected, "two copies of the persons asked for")
@@ -377,7 +377,7 @@ def _sharing(what: str, key: Callable[[SyntheticResident], Any]
                                 identity_check=IdentityCheckMethod.RESIDENT_CARD_WITH_PIN),
             targets=(TargetPerson(name=person.name, birth_date=person.birth_date),),
             include_relationship=False, include_resident_code=False)
-        problem = _copies_of(_served(node, request), (person,))
+        problem = _copies_of(served(node, request), (person,))
         if problem:
             return Outcome(Verdict.FAIL, expected, problem)
         return Outcome(Verdict.PASS, expected, "the copy of the person named")
@@ -422,7 +422,7 @@ def _current_before_erased(sut: AdapterSut) -> Outcome:
                                 identity_check=IdentityCheckMethod.RESIDENT_CARD_WITH_PIN),
             targets=(TargetPerson(name=person.name, birth_date=person.birth_date),),
             include_relationship=False, include_resident_code=True)
-        answer = _served(node, request)
+        answer = served(node, request)
         problem = _copies_of(answer, (person,))
         if problem is None and isinstance(answer, WideAreaIssuanceResponse) and \
                 answer.copies and answer.copies[0].resident_code != current:
@@ -464,14 +464,14 @@ def _requester_erased(sut: AdapterSut) -> Outcome:
                 local_gov_code="011002", text="北海道札幌市中央区北一条西二丁目1番地"))
         _ok(node, how, **fields)
         settle_updates(node)
-        answer = _served(node, _request_by(node, gone, member))
+        answer = served(node, _request_by(node, gone, member))
         if isinstance(answer, str) or answer.refusal is not WideAreaRefusal.NOT_SAME_HOUSEHOLD:
             said = answer if isinstance(answer, str) else (
                 f"refusal {answer.refusal.value}" if answer.refusal else
                 f"{len(answer.copies or ())} copies")
             return Outcome(Verdict.FAIL, expected, f"after {how} of the requester the "
                            f"request got {said}")
-    problem = _copies_of(_served(node, _request_by(node, member, member)), (member,))
+    problem = _copies_of(served(node, _request_by(node, member, member)), (member,))
     if problem:
         return Outcome(Verdict.FAIL, expected, f"refused twice; then the member's own "
                        f"request got {problem}")
@@ -488,7 +488,7 @@ def _other_household_both_ways(sut: AdapterSut) -> Outcome:
     one = _registered(node, f"conformance:wide:{secrets.token_hex(8)}")[0]
     two = _registered(node, f"conformance:wide:{secrets.token_hex(8)}")[0]
     for by, target, label in ((one, two, "A for B"), (two, one, "B for A")):
-        answer = _served(node, _request_by(node, by, target))
+        answer = served(node, _request_by(node, by, target))
         if isinstance(answer, str) or \
                 answer.refusal is not WideAreaRefusal.NOT_SAME_HOUSEHOLD:
             said = answer if isinstance(answer, str) else (
@@ -561,4 +561,4 @@ def wide_area_consistency_cases() -> list[Case]:
     return cases
 
 
-__all__ = ["household", "wide_area_consistency_cases"]
+__all__ = ["household", "served", "wide_area_consistency_cases"]
