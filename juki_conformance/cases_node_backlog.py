@@ -17,6 +17,7 @@ misses.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 import time
 from collections.abc import Callable
@@ -287,16 +288,27 @@ def _answers(conn: PeerConnection, node: NodeSut, mid: bytes, seconds: float
     return answer, sealed
 
 
-def _one_move_out_per_notice(sut: AdapterSut) -> Outcome:
+def _move_out_notices(sut: AdapterSut, *, joint: bool) -> Outcome:
+    """R-24-2-3-04 and R-24-2-1-03: A and B leave on annotated move-outs of their own
+    (``joint=False``) or on one together (``joint=True``). A notice whose movers are not
+    exactly one move-out's persons (A and B in the first run, A alone in the second) is
+    refused 1024 and certifies nothing; the notice naming one move-out's persons (A
+    alone, or A and B) is then certified with one certificate of that many entries and
+    finalised."""
     node = node_sut(sut)
     peer = node.peer_municipality
-    expected = ("a SpecialMoveInNotice naming A and B, each on an annotated move-out of "
-                "their own, refused 1024 INVALID_FIELD with no certificate; then a notice "
-                "naming A alone accepted and certified for A, and finalised")
     a, b = _resident(node), _resident(node)
+    refused, certified = ((a,), (a, b)) if joint else ((a, b), (a,))
+    names = {1: "A alone", 2: "A and B"}
+    expected = (f"a SpecialMoveInNotice naming {names[len(refused)]}, "
+                + ("of the annotated move-out of A and B" if joint
+                   else "each on an annotated move-out of their own")
+                + f", refused 1024 INVALID_FIELD with no certificate; then the notice "
+                f"naming {names[len(certified)]} accepted with one certificate of "
+                f"{len(certified)} entries, and finalised")
     moved = _today(node) - dt.timedelta(days=3)
-    for person in (a, b):
-        upper_ok(node, "annotated_move_out", movers=[person.resident_code],
+    for group in ([a, b],) if joint else ([a], [b]):
+        upper_ok(node, "annotated_move_out", movers=[p.resident_code for p in group],
                  destination=codec.to_json(_address(peer)), plannedMoveDate=moved.isoformat())
 
     def notice(people: tuple[SyntheticResident, ...]) -> SpecialMoveInNotice:
@@ -307,80 +319,29 @@ def _one_move_out_per_notice(sut: AdapterSut) -> Outcome:
     node.drain(peer)
     conn = node.connect(peer)
     try:
-        mid, pdu = node.sealed(notice((a, b)), sender=peer)
+        mid, pdu = node.sealed(notice(refused), sender=peer)
         conn.send(pdu)
         answer, sealed = _answers(conn, node, mid, min(node.timeout, 3.0))
         if _code_of(answer) != int(ErrorCode.INVALID_FIELD) or sealed:
-            return Outcome(Verdict.FAIL, expected, f"the notice naming A and B got "
-                           f"{describe(answer)}" + (f", and {len(sealed)} sealed "
-                                                    "message(s) followed" if sealed else ""))
-        mid, pdu = node.sealed(notice((a,)), sender=peer)
-        conn.send(pdu)
-        answer, sealed = _answers(conn, node, mid, min(node.timeout, 3.0))
-        certificates = [s for s in sealed
-                        if s.header.message_type is MessageType.MOVE_OUT_CERTIFICATE]
-        if not _accepted(answer) or len(certificates) != 1:
-            return Outcome(Verdict.FAIL, expected, f"refused as expected; then the notice "
-                           f"naming A alone got {describe(answer)} and "
-                           f"{len(certificates)} certificate(s)")
-        final = MoveInNotice(new_municipality=peer, former_municipality=node.code,
-                             residents=(a.person_ref(),), moved_date=moved,
-                             recorded_date=_today(node), new_address=_address(peer))
-        fid, fpdu = node.sealed(final, sender=peer, header_changes={"correlation_id": mid})
-        conn.send(fpdu)
-        closing, _ = _answers(conn, node, fid, min(node.timeout, 3.0))
-    finally:
-        conn.close()
-        _settle(node)
-    if not _accepted(closing):
-        return Outcome(Verdict.FAIL, expected, f"certified as expected, but the finalising "
-                       f"MoveInNotice got {describe(closing)}")
-    return Outcome(Verdict.PASS, expected, "refused 1024; then A alone certified and "
-                   "finalised")
-
-
-def _whole_move_out_per_notice(sut: AdapterSut) -> Outcome:
-    """R-24-2-1-03: a notice naming some of the persons of one annotated move-out is
-    refused; the notice naming all of them is then certified."""
-    node = node_sut(sut)
-    peer = node.peer_municipality
-    expected = ("a SpecialMoveInNotice naming A alone, of the annotated move-out of A and "
-                "B, refused 1024 INVALID_FIELD with no certificate; then the notice naming "
-                "A and B accepted with one certificate of two entries, and finalised")
-    a, b = _resident(node), _resident(node)
-    moved = _today(node) - dt.timedelta(days=3)
-    upper_ok(node, "annotated_move_out", movers=[a.resident_code, b.resident_code],
-             destination=codec.to_json(_address(peer)), plannedMoveDate=moved.isoformat())
-
-    def notice(people: tuple[SyntheticResident, ...]) -> SpecialMoveInNotice:
-        return SpecialMoveInNotice(
-            new_municipality=peer, former_municipality=node.code,
-            movers=tuple(p.person_ref() for p in people), moved_date=moved,
-            move_in_filed_date=_today(node), new_address=_address(peer))
-    node.drain(peer)
-    conn = node.connect(peer)
-    try:
-        mid, pdu = node.sealed(notice((a,)), sender=peer)
-        conn.send(pdu)
-        answer, sealed = _answers(conn, node, mid, min(node.timeout, 3.0))
-        if _code_of(answer) != int(ErrorCode.INVALID_FIELD) or sealed:
-            return Outcome(Verdict.FAIL, expected, f"the notice naming A alone got "
-                           f"{describe(answer)}" + (f", and {len(sealed)} sealed "
-                                                    "message(s) followed" if sealed else ""))
-        mid, pdu = node.sealed(notice((a, b)), sender=peer)
+            return Outcome(Verdict.FAIL, expected, f"the notice naming "
+                           f"{names[len(refused)]} got {describe(answer)}"
+                           + (f", and {len(sealed)} sealed message(s) followed"
+                              if sealed else ""))
+        mid, pdu = node.sealed(notice(certified), sender=peer)
         conn.send(pdu)
         answer, sealed = _answers(conn, node, mid, min(node.timeout, 3.0))
         certificates = [s for s in sealed
                         if s.header.message_type is MessageType.MOVE_OUT_CERTIFICATE]
         entries = [len(getattr(node.opened(c, peer), "entries", ()))
                    for c in certificates]
-        if not _accepted(answer) or entries != [2]:
+        if not _accepted(answer) or entries != [len(certified)]:
             return Outcome(Verdict.FAIL, expected, f"refused as expected; then the notice "
-                           f"naming A and B got {describe(answer)} and certificates "
-                           f"with {entries} entries")
+                           f"naming {names[len(certified)]} got {describe(answer)} and "
+                           f"certificates with {entries} entries")
         final = MoveInNotice(new_municipality=peer, former_municipality=node.code,
-                             residents=(a.person_ref(), b.person_ref()), moved_date=moved,
-                             recorded_date=_today(node), new_address=_address(peer))
+                             residents=tuple(p.person_ref() for p in certified),
+                             moved_date=moved, recorded_date=_today(node),
+                             new_address=_address(peer))
         fid, fpdu = node.sealed(final, sender=peer, header_changes={"correlation_id": mid})
         conn.send(fpdu)
         closing, _ = _answers(conn, node, fid, min(node.timeout, 3.0))
@@ -390,8 +351,8 @@ def _whole_move_out_per_notice(sut: AdapterSut) -> Outcome:
     if not _accepted(closing):
         return Outcome(Verdict.FAIL, expected, f"certified as expected, but the finalising "
                        f"MoveInNotice got {describe(closing)}")
-    return Outcome(Verdict.PASS, expected, "A alone refused 1024; A and B certified "
-                   "together and finalised")
+    return Outcome(Verdict.PASS, expected, f"{names[len(refused)]} refused 1024; "
+                   f"{names[len(certified)]} certified and finalised")
 
 
 REM_RELAY = (
@@ -429,11 +390,12 @@ def node_backlog_cases() -> list[Case]:
         case("24-2/3/node/special-move/former/movers-of-two-move-outs-refused",
              "a notice naming movers of two annotated move-outs is refused 1024 and "
              "certifies nothing", "24-2", ("R-24-2-3-04", "R-24-2-1-03"), REM_NOTICE,
-             _one_move_out_per_notice, "municipality"),
+             functools.partial(_move_out_notices, joint=False), "municipality"),
         case("24-2/3/node/special-move/former/part-of-a-move-out-refused",
              "a notice naming some of the persons of one annotated move-out is refused "
              "1024 and certifies nothing; the notice naming all is certified", "24-2",
-             ("R-24-2-1-03", "R-24-2-3-04"), REM_NOTICE, _whole_move_out_per_notice,
+             ("R-24-2-1-03", "R-24-2-3-04"), REM_NOTICE,
+             functools.partial(_move_out_notices, joint=True),
              "municipality"),
     ]
 

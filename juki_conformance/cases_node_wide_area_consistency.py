@@ -27,8 +27,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from juki_conformance.cases_node import NodeCase, describe, node_sut
-from juki_conformance.cases_node import upper_ok as _ok
+from juki_conformance.cases_node import NodeCase, describe, node_sut, upper_ok
 from juki_conformance.flow_steps import settle_updates
 from juki_conformance.lower_tester import PeerConnection
 from juki_conformance.model import Case, Outcome, Verdict
@@ -174,7 +173,7 @@ def _requested(node: NodeSut, people: tuple[SyntheticResident, ...]
     message id (hex), the connection and the request's id."""
     peer = node.peer_municipality
     node.drain(peer)
-    mid = str(_ok(node, "wide_area_request", **_application(node, people))["messageId"])
+    mid = str(upper_ok(node, "wide_area_request", **_application(node, people))["messageId"])
     deadline = time.monotonic() + node.timeout
     while (left := deadline - time.monotonic()) > 0:
         got = node.sent_to_peer(left, peer=peer)
@@ -206,9 +205,9 @@ def _refused_response(name: str) -> Callable[[AdapterSut], Outcome]:
         extra = household(node.peer_municipality, 1)[0]
         mid, conn, request_id = _requested(node, people)
         bad = _send(node, conn, request_id, wrong(node, people, extra))
-        middle = _ok(node, "wide_area_result", messageId=mid).get("outcome")
+        middle = upper_ok(node, "wide_area_result", messageId=mid).get("outcome")
         good = _send(node, conn, request_id, _response(node, _copies(people)))
-        final = _ok(node, "wide_area_result", messageId=mid)
+        final = upper_ok(node, "wide_area_result", messageId=mid)
         got = (f"the wrong response got {describe(bad)}, then the application was "
                f"{middle!r}; the right one got {describe(good)}, then "
                f"{final.get('outcome')!r} with {final.get('copies')} copies")
@@ -228,7 +227,7 @@ def _single_target(sut: AdapterSut) -> Outcome:
     people = household(node.peer_municipality, 1)[:1]
     mid, conn, request_id = _requested(node, people)
     answer = _send(node, conn, request_id, _response(node, _copies(people)))
-    final = _ok(node, "wide_area_result", messageId=mid)
+    final = upper_ok(node, "wide_area_result", messageId=mid)
     got = (f"the response got {describe(answer)}; then {final.get('outcome')!r} with "
            f"{final.get('copies')} copies")
     if not _accepted(answer) or final.get("outcome") != "issued" \
@@ -250,7 +249,7 @@ def _request_refused(issuing: str | None, residence: str | None
         expected = (f"error {' or '.join(map(str, codes))} referring to the request, "
                     "no response")
         seed = f"conformance:wide:{secrets.token_hex(8)}"
-        _ok(node, "register_resident", seed=seed)
+        upper_ok(node, "register_resident", seed=seed)
         head = generate_households(1, seed, municipalities=[node.code])[0].head
         request = WideAreaIssuanceRequest(
             issuing_municipality=issuing or peer,
@@ -306,7 +305,7 @@ def served(node: NodeSut, request: WideAreaIssuanceRequest
 
 
 def _registered(node: NodeSut, seed: str) -> tuple[SyntheticResident, ...]:
-    _ok(node, "register_resident", seed=seed)
+    upper_ok(node, "register_resident", seed=seed)
     return generate_households(1, seed, municipalities=[node.code])[0].members
 
 
@@ -394,11 +393,11 @@ def _twin_records(node: NodeSut, erased_first: bool) -> tuple[SyntheticResident,
     destination = codec.to_json(Address(local_gov_code=node.peer_municipality,
                                         text="大阪府豊中市中桜塚三丁目1番1号"))
     if erased_first:
-        _ok(node, "record_move_out", residentCode=head.resident_code,
+        upper_ok(node, "record_move_out", residentCode=head.resident_code,
             destination=destination)
-    _ok(node, "record_resident", seed=seed, residentCode=second)
+    upper_ok(node, "record_resident", seed=seed, residentCode=second)
     if not erased_first:
-        _ok(node, "record_move_out", residentCode=second, destination=destination)
+        upper_ok(node, "record_move_out", residentCode=second, destination=destination)
     settle_updates(node)
     return head, (second if erased_first else head.resident_code)
 
@@ -462,7 +461,7 @@ def _requester_erased(sut: AdapterSut) -> Outcome:
         if how == "record_move_out":
             fields["destination"] = codec.to_json(Address(
                 local_gov_code="011002", text="北海道札幌市中央区北一条西二丁目1番地"))
-        _ok(node, how, **fields)
+        upper_ok(node, how, **fields)
         settle_updates(node)
         answer = served(node, _request_by(node, gone, member))
         if isinstance(answer, str) or answer.refusal is not WideAreaRefusal.NOT_SAME_HOUSEHOLD:
