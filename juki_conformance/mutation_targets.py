@@ -12,8 +12,10 @@ for display), ``envelope/ca.py`` (issuing certificates and CRLs),
 ``machines/memory_store.py`` (identity info in memory),
 ``machines/disclosure_report.py`` (the yearly counts of a disclosure log, for the
 operator's publication: no requirement asks a node for them),
-``node/operator_issue.py`` (issuing operator credentials: the node only reads them)
-and ``tools/audit_verify.py`` (the offline audit verifier); under a directory entry
+``node/operator_issue.py`` (issuing operator credentials: the node only reads them),
+``tools/cli_config.py`` (the ``--config`` file of ``juki node serve``: command-line
+plumbing like ``tools/cli_node.py``, no requirement of spec/; it was ``node/config.py``
+until seed 7) and ``tools/audit_verify.py`` (the offline audit verifier); under a directory entry
 they are listed in :data:`SKIPPED`.
 """
 

@@ -31,7 +31,7 @@ from juki_protocol.identifiers import (
 from juki_protocol.messages.provision import BodyKind
 from juki_protocol.node import logjson
 from juki_protocol.node.clock import TestClock
-from juki_protocol.node.config import config_option
+from juki_protocol.tools.cli_config import config_option
 from juki_protocol.node.metrics import MetricsServer, NodeMetrics
 from juki_protocol.node.network import network_up
 from juki_protocol.node.node import Node, NodeConfig

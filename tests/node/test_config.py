@@ -21,7 +21,7 @@ import pytest
 from click.testing import CliRunner
 from node_helpers import shared_pki
 
-from juki_protocol.node import config as node_config_file
+from juki_protocol.tools import cli_config as node_config_file
 from juki_protocol.tools.cli_node import main, serve
 
 ROOT = Path(__file__).resolve().parents[2]
