@@ -9,7 +9,7 @@ the runner's municipality (272035):
 
 * a WideAreaIssuanceRequest whose residence municipality is a code sorting below the
   node's, or above it, for a person the node does not hold: the node must refuse it
-  with 1024 or 3002, not answer it with a refusal (R-PDU-21, R-12-2-2-01). (With a
+  with 3002, not answer it with a refusal (R-PDU-21, R-12-2-2-01). (With a
   person it holds, the copies of another municipality's request would break
   R-12-2-3-05 and a faulty node fails anyway: that is the case of
   :mod:`juki_conformance.cases_node_wide_area_consistency`.)
@@ -19,7 +19,10 @@ the runner's municipality (272035):
 * a SpecialMoveInNotice naming a mover on file with a birth date one day earlier or
   later than the record's (5001 NO_SUCH_RESIDENT, R-24-2-3-03), or naming as new
   municipality a code below or above the header's sender (1024, R-PDU-21); each
-  changes nothing, and the right notice is then certified.
+  changes nothing, and the right notice is then certified; and one naming as former
+  municipality a code below or above the node's, its mover on an annotated move-out of
+  the node or a person it does not hold (3002 WRONG_RECIPIENT before any look at the
+  movers, R-PDU-21).
 """
 
 from __future__ import annotations
@@ -79,10 +82,10 @@ def _request(residence: str, issuing: str, requester: SyntheticResident,
 def _other_residence(residence: str) -> Callable[[AdapterSut], Outcome]:
     def run(sut: AdapterSut) -> Outcome:
         node = node_sut(sut)
-        codes = (int(ErrorCode.INVALID_FIELD), int(ErrorCode.WRONG_RECIPIENT))
+        code = int(ErrorCode.WRONG_RECIPIENT)
         expected = (f"a request for residence municipality {residence}, not the node, "
-                    f"for a person it does not hold: error {codes[0]} or {codes[1]} "
-                    "referring to it, no response")
+                    f"for a person it does not hold: error {code} referring to it, no "
+                    "response")
         stranger = generate_households(1, f"conformance:beside:{secrets.token_hex(8)}",
                                        municipalities=[residence])[0].head
         request = _request(residence, node.peer_municipality, stranger,
@@ -93,7 +96,7 @@ def _other_residence(residence: str) -> Callable[[AdapterSut], Outcome]:
             what = (f"refusal {answer.refusal.value}" if answer.refusal is not None
                     else f"{len(answer.copies or ())} copies")
             return Outcome(Verdict.FAIL, expected, f"accepted and answered: {what}")
-        if not any(answer.startswith(f"error {c}") for c in codes):
+        if not answer.startswith(f"error {code}"):
             return Outcome(Verdict.FAIL, expected, answer)
         return Outcome(Verdict.PASS, expected, answer)
     return run
@@ -208,10 +211,36 @@ def _new_municipality(other: str) -> Callable[[AdapterSut], Outcome]:
     return run
 
 
+def _former_municipality(other: str, held: bool) -> Callable[[AdapterSut], Outcome]:
+    """A notice naming ``other`` as former municipality, its mover the node's resident on
+    an annotated move-out (``held``) or a person the node does not hold: 3002 either way
+    (a node that looks at the movers first answers 5001 for the stranger)."""
+    def run(sut: AdapterSut) -> Outcome:
+        node = node_sut(sut)
+        code = ErrorCode.WRONG_RECIPIENT
+        whom = "its mover on an annotated move-out of the node" if held \
+            else "its mover a person the node does not hold"
+        expected = (f"a notice naming {other} as former municipality, {whom}, refused "
+                    f"with {error_text(code)} and no certificate; the right notice then "
+                    "certified")
+        people = registered_household(node)[:1]
+        moved = node_today(node) - 2 * DAY
+        annotated_move_out(node, people, moved)
+        right = special_notice(node, people, moved, moved)
+        wrong = dataclasses.replace(right, former_municipality=other)
+        if not held:
+            stranger = generate_households(
+                1, f"conformance:beside:{secrets.token_hex(8)}", municipalities=[other]
+            )[0].head
+            wrong = dataclasses.replace(wrong, movers=(stranger.person_ref(),))
+        return _refused_then_certified(node, people, wrong, right, code, expected)
+    return run
+
+
 # The cases -------------------------------------------------------------------------------
 
 REM_RESIDENCE = ("Refuse a WideAreaIssuanceRequest whose residenceMunicipality is not the "
-                 "node itself (1024 INVALID_FIELD, or 3002 WRONG_RECIPIENT) before "
+                 "node itself with 3002 WRONG_RECIPIENT before "
                  "looking at its persons: compare the codes for equality (R-PDU-21, "
                  "R-12-2-2-01).")
 REM_MATCH = ("Match a requester or target given with a resident code to the record of that "
@@ -220,6 +249,10 @@ REM_MATCH = ("Match a requester or target given with a resident code to the reco
 REM_MOVER = ("Refuse a SpecialMoveInNotice with 5001 NO_SUCH_RESIDENT when a mover's name "
              "and birth date are not those of the record of its resident code, compared "
              "for equality (R-24-2-3-03).")
+REM_FORMER = ("Refuse a SpecialMoveInNotice whose formerMunicipality is not the node "
+              "itself with 3002 WRONG_RECIPIENT, certifying nothing, before looking at its "
+              "movers (held on an annotated move-out or not): compare the codes for "
+              "equality (R-PDU-21).")
 REM_NEW = ("Refuse a SpecialMoveInNotice whose newMunicipality is not the header's sender "
            "with 1024 INVALID_FIELD: compare the codes for equality (R-PDU-21).")
 
@@ -237,7 +270,7 @@ def beside_cases() -> list[Case]:
             f"12-2/1/node/wide-area/residence/residence-{label}-recipient-unknown-person-"
             "refused",
             f"a request for a residence municipality sorting {label} the node, for a "
-            "person it does not hold, is refused 1024 or 3002, not answered", "12-2",
+            "person it does not hold, is refused 3002, not answered", "12-2",
             ("R-PDU-21", "R-12-2-2-01"), REM_RESIDENCE, _other_residence(code)))
     for side in SIDES:
         cases.append(case(
@@ -261,6 +294,14 @@ def beside_cases() -> list[Case]:
             f"a notice whose new municipality sorts {label} the header's sender is "
             "refused 1024, the right one then certified", "24-2/3",
             ("R-PDU-21", "R-24-2-3-02"), REM_NEW, _new_municipality(code)))
+        for held, whom in ((True, "mover-on-file"), (False, "mover-unknown")):
+            cases.append(case(
+                f"24-2/3/node/special-move/former/former-municipality-{label}-node-"
+                f"{whom}-refused",
+                f"a notice whose former municipality sorts {label} the node, naming "
+                + ("its resident on file" if held else "a person it does not hold")
+                + ", is refused 3002, the right one then certified", "24-2/3",
+                ("R-PDU-21", "R-24-2-3-01"), REM_FORMER, _former_municipality(code, held)))
     return cases
 
 

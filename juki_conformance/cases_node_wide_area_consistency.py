@@ -241,11 +241,10 @@ def _request_refused(issuing: str | None, residence: str | None
     def run(sut: AdapterSut) -> Outcome:
         node = node_sut(sut)
         peer = node.peer_municipality
-        # R-PDU-21 names 1024 for a municipality field that is not the header's; for
-        # the receiver's own field, 3002 WRONG_RECIPIENT (as R-MOVE-03 has it for a
-        # move-in notice) is as good a reading: either passes, nothing else does.
+        # R-PDU-21: 1024 for an issuing municipality that is not the header's sender,
+        # 3002 WRONG_RECIPIENT for a residence municipality that is not the node.
         codes = (int(ErrorCode.INVALID_FIELD),) if residence is None \
-            else (int(ErrorCode.INVALID_FIELD), int(ErrorCode.WRONG_RECIPIENT))
+            else (int(ErrorCode.WRONG_RECIPIENT),)
         expected = (f"error {' or '.join(map(str, codes))} referring to the request, "
                     "no response")
         seed = f"conformance:wide:{secrets.token_hex(8)}"
