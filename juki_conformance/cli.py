@@ -71,6 +71,7 @@ from juki_conformance.cases_node_register import register_cases
 from juki_conformance.cases_node_retention import retention_cases
 from juki_conformance.cases_node_stray_answers import stray_answer_cases
 from juki_conformance.cases_node_suspension import suspension_cases
+from juki_conformance.cases_node_upper_inputs import upper_input_cases
 from juki_conformance.cases_node_wide_area_consistency import wide_area_consistency_cases
 from juki_conformance.lower_tester import write_case_captures
 from juki_conformance.model import Case, CaseResult, Verdict
@@ -160,7 +161,7 @@ def backlog_node_cases() -> list[Case]:
             + provision_path_cases() + flow_path_cases() + audit_path_cases()
             + disclosure_cases() + op_field_cases() + card_paths_cases()
             + card_centre_paths_cases() + beside_cases() + certificate_move_out_cases()
-            + allotment_hook_cases() + counter_check_cases())
+            + allotment_hook_cases() + counter_check_cases() + upper_input_cases())
 
 
 def more_codec_cases() -> list[Case]:
