@@ -47,6 +47,7 @@ from juki_conformance.cases_node_card_centre_paths import card_centre_paths_case
 from juki_conformance.cases_node_card_paths import card_paths_cases
 from juki_conformance.cases_node_card_pin import card_pin_cases
 from juki_conformance.cases_node_card_register import card_register_cases
+from juki_conformance.cases_node_card_restart import card_restart_cases
 from juki_conformance.cases_node_certificate_move_out import certificate_move_out_cases
 from juki_conformance.cases_node_counter_check import counter_check_cases
 from juki_conformance.cases_node_delegation import delegation_cases
@@ -59,6 +60,7 @@ from juki_conformance.cases_node_flow_closure import closure_cases
 from juki_conformance.cases_node_flow_paths import flow_path_cases
 from juki_conformance.cases_node_flows import flow_cases
 from juki_conformance.cases_node_header_numbers import header_number_cases
+from juki_conformance.cases_node_identity_paths import identity_path_cases
 from juki_conformance.cases_node_move_in_fields import move_in_field_cases
 from juki_conformance.cases_node_municipality import municipality_cases
 from juki_conformance.cases_node_national import national_cases
@@ -161,7 +163,8 @@ def backlog_node_cases() -> list[Case]:
             + provision_path_cases() + flow_path_cases() + audit_path_cases()
             + disclosure_cases() + op_field_cases() + card_paths_cases()
             + card_centre_paths_cases() + beside_cases() + certificate_move_out_cases()
-            + allotment_hook_cases() + counter_check_cases() + upper_input_cases())
+            + allotment_hook_cases() + counter_check_cases() + upper_input_cases()
+            + card_restart_cases() + identity_path_cases())
 
 
 def more_codec_cases() -> list[Case]:
