@@ -85,6 +85,9 @@ RETRY_INTERVAL = 60.0
 #: Seconds to wait before kill -9 when the SUT records coverage (the node's sitecustomize
 #: saves every 0.5 s, juki_conformance/mutation.py).
 COVERAGE_SAVE_WAIT = 0.7
+#: Seconds a node that did not come back from a restart in time (a failed case) is given
+#: to start once more, so that the later cases have it (a loaded machine can be slow).
+REVIVE_TIMEOUT = 120.0
 
 
 def _address(text: str) -> tuple[str, int]:
@@ -243,11 +246,16 @@ class NodeSut(AdapterSut):
             self.launch_args += ["--operators-file", str(path)]
         else:       # no operator to log in as: the node runs without sessions (logged)
             self.launch_args += ["--no-operators"]
-        self._spawn()
+        try:
+            self._spawn()
+        except HarnessError:     # a node that never started leaves no files behind
+            self.stop()
+            raise
 
-    def _spawn(self) -> None:
+    def _spawn(self, timeout: float | None = None) -> None:
         """Start the launched node's process with :attr:`launch_args` and read where it
-        listens."""
+        listens (HarnessError, the process ended, when it does not in ``timeout``
+        seconds; its files are kept)."""
         assert self.workdir is not None
         args = list(self.launch_args)
         if self._clock_at is not None and "--test-clock" in args:
@@ -267,13 +275,13 @@ class NodeSut(AdapterSut):
             raise HarnessError(f"cannot start the node {args[:4]!r}: {exc}") from exc
         finally:
             log.close()
-        lines = self._startup_lines(2)
+        lines = self._startup_lines(2, START_TIMEOUT if timeout is None else timeout)
         self.address = _address(lines[0].split(" listening on ")[-1])
         self.upper_address = _address(lines[1].split(" listening on ")[-1])
 
-    def _startup_lines(self, count: int) -> list[str]:
+    def _startup_lines(self, count: int, timeout: float) -> list[str]:
         assert self.proc is not None and self.proc.stdout is not None
-        deadline = time.monotonic() + START_TIMEOUT
+        deadline = time.monotonic() + timeout
         buf = b""
         fd = self.proc.stdout.fileno()
         with selectors.DefaultSelector() as sel:
@@ -281,12 +289,12 @@ class NodeSut(AdapterSut):
             while buf.count(b"\n") < count:
                 left = deadline - time.monotonic()
                 if left <= 0 or (self.proc.poll() is not None and not sel.select(0)):
-                    self.stop()
+                    self._end_process()
                     raise HarnessError(f"the node did not start: {self.node_log()[-500:]}")
                 if sel.select(min(left, 0.2)):
                     chunk = os.read(fd, 4096)
                     if not chunk and self.proc.poll() is not None:
-                        self.stop()
+                        self._end_process()
                         raise HarnessError(f"the node exited: {self.node_log()[-500:]}")
                     buf += chunk
         return [x for x in buf.decode("utf-8", "replace").splitlines()
@@ -315,6 +323,13 @@ class NodeSut(AdapterSut):
             except OSError:
                 pass
             self.upper = None
+        self._end_process()
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+
+    def _end_process(self) -> None:
+        """End the launched node's process, keeping its files (its storage and keys)."""
         if self.proc is not None:
             self.proc.terminate()
             try:
@@ -325,9 +340,6 @@ class NodeSut(AdapterSut):
             if self.proc.stdout:
                 self.proc.stdout.close()
             self.proc = None
-        if self.workdir is not None:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir = None
 
     # The upper tester ------------------------------------------------------------------
 
@@ -571,8 +583,11 @@ class NodeSut(AdapterSut):
             except HarnessError as exc:
                 # The same command started the node before: a node that does not come
                 # back on its own storage breaks R-NODE-17, which is the SUT's fault.
-                raise SutFault(f"the node did not come back after the restart: "
-                               f"{exc}") from exc
+                # The case fails; the node is started once more, with time to spare,
+                # so that one slow start does not leave the later cases without it.
+                self._revive()
+                raise SutFault(f"the node did not come back after the restart within "
+                               f"{START_TIMEOUT:g} s (R-NODE-17): {exc}") from exc
         elif method == "upperTester":
             answer = self.request("restart")
             if not answer.get("ok"):
@@ -607,6 +622,15 @@ class NodeSut(AdapterSut):
             # past) the time the runner expects is left as it is.
             if want > self.clock_now() + dt.timedelta(seconds=1):
                 self.clock_set(want)
+
+    def _revive(self) -> None:
+        """Start the launched node again on its files after a failed restart (up to
+        :data:`REVIVE_TIMEOUT` seconds); one that still does not start stays stopped."""
+        try:
+            self._spawn(REVIVE_TIMEOUT)
+            self._connect_upper()
+        except (HarnessError, OSError, ssl.SSLError):
+            self._end_process()
 
     def _close_upper(self) -> None:
         if self.upper is not None:
