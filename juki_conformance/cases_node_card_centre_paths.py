@@ -16,31 +16,27 @@ entry after every refused change.
 from __future__ import annotations
 
 import datetime as dt
-import random
-import secrets
 from collections.abc import Callable
 from functools import partial
 
+from juki_conformance.card_steps import ask_centre, card_serial, other_codes, random_resident_code
 from juki_conformance.cases_node import NodeCase, describe, node_sut
 from juki_conformance.model import Case, Outcome, Verdict
 from juki_conformance.node_steps import exchange
 from juki_conformance.node_sut import NodeSut
 from juki_conformance.sut import AdapterSut, SutFault
 from juki_protocol.errors import ErrorCode
-from juki_protocol.identifiers import new_resident_code
 from juki_protocol.messages.card import (
     CardApplication,
     CardIssueNotice,
     CardStatus,
-    CardStatusAnswer,
     CardStatusChange,
     CardStatusNotice,
     CardStatusQuery,
 )
-from juki_protocol.messages.pdu import JukiPdu, MessageType
+from juki_protocol.messages.pdu import JukiPdu
 
 ISSUER, ELSEWHERE = "271004", "131016"
-_RNG = random.SystemRandom()
 #: The inputs of section 3's table: ``issue`` (a CardIssueNotice) and the changes.
 ISSUE = "issue"
 #: Section 3: per state, the code of each refused input and the state each allowed one
@@ -77,27 +73,6 @@ REM_EXPIRY = ("Answer a card valid through the last day of its validity, in Japa
               "calendar, and expired from the day after, suspended or not; an expired "
               "card no longer keeps its holder from a new one (R-CARDREG-02, "
               "R-CARDREG-06).")
-
-
-def _serial(municipality: str = ISSUER) -> str:
-    return f"{municipality}-{_RNG.randrange(10 ** 10):010d}"
-
-
-def _code() -> str:
-    return new_resident_code(random.Random(secrets.randbits(64)))
-
-
-def _others(code: str) -> tuple[str, ...]:
-    """Resident codes other than ``code``, one sorting before it and one after it where
-    such codes are drawn: "another code" is any other code, whichever way it compares."""
-    below: list[str] = []
-    above: list[str] = []
-    for _ in range(200):
-        other = _code()
-        (below if other < code else above if other > code else []).append(other)
-        if below and above:
-            break
-    return (*below[:1], *above[:1])
 
 
 def _today(node: NodeSut) -> dt.date:
@@ -152,7 +127,7 @@ def _entry(node: NodeSut, serial: str) -> object:
 
 def _card_in(node: NodeSut, state: str) -> tuple[str, str]:
     """A new card of a new resident taken to ``state`` (SutFault if a step is refused)."""
-    serial, code = _serial(), _code()
+    serial, code = card_serial(ISSUER), random_resident_code()
     for inp in ("apply", *ROUTE[state]):
         got = _apply(node, serial, code) if inp == "apply" else \
             _input(node, serial, code, inp)
@@ -206,33 +181,34 @@ def _conflicts(sut: AdapterSut) -> Outcome:
     revoked, revoked_holder = _card_in(node, "revoked")
     checks: list[tuple[str, Callable[[], JukiPdu | None], ErrorCode | None]] = [
         ("a suspension of a card never applied for",
-         lambda: _input(node, _serial(), _code(), "suspended"), ErrorCode.CARD_NOT_ACTIVE),
+         lambda: _input(node, card_serial(ISSUER), random_resident_code(), "suspended"),
+         ErrorCode.CARD_NOT_ACTIVE),
         ("the valid card's serial applied for again",
          lambda: _apply(node, valid, holder), ErrorCode.CARD_ALREADY_ISSUED),
         ("the lost card's serial applied for again",
          lambda: _apply(node, lost, lost_holder), ErrorCode.INVALID_FIELD),
         ("a second application of the applied card's holder",
-         lambda: _apply(node, _serial(), applied_holder), ErrorCode.CARD_ALREADY_ISSUED),
+         lambda: _apply(node, card_serial(ISSUER), applied_holder), ErrorCode.CARD_ALREADY_ISSUED),
         ("a one-step issue notice for the applied card's holder",
-         lambda: _issue(node, _serial(), applied_holder), ErrorCode.CARD_ALREADY_ISSUED),
+         lambda: _issue(node, card_serial(ISSUER), applied_holder), ErrorCode.CARD_ALREADY_ISSUED),
         ("a query of 131016 sent by 271004",
          lambda: _send(node, CardStatusQuery(municipality=ELSEWHERE, card_serial=valid,
                                              resident_code=holder)),
          ErrorCode.INVALID_FIELD),
         ("a new application of the lost card's holder",
-         lambda: _apply(node, _serial(), lost_holder), None),
+         lambda: _apply(node, card_serial(ISSUER), lost_holder), None),
         ("a one-step issue notice of the revoked card's holder",
-         lambda: _issue(node, _serial(), revoked_holder), None),
+         lambda: _issue(node, card_serial(ISSUER), revoked_holder), None),
     ]
     # Another resident code sorting before the holder's, and one after it.
-    for other in _others(holder):
+    for other in other_codes(holder):
         side = "before" if other < holder else "after"
         checks += [
             (f"a suspension naming another resident code (sorting {side} the holder's)",
              partial(_input, node, valid, other, "suspended"), ErrorCode.INVALID_FIELD),
             (f"the valid card's serial applied for with another code (sorting {side})",
              partial(_apply, node, valid, other), ErrorCode.INVALID_FIELD)]
-    for other in _others(applied_holder):
+    for other in other_codes(applied_holder):
         side = "before" if other < applied_holder else "after"
         checks.append((f"an issue notice naming another code (sorting {side}) than the "
                        "application", partial(_issue, node, applied, other),
@@ -248,36 +224,6 @@ def _conflicts(sut: AdapterSut) -> Outcome:
             return Outcome(Verdict.FAIL, expected, f"the {state} card's entry is now "
                            f"{_entry(node, serial)}")
     return Outcome(Verdict.PASS, expected, "as expected")
-
-
-def _ask(node: NodeSut, serial: str, code: str) -> CardStatusAnswer | str:
-    """Query as 131016: the centre's answer (acknowledged), or what went wrong."""
-    conn = node.connect(ELSEWHERE)
-    try:
-        mid, pdu = node.sealed(CardStatusQuery(municipality=ELSEWHERE, card_serial=serial,
-                                               resident_code=code), sender=ELSEWHERE)
-        conn.send(pdu)
-        first = conn.answer_to(mid)
-        if first is None or first.acknowledgement is None:
-            return f"the query answered {describe(first)}"
-        while True:
-            try:
-                got = conn.read(node.timeout)
-            except TimeoutError:
-                return f"no CardStatusAnswer within {node.timeout:g} s"
-            if got is None:
-                return "the connection closed without a CardStatusAnswer"
-            if got.sealed is None:
-                continue
-            if got.header.message_type is not MessageType.CARD_STATUS_ANSWER or \
-                    got.header.correlation_id != mid:
-                return "a message that is not a CardStatusAnswer correlated with the query"
-            message = node.opened(got, ELSEWHERE)
-            node.acknowledge(conn, got, ELSEWHERE)
-            assert isinstance(message, CardStatusAnswer)
-            return message
-    finally:
-        conn.close()
 
 
 def _expiry(sut: AdapterSut) -> Outcome:
@@ -296,12 +242,12 @@ def _expiry(sut: AdapterSut) -> Outcome:
          ("suspended",), CardStatus.EXPIRED, None),
     ]
     for what, until, changes, status, again in cards:
-        serial, code = _serial(), _code()
+        serial, code = card_serial(ISSUER), random_resident_code()
         steps = [_apply(node, serial, code), _issue(node, serial, code, until)]
         steps += [_input(node, serial, code, change) for change in changes]
         if not all(_refused_with(got, None) for got in steps):
             raise SutFault(f"{what}: the centre refused a step")
-        answer = _ask(node, serial, code)
+        answer = ask_centre(node, serial, code)
         if isinstance(answer, str):
             return Outcome(Verdict.FAIL, expected, f"{what}: {answer}")
         if (answer.status, answer.valid_until, answer.issuing_municipality) != \
@@ -309,12 +255,12 @@ def _expiry(sut: AdapterSut) -> Outcome:
             return Outcome(Verdict.FAIL, expected, f"{what} answered "
                            f"{answer.status.value}, valid until {answer.valid_until}, "
                            f"issuer {answer.issuing_municipality}")
-        got = _apply(node, _serial(), code)
+        got = _apply(node, card_serial(ISSUER), code)
         if not _refused_with(got, again):
             return Outcome(Verdict.FAIL, expected, f"{what}: a new application of its "
                            f"holder answered {describe(got)}")
     serial, code = _card_in(node, "applied")
-    answer = _ask(node, serial, code)
+    answer = ask_centre(node, serial, code)
     if isinstance(answer, str) or answer.status is not CardStatus.UNKNOWN:
         return Outcome(Verdict.FAIL, expected, "the applied card: "
                        f"{answer if isinstance(answer, str) else answer.status.value}")

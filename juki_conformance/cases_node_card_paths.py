@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from juki_conformance.card_steps import answer_text, card_serial, random_resident_code
 from juki_conformance.cases_node import NodeCase, describe, node_sut
 from juki_conformance.flow_steps import QUIET
 from juki_conformance.lower_tester import PeerConnection
@@ -38,7 +39,6 @@ from juki_conformance.sut import AdapterSut, SutFault
 from juki_protocol.codec import codec
 from juki_protocol.errors import ErrorCode
 from juki_protocol.fixtures.synth import generate_households
-from juki_protocol.identifiers import new_resident_code
 from juki_protocol.messages.card import (
     CardApplication,
     CardIssueNotice,
@@ -79,8 +79,6 @@ REM_NOTIFIER = (
 
 # Shared steps ---------------------------------------------------------------------------
 
-def _said(answer: dict[str, Any]) -> str:
-    return "ok" if answer.get("ok") else f"error {(answer.get('error') or {}).get('code')}"
 
 
 def _code_of(answer: dict[str, Any]) -> int | None:
@@ -100,7 +98,7 @@ def _card(node: NodeSut) -> str:
 def _record(node: NodeSut, serial: str) -> tuple[object, object]:
     got = node.request("card_state", serial=serial)
     if not got.get("ok"):
-        raise SutFault(f"card_state answered {_said(got)}")
+        raise SutFault(f"card_state answered {answer_text(got)}")
     return got.get("cardState"), got.get("retriesLeft")
 
 
@@ -138,7 +136,7 @@ def _record_follows(sut: AdapterSut) -> Outcome:
         field = {"pin": arg} if op == "card_verify" else {"by": arg}
         got = node.request(op, serial=serial, **field)
         if not got.get("ok"):
-            return Outcome(Verdict.FAIL, expected, f"step {i} ({op}) answered {_said(got)}")
+            return Outcome(Verdict.FAIL, expected, f"step {i} ({op}) answered {answer_text(got)}")
         said = (str(got.get("sw", "")).upper(), got.get("cardState"))
         if said != (sw, state) or (op == "card_verify"
                                    and bool(got.get("confirmed")) != confirmed):
@@ -195,7 +193,7 @@ def _refused_ops(sut: AdapterSut) -> Outcome:
         if _code_of(got) != code:
             return Outcome(Verdict.FAIL, expected, f"{op} of the "
                            f"{'unknown' if serial == unknown else 'card'} ({state or ''}) "
-                           f"answered {_said(got)}, expected "
+                           f"answered {answer_text(got)}, expected "
                            f"{'ok' if code is None else code}")
         if op == "card_verify" and code is None and state is not None and \
                 bool(got.get("confirmed")) != (state == "active"):
@@ -254,10 +252,6 @@ def _result(node: NodeSut, mid: str) -> tuple[object, object, object]:
     return got.get("status"), got.get("usable"), got.get("refusal")
 
 
-def _serial(municipality: str) -> str:
-    return f"{municipality}-{_RNG.randrange(10 ** 10):010d}"
-
-
 def _known(serial: str, status: CardStatus, issuer: str) -> CardStatusAnswer:
     if status is CardStatus.UNKNOWN:
         return CardStatusAnswer(card_serial=serial, status=status)
@@ -273,7 +267,7 @@ def _stray_answers(sut: AdapterSut) -> Outcome:
                 "first and last) with the check still unanswered; the centre's answer "
                 "valid taken; a second answer (suspended) 4002, the check still valid")
     serial = f"{ELSEWHERE}-5{_RNG.randrange(10 ** 9):09d}"
-    code = new_resident_code(random.Random(secrets.randbits(64)))
+    code = random_resident_code()
     asked = _query(node, serial, code)
     if isinstance(asked, str):
         return Outcome(Verdict.FAIL, expected, asked)
@@ -324,8 +318,8 @@ def _other_statuses(sut: AdapterSut) -> Outcome:
     node.drain(CENTRE)
     expected = "a card the centre answers revoked, expired or unknown refused 4012"
     for status in (CardStatus.REVOKED, CardStatus.EXPIRED, CardStatus.UNKNOWN):
-        serial = _serial(ELSEWHERE)
-        asked = _query(node, serial, new_resident_code(random.Random(secrets.randbits(64))))
+        serial = card_serial(ELSEWHERE)
+        asked = _query(node, serial, random_resident_code())
         if isinstance(asked, str):
             return Outcome(Verdict.FAIL, expected, asked)
         got = _answer(node, _known(serial, status, ELSEWHERE), asked[1])
@@ -367,7 +361,7 @@ def _answered_twice(sut: AdapterSut) -> Outcome:
     used = node.request("card_verify", serial=serial, pin=PIN)
     if not used.get("ok") or used.get("confirmed") is not True:
         return Outcome(Verdict.FAIL, expected, "the card whose notice was acknowledged "
-                       f"first: card_verify answered {_said(used)}, confirmed "
+                       f"first: card_verify answered {answer_text(used)}, confirmed "
                        f"{used.get('confirmed')}")
     second = str(node.ok("card_apply", residentCode=_resident(node))["serial"])
     got = _from_node(node, CardApplication)
@@ -376,7 +370,7 @@ def _answered_twice(sut: AdapterSut) -> Outcome:
     early = node.request("card_issue", residentCode=holder, pin=PIN, serial=second)
     if _code_of(early) != int(ErrorCode.CARD_NOT_ACTIVE):
         return Outcome(Verdict.FAIL, expected, f"card_issue under an application not yet "
-                       f"answered answered {_said(early)}")
+                       f"answered answered {answer_text(early)}")
     _two_answers(node, got[2], got[1], first_ack=False)
     deadline = time.monotonic() + node.timeout
     while (state := node.ok("card_application", serial=second)).get("state") == "pending" \
@@ -388,7 +382,7 @@ def _answered_twice(sut: AdapterSut) -> Outcome:
     issued = node.request("card_issue", residentCode=holder, pin=PIN, serial=second)
     if _code_of(issued) != int(ErrorCode.CARD_NOT_ACTIVE):
         return Outcome(Verdict.FAIL, expected, f"card_issue under the refused serial "
-                       f"answered {_said(issued)}")
+                       f"answered {answer_text(issued)}")
     return Outcome(Verdict.PASS, expected, "each settled by its first answer")
 
 

@@ -19,12 +19,17 @@ is valid.
 from __future__ import annotations
 
 import datetime as dt
-import random
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any
 
+from juki_conformance.card_steps import (
+    answer_text,
+    ask_centre,
+    card_serial,
+    other_codes,
+    random_resident_code,
+)
 from juki_conformance.cases_node import NodeCase, describe, node_sut
 from juki_conformance.flow_steps import (
     CLOSE_CODE,
@@ -40,7 +45,6 @@ from juki_conformance.node_sut import NodeSut
 from juki_conformance.sut import AdapterSut
 from juki_protocol.errors import ErrorCode
 from juki_protocol.fixtures.synth import generate_households
-from juki_protocol.identifiers import new_resident_code
 from juki_protocol.messages.card import (
     CardApplication,
     CardIssueNotice,
@@ -56,7 +60,6 @@ ISSUER, ELSEWHERE, CENTRE = "271004", "131016", "DC01"
 #: The validity the runner gives the cards it issues as the issuing municipality.
 UNTIL_DAYS = 3650
 PIN = "6150"
-_RNG = random.SystemRandom()
 
 REM_CENTRE = ("Keep one entry per card (serial, resident code, issuing municipality, "
               "state, validity) in durable storage; refuse a second application for a "
@@ -69,28 +72,6 @@ REM_MUNI = ("Register each application with the centre and issue only under a re
             "CardStatusNotice for each suspension, resumption, loss and revocation; ask "
             "the centre about every card presented and refuse it unless the centre says "
             "valid: 4011 suspended, 4014 lost, 4012 otherwise (spec/card_register.md).")
-
-
-def _serial(municipality: str) -> str:
-    return f"{municipality}-{_RNG.randrange(10 ** 10):010d}"
-
-
-def _code() -> str:
-    return new_resident_code(random.Random(secrets.randbits(64)))
-
-
-def _other_codes(code: str) -> tuple[str, ...]:
-    """Resident codes other than ``code``, one sorting before it and one after it where
-    such codes are drawn: "another code" is any other code, whichever way it compares
-    (R-CARDREG-06)."""
-    below: list[str] = []
-    above: list[str] = []
-    for _ in range(200):
-        other = _code()
-        (below if other < code else above if other > code else []).append(other)
-        if below and above:
-            break
-    return (*below[:1], *above[:1])
 
 
 # The centre under test ------------------------------------------------------------------
@@ -114,36 +95,6 @@ def _expect(answer: JukiPdu | None, code: ErrorCode | None, what: str) -> str | 
         ok = answer is not None and answer.error_report is not None \
             and answer.error_report.error_code == int(code)
     return None if ok else f"{what} answered {describe(answer)}"
-
-
-def _ask(node: NodeSut, serial: str, code: str) -> CardStatusAnswer | str:
-    """Query the centre as ELSEWHERE: its answer (acknowledged), or what came."""
-    conn = node.connect(ELSEWHERE)
-    try:
-        mid, pdu = node.sealed(CardStatusQuery(municipality=ELSEWHERE, card_serial=serial,
-                                               resident_code=code), sender=ELSEWHERE)
-        conn.send(pdu)
-        first = conn.answer_to(mid)
-        if first is None or first.acknowledgement is None:
-            return f"the query answered {describe(first)}"
-        while True:
-            try:
-                got = conn.read(node.timeout)
-            except TimeoutError:
-                return f"no CardStatusAnswer within {node.timeout:g} s"
-            if got is None:
-                return "the connection closed without a CardStatusAnswer"
-            if got.sealed is None:
-                continue
-            if got.header.message_type is not MessageType.CARD_STATUS_ANSWER or \
-                    got.header.correlation_id != mid:
-                return "a message that is not a CardStatusAnswer correlated with the query"
-            message = node.opened(got, ELSEWHERE)
-            node.acknowledge(conn, got, ELSEWHERE)
-            assert isinstance(message, CardStatusAnswer)
-            return message
-    finally:
-        conn.close()
 
 
 def _issued(node: NodeSut, serial: str, code: str) -> str | None:
@@ -182,17 +133,17 @@ def _duplicate(sut: AdapterSut) -> Outcome:
     node = node_sut(sut)
     expected = ("a second application for the same resident refused 5027 from either "
                 "municipality, nothing registered (the other serial unknown)")
-    code, serial = _code(), _serial(ISSUER)
-    other = _serial(ELSEWHERE)
+    code, serial = random_resident_code(), card_serial(ISSUER)
+    other = card_serial(ELSEWHERE)
     problem = _issued(node, serial, code) or _expect(_send(node, CardApplication(
         municipality=ELSEWHERE, card_serial=other, resident_code=code,
         application_date=node.node_now().date()), ELSEWHERE),
         ErrorCode.CARD_ALREADY_ISSUED, "a second application at another municipality") \
         or _expect(_send(node, CardApplication(
-            municipality=ISSUER, card_serial=_serial(ISSUER), resident_code=code,
+            municipality=ISSUER, card_serial=card_serial(ISSUER), resident_code=code,
             application_date=node.node_now().date()), ISSUER),
             ErrorCode.CARD_ALREADY_ISSUED, "a second application at the issuer") \
-        or _status(_ask(node, other, code), CardStatus.UNKNOWN, "the refused serial")
+        or _status(ask_centre(node, other, code), CardStatus.UNKNOWN, "the refused serial")
     if problem:
         return Outcome(Verdict.FAIL, expected, problem)
     return Outcome(Verdict.PASS, expected, "5027 both times; the refused card unknown")
@@ -203,20 +154,20 @@ def _suspended(sut: AdapterSut) -> Outcome:
     expected = ("valid after the handover, suspended after the issuer's suspension, "
                 "valid again after resumption, lost after the loss report, each at "
                 "another municipality; a lost card never resumed (4014)")
-    code, serial = _code(), _serial(ISSUER)
+    code, serial = random_resident_code(), card_serial(ISSUER)
     steps: list[Callable[[], str | None]] = [
         lambda: _issued(node, serial, code),
-        lambda: _status(_ask(node, serial, code), CardStatus.VALID, "after the handover"),
+        lambda: _status(ask_centre(node, serial, code), CardStatus.VALID, "after the handover"),
         lambda: _expect(_change(node, serial, code, CardStatusChange.SUSPENDED), None,
                         "the suspension"),
-        lambda: _status(_ask(node, serial, code), CardStatus.SUSPENDED,
+        lambda: _status(ask_centre(node, serial, code), CardStatus.SUSPENDED,
                         "after the suspension"),
         lambda: _expect(_change(node, serial, code, CardStatusChange.RESUMED), None,
                         "the resumption"),
-        lambda: _status(_ask(node, serial, code), CardStatus.VALID, "after resumption"),
+        lambda: _status(ask_centre(node, serial, code), CardStatus.VALID, "after resumption"),
         lambda: _expect(_change(node, serial, code, CardStatusChange.LOST), None,
                         "the loss report"),
-        lambda: _status(_ask(node, serial, code), CardStatus.LOST, "after the loss"),
+        lambda: _status(ask_centre(node, serial, code), CardStatus.LOST, "after the loss"),
         lambda: _expect(_change(node, serial, code, CardStatusChange.RESUMED),
                         ErrorCode.CARD_LOST, "resuming a lost card"),
     ]
@@ -232,14 +183,14 @@ def _not_issuer(sut: AdapterSut) -> Outcome:
     expected = ("a suspension of the card sent by another municipality than the issuer "
                 "refused 1024, the card still valid; queries with other resident codes (one "
                 "sorting before the holder's, one after) answered unknown")
-    code, serial = _code(), _serial(ISSUER)
+    code, serial = random_resident_code(), card_serial(ISSUER)
     problem = _issued(node, serial, code) or _expect(
         _change(node, serial, code, CardStatusChange.SUSPENDED, sender=ELSEWHERE),
         ErrorCode.INVALID_FIELD, "a suspension sent by 131016") or _status(
-        _ask(node, serial, code), CardStatus.VALID, "after the refused suspension") or \
-        next((p for p in (_status(_ask(node, serial, other), CardStatus.UNKNOWN,
+        ask_centre(node, serial, code), CardStatus.VALID, "after the refused suspension") or \
+        next((p for p in (_status(ask_centre(node, serial, other), CardStatus.UNKNOWN,
                                   f"another resident code ({other})")
-                          for other in _other_codes(code)) if p), None)
+                          for other in other_codes(code)) if p), None)
     if problem:
         return Outcome(Verdict.FAIL, expected, problem)
     return Outcome(Verdict.PASS, expected, "as expected")
@@ -248,13 +199,13 @@ def _not_issuer(sut: AdapterSut) -> Outcome:
 def _restart(sut: AdapterSut) -> Outcome:
     node = node_sut(sut)
     expected = "a suspension acknowledged before a restart answered suspended after it"
-    code, serial = _code(), _serial(ISSUER)
+    code, serial = random_resident_code(), card_serial(ISSUER)
     problem = _issued(node, serial, code) or _expect(
         _change(node, serial, code, CardStatusChange.SUSPENDED), None, "the suspension")
     if problem:
         return Outcome(Verdict.FAIL, expected, problem)
     node.restart()
-    problem = _status(_ask(node, serial, code), CardStatus.SUSPENDED, "after the restart")
+    problem = _status(ask_centre(node, serial, code), CardStatus.SUSPENDED, "after the restart")
     if problem:
         return Outcome(Verdict.FAIL, expected, problem)
     return Outcome(Verdict.PASS, expected, "suspended after the restart")
@@ -291,10 +242,6 @@ def _resident(node: NodeSut) -> str:
     return generate_households(1, seed, municipalities=[node.code])[0].head.resident_code
 
 
-def _said(answer: dict[str, Any]) -> str:
-    return "ok" if answer.get("ok") else f"error {(answer.get('error') or {}).get('code')}"
-
-
 def _application(sut: AdapterSut) -> Outcome:
     node = node_sut(sut)
     node.drain(CENTRE)
@@ -316,7 +263,7 @@ def _application(sut: AdapterSut) -> Outcome:
                           serial=first["serial"])
     if issued.get("ok") or (issued.get("error") or {}).get("code") != 4012:
         return Outcome(Verdict.FAIL, expected, "card_issue under the refused serial "
-                       f"answered {_said(issued)}")
+                       f"answered {answer_text(issued)}")
     second = node.ok("card_apply", residentCode=holder)
     got = _from_node(node, CardApplication)
     if isinstance(got, str):
@@ -331,7 +278,7 @@ def _application(sut: AdapterSut) -> Outcome:
                           serial=second["serial"])
     if not issued.get("ok"):
         return Outcome(Verdict.FAIL, expected, "card_issue under the registered serial "
-                       f"answered {_said(issued)}")
+                       f"answered {answer_text(issued)}")
     got = _from_node(node, CardIssueNotice)
     if isinstance(got, str):
         return Outcome(Verdict.FAIL, expected, got)
@@ -346,13 +293,13 @@ def _not_kept(sut: AdapterSut) -> Outcome:
     expected = ("card_apply and card_issue for a resident code the node does not keep "
                 "answered 5001 NO_SUCH_RESIDENT, with no CardApplication or "
                 "CardIssueNotice sent to the centre")
-    code = _code()
+    code = random_resident_code()
     for op, mtype, extra in (("card_apply", MessageType.CARD_APPLICATION, {}),
                              ("card_issue", MessageType.CARD_ISSUE_NOTICE, {"pin": PIN})):
         answer = node.request(op, residentCode=code, **extra)
         if answer.get("ok") or (answer.get("error") or {}).get("code") != \
                 int(ErrorCode.NO_SUCH_RESIDENT):
-            return Outcome(Verdict.FAIL, expected, f"{op} answered {_said(answer)}")
+            return Outcome(Verdict.FAIL, expected, f"{op} answered {answer_text(answer)}")
         sent = sent_nothing(node, CENTRE, mtype)
         if sent is not None:
             return Outcome(Verdict.FAIL, expected, f"after {op}: {sent}")
@@ -376,7 +323,7 @@ def _refused_issue(sut: AdapterSut) -> Outcome:
         if not answer.get("ok") and code == int(ErrorCode.CARD_NOT_ACTIVE):
             return Outcome(Verdict.PASS, expected, "refused 4012")
         if time.monotonic() > deadline:
-            return Outcome(Verdict.FAIL, expected, f"card_verify answered {_said(answer)} "
+            return Outcome(Verdict.FAIL, expected, f"card_verify answered {answer_text(answer)} "
                            f"{node.timeout:g} s after the refusal")
         time.sleep(0.05)
 
@@ -443,7 +390,7 @@ def _presented(status: CardStatus, refusal: int | None) -> Callable[[AdapterSut]
         expected = (f"the node asks the centre about a card of 131016 it never saw, and "
                     f"on the answer {status.value} the card is "
                     + ("taken" if refusal is None else f"refused {refusal}"))
-        checked = _checked(node, _serial(ELSEWHERE), _code(), status)
+        checked = _checked(node, card_serial(ELSEWHERE), random_resident_code(), status)
         if isinstance(checked, str):
             return Outcome(Verdict.FAIL, expected, checked)
         result = node.ok("card_check_result", messageId=checked[0])
@@ -469,7 +416,7 @@ def _special_move_in(status: CardStatus, refusal: int | None
                        else f"refused {refusal}, no notice sent"))
         people = peer_household(node)
         holder = people[0].resident_code
-        checked = _checked(node, _serial(peer), holder, status, issuer=peer)
+        checked = _checked(node, card_serial(peer), holder, status, issuer=peer)
         if isinstance(checked, str):
             return Outcome(Verdict.FAIL, expected, checked)
         today = node_today(node)
@@ -482,11 +429,11 @@ def _special_move_in(status: CardStatus, refusal: int | None
             code = (answer.get("error") or {}).get("code")
             if answer.get("ok") or code != refusal:
                 return Outcome(Verdict.FAIL, expected, f"special_move_in answered "
-                               f"{_said(answer)}")
+                               f"{answer_text(answer)}")
             return Outcome(Verdict.PASS, expected, f"refused {refusal}, nothing sent")
         if not answer.get("ok"):
             return Outcome(Verdict.FAIL, expected, f"special_move_in answered "
-                           f"{_said(answer)}")
+                           f"{answer_text(answer)}")
         got = special_move_in_notice(node, str(answer["messageId"]))
         if isinstance(got, str):
             return Outcome(Verdict.FAIL, expected, got)

@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from juki_conformance.card_steps import answer_text
 from juki_conformance.cases_node import NodeCase, describe, node_sut
 from juki_conformance.flow_steps import QUIET
 from juki_conformance.lower_tester import PeerConnection
@@ -81,8 +82,6 @@ REM_APPLICATIONS = (
 
 # Shared steps ---------------------------------------------------------------------------
 
-def _said(answer: dict[str, Any]) -> str:
-    return "ok" if answer.get("ok") else f"error {(answer.get('error') or {}).get('code')}"
 
 
 def _code_of(answer: dict[str, Any]) -> int | None:
@@ -98,7 +97,7 @@ def _card(node: NodeSut) -> tuple[str, str]:
 def _record(node: NodeSut, serial: str) -> tuple[object, object]:
     got = node.request("card_state", serial=serial)
     if not got.get("ok"):
-        return f"card_state answered {_said(got)}", None
+        return f"card_state answered {answer_text(got)}", None
     return got.get("cardState"), got.get("retriesLeft")
 
 
@@ -115,9 +114,9 @@ def _step(node: NodeSut, serial: str, holder: str, step: Step, when: str) -> str
     what = f"{when}, {op} {next(iter(field.values()), '')}".rstrip()
     if want.isdigit() and len(want) == 4 and want[0] in "45":
         if _code_of(got) != int(want):
-            return f"{what} answered {_said(got)}, expected error {want}"
+            return f"{what} answered {answer_text(got)}, expected error {want}"
     elif not got.get("ok"):
-        return f"{what} answered {_said(got)}"
+        return f"{what} answered {answer_text(got)}"
     elif want and str(got.get("sw", "")).upper() != want:
         return f"{what} answered {got.get('sw')}, expected {want}"
     if op == "card_verify" and got.get("ok"):
@@ -294,7 +293,7 @@ def _failed(node: NodeSut, serial: str, op: str, field: dict[str, str], what: st
     node.fail_next_commit()
     got = node.request(op, serial=serial, **field)
     if _code_of(got) != int(ErrorCode.STORAGE_FAILURE):
-        return f"{what} with its commit failing answered {_said(got)} {got.get('sw', '')}"\
+        return f"{what} with its commit failing answered {answer_text(got)} {got.get('sw', '')}"\
             .rstrip() + ", expected 9003"
     return None
 
