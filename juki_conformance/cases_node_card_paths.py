@@ -104,8 +104,10 @@ def _record(node: NodeSut, serial: str) -> tuple[object, object]:
 
 # The municipality's record of a card ---------------------------------------------------
 
-#: (op, pin or ``by``, status word, confirmed, cardState, retriesLeft) in turn.
-STEPS: tuple[tuple[str, str, str, bool, str, int], ...] = (
+#: (op, pin or ``by``, status word or the error code expected, confirmed, cardState,
+#: retriesLeft) in turn.
+Step = tuple[str, str, "str | int", bool, str, int]
+STEPS: tuple[Step, ...] = (
     ("card_verify", WRONG_PIN, "63C2", False, "active", 2),
     ("card_verify", WRONG_PIN, "63C1", False, "active", 1),
     ("card_verify", PIN, "9000", True, "active", 3),
@@ -119,24 +121,58 @@ STEPS: tuple[tuple[str, str, str, bool, str, int], ...] = (
     ("card_verify", WRONG_PIN, "63C2", False, "active", 2),
     ("card_verify", PIN, "9000", True, "active", 3),
 )
+#: Through suspensions (R-CARD-04): a PIN tried on a suspended card counts, a reset of a
+#: suspended card is refused 4011, lifting a suspension keeps the count (locked again
+#: after a block), and the municipality's reset of an active card gives three tries.
+SUSPENDED_STEPS: tuple[Step, ...] = (
+    ("card_verify", WRONG_PIN, "63C2", False, "active", 2),
+    ("card_suspend", "", "", False, "suspended", 2),
+    ("card_unlock", "municipality", int(ErrorCode.CARD_SUSPENDED), False, "suspended", 2),
+    ("card_verify", WRONG_PIN, "63C1", False, "suspended", 1),
+    ("card_verify", PIN, "9000", False, "suspended", 3),
+    ("card_verify", WRONG_PIN, "63C2", False, "suspended", 2),
+    ("card_resume", "", "", False, "active", 2),
+    ("card_unlock", "municipality", "9000", False, "active", 3),
+    ("card_verify", WRONG_PIN, "63C2", False, "active", 2),
+    ("card_verify", WRONG_PIN, "63C1", False, "active", 1),
+    ("card_verify", WRONG_PIN, "63C0", False, "locked", 0),
+    ("card_suspend", "", "", False, "suspended", 0),
+    ("card_resume", "", "", False, "locked", 0),
+    ("card_verify", PIN, "6983", False, "locked", 0),
+    ("card_suspend", "", "", False, "suspended", 0),
+    ("card_verify", PIN, "6983", False, "suspended", 0),
+    ("card_resume", "", "", False, "locked", 0),
+    ("card_unlock", "municipality", "9000", False, "active", 3),
+    ("card_verify", PIN, "9000", True, "active", 3),
+)
 
 
-def _record_follows(sut: AdapterSut) -> Outcome:
-    node = node_sut(sut)
-    expected = ("after every PIN and reset, the answer's status word and cardState and "
-                "card_state's retriesLeft: wrong 2, 1, right 3, wrong 2, 1, 0 locked, the "
-                "holder's reset still locked, the municipality's 3 active; the holder's "
-                "residentCode read from the card with each confirmed PIN, none otherwise")
+def _record_follows(steps: tuple[Step, ...], expected: str
+                    ) -> Callable[[AdapterSut], Outcome]:
+    def run(sut: AdapterSut) -> Outcome:
+        return _follow(node_sut(sut), steps, expected)
+    return run
+
+
+def _follow(node: NodeSut, steps: tuple[Step, ...], expected: str) -> Outcome:
     holder = _resident(node)
     serial = str(node.ok("card_issue", residentCode=holder, pin=PIN)["serial"])
     if _record(node, serial) != ("active", 3):
         return Outcome(Verdict.FAIL, expected, f"the new card's record is "
                        f"{_record(node, serial)}, not active with 3 tries")
-    for i, (op, arg, sw, confirmed, state, left) in enumerate(STEPS, 1):
-        field = {"pin": arg} if op == "card_verify" else {"by": arg}
+    for i, (op, arg, sw, confirmed, state, left) in enumerate(steps, 1):
+        field = {"pin": arg} if op == "card_verify" else {"by": arg} if arg else {}
         got = node.request(op, serial=serial, **field)
-        if not got.get("ok"):
-            return Outcome(Verdict.FAIL, expected, f"step {i} ({op}) answered {answer_text(got)}")
+        if isinstance(sw, int) or not got.get("ok"):
+            if _code_of(got) != sw:
+                return Outcome(Verdict.FAIL, expected, f"step {i} ({op}) answered "
+                               f"{answer_text(got)}, expected {sw or 'ok'}")
+            record = _record(node, serial)
+            if record != (state, left):
+                return Outcome(Verdict.FAIL, expected, f"after step {i} ({op}, refused) "
+                               f"card_state says {record[0]} with {record[1]} tries; "
+                               f"expected {state} with {left}")
+            continue
         said = (str(got.get("sw", "")).upper(), got.get("cardState"))
         if said != (sw, state) or (op == "card_verify"
                                    and bool(got.get("confirmed")) != confirmed):
@@ -157,6 +193,17 @@ def _record_follows(sut: AdapterSut) -> Outcome:
                            f"says {record[0]} with {record[1]} tries; expected {state} "
                            f"with {left}")
     return Outcome(Verdict.PASS, expected, "the record followed every step")
+
+
+EXPECTED_PINS = ("after every PIN and reset, the answer's status word and cardState and "
+                 "card_state's retriesLeft: wrong 2, 1, right 3, wrong 2, 1, 0 locked, the "
+                 "holder's reset still locked, the municipality's 3 active; the holder's "
+                 "residentCode read from the card with each confirmed PIN, none otherwise")
+EXPECTED_SUSPENDED = (
+    "through suspensions, card_state's retriesLeft follows the chip: a wrong PIN on a "
+    "suspended card counts (never confirmed), the municipality's reset of a suspended card "
+    "is refused 4011 changing nothing, lifting the suspension keeps the count (a card "
+    "blocked before or during it is locked again), the reset of an active card gives 3")
 
 
 def _refused_ops(sut: AdapterSut) -> Outcome:
@@ -474,7 +521,12 @@ def card_paths_cases() -> list[Case]:
     return [
         case("card/node/paths/record-follows-every-pin",
              "the record's state and tries left after every PIN and reset",
-             "card", ("R-CARD-01", "R-CARD-02", "R-CARD-03"), _record_follows),
+             "card", ("R-CARD-01", "R-CARD-02", "R-CARD-03"),
+             _record_follows(STEPS, EXPECTED_PINS)),
+        case("card/node/paths/record-follows-the-chip-through-suspensions",
+             "the record's state and tries left follow the chip through suspensions, "
+             "resumptions and resets", "card", ("R-CARD-04", "R-CARD-01"),
+             _record_follows(SUSPENDED_STEPS, EXPECTED_SUSPENDED)),
         case("card/node/paths/refused-transitions-keep-their-codes",
              "lifecycle ops a card's state does not allow answer the card table's code; "
              "an unknown serial is 5001", "card", ("R-24-2-1-01", "R-CARD-01"),

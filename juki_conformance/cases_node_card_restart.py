@@ -1,5 +1,5 @@
 """Node-mode cases on a municipality's resident cards across restarts and failed commits
-(spec/node.md sections 4.2 and 4.6, R-CARD-01, R-CARD-02, R-24-2-1-01, R-NODE-52,
+(spec/node.md sections 4.2 and 4.6, R-CARD-01, R-CARD-02, R-CARD-04, R-24-2-1-01, R-NODE-52,
 R-NODE-19): the municipality's record of each card and the chip, read after a restart
 between any two steps of a card's life, with several residents' cards of which only
 one changes, and after a step whose commit failed.
@@ -172,12 +172,12 @@ LIFE_PATH: tuple[Step, ...] = (
     _right("9000", "active", 3),
     _wrong("63C2", "active", 2),
     ("card_suspend", {}, "", "suspended", 2, False),
-    ("card_resume", {}, "", "active", 3, False),
-    ("card_revoke", {}, "", "revoked", 3, False),
-    ("card_resume", {}, str(NOT_ACTIVE), "revoked", 3, False),
-    ("card_suspend", {}, str(NOT_ACTIVE), "revoked", 3, False),
-    ("card_report_lost", {}, str(NOT_ACTIVE), "revoked", 3, False),
-    _right("", "revoked", 3),
+    ("card_resume", {}, "", "active", 2, False),          # the count kept (R-CARD-04)
+    ("card_revoke", {}, "", "revoked", 2, False),
+    ("card_resume", {}, str(NOT_ACTIVE), "revoked", 2, False),
+    ("card_suspend", {}, str(NOT_ACTIVE), "revoked", 2, False),
+    ("card_report_lost", {}, str(NOT_ACTIVE), "revoked", 2, False),
+    _right("", "revoked", 2),
 )
 
 #: A blocked card: not resumed, the holder's reset refused, then reported lost for good.
@@ -260,7 +260,7 @@ def _several(sut: AdapterSut) -> Outcome:
         (blocked, _right("6983", "locked", 0)),
         (blocked, ("card_unlock", {"by": "municipality"}, "9000", "active", 3, False)),
         (blocked, _right("9000", "active", 3)),
-        (suspended, ("card_resume", {}, "", "active", 3, False)),
+        (suspended, ("card_resume", {}, "", "active", 2, False)),
         (suspended, _right("9000", "active", 3)),
         (untouched, ("card_revoke", {}, "", "revoked", 3, False)),
     ]
@@ -558,7 +558,8 @@ def card_restart_cases() -> list[Case]:
              _path(PIN_PATH, 1), restart),
         case("card/node/restart/lifecycle-each-step",
              "suspension, resumption and revocation, a restart after each: the answer "
-             "and card_state as stored", ("R-24-2-1-01", "R-NODE-52", "R-NODE-17"),
+             "and card_state as stored",
+             ("R-24-2-1-01", "R-NODE-52", "R-NODE-17", "R-CARD-04"),
              _path(LIFE_PATH, 1), restart),
         case("card/node/restart/locked-card-lifecycle",
              "a blocked card not resumed, suspended, resumed and reported lost, restarts "
@@ -566,8 +567,8 @@ def card_restart_cases() -> list[Case]:
              _path(LOCKED_PATH, 2), restart),
         case("card/node/restart/several-residents-cards",
              "four residents' cards in four states come back each in its own after a "
-             "restart; a change of one changes no other", ("R-CARD-01", "R-NODE-52",
-                                                          "R-24-2-1-01"),
+             "restart; a change of one changes no other",
+             ("R-CARD-01", "R-NODE-52", "R-24-2-1-01", "R-CARD-04"),
              _several, restart),
         NodeCase(id="30-44/node/register/answers-resent-until-acknowledged",
                  title="two CardStatusAnswers left unacknowledged are resent each retry "

@@ -185,13 +185,16 @@ def poll_flow(node: NodeSut, op: str, mid: str, outcome: str) -> dict[str, Any]:
 
 def settle_updates(node: NodeSut) -> int:
     """Acknowledge what the node sends its prefecture until nothing is unacknowledged;
-    the last update number."""
+    the last update number. Resends of updates acknowledged meanwhile (an earlier case
+    left them unanswered past the retry interval) are then read and dropped, so that
+    the case after this sees only what it causes."""
     deadline = time.monotonic() + node.timeout
     while True:
         updates = node.status().get("updates")
         if not isinstance(updates, dict):
             raise SutFault("status has no updates object")
         if not updates.get("unacknowledged"):
+            node.drain(node.prefecture)
             return int(updates.get("lastSequence", 0))
         got = node.sent_to_peer(0.2, peer=node.prefecture)
         if got is not None and got[1].sealed is not None:

@@ -115,6 +115,7 @@ class CardInput(Enum):
     UNLOCK_BY_OTHER = "unlock_by_other"
     REPORT_LOSS = "report_loss"
     RECOVER = "recover"
+    RECOVER_LOCKED = "recover_locked"    # lifting the suspension of a blocked card
     REVOKE = "revoke"
     EXPIRE = "expire"
 
@@ -145,7 +146,16 @@ _rows: dict[tuple[CardState, CardInput], tuple[CardAction | None, CardState]] = 
     (_C.ACTIVE, _CI.PIN_WRONG): (_CA.COUNT, _C.ACTIVE),
     (_C.ACTIVE, _CI.PIN_WRONG_LAST): (_CA.LOCK, _C.LOCKED),
     (_C.LOCKED, _CI.UNLOCK): (_CA.RESET_COUNT, _C.ACTIVE),
+    # The municipality's reset of a card that is not blocked: three tries again (R-CARD-04).
+    (_C.ACTIVE, _CI.UNLOCK): (_CA.RESET_COUNT, _C.ACTIVE),
+    # A suspended card still counts the PINs tried on it, as its chip does; lifting the
+    # suspension keeps the count, so that a card blocked before or during it is locked
+    # again (R-CARD-04).
+    (_C.SUSPENDED, _CI.PIN_OK): (_CA.RESET_COUNT, _C.SUSPENDED),
+    (_C.SUSPENDED, _CI.PIN_WRONG): (_CA.COUNT, _C.SUSPENDED),
+    (_C.SUSPENDED, _CI.PIN_WRONG_LAST): (_CA.LOCK, _C.SUSPENDED),
     (_C.SUSPENDED, _CI.RECOVER): (_CA.RESUME, _C.ACTIVE),
+    (_C.SUSPENDED, _CI.RECOVER_LOCKED): (_CA.RESUME, _C.LOCKED),
 }
 for _s in (_C.ISSUED, _C.ACTIVE, _C.LOCKED):
     _rows[(_s, _CI.REPORT_LOSS)] = (_CA.SUSPEND, _C.SUSPENDED)
@@ -213,8 +223,10 @@ class CardRecord(Machine[CardState, CardInput, CardAction]):
         return self._step(CardInput.REPORT_LOSS, now)
 
     def recover(self, now: dt.datetime) -> list[Effect]:
-        """The municipality lifts a suspension (the card was found)."""
-        return self._step(CardInput.RECOVER, now)
+        """The municipality lifts a suspension (the card was found): active again, or
+        locked when its PIN was blocked before or during the suspension."""
+        blocked = self.failures >= MAX_PIN_TRIES
+        return self._step(CardInput.RECOVER_LOCKED if blocked else CardInput.RECOVER, now)
 
     def revoke(self, now: dt.datetime) -> list[Effect]:
         """The municipality revokes the card for good."""
@@ -254,7 +266,7 @@ class CardRecord(Machine[CardState, CardInput, CardAction]):
         if action is CardAction.LOCK:
             self.failures = MAX_PIN_TRIES
             return [Event(name="card_locked", code=ErrorCode.CARD_LOCKED)]
-        if action in (CardAction.RESET_COUNT, CardAction.ACTIVATE, CardAction.RESUME):
+        if action in (CardAction.RESET_COUNT, CardAction.ACTIVATE):
             self.failures = 0
             return []
         if action in (CardAction.REVOKE, CardAction.EXPIRE):

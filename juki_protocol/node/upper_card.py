@@ -23,11 +23,13 @@ from typing import Any
 
 from juki_protocol.errors import ErrorCode, JukiError, ProtocolError
 from juki_protocol.machines.card import (
+    CARD_TABLE,
     EXPIRY_TIMER,
     KEY_COUNTER,
     MAX_PIN_TRIES,
     SW_OK,
     Actor,
+    CardInput,
     CardRecord,
     CardState,
     IdentityCheck,
@@ -193,13 +195,18 @@ class CardDesk:
         """RESET RETRY COUNTER: with the administration key (the municipality) or with
         the counter key (anyone else, which the chip refuses)."""
         card, record = self.get(serial)
+        if record.state not in (CardState.ACTIVE, CardState.LOCKED):
+            # A suspended, revoked or expired card is not reset: neither the chip nor
+            # the record changes (4011, 4012; R-CARD-04).
+            raise ProtocolError("the card's retry counter cannot be reset in its state",
+                                code=CARD_TABLE.error_code(record.state, CardInput.UNLOCK))
         if by is Actor.MUNICIPALITY:
             sw = SW_OK if unblock(card, self.master, now, rng=self.rng) else b"\x69\x82"
         elif mutual_auth(card, self.master, KEY_COUNTER, self.rng, now):
             sw = card.process(apdu(0x2C, 0x81), now)
         else:
             sw = b"\x69\x82"
-        if sw == SW_OK and record.state is CardState.LOCKED:
+        if sw == SW_OK:             # the record follows the chip (R-CARD-04)
             record.unlock(by, now)
         self.commit(card.serial)
         return {"sw": sw.hex().upper(), "cardState": record.state.value}

@@ -31,7 +31,6 @@ from juki_protocol.identifiers import (
 from juki_protocol.messages.provision import BodyKind
 from juki_protocol.node import logjson
 from juki_protocol.node.clock import TestClock
-from juki_protocol.tools.cli_config import config_option
 from juki_protocol.node.metrics import MetricsServer, NodeMetrics
 from juki_protocol.node.network import network_up
 from juki_protocol.node.node import Node, NodeConfig
@@ -39,6 +38,7 @@ from juki_protocol.node.operators import load_registry
 from juki_protocol.node.sql import is_url, redact_url
 from juki_protocol.node.upper_tester import UpperTester, check_upper_address
 from juki_protocol.tools import audit_verify
+from juki_protocol.tools.cli_config import config_option
 from juki_protocol.tools.cli_operators import analyse, operators_group
 from juki_protocol.tools.cli_pki import (
     INFORM,

@@ -136,9 +136,37 @@ def test_unusable_cards(step: str, code: ErrorCode) -> None:
         rec.timeout("validity", NOW + VALIDITY)
     res = identify_with_card(card, "2468", MASTER, NOW, rng=rng, record=rec)
     assert res.failure is code
-    with pytest.raises(ProtocolError) as exc:
-        rec.pin_result(True, NOW)
+    if step == "suspended":
+        # A suspended card still counts the PINs tried on it, as its chip does
+        # (R-CARD-04), and stays unusable.
+        rec.pin_result(False, NOW)
+        assert (rec.state, rec.failures) == (CardState.SUSPENDED, 1)
+        with pytest.raises(ProtocolError) as exc:
+            rec.require_active()
+    else:
+        with pytest.raises(ProtocolError) as exc:
+            rec.pin_result(True, NOW)
     assert exc.value.error_code is code
+
+
+def test_a_suspension_keeps_the_pin_count() -> None:
+    _card, rec, _rng = active()
+    rec.pin_result(False, NOW)
+    rec.report_loss(NOW)
+    rec.recover(NOW)
+    assert (rec.state, rec.failures) == (CardState.ACTIVE, 1)
+    rec.unlock(Actor.MUNICIPALITY, NOW)           # the reset of an active card
+    assert (rec.state, rec.failures) == (CardState.ACTIVE, 0)
+    for _ in range(3):
+        rec.pin_result(False, NOW)
+    rec.report_loss(NOW)
+    rec.recover(NOW)                              # blocked before: locked again
+    assert (rec.state, rec.failures) == (CardState.LOCKED, 3)
+    rec.report_loss(NOW)
+    for _ in range(2):                            # counted while suspended
+        rec.pin_result(False, NOW)
+    rec.recover(NOW)
+    assert rec.state is CardState.LOCKED
 
 
 def test_issue_requires_confirmed_identity() -> None:
