@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
-from juki_conformance.cli import main
+from juki_conformance.cli import all_node_cases, main
 from juki_conformance.reports import OPERATION_REQUIREMENTS, SUITE_REQUIREMENTS
 from juki_conformance.selftest.faulty_adapter import EXPECTED
 
@@ -38,6 +38,34 @@ def reference_report(tmp_path_factory: pytest.TempPathFactory) -> dict:
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     report["_dir"] = str(out)
     return report
+
+
+def test_the_default_run_includes_and_passes_every_node_case(reference_report: dict
+                                                            ) -> None:
+    """The default run (one shared with the tests below) holds every node-mode case, of
+    every role the runner launches, and the reference passes them (was a run of its own
+    in tests/test_conformance_node.py)."""
+    node = {c["id"]: c["verdict"] for c in reference_report["cases"] if "/node/" in c["id"]}
+    assert set(node) == {c.id for c in all_node_cases()}
+    assert set(node.values()) <= {"pass", "acceptable"}, \
+        {k: v for k, v in node.items() if v not in ("pass", "acceptable")}
+    sut = reference_report["sut"]
+    assert "node" in reference_report["ics"]["modes"]
+    assert (sut["node"]["node"], sut["municipalityNode"]["node"], sut["nationalNode"]["node"],
+            sut["agencyNode"]["node"]) == ("prefecture:270008", "municipality:271004",
+                                           "national:DC01", "agency:AG0001")
+    # Every MUST on implementations has a case (issue 11); those on the suite and on a
+    # node's operation are checked by our own tests.
+    assert reference_report["coverage"]["uncoveredMust"] == []
+    covered = {r["id"] for r in reference_report["coverage"]["requirements"] if r["cases"]}
+    assert {"R-PDU-10", "R-PDU-11", "R-PDU-13", "R-PDU-23", "R-PDU-24", "R-NODE-01",
+            "R-NODE-09", "R-CARD-01", "R-CARD-02", "R-CARD-04", "R-30-5-0-05",
+            "R-30-5-0-08", "R-30-7-3-01", "R-30-7-3-02", "R-30-7-3-03", "R-30-7-3-05",
+            "R-30-7-3-06", "R-12-2-3-01", "R-12-2-3-02", "R-12-2-3-03",
+            "R-12-2-3-06"} <= covered
+    captures = Path(reference_report["_dir"]) / "captures"
+    assert not captures.exists() or not list(captures.iterdir())
+    assert reference_report["coverage"]["unknownReferences"] == []
 
 
 def test_reference_passes_everything(reference_report: dict) -> None:
