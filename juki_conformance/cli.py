@@ -30,6 +30,7 @@ from juki_conformance.cases_codec_canonical import canonical_cases
 from juki_conformance.cases_codec_explore import codec_explore_cases
 from juki_conformance.cases_codec_family_register import family_register_codec_cases
 from juki_conformance.cases_codec_header_edges import header_edge_cases
+from juki_conformance.cases_codec_list_elements import list_element_cases
 from juki_conformance.cases_codec_paths import path_cases
 from juki_conformance.cases_codec_tags import tag_cases
 from juki_conformance.cases_envelope_backlog import envelope_backlog_cases
@@ -172,7 +173,8 @@ def more_codec_cases() -> list[Case]:
     (issue 12): whole families of inputs per rule, after :func:`all_cases`."""
     return (envelope_profile_cases() + tag_cases() + header_edge_cases()
             + family_register_codec_cases() + envelope_backlog_cases() + canonical_cases()
-            + bounds_cases() + envelope_path_cases() + signing_time_cases() + path_cases())
+            + bounds_cases() + envelope_path_cases() + signing_time_cases() + path_cases()
+            + list_element_cases())
 
 
 @main.command("run")
