@@ -151,8 +151,7 @@ def all_node_cases(explore: int = DEFAULT_EXPLORE, seed: int = 1,
 
 
 def issue_13_node_cases() -> list[Case]:
-    """The node-mode cases of the notices of issue 13: the centre on a prefecture's
-    delegation (Art. 30-10(1)) and stopping provision (spec/suspension.md)."""
+    """Issue 13's node cases: delegation (Art. 30-10(1)), stopping provision."""
     return delegation_cases() + suspension_cases()
 
 
