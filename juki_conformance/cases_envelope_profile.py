@@ -194,7 +194,8 @@ def auth_enveloped(inner: bytes, *, wrap_oid: str = cms.ID_AES256_WRAP,
                    auth_attrs: tuple[bytes, ...] = (),
                    outer_type: str = cms.ID_AUTH_ENVELOPED_DATA,
                    to: x509.Certificate | None = None, rid: bytes | None = None,
-                   recipient_infos: Callable[[bytes], bytes] | None = None) -> bytes:
+                   recipient_infos: Callable[[bytes], bytes] | None = None,
+                   kari_version: int = 3, originator_id: bytes | None = None) -> bytes:
     """ContentInfo(AuthEnvelopedData) around ``inner`` to the recipient (or the key of
     ``to``), keyed as RFC 5753 says for ``wrap_oid`` and ``kdf_oid`` (a KEK of the
     wrap's size), that key named by ``rid`` (by default the certificate's issuer and
@@ -216,11 +217,11 @@ def auth_enveloped(inner: bytes, *, wrap_oid: str = cms.ID_AES256_WRAP,
                           eph.exchange(ec.ECDH(), public))
         point = eph.public_key().public_bytes(serialization.Encoding.X962,
                                               serialization.PublicFormat.UncompressedPoint)
-        originator = cms.der_explicit(0, cms.tlv(0xA1, cms.alg_id(cms.ID_EC_PUBLIC_KEY)
-                                                 + cms.der_bits(point)))
+        originator = cms.der_explicit(0, originator_id or cms.tlv(
+            0xA1, cms.alg_id(cms.ID_EC_PUBLIC_KEY) + cms.der_bits(point)))
         keys = cms.der_seq(cms.der_seq(rid or issuer_serial(cert),
                                        cms.der_octets(aes_key_wrap(kek, cek))))
-        infos = cms.der_set(cms.tlv(0xA1, cms.der_int(3) + originator
+        infos = cms.der_set(cms.tlv(0xA1, cms.der_int(kari_version) + originator
                                     + cms.alg_id(kdf_oid, cms.alg_id(wrap_oid)) + keys))
     aad_set = cms.der_set(*auth_attrs) if auth_attrs else b""
     sealed = AESGCM(cek).encrypt(nonce, inner, aad_set or None)
@@ -321,6 +322,14 @@ def _seal_der(size: int) -> Callable[[AdapterSut], Outcome]:
     return run
 
 
+def _originator(kind: str) -> bytes:
+    """An OriginatorIdentifierOrKey other than the public key (RFC 5652 section 6.2.2):
+    the sender's certificate's issuer and serial number, or a subject key identifier."""
+    if kind == "issuer-and-serial":
+        return issuer_serial(world()["nodes"][SENDER].cert)
+    return cms.tlv(0x80, b"\x11" * 20)
+
+
 def _variants() -> list[tuple[str, str, tuple[str, ...], Callable[[AdapterSut], Outcome]]]:
     malformed, unsupported = ErrorCode.ENVELOPE_MALFORMED, ErrorCode.ALGORITHM_UNSUPPORTED
     out: list[tuple[str, str, tuple[str, ...], Callable[[AdapterSut], Outcome]]] = []
@@ -333,6 +342,19 @@ def _variants() -> list[tuple[str, str, tuple[str, ...], Callable[[AdapterSut], 
                     ("R-PDU-31",),
                     _refused(lambda m, h, v=v: auth_enveloped(  # type: ignore[misc]  # a lambda binding a loop value
                         signed_data(m, h, signer_version=v)), malformed)))
+    for v in (0, 2, 4):           # RFC 5652 section 6.2.2: a KeyAgreeRecipientInfo is v3
+        out.append((f"key-agree-recipient-info-version-{v}",
+                    f"KeyAgreeRecipientInfo version {v} is refused 2007", ("R-PDU-31",),
+                    _refused(lambda m, h, v=v: auth_enveloped(  # type: ignore[misc]  # a lambda binding a loop value
+                        signed_data(m, h), kari_version=v), malformed)))
+    # RFC 5753 section 3.1.1: the originator of ephemeral-static ECDH is its public key;
+    # one named by a certificate (issuer and serial number, or a key identifier) is not.
+    for name in ("issuer-and-serial", "subject-key-identifier"):
+        out.append((f"originator-{name}",
+                    f"a KeyAgreeRecipientInfo whose originator is given by {name} (not an "
+                    "ephemeral public key) is refused 2005", ("R-PDU-31",),
+                    _refused(lambda m, h, n=name: auth_enveloped(  # type: ignore[misc]  # a lambda binding a loop value
+                        signed_data(m, h), originator_id=_originator(n)), unsupported)))
     for name, oid in (("below-id-data", UNKNOWN_LOW), ("id-signed-data", cms.ID_SIGNED_DATA),
                       ("id-data-subarc", cms.ID_DATA + ".1"), ("above-id-data", UNKNOWN_HIGH),
                       ("juki-arc", env.JUKI_ARC + ".9")):
