@@ -10,10 +10,11 @@ import secrets
 from typing import Any
 
 from juki_conformance.cases_node import describe
+from juki_conformance.node_steps import exchange
 from juki_conformance.node_sut import NodeSut
 from juki_protocol.identifiers import new_resident_code
 from juki_protocol.messages.card import CardStatusAnswer, CardStatusQuery
-from juki_protocol.messages.pdu import MessageType
+from juki_protocol.messages.pdu import JukiPdu, MessageType
 
 #: The municipality the runner plays to query the centre: neither the card's issuer
 #: (271004) nor the runner's other peer.
@@ -74,6 +75,17 @@ def ask_centre(node: NodeSut, serial: str, code: str) -> CardStatusAnswer | str:
             return message
     finally:
         conn.close()
+
+
+def send_as(node: NodeSut, message: object, sender: str) -> JukiPdu | None:
+    """Send ``message`` as ``sender`` on a fresh connection: the node's answer to it."""
+    mid, pdu = node.sealed(message, sender=sender)
+    return exchange(node, sender, pdu, mid)
+
+
+def error_code(answer: dict[str, Any]) -> int | None:
+    """The error code of an upper tester answer; None when it is ok."""
+    return None if answer.get("ok") else (answer.get("error") or {}).get("code")
 
 
 def answer_text(answer: dict[str, Any]) -> str:

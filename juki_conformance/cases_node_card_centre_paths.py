@@ -19,10 +19,15 @@ import datetime as dt
 from collections.abc import Callable
 from functools import partial
 
-from juki_conformance.card_steps import ask_centre, card_serial, other_codes, random_resident_code
+from juki_conformance.card_steps import (
+    ask_centre,
+    card_serial,
+    other_codes,
+    random_resident_code,
+    send_as,
+)
 from juki_conformance.cases_node import NodeCase, describe, node_sut
 from juki_conformance.model import Case, Outcome, Verdict
-from juki_conformance.node_steps import exchange
 from juki_conformance.node_sut import NodeSut
 from juki_conformance.sut import AdapterSut, SutFault
 from juki_protocol.errors import ErrorCode
@@ -80,11 +85,6 @@ def _today(node: NodeSut) -> dt.date:
     return (node.node_now() + dt.timedelta(hours=9)).date()
 
 
-def _send(node: NodeSut, message: object, sender: str = ISSUER) -> JukiPdu | None:
-    mid, pdu = node.sealed(message, sender=sender)
-    return exchange(node, sender, pdu, mid)
-
-
 def _refused_with(answer: JukiPdu | None, code: ErrorCode | None) -> bool:
     """Whether ``answer`` is an acknowledgement (``code`` None) or error ``code``."""
     if code is None:
@@ -94,28 +94,28 @@ def _refused_with(answer: JukiPdu | None, code: ErrorCode | None) -> bool:
 
 
 def _apply(node: NodeSut, serial: str, code: str, sender: str = ISSUER) -> JukiPdu | None:
-    return _send(node, CardApplication(municipality=sender, card_serial=serial,
-                                       resident_code=code,
-                                       application_date=_today(node)), sender)
+    return send_as(node, CardApplication(municipality=sender, card_serial=serial,
+                                         resident_code=code,
+                                         application_date=_today(node)), sender)
 
 
 def _issue(node: NodeSut, serial: str, code: str, until: dt.date | None = None
            ) -> JukiPdu | None:
     until = until or _today(node) + dt.timedelta(days=3000)
-    return _send(node, CardIssueNotice(municipality=ISSUER, card_serial=serial,
-                                       resident_code=code,
-                                       issue_date=until - dt.timedelta(days=1)
-                                       if until <= _today(node) else _today(node),
-                                       valid_until=until))
+    return send_as(node, CardIssueNotice(municipality=ISSUER, card_serial=serial,
+                                         resident_code=code,
+                                         issue_date=until - dt.timedelta(days=1)
+                                         if until <= _today(node) else _today(node),
+                                         valid_until=until), ISSUER)
 
 
 def _input(node: NodeSut, serial: str, code: str, inp: str) -> JukiPdu | None:
     """Send input ``inp`` of :data:`TABLE` for card ``serial`` as its issuer."""
     if inp == ISSUE:
         return _issue(node, serial, code)
-    return _send(node, CardStatusNotice(municipality=ISSUER, card_serial=serial,
-                                        resident_code=code, change=CardStatusChange(inp),
-                                        change_date=_today(node)))
+    return send_as(node, CardStatusNotice(municipality=ISSUER, card_serial=serial,
+                                          resident_code=code, change=CardStatusChange(inp),
+                                          change_date=_today(node)), ISSUER)
 
 
 def _entry(node: NodeSut, serial: str) -> object:
@@ -192,8 +192,8 @@ def _conflicts(sut: AdapterSut) -> Outcome:
         ("a one-step issue notice for the applied card's holder",
          lambda: _issue(node, card_serial(ISSUER), applied_holder), ErrorCode.CARD_ALREADY_ISSUED),
         ("a query of 131016 sent by 271004",
-         lambda: _send(node, CardStatusQuery(municipality=ELSEWHERE, card_serial=valid,
-                                             resident_code=holder)),
+         lambda: send_as(node, CardStatusQuery(municipality=ELSEWHERE, card_serial=valid,
+                                               resident_code=holder), ISSUER),
          ErrorCode.INVALID_FIELD),
         ("a new application of the lost card's holder",
          lambda: _apply(node, card_serial(ISSUER), lost_holder), None),

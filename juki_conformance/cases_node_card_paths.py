@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from juki_conformance.card_steps import answer_text, card_serial, random_resident_code
+from juki_conformance.card_steps import answer_text, card_serial, error_code, random_resident_code
 from juki_conformance.cases_node import NodeCase, describe, node_sut
 from juki_conformance.flow_steps import QUIET
 from juki_conformance.lower_tester import PeerConnection
@@ -78,11 +78,6 @@ REM_NOTIFIER = (
 
 
 # Shared steps ---------------------------------------------------------------------------
-
-
-
-def _code_of(answer: dict[str, Any]) -> int | None:
-    return None if answer.get("ok") else (answer.get("error") or {}).get("code")
 
 
 def _resident(node: NodeSut) -> str:
@@ -164,7 +159,7 @@ def _follow(node: NodeSut, steps: tuple[Step, ...], expected: str) -> Outcome:
         field = {"pin": arg} if op == "card_verify" else {"by": arg} if arg else {}
         got = node.request(op, serial=serial, **field)
         if isinstance(sw, int) or not got.get("ok"):
-            if _code_of(got) != sw:
+            if error_code(got) != sw:
                 return Outcome(Verdict.FAIL, expected, f"step {i} ({op}) answered "
                                f"{answer_text(got)}, expected {sw or 'ok'}")
             record = _record(node, serial)
@@ -237,7 +232,7 @@ def _refused_ops(sut: AdapterSut) -> Outcome:
         ("card_suspend", {}), ("card_resume", {}), ("card_revoke", {}))]
     for op, serial, extra, code, state in plan:
         got = node.request(op, serial=serial, **extra)
-        if _code_of(got) != code:
+        if error_code(got) != code:
             return Outcome(Verdict.FAIL, expected, f"{op} of the "
                            f"{'unknown' if serial == unknown else 'card'} ({state or ''}) "
                            f"answered {answer_text(got)}, expected "
@@ -415,7 +410,7 @@ def _answered_twice(sut: AdapterSut) -> Outcome:
     if isinstance(got, str):
         return Outcome(Verdict.FAIL, expected, got)
     early = node.request("card_issue", residentCode=holder, pin=PIN, serial=second)
-    if _code_of(early) != int(ErrorCode.CARD_NOT_ACTIVE):
+    if error_code(early) != int(ErrorCode.CARD_NOT_ACTIVE):
         return Outcome(Verdict.FAIL, expected, f"card_issue under an application not yet "
                        f"answered answered {answer_text(early)}")
     _two_answers(node, got[2], got[1], first_ack=False)
@@ -427,7 +422,7 @@ def _answered_twice(sut: AdapterSut) -> Outcome:
         return Outcome(Verdict.FAIL, expected, f"the application refused first is "
                        f"{state.get('state')}, registered {state.get('registered')}")
     issued = node.request("card_issue", residentCode=holder, pin=PIN, serial=second)
-    if _code_of(issued) != int(ErrorCode.CARD_NOT_ACTIVE):
+    if error_code(issued) != int(ErrorCode.CARD_NOT_ACTIVE):
         return Outcome(Verdict.FAIL, expected, f"card_issue under the refused serial "
                        f"answered {answer_text(issued)}")
     return Outcome(Verdict.PASS, expected, "each settled by its first answer")

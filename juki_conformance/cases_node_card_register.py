@@ -29,6 +29,7 @@ from juki_conformance.card_steps import (
     card_serial,
     other_codes,
     random_resident_code,
+    send_as,
 )
 from juki_conformance.cases_node import NodeCase, describe, node_sut
 from juki_conformance.flow_steps import (
@@ -76,16 +77,6 @@ REM_MUNI = ("Register each application with the centre and issue only under a re
 
 # The centre under test ------------------------------------------------------------------
 
-def _send(node: NodeSut, message: object, sender: str) -> JukiPdu | None:
-    """Send ``message`` as ``sender`` on a fresh connection: the node's answer."""
-    conn = node.connect(sender)
-    try:
-        mid, pdu = node.sealed(message, sender=sender)
-        conn.send(pdu)
-        return conn.answer_to(mid)
-    finally:
-        conn.close()
-
 
 def _expect(answer: JukiPdu | None, code: ErrorCode | None, what: str) -> str | None:
     """None if ``answer`` is an acknowledgement (``code`` None) or error ``code``."""
@@ -99,10 +90,10 @@ def _expect(answer: JukiPdu | None, code: ErrorCode | None, what: str) -> str | 
 
 def _issued(node: NodeSut, serial: str, code: str) -> str | None:
     """Apply for and hand over card ``serial`` as ISSUER; None when both were taken."""
-    return _expect(_send(node, CardApplication(
+    return _expect(send_as(node, CardApplication(
         municipality=ISSUER, card_serial=serial, resident_code=code,
         application_date=node.node_now().date()), ISSUER), None, "the application") or \
-        _expect(_send(node, _issue_notice(node, serial, code), ISSUER), None,
+        _expect(send_as(node, _issue_notice(node, serial, code), ISSUER), None,
                 "the issue notice")
 
 
@@ -114,7 +105,7 @@ def _issue_notice(node: NodeSut, serial: str, code: str) -> CardIssueNotice:
 
 def _change(node: NodeSut, serial: str, code: str, change: CardStatusChange,
             sender: str = ISSUER) -> JukiPdu | None:
-    return _send(node, CardStatusNotice(municipality=ISSUER, card_serial=serial,
+    return send_as(node, CardStatusNotice(municipality=ISSUER, card_serial=serial,
                                         resident_code=code, change=change,
                                         change_date=node.node_now().date()), sender)
 
@@ -135,11 +126,11 @@ def _duplicate(sut: AdapterSut) -> Outcome:
                 "municipality, nothing registered (the other serial unknown)")
     code, serial = random_resident_code(), card_serial(ISSUER)
     other = card_serial(ELSEWHERE)
-    problem = _issued(node, serial, code) or _expect(_send(node, CardApplication(
+    problem = _issued(node, serial, code) or _expect(send_as(node, CardApplication(
         municipality=ELSEWHERE, card_serial=other, resident_code=code,
         application_date=node.node_now().date()), ELSEWHERE),
         ErrorCode.CARD_ALREADY_ISSUED, "a second application at another municipality") \
-        or _expect(_send(node, CardApplication(
+        or _expect(send_as(node, CardApplication(
             municipality=ISSUER, card_serial=card_serial(ISSUER), resident_code=code,
             application_date=node.node_now().date()), ISSUER),
             ErrorCode.CARD_ALREADY_ISSUED, "a second application at the issuer") \

@@ -31,9 +31,8 @@ import random
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any
 
-from juki_conformance.card_steps import answer_text
+from juki_conformance.card_steps import answer_text, error_code, send_as
 from juki_conformance.cases_node import NodeCase, describe, node_sut
 from juki_conformance.flow_steps import QUIET
 from juki_conformance.lower_tester import PeerConnection
@@ -83,11 +82,6 @@ REM_APPLICATIONS = (
 # Shared steps ---------------------------------------------------------------------------
 
 
-
-def _code_of(answer: dict[str, Any]) -> int | None:
-    return None if answer.get("ok") else (answer.get("error") or {}).get("code")
-
-
 def _card(node: NodeSut) -> tuple[str, str]:
     """A new resident's card: (serial, the holder's resident code)."""
     holder = _card_holder(node)
@@ -113,7 +107,7 @@ def _step(node: NodeSut, serial: str, holder: str, step: Step, when: str) -> str
     got = node.request(op, serial=serial, **field)
     what = f"{when}, {op} {next(iter(field.values()), '')}".rstrip()
     if want.isdigit() and len(want) == 4 and want[0] in "45":
-        if _code_of(got) != int(want):
+        if error_code(got) != int(want):
             return f"{what} answered {answer_text(got)}, expected error {want}"
     elif not got.get("ok"):
         return f"{what} answered {answer_text(got)}"
@@ -292,7 +286,7 @@ def _failed(node: NodeSut, serial: str, op: str, field: dict[str, str], what: st
             ) -> str | None:
     node.fail_next_commit()
     got = node.request(op, serial=serial, **field)
-    if _code_of(got) != int(ErrorCode.STORAGE_FAILURE):
+    if error_code(got) != int(ErrorCode.STORAGE_FAILURE):
         return f"{what} with its commit failing answered {answer_text(got)} {got.get('sw', '')}"\
             .rstrip() + ", expected 9003"
     return None
@@ -337,16 +331,6 @@ def _commit_fails(sut: AdapterSut) -> Outcome:
 
 # The centre's answers until acknowledged ------------------------------------------------
 
-def _to_centre(node: NodeSut, message: object) -> JukiPdu | None:
-    """Send ``message`` as ISSUER on a fresh connection: the centre's answer."""
-    conn = node.connect(ISSUER)
-    try:
-        mid, pdu = node.sealed(message, sender=ISSUER)
-        conn.send(pdu)
-        return conn.answer_to(mid)
-    finally:
-        conn.close()
-
 
 def _issued(node: NodeSut) -> tuple[str, str] | str:
     """A card applied for and handed over as ISSUER: (serial, resident code), or what
@@ -359,7 +343,7 @@ def _issued(node: NodeSut) -> tuple[str, str] | str:
                     CardIssueNotice(municipality=ISSUER, card_serial=serial,
                                     resident_code=code, issue_date=today,
                                     valid_until=today + dt.timedelta(days=3650))):
-        got = _to_centre(node, message)
+        got = send_as(node, message, ISSUER)
         if got is None or got.acknowledgement is None:
             return f"the {type(message).__name__} answered {describe(got)}"
     return serial, code
