@@ -26,6 +26,7 @@ from juki_conformance.cases_node import NodeCase, describe, node_sut, upper_ok
 from juki_conformance.cases_node_retention import settle_relays
 from juki_conformance.lower_tester import PeerConnection
 from juki_conformance.model import Case, Outcome, Verdict
+from juki_conformance.node_steps import next_relay
 from juki_conformance.node_sut import NodeSut
 from juki_conformance.sut import AdapterSut, Inconclusive, SutFault
 from juki_protocol.codec import codec
@@ -33,7 +34,6 @@ from juki_protocol.errors import ErrorCode
 from juki_protocol.fixtures.synth import SyntheticResident, generate_households
 from juki_protocol.messages.common import Address, ChangeInfo, ChangeReason, Profile
 from juki_protocol.messages.identity import (
-    IdentityInfoRelay,
     IdentityInfoUpdate,
     UpdateOperation,
 )
@@ -72,24 +72,6 @@ def _update(node: NodeSut) -> IdentityInfoUpdate:
                                change_date=person.birth_date))
 
 
-def _relay_of(node: NodeSut, update: IdentityInfoUpdate, timeout: float
-              ) -> tuple[PeerConnection, JukiPdu, object] | None:
-    """The next relay the prefecture sends the centre that carries ``update``."""
-    deadline = time.monotonic() + timeout
-    while (left := deadline - time.monotonic()) > 0:
-        got = node.sent_to_peer(left, peer=NATIONAL)
-        if got is None:
-            return None
-        conn, pdu = got
-        if pdu.sealed is None \
-                or pdu.header.message_type is not MessageType.IDENTITY_INFO_RELAY:
-            continue
-        relay = node.opened(pdu, NATIONAL)
-        if isinstance(relay, IdentityInfoRelay) \
-                and relay.update.identity_info == update.identity_info:
-            return conn, pdu, relay
-        node.acknowledge(conn, pdu, NATIONAL)     # an earlier case's: done with
-    return None
 
 
 def _audit_head(node: NodeSut) -> int:
@@ -120,7 +102,7 @@ def _relay_kept_after_transient(sut: AdapterSut) -> Outcome:
         conn.close()
     if not _accepted(answer):
         raise Inconclusive(f"the update the relay is to carry got {describe(answer)}")
-    first = _relay_of(node, update, node.timeout)
+    first = next_relay(node, node.timeout, update)
     if first is None:
         return Outcome(Verdict.FAIL, expected, "no relay of the applied update reached "
                        "the centre (R-30-11)")
@@ -138,7 +120,7 @@ def _relay_kept_after_transient(sut: AdapterSut) -> Outcome:
         return Outcome(Verdict.FAIL, expected, f"the error report was answered with "
                        f"{describe(early[1])} (R-PDU-25)")
     node.clock_advance(node.retry_interval + 1)
-    again = _relay_of(node, update, node.timeout)
+    again = next_relay(node, node.timeout, update)
     if again is None:
         return Outcome(Verdict.FAIL, expected, f"the relay was not sent again once the "
                        f"clock passed the retry interval ({node.retry_interval:g} s)")

@@ -43,6 +43,7 @@ from juki_conformance.node_steps import (
     held_state,
     is_error,
     last_sequence,
+    next_relay,
     node_sut,
     upper_ok,
 )
@@ -174,21 +175,6 @@ def _retired_refused(national: bool) -> Callable[[AdapterSut], Outcome]:
 
 # The prefecture's relays: several in order, the first refused for now ----------------------
 
-def _next_relay(node: NodeSut, timeout: float
-                ) -> tuple[PeerConnection, JukiPdu, IdentityInfoRelay] | None:
-    """The next relay the prefecture sends the centre within ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while (left := deadline - time.monotonic()) > 0:
-        got = node.sent_to_peer(left, peer=NATIONAL)
-        if got is None:
-            return None
-        conn, pdu = got
-        if pdu.sealed is None or pdu.header.message_type is not MessageType.IDENTITY_INFO_RELAY:
-            continue
-        relay = node.opened(pdu, NATIONAL)
-        if isinstance(relay, IdentityInfoRelay):
-            return conn, pdu, relay
-    return None
 
 
 def _relays_in_order(sut: AdapterSut) -> Outcome:
@@ -239,7 +225,7 @@ def _relays_in_order(sut: AdapterSut) -> Outcome:
                                f" got {wrong}")
     finally:
         conn.close()
-    got = _next_relay(node, node.timeout)
+    got = next_relay(node, node.timeout)
     if got is None:
         return Outcome(Verdict.FAIL, expected, "no relay reached the centre")
     refused = got[1].header.message_id
@@ -249,10 +235,10 @@ def _relays_in_order(sut: AdapterSut) -> Outcome:
     problem = None
     deadline = time.monotonic() + 4 * node.timeout
     while len(seen) < 3 and time.monotonic() < deadline:
-        nxt = _next_relay(node, RESEND_WAIT)
+        nxt = next_relay(node, RESEND_WAIT)
         if nxt is None:
             node.clock_advance(RETRY_WAIT)
-            nxt = _next_relay(node, node.timeout)
+            nxt = next_relay(node, node.timeout)
             if nxt is None:
                 problem = f"after {len(seen)} relay(s) acknowledged no next relay came"
                 break
@@ -281,7 +267,7 @@ def _relays_in_order(sut: AdapterSut) -> Outcome:
         elif any(r.prefecture != PREFECTURE for r in seen):
             problem = "a relay names another prefecture"
     if problem is None:
-        extra = _next_relay(node, 0.5)
+        extra = next_relay(node, 0.5)
         if extra is not None and extra[1].header.message_id in acked:
             problem = f"relay {extra[2].relay_sequence} sent again after it was acknowledged"
         elif extra is not None and extra[2].update not in updates:
@@ -465,23 +451,23 @@ def _relays_after_restart(sut: AdapterSut) -> Outcome:
                 raise Inconclusive(f"update {seq} got {wrong}")
     finally:
         conn.close()
-    got = _next_relay(node, node.timeout)
+    got = next_relay(node, node.timeout)
     if got is None:
         return Outcome(Verdict.FAIL, expected, "no relay reached the centre")
     try:
         node.restart()
-        again = _next_relay(node, node.timeout)
+        again = next_relay(node, node.timeout)
         if again is None:
             node.clock_advance(RETRY_WAIT)
-            again = _next_relay(node, node.timeout)
+            again = next_relay(node, node.timeout)
         if again is None or again[1].header.message_id != got[1].header.message_id:
             return Outcome(Verdict.FAIL, expected, "the unacknowledged relay was not "
                            "resent first after the restart")
         node.acknowledge(again[0], again[1], NATIONAL)
-        second = _next_relay(node, node.timeout)
+        second = next_relay(node, node.timeout)
         if second is None:
             node.clock_advance(RETRY_WAIT)
-            second = _next_relay(node, node.timeout)
+            second = next_relay(node, node.timeout)
         if second is None or second[1].header.message_id == got[1].header.message_id:
             return Outcome(Verdict.FAIL, expected, "after the acknowledgement the next "
                            "relay did not come: the acknowledgement after the restart "

@@ -13,6 +13,7 @@ status reports committed state).
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -22,8 +23,12 @@ from juki_conformance.sut import AdapterSut, HarnessError, SutFault
 from juki_protocol.errors import ErrorCode
 from juki_protocol.fixtures.synth import generate_households
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
-from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
-from juki_protocol.messages.pdu import AckStatus, JukiPdu
+from juki_protocol.messages.identity import (
+    IdentityInfoRelay,
+    IdentityInfoUpdate,
+    UpdateOperation,
+)
+from juki_protocol.messages.pdu import AckStatus, JukiPdu, MessageType
 from juki_protocol.messages.provision import ProvisionResponse
 
 #: The municipality the lower tester plays, another municipality of the same
@@ -77,6 +82,27 @@ def exchange(node: NodeSut, peer: str, pdu: bytes, mid: bytes | None) -> JukiPdu
         return conn.answer_to(mid)
     finally:
         conn.close()
+
+
+def next_relay(node: NodeSut, timeout: float, carrying: IdentityInfoUpdate | None = None
+               ) -> tuple[PeerConnection, JukiPdu, IdentityInfoRelay] | None:
+    """The next relay the prefecture under test sends the centre (DC01) within
+    ``timeout`` seconds, not answered; with ``carrying``, the next whose update has that
+    update's identity info. Other PDUs are read and passed over."""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        got = node.sent_to_peer(left, peer="DC01")
+        if got is None:
+            return None
+        conn, pdu = got
+        if pdu.sealed is None \
+                or pdu.header.message_type is not MessageType.IDENTITY_INFO_RELAY:
+            continue
+        relay = node.opened(pdu, "DC01")
+        if isinstance(relay, IdentityInfoRelay) and (
+                carrying is None or relay.update.identity_info == carrying.identity_info):
+            return conn, pdu, relay
+    return None
 
 
 def error_text(name: ErrorCode) -> str:
@@ -190,6 +216,6 @@ def provision_response(node: NodeSut, conn: PeerConnection, mid: bytes, body: st
 __all__ = [
     "MUNICIPALITY", "OTHER_MUNICIPALITY", "OTHER_PREFECTURE", "birth_update", "describe",
     "error_text", "exchange", "expect_ack", "held_state", "is_error", "last_sequence",
-    "node_sut", "provision_response", "record_resident", "refusal_case", "stored_one",
+    "next_relay", "node_sut", "provision_response", "record_resident", "refusal_case", "stored_one",
     "upper_ok",
 ]
