@@ -176,6 +176,18 @@ def _refused_then_certified(node: NodeSut, people: tuple[SyntheticResident, ...]
     return Outcome(Verdict.PASS, expected, got)
 
 
+def _spoilt_refused_then_certified(
+        node: NodeSut, spoil: Callable[[SpecialMoveInNotice], SpecialMoveInNotice],
+        code: ErrorCode, expected: str) -> Outcome:
+    """One resident of the node on an annotated move-out: the right notice for it spoilt
+    by ``spoil`` refused with ``code``, then the right notice certified."""
+    people = registered_household(node)[:1]
+    moved = node_today(node) - 2 * DAY
+    annotated_move_out(node, people, moved)
+    right = special_notice(node, people, moved, moved)
+    return _refused_then_certified(node, people, spoil(right), right, code, expected)
+
+
 def _mover_born(side: str) -> Callable[[AdapterSut], Outcome]:
     def run(sut: AdapterSut) -> Outcome:
         node = node_sut(sut)
@@ -183,14 +195,11 @@ def _mover_born(side: str) -> Callable[[AdapterSut], Outcome]:
         expected = (f"a notice naming a mover on file with a birth date one day {side} "
                     f"than the record's refused with {error_text(code)} and no "
                     "certificate; the right notice then certified")
-        people = registered_household(node)[:1]
-        moved = node_today(node) - 2 * DAY
-        annotated_move_out(node, people, moved)
-        right = special_notice(node, people, moved, moved)
-        mover = right.movers[0]
-        wrong = dataclasses.replace(right, movers=(dataclasses.replace(
-            mover, birth_date=mover.birth_date + SIDES[side]),))
-        return _refused_then_certified(node, people, wrong, right, code, expected)
+        def spoil(right: SpecialMoveInNotice) -> SpecialMoveInNotice:
+            mover = right.movers[0]
+            return dataclasses.replace(right, movers=(dataclasses.replace(
+                mover, birth_date=mover.birth_date + SIDES[side]),))
+        return _spoilt_refused_then_certified(node, spoil, code, expected)
     return run
 
 
@@ -201,13 +210,8 @@ def _new_municipality(other: str) -> Callable[[AdapterSut], Outcome]:
         expected = (f"a notice sent by {node.peer_municipality} naming {other} as new "
                     f"municipality refused with {error_text(code)} and no certificate; "
                     "the right notice then certified")
-        people = registered_household(node)[:1]
-        moved = node_today(node) - 2 * DAY
-        annotated_move_out(node, people, moved)
-        right = special_notice(node, people, moved, moved)
-        wrong = dataclasses.replace(right, new_municipality=other,
-                                    new_address=address_of(other))
-        return _refused_then_certified(node, people, wrong, right, code, expected)
+        return _spoilt_refused_then_certified(node, lambda right: dataclasses.replace(
+            right, new_municipality=other, new_address=address_of(other)), code, expected)
     return run
 
 
@@ -223,17 +227,15 @@ def _former_municipality(other: str, held: bool) -> Callable[[AdapterSut], Outco
         expected = (f"a notice naming {other} as former municipality, {whom}, refused "
                     f"with {error_text(code)} and no certificate; the right notice then "
                     "certified")
-        people = registered_household(node)[:1]
-        moved = node_today(node) - 2 * DAY
-        annotated_move_out(node, people, moved)
-        right = special_notice(node, people, moved, moved)
-        wrong = dataclasses.replace(right, former_municipality=other)
-        if not held:
+        def spoil(right: SpecialMoveInNotice) -> SpecialMoveInNotice:
+            wrong = dataclasses.replace(right, former_municipality=other)
+            if held:
+                return wrong
             stranger = generate_households(
                 1, f"conformance:beside:{secrets.token_hex(8)}", municipalities=[other]
             )[0].head
-            wrong = dataclasses.replace(wrong, movers=(stranger.person_ref(),))
-        return _refused_then_certified(node, people, wrong, right, code, expected)
+            return dataclasses.replace(wrong, movers=(stranger.person_ref(),))
+        return _spoilt_refused_then_certified(node, spoil, code, expected)
     return run
 
 
