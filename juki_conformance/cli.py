@@ -15,6 +15,7 @@ import json
 import shlex
 import shutil
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -90,7 +91,7 @@ from juki_conformance.node_sut import (
 )
 from juki_conformance.proforma import PROFORMA
 from juki_conformance.reports import summary_lines, to_json, write_all
-from juki_conformance.runner import Timeline, merge, read_case_list, run_cases, select
+from juki_conformance.runner import Timeline, choose, merge, run_cases, selection_text
 from juki_conformance.sut import AdapterSut, HarnessError
 from juki_protocol.cli_errors import EXIT_INTERRUPTED, ErrorHandlingGroup
 from juki_protocol.cli_errors import report as report_error
@@ -272,14 +273,9 @@ def run_cmd(adapter: str | None, ics_path: str | None, ixit_path: str | None,
     node_mode = "node" in file_ics.modes if file_ics else adapter is None
     if replay:
         parse_steps(replay)           # a bad sequence is a usage error, before any start
-    cases = select(all_cases(vectors) + more_codec_cases() + codec_explore_cases(explore, seed)
-                   + (all_node_cases(explore, seed, replay) if node_mode else []),
-                   list(include), list(exclude))
-    if case_list is not None:
-        listed = read_case_list(Path(case_list))
-        cases = [c for c in cases if c.id in listed]
-    if not cases:
-        raise ValueError("no case matches the selection: running zero cases is an error")
+    suite = (all_cases(vectors) + more_codec_cases() + codec_explore_cases(explore, seed)
+             + (all_node_cases(explore, seed, replay) if node_mode else []))
+    cases, selection = choose(suite, include, exclude, case_list)
     env = _sut_env(sut_env)
     sut = AdapterSut(command, timeout=timeout, env=env)
     timeline = Timeline(Path(timeline_path) if timeline_path else None)
@@ -354,6 +350,7 @@ def run_cmd(adapter: str | None, ics_path: str | None, ixit_path: str | None,
     report = to_json(result, ics, vector_set_hash=set_hash(vectors), started=started,
                      all_cases=cases, requirements=_requirements())
     report["sutCommands"] = sut_commands
+    report["selection"] = selection
     for case in report["cases"]:
         if case["knownFailure"] and honoured.reason(case["id"]):
             case["knownFailureReason"] = honoured.reason(case["id"])
@@ -503,6 +500,9 @@ def verify_evidence_cmd(bundle: str, trust_path: str, inform: str | None) -> Non
     click.echo(f"  created {m['created']}, suite {m['suiteVersion']}, vector set "
                f"{m['vectorSetSha256']}, SUT {m['sut']['implementation']} "
                f"{m['sut']['version']}, {len(m['files'])} files")
+    selection = json.loads(zipfile.ZipFile(bundle).read("report.json")).get("selection")
+    click.echo("  " + ("cases: not recorded" if selection is None else
+                       selection_text(selection) or "cases: the whole suite"))
 
 
 @main.command("list")

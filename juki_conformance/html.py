@@ -21,6 +21,8 @@ from typing import Any
 
 import jinja2
 
+from juki_conformance.runner import selection_text
+
 TEMPLATES = Path(__file__).with_name("templates")
 
 #: Verdicts in display order, with a label for people.
@@ -126,6 +128,7 @@ def _context(report: dict[str, Any]) -> dict[str, Any]:
         "ics_rows": ics_rows,
         "hello_rows": hello_rows,
         "command_rows": command_rows,
+        "partial": selection_text(report.get("selection") or {}),
         "clauses": clauses,
         "clause_label": clause_label,
         "anchors": anchors,

@@ -15,7 +15,7 @@ from juki_conformance import SUITE_VERSION
 from juki_conformance.ics import Ics
 from juki_conformance.lower_tester import capture_name
 from juki_conformance.model import Case, CaseResult, Verdict
-from juki_conformance.runner import RunResult
+from juki_conformance.runner import RunResult, selection_text
 
 REPORT_SCHEMA = Path(__file__).with_name("report.schema.json")
 
@@ -253,6 +253,8 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         lines.append(f"{s['knownFailures']} failures are listed as known")
     for cid in s["knownFailuresNowPassing"]:
         lines.append(f"known failure now passes (remove it from the list): {cid}")
+    if partial := selection_text(report.get("selection") or {}):
+        lines.append(partial)
     cov = report["coverage"]
     must = [r for r in cov["requirements"] if r["level"].startswith("MUST")
             and r.get("subject", "implementation") == "implementation"]

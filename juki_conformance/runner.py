@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -165,6 +165,35 @@ def read_case_list(path: Path) -> frozenset[str]:
     """The case ids of a ``--case-list`` file."""
     lines = path.read_text(encoding="utf-8").splitlines()
     return frozenset(t for t in (line.strip() for line in lines) if t and not t.startswith("#"))
+
+
+def choose(suite: list[Case], include: Sequence[str], exclude: Sequence[str],
+           case_list: str | None) -> tuple[list[Case], dict[str, Any]]:
+    """The cases of ``suite`` a run selects (``--cases``, ``--exclude``, ``--case-list``)
+    and the report's ``selection``: what chose them and how many of the suite's ran, so
+    that a partial run is never read as a whole one (in the summary, the HTML report
+    and an evidence bundle). Running zero cases is an error."""
+    cases = select(suite, list(include), list(exclude))
+    if case_list is not None:
+        listed = read_case_list(Path(case_list))
+        cases = [c for c in cases if c.id in listed]
+    if not cases:
+        raise ValueError("no case matches the selection: running zero cases is an error")
+    return cases, {"cases": list(include), "exclude": list(exclude),
+                   "caseList": Path(case_list).name if case_list else None,
+                   "selected": len(cases), "inSuite": len(suite),
+                   "whole": not include and not exclude and case_list is None}
+
+
+def selection_text(selection: dict[str, Any]) -> str:
+    """One line naming a partial run's selection, or "" for the whole suite."""
+    if not selection or selection.get("whole", True):
+        return ""
+    how = [f"--cases {g}" for g in selection["cases"]] + \
+        [f"--exclude {g}" for g in selection["exclude"]] + \
+        ([f"--case-list {selection['caseList']}"] if selection.get("caseList") else [])
+    return (f"partial run: {selection['selected']} of the suite's {selection['inSuite']} "
+            f"cases ({' '.join(how)})")
 
 
 class Timeline:

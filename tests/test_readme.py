@@ -76,3 +76,6 @@ def test_failure_and_evidence_walkthrough(tmp_path: Path) -> None:
     for res in (signer, signed, verified):
         assert res.returncode == 0, res.stdout + res.stderr
     assert "valid evidence bundle" in verified.stdout
+    # One clause ran: every output names the run as partial.
+    for res in (faulty, signed, verified):
+        assert "partial run: " in res.stdout and "(--cases 12-2/*)" in res.stdout, res.stdout
