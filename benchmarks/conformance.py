@@ -39,9 +39,9 @@ def run_conformance_benchmark(*extra: str) -> ConformanceFigures:
                               returncode=proc.returncode)
 
 
-def report(fig: ConformanceFigures) -> list[str]:
+def report(fig: ConformanceFigures, what: str = "the whole suite") -> list[str]:
     """The lines printed by ``benchmarks.run``."""
-    return [f"conformance: the whole suite against the reference implementation: "
+    return [f"conformance: {what} against the reference implementation: "
             f"{fig.cases} cases in {fig.seconds:.1f} s wall time (exit {fig.returncode})",
             f"  {fig.summary}"]
 

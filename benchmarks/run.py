@@ -16,7 +16,8 @@ prefecture -> national, over mutual TLS with durable commits, throughput, CPU pe
 and latency percentiles; with the reference one-at-a-time sender and with a window.
 Scale (:mod:`benchmarks.scale`): a national store with 20,000 (quick) or 1,000,000
 synthetic residents: load rate, size, lookups. Conformance
-(:mod:`benchmarks.conformance`): the wall time of the whole suite.
+(:mod:`benchmarks.conformance`): the wall time of the whole suite (quick: of its
+codec-mode cases).
 
     python -m benchmarks.run --parts node,scale     # only some parts
 """
@@ -195,10 +196,14 @@ def scale_part(quick: bool) -> None:
         print("\n".join(scale.report(fig)))
 
 
-def conformance_part() -> None:
+def conformance_part(quick: bool) -> None:
     from benchmarks import conformance
     print()
-    print("\n".join(conformance.report(conformance.run_conformance_benchmark())))
+    if quick:        # the codec-mode cases only: the node cases take minutes
+        print("\n".join(conformance.report(conformance.run_conformance_benchmark(
+            "--cases", "*/codec/*"), "the codec-mode cases")))
+    else:
+        print("\n".join(conformance.report(conformance.run_conformance_benchmark())))
 
 
 def main() -> None:
@@ -223,7 +228,7 @@ def main() -> None:
     if "scale" in parts:
         scale_part(args.quick)
     if "conformance" in parts:
-        conformance_part()
+        conformance_part(args.quick)
 
 
 def codec_part(number: int, repeat: int) -> None:

@@ -27,6 +27,7 @@ from juki_conformance.node_steps import (
     exchange,
     expect_ack,
     held_state,
+    in_p2002,
     is_error,
     last_sequence,
     node_sut,
@@ -444,6 +445,14 @@ def national_cases() -> list[Case]:
     mismatch = ProvisionRefusal.LEGAL_BASIS_MISMATCH
     agency = RequestingBody(kind=BodyKind.AGENCY, code=AGENCY)
     return [
+        case("pdu/node/header/relay-of-another-network",
+             "a relay well formed in p2002 sent to the centre of the current network is "
+             "refused with 1025, nothing stored", "pdu", ("R-PDU-50",),
+             "The centre operates in its network's profile: refuse a sealed PDU whose "
+             "header names another one with 1025 before opening it; storing it would "
+             "leave the centre without the individual number it must hold.",
+             _refused(lambda n, s: in_p2002(n, _relay(last_sequence(s, PREFECTURE) + 1),
+                                            PREFECTURE), ErrorCode.PROFILE_VIOLATION)),
         case("30-11/node/relay/applied-per-prefecture",
              "the next relay of each of two prefectures is acknowledged and stored under "
              "its own numbering", "30-11", ("R-30-11-0-02", "R-NODE-10", "R-NODE-30"),

@@ -22,6 +22,7 @@ from juki_conformance.node_steps import (
     exchange,
     expect_ack,
     held_state,
+    in_p2002,
     is_error,
     last_sequence,
     node_sut,
@@ -68,6 +69,12 @@ def _profile_2002(node: NodeSut, conn: PeerConnection, seq: int
     # p2002, whose messages have none.
     return node.sealed(birth_update(seq), sender=MUNICIPALITY,
                        header_changes={"profile": Profile.P2002})
+
+
+def _another_network(node: NodeSut, conn: PeerConnection, seq: int
+                     ) -> tuple[bytes | None, bytes]:
+    # Well formed in p2002 (no individual number), but the node's network is current.
+    return in_p2002(node, birth_update(seq), MUNICIPALITY)
 
 
 def _type_mismatch(node: NodeSut, conn: PeerConnection, seq: int
@@ -369,6 +376,14 @@ def pdu_node_cases() -> list[Case]:
              "Check the opened message against the profile the header names before "
              "acting on it; a p2002 message carries no individual number (1025).",
              refusal_case(_profile_2002, ErrorCode.PROFILE_VIOLATION)),
+        case("pdu/node/header/profile-of-another-network",
+             "an update well formed in p2002 sent to a node of the current network is "
+             "refused with 1025, nothing stored", "pdu", ("R-PDU-50",),
+             "A node operates in its network's profile: refuse a sealed PDU whose header "
+             "names another one with 1025 before opening it, however well the message "
+             "follows the profile it names; storing it would leave the tier without the "
+             "individual number it must hold.",
+             refusal_case(_another_network, ErrorCode.PROFILE_VIOLATION)),
         case("pdu/node/envelope/content-of-another-type",
              "a sealed provision request under an identityInfoUpdate header is refused "
              "with 1013, nothing stored", "pdu", ("R-PDU-33",),

@@ -12,6 +12,7 @@ status reports committed state).
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from typing import Any
 from juki_conformance.model import Outcome, Verdict
 from juki_conformance.node_sut import NodeSut, PeerConnection
 from juki_conformance.sut import AdapterSut, HarnessError, SutFault
+from juki_protocol.codec import codec
 from juki_protocol.errors import ErrorCode
 from juki_protocol.fixtures.synth import generate_households
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
@@ -130,6 +132,24 @@ def birth_update(sequence: int, code: str = MUNICIPALITY) -> IdentityInfoUpdate:
         identity_info=person.identity_info(Profile.CURRENT),
         change_info=ChangeInfo(change_reason=ChangeReason.BIRTH,
                                change_date=person.birth_date))
+
+
+def in_p2002(node: NodeSut, message: Any, sender: str) -> tuple[bytes, bytes]:
+    """``message`` sealed by ``sender`` as a message of profile ``p2002``, well formed
+    in it: the header names p2002 and no identity info carries an individual number
+    (R-PDU-03). A node of the ``current`` network refuses it (R-PDU-50)."""
+    def strip(value: Any) -> Any:
+        if isinstance(value, tuple):
+            return tuple(strip(v) for v in value)
+        if not dataclasses.is_dataclass(value) or isinstance(value, type):
+            return value
+        changes = {f.name: strip(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if "individual_number" in changes:
+            changes["individual_number"] = None
+        return dataclasses.replace(value, **changes)
+    der = codec.encode(strip(message), Profile.P2002)
+    return node.sealed(message, sender=sender, der=der,
+                       header_changes={"profile": Profile.P2002})
 
 
 def expect_ack(answer: JukiPdu | None, status: AckStatus) -> str | None:

@@ -42,16 +42,18 @@ def test_percentile_nearest_rank() -> None:
 
 
 def test_quick_run_end_to_end() -> None:
-    """``python -m benchmarks.run --quick``: it runs the whole conformance suite once, a
-    few minutes; the timeout only guards against a hang (no speed is asserted here)."""
+    """``python -m benchmarks.run --quick``: every part, the conformance part on the
+    codec-mode cases only; the timeout only guards against a hang (no speed is asserted
+    here)."""
     root = Path(__file__).resolve().parents[1]
     proc = subprocess.run([sys.executable, "-m", "benchmarks.run", "--quick"], cwd=root,
                           capture_output=True, text=True, timeout=1200, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     for line in ("machine:", "codec ratio", "envelope ratio", "sender window 1",
                  "sender window 16", "SQL lookup (indexed) by the four items",
-                 "node lookup by the four items", "conformance: the whole suite"):
+                 "node lookup by the four items", "conformance: the codec-mode cases"):
         assert line in proc.stdout, line
+    assert "(exit 0)" in proc.stdout and "0 fail" in proc.stdout, proc.stdout[-600:]
 
 
 def test_hostile_benchmark_runs_and_the_bounds_hold() -> None:

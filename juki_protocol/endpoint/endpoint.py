@@ -245,7 +245,8 @@ class Endpoint:
 
     def check_header(self, header: PduHeader, peer: NodeId, now: dt.datetime,
                      sealed: bool) -> None:
-        """Steps 3 to 6 of spec/pdu.md section 8 (raises JukiError with the code)."""
+        """Steps 3 to 6 of spec/pdu.md section 8 and the profile of step 7 (raises
+        JukiError with the code); the body kind of step 7 is the decoder's."""
         if header.version != PROTOCOL_VERSION:
             raise JukiError(f"version {header.version}", code=ErrorCode.UNSUPPORTED_VERSION)
         if header.recipient != self.node:
@@ -262,6 +263,10 @@ class Endpoint:
                 raise JukiError(f"{header.message_type.value} from {header.sender.role.value}"
                                 f" to {header.recipient.role.value}",
                                 code=ErrorCode.ROLE_NOT_ALLOWED)
+            if header.profile is not self.numbering.profile:      # R-PDU-50
+                raise JukiError(f"profile {header.profile.value}: this network's is "
+                                f"{self.numbering.profile.value}",
+                                code=ErrorCode.PROFILE_VIOLATION)
 
     def peer_report(self, exc: JukiError, refers_to: bytes) -> ErrorReport:
         """What the peer is told of an envelope that did not open (R-PDU-32: 2001

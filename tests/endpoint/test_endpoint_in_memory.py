@@ -40,7 +40,8 @@ WINDOW = dt.timedelta(seconds=300)
 class Side:
     """One node's endpoint with its store, credential and role."""
 
-    def __init__(self, root: Path, work: Path, role: str, code: str) -> None:
+    def __init__(self, root: Path, work: Path, role: str, code: str,
+                 profile: Profile = Profile.CURRENT) -> None:
         self.id: NodeId = node_of_code(code)
         self.credential = pki.Credential(
             pki.load_private_key((root / f"{code}.key").read_bytes()),
@@ -49,9 +50,9 @@ class Side:
                                         crls=[(root / "crl.pem").read_bytes()])
         self.storage: NodeStorage = open_storage(work / f"{code}.db", role, code,
                                                  key_file=work / f"{code}.disclosure-key")
-        self.role = make_role(role, code, self.storage)
+        self.role = make_role(role, code, self.storage, profile=profile)
         self.endpoint = Endpoint(self.id, self.credential, trust, EndpointStore(self.storage),
-                                 self.role, profile=Profile.CURRENT, time_window=WINDOW)
+                                 self.role, profile=profile, time_window=WINDOW)
 
 
 @pytest.fixture(scope="module")
@@ -146,6 +147,23 @@ def test_garbage_is_refused_with_a_registered_code(pair: tuple[Side, Side]) -> N
     assert len(steps) == 1 and isinstance(steps[0], Refused)
     assert 1000 <= steps[0].code < 2000 and steps[0].counts
     assert steps[0].report is not None and steps[0].report.refers_to is None
+
+
+def test_a_pdu_of_another_networks_profile_is_refused_before_it_is_opened(
+        pki_root: Path, pair: tuple[Side, Side], tmp_path: Path) -> None:
+    """R-PDU-50: the update is well formed in p2002 (no individual number), but the
+    prefecture's network is current: 1025, nothing stored, nothing relayed."""
+    _, pref = pair
+    old = Side(pki_root, tmp_path / "p2002", "municipality", MUNI, profile=Profile.P2002)
+    try:
+        sends = record(old)
+        assert sends[0][1].message.identity_info.individual_number is None
+        steps = pref.endpoint.receive(old.id, deliver(old, pref, sends), NOW)
+    finally:
+        old.storage.close()
+    assert len(steps) == 1 and isinstance(steps[0], Refused)
+    assert steps[0].code == ErrorCode.PROFILE_VIOLATION and steps[0].counts
+    assert pref.storage.count_identity(False) == 0 and sends_of(steps, to="DC01") == []
 
 
 def test_a_stale_header_time_is_refused(pair: tuple[Side, Side]) -> None:
