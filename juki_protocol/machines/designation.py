@@ -29,7 +29,7 @@ Two machines, the two ends of the flow (spec/designation.md):
 
 Both machines are always ``ready``: their data are in the ledger and the pool, which a
 node keeps in its database (:mod:`juki_protocol.node.designation_store`) and this module
-keeps in memory (:class:`MemoryLedger`, :class:`MemoryPool`). The machines hold no
+and :mod:`juki_protocol.machines.designation_memory` keeps in memory. The machines hold no
 other state but their retry timers, so a node that rebuilds them (a restart, a reload
 after a failed commit or a retention purge) loses nothing (:meth:`resume`).
 
@@ -108,8 +108,9 @@ class Designated:
 
 
 class CodeLedger(Protocol):
-    """What a prefecture keeps of its designations (in memory: :class:`MemoryLedger`;
-    in a node's database: :class:`juki_protocol.node.designation_store.SqlLedger`)."""
+    """What a prefecture keeps of its designations (in memory:
+    :class:`juki_protocol.machines.designation_memory.MemoryLedger`; in a node's
+    database: :class:`juki_protocol.node.designation_store.SqlLedger`)."""
 
     def designated_to(self, code: str) -> str | None: ...
     def designated_count(self, municipality: str) -> int: ...
@@ -122,8 +123,8 @@ class CodeLedger(Protocol):
 
 class CodePool(Protocol):
     """What a municipality keeps of the codes designated to it and of its requests (in
-    memory: :class:`MemoryPool`; in a node's database:
-    :class:`juki_protocol.node.designation_store.SqlPool`)."""
+    memory: :class:`juki_protocol.machines.designation_memory.MemoryPool`; in a node's
+    database: :class:`juki_protocol.node.designation_store.SqlPool`)."""
 
     def designated(self) -> int: ...
     def free(self) -> int: ...
@@ -136,91 +137,6 @@ class CodePool(Protocol):
                     now: dt.datetime) -> None: ...
     def open_requests(self) -> list[tuple[bytes, CodeDesignationRequest, str]]: ...
     def settle_request(self, message_id: bytes, state: str) -> bool: ...
-
-
-class MemoryLedger:
-    """A prefecture's ledger in memory. ``holds``: whether identity info holds or held
-    a code (current, erased or retired); by default none."""
-
-    def __init__(self, holds: Any = None) -> None:
-        self.codes: dict[str, str] = {}
-        self.sent: dict[bytes, Designated] = {}
-        self.outcomes: dict[bytes, str] = {}
-        self.recorded: set[str] = set()
-        self._holds = holds
-
-    def designated_to(self, code: str) -> str | None:
-        return self.codes.get(code)
-
-    def designated_count(self, municipality: str) -> int:
-        return sum(1 for m in self.codes.values() if m == municipality)
-
-    def held(self, code: str) -> bool:
-        return code in self.recorded or (
-            bool(self._holds(code)) if self._holds is not None else False)
-
-    def mark_recorded(self, code: str, now: dt.datetime) -> None:
-        self.recorded.add(code)
-
-    def add(self, designation: Designated, now: dt.datetime) -> None:
-        for code in designation.codes:
-            self.codes[code] = designation.municipality
-        self.sent[designation.message_id] = designation
-
-    def pending(self) -> list[Designated]:
-        return [d for mid, d in self.sent.items() if mid not in self.outcomes]
-
-    def settle(self, message_id: bytes, outcome: str) -> bool:
-        if message_id not in self.sent or message_id in self.outcomes:
-            return False
-        self.outcomes[message_id] = outcome
-        return True
-
-
-class MemoryPool:
-    """A municipality's pool in memory: the codes in the order designated."""
-
-    def __init__(self) -> None:
-        self.codes: dict[str, bool] = {}          # code -> recorded
-        self.requests: dict[bytes, tuple[CodeDesignationRequest, str]] = {}
-
-    def designated(self) -> int:
-        return len(self.codes)
-
-    def free(self) -> int:
-        return sum(1 for used in self.codes.values() if not used)
-
-    def free_codes(self, limit: int) -> list[str]:
-        return [c for c, used in self.codes.items() if not used][:limit]
-
-    def is_free(self, code: str) -> bool:
-        return self.codes.get(code) is False
-
-    def holds(self, code: str) -> bool:
-        return code in self.codes
-
-    def add(self, codes: tuple[str, ...], message_id: bytes, now: dt.datetime) -> None:
-        for code in codes:
-            self.codes.setdefault(code, False)
-
-    def consume(self, code: str, now: dt.datetime) -> None:
-        if code in self.codes:
-            self.codes[code] = True
-
-    def add_request(self, message_id: bytes, request: CodeDesignationRequest,
-                    now: dt.datetime) -> None:
-        self.requests[message_id] = (request, "pending")
-
-    def open_requests(self) -> list[tuple[bytes, CodeDesignationRequest, str]]:
-        return [(mid, r, s) for mid, (r, s) in self.requests.items()
-                if s in ("pending", "acked")]
-
-    def settle_request(self, message_id: bytes, state: str) -> bool:
-        found = self.requests.get(message_id)
-        if found is None:
-            return False
-        self.requests[message_id] = (found[0], state)
-        return True
 
 
 def check_designated(update: IdentityInfoUpdate, ledger: CodeLedger) -> None:
@@ -650,6 +566,6 @@ def _registered(code: int) -> ErrorCode:
 __all__ = [
     "DESIGNATOR_TABLE", "NEW_CODE_REASONS", "POOL_TABLE", "RETRY_AFTER", "CodeLedger",
     "CodePool", "Designated", "DesignationCheckedStore", "DesignatorInput",
-    "DesignatorState", "MemoryLedger", "MemoryPool", "MunicipalityCodes", "PoolInput",
+    "DesignatorState", "MunicipalityCodes", "PoolInput",
     "PoolState", "PrefectureDesignations", "check_designated",
 ]

@@ -31,11 +31,10 @@ from juki_protocol.machines.card_counter import identify_with_card
 from juki_protocol.machines.common import Effect, Event, Inbound, Send, counter_ids, sends
 from juki_protocol.machines.designation import (
     DesignationCheckedStore,
-    MemoryLedger,
-    MemoryPool,
     MunicipalityCodes,
     PrefectureDesignations,
 )
+from juki_protocol.machines.designation_memory import MemoryLedger, MemoryPool
 from juki_protocol.machines.family_register import (
     APPLIED,
     FamilyRegisterNotifier,

@@ -25,13 +25,12 @@ from juki_protocol.machines.designation import (
     RETRY_AFTER,
     DesignationCheckedStore,
     DesignatorInput,
-    MemoryLedger,
-    MemoryPool,
     MunicipalityCodes,
     PoolInput,
     PrefectureDesignations,
     check_designated,
 )
+from juki_protocol.machines.designation_memory import MemoryLedger, MemoryPool
 from juki_protocol.machines.identity import IdentityUpdater, PrefectureReceiver
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
 from juki_protocol.messages.designation import (
