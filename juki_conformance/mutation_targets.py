@@ -12,6 +12,8 @@ for display), ``envelope/ca.py`` (issuing certificates and CRLs),
 ``machines/memory_store.py`` (identity info in memory),
 ``machines/designation_memory.py`` (the designation ledger and pool in memory; in
 ``machines/designation.py`` until seed 9),
+``machines/determinism.py`` (counter ids and machine snapshots for tests and ``juki
+simulate``; in ``machines/common.py`` until seed 9),
 ``machines/disclosure_report.py`` (the yearly counts of a disclosure log, for the
 operator's publication: no requirement asks a node for them),
 ``node/operator_issue.py`` (issuing operator credentials: the node only reads them),

@@ -32,16 +32,18 @@ pair. The diagrams and tables of ``spec/machines.md`` are generated from the tab
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
-import random
 import secrets
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, is_dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, ClassVar, Generic, TypeVar
 
 from juki_protocol.errors import ErrorCode, ProtocolError
+
+# Re-exported: tests and juki simulate import them from here.
+from juki_protocol.machines.determinism import counter_ids as counter_ids
+from juki_protocol.machines.determinism import plain_copy as plain_copy
 from juki_protocol.messages.pdu import Acknowledgement, ErrorReport
 
 S = TypeVar("S", bound=Enum)
@@ -55,16 +57,6 @@ IdSource = Callable[[], bytes]
 def random_ids() -> bytes:
     """A fresh random 16-octet message id (R-PDU-15)."""
     return secrets.token_bytes(16)
-
-
-def counter_ids(seed: int = 0) -> IdSource:
-    """A deterministic id source for tests and simulations: ``seed`` then 1, 2, 3..."""
-    state = {"n": 0}
-
-    def nxt() -> bytes:
-        state["n"] += 1
-        return seed.to_bytes(8, "big") + state["n"].to_bytes(8, "big")
-    return nxt
 
 
 # Effects -----------------------------------------------------------------------------
@@ -245,25 +237,6 @@ class Machine(Generic[S, I, A]):
     def finished(self) -> bool:
         """True in a terminal state of the table."""
         return self.state in self.TABLE.terminal_states()
-
-
-def plain_copy(obj: object) -> object:
-    """A deep copy of ``obj`` made of plain values (dicts, lists, states of random
-    generators; sets as sorted reprs; no callables), comparable with ``==``: what
-    :meth:`Machine.snapshot` returns, public for machines that snapshot only part of
-    themselves (the provider leaves out its read-only schedule)."""
-    if isinstance(obj, random.Random):
-        return obj.getstate()
-    if isinstance(obj, dict):
-        return {k: plain_copy(v) for k, v in obj.items() if not callable(v)}
-    if isinstance(obj, (list, tuple)):
-        return [plain_copy(v) for v in obj]
-    if isinstance(obj, (set, frozenset)):
-        return sorted(repr(v) for v in obj)
-    if hasattr(obj, "__dict__") and not isinstance(obj, (Enum, type)) and \
-            not is_dataclass(obj):
-        return {k: plain_copy(v) for k, v in vars(obj).items() if not callable(v)}
-    return copy.deepcopy(obj)
 
 
 def require_utc(now: dt.datetime) -> None:

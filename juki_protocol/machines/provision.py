@@ -54,10 +54,10 @@ from juki_protocol.machines.common import (
     Table,
     Timer,
     answered_id,
-    plain_copy,
     random_ids,
     register,
 )
+from juki_protocol.machines.determinism import plain_copy
 from juki_protocol.machines.disclosure import (
     PROVIDED,
     DisclosureLog,
