@@ -14,10 +14,12 @@ for the cases to take about a second each.
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import ssl
 import time
 from collections.abc import Callable
+from typing import Any
 
 from juki_conformance.cases_node import MUNICIPALITY, NodeCase, describe
 from juki_conformance.lower_tester import PeerConnection
@@ -33,7 +35,7 @@ from juki_conformance.node_steps import (
     provision_response,
     record_resident,
 )
-from juki_conformance.node_sut import AGENCY, OPERATORS
+from juki_conformance.node_sut import AGENCY, OPERATORS, NodeSut
 from juki_conformance.sut import AdapterSut, Inconclusive, SutFault
 from juki_protocol.errors import ErrorCode
 from juki_protocol.messages.pdu import AckStatus
@@ -237,6 +239,7 @@ def _shed(sut: AdapterSut) -> Outcome:
     update, problem = record_resident(node)
     if update is None:
         raise Inconclusive(f"no resident to ask for: {problem}")
+    head = _audit_head(node)
     request = ProvisionRequest(
         requester=RequestingBody(kind=BodyKind.AGENCY, code=AGENCY),
         legal_basis=LegalBasis.PREF_TO_AGENCY, purpose_code="S1-KENCHIKUSHI",
@@ -269,6 +272,12 @@ def _shed(sut: AdapterSut) -> Outcome:
     shed = [(mid, der) for mid, der in sealed if answers[mid] != "provided"]
     if not shed:
         raise Inconclusive(f"the node handled all {count} requests: nothing was shed")
+    # R-NODE-06: a shed PDU is refused, and every refusal is audited (the first ones of
+    # a peer and result in full, the rest possibly counted, R-NODE-27).
+    audited = _audited_refusals(node, head, {mid.hex() for mid, _ in shed}, "9002")
+    if audited < len(shed):
+        return Outcome(Verdict.FAIL, expected, f"{len(shed)} shed with 9002, but the audit "
+                       f"log has {audited} refusal entries of them (R-NODE-06)")
     for mid, der in shed[:3]:
         conn = node.connect(AGENCY)
         try:
@@ -281,6 +290,33 @@ def _shed(sut: AdapterSut) -> Outcome:
             return Outcome(Verdict.FAIL, expected, f"a shed request resent: {got}")
     return Outcome(Verdict.PASS, expected, f"{len(shed)} of {count} shed with 9002; "
                    "resent, they were provided")
+
+
+def _audit_head(node: NodeSut) -> int:
+    """The number of the node's last audit entry (0 for none)."""
+    head, rows = 0, node.audit_log()
+    while rows:
+        head = int(rows[-1].get("seq", head))
+        rows = node.audit_log(after=head)
+    return head
+
+
+def _audited_refusals(node: NodeSut, head: int, ids: set[str], code: str) -> int:
+    """How many refusals with ``code`` of the messages ``ids`` the audit log holds after
+    entry ``head``: their entries in full, and, when some are missing and the IXIT
+    declares a clock, those counted in a summary entry (R-NODE-27), which the next entry
+    after the interval brings (a minute: the clock moves two)."""
+    def refused(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [r for r in rows if r.get("direction") == "refused"
+                and str(r.get("result", "")).startswith(code)]
+    full = sum(1 for r in refused(node.audit_log(after=head)) if r.get("messageId") in ids)
+    if full >= len(ids) or not node.offers("clock"):
+        return full
+    node.clock_advance(120)
+    record_resident(node)                 # an entry after the interval: the summary
+    counted = sum(int(m.group(1)) for r in refused(node.audit_log(after=head))
+                  if (m := re.search(r"; (\d+) more refusals", str(r.get("result", "")))))
+    return full + counted
 
 
 def _refusals_close(sut: AdapterSut) -> Outcome:
@@ -469,11 +505,12 @@ def limit_cases() -> list[Case]:
              "handshake, send one ErrorReport 9002 OVERLOADED without refersTo, close.",
              _peer_connections),
         case("node/node/limits/shed-not-processed",
-             "PDUs shed for load are answered 9002 and processed when resent",
-             "maxInflight", ("R-NODE-13",),
+             "PDUs shed for load are answered 9002, audited as refused and processed "
+             "when resent", "maxInflight", ("R-NODE-13", "R-NODE-06"),
              "Answer a sealed PDU beyond the bound on PDUs in hand with 9002 referring to "
-             "it before any other check, and store nothing of it (no processed id), so "
-             "that its retry with the same message id is processed as new.",
+             "it before any other check, record the refusal in the audit log, and store "
+             "nothing else of it (no processed id), so that its retry with the same "
+             "message id is processed as new.",
              _shed),
         case("node/node/limits/refusals-close",
              "a connection that sends only refused frames is closed after the declared "
