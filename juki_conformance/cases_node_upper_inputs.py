@@ -28,6 +28,7 @@ bound and with each wrong JSON type.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -234,6 +235,44 @@ def _blank_lines(sut: AdapterSut) -> Outcome:
     return Outcome(Verdict.PASS, expected, "as expected")
 
 
+#: Request lines that are not a JSON object, each with what makes it so.
+NOT_OBJECTS = ((b"not json", "not JSON"), (b'{"id": 1, "op": "hello"', "cut-off JSON"),
+               (b"[1, 2]", "a JSON array"), (b'"hello"', "a JSON string"),
+               (b"null", "JSON null"), (b"\xff\xfe{}", "not UTF-8"),
+               (b"[" * 100_000 + b"]" * 100_000, "an array nested 100,000 deep"))
+
+
+def _not_objects(sut: AdapterSut) -> Outcome:
+    node = node_sut(sut)
+    expected = ("each line that is not a JSON object answered with one line, error 1030; "
+                "hello after them on the same connection answered with its own id")
+    if node.upper_file is None:
+        raise HarnessError("the upper tester is not connected")
+    for line, what in NOT_OBJECTS:
+        try:
+            node.upper_file.write(line + b"\n")
+            node.upper_file.flush()
+            raw = node.upper_file.readline(1024 * 1024)
+        except OSError as exc:
+            return Outcome(Verdict.FAIL, expected, f"{what}: the connection failed: {exc}")
+        try:
+            answer = json.loads(raw)
+        except ValueError:
+            return Outcome(Verdict.FAIL, expected, f"{what}: answered {raw[:120]!r}, not "
+                           "one JSON line")
+        if not isinstance(answer, dict) or answer.get("ok") is not False or \
+                _code(answer) != ErrorCode.INVALID_JSON:
+            return Outcome(Verdict.FAIL, expected, f"{what}: answered {_said(answer)}")
+    try:
+        hello = node.request("hello")
+    except SutFault as exc:
+        return Outcome(Verdict.FAIL, expected, f"hello after them: {exc}")
+    if not hello.get("ok"):
+        return Outcome(Verdict.FAIL, expected, f"hello after them answered {_said(hello)}")
+    return Outcome(Verdict.PASS, expected, f"{len(NOT_OBJECTS)} lines answered 1030; "
+                   "hello answered")
+
+
 def _versions_input(sut: AdapterSut) -> Outcome:
     node = node_sut(sut)
     code = _unknown("12345678901")
@@ -274,6 +313,11 @@ REMEDIATION_LINES = ("Skip a request line of white space without answering it an
                      "the next line; answer identity_versions of 11 ASCII digits, held "
                      "or not, and refuse any other residentCode 1030 (R-NODE-09).")
 
+REMEDIATION_OBJECTS = ("Answer a request line that is not a JSON object (not JSON, not "
+                       "UTF-8, nested beyond the parser, an array or a scalar) with one "
+                       "answer line, error 1030 INVALID_JSON, and go on serving the "
+                       "connection (R-NODE-09).")
+
 
 def upper_input_cases() -> list[Case]:
     """The cases of this module (a municipality SUT)."""
@@ -301,6 +345,12 @@ def upper_input_cases() -> list[Case]:
                  "the requests after them are", clause="node",
                  requirements=("R-NODE-09",), level="MUST", remediation=REMEDIATION_LINES,
                  mode="node", ops=(), run=_blank_lines, role="municipality"),
+        NodeCase(id="node/node/upper-tester/lines-not-objects-refused",
+                 title="upper tester lines that are not a JSON object (not JSON, cut off, "
+                 "an array, a string, null, not UTF-8, nested deep) are answered 1030, "
+                 "and the interface keeps serving", clause="node",
+                 requirements=("R-NODE-09",), level="MUST", remediation=REMEDIATION_OBJECTS,
+                 mode="node", ops=(), run=_not_objects, role="prefecture"),
         NodeCase(id="node/node/upper-tester/identity-versions-input",
                  title="identity_versions answers a code of 11 digits it does not hold "
                  "and refuses any other residentCode 1030", clause="node",
