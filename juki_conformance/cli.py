@@ -52,6 +52,7 @@ from juki_conformance.cases_node_card_register import card_register_cases
 from juki_conformance.cases_node_card_restart import card_restart_cases
 from juki_conformance.cases_node_certificate_move_out import certificate_move_out_cases
 from juki_conformance.cases_node_counter_check import counter_check_cases
+from juki_conformance.cases_node_crl import crl_cases
 from juki_conformance.cases_node_delegation import delegation_cases
 from juki_conformance.cases_node_designation import designation_cases
 from juki_conformance.cases_node_disclosure import disclosure_cases
@@ -144,8 +145,7 @@ def all_node_cases(explore: int = DEFAULT_EXPLORE, seed: int = 1,
     then the model-based ones (``explore`` sequences from ``seed``, or ``replay``)."""
     return (node_cases() + municipality_cases() + national_cases() + agency_cases()
             + flow_cases() + family_register_cases() + designation_cases()
-            + card_register_cases() + register_cases()
-            + durability_cases()
+            + card_register_cases() + register_cases() + durability_cases()
             + operator_cases() + peer_cases()
             + retention_cases() + backlog_node_cases() + issue_13_node_cases()
             + explore_cases(explore, seed, replay))
@@ -165,7 +165,7 @@ def backlog_node_cases() -> list[Case]:
             + disclosure_cases() + op_field_cases() + card_paths_cases()
             + card_centre_paths_cases() + beside_cases() + certificate_move_out_cases()
             + allotment_hook_cases() + counter_check_cases() + upper_input_cases()
-            + card_restart_cases() + identity_path_cases())
+            + card_restart_cases() + identity_path_cases() + crl_cases())
 
 
 def more_codec_cases() -> list[Case]:

@@ -148,11 +148,12 @@ def reference_ics() -> Ics:
 
 
 #: The limits (spec/node.md section 6) the runner starts the reference node with, and
-#: declares for it: small, so that the limit cases take about a second each.
+#: declares for it: small, so that the limit cases take about a second each (and the
+#: node looks for a new revocation list every second, for the CRL cases).
 REFERENCE_LIMITS: dict[str, float] = {"handshakeTimeoutSeconds": 1, "frameTimeoutSeconds": 1,
                                       "maxPeerConnections": 4, "maxInflight": 2,
                                       "maxAddressHandshakes": 8, "maxRefusals": 32,
-                                      "handshakeRate": 4}
+                                      "handshakeRate": 4, "crlReloadSeconds": 1}
 
 
 #: The purposes the runner starts the reference prefecture with, per local body kind.

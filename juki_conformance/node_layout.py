@@ -158,7 +158,8 @@ LIMIT_OPTIONS = {"handshakeTimeoutSeconds": "--handshake-timeout",
                  "maxInflight": "--max-inflight",
                  "maxAddressHandshakes": "--max-address-handshakes",
                  "maxRefusals": "--max-refusals",
-                 "handshakeRate": "--handshake-rate"}
+                 "handshakeRate": "--handshake-rate",
+                 "crlReloadSeconds": "--crl-reload-interval"}
 
 
 def serve_options(role: str, code: str, pki_dir: Path, *, listen: str, upper_tester: str,
