@@ -206,22 +206,25 @@ class _SequencedSender(Machine[SenderState, SenderInput, SenderAction], Generic[
         return self._step(SenderInput.SUBMIT, now, message)
 
     def restore(self, last: int, pending: Sequence[tuple[bytes, M]], *,
-                held: bool = False) -> None:
+                held: bool = False, stalled: bool = False) -> None:
         """Take back what a store kept of this sender (at a start, or after a reload):
         ``last`` is the last number used; ``pending`` the unacknowledged messages
         (message id, message), in order. None is on the wire until :meth:`resume` or a
-        :meth:`release`; ``held``: the feed was stopped (R-SUSP-06)."""
+        :meth:`release`; ``held``: the feed was stopped (R-SUSP-06); ``stalled``: the
+        sender this one replaces after a reload was stopped by a final refusal of the
+        first message, which a reload does not lift (R-30-5-0-12)."""
         self.next_sequence = last + 1
         self.outbox = list(pending)
         self.in_flight = 0
-        self.state = SenderState.HELD if held else \
+        self.state = SenderState.STALLED if stalled and self.outbox else \
+            SenderState.HELD if held else \
             SenderState.AWAITING_ACK if self.outbox else SenderState.IDLE
 
     def resume(self, now: dt.datetime) -> list[Effect]:
         """Resend the first unacknowledged message and arm the retry timer, as at a
         start (R-PDU-23); the rest follow as the first is acknowledged. Nothing while
-        the sender is held (spec/suspension.md)."""
-        if not self.outbox or self.state is SenderState.HELD:
+        the sender is held (spec/suspension.md) or stalled (R-30-5-0-12)."""
+        if not self.outbox or self.state in (SenderState.HELD, SenderState.STALLED):
             return []
         mid, message = self.outbox[0]
         timer = Timer(name=RETRY_TIMER, deadline=now + RETRY_AFTER)

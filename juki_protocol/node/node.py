@@ -48,7 +48,8 @@ So a sequenced sender can keep ``send_window`` numbered messages on the wire
 
 A failed commit (or the retention purge) reloads the machines from the database; the
 sequenced senders it replaced lose their awaited answers and timers, and the new ones
-resend their first unacknowledged message at once, as at a start (R-PDU-23).
+resend their first unacknowledged message at once, as at a start (R-PDU-23), unless a
+final refusal had stalled the one replaced (R-30-5-0-12).
 
 Timers: the machines' :class:`ArmTimer` effects become ``loop.call_later`` handles that
 call the machine's ``timeout`` (or the special move desk's ``tick``) when they are due.

@@ -197,10 +197,13 @@ class MunicipalityRole(RoleHandler):
     def reload(self) -> None:
         self.register = Register(self.code, self.storage.load_register().values())
         self._saved = dict(self.register.records)
+        # A reload (after a failed commit) keeps a stall; a start lifts it (R-30-5-0-12).
+        stalled = getattr(getattr(self, "updater", None), "state", None) is SenderState.STALLED
         self.updater = IdentityUpdater(self.code, window=self.window)
         last, pending = self.storage.pending_updates()
         self.updater.restore(last, [(p.message_id, p.message) for p in pending],  # type: ignore[misc]
-                             held=self.suspensions.feed_stop() is not None)   # R-SUSP-06
+                             held=self.suspensions.feed_stop() is not None,   # R-SUSP-06
+                             stalled=stalled)
         self.updater.retired = self.storage.retired()
         self._queued = {mid for mid, _ in self.updater.outbox}
         self.desk = MoveOutDesk(self.register, profile=self.profile)
@@ -412,12 +415,15 @@ class CentralRole(RoleHandler):
             store = DesignationCheckedStore(store, self.designations.ledger)
         self.receiver: PrefectureReceiver | NationalReceiver
         if self.role == "prefecture":
+            # A reload keeps a stall of the relays; a start lifts it (R-30-5-0-12).
+            relays = getattr(getattr(self, "receiver", None), "relays", None)
+            stalled = getattr(relays, "state", None) is SenderState.STALLED
             self.receiver = PrefectureReceiver(self.code, store, national=self.national,
                                                window=self.window)
             last, pending = self.storage.pending_relays()
             self.receiver.relays.restore(last, [(p.message_id, IdentityInfoRelay(
                 prefecture=self.code, relay_sequence=p.sequence,
-                update=p.message)) for p in pending])  # type: ignore[arg-type]
+                update=p.message)) for p in pending], stalled=stalled)  # type: ignore[arg-type]
         else:
             self.receiver = NationalReceiver(self.code, store)
         self.receiver.last = self.storage.last_sequences()

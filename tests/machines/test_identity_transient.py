@@ -144,3 +144,23 @@ def test_other_refusals_still_stall() -> None:
     (first,) = _record(muni, _people()[0])
     out = muni.receive(_refusal(ErrorCode.INVALID_FIELD, first), NOW)
     assert sends(out) == [] and muni.state is SenderState.STALLED
+
+
+def test_a_stall_survives_a_reload_but_not_a_start() -> None:
+    # R-30-5-0-12: a final refusal stops the sender until an operator intervenes; a
+    # reload (after a failed commit) keeps it stopped, a start resends the message.
+    muni = IdentityUpdater(HOME, ids=counter_ids(47))
+    first, *_ = [*_record(muni, _people()[0]), *_record(muni, _people()[1])]
+    muni.receive(_refusal(ErrorCode.RESIDENT_CODE_RETIRED, first), NOW)
+    kept = list(muni.outbox)
+    assert len(kept) == 2 and kept[0][0] == first.message_id
+    reloaded = IdentityUpdater(HOME, ids=counter_ids(48))
+    reloaded.restore(2, kept, stalled=True)
+    assert reloaded.state is SenderState.STALLED
+    assert sends(reloaded.resume(NOW + RETRY_AFTER)) == []
+    started = IdentityUpdater(HOME, ids=counter_ids(49))
+    started.restore(2, kept)
+    assert sends(started.resume(NOW)) == [first]
+    empty = IdentityUpdater(HOME, ids=counter_ids(50))
+    empty.restore(2, [], stalled=True)
+    assert empty.state is SenderState.IDLE
