@@ -45,6 +45,7 @@ from juki_conformance.cases_node_flow_paths import flow_path_cases
 from juki_conformance.cases_node_flows import flow_cases
 from juki_conformance.cases_node_header_numbers import header_number_cases
 from juki_conformance.cases_node_identity_paths import identity_path_cases
+from juki_conformance.cases_node_late_repeats import late_repeat_cases
 from juki_conformance.cases_node_move_in_fields import move_in_field_cases
 from juki_conformance.cases_node_municipality import municipality_cases
 from juki_conformance.cases_node_national import national_cases
@@ -90,7 +91,7 @@ def backlog_node_cases() -> list[Case]:
             + card_centre_paths_cases() + beside_cases() + certificate_move_out_cases()
             + allotment_hook_cases() + counter_check_cases() + upper_input_cases()
             + card_restart_cases() + identity_path_cases() + crl_cases()
-            + final_refusal_cases())
+            + final_refusal_cases() + late_repeat_cases())
 
 
 def more_codec_cases() -> list[Case]:

@@ -287,7 +287,8 @@ class ResidenceInput(Enum):
     """Inputs of the residence responder."""
 
     REQUEST = "request"
-    REPLAY = "replay"
+    REPLAY = "replay"          # the answered request again (same id and content)
+    CONFLICT = "conflict"      # its message id with other content
     ACK = "ack"
     ERROR = "error"
     RETRY_DUE = "retry_due"
@@ -316,7 +317,8 @@ RESIDENCE_TABLE: Table[ResidenceState, ResidenceInput, ResidenceAction] = Table(
         (_RS.CLOSED, _RI.REPLAY): (_RA.ACK_DUPLICATE, _RS.CLOSED),
     },
     errors={(_RS.NEW, _RI.ACK): ErrorCode.UNKNOWN_CORRELATION,
-            (_RS.NEW, _RI.ERROR): ErrorCode.UNKNOWN_CORRELATION},
+            (_RS.NEW, _RI.ERROR): ErrorCode.UNKNOWN_CORRELATION,
+            _RI.CONFLICT: ErrorCode.REPLAY},
 )
 
 
@@ -367,6 +369,7 @@ class ResidenceResponder(Machine[ResidenceState, ResidenceInput, ResidenceAction
         self.register = register
         self.ids = ids
         self.request_id: bytes | None = None
+        self.request: WideAreaIssuanceRequest | None = None
         self.peer: str | None = None
         self.response: Send | None = None
 
@@ -376,6 +379,10 @@ class ResidenceResponder(Machine[ResidenceState, ResidenceInput, ResidenceAction
         if isinstance(msg, WideAreaIssuanceRequest):
             replay = self.request_id is not None and inbound.message_id == self.request_id
             inp = ResidenceInput.REPLAY if replay else ResidenceInput.REQUEST
+            if replay and msg != self.request:
+                # Only past the node's duplicate window (within it R-PDU-24 answers
+                # first): other content under the request's id is 2021, no duplicate.
+                inp = ResidenceInput.CONFLICT
             return self._step(inp, now, inbound)
         ref = answered_id(msg)
         if ref is None:
@@ -418,7 +425,7 @@ class ResidenceResponder(Machine[ResidenceState, ResidenceInput, ResidenceAction
                     WideAreaIssuanceResponse(residence_municipality=req.residence_municipality,
                                              issuing_municipality=req.issuing_municipality,
                                              copies=outcome))
-        self.request_id, self.peer = payload.message_id, payload.sender
+        self.request_id, self.request, self.peer = payload.message_id, req, payload.sender
         self.response = Send(recipient=payload.sender, message=response,
                              message_id=self.ids(), correlation_id=payload.message_id)
         return [_ack(payload.sender, payload, self.ids, AckStatus.ACCEPTED),

@@ -206,6 +206,27 @@ def test_replays(homes: list[Household], register: Register) -> None:
     assert ack.message.acknowledged_id == sent.message_id
 
 
+def test_other_content_under_the_request_id_is_replay(homes: list[Household],
+                                                      register: Register) -> None:
+    """Past the node's duplicate window (R-PDU-24 answers within it) the responder
+    still knows its request: other content under the request's id is 2021 REPLAY, not
+    a duplicate, and changes nothing; the same request is still a duplicate."""
+    head = homes[0].members[0]
+    responder = ResidenceResponder(register, ids=counter_ids(2))
+    asked = request(head, [head])
+    inbound = Inbound(message=asked, message_id=b"q" * 16, sender=AWAY)
+    responder.receive(inbound, NOW)
+    before = responder.snapshot()
+    other = dataclasses.replace(inbound, message=dataclasses.replace(
+        asked, include_resident_code=not asked.include_resident_code))
+    with pytest.raises(ProtocolError) as exc:
+        responder.receive(other, NOW)
+    assert exc.value.error_code is ErrorCode.REPLAY
+    assert responder.snapshot() == before
+    again = sends(responder.receive(inbound, NOW))
+    assert [s.message.status for s in again] == [AckStatus.DUPLICATE]
+
+
 def test_request_for_another_municipality_is_wrong_recipient(homes: list[Household]) -> None:
     head = homes[0].members[0]
     responder = ResidenceResponder(Register("131016", []), ids=counter_ids(2))
