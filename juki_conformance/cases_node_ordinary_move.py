@@ -183,6 +183,35 @@ def _ordinary_refusals(sut: AdapterSut) -> Outcome:
                    "nothing changed, then accepted")
 
 
+def _annotated_refused(sut: AdapterSut) -> Outcome:
+    """R-MOVE-03: a resident on an annotated move-out of the node, not yet finalised, has
+    no ordinary move-out on file: an ordinary notice naming them is 4001 (the notice of a
+    special move carries its correlation), and nothing is erased or reported."""
+    node = node_sut(sut)
+    code = ErrorCode.UNEXPECTED_MESSAGE
+    expected = (f"an ordinary MoveInNotice naming residents on an annotated move-out "
+                f"that is not final refused with {error_text(code)}; their records stay "
+                "current, no update")
+    moved = node_today(node)
+    people = registered_household(node, 2)
+    node.ok("annotated_move_out", movers=[p.resident_code for p in people],
+            destination=as_json(address_of(node.peer_municipality)),
+            plannedMoveDate=moved.isoformat())
+    for named in (people[:1], people):
+        _, _, answer = send_ordinary(node, ordinary_notice(node, refs_of(named), moved))
+        if not is_error(answer, code):
+            return Outcome(Verdict.FAIL, expected, f"a notice naming {len(named)} of them "
+                           f"got {describe(answer)}")
+    extra = no_update(node)
+    if extra is not None:
+        return Outcome(Verdict.FAIL, expected, f"refused, but {extra}")
+    for p in people:
+        state = upper_ok(node, "resident", residentCode=p.resident_code).get("state")
+        if state != "current":
+            return Outcome(Verdict.FAIL, expected, f"refused, but a record is now {state}")
+    return Outcome(Verdict.PASS, expected, "refused 4001 twice; records current, no update")
+
+
 def _ordinary_duplicate(sut: AdapterSut) -> Outcome:
     node = node_sut(sut)
     expected = ("an accepted ordinary MoveInNotice sent again acknowledged as duplicate "
@@ -371,6 +400,10 @@ def ordinary_move_cases() -> list[Case]:
              "an unknown, mismatched, deceased or current resident is refused with its "
              "code, erasing and reporting nothing", "9/1", ("R-MOVE-03", "R-MOVE-02"),
              REM_ORDINARY_REFUSE, _ordinary_refusals),
+        case("9/1/node/ordinary-move/former/annotated-move-out-refused",
+             "an ordinary MoveInNotice naming residents on an annotated move-out that is "
+             "not final is refused 4001, erasing and reporting nothing", "9/1",
+             ("R-MOVE-03",), REM_ORDINARY_REFUSE, _annotated_refused),
         case("9/1/node/ordinary-move/former/duplicate-and-replay",
              "an accepted ordinary MoveInNotice sent again is acknowledged duplicate with "
              "no update; its id with other content is 2021", "9/1",
