@@ -479,7 +479,32 @@ _RULES: list[tuple[str, str, str, str | tuple[str, ...], Any, int | None, str]] 
      None, "filed-after-14-days-encoded-and-decoded"),
     ("R-JSON-05", "Acknowledgement", "Minimal", "acknowledged_id", "ab cd", 1030,
      "hex-with-a-space"),
+    # Both sides of each "must not precede" rule between two dates of one message: the
+    # same day is accepted, the day before refused 1023 (a strict comparison where the
+    # rule allows equality, or the reverse, fails one of the two).
+    ("R-24-2-3-02", "SpecialMoveInNotice", "Maximal", "move_in_filed_date",
+     lambda v: v["moved_date"], None, "filed-on-the-day-of-moving"),
+    ("R-24-2-3-02", "SpecialMoveInNotice", "Maximal", "move_in_filed_date",
+     lambda v: _day_before(v["moved_date"]), 1023, "filed-the-day-before-moving"),
+    ("R-9-1-02", "MoveInNotice", "Maximal", "recorded_date",
+     lambda v: v["moved_date"], None, "recorded-on-the-day-of-moving"),
+    ("R-9-1-02", "MoveInNotice", "Maximal", "recorded_date",
+     lambda v: _day_before(v["moved_date"]), 1023, "recorded-the-day-before-moving"),
+    ("R-9-2-02", "FamilyRegisterNotice", "Maximal", "entry_date",
+     lambda v: v["event_date"], None, "entered-on-the-day-of-the-event"),
+    ("R-9-2-02", "FamilyRegisterNotice", "Maximal", "entry_date",
+     lambda v: _day_before(v["event_date"]), 1023, "entered-the-day-before-the-event"),
+    ("R-12-2-3-05", "WideAreaIssuanceResponse", "Maximal", "copies[0].resident_since",
+     lambda v: v["copies"][0]["birth_date"], None, "resident-since-the-day-of-birth"),
+    ("R-12-2-3-05", "WideAreaIssuanceResponse", "Maximal", "copies[0].resident_since",
+     lambda v: _day_before(v["copies"][0]["birth_date"]), 1023,
+     "resident-since-the-day-before-birth"),
 ]
+
+
+def _day_before(iso: str) -> str:
+    """The ISO date one day before ``iso``."""
+    return (dt.date.fromisoformat(iso) - dt.timedelta(days=1)).isoformat()
 
 
 def _accept_case(cid: str, type_name: str, req: str, value: dict[str, Any]) -> Case:
