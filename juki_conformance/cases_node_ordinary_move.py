@@ -285,8 +285,15 @@ def _ordinary_notice_sent(sut: AdapterSut) -> Outcome:
                            f"{peer}")
         conn, pdu = got
         notice = node.opened(pdu, peer)
+        # Before the acknowledgement: recorded, not yet completed (spec/node.md 4.7).
+        before = upper_ok(node, "move_in_result", messageId=mid)
         node.acknowledge(conn, pdu, peer)
-        problem = header_problem(node, pdu, peer)
+        problem = None if (before.get("outcome"), before.get("state")) == (
+            "recorded", "notified") else (f"before the acknowledgement move_in_result "
+                                          f"says {before.get('state')!r}, "
+                                          f"{before.get('outcome')!r}, not 'notified', "
+                                          "'recorded'")
+        problem = problem or header_problem(node, pdu, peer)
         if problem is None and pdu.header.correlation_id is not None:
             problem = "the ordinary move's MoveInNotice carries a correlationId"
         want = {p.resident_code: (p.name, p.birth_date) for p in people}
@@ -411,7 +418,7 @@ def ordinary_move_cases() -> list[Case]:
         case("9/1/node/ordinary-move/new/notice-without-correlation",
              "an ordinary move-in sends the former municipality a MoveInNotice with no "
              "correlationId naming the residents, and reports each record (moveIn)",
-             "9/1", ("R-MOVE-01", "R-MOVE-05", "R-9-1-01"), REM_ORDINARY_NEW,
+             "9/1", ("R-MOVE-01", "R-MOVE-05", "R-9-1-01", "R-NODE-43"), REM_ORDINARY_NEW,
              _ordinary_notice_sent),
         case("9/1/node/ordinary-move/new/notice-resent-until-acknowledged",
              "an unanswered ordinary MoveInNotice is sent again under the same message id "
