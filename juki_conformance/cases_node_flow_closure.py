@@ -119,7 +119,7 @@ def _issuing(code: int) -> Callable[[AdapterSut], Outcome]:
         node = node_sut(sut)
         peer = node.peer_municipality
         expected = (f"the request refused with error {code}: wide_area_result "
-                    f"failed:{code}, and the request never resent")
+                    f"failed:{code} with 0 copies, and the request never resent")
         node.drain(peer)
         people = household(peer, 1)[:1]
         head = people[0]
@@ -143,9 +143,10 @@ def _issuing(code: int) -> Callable[[AdapterSut], Outcome]:
         resent = _silent(node, peer, MessageType.WIDE_AREA_ISSUANCE_REQUEST,
                          got[1].header.message_id, None)
         outcome = result.get("outcome")
-        if outcome != f"failed:{code}" or resent:
+        if outcome != f"failed:{code}" or result.get("copies") != 0 or resent:
             return Outcome(Verdict.FAIL, expected,
-                           f"wide_area_result {outcome!r}; {resent or 'not resent'}")
+                           f"wide_area_result {outcome!r} with {result.get('copies')} "
+                           f"copies; {resent or 'not resent'}")
         return Outcome(Verdict.PASS, expected, f"{outcome}, not resent")
     return run
 

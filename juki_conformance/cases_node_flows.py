@@ -163,10 +163,12 @@ def _request_and_response(sut: AdapterSut) -> Outcome:
     answer = gather(listening(node, peer), {"answer": answer_of(rid)}, node.timeout)
     ack = answer["answer"][1] if "answer" in answer else None
     result = upper_ok(node, "wide_area_result", messageId=mid)
-    got_text = (f"before the response {pending.get('outcome')!r}; the response got "
+    got_text = (f"before the response {pending.get('outcome')!r} with "
+                f"{pending.get('copies')} copies; the response got "
                 f"{describe(ack) if ack else 'no answer'}; then {result.get('outcome')!r} "
                 f"with {result.get('copies')} copies")
-    if pending.get("outcome") != "pending" or not is_accepted(ack) \
+    if pending.get("outcome") != "pending" or pending.get("copies") != 0 \
+            or not is_accepted(ack) \
             or result.get("outcome") != "issued" or result.get("copies") != len(people):
         return Outcome(Verdict.FAIL, expected, got_text)
     return Outcome(Verdict.PASS, expected, got_text)
