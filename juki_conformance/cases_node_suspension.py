@@ -118,7 +118,13 @@ def _refused(node: NodeSut) -> Outcome:
     problem = _refused_suspended(_ask(node))
     if problem:
         return Outcome(Verdict.FAIL, EXPECT_REFUSED, f"while suspended: {problem}")
-    _ok(node, "resume_provision", body=AGENCY)
+    resumed = _ok(node, "resume_provision", body=AGENCY)
+    # spec/node.md section 4.11: the answer says the body is no longer suspended.
+    if (resumed.get("body"), resumed.get("suspended"), resumed.get("changed")) != (
+            AGENCY, False, True):
+        return Outcome(Verdict.FAIL, EXPECT_REFUSED, f"resume_provision answered body "
+                       f"{resumed.get('body')!r}, suspended {resumed.get('suspended')!r}, "
+                       f"changed {resumed.get('changed')!r}, not {AGENCY!r}, false, true")
     problem = _served(_ask(node))
     if problem:
         return Outcome(Verdict.FAIL, EXPECT_REFUSED, f"after the resumption: {problem}")
