@@ -43,6 +43,8 @@ RESIDENCE = "271004"
 #: Seconds past the agency's retry period (60 s in the reference) that the runner
 #: moves the node's clock to let a resend fall due.
 RETRY_WAIT = 65.0
+#: Seconds the runner waits to be sure the agency sends nothing.
+QUIET_SECONDS = 1.0
 Got = tuple[PeerConnection, JukiPdu, ProvisionRequest]
 
 
@@ -157,7 +159,8 @@ def _well_formed(sut: AdapterSut) -> Outcome:
     node = node_sut(sut)
     expected = ("each request from the agency to the provider asked, naming the agency as "
                 "requesting body, with the purpose, legal basis (by default the provider's "
-                "one), operator and query asked, and a fresh 16-octet message id")
+                "one), operator and query asked, and a fresh 16-octet message id; a request "
+                "naming another operator than the session's refused, nothing sent")
     asks = ((PREFECTURE, LegalBasis.PREF_TO_AGENCY, True),
             (PREFECTURE, LegalBasis.PREF_TO_AGENCY, False),
             (CENTRE, LegalBasis.CENTER_TO_AGENCY, False))
@@ -178,7 +181,23 @@ def _well_formed(sut: AdapterSut) -> Outcome:
             return Outcome(Verdict.FAIL, expected,
                            "two requests carry the same message id (R-PDU-15)")
         seen.append(got[1].header.message_id)
-    return Outcome(Verdict.PASS, expected, "three well-formed requests, distinct ids")
+    # R-NODE-84: a request naming another operator than the session's is refused, and
+    # nothing is sent.
+    node.drain()
+    other = node.request("provision_request", provider=PREFECTURE,
+                         operatorId=f"{agency_operator(node)}-other", purposeCode=OWN_PURPOSE,
+                         byResidentCode=[p.resident_code for p in fresh_persons(1)])
+    sent = node.sent_to_peer(QUIET_SECONDS, peer=PREFECTURE)
+    if other.get("ok") or sent is not None:
+        if sent is not None:           # answered, so that the agency stops resending
+            node.acknowledge(sent[0], sent[1], PREFECTURE)
+            respond(node, sent[0], sent[1].header.message_id, PREFECTURE,
+                    ProvisionResponse(provided=()))
+        return Outcome(Verdict.FAIL, expected, "a provision_request naming another "
+                       f"operator than the session's answered {str(other)[:120]}"
+                       f"{', and a request was sent' if sent is not None else ''}")
+    return Outcome(Verdict.PASS, expected, "three well-formed requests, distinct ids; "
+                   "one naming another operator refused, nothing sent")
 
 
 # The response ----------------------------------------------------------------------------
