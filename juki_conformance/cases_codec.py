@@ -28,6 +28,7 @@ from juki_conformance.codec_checks import (
 from juki_conformance.model import Case, Outcome, Verdict, strongest_level
 from juki_conformance.sut import AdapterSut
 from juki_protocol.errors import ErrorCode
+from juki_protocol.identifiers import resident_code_check_digit
 
 #: The clause (article/paragraph, or spec section) each message type belongs to.
 CLAUSES = {
@@ -499,7 +500,23 @@ _RULES: list[tuple[str, str, str, str | tuple[str, ...], Any, int | None, str]] 
     ("R-12-2-3-05", "WideAreaIssuanceResponse", "Maximal", "copies[0].resident_since",
      lambda v: _day_before(v["copies"][0]["birth_date"]), 1023,
      "resident-since-the-day-before-birth"),
+    # The most persons a notice lists (the rule's bound, inside the schema's SIZE).
+    ("R-24-2-3-02", "SpecialMoveInNotice", "Maximal", "movers",
+     lambda v: _twenty(v["movers"]), None, "twenty-movers-accepted"),
+    ("R-9-1-02", "MoveInNotice", "Maximal", "residents",
+     lambda v: _twenty(v["residents"]), None, "twenty-residents-accepted"),
 ]
+
+
+def _twenty(people: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """20 persons (the most a notice lists): the first of ``people`` with 20 distinct
+    resident codes, each with its check digit (R-ID-01)."""
+    first = people[0]
+    out = []
+    for i in range(20):
+        body = f"{int(first['resident_code'][:10]) + i:010d}"[-10:]
+        out.append({**first, "resident_code": body + str(resident_code_check_digit(body))})
+    return out
 
 
 def _day_before(iso: str) -> str:
