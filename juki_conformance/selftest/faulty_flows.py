@@ -364,6 +364,7 @@ EXPECTED: dict[str, list[str]] = {
     "refuses-uncorrelated-notice": [
         "9/1/node/ordinary-move/former/erased-records-matched",
         "9/1/node/ordinary-move/former/refusals-change-nothing",
+        "9/1/node/ordinary-move/former/annotated-move-out-refused",
         "9/1/node/ordinary-move/former/duplicate-and-replay"],
     "reports-erased-again": ["9/1/node/ordinary-move/former/erased-records-matched",
                              "9/1/node/ordinary-move/former/refusals-change-nothing"],

@@ -22,6 +22,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, cast
 
+from juki_protocol.endpoint.endpoint import Endpoint
 from juki_protocol.envelope import pki
 from juki_protocol.errors import ErrorCode, JukiError
 from juki_protocol.identifiers import prefecture_of
@@ -53,6 +54,7 @@ APPLY_IDENTITY = NodeStorage.apply_identity
 RELOAD = CentralRole.reload
 REQUEST_CHECKS = ProvisionRequest.__post_init__
 SCHEDULE_AUTHORISE = Schedule.authorise
+CHECK_HEADER = Endpoint.check_header
 
 
 def _reclassify(change: Callable[[NationalReceiver, Inbound, ReceiverInput],
@@ -292,6 +294,21 @@ class AnySchedulePurpose(_Faulty):
         setattr(Schedule, "authorise", authorise)  # noqa: B010
 
 
+# Profiles -----------------------------------------------------------------------------------
+
+class TakesAnyProfile(_Faulty):
+    """Checks an opened message against the profile its header names only, never
+    against its network's: a relay well formed in p2002 is stored in a current network,
+    without the individual number the centre must hold (R-PDU-50)."""
+
+    def patch(self) -> None:
+        def check_header(endpoint: Endpoint, header: Any, peer: Any, now: dt.datetime,
+                         sealed: bool) -> None:
+            CHECK_HEADER(endpoint, dataclasses.replace(
+                header, profile=endpoint.numbering.profile), peer, now, sealed)
+        setattr(Endpoint, "check_header", check_header)  # noqa: B010
+
+
 FAULTS: dict[str, type[Node]] = {
     "accepts-gaps": AcceptsGaps,
     "reapplies-resent-relay": ReappliesResentRelay,
@@ -307,6 +324,7 @@ FAULTS: dict[str, type[Node]] = {
     "ignores-provider-of-basis": IgnoresProviderOfBasis,
     "centre-bases-only": CentreBasesOnly,
     "any-schedule-purpose": AnySchedulePurpose,
+    "takes-any-profile": TakesAnyProfile,
 }
 
 #: The national cases each fault must fail; every other national case must give the
@@ -334,6 +352,7 @@ EXPECTED: dict[str, list[str]] = {
                                   "30-10/node/provision/pref-own-use-refused"],
     "centre-bases-only": ["30-10/node/provision/body-of-wrong-kind-refused"],
     "any-schedule-purpose": ["30-10/node/provision/purpose-not-allowed"],
+    "takes-any-profile": ["pdu/node/header/relay-of-another-network"],
 }
 
 
