@@ -52,7 +52,7 @@ from juki_conformance.flow_steps import (
 )
 from juki_conformance.lower_tester import PeerConnection
 from juki_conformance.model import Case, Outcome, Verdict
-from juki_conformance.node_steps import error_text, is_error
+from juki_conformance.node_steps import error_text, is_error, past_window
 from juki_conformance.node_sut import NodeSut
 from juki_conformance.sut import AdapterSut, SutFault
 from juki_protocol.codec import codec
@@ -78,20 +78,8 @@ from juki_protocol.messages.wide_area import (
     WideAreaIssuanceResponse,
 )
 
-#: The duplicate window a node keeps unless its IXIT declares another (spec/pdu.md).
-DUPLICATE_WINDOW = 86400.0
 #: How long the runner listens for what must not come (a second response).
 QUIET = 1.0
-
-
-def past_window(node: NodeSut) -> None:
-    """Move the clock past the duplicate window, a purge of what retention made due
-    first (so that the node keeps its state through the long step)."""
-    retention = node.ixit.get("retentionSeconds")
-    if isinstance(retention, (int, float)) and retention > 0:
-        node.clock_advance(float(retention) + 1)
-    node.clock_advance(float(node.ixit.get("duplicateWindowSeconds", DUPLICATE_WINDOW))
-                       + 60)
 
 
 def _status(pdu: JukiPdu | None) -> AckStatus | None:

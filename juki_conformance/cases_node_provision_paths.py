@@ -50,7 +50,7 @@ from juki_conformance.cases_node_agency import (
 from juki_conformance.cases_node_suspension import BASIS
 from juki_conformance.lower_tester import PeerConnection
 from juki_conformance.model import Case, Outcome, Verdict
-from juki_conformance.node_steps import error_text, is_error
+from juki_conformance.node_steps import error_text, is_error, past_window
 from juki_conformance.node_sut import AGENCY, OPERATORS, NodeSut
 from juki_conformance.sut import AdapterSut, SutFault
 from juki_protocol.codec import codec
@@ -69,8 +69,6 @@ from juki_protocol.messages.provision import (
     RequestingBody,
 )
 
-#: The duplicate window a node keeps unless its IXIT declares another (spec/pdu.md).
-DUPLICATE_WINDOW = 86400.0
 #: Seconds past an interval the runner moves the clock; how long it listens for what
 #: must not come.
 MARGIN, QUIET = 5.0, 1.0
@@ -151,16 +149,6 @@ def _resent(sut: AdapterSut) -> Outcome:
                    "not after the acknowledgement")
 
 
-def _past_window(node: NodeSut) -> None:
-    """Move the clock past the duplicate window, a purge of what retention made due
-    first (so that the node keeps its state through the long step)."""
-    retention = node.ixit.get("retentionSeconds")
-    if isinstance(retention, (int, float)) and retention > 0:
-        node.clock_advance(float(retention) + 1)
-    node.clock_advance(float(node.ixit.get("duplicateWindowSeconds", DUPLICATE_WINDOW))
-                       + 60)
-
-
 def _served(node: NodeSut, conn: PeerConnection, request: ProvisionRequest,
             mid: bytes) -> tuple[JukiPdu | None, JukiPdu | None]:
     """Send ``request`` under ``mid``: the node's answer and the response that follows
@@ -185,7 +173,7 @@ def _provider_replay(sut: AdapterSut) -> Outcome:
                 "never an error for A, never a duplicate for B")
     first, second = _request(node), _request(node)
     ids = secrets.token_bytes(16), secrets.token_bytes(16)
-    _past_window(node)     # the purge due at the start, and a fresh window
+    past_window(node)     # the purge due at the start, and a fresh window
     conn = node.connect(AGENCY)
     try:
         for request, mid in zip((first, second), ids, strict=True):
@@ -194,7 +182,7 @@ def _provider_replay(sut: AdapterSut) -> Outcome:
                 raise SutFault(f"a first request got {describe(answer)}")
     finally:
         conn.close()
-    _past_window(node)
+    past_window(node)
     conn = node.connect(AGENCY)
     try:
         same, resent = _served(node, conn, first, ids[0])
@@ -453,7 +441,7 @@ def _agency_replay(sut: AdapterSut) -> Outcome:
     original = provided_response(one)
     a = _answered(node, one, original)
     b = _answered(node, other, provided_response(other))
-    _past_window(node)
+    past_window(node)
     answers: list[JukiPdu | None] = []
     conn = node.connect(PREFECTURE)
     try:

@@ -152,6 +152,20 @@ def in_p2002(node: NodeSut, message: Any, sender: str) -> tuple[bytes, bytes]:
                        header_changes={"profile": Profile.P2002})
 
 
+#: The duplicate window a node keeps unless its IXIT declares another (spec/pdu.md).
+DUPLICATE_WINDOW = 86400.0
+
+
+def past_window(node: NodeSut) -> None:
+    """Move the clock past the duplicate window, a purge of what retention made due
+    first (so that the node keeps its state through the long step)."""
+    retention = node.ixit.get("retentionSeconds")
+    if isinstance(retention, (int, float)) and retention > 0:
+        node.clock_advance(float(retention) + 1)
+    node.clock_advance(float(node.ixit.get("duplicateWindowSeconds", DUPLICATE_WINDOW))
+                       + 60)
+
+
 def expect_ack(answer: JukiPdu | None, status: AckStatus) -> str | None:
     """None if ``answer`` is an acknowledgement with ``status``, else what it was."""
     if answer is not None and answer.acknowledgement is not None \
