@@ -21,7 +21,6 @@ has no op for the operator's intervention.
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable
 
 from juki_conformance.cases_node import NodeCase
@@ -34,7 +33,9 @@ from juki_conformance.node_steps import (
     is_error,
     last_sequence,
     next_relay,
+    next_update,
     node_sut,
+    settle_by_clock,
     upper_ok,
 )
 from juki_conformance.node_sut import NodeSut
@@ -43,7 +44,7 @@ from juki_protocol.errors import ErrorCode
 from juki_protocol.fixtures.synth import generate_households
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
 from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
-from juki_protocol.messages.pdu import AckStatus, JukiPdu, MessageType
+from juki_protocol.messages.pdu import AckStatus, JukiPdu
 
 MUNICIPALITY, NATIONAL = "271004", "DC01"
 #: Seconds the runner listens, on the wall clock, for anything the node sends after the
@@ -75,28 +76,8 @@ Sent = tuple[PeerConnection, JukiPdu, object]
 def _next_update(node: NodeSut, timeout: float) -> Sent | None:
     """The next update the municipality under test sends its prefecture within
     ``timeout`` seconds, opened; other PDUs are passed over."""
-    deadline = time.monotonic() + timeout
-    while (left := deadline - time.monotonic()) > 0:
-        got = node.sent_to_peer(left, peer=node.prefecture)
-        if got is None:
-            return None
-        if got[1].sealed is not None \
-                and got[1].header.message_type is MessageType.IDENTITY_INFO_UPDATE:
-            return got[0], got[1], node.opened(got[1], node.prefecture)
-    return None
-
-
-def _settle_updates(node: NodeSut) -> None:
-    """Acknowledge what earlier cases left unacknowledged (status ``updates``)."""
-    deadline = time.monotonic() + node.timeout
-    while (node.status().get("updates") or {}).get("unacknowledged"):
-        got = _next_update(node, 0.3)
-        if got is not None:
-            node.acknowledge(got[0], got[1], node.prefecture)
-        elif time.monotonic() > deadline:
-            raise SutFault("earlier updates stay unacknowledged")
-        else:
-            node.clock_advance(node.retry_interval + PAST_RETRY)
+    got = next_update(node, timeout)
+    return None if got is None else (got[0], got[1], node.opened(got[1], node.prefecture))
 
 
 class _Flow:
@@ -112,7 +93,7 @@ class _Flow:
         if self.relays:
             settle_relays(self.node)
         else:
-            _settle_updates(self.node)
+            settle_by_clock(self.node, self.node.retry_interval + PAST_RETRY)
 
     def unacknowledged(self) -> object:
         held = self.node.status().get("relays" if self.relays else "updates") or {}

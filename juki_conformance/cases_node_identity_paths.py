@@ -44,7 +44,9 @@ from juki_conformance.node_steps import (
     is_error,
     last_sequence,
     next_relay,
+    next_update,
     node_sut,
+    settle_by_clock,
     upper_ok,
 )
 from juki_conformance.node_sut import NodeSut
@@ -58,7 +60,7 @@ from juki_protocol.messages.identity import (
     IdentityInfoUpdate,
     UpdateOperation,
 )
-from juki_protocol.messages.pdu import AckStatus, JukiPdu, MessageType
+from juki_protocol.messages.pdu import AckStatus, JukiPdu
 
 MUNICIPALITY, PREFECTURE, NATIONAL = "271004", "270008", "DC01"
 #: Seconds the runner waits, on the node's own clock, for a resend after a transient
@@ -283,40 +285,15 @@ def _relays_in_order(sut: AdapterSut) -> Outcome:
 
 # The municipality's back-off --------------------------------------------------------------
 
-def _next_update(node: NodeSut, timeout: float) -> tuple[PeerConnection, JukiPdu] | None:
-    deadline = time.monotonic() + timeout
-    while (left := deadline - time.monotonic()) > 0:
-        got = node.sent_to_peer(left, peer=node.prefecture)
-        if got is None:
-            return None
-        if got[1].sealed is not None \
-                and got[1].header.message_type is MessageType.IDENTITY_INFO_UPDATE:
-            return got
-    return None
-
-
-def _settle_updates(node: NodeSut) -> None:
-    """Acknowledge what earlier cases left unacknowledged (status ``updates``)."""
-    deadline = time.monotonic() + node.timeout
-    while (node.status().get("updates") or {}).get("unacknowledged"):
-        got = _next_update(node, 0.3)
-        if got is not None:
-            node.acknowledge(got[0], got[1], node.prefecture)
-        elif time.monotonic() > deadline:
-            raise SutFault("earlier updates stay unacknowledged")
-        else:
-            node.clock_advance(RETRY_WAIT)
-
-
 def _resend_after(node: NodeSut, mid: bytes) -> tuple[float, tuple[PeerConnection, JukiPdu]]:
     """The seconds until ``mid`` comes again (the clock moved past the retry interval
     after :data:`RESEND_WAIT`: counted as that wait plus the move), and the PDU."""
     start = time.monotonic()
-    got = _next_update(node, RESEND_WAIT)
+    got = next_update(node, RESEND_WAIT)
     waited = time.monotonic() - start
     if got is None:
         node.clock_advance(RETRY_WAIT)
-        got = _next_update(node, node.timeout)
+        got = next_update(node, node.timeout)
         waited = RESEND_WAIT + RETRY_WAIT
     if got is None:
         raise SutFault("a refused update was not resent after the retry interval")
@@ -332,7 +309,7 @@ def _backoff_grows(sut: AdapterSut) -> Outcome:
                 "grow, about 1 s, 2 s and 4 s (R-TIME-03); acknowledged, the next update "
                 "refused 9002 once is resent after about 1 s again; every update sent in "
                 "order, with the same message id when resent")
-    _settle_updates(node)
+    settle_by_clock(node, RETRY_WAIT)
     node.drain(pref)
     seed = f"conformance:identity-paths:{secrets.token_hex(8)}"
     codes = [(upper_ok(node, "register_resident", seed=f"{seed}:{i}").get("residentCodes")
@@ -344,7 +321,7 @@ def _backoff_grows(sut: AdapterSut) -> Outcome:
     mids = [bytes.fromhex(str(i.get("messageId"))) for i in ids]
     waits: list[float] = []
     try:
-        got = _next_update(node, node.timeout)
+        got = next_update(node, node.timeout)
         if got is None or got[1].header.message_id != mids[0]:
             return Outcome(Verdict.FAIL, expected, "the first update did not reach the "
                            "prefecture first")
@@ -353,7 +330,7 @@ def _backoff_grows(sut: AdapterSut) -> Outcome:
             waited, got = _resend_after(node, mids[0])
             waits.append(waited)
         node.acknowledge(got[0], got[1], pref)
-        nxt = _next_update(node, node.timeout)
+        nxt = next_update(node, node.timeout)
         if nxt is None or nxt[1].header.message_id != mids[1]:
             came = "nothing" if nxt is None else "another update"
             return Outcome(Verdict.FAIL, expected, "after the acknowledgement the update "
@@ -363,7 +340,7 @@ def _backoff_grows(sut: AdapterSut) -> Outcome:
         waits.append(waited)
         node.acknowledge(nxt[0], nxt[1], pref)
     finally:
-        _settle_updates(node)
+        settle_by_clock(node, RETRY_WAIT)
     said = ", ".join(f"{w:.2f} s" for w in waits)
     for wait, want in zip(waits, SCHEDULE, strict=True):
         if not want * LOW <= wait <= want * HIGH + SLACK:
@@ -380,7 +357,7 @@ def _updates_after_restart(sut: AdapterSut) -> Outcome:
     expected = ("two updates unacknowledged across a restart: the first resent with its "
                 "message id, and once acknowledged the second sent, then nothing left "
                 "unacknowledged")
-    _settle_updates(node)
+    settle_by_clock(node, RETRY_WAIT)
     node.drain(pref)
     seed = f"conformance:identity-paths:{secrets.token_hex(8)}"
     codes = [(upper_ok(node, "register_resident", seed=f"{seed}:{i}").get("residentCodes")
@@ -391,14 +368,14 @@ def _updates_after_restart(sut: AdapterSut) -> Outcome:
                                        reason="moveIn").get("messageId")))
             for code in codes]
     try:
-        if _next_update(node, node.timeout) is None:
+        if next_update(node, node.timeout) is None:
             return Outcome(Verdict.FAIL, expected, "no update reached the prefecture")
         node.restart()
-        problem = _take_in_turn(node, mids, lambda: _next_update(node, node.timeout),
+        problem = _take_in_turn(node, mids, lambda: next_update(node, node.timeout),
                                 pref, "update")
         left = (node.status().get("updates") or {}).get("unacknowledged")
     finally:
-        _settle_updates(node)
+        settle_by_clock(node, RETRY_WAIT)
     if problem is None and left:
         problem = f"both acknowledged, but status shows {left} unacknowledged"
     if problem:

@@ -152,6 +152,35 @@ def in_p2002(node: NodeSut, message: Any, sender: str) -> tuple[bytes, bytes]:
                        header_changes={"profile": Profile.P2002})
 
 
+def next_update(node: NodeSut, timeout: float) -> tuple[PeerConnection, JukiPdu] | None:
+    """The next identity info update the municipality under test sends its prefecture
+    within ``timeout`` seconds; other PDUs are passed over."""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        got = node.sent_to_peer(left, peer=node.prefecture)
+        if got is None:
+            return None
+        if got[1].sealed is not None \
+                and got[1].header.message_type is MessageType.IDENTITY_INFO_UPDATE:
+            return got
+    return None
+
+
+def settle_by_clock(node: NodeSut, advance: float) -> None:
+    """Acknowledge what earlier cases left unacknowledged (status ``updates``), moving
+    the node's clock on by ``advance`` seconds whenever nothing comes, so that a resend
+    falls due; SutFault when some stay unacknowledged past the node's timeout."""
+    deadline = time.monotonic() + node.timeout
+    while (node.status().get("updates") or {}).get("unacknowledged"):
+        got = next_update(node, 0.3)
+        if got is not None:
+            node.acknowledge(got[0], got[1], node.prefecture)
+        elif time.monotonic() > deadline:
+            raise SutFault("earlier updates stay unacknowledged")
+        else:
+            node.clock_advance(advance)
+
+
 #: The duplicate window a node keeps unless its IXIT declares another (spec/pdu.md).
 DUPLICATE_WINDOW = 86400.0
 
