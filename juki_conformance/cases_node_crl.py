@@ -25,7 +25,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
-import ssl
 import tempfile
 import time
 from collections.abc import Callable, Iterable
@@ -34,6 +33,7 @@ from pathlib import Path
 from cryptography import x509
 
 from juki_conformance.cases_node import NodeCase
+from juki_conformance.cases_node_peers import send_presenting
 from juki_conformance.model import Case, Outcome, Verdict
 from juki_conformance.node_steps import (
     OTHER_MUNICIPALITY,
@@ -46,7 +46,7 @@ from juki_conformance.node_steps import (
     node_sut,
 )
 from juki_conformance.node_sut import NodeSut
-from juki_conformance.sut import AdapterSut, Inconclusive, SutFault
+from juki_conformance.sut import AdapterSut, Inconclusive
 from juki_protocol.envelope import pki
 from juki_protocol.envelope.ca import (
     CertificateAuthority,
@@ -144,18 +144,7 @@ def _answer(node: NodeSut, peer: str, files: tuple[Path, Path] | None = None, *,
     with ``files`` and signed with ``signer`` (default its own certificate)."""
     mid, pdu = node.sealed(birth_update(last_sequence(node.status(), peer) + 1, peer),
                            sender=peer, signer_files=signer)
-    try:
-        conn = node.connect(peer, cert=files[0], key=files[1]) if files \
-            else node.connect(peer)
-        try:
-            conn.send(pdu)
-            return conn.answer_to(mid, 3)
-        finally:
-            conn.close()
-    except SutFault:
-        return "the connection stayed open, unanswered"
-    except (ssl.SSLError, ConnectionError, OSError):
-        return None            # refused during or right after the handshake
+    return send_presenting(node, peer, pdu, mid, files)
 
 
 def _accepted(answer: Answer) -> bool:

@@ -83,7 +83,7 @@ def _files(node: NodeSut, kind: str) -> tuple[Path, Path]:
     return cert, key
 
 
-def _send(node: NodeSut, peer: str, pdu: bytes, mid: bytes,
+def send_presenting(node: NodeSut, peer: str, pdu: bytes, mid: bytes,
           files: tuple[Path, Path] | None) -> JukiPdu | str | None:
     """The answer to ``pdu`` sent as ``peer`` (with the certificate ``files`` at the
     handshake); None when the handshake was refused; a text when nothing came."""
@@ -111,7 +111,7 @@ def _at_handshake(kind: str) -> Callable[[AdapterSut], Outcome]:
         files = _files(node, kind)
         before = node.status()
         mid, pdu = node.sealed(_message(node, peer, before), sender=peer)
-        answer = _send(node, peer, pdu, mid, files)
+        answer = send_presenting(node, peer, pdu, mid, files)
         if isinstance(answer, str):
             return Outcome(Verdict.FAIL, expected, answer)
         if held_state(node.status()) != held_state(before):
@@ -137,7 +137,7 @@ def _as_signer(kind: str) -> Callable[[AdapterSut], Outcome]:
         before = node.status()
         mid, pdu = node.sealed(_message(node, peer, before), sender=peer,
                                signer_files=files)
-        answer = _send(node, peer, pdu, mid, None)
+        answer = send_presenting(node, peer, pdu, mid, None)
         if isinstance(answer, str) or answer is None:
             return Outcome(Verdict.FAIL, expected, answer or "the handshake was refused "
                            "with the peer's valid certificate")
@@ -157,7 +157,7 @@ def _other_prefecture(sut: AdapterSut) -> Outcome:
     expected = f"{error_text(ErrorCode.INVALID_FIELD)} referring to the update, nothing stored"
     before = node.status()
     mid, pdu = node.sealed(birth_update(last_sequence(before, peer) + 1, peer), sender=peer)
-    answer = _send(node, peer, pdu, mid, None)
+    answer = send_presenting(node, peer, pdu, mid, None)
     if isinstance(answer, str) or answer is None:
         return Outcome(Verdict.FAIL, expected, answer or "the handshake was refused")
     if held_state(node.status()) != held_state(before):
@@ -200,4 +200,4 @@ def peer_cases() -> list[Case]:
     return cases
 
 
-__all__ = ["peer_cases"]
+__all__ = ["peer_cases", "send_presenting"]
