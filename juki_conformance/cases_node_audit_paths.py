@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import random
 import secrets
 import time
 from collections.abc import Callable
@@ -41,6 +42,7 @@ from juki_conformance.node_sut import AGENCY, OPERATORS, NodeSut
 from juki_conformance.sut import AdapterSut, SutFault
 from juki_protocol.codec import codec
 from juki_protocol.fixtures.synth import SyntheticResident, generate_households
+from juki_protocol.identifiers import new_resident_code
 from juki_protocol.messages.common import PersonName
 from juki_protocol.messages.family_register import (
     FamilyRegisterEvent,
@@ -202,48 +204,59 @@ def _persons(row: Row | None, codes: list[str]) -> str | None:
     return None
 
 
-def _provision_rows(sut: AdapterSut) -> Outcome:
-    node = node_sut(sut)
-    operator = OPERATORS[AGENCY]
-    expected = (f"a provision request of {AGENCY} by two resident codes logged received "
-                "and its response logged provided, each entry naming the two persons "
-                f"once, masked; the provided entry names operator {operator}")
-    codes = _recorded(node, 2)
-    head = max((_seq(r) for r in _whole_log(node)), default=0)
-    request = ProvisionRequest(
-        requester=RequestingBody(kind=BodyKind.AGENCY, code=AGENCY),
-        legal_basis=LegalBasis.PREF_TO_AGENCY, purpose_code="S1-KENCHIKUSHI",
-        operator_id=operator, by_resident_code=tuple(codes))
-    mid, pdu = node.sealed(request, sender=AGENCY)
-    conn = node.connect(AGENCY)
-    try:
-        conn.send(pdu)
-        answer = provision_response(node, conn, mid, AGENCY)
-    finally:
-        conn.close()
-    if isinstance(answer, str) or answer.provided is None or len(answer.provided) != 2:
-        raise SutFault(f"the provision request was not provided: "
-                       f"{answer if isinstance(answer, str) else answer.refusal}")
-    time.sleep(0.2)
-    rows = _rows(node, head)
-    received = next((r for r in rows if r.get("direction") == "received"
-                     and r.get("messageId") == mid.hex()), None)
-    problem = _persons(received, codes)
-    if problem:
-        return Outcome(Verdict.FAIL, expected, f"the entry of the request received: "
-                       f"{problem}")
-    provided = next((r for r in rows if r.get("direction") == "provided"
-                     and r.get("messageType") == MessageType.PROVISION_RESPONSE.value),
-                    None)
-    problem = _persons(provided, codes)
-    if problem:
-        return Outcome(Verdict.FAIL, expected, f"the entry of the response provided: "
-                       f"{problem}")
-    if provided is not None and provided.get("operator") != operator:
-        return Outcome(Verdict.FAIL, expected, "the entry of the response provided names "
-                       f"operator {provided.get('operator')!r}")
-    return Outcome(Verdict.PASS, expected, "received and provided entries name the two "
-                   "persons, masked")
+def _provision_rows(unheld: int) -> Callable[[AdapterSut], Outcome]:
+    """The case of a provision request by two codes of recorded residents and
+    ``unheld`` codes the node does not hold: the entry of the request names every code
+    it asks for, that of the response the two persons provided."""
+    def run(sut: AdapterSut) -> Outcome:
+        node = node_sut(sut)
+        operator = OPERATORS[AGENCY]
+        expected = (f"a provision request of {AGENCY} by {2 + unheld} resident codes "
+                    f"(two held) logged received naming the {2 + unheld} persons asked "
+                    "for, and its response logged provided naming the two persons "
+                    f"provided, each once and masked; the provided entry names operator "
+                    f"{operator}")
+        codes = _recorded(node, 2)
+        rng = random.Random(secrets.randbits(64))
+        asked = codes + [c for c in (new_resident_code(rng) for _ in range(unheld))
+                         if c not in codes]
+        head = max((_seq(r) for r in _whole_log(node)), default=0)
+        request = ProvisionRequest(
+            requester=RequestingBody(kind=BodyKind.AGENCY, code=AGENCY),
+            legal_basis=LegalBasis.PREF_TO_AGENCY, purpose_code="S1-KENCHIKUSHI",
+            operator_id=operator, by_resident_code=tuple(asked))
+        mid, pdu = node.sealed(request, sender=AGENCY)
+        conn = node.connect(AGENCY)
+        try:
+            conn.send(pdu)
+            answer = provision_response(node, conn, mid, AGENCY)
+        finally:
+            conn.close()
+        if isinstance(answer, str) or answer.provided is None or len(answer.provided) != 2:
+            raise SutFault(f"the provision request was not provided: "
+                           f"{answer if isinstance(answer, str) else answer.refusal}")
+        time.sleep(0.2)
+        rows = _rows(node, head)
+        received = next((r for r in rows if r.get("direction") == "received"
+                         and r.get("messageId") == mid.hex()), None)
+        problem = _persons(received, asked)
+        if problem:
+            return Outcome(Verdict.FAIL, expected, f"the entry of the request received: "
+                           f"{problem}")
+        provided = next((r for r in rows if r.get("direction") == "provided"
+                         and r.get("messageType") == MessageType.PROVISION_RESPONSE.value),
+                        None)
+        problem = _persons(provided, codes)
+        if problem:
+            return Outcome(Verdict.FAIL, expected, f"the entry of the response provided: "
+                           f"{problem}")
+        if provided is not None and provided.get("operator") != operator:
+            return Outcome(Verdict.FAIL, expected, "the entry of the response provided "
+                           f"names operator {provided.get('operator')!r}")
+        return Outcome(Verdict.PASS, expected, f"the received entry names the "
+                       f"{len(asked)} persons asked for, the provided entry the two "
+                       "provided, masked")
+    return run
 
 
 # A message that could not be delivered (R-NODE-06, R-NODE-83) ---------------------------
@@ -360,7 +373,11 @@ def audit_path_cases() -> list[Case]:
         case("node/node/audit/provision-names-each-person",
              "a provision request by two codes and its response are logged naming both "
              "persons once, masked, and the operator", "node",
-             ("R-NODE-06", "R-NODE-07"), REM_PERSONS, _provision_rows),
+             ("R-NODE-06", "R-NODE-07"), REM_PERSONS, _provision_rows(0)),
+        case("node/node/audit/provision-of-100-codes-names-each-person",
+             "a provision request by 100 codes, two of them held, is logged naming all "
+             "100 persons asked for, and its response the two provided", "node",
+             ("R-NODE-06", "R-NODE-07"), REM_PERSONS, _provision_rows(98)),
         case("node/node/audit/undelivered-message-logged-as-itself",
              "a notice that cannot be delivered is logged under its own type, id and "
              "peer, naming the local action's operator", "node",

@@ -81,7 +81,6 @@ from juki_protocol.node.sql import Database
 GENESIS = "0" * 64
 #: ``local``: a local action of an operator at the node (spec/node.md section 4.8).
 DIRECTIONS = ("sent", "received", "refused", "provided", "local")
-MAX_SUBJECTS = 32
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
@@ -113,7 +112,8 @@ def ensure_schema(conn: Database) -> None:
 
 
 def masked_subjects(message: object) -> str:
-    """The masked resident codes of the persons a message concerns, comma-separated."""
+    """The masked resident codes of the persons a message concerns, comma-separated:
+    every one of them (R-NODE-06; a query names up to 100)."""
     if not dataclasses.is_dataclass(message) or isinstance(message, type):
         return ""
     codes: list[str] = []
@@ -125,7 +125,7 @@ def masked_subjects(message: object) -> str:
     for value in getattr(message, "by_resident_code", None) or ():
         if isinstance(value, str) and value not in codes:
             codes.append(value)
-    return ",".join(mask(c) for c in codes[:MAX_SUBJECTS])
+    return ",".join(mask(c) for c in codes)
 
 
 def row_hash(prev: str, row: dict[str, object]) -> str:

@@ -143,7 +143,7 @@ def _subjects(req: dict[str, Any]) -> str:
                 item = item.get("residentCode")
             if isinstance(item, str) and item not in codes:
                 codes.append(item)
-    return ",".join(mask(c) for c in codes[:audit.MAX_SUBJECTS])
+    return ",".join(mask(c) for c in codes)
 
 
 def audit_local(node: Node, name: str, req: dict[str, Any], operator: str,

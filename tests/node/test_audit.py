@@ -71,3 +71,24 @@ def test_audit_subjects_are_masked() -> None:
     person = residents("271004", 1)[0]
     subjects = audit.masked_subjects(update_of(person, 1))
     assert subjects == person.resident_code[:2] + "*" * 9
+
+
+def test_audit_subjects_name_every_code_of_a_query_of_100() -> None:
+    # R-NODE-06: no cap on the persons an entry names (a query asks for up to 100).
+    import random
+
+    from juki_protocol.identifiers import new_resident_code
+    from juki_protocol.messages.provision import (
+        BodyKind,
+        LegalBasis,
+        ProvisionRequest,
+        RequestingBody,
+    )
+    rng = random.Random(6)
+    codes = list(dict.fromkeys(new_resident_code(rng) for _ in range(100)))
+    request = ProvisionRequest(
+        requester=RequestingBody(kind=BodyKind.AGENCY, code="AG0001"),
+        legal_basis=LegalBasis.PREF_TO_AGENCY, purpose_code="S1-KENCHIKUSHI",
+        operator_id="op-1", by_resident_code=tuple(codes))
+    subjects = audit.masked_subjects(request).split(",")
+    assert subjects == [c[:2] + "*" * 9 for c in codes]
