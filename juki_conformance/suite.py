@@ -56,6 +56,7 @@ from juki_conformance.cases_node_provision_paths import provision_path_cases
 from juki_conformance.cases_node_provision_volume import volume_cases
 from juki_conformance.cases_node_register import register_cases
 from juki_conformance.cases_node_retention import retention_cases
+from juki_conformance.cases_node_second_notice import second_notice_cases
 from juki_conformance.cases_node_stray_answers import stray_answer_cases
 from juki_conformance.cases_node_suspension import suspension_cases
 from juki_conformance.cases_node_upper_inputs import upper_input_cases
@@ -91,7 +92,7 @@ def backlog_node_cases() -> list[Case]:
             + card_centre_paths_cases() + beside_cases() + certificate_move_out_cases()
             + allotment_hook_cases() + counter_check_cases() + upper_input_cases()
             + card_restart_cases() + identity_path_cases() + crl_cases()
-            + final_refusal_cases() + late_repeat_cases())
+            + final_refusal_cases() + late_repeat_cases() + second_notice_cases())
 
 
 def more_codec_cases() -> list[Case]:

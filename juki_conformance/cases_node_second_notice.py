@@ -1,0 +1,130 @@
+"""Node-mode case on a second special move-in notice for movers already certified
+(Art. 24-2(3)-(4); spec/special_move.md R-24-2-3-03, R-24-2-3-04).
+
+One notice answers one annotated move-out: once the former municipality accepted a
+notice and sent its certificate, the move-out no longer waits for a notice. Another
+notice for the same movers under a NEW message id is a new message, not a repeat: it is
+refused 4001 UNEXPECTED_MESSAGE and gets no second certificate; it is neither a
+duplicate (that is the same id) nor a replay (2021 is the same id with other content).
+The runner sends two, one under an id below the first notice's and one above, so that a
+node that tells repeats from new messages by comparing ids in order, not by equality,
+fails on one side.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import time
+
+from juki_conformance.cases_node import NodeCase, describe, node_sut
+from juki_conformance.cases_node_flows import annotated_move_out, special_notice
+from juki_conformance.flow_steps import is_accepted, node_today, registered_household
+from juki_conformance.lower_tester import PeerConnection
+from juki_conformance.model import Case, Outcome, Verdict
+from juki_conformance.node_steps import error_text, is_error
+from juki_conformance.node_sut import NodeSut
+from juki_conformance.sut import AdapterSut, SutFault
+from juki_protocol.errors import ErrorCode
+from juki_protocol.messages.pdu import JukiPdu
+from juki_protocol.messages.special_move import MoveOutCertificate, SpecialMoveInNotice
+
+#: How long the runner listens, after a refusal, for a certificate that must not come.
+QUIET = 1.0
+
+
+def _sent(node: NodeSut, conn: PeerConnection, notice: SpecialMoveInNotice,
+          mid: bytes) -> tuple[JukiPdu | None, MoveOutCertificate | None]:
+    """Send ``notice`` under ``mid``: the node's answer to it and the certificate it
+    sends for it, if one comes (within the timeout after an acceptance, :data:`QUIET`
+    seconds after any other answer)."""
+    _, pdu = node.sealed(notice, sender=node.peer_municipality, message_id=mid)
+    conn.send(pdu)
+    answer: JukiPdu | None = None
+    cert: MoveOutCertificate | None = None
+    deadline = time.monotonic() + node.timeout
+    while cert is None and (left := deadline - time.monotonic()) > 0:
+        try:
+            got = conn.read(left)
+        except TimeoutError:
+            break
+        if got is None:
+            break
+        if got.sealed is not None and got.header.correlation_id == mid:
+            opened = node.opened(got, node.peer_municipality)
+            node.acknowledge(conn, got, node.peer_municipality)
+            if isinstance(opened, MoveOutCertificate):
+                cert = opened
+        elif answer is None and mid in (
+                got.acknowledgement.acknowledged_id if got.acknowledgement else None,
+                got.error_report.refers_to if got.error_report else None):
+            answer = got
+            if not is_accepted(answer):
+                deadline = min(deadline, time.monotonic() + QUIET)
+    return answer, cert
+
+
+def _ids_around(mid: bytes) -> tuple[bytes, bytes]:
+    """Two fresh message ids, one below ``mid`` and one above it (as octets)."""
+    value = int.from_bytes(mid, "big")
+    below = secrets.randbelow(value) if value else None
+    above = value + 1 + secrets.randbelow((1 << 128) - value - 1) \
+        if value < (1 << 128) - 1 else None
+    if below is None or above is None:
+        raise SutFault("the first notice's id leaves no id on one side")
+    return below.to_bytes(16, "big"), above.to_bytes(16, "big")
+
+
+def _second_notice(sut: AdapterSut) -> Outcome:
+    node = node_sut(sut)
+    code = ErrorCode.UNEXPECTED_MESSAGE
+    expected = ("a notice accepted and certified; the same notice again under a new "
+                f"message id below the first, and under one above it: each refused "
+                f"{error_text(code)}, with no second certificate")
+    people = registered_household(node, 1)
+    today = node_today(node)
+    moved = today - dt.timedelta(days=3)
+    annotated_move_out(node, people, moved)
+    notice = special_notice(node, people, moved, today)
+    # Away from the ends, so that ids exist on both sides of it.
+    first = ((1 << 126) + secrets.randbelow(1 << 127)).to_bytes(16, "big")
+    conn = node.connect(node.peer_municipality)
+    try:
+        answer, cert = _sent(node, conn, notice, first)
+        if not is_accepted(answer) or cert is None:
+            raise SutFault(f"the first notice got {describe(answer)}"
+                           + ("" if cert else ", and no certificate"))
+        for side, mid in zip(("below", "above"), _ids_around(first), strict=True):
+            answer, again = _sent(node, conn, notice, mid)
+            if again is not None:
+                return Outcome(Verdict.FAIL, expected, f"under a new id {side} the "
+                               f"first, the notice got {describe(answer)} and a second "
+                               "certificate")
+            if not is_error(answer, code):
+                return Outcome(Verdict.FAIL, expected, f"under a new id {side} the "
+                               f"first, the notice got {describe(answer)}")
+    finally:
+        conn.close()
+    return Outcome(Verdict.PASS, expected, "refused under both new ids, no second "
+                   "certificate")
+
+
+REM_SECOND = ("Take a special move-in notice under a message id other than the one "
+              "answered as a new notice: once an annotated move-out is certified it "
+              "waits for no notice, so refuse another for its movers with 4001 "
+              "UNEXPECTED_MESSAGE and send no certificate; keep 2021 REPLAY for the same "
+              "id with other content (R-24-2-3-03, R-24-2-3-04, R-PDU-24).")
+
+
+def second_notice_cases() -> list[Case]:
+    """The case of this module, for a municipality."""
+    return [NodeCase(
+        id="24-2/3/node/special-move/former/second-notice-for-certified-movers-refused",
+        title="a second notice for movers already certified, under a new id below or "
+              "above the first, is refused 4001 with no second certificate",
+        clause="24-2", requirements=("R-24-2-3-03", "R-24-2-3-04"), level="MUST",
+        remediation=REM_SECOND, mode="node", ops=(), run=_second_notice,
+        role="municipality")]
+
+
+__all__ = ["second_notice_cases"]
