@@ -75,7 +75,7 @@ def send_ordinary(node: NodeSut, notice: MoveInNotice, message_id: bytes | None 
     return mid, pdu, exchange(node, node.peer_municipality, pdu, mid)
 
 
-def _moved_out(node: NodeSut, minimum: int, moved: dt.date) -> tuple[SyntheticResident, ...]:
+def moved_out(node: NodeSut, minimum: int, moved: dt.date) -> tuple[SyntheticResident, ...]:
     """A fresh household of the node whose move-outs were filed at its counter
     (``record_move_out``, to another municipality than the runner's), each erasure
     acknowledged (preamble)."""
@@ -110,7 +110,7 @@ def _ordinary_accepted(sut: AdapterSut) -> Outcome:
                 "(moveOut), to another destination than the new municipality, "
                 f"acknowledged (accepted), with no second erasure sent to {node.prefecture}")
     moved = node_today(node) - dt.timedelta(days=5)
-    people = _moved_out(node, 2, moved)
+    people = moved_out(node, 2, moved)
     _, _, answer = send_ordinary(node, ordinary_notice(node, refs_of(people), moved))
     if not is_accepted(answer):
         return Outcome(Verdict.FAIL, expected, f"the notice got {describe(answer)}")
@@ -136,7 +136,7 @@ def _ordinary_refusals(sut: AdapterSut) -> Outcome:
                 "nothing erased, no update sent, and the matched residents' notice then "
                 "accepted")
     moved = node_today(node) - dt.timedelta(days=5)
-    good = refs_of(_moved_out(node, 1, moved))
+    good = refs_of(moved_out(node, 1, moved))
     current = registered_household(node)[0]
     dead = registered_household(node)[0]
     node.ok("record_death", residentCode=dead.resident_code)
@@ -218,7 +218,7 @@ def _ordinary_duplicate(sut: AdapterSut) -> Outcome:
                 f"with no update to {node.prefecture}; its message id with other content "
                 f"refused with {error_text(ErrorCode.REPLAY)}")
     moved = node_today(node) - dt.timedelta(days=5)
-    people = _moved_out(node, 1, moved)
+    people = moved_out(node, 1, moved)
     notice = ordinary_notice(node, refs_of(people), moved)
     mid, pdu, first = send_ordinary(node, notice)
     if not is_accepted(first):
@@ -427,5 +427,5 @@ def ordinary_move_cases() -> list[Case]:
     ]
 
 
-__all__ = ["ELSEWHERE", "no_update", "ordinary_move_cases", "ordinary_notice", "ordinary_notice_of",
-           "refs_of", "send_ordinary", "start_ordinary_move_in"]
+__all__ = ["ELSEWHERE", "moved_out", "no_update", "ordinary_move_cases", "ordinary_notice",
+           "ordinary_notice_of", "refs_of", "send_ordinary", "start_ordinary_move_in"]

@@ -1,5 +1,7 @@
-"""Node-mode case on a second special move-in notice for movers already certified
-(Art. 24-2(3)-(4); spec/special_move.md R-24-2-3-03, R-24-2-3-04).
+"""Node-mode cases on notices under new message ids beside an answered one: a second
+special move-in notice for movers already certified (Art. 24-2(3)-(4); spec/special_move.md
+R-24-2-3-03, R-24-2-3-04), and notices of other persons in the same flow (Arts. 24-2,
+9(1); R-24-2-4-01, R-MOVE-02, R-PDU-24).
 
 One notice answers one annotated move-out: once the former municipality accepted a
 notice and sent its certificate, the move-out no longer waits for a notice. Another
@@ -9,6 +11,12 @@ duplicate (that is the same id) nor a replay (2021 is the same id with other con
 The runner sends two, one under an id below the first notice's and one above, so that a
 node that tells repeats from new messages by comparing ids in order, not by equality,
 fails on one side.
+
+The same holds for notices of OTHER persons: after a notice was answered, a special
+move-in notice for another household's annotated move-out, and an ordinary move-in
+notice for other residents who moved out, each under an id below and one above the
+first, are new notices: each is accepted (and each special notice certified for its own
+movers), none taken as a repeat of the first.
 """
 
 from __future__ import annotations
@@ -19,6 +27,12 @@ import time
 
 from juki_conformance.cases_node import NodeCase, describe, node_sut
 from juki_conformance.cases_node_flows import annotated_move_out, special_notice
+from juki_conformance.cases_node_ordinary_move import (
+    moved_out,
+    ordinary_notice,
+    refs_of,
+    send_ordinary,
+)
 from juki_conformance.flow_steps import is_accepted, node_today, registered_household
 from juki_conformance.lower_tester import PeerConnection
 from juki_conformance.model import Case, Outcome, Verdict
@@ -86,8 +100,7 @@ def _second_notice(sut: AdapterSut) -> Outcome:
     moved = today - dt.timedelta(days=3)
     annotated_move_out(node, people, moved)
     notice = special_notice(node, people, moved, today)
-    # Away from the ends, so that ids exist on both sides of it.
-    first = ((1 << 126) + secrets.randbelow(1 << 127)).to_bytes(16, "big")
+    first = _middle_id()
     conn = node.connect(node.peer_municipality)
     try:
         answer, cert = _sent(node, conn, notice, first)
@@ -109,6 +122,64 @@ def _second_notice(sut: AdapterSut) -> Outcome:
                    "certificate")
 
 
+def _middle_id() -> bytes:
+    """A fresh message id away from both ends, so that ids exist on both sides of it."""
+    return ((1 << 126) + secrets.randbelow(1 << 127)).to_bytes(16, "big")
+
+
+def _other_movers(sut: AdapterSut) -> Outcome:
+    node = node_sut(sut)
+    expected = ("three households' annotated move-outs; a notice for the first accepted "
+                "and certified, then notices for the second under an id above the "
+                "first's and for the third under one below it: each accepted and "
+                "certified for its own movers")
+    today = node_today(node)
+    moved = today - dt.timedelta(days=3)
+    homes = [registered_household(node, 1) for _ in range(3)]
+    for people in homes:
+        annotated_move_out(node, people, moved)
+    first = _middle_id()
+    ids = (first, *reversed(_ids_around(first)))
+    conn = node.connect(node.peer_municipality)
+    try:
+        for n, (people, mid) in enumerate(zip(homes, ids, strict=True)):
+            answer, cert = _sent(node, conn, special_notice(node, people, moved, today),
+                                 mid)
+            which = ("the first notice", "the notice under an id above the first's",
+                     "the notice under an id below the first's")[n]
+            if not is_accepted(answer) or cert is None:
+                return Outcome(Verdict.FAIL, expected, f"{which} got {describe(answer)}"
+                               + ("" if cert else ", and no certificate"))
+            if sorted(e.resident_code for e in cert.entries) != sorted(
+                    p.resident_code for p in people):
+                return Outcome(Verdict.FAIL, expected, f"the certificate of {which} "
+                               "does not name its own movers")
+    finally:
+        conn.close()
+    return Outcome(Verdict.PASS, expected, "three notices accepted, each certified for "
+                   "its movers")
+
+
+def _other_residents(sut: AdapterSut) -> Outcome:
+    node = node_sut(sut)
+    expected = ("three households moved out at the counter; an ordinary MoveInNotice for "
+                "the first accepted, then notices for the second under an id above the "
+                "first's and for the third under one below it: each accepted, not a "
+                "duplicate")
+    moved = node_today(node) - dt.timedelta(days=2)
+    homes = [moved_out(node, 1, moved) for _ in range(3)]
+    first = _middle_id()
+    for n, (people, mid) in enumerate(zip(homes, (first, *reversed(_ids_around(first))),
+                                          strict=True)):
+        _, _, answer = send_ordinary(node, ordinary_notice(node, refs_of(people), moved),
+                                     mid)
+        if not is_accepted(answer):
+            which = ("the first notice", "the notice under an id above the first's",
+                     "the notice under an id below the first's")[n]
+            return Outcome(Verdict.FAIL, expected, f"{which} got {describe(answer)}")
+    return Outcome(Verdict.PASS, expected, "three notices accepted")
+
+
 REM_SECOND = ("Take a special move-in notice under a message id other than the one "
               "answered as a new notice: once an annotated move-out is certified it "
               "waits for no notice, so refuse another for its movers with 4001 "
@@ -116,9 +187,27 @@ REM_SECOND = ("Take a special move-in notice under a message id other than the o
               "id with other content (R-24-2-3-03, R-24-2-3-04, R-PDU-24).")
 
 
+REM_OTHERS = ("Tell a repeat from a new message by its message id being EQUAL to one "
+              "answered, never by order or any other comparison: route a notice under "
+              "a new id to the move-out or move it names, and accept each household's "
+              "own notice (R-PDU-24, R-24-2-4-01, R-MOVE-02).")
+
+
 def second_notice_cases() -> list[Case]:
-    """The case of this module, for a municipality."""
+    """The cases of this module, for a municipality."""
     return [NodeCase(
+        id="24-2/4/node/special-move/former/notices-of-three-move-outs-either-side",
+        title="notices for three households' move-outs, under ids above and below the "
+              "first's, are each accepted and certified for their own movers",
+        clause="24-2", requirements=("R-24-2-4-01", "R-PDU-24"), level="MUST",
+        remediation=REM_OTHERS, mode="node", ops=(), run=_other_movers,
+        role="municipality"), NodeCase(
+        id="9/1/node/ordinary-move/former/notices-of-three-moves-either-side",
+        title="ordinary move-in notices for three households, under ids above and below "
+              "the first's, are each accepted",
+        clause="9/1", requirements=("R-MOVE-02", "R-PDU-24"), level="MUST",
+        remediation=REM_OTHERS, mode="node", ops=(), run=_other_residents,
+        role="municipality"), NodeCase(
         id="24-2/3/node/special-move/former/second-notice-for-certified-movers-refused",
         title="a second notice for movers already certified, under a new id below or "
               "above the first, is refused 4001 with no second certificate",
