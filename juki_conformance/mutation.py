@@ -54,6 +54,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -342,6 +343,15 @@ def _copy_package(root: Path, dest: Path) -> Path:
     return dest
 
 
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """Kill what is left of ``proc``'s session (the run and the nodes it launched)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
+
+
 def _run_suite(tree: Path, out: Path, extra: list[str], timeout: float,
                cases: list[str] | None = None) -> tuple[int | None, list[dict[str, Any]]]:
     """``juki-conformance run`` with ``tree`` as the SUT's code, on ``cases`` only when
@@ -356,11 +366,18 @@ def _run_suite(tree: Path, out: Path, extra: list[str], timeout: float,
         extra = [*extra, "--case-list", str(listed)]
     cmd = [sys.executable, "-m", "juki_conformance.cli", "run", "--quiet",
            "--sut-env", f"PYTHONPATH={tree}", "--out", str(out), *extra]
+    # The run launches reference nodes as its children: in a session of its own, so
+    # that a run out of time is killed with every node it launched (left running,
+    # they would load the machine and slow, even time out, the mutants after it).
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        done = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, timeout=timeout, check=False)
+        stdout, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         return None, []
+    finally:
+        _kill_group(proc)
+    done = subprocess.CompletedProcess(cmd, proc.returncode, stdout)
     failing: list[dict[str, Any]] = []
     report = out / "report.json"
     if report.is_file():

@@ -208,3 +208,29 @@ def test_reanchoring_follows_a_moved_line(tmp_path: Path) -> None:
     from juki_conformance.mutant_check import reanchor
     assert reanchor(copy) == ([shifted], [])
     assert copy.read_text(encoding="utf-8").startswith(entry.mutant_id + " ")
+
+
+def test_a_run_out_of_time_is_killed_with_the_nodes_it_launched(tmp_path: Path) -> None:
+    # A node case launches a reference node; the run is stopped long before it ends.
+    # Left behind, such nodes loaded the machine of a sample and slowed the mutants
+    # after them into timeouts (counted killed).
+    import os
+    import time
+
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    rc, failing = mutation._run_suite(tree, tmp_path / "out", [], 6.0,
+                                      ["node/node/audit/whole-log-numbered-and-paged"])
+    assert (rc, failing) == (None, [])
+    time.sleep(0.5)
+    left = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                environ = (entry / "environ").read_bytes()
+            except OSError:
+                continue
+            if f"PYTHONPATH={tree}".encode() in environ.split(b"\0"):
+                left.append(entry.name)
+    assert left == [], f"processes of the run left running: {left}"
+    assert os.path.isdir(tree / "cwd")
