@@ -17,15 +17,21 @@ move-in notice for another household's annotated move-out, and an ordinary move-
 notice for other residents who moved out, each under an id below and one above the
 first, are new notices: each is accepted (and each special notice certified for its own
 movers), none taken as a repeat of the first.
+
+And the reason of an erasure: a resident whose name a family register notice changed
+(a correction, reason ``nameChange``) and who then moved out by the special procedure
+is erased for the move-out: ``resident`` answers reason ``moveOut``, not the reason of
+the earlier correction (spec/node.md section 4.1, ``resident``; R-9-1-04).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import secrets
 import time
 
-from juki_conformance.cases_node import NodeCase, describe, node_sut
+from juki_conformance.cases_node import NodeCase, describe, node_sut, upper_ok
 from juki_conformance.cases_node_flows import annotated_move_out, special_notice
 from juki_conformance.cases_node_ordinary_move import (
     moved_out,
@@ -33,15 +39,31 @@ from juki_conformance.cases_node_ordinary_move import (
     refs_of,
     send_ordinary,
 )
-from juki_conformance.flow_steps import is_accepted, node_today, registered_household
+from juki_conformance.flow_steps import (
+    is_accepted,
+    node_today,
+    registered_household,
+    settle_updates,
+)
 from juki_conformance.lower_tester import PeerConnection
 from juki_conformance.model import Case, Outcome, Verdict
-from juki_conformance.node_steps import error_text, is_error
+from juki_conformance.node_steps import error_text, exchange, is_error
 from juki_conformance.node_sut import NodeSut
 from juki_conformance.sut import AdapterSut, SutFault
 from juki_protocol.errors import ErrorCode
+from juki_protocol.messages.common import PersonName
+from juki_protocol.messages.family_register import (
+    FamilyRegisterEvent,
+    FamilyRegisterItems,
+    FamilyRegisterNotice,
+)
 from juki_protocol.messages.pdu import JukiPdu
-from juki_protocol.messages.special_move import MoveOutCertificate, SpecialMoveInNotice
+from juki_protocol.messages.special_move import (
+    FamilyRegister,
+    MoveInNotice,
+    MoveOutCertificate,
+    SpecialMoveInNotice,
+)
 
 #: How long the runner listens, after a refusal, for a certificate that must not come.
 QUIET = 1.0
@@ -180,6 +202,55 @@ def _other_residents(sut: AdapterSut) -> Outcome:
     return Outcome(Verdict.PASS, expected, "three notices accepted")
 
 
+def _erased_for_the_move(sut: AdapterSut) -> Outcome:
+    node = node_sut(sut)
+    expected = ("a resident renamed by a family register notice (marriage: a correction, "
+                "nameChange), then moved out by the special procedure and the move "
+                "finalised: resident answers state erased, reason moveOut")
+    person = registered_household(node, 1)[0]
+    today = node_today(node)
+    name = PersonName(kanji=f"豊中\u3000{person.name.kanji.split(chr(0x3000))[-1]}")
+    renamed = FamilyRegisterNotice(
+        register_municipality=node.peer_municipality, residence_municipality=node.code,
+        event=FamilyRegisterEvent.MARRIAGE, event_date=today - dt.timedelta(days=6),
+        entry_date=today - dt.timedelta(days=5), person=person.person_ref(),
+        household=None, items=FamilyRegisterItems(name=name, family_register=FamilyRegister(
+            permanent_domicile="大阪府豊中市中桜塚三丁目1番", head_name=name.kanji)))
+    mid, pdu = node.sealed(renamed, sender=node.peer_municipality)
+    answer = exchange(node, node.peer_municipality, pdu, mid)
+    if not is_accepted(answer):
+        raise SutFault(f"the family register notice got {describe(answer)}")
+    settle_updates(node)
+    moved = today - dt.timedelta(days=3)
+    annotated_move_out(node, (person,), moved)
+    notice = dataclasses.replace(special_notice(node, (person,), moved, today), movers=(
+        dataclasses.replace(person.person_ref(), name=name),))
+    nid = _middle_id()
+    conn = node.connect(node.peer_municipality)
+    try:
+        answer, cert = _sent(node, conn, notice, nid)
+    finally:
+        conn.close()
+    if not is_accepted(answer) or cert is None:
+        raise SutFault(f"the special notice got {describe(answer)}"
+                       + ("" if cert else ", and no certificate"))
+    final = MoveInNotice(new_municipality=node.peer_municipality,
+                         former_municipality=node.code, residents=notice.movers,
+                         moved_date=moved, recorded_date=today,
+                         new_address=notice.new_address)
+    mid, pdu = node.sealed(final, sender=node.peer_municipality,
+                           header_changes={"correlation_id": nid})
+    answer = exchange(node, node.peer_municipality, pdu, mid)
+    if not is_accepted(answer):
+        raise SutFault(f"the MoveInNotice got {describe(answer)}")
+    settle_updates(node)
+    got = upper_ok(node, "resident", residentCode=person.resident_code)
+    if (got.get("state"), got.get("reason")) != ("erased", "moveOut"):
+        return Outcome(Verdict.FAIL, expected, f"resident answered state "
+                       f"{got.get('state')!r}, reason {got.get('reason')!r}")
+    return Outcome(Verdict.PASS, expected, "erased, reason moveOut")
+
+
 REM_SECOND = ("Take a special move-in notice under a message id other than the one "
               "answered as a new notice: once an annotated move-out is certified it "
               "waits for no notice, so refuse another for its movers with 4001 "
@@ -191,6 +262,11 @@ REM_OTHERS = ("Tell a repeat from a new message by its message id being EQUAL to
               "answered, never by order or any other comparison: route a notice under "
               "a new id to the move-out or move it names, and accept each household's "
               "own notice (R-PDU-24, R-24-2-4-01, R-MOVE-02).")
+
+
+REM_REASON = ("Record the reason of a record's erasure with the erasure itself (a "
+              "move-out, a death), and nothing for a correction of a current record; "
+              "answer resident with the reason of the erasure (spec/node.md 4.1).")
 
 
 def second_notice_cases() -> list[Case]:
@@ -207,6 +283,12 @@ def second_notice_cases() -> list[Case]:
               "the first's, are each accepted",
         clause="9/1", requirements=("R-MOVE-02", "R-PDU-24"), level="MUST",
         remediation=REM_OTHERS, mode="node", ops=(), run=_other_residents,
+        role="municipality"), NodeCase(
+        id="24-2/4/node/special-move/former/erasure-reason-after-a-renaming",
+        title="a resident renamed by a family register notice, then moved out by the "
+              "special procedure, is erased for the move-out (reason moveOut)",
+        clause="24-2", requirements=("R-9-1-04", "R-NODE-09"), level="MUST",
+        remediation=REM_REASON, mode="node", ops=(), run=_erased_for_the_move,
         role="municipality"), NodeCase(
         id="24-2/3/node/special-move/former/second-notice-for-certified-movers-refused",
         title="a second notice for movers already certified, under a new id below or "
