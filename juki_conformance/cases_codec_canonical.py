@@ -18,6 +18,15 @@ value:
 Each such input must be refused with 1011 DER_NON_CANONICAL (R-DER-02). One case per
 type and kind tries every position and names the first one accepted or refused with
 another code.
+
+:func:`more_canonical_cases` adds two inputs no single-position case builds. A list
+whose every element is non-canonical at once: a checker that proves a list element by
+element and takes "none of them proved" for "all of them canonical" accepts it (with one
+element broken, the canonical ones after it give the answer away). And every INTEGER
+given the value -1 as ``FF FF``: a redundant leading octet on a negative value, which a
+check that compares octet strings by order rather than equality takes for the minimal
+``FF``; no constraint allows -1, but the canonical form comes first (1011 before 1015,
+spec/pdu.md section 8 step 9).
 """
 
 from __future__ import annotations
@@ -188,4 +197,108 @@ def canonical_cases() -> list[Case]:
     return cases
 
 
-__all__ = ["KINDS", "canonical_cases", "leaves", "mutants", "non_canonical"]
+# Every element of a list at once, and a negative INTEGER ------------------------------
+
+def _lists(node: der.Tlv, path: str = "") -> Iterator[str]:
+    """The TLV paths of the lists (SEQUENCE OF) in ``node``: with AUTOMATIC TAGS only a
+    list's elements carry a universal tag inside a constructed element."""
+    if not node.constructed:
+        return
+    if node.children and all(c.tag_key[0] == 0 for c in node.children):
+        yield path
+    for i, child in enumerate(node.children):
+        yield from _lists(child, f"{path}.{i}".lstrip("."))
+
+
+def whole_list_mutants(type_name: str, kind: str) -> list[tuple[str, bytes]]:
+    """(where, DER) for each list of the example of ``type_name`` with every element
+    of ``kind`` inside every one of its elements in its non-canonical form."""
+    data = codec.encode(example(type_name, "conformance:canonical", Profile.CURRENT))
+    t = schema.compiled().types[type_name].type
+    found = [(path, node) for path, k, node in leaves(t, der.parse(data)) if k == kind]
+    out = []
+    for where in _lists(der.parse(data)):
+        tree = tlv_tree(data)
+        changed = 0
+        for path, node in found:
+            new = non_canonical(kind, data[node.content_start:node.end])
+            if path.startswith(f"{where}.") and new is not None:
+                _find(tree, path).content = new
+                changed += 1
+        if changed:
+            out.append((_find(tree, where).where(), encode_tree(tree)))
+    return out
+
+
+def negative_mutants(type_name: str) -> list[tuple[str, bytes]]:
+    """(where, DER) of each INTEGER of the example of ``type_name`` given the value -1
+    with a redundant leading octet (``FF FF``): a non-canonical form (X.690 8.3.2) of a
+    value no constraint of the schema allows, so 1011 comes before 1015."""
+    data = codec.encode(example(type_name, "conformance:canonical", Profile.CURRENT))
+    t = schema.compiled().types[type_name].type
+    out = []
+    for path, kind, _ in leaves(t, der.parse(data)):
+        if kind == "integer":
+            tree = tlv_tree(data)
+            _find(tree, path).content = b"\xff\xff"
+            out.append((_find(tree, path).where(), encode_tree(tree)))
+    return out
+
+
+def _all_refused(inputs: list[tuple[str, bytes]], type_name: str,
+                 what: str) -> Callable[[AdapterSut], Outcome]:
+    def run(sut: AdapterSut) -> Outcome:
+        expected = (f"each of the {len(inputs)} inputs with {what} refused "
+                    f"{int(ErrorCode.DER_NON_CANONICAL)} DER_NON_CANONICAL")
+        for where, data in inputs:
+            answer = sut.request("decode", type=type_name, der=data.hex())
+            if answer.get("ok"):
+                return Outcome(Verdict.FAIL, expected, f"the one at {where} was accepted")
+            got, text = error_of(answer)
+            if got != int(ErrorCode.DER_NON_CANONICAL):
+                return Outcome(Verdict.FAIL, expected, f"the one at {where} was "
+                               f"refused with {text}")
+        return Outcome(Verdict.PASS, expected, f"all {len(inputs)} refused 1011")
+    return run
+
+
+FIX_LIST = ("Check the canonical form of every element of a list, not only until one "
+            "is found canonical: a list whose every element is non-canonical is refused "
+            "1011 as one with a single such element (X.690 8.3.2, 11.1).")
+FIX_NEGATIVE = ("An INTEGER with a redundant leading FF octet is not DER whatever its "
+                "value: refuse it with 1011 before checking the value's range (1015; "
+                "spec/pdu.md section 8 step 9).")
+
+
+def more_canonical_cases() -> list[Case]:
+    """Every element of a list non-canonical at once, per type and kind; and every
+    INTEGER of a type given -1 as FF FF, per type."""
+    cases: list[Case] = []
+    for type_name in TYPES:
+        slug = "".join("-" + c.lower() if c.isupper() else c for c in type_name).strip("-")
+        for kind, what in KINDS.items():
+            inputs = whole_list_mutants(type_name, kind)
+            if inputs:
+                cases.append(Case(
+                    id=f"der/codec/{slug}/non-canonical-{kind}-in-every-element-of-a-list",
+                    title=f"{type_name}: {what} in every element of a list at once is "
+                          f"refused 1011", clause=CLAUSES[type_name],
+                    requirements=("R-DER-02", "R-DER-17"), level="MUST",
+                    remediation=FIX_LIST, mode="codec", ops=("decode",),
+                    message_type=type_name,
+                    run=_all_refused(inputs, type_name, f"{what} in every element")))
+        inputs = negative_mutants(type_name)
+        if inputs:
+            cases.append(Case(
+                id=f"der/codec/{slug}/integer-minus-one-with-leading-ff-at-every-position",
+                title=f"{type_name}: an INTEGER -1 written FF FF (redundant leading octet, "
+                      f"out of range) at each position in turn is refused 1011",
+                clause=CLAUSES[type_name], requirements=("R-DER-02", "R-CONF-15"),
+                level="MUST", remediation=FIX_NEGATIVE, mode="codec", ops=("decode",),
+                message_type=type_name,
+                run=_all_refused(inputs, type_name, "an INTEGER -1 written FF FF")))
+    return cases
+
+
+__all__ = ["KINDS", "canonical_cases", "leaves", "more_canonical_cases", "mutants",
+           "non_canonical"]

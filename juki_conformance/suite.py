@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from juki_conformance.cases_codec import all_cases
 from juki_conformance.cases_codec_bounds import bounds_cases
-from juki_conformance.cases_codec_canonical import canonical_cases
+from juki_conformance.cases_codec_canonical import canonical_cases, more_canonical_cases
 from juki_conformance.cases_codec_explore import codec_explore_cases
 from juki_conformance.cases_codec_family_register import family_register_codec_cases
 from juki_conformance.cases_codec_header_edges import header_edge_cases
+from juki_conformance.cases_codec_json_order import json_order_cases
 from juki_conformance.cases_codec_list_elements import list_element_cases
 from juki_conformance.cases_codec_paths import path_cases
 from juki_conformance.cases_codec_tags import tag_cases
@@ -101,7 +102,7 @@ def more_codec_cases() -> list[Case]:
     return (envelope_profile_cases() + tag_cases() + header_edge_cases()
             + family_register_codec_cases() + envelope_backlog_cases() + canonical_cases()
             + bounds_cases() + envelope_path_cases() + signing_time_cases() + path_cases()
-            + list_element_cases())
+            + list_element_cases() + json_order_cases() + more_canonical_cases())
 
 
 __all__ = ["DEFAULT_EXPLORE", "all_cases", "all_node_cases", "backlog_node_cases",

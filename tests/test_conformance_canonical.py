@@ -11,7 +11,14 @@ import sys
 import pytest
 
 from juki_conformance import mutant_check
-from juki_conformance.cases_codec_canonical import KINDS, canonical_cases, mutants
+from juki_conformance.cases_codec_canonical import (
+    KINDS,
+    canonical_cases,
+    more_canonical_cases,
+    mutants,
+    negative_mutants,
+    whole_list_mutants,
+)
 from juki_conformance.cli import more_codec_cases
 from juki_conformance.model import Verdict
 from juki_conformance.sut import AdapterSut
@@ -96,5 +103,51 @@ def test_the_enumerated_cases_kill_mutants_of_the_fast_path(line: str, case: str
     mutant = mutant_check.find(*mutant_check.parse_line(line))
     outcome = mutant_check.check(mutant, ["der/codec/*/non-canonical-enumerated-*"],
                                  timeout=300)
+    assert outcome.status == "killed", (outcome.status, outcome.note)
+    assert case in [f["id"] for f in outcome.failing]
+
+
+def test_every_whole_list_and_negative_input_is_refused_1011() -> None:
+    seen = 0
+    for case in more_canonical_cases():
+        assert case.message_type is not None
+        if "every-element" in case.id:
+            kind = case.id.split("non-canonical-")[1].split("-in-")[0]
+            inputs = whole_list_mutants(case.message_type, kind)
+        else:
+            inputs = negative_mutants(case.message_type)
+        for where, data in inputs:
+            der.parse(data)
+            with pytest.raises(DecodeError) as info:
+                codec.decode_full(data, case.message_type)
+            assert info.value.error_code == ErrorCode.DER_NON_CANONICAL, where
+            seen += 1
+    assert seen >= 9
+
+
+def test_a_whole_list_input_breaks_every_element_of_the_list() -> None:
+    (where, data), = whole_list_mutants("MoveOutCertificate", "enumerated")
+    original = codec.encode(example("MoveOutCertificate", "conformance:canonical"))
+    entries = len(der.parse(original).children[2].children)
+    # Each entry's ENUMERATED elements gain an octet: at least one per entry.
+    assert len(data) - len(original) >= entries and where.startswith("[")
+
+
+#: Mutants of the fast canonical check that only a list whose every element is
+#: non-canonical, or a negative INTEGER with a redundant FF, tells from the reference.
+KILLED_MORE = [
+    ("codec/schema.py:616:19:core/AddNot ab93619fa608",
+     "der/codec/move-out-certificate/non-canonical-enumerated-in-every-element-of-a-list"),
+    ("codec/schema.py:638:45:core/ReplaceComparisonOperator_Eq_GtE 54f4130fb1a3",
+     "der/codec/juki-pdu/integer-minus-one-with-leading-ff-at-every-position")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("line", "case"), KILLED_MORE,
+                         ids=[m.split()[0] for m, _ in KILLED_MORE])
+def test_the_new_cases_kill_mutants_of_the_fast_path(line: str, case: str) -> None:
+    mutant = mutant_check.find(*mutant_check.parse_line(line))
+    outcome = mutant_check.check(mutant, ["der/codec/*/non-canonical-*-in-every-element-*",
+                                          "der/codec/*/integer-minus-one-*"], timeout=300)
     assert outcome.status == "killed", (outcome.status, outcome.note)
     assert case in [f["id"] for f in outcome.failing]
