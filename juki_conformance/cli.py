@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import shlex
 import shutil
+import signal
 import sys
 import zipfile
 from pathlib import Path
@@ -612,5 +613,13 @@ def _write_mutation_report(report: dict[str, Any], out: Path) -> None:
     click.echo(f"reports: {out / 'mutation.json'}, {out / 'summary.txt'}")
 
 
-if __name__ == "__main__":  # pragma: no cover
+def console() -> None:
+    """The ``juki-conformance`` command: as :func:`main`, with SIGTERM ending a run as
+    Ctrl-C does (the nodes it launched stopped, the partial report written), so that a
+    run killed by a timeout or a supervisor leaves no node running."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     main()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    console()

@@ -100,3 +100,48 @@ def test_the_html_report_of_a_whole_run_says_so(
         partial: tuple[dict[str, Any], str]) -> None:
     report = {**partial[0], "selection": {**partial[0]["selection"], "whole": True}}
     assert _selection_cell(render_html(report)) == "the whole suite"
+
+
+def test_a_run_ended_by_sigterm_stops_the_nodes_it_launched(tmp_path: Path) -> None:
+    # A supervisor (a CI timeout, the mutation command) ends a run with SIGTERM: the
+    # run stops as on Ctrl-C, and no node it launched is left running.
+    import os
+    import secrets
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    mark = f"JUKI_TEST_MARK={secrets.token_hex(8)}".encode()
+
+    def marked() -> list[str]:
+        found = []
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and mark in (entry / "environ").read_bytes().split(b"\0"):
+                    found.append(entry.name)
+            except OSError:
+                continue
+        return found
+
+    run = subprocess.Popen(
+        [sys.executable, "-m", "juki_conformance.cli", "run", "--quiet", "--cases",
+         "24-2/*/node/*", "--sut-env", mark.decode(),
+         "--out", str(tmp_path / "out")], cwd=tmp_path, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not marked() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert marked(), "no node was launched"
+        time.sleep(3)        # started and serving, its start-up lines read
+        run.send_signal(signal.SIGTERM)
+        run.wait(60)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    time.sleep(0.5)
+    left = marked()
+    for pid in left:
+        os.kill(int(pid), signal.SIGKILL)
+    assert left == [], f"nodes left running after SIGTERM: {left}"
