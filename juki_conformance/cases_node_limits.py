@@ -50,7 +50,8 @@ from juki_protocol.messages.provision import (
 SLACK = 2.0
 
 
-def _declared(sut: AdapterSut, name: str) -> float:
+def declared_limit(sut: AdapterSut, name: str) -> float:
+    """The limit ``name`` the node declares (SutFault when it declares none)."""
     node = node_sut(sut)
     value = node.limits.get(name)
     if not isinstance(value, (int, float)):
@@ -73,7 +74,7 @@ def _closed_by_peer(sock: socket.socket, timeout: float) -> bool:
     return False
 
 
-def _serves(sut: AdapterSut) -> str | None:
+def serves_update(sut: AdapterSut) -> str | None:
     """None if the node acknowledges a valid update on a new connection, else what
     happened instead."""
     node = node_sut(sut)
@@ -83,11 +84,11 @@ def _serves(sut: AdapterSut) -> str | None:
 
 def _handshake_timeout(sut: AdapterSut) -> Outcome:
     node = node_sut(sut)
-    limit = _declared(sut, "handshakeTimeoutSeconds")
+    limit = declared_limit(sut, "handshakeTimeoutSeconds")
     expected = (f"a TCP connection that starts no TLS handshake closed within the declared "
                 f"{limit:g} s, while the node keeps serving")
     with socket.create_connection(node.address, timeout=node.timeout) as idle:
-        wrong = _serves(sut)                   # served while the handshake is pending
+        wrong = serves_update(sut)                   # served while the handshake is pending
         if wrong:
             return Outcome(Verdict.FAIL, expected, f"with a handshake pending, a valid "
                            f"update got {wrong}")
@@ -101,7 +102,7 @@ def _handshake_timeout(sut: AdapterSut) -> Outcome:
 
 def _stalled_frame(sut: AdapterSut) -> Outcome:
     node = node_sut(sut)
-    limit = _declared(sut, "frameTimeoutSeconds")
+    limit = declared_limit(sut, "frameTimeoutSeconds")
     code = ErrorCode.FRAME_TRUNCATED
     expected = (f"{error_text(code)} without refersTo, then the connection closed, within the "
                 f"declared {limit:g} s of a frame that stops arriving; the node keeps "
@@ -122,7 +123,7 @@ def _stalled_frame(sut: AdapterSut) -> Outcome:
         return Outcome(Verdict.FAIL, expected, got)
     if not closed:
         return Outcome(Verdict.FAIL, expected, f"{got}, but the connection stayed open")
-    wrong = _serves(sut)
+    wrong = serves_update(sut)
     if wrong:
         return Outcome(Verdict.FAIL, expected, f"{got}; then a valid update got {wrong}")
     return Outcome(Verdict.PASS, expected, f"{got}, then closed")
@@ -134,7 +135,7 @@ def _frame_in_pieces(sut: AdapterSut) -> Outcome:
     come at once; a frame trickling in one octet at a time, each sooner than the limit,
     is cut at the limit counted from its first octet (a per-read limit never is)."""
     node = node_sut(sut)
-    limit = _declared(sut, "frameTimeoutSeconds")
+    limit = declared_limit(sut, "frameTimeoutSeconds")
     code = ErrorCode.FRAME_TRUNCATED
     pause = limit / 5
     expected = (f"an update in three pieces {pause:g} s apart acknowledged; a frame "
@@ -191,7 +192,7 @@ def _frame_in_pieces(sut: AdapterSut) -> Outcome:
 
 def _peer_connections(sut: AdapterSut) -> Outcome:
     node = node_sut(sut)
-    limit = int(_declared(sut, "maxPeerConnections"))
+    limit = int(declared_limit(sut, "maxPeerConnections"))
     code = ErrorCode.OVERLOADED
     expected = (f"{limit} connections from one peer served; one more answered "
                 f"{error_text(code)} without refersTo and closed; the first still served")
@@ -231,7 +232,7 @@ def _shed(sut: AdapterSut) -> Outcome:
     referring to it, and a shed one resent with the same message id must be processed
     as new (it left no processed id and no disclosure)."""
     node = node_sut(sut)
-    limit = int(_declared(sut, "maxInflight"))
+    limit = int(declared_limit(sut, "maxInflight"))
     count = max(4 * limit, 16)
     expected = (f"{count} requests in one write: each answered, those beyond "
                 f"{limit} in hand shed with 9002 referring to them; each shed one, "
@@ -321,7 +322,7 @@ def _audited_refusals(node: NodeSut, head: int, ids: set[str], code: str) -> int
 
 def _refusals_close(sut: AdapterSut) -> Outcome:
     node = node_sut(sut)
-    limit = int(_declared(sut, "maxRefusals"))
+    limit = int(declared_limit(sut, "maxRefusals"))
     expected = (f"each of {limit} refused frames in a row answered, then the connection "
                 f"closed (the declared maxRefusals); a valid PDU before them resets the "
                 f"count; the node keeps serving")
@@ -354,7 +355,7 @@ def _refusals_close(sut: AdapterSut) -> Outcome:
         conn.close()
     if not closed:
         return Outcome(Verdict.FAIL, expected, f"still open after {limit} refusals in a row")
-    wrong = _serves(sut)
+    wrong = serves_update(sut)
     if wrong:
         return Outcome(Verdict.FAIL, expected, f"closed; then a valid update got {wrong}")
     return Outcome(Verdict.PASS, expected, f"closed after {limit} refusals in a row")
@@ -362,7 +363,7 @@ def _refusals_close(sut: AdapterSut) -> Outcome:
 
 def _half_open_bounded(sut: AdapterSut) -> Outcome:
     node = node_sut(sut)
-    limit = int(_declared(sut, "maxAddressHandshakes"))
+    limit = int(declared_limit(sut, "maxAddressHandshakes"))
     extra = 4
     expected = (f"of {limit + extra} TCP connections from one address the node does not "
                 f"know that start no TLS handshake, at most the declared {limit} kept "
@@ -382,7 +383,7 @@ def _half_open_bounded(sut: AdapterSut) -> Outcome:
             s.connect(node.address)
         started = time.monotonic()
         # Well within the handshake time limit, so that a close is the bound's doing.
-        window = min(0.5, _declared(sut, "handshakeTimeoutSeconds") / 2) \
+        window = min(0.5, declared_limit(sut, "handshakeTimeoutSeconds") / 2) \
             if "handshakeTimeoutSeconds" in node.limits else 0.5
         closed = 0
         for s in socks:
@@ -397,7 +398,7 @@ def _half_open_bounded(sut: AdapterSut) -> Outcome:
     if closed < extra:
         return Outcome(Verdict.FAIL, expected, f"{limit + extra - closed} handshakes kept "
                        f"pending, the declared bound is {limit}")
-    wrong = _serves(sut)
+    wrong = serves_update(sut)
     if wrong:
         return Outcome(Verdict.FAIL, expected, f"{closed} closed; then a valid update got "
                        f"{wrong}")
@@ -429,11 +430,11 @@ def _begins(source: str, address: tuple[str, int], timeout: float) -> bool:
 
 def _handshake_rate(sut: AdapterSut) -> Outcome:
     node = node_sut(sut)
-    rate = _declared(sut, "handshakeRate")
+    rate = declared_limit(sut, "handshakeRate")
     if "maxAddressHandshakes" not in node.limits:
         return Outcome(Verdict.NOT_APPLICABLE, "", "the ICS declares handshakeRate "
                        "without maxAddressHandshakes, the burst it allows")
-    burst = int(_declared(sut, "maxAddressHandshakes"))
+    burst = int(declared_limit(sut, "maxAddressHandshakes"))
     tries = burst + int(3 * rate) + 8
     expected = (f"of {tries} connections from one address the node does not know, each "
                 f"sending a ClientHello as soon as the last ended, at most {burst} + "
@@ -461,7 +462,7 @@ def _handshake_rate(sut: AdapterSut) -> Outcome:
     if not other:
         return Outcome(Verdict.FAIL, expected, "then a connection from another unknown "
                        "address was closed before its handshake")
-    wrong = _serves(sut)
+    wrong = serves_update(sut)
     if wrong:
         return Outcome(Verdict.FAIL, expected, f"then a valid update got {wrong}")
     if tries <= allowed:
@@ -538,4 +539,4 @@ def limit_cases() -> list[Case]:
     ]
 
 
-__all__ = ["limit_cases"]
+__all__ = ["declared_limit", "limit_cases", "serves_update"]

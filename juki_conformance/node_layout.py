@@ -154,9 +154,12 @@ def write_test_operators(path: Path, pki_dir: Path, code: str, operator: dict[st
 #: The ``juki node serve`` option of each ICS limit.
 LIMIT_OPTIONS = {"handshakeTimeoutSeconds": "--handshake-timeout",
                  "frameTimeoutSeconds": "--frame-timeout",
+                 "maxConnections": "--max-connections",
                  "maxPeerConnections": "--max-peer-connections",
                  "maxInflight": "--max-inflight",
+                 "maxHandshakes": "--max-handshakes",
                  "maxAddressHandshakes": "--max-address-handshakes",
+                 "knownReserve": "--known-reserve",
                  "maxRefusals": "--max-refusals",
                  "handshakeRate": "--handshake-rate",
                  "crlReloadSeconds": "--crl-reload-interval"}

@@ -20,6 +20,7 @@ from juki_conformance.cases_envelope_paths import envelope_path_cases
 from juki_conformance.cases_envelope_profile import envelope_profile_cases
 from juki_conformance.cases_envelope_signing_time import signing_time_cases
 from juki_conformance.cases_node import node_cases
+from juki_conformance.cases_node_admission import admission_cases
 from juki_conformance.cases_node_agency import agency_cases
 from juki_conformance.cases_node_allotment_hook import allotment_hook_cases
 from juki_conformance.cases_node_audit_anchor import audit_anchor_cases
@@ -93,7 +94,8 @@ def backlog_node_cases() -> list[Case]:
             + card_centre_paths_cases() + beside_cases() + certificate_move_out_cases()
             + allotment_hook_cases() + counter_check_cases() + upper_input_cases()
             + card_restart_cases() + identity_path_cases() + crl_cases()
-            + final_refusal_cases() + late_repeat_cases() + second_notice_cases())
+            + final_refusal_cases() + late_repeat_cases() + second_notice_cases()
+            + admission_cases())
 
 
 def more_codec_cases() -> list[Case]:

@@ -397,16 +397,18 @@ class Node:
             await self._refuse(conn, ErrorCode.OVERLOADED)
             await conn.close()
             return
-        if slot.evict is not None:     # R-NODE-47: a fair share; refusers go first
-            victim = slot.evict
-            assert isinstance(victim, Connection)
-            self._say_refused(f"closed a connection from {victim.peer}: {slot.reason}")
-            self._inbound.discard(victim)
-            await self._refuse(victim, ErrorCode.OVERLOADED)
-            await victim.close()
+        # The slot is the newcomer's at once, before anything is awaited (R-NODE-12): a
+        # newcomer arriving while the victim is told and closed must find it taken.
         self._inbound.add(conn)
-        self.connections[conn.peer.code] = conn
         try:
+            if slot.evict is not None:     # R-NODE-47: a fair share; refusers go first
+                victim = slot.evict
+                assert isinstance(victim, Connection)
+                self._say_refused(f"closed a connection from {victim.peer}: {slot.reason}")
+                self._inbound.discard(victim)
+                await self._refuse(victim, ErrorCode.OVERLOADED)
+                await victim.close()
+            self.connections[conn.peer.code] = conn
             await self._serve(conn)
         finally:
             self._inbound.discard(conn)

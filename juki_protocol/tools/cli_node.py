@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import logging
 import signal
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -49,6 +51,12 @@ from juki_protocol.tools.cli_pki import (
 from juki_protocol.tools.cli_suspension import SUSPENSION_COMMANDS
 
 ROLES = ("municipality", "prefecture", "national", "agency")
+
+
+def _default(name: str) -> Any:
+    """The default of :class:`NodeConfig` field ``name``: the options of ``serve`` take
+    their defaults from it, so that the node's limits have one source."""
+    return next(f.default for f in dataclasses.fields(NodeConfig) if f.name == name)
 
 
 def _address(text: str, what: str) -> tuple[str, int]:
@@ -105,7 +113,7 @@ def node_group() -> None:
 @click.option("--no-crl", is_flag=True, help="Run WITHOUT revocation data: revoked "
               "certificates are accepted. Not for production; logged at start and every "
               "hour.")
-@click.option("--crl-reload-interval", default=60.0, show_default=True,
+@click.option("--crl-reload-interval", default=_default("crl_reload_interval"), show_default=True,
               type=click.FloatRange(0, min_open=True),
               help="Seconds between looks at the --crl file for a new list.")
 @click.option("--listen", default="127.0.0.1:0", show_default=True,
@@ -123,7 +131,7 @@ def node_group() -> None:
 @click.option("--households", default=0, show_default=True, type=click.IntRange(0, 10_000),
               help="Municipalities: synthetic households to register while the register "
               "is empty.")
-@click.option("--retention-days", default=150 * 365, show_default=True,
+@click.option("--retention-days", default=_default("retention").days, show_default=True,
               type=click.IntRange(1), help="Prefecture and national: the retention period "
               "of superseded identity info (R-30-5-0-09).")
 @click.option("--retention-seconds", default=None, type=click.IntRange(1),
@@ -137,39 +145,46 @@ def node_group() -> None:
 @click.option("--upper-tester-remote", is_flag=True,
               help="Testing on an isolated test network only: let --upper-tester listen "
               "on an address other than loopback (logged; R-NODE-21).")
-@click.option("--max-connections", default=256, show_default=True, type=click.IntRange(1),
+@click.option("--max-connections", default=_default("max_connections"),
+              show_default=True, type=click.IntRange(1),
               help="Inbound connections at once; more get 9002 (spec/node.md "
               "section 6).")
-@click.option("--max-peer-connections", default=8, show_default=True,
+@click.option("--max-peer-connections", default=_default("max_peer_connections"), show_default=True,
               type=click.IntRange(1), help="Inbound connections at once from one node.")
-@click.option("--max-handshakes", default=256, show_default=True, type=click.IntRange(1),
+@click.option("--max-handshakes", default=_default("max_handshakes"),
+              show_default=True, type=click.IntRange(1),
               help="TCP connections whose TLS handshake is pending, from addresses not "
               "in the directory; beyond it the oldest is dropped (R-NODE-46).")
-@click.option("--max-address-handshakes", default=32, show_default=True,
-              type=click.IntRange(1), help="Of them from one source address.")
-@click.option("--known-reserve", default=64, show_default=True, type=click.IntRange(0),
+@click.option("--max-address-handshakes", default=_default("max_address_handshakes"),
+              show_default=True, type=click.IntRange(1),
+              help="Of them from one source address.")
+@click.option("--known-reserve", default=_default("known_reserve"),
+              show_default=True, type=click.IntRange(0),
               help="Pending handshakes kept for the addresses of the directory and "
               "--known-address.")
 @click.option("--known-address", "known_addresses", multiple=True, metavar="IP",
               help="A peer's source address that gets the reserve (repeatable).")
-@click.option("--handshake-rate", default=20.0, show_default=True,
+@click.option("--handshake-rate", default=_default("handshake_rate"), show_default=True,
               type=click.FloatRange(0, min_open=True),
               help="New TLS handshakes a second from one address not in the directory; "
               "beyond it connections are closed before any TLS work (R-NODE-46).")
-@click.option("--max-refusals", default=64, show_default=True, type=click.IntRange(1),
+@click.option("--max-refusals", default=_default("max_refusals"),
+              show_default=True, type=click.IntRange(1),
               help="Refused PDUs in a row after which a connection is closed "
               "(R-NODE-48).")
-@click.option("--max-inflight", default=256, show_default=True, type=click.IntRange(1),
+@click.option("--max-inflight", default=_default("max_inflight"),
+              show_default=True, type=click.IntRange(1),
               help="PDUs read and not yet answered; a sealed PDU beyond gets 9002.")
-@click.option("--handshake-timeout", default=10.0, show_default=True,
+@click.option("--handshake-timeout", default=_default("handshake_timeout"), show_default=True,
               type=click.FloatRange(0, min_open=True), help="Seconds for the TLS handshake.")
-@click.option("--frame-timeout", default=30.0, show_default=True,
+@click.option("--frame-timeout", default=_default("frame_timeout"), show_default=True,
               type=click.FloatRange(0, min_open=True),
               help="Seconds for a begun frame to arrive (then 1002) or to be taken.")
-@click.option("--idle-timeout", default=900.0, show_default=True,
+@click.option("--idle-timeout", default=_default("idle_timeout"), show_default=True,
               type=click.FloatRange(0), help="Seconds of silence between frames before "
               "a connection is closed (0: never).")
-@click.option("--send-window", default=1, show_default=True, type=click.IntRange(1, 1024),
+@click.option("--send-window", default=_default("send_window"),
+              show_default=True, type=click.IntRange(1, 1024),
               help="Numbered messages (identity info updates, relays) on the wire at "
               "once, still sent in order (spec/identity.md section 2).")
 @click.option("--test-clock", "test_clock", default=None, metavar="[now|ISO-TIME]",

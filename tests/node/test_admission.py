@@ -9,6 +9,7 @@ import asyncio
 import itertools
 import logging
 import socket
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from juki_protocol.codec.wire import encode_frame
 from juki_protocol.errors import ErrorCode
 from juki_protocol.messages.pdu import AckStatus
 from juki_protocol.node.admission import HandshakeGate, RepeatFilter, slot_for
+from juki_protocol.node.transport import client_context
 
 PREFECTURE = "270008"
 
@@ -246,6 +248,48 @@ def test_a_node_holding_every_slot_gives_one_up_to_another_node(
 
     run(body())
 
+
+def _silent_peer(pki_dir: Path, code: str, address: tuple[str, int]) -> ssl.SSLSocket:
+    """A TLS connection of node ``code`` on a blocking socket that the test never reads
+    (so it answers no close of the node's)."""
+    ctx = client_context(pki_dir / f"{code}.pem", pki_dir / f"{code}.key",
+                         pki_dir / "ca.pem", pki_dir / "crl.pem")
+    return ctx.wrap_socket(socket.create_connection(address, timeout=5))
+
+
+def test_a_slot_given_up_is_the_newcomers_while_its_old_holder_closes(
+        tmp_path: Path, pki_dir: Path) -> None:
+    """R-NODE-12: the bound in total holds while an evicted connection is told 9002 and
+    closed (its peer neither reads nor closes: that takes the node seconds). Another
+    newcomer meanwhile finds every slot taken and takes another slot of the node holding
+    the most; the node never holds more than its bound."""
+    async def body() -> None:
+        net = await start(tmp_path, pki_dir, [("prefecture", PREFECTURE)],
+                          max_connections=4, max_peer_connections=8)
+        address = net.directory[PREFECTURE]
+        node = net.nodes[PREFECTURE]
+        # Blocking sockets that nobody reads: the node's close of one is not answered.
+        hogs = [await asyncio.to_thread(_silent_peer, pki_dir, "271004", address)
+                for _ in range(4)]
+        newcomers: list[ssl.SSLSocket] = []
+        try:
+            await node.wait_until(lambda: len(node._inbound) == 4, 5)
+            for code in ("272035", "131016"):
+                newcomers.append(await asyncio.to_thread(_silent_peer, pki_dir, code,
+                                                         address))
+                await asyncio.sleep(0.2)
+            held = []
+            for _ in range(25):                 # while the victims' closes are awaited
+                held.append(len(node._inbound))
+                await asyncio.sleep(0.1)
+            assert max(held) <= 4, f"R-NODE-12: {max(held)} connections held, bound 4"
+            assert held[-1] == 4
+        finally:
+            for sock in [*hogs, *newcomers]:
+                sock.close()
+            await net.stop()
+
+    run(body())
 
 def test_a_connection_that_sends_only_refusals_is_closed(tmp_path: Path,
                                                          pki_dir: Path) -> None:
