@@ -140,17 +140,13 @@ class HandshakeGate:
         pool = [t for t, p in self._pending.items() if not p.known]
         if len(pool) >= self.limit:
             # The pool is full of other addresses: drop the oldest of the address that
-            # holds the most, so that one address cannot push out the others.
+            # holds the most, so that one address cannot push out the others; when each
+            # holds one, the oldest of all (the first address in pending order), since
+            # the oldest gives way to the newest, never the other way (R-NODE-46).
             by_address: dict[str, list[int]] = {}
             for t in pool:
                 by_address.setdefault(self._pending[t].address, []).append(t)
-            biggest = max(by_address.values(), key=len)
-            if len(biggest) <= 1 and address not in by_address:
-                # Every pending handshake is from a different address: the newest waits.
-                self.counts.refused += 1
-                close()
-                return False
-            self._drop(biggest[0])
+            self._drop(max(by_address.values(), key=len)[0])
         return True
 
     def _drop(self, ticket: int) -> None:

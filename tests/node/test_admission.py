@@ -74,13 +74,14 @@ def test_a_full_gate_drops_from_the_address_that_holds_the_most() -> None:
     gate.admit("198.51.100.7", socks.closer("b0"))
     assert gate.admit("203.0.113.9", socks.closer("c0")) is not None
     assert socks.closed == ["a0"], "R-NODE-46: the biggest holder gives way"
-    # When every pending handshake is from a different address, the newest waits.
+    # When every pending handshake is from a different address, the oldest of all
+    # gives way: the newest is never refused (spec/node.md section 6).
     spread, socks2 = HandshakeGate(limit=2, per_address=2, reserve=0,
                                    clock=_ticking()), _Sockets()
     spread.admit("192.0.2.1", socks2.closer("x"))
     spread.admit("192.0.2.2", socks2.closer("y"))
-    assert spread.admit("192.0.2.3", socks2.closer("z")) is None
-    assert socks2.closed == ["z"] and spread.counts.refused == 1
+    assert spread.admit("192.0.2.3", socks2.closer("z")) is not None
+    assert socks2.closed == ["x"] and spread.counts.refused == 0
 
 
 def test_known_addresses_have_a_reserve_that_others_cannot_take() -> None:
