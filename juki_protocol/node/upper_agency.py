@@ -47,6 +47,11 @@ def _provider(req: dict[str, Any]) -> tuple[str, str]:
 def _request(node: Node, req: dict[str, Any], kind: str) -> ProvisionRequest:
     """The ProvisionRequest the fields describe (1030 for anything malformed)."""
     basis = req.get("legalBasis", DEFAULT_BASIS[kind].value)
+    # An optional field given as null is of another JSON type, not absent (R-NODE-95,
+    # R-NODE-98): the JSON form of ProvisionRequest would take a null as no value.
+    for name in ("byResidentCode", "byFourItems", "delegatingPrefecture", "legalBasis"):
+        if name in req and req[name] is None:
+            raise bad(f"{name} must not be null")
     by_code, by_items = req.get("byResidentCode"), req.get("byFourItems")
     if (by_code is None) == (by_items is None):
         raise bad("exactly one of byResidentCode and byFourItems is required")
@@ -120,6 +125,8 @@ async def op_provision_result(node: Node, req: dict[str, Any]) -> dict[str, Any]
         mid = bytes.fromhex(text(req, "messageId"))
     except ValueError:
         raise bad("messageId must be hexadecimal") from None
+    if len(mid) != 16:        # a message id is 16 octets: a malformed one is no id (R-NODE-98)
+        raise bad("messageId must be 16 octets")
     client = role.clients.get(mid)
     if client is not None:
         outcome, persons = _outcome(client)

@@ -46,7 +46,7 @@ from juki_protocol.node import card_network
 from juki_protocol.node.node import Node
 from juki_protocol.node.roles import Owned
 from juki_protocol.node.storage import NodeStorage, StorageError, StoredCard
-from juki_protocol.node.upper_ops import municipality, op
+from juki_protocol.node.upper_ops import bad, municipality, op, text
 
 #: The ``meta`` key of the card terminal's secure module key (the master key from
 #: which every card's keys are derived).
@@ -261,8 +261,13 @@ async def op_card_issue(node: Node, req: dict[str, Any]) -> dict[str, Any]:
     ``serial`` if given (an application the centre registered, R-CARDREG-01, else
     4012); the ``CardIssueNotice`` is committed with it and sent to the centre."""
     desk = desk_of(node)
-    code = req.get("residentCode")
-    found = municipality(node).register.records.get(code) if isinstance(code, str) else None
+    # A field missing or of another JSON type is malformed (1030) before any lookup
+    # (R-NODE-98): a missing residentCode is not a code "not in the register", and a
+    # null serial is no serial at all, not an absent one.
+    code = text(req, "residentCode")
+    if "serial" in req and not isinstance(req["serial"], str):
+        raise bad("serial must be a string")
+    found = municipality(node).register.records.get(code)
     if found is None:
         raise JukiError("no such resident in the register", code=ErrorCode.NO_SUCH_RESIDENT)
     if found.status != "current":
@@ -270,8 +275,6 @@ async def op_card_issue(node: Node, req: dict[str, Any]) -> dict[str, Any]:
             ErrorCode.RECORD_DECEASED if found.status == "deceased"
             else ErrorCode.RECORD_MOVED_OUT))
     pin, asked = _pin(req), req.get("serial")
-    if asked is not None and not isinstance(asked, str):
-        raise JukiError("serial must be a string", code=ErrorCode.INVALID_JSON)
     made: list[str] = []
 
     def action(now: dt.datetime) -> list[Owned]:
@@ -287,20 +290,22 @@ async def op_card_issue(node: Node, req: dict[str, Any]) -> dict[str, Any]:
 async def op_card_verify(node: Node, req: dict[str, Any]) -> dict[str, Any]:
     """Present card ``serial`` at the counter with ``pin`` (4012 for a card whose issue
     notice the centre refused, R-CARDREG-08)."""
-    card_network.require_not_refused(node, req.get("serial"))
-    return desk_of(node).verify(req.get("serial"), _pin(req), node.now())
+    serial = text(req, "serial")
+    card_network.require_not_refused(node, serial)
+    return desk_of(node).verify(serial, _pin(req), node.now())
 
 
 @op("card_unlock")
 async def op_card_unlock(node: Node, req: dict[str, Any]) -> dict[str, Any]:
     """Reset the PIN retry counter of card ``serial``, ``by`` the municipality (default)
     or the holder."""
+    serial = text(req, "serial")
     try:
         by = Actor(req.get("by", "municipality"))
     except ValueError:
         raise JukiError("by must be municipality or holder",
                         code=ErrorCode.INVALID_JSON) from None
-    return desk_of(node).unlock(req.get("serial"), by, node.now())
+    return desk_of(node).unlock(serial, by, node.now())
 
 
 def _card_state(record: CardRecord) -> dict[str, Any]:
@@ -313,10 +318,10 @@ async def change_card(node: Node, req: dict[str, Any], change: CardStatusChange
     """Suspend, resume, revoke or report lost card ``serial``, with the
     ``CardStatusNotice`` to the centre in the same transaction (R-CARDREG-03)."""
     desk = desk_of(node)
+    serial = text(req, "serial")
     done: list[CardRecord] = []
 
     def action(now: dt.datetime) -> list[Owned]:
-        serial = req.get("serial")
         if change is CardStatusChange.SUSPENDED:
             record = desk.suspend(serial, now)
         elif change is CardStatusChange.RESUMED:
@@ -345,7 +350,7 @@ async def op_card_resume(node: Node, req: dict[str, Any]) -> dict[str, Any]:
 @op("card_state")
 async def op_card_state(node: Node, req: dict[str, Any]) -> dict[str, Any]:
     """The municipality's record of card ``serial``: its state and PIN tries left."""
-    _card, record = desk_of(node).get(req.get("serial"))
+    _card, record = desk_of(node).get(text(req, "serial"))
     return _card_state(record)
 
 

@@ -157,8 +157,9 @@ def presented_card_refusal(node: Node, req: dict[str, Any], holder: str) -> Erro
     ``req`` names the ``cardCheck`` made for the card presented, the code the counter
     refuses the card with on the centre's answer (None: the card may be used), whatever
     the municipality's own records say. A check not yet answered, or one made for
-    another holder than ``holder``, is an error of the request (1030)."""
-    if req.get("cardCheck") is None:
+    another holder than ``holder``, is an error of the request (1030), as is a
+    ``cardCheck`` of null: an optional field absent is left out, not null (R-NODE-98)."""
+    if "cardCheck" not in req:
         return None
     cards = municipality(node).cards
     mid = _message_id(req, "cardCheck")

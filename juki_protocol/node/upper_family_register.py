@@ -111,8 +111,10 @@ async def op_record_items(node: Node, req: dict[str, Any]) -> dict[str, Any]:
     found = role.register.records.get(code)
     if found is None:
         raise JukiError("no such resident in the register", code=ErrorCode.NO_SUCH_RESIDENT)
+    if "items" not in req:             # a required field (family_register.md section 5)
+        raise bad("items is missing")
     try:
-        items = from_form(FamilyRegisterItems, req.get("items", {}), json=True)
+        items = from_form(FamilyRegisterItems, req["items"], json=True)
     except JukiError as exc:
         raise bad(f"items is not a valid FamilyRegisterItems: {exc}") from None
     differs = [n for n in items.given() if getattr(found, n) != getattr(items, n)]

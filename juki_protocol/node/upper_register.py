@@ -159,6 +159,13 @@ def _reported(role: MunicipalityRole, before: int) -> dict[str, Any]:
     return {"messageId": mid.hex(), "updateSequence": update.update_sequence}
 
 
+def _resident_code(req: dict[str, Any]) -> str:
+    """The ``residentCode`` of an op of spec/node.md section 4.6: 1030 when missing or
+    not a string, 1020 when it fails R-ID-01 (never 5001: a code that breaks its check
+    digit is no code the register could hold)."""
+    return validate_resident_code(text(req, "residentCode"), "residentCode")
+
+
 def _address(req: dict[str, Any], name: str) -> Address:
     value = req.get(name)
     if not isinstance(value, dict) or set(value) != {"local_gov_code", "text"}:
@@ -196,8 +203,7 @@ async def op_record_change(node: Node, req: dict[str, Any]) -> dict[str, Any]:
     """Record a registered resident's change (default: ``moveIn``) and report it to the
     prefecture with one identity info update (Art. 30-5)."""
     role = municipality(node)
-    code = req.get("residentCode")
-    resident = role.register.records.get(code) if isinstance(code, str) else None
+    resident = role.register.records.get(text(req, "residentCode"))
     if resident is None:
         raise JukiError("no such resident in the register", code=ErrorCode.NO_SUCH_RESIDENT)
     try:
@@ -238,7 +244,7 @@ async def op_record_resident(node: Node, req: dict[str, Any]) -> dict[str, Any]:
 async def _erase(node: Node, req: dict[str, Any], reason: ChangeReason) -> dict[str, Any]:
     role = municipality(node)
     desk = _register_desk(node)
-    code = text(req, "residentCode")
+    code = _resident_code(req)
     desk.current(role, code)
     change = ChangeInfo(change_reason=reason, change_date=date(req, "date", node.now().date()))
     before = role.updater.next_sequence
@@ -282,7 +288,7 @@ async def op_change_resident_code(node: Node, req: dict[str, Any]) -> dict[str, 
     ``previousResidentCode`` the old code)."""
     role = municipality(node)
     desk = _register_desk(node)
-    code = text(req, "residentCode")
+    code = _resident_code(req)
     desk.current(role, code)
     change_date = date(req, "date", node.now().date())
     before = role.updater.next_sequence
@@ -301,7 +307,7 @@ async def op_resident(node: Node, req: dict[str, Any]) -> dict[str, Any]:
     """The state of the register record of ``residentCode``: ``current``, ``erased``
     (with the erasure's ``reason``) or ``retired`` (a code retired by a change)."""
     role = municipality(node)
-    code = text(req, "residentCode")
+    code = _resident_code(req)
     found = role.register.records.get(code)
     if found is None:
         if code in role.updater.retired:
