@@ -3,14 +3,15 @@
 transient 9001, 9002 and 9003 stops the sender until an operator intervenes.
 
 - The municipality under test (271004): the runner plays its prefecture 270008. Two
-  changes are recorded; the first update is refused with a final code (1024
+  changes are recorded (with a send window of 2 or more, R-30-5-0-13, both are on the
+  wire before the answer); the first update is refused with a final code (1024
   INVALID_FIELD, below 4004, and 5021 RESIDENT_CODE_RETIRED, above it). For a few
   seconds, after the clock has moved past the retry interval, and after a third change,
   nothing more may come: no resend of the refused update and no later update in its
   place (a gap the prefecture would refuse for ever); the status still shows the three
   updates unacknowledged. At a restart the refused update is resent first with its
-  message id and content (R-NODE-03), and each of the two behind it follows once the
-  one before is acknowledged.
+  message id and content (R-NODE-03), and the two behind it follow in order once it is
+  acknowledged (each after the one before, or together as the send window allows).
 - The prefecture under test (270008): the same for its relays to the designated centre
   DC01, which the runner plays (1024 INVALID_FIELD and 5010 DATA_MINIMISATION).
 
@@ -35,6 +36,7 @@ from juki_conformance.node_steps import (
     next_relay,
     next_update,
     node_sut,
+    send_window,
     settle_by_clock,
     upper_ok,
 )
@@ -43,7 +45,11 @@ from juki_conformance.sut import AdapterSut, Inconclusive, SutFault
 from juki_protocol.errors import ErrorCode
 from juki_protocol.fixtures.synth import generate_households
 from juki_protocol.messages.common import ChangeInfo, ChangeReason, Profile
-from juki_protocol.messages.identity import IdentityInfoUpdate, UpdateOperation
+from juki_protocol.messages.identity import (
+    IdentityInfoRelay,
+    IdentityInfoUpdate,
+    UpdateOperation,
+)
 from juki_protocol.messages.pdu import AckStatus, JukiPdu
 
 MUNICIPALITY, NATIONAL = "271004", "DC01"
@@ -80,14 +86,30 @@ def _next_update(node: NodeSut, timeout: float) -> Sent | None:
     return None if got is None else (got[0], got[1], node.opened(got[1], node.prefecture))
 
 
-class _Flow:
-    """One sender under test: how its messages are made, read and counted."""
+class SenderFlow:
+    """One sequenced sender under test (the municipality's updates, or with ``relays``
+    the prefecture's relays): how its messages are made, read, numbered and counted."""
 
     def __init__(self, node: NodeSut, relays: bool) -> None:
         self.node = node
         self.relays = relays
         self.peer = NATIONAL if relays else node.prefecture
         self.what = "relay" if relays else "update"
+
+    @property
+    def window(self) -> int:
+        """The send window the ICS declares (``limits.sendWindow``, R-30-5-0-13): how
+        many messages the node may have on the wire unacknowledged; 1 when undeclared."""
+        return send_window(self.node)
+
+    @staticmethod
+    def number(sent: Sent) -> int:
+        """The sequence number of a message the node sent (update or relay)."""
+        message = sent[2]
+        if isinstance(message, IdentityInfoRelay):
+            return message.relay_sequence
+        assert isinstance(message, IdentityInfoUpdate)
+        return message.update_sequence
 
     def settle(self) -> None:
         if self.relays:
@@ -147,7 +169,7 @@ class _Flow:
             conn.close()
 
 
-def _quiet(flow: _Flow, refused: Sent, after: str) -> str | None:
+def _quiet(flow: SenderFlow, refused: Sent, after: str) -> str | None:
     """None when nothing numbered comes within :data:`QUIET` seconds; else what came."""
     got = flow.next(QUIET)
     if got is None:
@@ -164,7 +186,7 @@ def _stalls(code: ErrorCode, relays: bool, failed_commit: bool = False
     unacknowledged; at a restart the refused one first, then the others in turn."""
     def run(sut: AdapterSut) -> Outcome:
         node = node_sut(sut)
-        flow = _Flow(node, relays)
+        flow = SenderFlow(node, relays)
         what = flow.what
         expected = (f"the first of two {what}s refused with {error_text(code)}: nothing "
                     f"more sent to {flow.peer} within {QUIET:g} s nor after the clock "
@@ -181,6 +203,10 @@ def _stalls(code: ErrorCode, relays: bool, failed_commit: bool = False
             first = flow.next(node.timeout)
             if first is None:
                 raise Inconclusive(f"no {what} reached {flow.peer}")
+            # With a send window of 2 or more the second is on the wire too before the
+            # refusal (R-30-5-0-13): read, not answered.
+            for _ in range(min(flow.window, 2) - 1):
+                flow.next(QUIET)
             node.report_error(first[0], first[1], flow.peer, int(code))
             problem = _quiet(flow, first, f"after {error_text(code)}")
             if problem is None:
@@ -211,7 +237,7 @@ def _stalls(code: ErrorCode, relays: bool, failed_commit: bool = False
     return run
 
 
-def _after_restart(flow: _Flow, refused: Sent, behind: int) -> str | None:
+def _after_restart(flow: SenderFlow, refused: Sent, behind: int) -> str | None:
     """Restart the node: the refused message must come first, unchanged, and each of
     the ``behind`` messages queued after it only once the one before is acknowledged,
     in order; None if so."""
@@ -268,4 +294,4 @@ def final_refusal_cases() -> list[Case]:
             case("30-11", "prefecture", ErrorCode.INVALID_FIELD, failed_commit=True)]
 
 
-__all__ = ["final_refusal_cases"]
+__all__ = ["SenderFlow", "Sent", "final_refusal_cases"]

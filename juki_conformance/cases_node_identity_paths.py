@@ -46,6 +46,7 @@ from juki_conformance.node_steps import (
     next_relay,
     next_update,
     node_sut,
+    send_window,
     settle_by_clock,
     upper_ok,
 )
@@ -231,6 +232,10 @@ def _relays_in_order(sut: AdapterSut) -> Outcome:
     if got is None:
         return Outcome(Verdict.FAIL, expected, "no relay reached the centre")
     refused = got[1].header.message_id
+    # The relays behind the first that the send window puts on the wire with it are
+    # read, not answered: after the refusal the first must come first (R-30-5-0-13).
+    for _ in range(min(send_window(node), 3) - 1):
+        next_relay(node, RESEND_WAIT / 4)
     node.report_error(got[0], got[1], NATIONAL, int(ErrorCode.OVERLOADED))
     seen: list[IdentityInfoRelay] = []
     acked: set[bytes] = set()
@@ -302,6 +307,18 @@ def _resend_after(node: NodeSut, mid: bytes) -> tuple[float, tuple[PeerConnectio
     return waited, got
 
 
+def _behind(node: NodeSut, mid: bytes) -> tuple[PeerConnection, JukiPdu] | None:
+    """With a send window of 2 or more, the second update ``mid``, which the node puts on
+    the wire behind the first (R-30-5-0-13); None with a window of 1."""
+    if send_window(node) < 2:
+        return None
+    got = next_update(node, node.timeout)
+    if got is None or got[1].header.message_id != mid:
+        raise SutFault("the update behind the first did not come with it, within the "
+                       "send window (R-30-5-0-13)")
+    return got
+
+
 def _backoff_grows(sut: AdapterSut) -> Outcome:
     node = node_sut(sut)
     pref = node.prefecture
@@ -320,17 +337,23 @@ def _backoff_grows(sut: AdapterSut) -> Outcome:
            for code in codes]
     mids = [bytes.fromhex(str(i.get("messageId"))) for i in ids]
     waits: list[float] = []
+    # With a send window of 2 or more the second update goes on the wire with the
+    # first, and again behind each resend of the first (R-30-5-0-13): read, not
+    # answered; after the acknowledgement of the first it is not sent again.
+    behind: tuple[PeerConnection, JukiPdu] | None = None
     try:
         got = next_update(node, node.timeout)
         if got is None or got[1].header.message_id != mids[0]:
             return Outcome(Verdict.FAIL, expected, "the first update did not reach the "
                            "prefecture first")
+        behind = _behind(node, mids[1])
         for _ in range(3):
             node.report_error(got[0], got[1], pref, int(ErrorCode.OVERLOADED))
             waited, got = _resend_after(node, mids[0])
             waits.append(waited)
+            behind = _behind(node, mids[1])
         node.acknowledge(got[0], got[1], pref)
-        nxt = next_update(node, node.timeout)
+        nxt = behind or next_update(node, node.timeout)
         if nxt is None or nxt[1].header.message_id != mids[1]:
             came = "nothing" if nxt is None else "another update"
             return Outcome(Verdict.FAIL, expected, "after the acknowledgement the update "
@@ -370,6 +393,9 @@ def _updates_after_restart(sut: AdapterSut) -> Outcome:
     try:
         if next_update(node, node.timeout) is None:
             return Outcome(Verdict.FAIL, expected, "no update reached the prefecture")
+        # With a send window of 2 or more the second is on the wire too (R-30-5-0-13).
+        for _ in range(min(send_window(node), 2) - 1):
+            next_update(node, RESEND_WAIT / 4)
         node.restart()
         problem = _take_in_turn(node, mids, lambda: next_update(node, node.timeout),
                                 pref, "update")
@@ -431,6 +457,9 @@ def _relays_after_restart(sut: AdapterSut) -> Outcome:
     got = next_relay(node, node.timeout)
     if got is None:
         return Outcome(Verdict.FAIL, expected, "no relay reached the centre")
+    # With a send window of 2 or more the second is on the wire too (R-30-5-0-13).
+    for _ in range(min(send_window(node), 2) - 1):
+        next_relay(node, RESEND_WAIT / 4)
     try:
         node.restart()
         again = next_relay(node, node.timeout)

@@ -201,6 +201,9 @@ def _settle(node: NodeSut) -> int:
     while True:
         updates = _ok(node, "status").get("updates") or {}
         if not updates.get("unacknowledged"):
+            # Copies of updates acknowledged meanwhile may still be on their way: a
+            # resend puts the whole send window on the wire again (R-30-5-0-13).
+            node.drain(node.prefecture)
             return int(updates.get("lastSequence", 0))
         got = node.sent_to_peer(0.3)
         if got is not None and got[1].sealed is not None:

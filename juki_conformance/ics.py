@@ -153,13 +153,16 @@ def reference_ics() -> Ics:
 #: pending handshakes leave the admission cases room: three addresses at their bound
 #: (3 x 8) stay within maxHandshakes, and the handshake time limit, 2 s, lets a case
 #: open them all and look before any times out on a busy machine; 16 slots are few
-#: enough to fill with the peers the runner plays (the fair-share case).
+#: enough to fill with the peers the runner plays (the fair-share case). A send
+#: window of 3 numbered messages, so that every case that makes a node number several
+#: updates or relays sees more than one on the wire (R-30-5-0-13).
 REFERENCE_LIMITS: dict[str, float] = {"handshakeTimeoutSeconds": 2, "frameTimeoutSeconds": 1,
                                       "maxConnections": 16, "maxPeerConnections": 4,
                                       "maxInflight": 2,
                                       "maxHandshakes": 32, "maxAddressHandshakes": 8,
                                       "knownReserve": 4, "maxRefusals": 32,
-                                      "handshakeRate": 4, "crlReloadSeconds": 1}
+                                      "handshakeRate": 4, "crlReloadSeconds": 1,
+                                      "sendWindow": 3}
 
 
 #: The purposes the runner starts the reference prefecture with, per local body kind.

@@ -162,7 +162,8 @@ LIMIT_OPTIONS = {"handshakeTimeoutSeconds": "--handshake-timeout",
                  "knownReserve": "--known-reserve",
                  "maxRefusals": "--max-refusals",
                  "handshakeRate": "--handshake-rate",
-                 "crlReloadSeconds": "--crl-reload-interval"}
+                 "crlReloadSeconds": "--crl-reload-interval",
+                 "sendWindow": "--send-window"}
 
 
 def serve_options(role: str, code: str, pki_dir: Path, *, listen: str, upper_tester: str,

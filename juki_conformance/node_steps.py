@@ -166,6 +166,14 @@ def next_update(node: NodeSut, timeout: float) -> tuple[PeerConnection, JukiPdu]
     return None
 
 
+def send_window(node: NodeSut) -> int:
+    """The send window the node's ICS declares (``limits.sendWindow``, R-30-5-0-13): how
+    many numbered messages (updates, relays) it keeps on the wire unacknowledged at
+    once; 1 when undeclared. A case that numbers several messages before it answers
+    one reads the others the window puts on the wire before it answers."""
+    return int(node.limits.get("sendWindow", 1))
+
+
 def settle_by_clock(node: NodeSut, advance: float) -> None:
     """Acknowledge what earlier cases left unacknowledged (status ``updates``), moving
     the node's clock on by ``advance`` seconds whenever nothing comes, so that a resend
@@ -279,6 +287,6 @@ def provision_response(node: NodeSut, conn: PeerConnection, mid: bytes, body: st
 __all__ = [
     "MUNICIPALITY", "OTHER_MUNICIPALITY", "OTHER_PREFECTURE", "birth_update", "describe",
     "error_text", "exchange", "expect_ack", "held_state", "is_error", "last_sequence",
-    "next_relay", "node_sut", "provision_response", "record_resident", "refusal_case", "stored_one",
-    "upper_ok",
+    "next_relay", "node_sut", "provision_response", "record_resident", "refusal_case",
+    "send_window", "stored_one", "upper_ok",
 ]

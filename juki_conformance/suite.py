@@ -64,6 +64,7 @@ from juki_conformance.cases_node_suspension import suspension_cases
 from juki_conformance.cases_node_upper_fields import upper_field_cases
 from juki_conformance.cases_node_upper_inputs import upper_input_cases
 from juki_conformance.cases_node_wide_area_consistency import wide_area_consistency_cases
+from juki_conformance.cases_node_window import window_cases
 from juki_conformance.model import Case
 
 
@@ -96,7 +97,7 @@ def backlog_node_cases() -> list[Case]:
             + allotment_hook_cases() + counter_check_cases() + upper_input_cases()
             + card_restart_cases() + identity_path_cases() + crl_cases()
             + final_refusal_cases() + late_repeat_cases() + second_notice_cases()
-            + admission_cases() + upper_field_cases())
+            + admission_cases() + upper_field_cases() + window_cases())
 
 
 def more_codec_cases() -> list[Case]:
