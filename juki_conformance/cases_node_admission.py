@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from juki_conformance.cases_node import MUNICIPALITY, NodeCase, describe
 from juki_conformance.cases_node_limits import SLACK, declared_limit, serves_update
 from juki_conformance.lower_tester import PeerConnection
-from juki_conformance.model import Case, Outcome, Verdict
+from juki_conformance.model import Case, Outcome, Verdict, strongest_level
 from juki_conformance.node_steps import (
     birth_update,
     expect_ack,
@@ -455,10 +455,11 @@ def _fair_share(sut: AdapterSut) -> Outcome:
 def admission_cases() -> list[Case]:
     """The cases of this module (a prefecture SUT)."""
     def case(cid: str, title: str, needs: str, rem: str,
-             run: Callable[[AdapterSut], Outcome], level: str = "MUST",
+             run: Callable[[AdapterSut], Outcome],
              reqs: tuple[str, ...] = ("R-NODE-46",)) -> Case:
+        # The level is that of the strongest requirement cited (spec/conformance.md).
         return NodeCase(id=cid, title=title, clause="node", requirements=reqs,
-                        level=level, remediation=rem, mode="node", ops=(), run=run,
+                        level=strongest_level(reqs), remediation=rem, mode="node", ops=(), run=run,
                         role="prefecture", needs=needs)
     return [
         case("node/node/limits/address-handshakes-oldest",
@@ -467,7 +468,7 @@ def admission_cases() -> list[Case]:
              "limits.maxAddressHandshakes",
              "Count pending handshakes per source address (equal addresses only); at the "
              "bound close the oldest of that address, and never one of another address.",
-             _address_oldest, level="SHOULD"),
+             _address_oldest),
         case("node/node/limits/handshakes-total",
              "pending handshakes from unknown addresses are bounded in total; the address "
              "holding the most gives way; ended handshakes free their room",
@@ -484,7 +485,7 @@ def admission_cases() -> list[Case]:
              "another by closing (9002 without refersTo) that node's connection useful "
              "longest ago, or first a connection that sent only refusals; refuse the "
              "node holding the most.",
-             _fair_share, level="SHOULD", reqs=("R-NODE-47", "R-NODE-12")),
+             _fair_share, reqs=("R-NODE-47", "R-NODE-12")),
         case("node/node/limits/known-reserve",
              "known peers keep a reserve of pending handshakes that unknown addresses "
              "neither take nor close; beyond it the oldest known one gives way",

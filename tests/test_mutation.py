@@ -211,7 +211,7 @@ def test_reanchoring_follows_a_moved_line(tmp_path: Path) -> None:
 
 
 def test_a_run_out_of_time_is_killed_with_the_nodes_it_launched(tmp_path: Path) -> None:
-    # A node case launches a reference node; the run is stopped long before it ends.
+    # The node cases launch reference nodes; the run is stopped long before it ends.
     # Left behind, such nodes loaded the machine of a sample and slowed the mutants
     # after them into timeouts (counted killed).
     import os
@@ -219,8 +219,9 @@ def test_a_run_out_of_time_is_killed_with_the_nodes_it_launched(tmp_path: Path) 
 
     tree = tmp_path / "tree"
     tree.mkdir()
+    from juki_conformance.cli import all_node_cases
     rc, failing = mutation._run_suite(tree, tmp_path / "out", [], 6.0,
-                                      ["node/node/audit/whole-log-numbered-and-paged"])
+                                      [c.id for c in all_node_cases()])
     assert (rc, failing) == (None, [])
     time.sleep(0.5)
     left = []
