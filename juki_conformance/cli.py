@@ -616,8 +616,11 @@ def _write_mutation_report(report: dict[str, Any], out: Path) -> None:
 def console() -> None:
     """The ``juki-conformance`` command: as :func:`main`, with SIGTERM ending a run as
     Ctrl-C does (the nodes it launched stopped, the partial report written), so that a
-    run killed by a timeout or a supervisor leaves no node running."""
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    run killed by a timeout or a supervisor leaves no node running. Only for ``run``:
+    the mutation command's worker threads would outlive a KeyboardInterrupt of its main
+    thread (its suite runs are killed with their nodes on their own)."""
+    if sys.argv[1:2] == ["run"]:
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
     main()
 
 
