@@ -166,7 +166,7 @@ def _move_in_notice(sut: AdapterSut) -> Outcome:
 
 # Messages answered by a message (a response, a certificate) ------------------------------
 
-def _asked(node: NodeSut, conn: PeerConnection, message: object,
+def asked(node: NodeSut, conn: PeerConnection, message: object,
            mid: bytes) -> tuple[JukiPdu | None, object | None]:
     """Send ``message`` under ``mid`` as the runner's municipality: the node's answer
     and the message correlated to it (opened, acknowledged), if one comes (within the
@@ -212,7 +212,7 @@ def _special_move_in_notice(sut: AdapterSut) -> Outcome:
     mid = secrets.token_bytes(16)
     conn = node.connect(node.peer_municipality)
     try:
-        answer, cert = _asked(node, conn, notice, mid)
+        answer, cert = asked(node, conn, notice, mid)
     finally:
         conn.close()
     if not is_accepted(answer) or not isinstance(cert, MoveOutCertificate):
@@ -221,13 +221,13 @@ def _special_move_in_notice(sut: AdapterSut) -> Outcome:
     past_window(node)
     conn = node.connect(node.peer_municipality)
     try:
-        same, again = _asked(node, conn, notice, mid)
+        same, again = asked(node, conn, notice, mid)
     finally:
         conn.close()
     past_window(node)      # the id the repeat stored forgotten again
     conn = node.connect(node.peer_municipality)
     try:
-        other, certified = _asked(node, conn, dataclasses.replace(
+        other, certified = asked(node, conn, dataclasses.replace(
             notice, move_in_filed_date=today - dt.timedelta(days=1)), mid)
     finally:
         conn.close()
@@ -272,7 +272,7 @@ def _finalising_notice(sut: AdapterSut) -> Outcome:
     nid = secrets.token_bytes(16)
     conn = node.connect(node.peer_municipality)
     try:
-        answer, cert = _asked(node, conn, notice, nid)
+        answer, cert = asked(node, conn, notice, nid)
     finally:
         conn.close()
     if not is_accepted(answer) or not isinstance(cert, MoveOutCertificate):
@@ -336,7 +336,7 @@ def _wide_area_request(sut: AdapterSut) -> Outcome:
     mid = secrets.token_bytes(16)
     conn = node.connect(node.peer_municipality)
     try:
-        answer, response = _asked(node, conn, request, mid)
+        answer, response = asked(node, conn, request, mid)
     finally:
         conn.close()
     if not is_accepted(answer) or not isinstance(response, WideAreaIssuanceResponse) \
@@ -346,13 +346,13 @@ def _wide_area_request(sut: AdapterSut) -> Outcome:
     past_window(node)
     conn = node.connect(node.peer_municipality)
     try:
-        same, again = _asked(node, conn, request, mid)
+        same, again = asked(node, conn, request, mid)
     finally:
         conn.close()
     past_window(node)      # the id the repeat stored forgotten again
     conn = node.connect(node.peer_municipality)
     try:
-        other, served = _asked(node, conn, dataclasses.replace(
+        other, served = asked(node, conn, dataclasses.replace(
             request, include_resident_code=True), mid)
     finally:
         conn.close()
@@ -470,4 +470,4 @@ def late_repeat_cases() -> list[Case]:
     ]
 
 
-__all__ = ["late_repeat_cases", "past_window"]
+__all__ = ["asked", "late_repeat_cases", "past_window"]

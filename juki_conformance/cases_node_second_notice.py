@@ -29,10 +29,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import secrets
-import time
 
 from juki_conformance.cases_node import NodeCase, describe, node_sut, upper_ok
 from juki_conformance.cases_node_flows import annotated_move_out, special_notice
+from juki_conformance.cases_node_late_repeats import asked
 from juki_conformance.cases_node_ordinary_move import (
     moved_out,
     ordinary_notice,
@@ -65,39 +65,13 @@ from juki_protocol.messages.special_move import (
     SpecialMoveInNotice,
 )
 
-#: How long the runner listens, after a refusal, for a certificate that must not come.
-QUIET = 1.0
-
 
 def _sent(node: NodeSut, conn: PeerConnection, notice: SpecialMoveInNotice,
           mid: bytes) -> tuple[JukiPdu | None, MoveOutCertificate | None]:
     """Send ``notice`` under ``mid``: the node's answer to it and the certificate it
-    sends for it, if one comes (within the timeout after an acceptance, :data:`QUIET`
-    seconds after any other answer)."""
-    _, pdu = node.sealed(notice, sender=node.peer_municipality, message_id=mid)
-    conn.send(pdu)
-    answer: JukiPdu | None = None
-    cert: MoveOutCertificate | None = None
-    deadline = time.monotonic() + node.timeout
-    while cert is None and (left := deadline - time.monotonic()) > 0:
-        try:
-            got = conn.read(left)
-        except TimeoutError:
-            break
-        if got is None:
-            break
-        if got.sealed is not None and got.header.correlation_id == mid:
-            opened = node.opened(got, node.peer_municipality)
-            node.acknowledge(conn, got, node.peer_municipality)
-            if isinstance(opened, MoveOutCertificate):
-                cert = opened
-        elif answer is None and mid in (
-                got.acknowledgement.acknowledged_id if got.acknowledgement else None,
-                got.error_report.refers_to if got.error_report else None):
-            answer = got
-            if not is_accepted(answer):
-                deadline = min(deadline, time.monotonic() + QUIET)
-    return answer, cert
+    sends for it, if one comes (:func:`asked` of the late-repeat cases)."""
+    answer, got = asked(node, conn, notice, mid)
+    return answer, got if isinstance(got, MoveOutCertificate) else None
 
 
 def _ids_around(mid: bytes) -> tuple[bytes, bytes]:
