@@ -354,7 +354,8 @@ def _fair_share(sut: AdapterSut) -> Outcome:
     """R-NODE-47 and R-NODE-12 with every slot taken, from the three sides: a newcomer
     of a node holding fewer than another takes the slot of that other node's connection
     that was useful longest ago; a connection that sent only refusals gives way first,
-    whoever holds it; a newcomer of the node holding the most is refused."""
+    whoever holds it; a newcomer of a node holding one fewer than the most, and one of
+    the node holding the most, are refused."""
     node = node_sut(sut)
     slots = int(declared_limit(sut, "maxConnections"))
     per_peer = int(declared_limit(sut, "maxPeerConnections"))
@@ -369,8 +370,9 @@ def _fair_share(sut: AdapterSut) -> Outcome:
                 f"{fill} by others): a newcomer of {AGENCY} admitted and {MUNICIPALITY}'s "
                 f"connection useful longest ago told 9002 and closed; a newcomer of "
                 f"{UNLISTED_AGENCY} admitted and a connection that sent only a refusal "
-                f"told 9002 and closed; a newcomer of {MUNICIPALITY}, then holding the "
-                f"most, told 9002 and closed; the others kept and served")
+                f"told 9002 and closed; a newcomer of a node holding one fewer than the "
+                f"most, and one of {MUNICIPALITY}, then holding the most, each told 9002 "
+                f"and closed; the others kept and served")
     held: list[tuple[str, PeerConnection]] = []
 
     def hold(code: str, name: str) -> PeerConnection:
@@ -433,6 +435,14 @@ def _fair_share(sut: AdapterSut) -> Outcome:
         if closed:
             return Outcome(Verdict.FAIL, expected, f"a newcomer of {UNLISTED_AGENCY}: "
                            f"the node closed {', '.join(closed)}")
+        if fill >= 4:
+            # One fewer than the most (FILLERS[1] holds 2, AGENCY 3): no exchange.
+            wrong = _evicted(node.connect(FILLERS[1]))
+            if wrong:
+                closed = _kept(held)
+                return Outcome(Verdict.FAIL, expected, f"a newcomer of {FILLERS[1]}, "
+                               f"holding 2 while {AGENCY} held 3: it got {wrong}; the "
+                               f"node closed {', '.join(closed) or 'none'}")
         wrong = _evicted(node.connect(MUNICIPALITY))
         if wrong:
             return Outcome(Verdict.FAIL, expected, f"a newcomer of {MUNICIPALITY}, "

@@ -51,7 +51,7 @@ def test_shipped_table_loads(schedule: Schedule, table: dict[str, Any]) -> None:
     assert [b.code for b in schedule.bodies] == [b["code"] for b in table["bodies"]]
     assert [p.code for p in schedule.purposes] == [p["code"] for p in table["purposes"]]
     assert all(b.kind is BodyKind.AGENCY for b in schedule.bodies)
-    onkyu = schedule.purposes_of("AG0002")
+    onkyu = [p for p in schedule.purposes if p.body == "AG0002"]
     assert [p.affair_ja for p in onkyu] == ["恩給の支給"]
 
 

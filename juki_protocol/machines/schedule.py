@@ -96,10 +96,6 @@ class Schedule:
                                   code=ErrorCode.UNKNOWN_BODY, field="requester.code")
         return found
 
-    def purposes_of(self, body_code: str) -> tuple[Purpose, ...]:
-        """The purposes of the body with ``body_code``, in file order."""
-        return tuple(p for p in self.purposes if p.body == body_code)
-
     def authorise(self, body_code: str, purpose_code: str,
                   legal_basis: LegalBasis | str) -> Purpose:
         """Return the purpose if ``body_code`` may ask for ``purpose_code`` under
