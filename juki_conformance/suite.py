@@ -19,6 +19,7 @@ from juki_conformance.cases_envelope_backlog import envelope_backlog_cases
 from juki_conformance.cases_envelope_paths import envelope_path_cases
 from juki_conformance.cases_envelope_profile import envelope_profile_cases
 from juki_conformance.cases_envelope_signing_time import signing_time_cases
+from juki_conformance.cases_envelope_window import envelope_window_cases
 from juki_conformance.cases_node import node_cases
 from juki_conformance.cases_node_admission import admission_cases
 from juki_conformance.cases_node_agency import agency_cases
@@ -106,7 +107,8 @@ def more_codec_cases() -> list[Case]:
     return (envelope_profile_cases() + tag_cases() + header_edge_cases()
             + family_register_codec_cases() + envelope_backlog_cases() + canonical_cases()
             + bounds_cases() + envelope_path_cases() + signing_time_cases() + path_cases()
-            + list_element_cases() + json_order_cases() + more_canonical_cases())
+            + list_element_cases() + json_order_cases() + more_canonical_cases()
+            + envelope_window_cases())
 
 
 __all__ = ["DEFAULT_EXPLORE", "all_cases", "all_node_cases", "backlog_node_cases",
