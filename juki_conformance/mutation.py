@@ -16,7 +16,8 @@ checks a requirement of the spec file that the mutated module implements
 
 What is never mutated, and why (the same for every run): type annotations (not evaluated,
 ``from __future__ import annotations``), logging and ``warnings`` calls (not observable on
-the wire; the log requirements are the "operation" subject of spec/conformance.md), the
+the wire; the log requirements are the "operation" subject of spec/conformance.md), calls
+on a node's metrics (since seed 12: no requirement reads them, as node/metrics.py), the
 flags of ``dataclass(...)`` (frozen, slots: no behaviour for code that never assigns),
 and lines marked ``# pragma: no mutate``.
 
@@ -166,7 +167,8 @@ class _Excluded:
                                        node.name, tuple(sorted(set(_REQ.findall(text))))))
             elif isinstance(node, ast.AnnAssign):
                 annotations.append(node.annotation)
-            elif isinstance(node, ast.Call) and _is_log_call(node.func):
+            elif isinstance(node, ast.Call) and (_is_log_call(node.func)
+                                                 or _is_metrics_call(node.func)):
                 annotations.append(node)
             elif isinstance(node, ast.Call) and _is_dataclass(node.func):
                 annotations.append(node)
@@ -211,6 +213,13 @@ def _is_log_call(func: ast.expr) -> bool:
             return True
         func = func.value
     return False
+
+
+def _is_metrics_call(func: ast.expr) -> bool:
+    """``self.metrics.handled(...)``: no requirement reads it (as node/metrics.py, in
+    SKIPPED); a test ``metrics is not None`` around it stays mutated."""
+    owner = func.value if isinstance(func, ast.Attribute) else None
+    return getattr(owner, "attr", getattr(owner, "id", None)) == "metrics"
 
 
 def enumerate_mutants(root: Path, modules: list[str]) -> list[Mutant]:

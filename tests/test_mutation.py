@@ -33,6 +33,11 @@ def check(value: int | None, limit: int = 3) -> bool:
 
 def grow(value: int) -> int:
     return value * 2
+
+
+def observe(metrics: object, value: int) -> None:
+    if metrics is not None:
+        metrics.handled(value, value - 1)
 '''
 
 
@@ -44,7 +49,7 @@ def package(tmp_path: Path) -> Path:
     return root
 
 
-def test_annotations_logging_dataclass_flags_and_pragmas_are_not_mutated(
+def test_annotations_logging_metrics_dataclass_flags_and_pragmas_are_not_mutated(
         package: Path) -> None:
     mutants = mutation.enumerate_mutants(package, ["codec/der.py"])
     lines = {m.line for m in mutants}
@@ -55,6 +60,9 @@ def test_annotations_logging_dataclass_flags_and_pragmas_are_not_mutated(
     on_def = [m for m in mutants if text[m.line - 1].startswith("def check")]
     assert on_def and all(m.operator == "core/NumberReplacer" for m in on_def)
     assert not any(t.startswith("log.info") for t in by_text)   # a log call
+    # A metrics call's arguments are not mutated; the test around it is.
+    assert not any(t.startswith("metrics.handled") for t in by_text)
+    assert "if metrics is not None:" in by_text
     # frozen=True is not flipped; removing the whole decorator is a mutant.
     on_decorator = [m for m in mutants if text[m.line - 1].startswith("@dataclasses")]
     assert [m.operator for m in on_decorator] == ["core/RemoveDecorator"]
