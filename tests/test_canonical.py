@@ -17,7 +17,13 @@ from juki_protocol.codec import codec, der, schema
 from juki_protocol.errors import ErrorCode, JukiError
 from juki_protocol.fixtures.samples import edge_cases, samples
 from juki_protocol.messages import MESSAGE_TYPES, Profile
-from juki_protocol.messages.base import from_form, from_form_generic, to_form, to_form_generic
+from juki_protocol.messages.base import (
+    from_form,
+    from_form_generic,
+    to_form,
+    to_form_generic,
+    walk,
+)
 from juki_protocol.tools.vectors.vector_cases import find_path, replace_at
 
 ENCODINGS = [(name, codec.encode(s.message, s.profile))
@@ -258,7 +264,7 @@ def test_profile_check_matches_the_walk() -> None:
                 codec.check_profile(msg, profile)
             except JukiError as exc:
                 fast = (exc.error_code, exc.field)
-            for path, obj in codec.walk(msg):
+            for path, obj in walk(msg):
                 if isinstance(obj, codec._PROFILED) and \
                         (obj.individual_number is None) is (profile is Profile.CURRENT):
                     slow = (ErrorCode.PROFILE_VIOLATION,

@@ -25,7 +25,7 @@ from juki_protocol import PROTOCOL_VERSION
 from juki_protocol.codec.schema import check_constraints, decode_raw, encode_raw
 from juki_protocol.errors import ErrorCode, JukiError, ValidationError
 from juki_protocol.messages import MESSAGE_TYPES
-from juki_protocol.messages.base import camel, from_form, json_to_raw, to_form, walk
+from juki_protocol.messages.base import camel, from_form, json_to_raw, to_form
 from juki_protocol.messages.common import IdentityInfo, Profile
 from juki_protocol.messages.special_move import MoveOutCertificateEntry
 
@@ -55,13 +55,10 @@ def message_class(type_name: str) -> type:
 
 
 def check_profile(msg: Any, profile: Profile) -> None:
-    """Raise PROFILE_VIOLATION unless ``msg`` follows ``profile``."""
-    if _follows(msg, profile is Profile.CURRENT):
-        return
-    for path, obj in walk(msg):     # the slow walk, for the field path of the error
-        if isinstance(obj, _PROFILED) and \
-                (obj.individual_number is None) is (profile is Profile.CURRENT):
-            raise _profile_error(path, profile)
+    """Raise PROFILE_VIOLATION unless ``msg`` follows ``profile``: the check of
+    :func:`check_raw_profile` on the message's form (one implementation of the rule for
+    every direction)."""
+    check_raw_profile(type(msg), to_form(msg, json=False), profile)
 
 
 def _profile_error(path: str, profile: Profile) -> ValidationError:
@@ -123,48 +120,13 @@ def check_raw_profile(cls: type, raw: Any, profile: Profile, path: str = "") -> 
                 check_raw_profile(sub, item, profile, f"{fpath}[{i}]")
 
 
-#: Per dataclass: the names of the fields whose type can hold a dataclass.
-_NESTED: dict[type, tuple[str, ...]] = {}
-
-
-def _nested_fields(cls: type) -> tuple[str, ...]:
-    names = _NESTED.get(cls)
-    if names is None:
-        hints = typing.get_type_hints(cls)
-
-        def holds_dataclass(tp: Any) -> bool:
-            if isinstance(tp, type):
-                return dataclasses.is_dataclass(tp)
-            args = typing.get_args(tp)
-            return not args or any(holds_dataclass(a) for a in args if a is not ...)
-
-        names = _NESTED[cls] = tuple(f.name for f in dataclasses.fields(cls)
-                                     if holds_dataclass(hints[f.name]))
-    return names
-
-
-def _follows(obj: Any, current: bool) -> bool:
-    """True if no profiled object inside ``obj`` breaks the profile (the fast check of
-    :func:`check_profile`, without building paths)."""
-    if isinstance(obj, _PROFILED) and (obj.individual_number is None) is current:
-        return False
-    for name in _NESTED.get(type(obj)) or _nested_fields(type(obj)):
-        value = getattr(obj, name)
-        if type(value) is tuple:
-            for item in value:
-                if dataclasses.is_dataclass(item) and not _follows(item, current):
-                    return False
-        elif dataclasses.is_dataclass(value) and not _follows(value, current):
-            return False
-    return True
-
-
 def encode(msg: Any, profile: Profile | None = Profile.CURRENT) -> bytes:
     """DER of ``msg`` (a top-level message dataclass), checked against ``profile``."""
     name = type_name_of(msg)
+    form = to_form(msg, json=False)
     if profile is not None:
-        check_profile(msg, profile)
-    return encode_raw(name, to_form(msg, json=False))
+        check_raw_profile(type(msg), form, profile)
+    return encode_raw(name, form)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
