@@ -160,15 +160,16 @@ def signed_data(message: bytes, header: PduHeader, *, version: int = 1,
                 signer_version: int = 1, econtent_type: str = cms.ID_DATA,
                 outer_type: str = cms.ID_SIGNED_DATA, time_value: bytes | None = None,
                 signing_time: dt.datetime | None = None, signer_ski: bytes | None = None,
-                signer: tuple[ec.EllipticCurvePrivateKey, x509.Certificate] | None = None
-                ) -> bytes:
+                signer: tuple[ec.EllipticCurvePrivateKey, x509.Certificate] | None = None,
+                econtent: bytes | None = None) -> bytes:
     """ContentInfo(SignedData) over ``message``, signed by the sender, valid but for
     the versions, eContentType (the contentType attribute follows it, as RFC 5652
     section 11.1 requires) and ContentInfo type given; ``time_value`` replaces the DER
     of juki-time's value, ``signing_time`` the header time as the signing time;
     ``signer_ski`` names the signer by a subjectKeyIdentifier sid (RFC 5652 section
     5.3; the versions are then the caller's to set to 3); ``signer`` replaces the
-    sender's key and certificate."""
+    sender's key and certificate; ``econtent`` replaces the eContent OCTET STRING (the
+    digest stays the message's)."""
     sender = world()["nodes"][SENDER]
     key, cert = signer or (sender.key, sender.cert)
     attrs = [cms.attribute(cms.ID_CONTENT_TYPE, cms.der_oid(econtent_type)),
@@ -184,7 +185,7 @@ def signed_data(message: bytes, header: PduHeader, *, version: int = 1,
                               cms.alg_id(cms.ECDSA_WITH_SHA256), cms.der_octets(signature))
     body = cms.der_seq(cms.der_int(version), cms.der_set(cms.alg_id(cms.ID_SHA256)),
                        cms.der_seq(cms.der_oid(econtent_type),
-                                   cms.der_explicit(0, cms.der_octets(message))),
+                                   cms.der_explicit(0, econtent or cms.der_octets(message))),
                        cms.tlv(0xA0, _cert_der(cert)), cms.der_set(signer_info))
     return cms.der_seq(cms.der_oid(outer_type), cms.der_explicit(0, body))
 

@@ -16,6 +16,7 @@ from juki_conformance.cases_codec_list_elements import list_element_cases
 from juki_conformance.cases_codec_paths import path_cases
 from juki_conformance.cases_codec_tags import tag_cases
 from juki_conformance.cases_envelope_backlog import envelope_backlog_cases
+from juki_conformance.cases_envelope_ber import envelope_ber_cases
 from juki_conformance.cases_envelope_paths import envelope_path_cases
 from juki_conformance.cases_envelope_profile import envelope_profile_cases
 from juki_conformance.cases_envelope_signing_time import signing_time_cases
@@ -108,7 +109,7 @@ def more_codec_cases() -> list[Case]:
             + family_register_codec_cases() + envelope_backlog_cases() + canonical_cases()
             + bounds_cases() + envelope_path_cases() + signing_time_cases() + path_cases()
             + list_element_cases() + json_order_cases() + more_canonical_cases()
-            + envelope_window_cases())
+            + envelope_window_cases() + envelope_ber_cases())
 
 
 __all__ = ["DEFAULT_EXPLORE", "all_cases", "all_node_cases", "backlog_node_cases",
