@@ -147,12 +147,6 @@ def new_individual_number(rng: random.Random) -> str:
     return body + str(_mod11_check(body))
 
 
-def new_local_gov_code(rng: random.Random) -> str:
-    """A random valid municipality code (prefecture 01..47, not a prefecture's own)."""
-    body = f"{rng.randint(1, 47):02d}{rng.randint(100, 999):03d}"
-    return body + str(local_gov_code_check_digit(body))
-
-
 # Node ids -----------------------------------------------------------------------------
 
 class Role(StrEnum):

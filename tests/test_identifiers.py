@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from juki_protocol import identifiers as ids
 from juki_protocol.errors import ErrorCode, ValidationError
+from juki_protocol.fixtures.synth import new_local_gov_code
 from juki_protocol.prefectures import prefecture_name
 
 digits = st.text(alphabet="0123456789", min_size=1, max_size=1)
@@ -108,7 +109,7 @@ def test_individual_number_single_digit_changes(rng: random.Random, pos: int,
 def test_local_gov_code_single_digit_changes(rng: random.Random, pos: int, delta: int) -> None:
     """Caught unless the weighted sum's remainder moves between 0 and 10 (both give 1),
     or the change leaves the prefecture range 01..47 (then caught by that rule)."""
-    code = ids.new_local_gov_code(rng)
+    code = new_local_gov_code(rng)
     changed = code[:pos] + str((int(code[pos]) + delta) % 10) + code[pos + 1:]
     blind = pos < 5 and {_lg_remainder(code[:5]), _lg_remainder(changed[:5])} == {0, 10}
     if blind and 1 <= int(changed[:2]) <= 47:
@@ -164,7 +165,7 @@ def test_generators_deterministic_and_valid() -> None:
     for _ in range(500):
         ids.validate_resident_code(ids.new_resident_code(rng))
         ids.validate_individual_number(ids.new_individual_number(rng))
-        ids.validate_local_gov_code(ids.new_local_gov_code(rng))
+        ids.validate_local_gov_code(new_local_gov_code(rng))
 
 
 @pytest.mark.parametrize(("role", "node_id", "ok"), [

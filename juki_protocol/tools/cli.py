@@ -101,10 +101,11 @@ def code_check(codes: tuple[str, ...], kind: str | None) -> None:
 def code_new(kind: str, count: int, seed: str | None) -> None:
     """Generate COUNT valid codes of KIND, one per line."""
     from juki_protocol import identifiers as ids
+    from juki_protocol.fixtures.synth import new_local_gov_code
 
     rng: random.Random = random.Random(f"code:{kind}:{seed}") if seed is not None \
         else random.SystemRandom()
-    make = {"resident": ids.new_resident_code, "local-gov": ids.new_local_gov_code,
+    make = {"resident": ids.new_resident_code, "local-gov": new_local_gov_code,
             "individual": ids.new_individual_number}[kind]
     out = sys.stdout
     for _ in range(count):
