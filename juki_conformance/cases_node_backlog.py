@@ -196,14 +196,17 @@ def _respond(node: NodeSut, conn: PeerConnection, request: JukiPdu,
 def _response_checked(sut: AdapterSut) -> Outcome:
     node = node_sut(sut)
     expected = ("to a query by the codes of A and B: answers providing A twice then B, B "
-                "before A, and A with a person not asked for each refused 1024 "
-                "INVALID_FIELD, the request still pending; the answer A, B then "
-                "acknowledged and recorded as provided with 2 persons")
+                "before A, A with a person not asked for, and a person not asked for "
+                "before A or before B each refused 1024 INVALID_FIELD, the request still "
+                "pending; the answer A, B then acknowledged and recorded as provided "
+                "with 2 persons")
     a, b, stranger = _persons(3)
     mid, conn, request = _requested(node, (a, b))
     try:
         for label, wrong in (("A twice, then B", (a, a, b)), ("B before A", (b, a)),
-                             ("A and a person not asked for", (a, stranger))):
+                             ("A and a person not asked for", (a, stranger)),
+                             ("a person not asked for, then A", (stranger, a)),
+                             ("a person not asked for, then B", (stranger, b))):
             answer = _respond(node, conn, request, _provided(wrong))
             outcome = upper_ok(node, "provision_result", messageId=mid).get("outcome")
             if _code_of(answer) != int(ErrorCode.INVALID_FIELD) or outcome != "pending":
@@ -213,7 +216,7 @@ def _response_checked(sut: AdapterSut) -> Outcome:
     finally:
         conn.close()
     final = upper_ok(node, "provision_result", messageId=mid)
-    got = (f"three refusals; the right answer got {describe(answer)}, then "
+    got = (f"five refusals; the right answer got {describe(answer)}, then "
            f"{final.get('outcome')!r} with {final.get('persons')} person(s)")
     if not _accepted(answer) or final.get("outcome") != "provided" \
             or final.get("persons") != 2:
