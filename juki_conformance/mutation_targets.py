@@ -75,7 +75,8 @@ TARGETS: dict[str, tuple[str, ...]] = {
 #: checks against cms.py's (a mutant there either gives up to the slow path, which no run
 #: can observe, or returns what cms.py would not, which that test catches). Also:
 #: node/refusal_log.py shapes and rate-limits the log lines of TLS refusals (R-PDU-44)
-#: and words the revocation list's lapse warnings (R-PDU-43; both
+#: and of floods (R-NODE-49, its RepeatFilter in node/admission.py until seed 12)
+#: and words the revocation list's lapse warnings (R-PDU-43; all
 #: subject ``operation``: no run observes a node's log, as for the logging calls);
 #: node/logjson.py formats a node's log lines as JSON and masks them (the same subject);
 #: node/metrics.py is the Prometheus metrics and /health of ``--metrics`` (no requirement

@@ -29,11 +29,10 @@ Nothing here does I/O: the node passes ``close`` callbacks and the clock.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 
@@ -213,51 +212,4 @@ def slot_for(newcomer: str, held: Iterable[Slot], max_connections: int,
                         f"{len(conns)} connections while {newcomer} held {mine}")
 
 
-@dataclass
-class RepeatFilter(logging.Filter):
-    """A logging filter that lets the same message template through at most once per
-    ``interval`` seconds, and appends to the next one let through how many were
-    suppressed meanwhile (R-NODE-49)."""
-
-    interval: float = 60.0
-    clock: Callable[[], float] = time.monotonic
-    _last: dict[tuple[str, int, object], float] = field(default_factory=dict)
-    _suppressed: dict[tuple[str, int, object], int] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        super().__init__()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        key = (record.name, record.levelno, record.msg)
-        now = self.clock()
-        last = self._last.get(key)
-        if last is not None and now - last < self.interval:
-            self._suppressed[key] = self._suppressed.get(key, 0) + 1
-            return False
-        self._last[key] = now
-        hidden = self._suppressed.pop(key, 0)
-        if hidden:
-            record.msg = f"{record.msg} (and {hidden} more like it in the last " \
-                         f"{self.interval:g} s)"
-        if len(self._last) > 4096:       # bounded memory under a flood of new templates
-            for old in list(self._last)[:2048]:
-                self._last.pop(old, None)
-                self._suppressed.pop(old, None)
-        return True
-
-
-def quiet_accept_errors(interval: float = 60.0) -> RepeatFilter:
-    """Install (once) a :class:`RepeatFilter` on asyncio's logger, which otherwise says
-    "socket.accept() out of system resource" for every failed accept at the descriptor
-    limit. Returns the filter in use."""
-    log = logging.getLogger("asyncio")
-    for existing in log.filters:
-        if isinstance(existing, RepeatFilter):
-            return existing
-    repeat = RepeatFilter(interval)
-    log.addFilter(repeat)
-    return repeat
-
-
-__all__ = ["GateCounts", "HandshakeGate", "RepeatFilter", "Slot", "SlotDecision",
-           "quiet_accept_errors", "slot_for"]
+__all__ = ["GateCounts", "HandshakeGate", "Slot", "SlotDecision", "slot_for"]

@@ -76,16 +76,12 @@ from juki_protocol.errors import ErrorCode, JukiError, SecurityError
 from juki_protocol.machines.common import ArmTimer, CancelTimer, Effect, Event, Send
 from juki_protocol.messages.pdu import ErrorReport
 from juki_protocol.node import audit, logjson
-from juki_protocol.node.admission import (
-    HandshakeGate,
-    RepeatFilter,
-    quiet_accept_errors,
-    slot_for,
-)
+from juki_protocol.node.admission import HandshakeGate, slot_for
 from juki_protocol.node.clock import system_clock
 from juki_protocol.node.endpoint_store import EndpointStore
 from juki_protocol.node.metrics import NodeMetrics
 from juki_protocol.node.node_config import NodeConfig, node_of_code, role_of_code
+from juki_protocol.node.refusal_log import RepeatFilter, quiet_accept_errors
 from juki_protocol.node.roles import Owned, RoleHandler, make_role
 from juki_protocol.node.storage import NodeStorage, open_storage
 from juki_protocol.node.transport import (

@@ -7,8 +7,13 @@ and certificate serial where the certificate is known (OpenSSL does not give bac
 certificate it rejected in the handshake: the line then has the peer's address or the
 node dialled), never personal data. What is here only shapes and limits those lines: the
 refusal itself (the handshake failing, the connection closed) is the transport's.
-R-PDU-44's subject is ``operation`` (spec/conformance.md section 4): no run of the suite
-observes a node's log, so this module is not mutated (juki_conformance/mutation_targets.py).
+Also :class:`RepeatFilter`, which lets a flood's log lines (refused handshakes, shed
+connections, failed accepts) through once per interval with the count of the rest
+(R-NODE-49; in node/admission.py until seed 12).
+
+R-PDU-44's and R-NODE-49's subject is ``operation`` (spec/conformance.md section 4): no
+run of the suite observes a node's log, so this module is not mutated
+(juki_conformance/mutation_targets.py).
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import datetime as dt
 import logging
 import ssl
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from cryptography import x509
 
@@ -144,4 +151,51 @@ def peer_address(writer: asyncio.StreamWriter) -> str:
     return f"address {peer[0]}:{peer[1]}" if isinstance(peer, tuple) else "address unknown"
 
 
-__all__ = ["OPENSSL_REASONS", "RefusalLog", "claimed_node", "crl_lapse_warning", "peer_address"]
+@dataclass
+class RepeatFilter(logging.Filter):
+    """A logging filter that lets the same message template through at most once per
+    ``interval`` seconds, and appends to the next one let through how many were
+    suppressed meanwhile (R-NODE-49)."""
+
+    interval: float = 60.0
+    clock: Callable[[], float] = time.monotonic
+    _last: dict[tuple[str, int, object], float] = field(default_factory=dict)
+    _suppressed: dict[tuple[str, int, object], int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__init__()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, record.levelno, record.msg)
+        now = self.clock()
+        last = self._last.get(key)
+        if last is not None and now - last < self.interval:
+            self._suppressed[key] = self._suppressed.get(key, 0) + 1
+            return False
+        self._last[key] = now
+        hidden = self._suppressed.pop(key, 0)
+        if hidden:
+            record.msg = f"{record.msg} (and {hidden} more like it in the last " \
+                         f"{self.interval:g} s)"
+        if len(self._last) > 4096:       # bounded memory under a flood of new templates
+            for old in list(self._last)[:2048]:
+                self._last.pop(old, None)
+                self._suppressed.pop(old, None)
+        return True
+
+
+def quiet_accept_errors(interval: float = 60.0) -> RepeatFilter:
+    """Install (once) a :class:`RepeatFilter` on asyncio's logger, which otherwise says
+    "socket.accept() out of system resource" for every failed accept at the descriptor
+    limit. Returns the filter in use."""
+    log = logging.getLogger("asyncio")
+    for existing in log.filters:
+        if isinstance(existing, RepeatFilter):
+            return existing
+    repeat = RepeatFilter(interval)
+    log.addFilter(repeat)
+    return repeat
+
+
+__all__ = ["OPENSSL_REASONS", "RefusalLog", "RepeatFilter", "claimed_node", "crl_lapse_warning",
+           "peer_address", "quiet_accept_errors"]

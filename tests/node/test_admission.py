@@ -20,7 +20,8 @@ from node_helpers import Peer, residents, run, shared_pki, start, update_of
 from juki_protocol.codec.wire import encode_frame
 from juki_protocol.errors import ErrorCode
 from juki_protocol.messages.pdu import AckStatus
-from juki_protocol.node.admission import HandshakeGate, RepeatFilter, slot_for
+from juki_protocol.node.admission import HandshakeGate, slot_for
+from juki_protocol.node.refusal_log import RepeatFilter
 from juki_protocol.node.transport import client_context
 
 PREFECTURE = "270008"
