@@ -57,10 +57,11 @@ REMEDIATION = (
 
 
 def checkpoint_lines(node: NodeSut) -> list[str]:
-    """Every line of the node's checkpoint file (upper tester ``audit_checkpoints``)."""
+    """Every line of the node's checkpoint file (upper tester ``audit_checkpoints``); the
+    first page asked for without ``after``, which is then 0 (spec/node.md section 4.7)."""
     lines: list[str] = []
     while True:
-        answer = node.request("audit_checkpoints", after=len(lines))
+        answer = node.request("audit_checkpoints", **({"after": len(lines)} if lines else {}))
         if not answer.get("ok") or not isinstance(answer.get("lines"), list):
             raise SutFault(f"upper tester audit_checkpoints failed: {answer.get('error')}")
         lines += [str(x) for x in answer["lines"]]
