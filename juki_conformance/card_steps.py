@@ -12,6 +12,7 @@ from typing import Any
 from juki_conformance.cases_node import describe
 from juki_conformance.node_steps import exchange
 from juki_conformance.node_sut import NodeSut
+from juki_conformance.sut import SutFault
 from juki_protocol.identifiers import new_resident_code
 from juki_protocol.messages.card import CardStatusAnswer, CardStatusQuery
 from juki_protocol.messages.pdu import JukiPdu, MessageType
@@ -93,9 +94,19 @@ def answer_text(answer: dict[str, Any]) -> str:
     return "ok" if answer.get("ok") else f"error {(answer.get('error') or {}).get('code')}"
 
 
+def application(node: NodeSut, serial: str) -> dict[str, Any]:
+    """``card_application`` of ``serial`` where its answer is what a case checks: an
+    error answer is the node's fault (:class:`SutFault`), not a state never reached."""
+    answer = node.request("card_application", serial=serial)
+    if not answer.get("ok"):
+        raise SutFault(f"card_application of {serial} answered {answer_text(answer)}")
+    return answer
+
+
 __all__ = [
     "ELSEWHERE",
     "answer_text",
+    "application",
     "ask_centre",
     "card_serial",
     "other_codes",

@@ -29,7 +29,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from juki_conformance.card_steps import answer_text, card_serial, error_code, random_resident_code
+from juki_conformance.card_steps import (
+    answer_text,
+    application,
+    card_serial,
+    error_code,
+    random_resident_code,
+)
 from juki_conformance.cases_node import NodeCase, describe, node_sut
 from juki_conformance.flow_steps import QUIET
 from juki_conformance.lower_tester import PeerConnection
@@ -415,7 +421,7 @@ def _answered_twice(sut: AdapterSut) -> Outcome:
                        f"answered answered {answer_text(early)}")
     _two_answers(node, got[2], got[1], first_ack=False)
     deadline = time.monotonic() + node.timeout
-    while (state := node.ok("card_application", serial=second)).get("state") == "pending" \
+    while (state := application(node, second)).get("state") == "pending" \
             and time.monotonic() < deadline:
         time.sleep(0.05)
     if (state.get("state"), state.get("registered")) != ("refused:5027", False):
@@ -470,7 +476,7 @@ def _application_resent(restart: bool) -> Callable[[AdapterSut], Outcome]:
             return Outcome(Verdict.FAIL, expected, "the application sent again differs")
         node.acknowledge(again[0], again[1], CENTRE)
         deadline = time.monotonic() + node.timeout
-        while not node.ok("card_application", serial=serial).get("registered"):
+        while not application(node, serial).get("registered"):
             if time.monotonic() > deadline:
                 return Outcome(Verdict.FAIL, expected, "the acknowledged application is "
                                "not registered (card_application)")

@@ -25,6 +25,7 @@ from collections.abc import Callable
 
 from juki_conformance.card_steps import (
     answer_text,
+    application,
     ask_centre,
     card_serial,
     other_codes,
@@ -260,7 +261,7 @@ def _application(sut: AdapterSut) -> Outcome:
     if isinstance(got, str):
         return Outcome(Verdict.FAIL, expected, got)
     deadline = time.monotonic() + node.timeout
-    while not node.ok("card_application", serial=second["serial"]).get("registered"):
+    while not application(node, second["serial"]).get("registered"):
         if time.monotonic() > deadline:
             return Outcome(Verdict.FAIL, expected, "the acknowledged application is not "
                            "registered at the node (card_application)")

@@ -32,7 +32,7 @@ import secrets
 import time
 from collections.abc import Callable
 
-from juki_conformance.card_steps import answer_text, error_code, send_as
+from juki_conformance.card_steps import answer_text, application, error_code, send_as
 from juki_conformance.cases_node import NodeCase, describe, node_sut
 from juki_conformance.flow_steps import QUIET
 from juki_conformance.lower_tester import PeerConnection
@@ -519,7 +519,7 @@ def _registered_soon(node: NodeSut, serial: str, expected: bool) -> bool:
     little for an acknowledgement to be taken)."""
     deadline = time.monotonic() + (node.timeout if expected else 0)
     while True:
-        said = bool(node.ok("card_application", serial=serial).get("registered"))
+        said = bool(application(node, serial).get("registered"))
         if said == expected or time.monotonic() > deadline:
             return said == expected
         time.sleep(0.05)
