@@ -266,15 +266,20 @@ def _opens(build: Build) -> Callable[[AdapterSut], Outcome]:
         message = codec.encode(example("IdentityInfoUpdate", "conformance",
                                        Profile.CURRENT))
         answer = sut.request("open", **_open_request(build(message, header), header))
-        expected = "opened, giving the sealed message"
-        if not answer.get("ok"):
-            err = answer.get("error") or {}
-            return Outcome(Verdict.FAIL, expected,
-                           f"rejected with {err.get('code')} {err.get('name')}")
-        if answer.get("message") != message.hex():
-            return Outcome(Verdict.FAIL, expected, "opened to a different message")
-        return Outcome(Verdict.PASS, expected, "opened")
+        return opened_to(answer, message, "opened, giving the sealed message")
     return run
+
+
+def opened_to(answer: dict[str, Any], message: bytes, expected: str) -> Outcome:
+    """PASS if the ``open`` answer gives ``message``; FAIL if it was refused or gives
+    other octets."""
+    if not answer.get("ok"):
+        err = answer.get("error") or {}
+        return Outcome(Verdict.FAIL, expected,
+                       f"rejected with {err.get('code')} {err.get('name')}")
+    if answer.get("message") != message.hex():
+        return Outcome(Verdict.FAIL, expected, "opened to a different message")
+    return Outcome(Verdict.PASS, expected, "opened")
 
 
 def der_fault(data: bytes) -> str | None:
@@ -421,4 +426,4 @@ def envelope_profile_cases() -> list[Case]:
             mode="codec", ops=("seal",), run=_seal_der(size)))
     return cases
 __all__ = ["auth_enveloped", "der_fault", "envelope_profile_cases", "issuer_serial",
-           "message_of_length", "sample_header", "signed_data", "world"]
+           "message_of_length", "opened_to", "sample_header", "signed_data", "world"]

@@ -21,8 +21,14 @@ from typing import Any
 
 from juki_conformance.cases_codec import expect_error
 from juki_conformance.cases_envelope_backlog import open_request
-from juki_conformance.cases_envelope_profile import RECIPIENT, SENDER, sample_header, world
-from juki_conformance.model import Case, Outcome, Verdict, strongest_level
+from juki_conformance.cases_envelope_profile import (
+    RECIPIENT,
+    SENDER,
+    opened_to,
+    sample_header,
+    world,
+)
+from juki_conformance.model import Case, Outcome, strongest_level
 from juki_conformance.sut import AdapterSut
 from juki_protocol.codec import codec
 from juki_protocol.envelope import envelope as env
@@ -58,14 +64,8 @@ def _opens_at(offset: int) -> Callable[[AdapterSut], Outcome]:
         message, envelope = _sealed(header)
         now = header.time - dt.timedelta(seconds=offset)
         answer = sut.request("open", **_request(envelope, header, now, []))
-        expected = f"a header time {offset:+d} s from now (the window's edge) opened"
-        if not answer.get("ok"):
-            err = answer.get("error") or {}
-            return Outcome(Verdict.FAIL, expected,
-                           f"rejected with {err.get('code')} {err.get('name')}")
-        if answer.get("message") != message.hex():
-            return Outcome(Verdict.FAIL, expected, "opened to a different message")
-        return Outcome(Verdict.PASS, expected, "opened")
+        return opened_to(answer, message,
+                         f"a header time {offset:+d} s from now (the window's edge) opened")
     return run
 
 

@@ -49,7 +49,6 @@ def test_in_process_the_same() -> None:
 
 def test_an_opener_refusing_at_300_s_fails_the_edge_cases(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(env, "TIME_WINDOW", env.TIME_WINDOW)
     real = env.open_envelope
 
     def strict(data: bytes, creds: Any, trust: Any, now: dt.datetime, **kw: Any) -> Any:
