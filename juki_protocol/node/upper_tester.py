@@ -35,18 +35,20 @@ from typing import Any
 from juki_protocol import __version__
 from juki_protocol.envelope import pki
 from juki_protocol.errors import ErrorCode, JukiError
-from juki_protocol.node import audit
-from juki_protocol.node import upper_agency as _agency
-from juki_protocol.node import upper_audit as _audit
-from juki_protocol.node import upper_card as _card
-from juki_protocol.node import upper_card_register as _card_register
-from juki_protocol.node import upper_designation as _designation
-from juki_protocol.node import upper_disclosure as _disclosure
-from juki_protocol.node import upper_family_register as _family_register
-from juki_protocol.node import upper_flows as _flows
-from juki_protocol.node import upper_operators as _operators
-from juki_protocol.node import upper_register as _register
-from juki_protocol.node import upper_suspension as _suspension
+from juki_protocol.node import (
+    audit,
+    upper_agency,
+    upper_audit,
+    upper_card,
+    upper_card_register,
+    upper_designation,
+    upper_disclosure,
+    upper_family_register,
+    upper_flows,
+    upper_operators,
+    upper_register,
+    upper_suspension,
+)
 from juki_protocol.node.clock import TestClock
 from juki_protocol.node.node import Node
 from juki_protocol.node.roles import CentralRole, MunicipalityRole
@@ -58,9 +60,9 @@ logger = logging.getLogger(__name__)
 #: The longest request line the upper tester reads.
 MAX_LINE = 1024 * 1024
 #: The op modules, imported for their registrations.
-OP_MODULES = (_agency, _audit, _card, _card_register, _designation, _disclosure, _flows,
-              _operators,
-              _register, _family_register, _suspension)
+OP_MODULES = (upper_agency, upper_audit, upper_card, upper_card_register, upper_designation,
+              upper_disclosure, upper_flows, upper_operators, upper_register,
+              upper_family_register, upper_suspension)
 #: Restart the node on its own storage and keys (see :meth:`UpperTester.restart`).
 Restart = Callable[[], Awaitable[Node]]
 
@@ -207,7 +209,7 @@ async def handle_line(node: Node, line: bytes, *, restart: Restart | None = None
         return {"id": rid, **_error(ErrorCode.INVALID_JSON, f"unknown op {name!r}")}
     try:
         # Local actions run within an operator session (spec/node.md section 4.8).
-        answer = {"id": rid, "ok": True, **await _operators.run(node, str(name), req, handler)}
+        answer = {"id": rid, "ok": True, **await upper_operators.run(node, str(name), req, handler)}
         if name == "hello" and restart is not None:
             answer["ops"] = sorted([*answer["ops"], "restart"])
         return answer
